@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* x86-64: 5-byte nopl 0x0(%rax,%rax,1) or jmp rel32. */
+#include "../arch.h"
+
+#include <string.h>
+
+enum { X86_SITE = 5, EM_X86_64_ = 62, ELFCLASS64_ = 2 };
+
+static int encode_jump(uint64_t site, uint64_t target, uint8_t *out)
+{
+	int64_t d = (int64_t)(target - (site + X86_SITE));
+	uint32_t u;
+
+	if (d < INT32_MIN || d > INT32_MAX)
+		return -1;
+	u = (uint32_t)(int32_t)d;
+	out[0] = 0xe9;
+	out[1] = (uint8_t)u;
+	out[2] = (uint8_t)(u >> 8);
+	out[3] = (uint8_t)(u >> 16);
+	out[4] = (uint8_t)(u >> 24);
+	return 0;
+}
+
+static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
+{
+	uint32_t u;
+
+	if (b[0] != 0xe9)
+		return false;
+	u = (uint32_t)b[1] | (uint32_t)b[2] << 8 | (uint32_t)b[3] << 16 |
+	    (uint32_t)b[4] << 24;
+	*target = site + X86_SITE + (uint64_t)(int64_t)(int32_t)u;
+	return true;
+}
+
+const struct skeys_arch skeys_arch_x86_64 = {
+	.id = SKEYS_ARCH_X86_64,
+	.name = "x86_64",
+	.elf_machine = EM_X86_64_,
+	.elf_class = ELFCLASS64_,
+	.site_len = X86_SITE,
+	.site_align = 1,
+	.nop = { 0x0f, 0x1f, 0x44, 0x00, 0x00 },
+	.encode_jump = encode_jump,
+	.decode_jump = decode_jump,
+};

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The table's relative encoding in one place. Shared by the runtime and the
+ * tools: the runtime passes the entry's own address, the tools the virtual
+ * address the entry has in the file. Entries here are in host byte order.
+ */
+#ifndef SKEYS_COMMON_TABLE_H
+#define SKEYS_COMMON_TABLE_H
+
+#include <skeys/abi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Absolute view of one entry. */
+struct skeys_site {
+	uint64_t code;
+	uint64_t target;
+	uint64_t key;   /* flags cleared */
+	unsigned flags; /* SKEYS_ENTRY_* */
+};
+
+static inline uint64_t skeys_entry_code(const struct skeys_entry *e, uint64_t at)
+{
+	return at + offsetof(struct skeys_entry, code) + (uint64_t)(int64_t)e->code;
+}
+
+static inline uint64_t skeys_entry_target(const struct skeys_entry *e, uint64_t at)
+{
+	return at + offsetof(struct skeys_entry, target) + (uint64_t)(int64_t)e->target;
+}
+
+/* The key field with its flag bits; see skeys_entry_key(). */
+static inline uint64_t skeys_entry_key_raw(const struct skeys_entry *e, uint64_t at)
+{
+	return at + offsetof(struct skeys_entry, key) + (uint64_t)(int64_t)e->key;
+}
+
+static inline uint64_t skeys_entry_key(const struct skeys_entry *e, uint64_t at)
+{
+	return skeys_entry_key_raw(e, at) & ~(uint64_t)SKEYS_ENTRY_FLAGS;
+}
+
+static inline unsigned skeys_entry_flags(const struct skeys_entry *e, uint64_t at)
+{
+	return (unsigned)(skeys_entry_key_raw(e, at) & SKEYS_ENTRY_FLAGS);
+}
+
+static inline struct skeys_site skeys_entry_site(const struct skeys_entry *e, uint64_t at)
+{
+	struct skeys_site s = {
+		.code = skeys_entry_code(e, at),
+		.target = skeys_entry_target(e, at),
+		.key = skeys_entry_key(e, at),
+		.flags = skeys_entry_flags(e, at),
+	};
+	return s;
+}
+
+/*
+ * Encode `s` as the entry stored at `at`. Returns 0, or -1 when a field is
+ * out of the 32-bit relative range (a table the linker could not have made).
+ */
+int skeys_entry_set(struct skeys_entry *e, uint64_t at, const struct skeys_site *s);
+
+/* Sorted order: key address, then site address. */
+int skeys_site_cmp(const struct skeys_site *a, const struct skeys_site *b);
+
+/*
+ * Sort `n` entries that live at address `base` into sealed order, rewriting
+ * each moved entry's relative fields. Returns 0, -ENOMEM or -ERANGE.
+ */
+int skeys_table_sort(struct skeys_entry *e, size_t n, uint64_t base);
+
+/* True when the entries at `base` are in sealed order. */
+int skeys_table_is_sorted(const struct skeys_entry *e, size_t n, uint64_t base);
+
+/* Checksum of the table's bytes as stored in the module (target byte order). */
+uint64_t skeys_table_checksum(const void *bytes, size_t len);
+
+/*
+ * First index in [0, n) whose key is >= `key`, for a sorted table at `base`.
+ */
+size_t skeys_table_lower_bound(const struct skeys_entry *e, size_t n, uint64_t base,
+			       uint64_t key);
+
+#endif

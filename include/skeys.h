@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * skeys: static keys (jump labels) for user-space C and C++.
+ *
+ *   SKEYS_DEFINE_FALSE(feature);
+ *   if (skeys_branch_unlikely(&feature)) slow_path();   // one nop while disabled
+ *   skeys_enable(&feature);                             // rewrites every site
+ *
+ * A site is one instruction: a jump exactly when (enabled XOR likely).
+ * Binaries must go through `skeys-seal` after linking; the runtime refuses
+ * to patch a module whose table was not sealed.
+ */
+#ifndef SKEYS_H
+#define SKEYS_H
+
+#include <skeys/abi.h>
+
+#ifndef __cplusplus
+#include <stdbool.h>
+#endif
+
+#if defined(__x86_64__)
+#include <skeys/arch/x86_64.h>
+#else
+#error "skeys: this architecture is not supported yet"
+#endif
+
+#if defined(__ELF__)
+#include <skeys/format/elf.h>
+#else
+#error "skeys: this object format is not supported yet"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SKEYS__STR2(x) #x
+#define SKEYS__STR(x) SKEYS__STR2(x)
+
+/* ---- keys -------------------------------------------------------------- */
+
+/*
+ * Keys have hidden visibility: a site names its key as an assembler constant,
+ * which position-independent code can only do for a symbol of its own module.
+ * Define keys at file or namespace scope, without `static` (gcc warns that it
+ * ignores the visibility of a static).
+ */
+#define SKEYS__KEY_ATTR __attribute__((visibility("hidden")))
+#define SKEYS__KEY_INIT(on)                                                    \
+	{ { (on), SKEYS_KEY_MAGIC | (on), 0 } }
+
+#define SKEYS_DEFINE_TRUE(name)                                                \
+	SKEYS__KEY_ATTR struct skeys_key_true name = SKEYS__KEY_INIT(1)
+#define SKEYS_DEFINE_FALSE(name)                                               \
+	SKEYS__KEY_ATTR struct skeys_key_false name = SKEYS__KEY_INIT(0)
+#define SKEYS_DECLARE_TRUE(name)                                               \
+	extern SKEYS__KEY_ATTR struct skeys_key_true name
+#define SKEYS_DECLARE_FALSE(name)                                              \
+	extern SKEYS__KEY_ATTR struct skeys_key_false name
+
+/* 1 for a TRUE key, 0 for a FALSE key; anything else does not compile. */
+#ifdef __cplusplus
+}
+char (&skeys__initial_tag(const volatile skeys_key_true *))[2];
+char (&skeys__initial_tag(const volatile skeys_key_false *))[1];
+#define SKEYS__INITIAL(k) ((int)sizeof(skeys__initial_tag(k)) - 1)
+#define SKEYS__BOOL bool
+extern "C" {
+#else
+#define SKEYS__INITIAL(k)                                                      \
+	_Generic(*(k), struct skeys_key_true: 1, struct skeys_key_false: 0)
+#define SKEYS__BOOL _Bool
+#endif
+
+/* ---- sites ------------------------------------------------------------- */
+
+/*
+ * A statement expression, not an inline function: the key must reach the
+ * assembler as a constant and the label must be local to the caller, which
+ * only a macro guarantees at every optimisation level. The expression is
+ * true when the site jumps.
+ */
+#define SKEYS__SITE(k, br)                                                     \
+	__extension__({                                                        \
+		__label__ skeys__yes, skeys__out;                              \
+		SKEYS__BOOL skeys__r;                                          \
+		__asm__ goto(SKEYS__ASM_SITE_LABEL SKEYS__ASM_SITE             \
+			     SKEYS__ASM_ENTRY                                  \
+			     : /* no outputs */                                \
+			     : [skeys_k] SKEYS__KEY_CONSTRAINT(&(k)->key),     \
+			       [skeys_br] "i"(br),                             \
+			       [skeys_jmp] "i"(SKEYS__INITIAL(k) ^ (br))       \
+			     : /* no clobbers */                               \
+			     : skeys__yes);                                    \
+		skeys__r = 0;                                                  \
+		goto skeys__out;                                               \
+	skeys__yes:                                                            \
+		skeys__r = 1;                                                  \
+	skeys__out:                                                            \
+		skeys__r;                                                      \
+	})
+
+#define skeys_branch_unlikely(k) SKEYS__SITE(k, 0)
+#define skeys_branch_likely(k) (!SKEYS__SITE(k, 1))
+
+/* ---- switching --------------------------------------------------------- */
+
+/*
+ * All return 0 or a negative error code (a negated errno value, or one of
+ * SKEYS_ERR_*); on error no site of the key was changed.
+ */
+int skeys_key_enable(struct skeys_key *key);
+int skeys_key_disable(struct skeys_key *key);
+int skeys_key_inc(struct skeys_key *key);
+int skeys_key_dec(struct skeys_key *key);
+bool skeys_key_enabled(const struct skeys_key *key);
+
+#define skeys_enable(k) skeys_key_enable(&(k)->key)
+#define skeys_disable(k) skeys_key_disable(&(k)->key)
+#define skeys_inc(k) skeys_key_inc(&(k)->key)
+#define skeys_dec(k) skeys_key_dec(&(k)->key)
+#define skeys_enabled(k) skeys_key_enabled(&(k)->key)
+
+/* The library's own error codes, beside negated errno values. */
+enum skeys_error {
+	SKEYS_ERR_UNSEALED = -4001, /* module table was not sealed by skeys-seal */
+	SKEYS_ERR_MISMATCH = -4002, /* a site's bytes are not the expected instruction */
+	SKEYS_ERR_OUTSIDE = -4003,  /* a site lies outside its module's executable code */
+	SKEYS_ERR_COUNT = -4004,    /* reference count would go below zero or overflow */
+	SKEYS_ERR_CHECKSUM = -4005, /* table changed after sealing */
+	SKEYS_ERR_ABI = -4006,      /* table of another ABI version or architecture */
+	SKEYS_ERR_NOTKEY = -4007,   /* pointer does not designate a skeys key */
+};
+
+const char *skeys_strerror(int err);
+
+/* ---- configuration ----------------------------------------------------- */
+
+enum skeys_log_level {
+	SKEYS_LOG_ERROR = 0,
+	SKEYS_LOG_WARN = 1,
+	SKEYS_LOG_INFO = 2,
+	SKEYS_LOG_DEBUG = 3,
+};
+typedef void (*skeys_log_fn)(enum skeys_log_level level, const char *msg,
+			     void *ctx);
+/* The library never prints; it reports through this callback (NULL: silent). */
+void skeys_set_log(skeys_log_fn fn, void *ctx);
+
+/*
+ * How code is made writable. AUTO writes through /proc/self/mem and falls
+ * back to mprotect when that is refused. The SKEYS_WRITE environment
+ * variable ("procmem", "mprotect", "auto") sets the initial method.
+ */
+enum skeys_write_method {
+	SKEYS_WRITE_AUTO = 0,
+	SKEYS_WRITE_PROCMEM = 1,
+	SKEYS_WRITE_MPROTECT = 2,
+};
+int skeys_set_write_method(enum skeys_write_method method);
+
+/* Called by every module's constructor and destructor; not for users. */
+void skeys_module_register(const struct skeys_header *header);
+void skeys_module_unregister(const struct skeys_header *header);
+
+#ifdef __cplusplus
+}
+#endif
+
+#ifndef SKEYS_NO_MODULE
+__asm__(SKEYS__ASM_MODULE);
+#endif
+
+#endif

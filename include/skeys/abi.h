@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * skeys binary interface: the key object, the table entry and the per-module
+ * header, as laid out in memory and in files. Shared by the site macros, the
+ * runtime and skeys-seal/skeys-dump; any change here bumps SKEYS_ABI_VERSION.
+ */
+#ifndef SKEYS_ABI_H
+#define SKEYS_ABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SKEYS_ABI_VERSION 1
+
+/*
+ * A key. `count` is the reference count (enabled while > 0); `flags` holds a
+ * magic in its upper half so that the tool and the runtime can tell a key
+ * from anything else a forged entry might point at, and the initial state in
+ * bit 0. Aligned to 8 so that the two low bits of an entry's key field are
+ * free for flags.
+ */
+struct skeys_key {
+	int32_t count;
+	uint32_t flags;
+	void *link; /* reserved for cross-module keys; zero */
+} __attribute__((aligned(8)));
+
+#define SKEYS_KEY_MAGIC 0x534b0000u /* "SK" */
+#define SKEYS_KEY_MAGIC_MASK 0xffff0000u
+#define SKEYS_KEY_F_INITIAL 0x1u
+
+/* Distinct types so that a site can pick its initial instruction at compile time. */
+struct skeys_key_true {
+	struct skeys_key key;
+};
+struct skeys_key_false {
+	struct skeys_key key;
+};
+
+/*
+ * A site. Each field is relative to its own address, so the table needs no
+ * dynamic relocations and can be sorted in place: moving an entry by d bytes
+ * subtracts d from each field. The low two bits of `key` are flags.
+ */
+struct skeys_entry {
+	int32_t code;
+	int32_t target;
+	int32_t key;
+};
+
+#define SKEYS_ENTRY_BRANCH 0x1u /* site is a likely site: jump when disabled */
+#define SKEYS_ENTRY_FLAGS 0x3u
+
+/* One per module, in its own section, filled by skeys-seal. */
+struct skeys_header {
+	char magic[8];         /* SKEYS_HEADER_MAGIC, no terminator */
+	uint16_t version;      /* SKEYS_ABI_VERSION */
+	uint16_t header_size;  /* sizeof(struct skeys_header) */
+	uint16_t entry_size;   /* sizeof(struct skeys_entry) */
+	uint16_t arch;         /* SKEYS_ARCH_* the module was compiled for */
+	uint32_t flags;        /* SKEYS_HEADER_SEALED */
+	uint32_t count;        /* entries, filled when sealed */
+	uint64_t checksum;     /* skeys_table_checksum() of the sealed entries */
+	int32_t start;         /* table start, relative to this field */
+	int32_t stop;          /* table end, relative to this field */
+};
+
+#define SKEYS_HEADER_MAGIC "SKEYSHDR"
+#define SKEYS_HEADER_SEALED 0x1u
+
+/* Section names (ELF). */
+#define SKEYS_SECTION_TABLE "__skeys"
+#define SKEYS_SECTION_HEADER "__skeys_hdr"
+
+enum skeys_arch_id {
+	SKEYS_ARCH_NONE = 0,
+	SKEYS_ARCH_X86_64 = 1,
+	SKEYS_ARCH_I386 = 2,
+	SKEYS_ARCH_AARCH64 = 3,
+	SKEYS_ARCH_RISCV64 = 4,
+	SKEYS_ARCH_ARM = 5,
+	SKEYS_ARCH_PPC64LE = 6,
+	SKEYS_ARCH_S390X = 7,
+	SKEYS_ARCH_LOONGARCH64 = 8,
+};
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* x86-64 site templates. Included by <skeys.h>; not a public header. */
+#ifndef SKEYS_ARCH_X86_64_H
+#define SKEYS_ARCH_X86_64_H
+
+#define SKEYS__ARCH_ID 1 /* SKEYS_ARCH_X86_64 */
+#define SKEYS__KEY_CONSTRAINT "i"
+#define SKEYS__KEY_OPERAND "%c[skeys_k]"
+#define SKEYS__SECTION_TYPE "@progbits"
+#define SKEYS__PTR_DIRECTIVE ".quad"
+
+/*
+ * The jump is spelled as the 0xe9 opcode plus a 32-bit displacement so that
+ * the assembler cannot relax it into a 2-byte jump: every site is 5 bytes.
+ */
+#define SKEYS__ASM_SITE                                                        \
+	".if %c[skeys_jmp]\n\t"                                                \
+	".byte 0xe9\n\t"                                                       \
+	".long %l[skeys__yes] - (. + 4)\n\t"                                   \
+	".else\n\t"                                                            \
+	".byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"                               \
+	".endif\n\t"
+
+/* Module constructor/destructor bodies: tail-call into the runtime. */
+#define SKEYS__ASM_TAILCALL(fn)                                                \
+	"endbr64\n\t"                                                          \
+	"lea skeys__module_header(%rip), %rdi\n\t"                            \
+	"jmp " fn "@PLT\n\t"
+
+#endif

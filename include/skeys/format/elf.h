@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* ELF table emission. Included by <skeys.h>; not a public header. */
+#ifndef SKEYS_FORMAT_ELF_H
+#define SKEYS_FORMAT_ELF_H
+
+/*
+ * One entry per site, in a section linked ("o") to the site's label and in
+ * the site's COMDAT group ("?"): the entry lives and dies with the code that
+ * holds the site, so C++ inline functions keep one entry per kept copy and
+ * --gc-sections drops the entries of dead functions.
+ */
+#define SKEYS__ASM_ENTRY                                                       \
+	".pushsection __skeys,\"ao?\"," SKEYS__SECTION_TYPE                    \
+	",.Lskeys_site%=\n\t"                                                  \
+	".balign 4\n\t"                                                        \
+	".long .Lskeys_site%= - .\n\t"                                         \
+	".long %l[skeys__yes] - .\n\t"                                         \
+	".long " SKEYS__KEY_OPERAND " + %c[skeys_br] - .\n\t"                  \
+	".popsection\n\t"
+
+#define SKEYS__ASM_SITE_LABEL ".Lskeys_site%=:\n\t"
+
+/*
+ * The module header, its constructor and destructor, and an empty retained
+ * table contribution (so __start___skeys exists even when every site was
+ * collected), all in one COMDAT group: every translation unit that includes
+ * <skeys.h> emits them, the linker keeps one copy per module. Symbols are
+ * weak so that LTO's symbol tables accept the copies; `.ifndef` keeps one
+ * copy when LTO merges translation units into one assembly file.
+ */
+#define SKEYS__ASM_MODULE                                                      \
+	".ifndef skeys__module_header\n\t"                                     \
+	".pushsection __skeys_hdr,\"aG\"," SKEYS__SECTION_TYPE                 \
+	",skeys__module,comdat\n\t"                                            \
+	".balign 8\n\t"                                                        \
+	".weak skeys__module_header\n\t"                                       \
+	".hidden skeys__module_header\n\t"                                     \
+	".type skeys__module_header, %object\n\t"                              \
+	"skeys__module_header:\n\t"                                            \
+	".ascii \"SKEYSHDR\"\n\t"                                              \
+	".short 1, 40, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long __start___skeys - .\n\t"                                        \
+	".long __stop___skeys - .\n\t"                                         \
+	".size skeys__module_header, 40\n\t"                                   \
+	".popsection\n\t"                                                      \
+	".pushsection __skeys,\"aGR\"," SKEYS__SECTION_TYPE                    \
+	",skeys__module,comdat\n\t"                                            \
+	".balign 4\n\t"                                                        \
+	".popsection\n\t"                                                      \
+	".pushsection .init_array.00100,\"awG\",%init_array,skeys__module,comdat\n\t" \
+	".balign 8\n\t"                                                        \
+	SKEYS__PTR_DIRECTIVE " skeys__module_ctor\n\t"                         \
+	".popsection\n\t"                                                      \
+	".pushsection .fini_array.00100,\"awG\",%fini_array,skeys__module,comdat\n\t" \
+	".balign 8\n\t"                                                        \
+	SKEYS__PTR_DIRECTIVE " skeys__module_dtor\n\t"                         \
+	".popsection\n\t"                                                      \
+	".pushsection .text.skeys__module,\"axG\"," SKEYS__SECTION_TYPE        \
+	",skeys__module,comdat\n\t"                                            \
+	".weak skeys__module_ctor\n\t"                                         \
+	".hidden skeys__module_ctor\n\t"                                       \
+	".type skeys__module_ctor, %function\n\t"                              \
+	"skeys__module_ctor:\n\t"                                              \
+	SKEYS__ASM_TAILCALL("skeys_module_register")                           \
+	".size skeys__module_ctor, . - skeys__module_ctor\n\t"                 \
+	".weak skeys__module_dtor\n\t"                                         \
+	".hidden skeys__module_dtor\n\t"                                       \
+	".type skeys__module_dtor, %function\n\t"                              \
+	"skeys__module_dtor:\n\t"                                              \
+	SKEYS__ASM_TAILCALL("skeys_module_unregister")                         \
+	".size skeys__module_dtor, . - skeys__module_dtor\n\t"                 \
+	".popsection\n\t"                                                      \
+	".endif\n"
+
+#endif
