@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static skeys_log_fn log_fn;
+static void *log_ctx;
+
+SKEYS_API void skeys_set_log(skeys_log_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&skeys_lock);
+	log_fn = fn;
+	log_ctx = ctx;
+	pthread_mutex_unlock(&skeys_lock);
+}
+
+void skeys_log(enum skeys_log_level level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fn(level, msg, log_ctx);
+}
+
+SKEYS_API const char *skeys_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case SKEYS_ERR_UNSEALED:
+		return "module table not sealed: run skeys-seal on the binary after linking";
+	case SKEYS_ERR_MISMATCH:
+		return "a site does not hold the instruction expected for the key's state";
+	case SKEYS_ERR_OUTSIDE:
+		return "a site lies outside the executable code of its module";
+	case SKEYS_ERR_COUNT:
+		return "key reference count would drop below zero or overflow";
+	case SKEYS_ERR_CHECKSUM:
+		return "module table changed after sealing (checksum mismatch)";
+	case SKEYS_ERR_ABI:
+		return "module table built for another skeys ABI version or architecture";
+	case SKEYS_ERR_NOTKEY:
+		return "pointer does not designate a skeys key";
+	}
+	if (err < 0 && err > -4096)
+		return strerror(-err);
+	return "unknown skeys error";
+}

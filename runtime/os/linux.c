@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Linux port: modules from dl_iterate_phdr, code written through
+ * /proc/self/mem (no protection change at all) or, where that is refused
+ * (some kernels, qemu-user, seccomp), through mprotect.
+ */
+#define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64
+#include "../internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+enum skeys_write_method skeys_write_method;
+static bool method_read;
+static int mem_fd = -1;
+static bool atfork_done;
+
+size_t skeys_os_page_size(void)
+{
+	static size_t pg;
+
+	if (!pg)
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+	return pg;
+}
+
+/* ---- modules ------------------------------------------------------------- */
+
+struct lookup {
+	uintptr_t addr;
+	struct skeys_module *m;
+	bool found;
+};
+
+static int prot_of(unsigned pflags)
+{
+	return ((pflags & PF_R) ? PROT_READ : 0) | ((pflags & PF_W) ? PROT_WRITE : 0) |
+	       ((pflags & PF_X) ? PROT_EXEC : 0);
+}
+
+static bool maps(const struct dl_phdr_info *info, uintptr_t addr)
+{
+	int i;
+
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && addr >= s && addr < s + ph->p_memsz)
+			return true;
+	}
+	return false;
+}
+
+static int lookup_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct lookup *l = data;
+	struct skeys_module *m = l->m;
+	int i;
+
+	if (!maps(info, l->addr))
+		return 0;
+	m->base = UINTPTR_MAX;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
+		    m->n_exec == SKEYS_MAX_SEGMENTS)
+			continue;
+		m->exec[m->n_exec].start = info->dlpi_addr + ph->p_vaddr;
+		m->exec[m->n_exec].end = m->exec[m->n_exec].start + ph->p_memsz;
+		m->exec[m->n_exec].prot = prot_of(ph->p_flags);
+		if (m->exec[m->n_exec].start < m->base)
+			m->base = m->exec[m->n_exec].start;
+		m->n_exec++;
+	}
+	snprintf(m->name, sizeof(m->name), "%s",
+		 info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "main program");
+	l->found = true;
+	return 1;
+}
+
+int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
+{
+	struct lookup l = { .addr = (uintptr_t)addr, .m = m };
+
+	snprintf(m->name, sizeof(m->name), "module at %p", addr);
+	dl_iterate_phdr(lookup_cb, &l);
+	return l.found ? 0 : -ENOENT;
+}
+
+/* ---- writing code -------------------------------------------------------- */
+
+static void reset_mem_fd(void)
+{
+	/* A child's inherited descriptor still writes into the parent. */
+	if (mem_fd >= 0)
+		close(mem_fd);
+	mem_fd = -1;
+}
+
+static void read_method(void)
+{
+	const char *env = getenv("SKEYS_WRITE");
+
+	method_read = true;
+	if (!env)
+		return;
+	if (!strcmp(env, "procmem"))
+		skeys_write_method = SKEYS_WRITE_PROCMEM;
+	else if (!strcmp(env, "mprotect"))
+		skeys_write_method = SKEYS_WRITE_MPROTECT;
+	else if (strcmp(env, "auto"))
+		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
+}
+
+SKEYS_API int skeys_set_write_method(enum skeys_write_method method)
+{
+	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
+	    method != SKEYS_WRITE_MPROTECT)
+		return -EINVAL;
+	pthread_mutex_lock(&skeys_lock);
+	method_read = true;
+	skeys_write_method = method;
+	pthread_mutex_unlock(&skeys_lock);
+	return 0;
+}
+
+static int procmem_write(const struct skeys_patch *p, size_t n, bool undo)
+{
+	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
+	unsigned char *buf;
+	ssize_t w;
+	size_t i;
+	int err = 0;
+
+	if (mem_fd < 0) {
+		if (!atfork_done && pthread_atfork(NULL, NULL, reset_mem_fd) == 0)
+			atfork_done = true;
+		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+		if (mem_fd < 0)
+			return -errno;
+	}
+	/* One write for the whole run: the bytes between sites are rewritten unchanged. */
+	buf = malloc(2 * (hi - lo));
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, (const void *)lo, hi - lo);
+	memcpy(buf + (hi - lo), buf, hi - lo);
+	for (i = 0; i < n; i++)
+		memcpy(buf + (p[i].addr - lo), undo ? p[i].old : p[i].new_, p[i].len);
+	w = pwrite(mem_fd, buf, hi - lo, (off_t)lo);
+	if (w < 0) {
+		err = -errno;
+	} else if ((size_t)w != hi - lo) {
+		/* Never seen, but a torn run must not stay: put the old bytes back. */
+		err = -EIO;
+		if (pwrite(mem_fd, buf + (hi - lo), (size_t)w, (off_t)lo) != w)
+			skeys_log(SKEYS_LOG_ERROR, "short write at %#lx could not be undone",
+				  (unsigned long)lo);
+	}
+	free(buf);
+	return err;
+}
+
+static int mprotect_write(const struct skeys_patch *p, size_t n, bool undo)
+{
+	size_t pg = skeys_os_page_size(), i;
+	uintptr_t lo = p[0].addr & ~(pg - 1);
+	uintptr_t hi = (p[n - 1].addr + p[n - 1].len + pg - 1) & ~(pg - 1);
+	int err = 0;
+
+	/*
+	 * Writable and executable, never writable alone: the page may hold the
+	 * code doing this write, or code another thread is running.
+	 */
+	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -errno;
+	for (i = 0; i < n; i++)
+		memcpy((void *)p[i].addr, undo ? p[i].old : p[i].new_, p[i].len);
+	while (mprotect((void *)lo, hi - lo, p[0].seg->prot)) {
+		err = -errno;
+		if (err != -EINTR && err != -EAGAIN) {
+			skeys_log(SKEYS_LOG_ERROR, "cannot restore protection of %#lx: %s",
+				  (unsigned long)lo, skeys_strerror(err));
+			break;
+		}
+	}
+	return err;
+}
+
+int skeys_os_write_run(const struct skeys_patch *p, size_t n, bool undo)
+{
+	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
+	int err;
+
+	if (!method_read)
+		read_method();
+	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
+		err = procmem_write(p, n, undo);
+		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
+			goto out;
+		skeys_log(SKEYS_LOG_INFO,
+			  "/proc/self/mem write refused (%s): using mprotect from now on",
+			  skeys_strerror(err));
+		skeys_write_method = SKEYS_WRITE_MPROTECT;
+		reset_mem_fd();
+	}
+	err = mprotect_write(p, n, undo);
+out:
+	if (!err)
+		__builtin___clear_cache((char *)lo, (char *)hi);
+	return err;
+}

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runtime behaviour on a sealed binary: `test_runtime SUBTEST`. Each site
+ * lives in its own function, 16 KiB aligned, so that the sites of a key sit
+ * in separate page runs and a write can be made to fail on the second run.
+ */
+#define _GNU_SOURCE
+#include <skeys.h>
+
+#include "arch.h"
+#include "table.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+extern const struct skeys_header skeys__module_header __attribute__((visibility("hidden")));
+
+SKEYS_DEFINE_FALSE(kf);
+SKEYS_DEFINE_TRUE(kt);
+SKEYS_DEFINE_FALSE(two); /* two sites, in distant pages */
+
+#define SITE_FN __attribute__((noinline, aligned(16384)))
+SITE_FN static int uf(void) { return skeys_branch_unlikely(&kf); }
+SITE_FN static int lf(void) { return skeys_branch_likely(&kf); }
+SITE_FN static int ut(void) { return skeys_branch_unlikely(&kt); }
+SITE_FN static int lt(void) { return skeys_branch_likely(&kt); }
+SITE_FN static int two_a(void) { return skeys_branch_unlikely(&two); }
+SITE_FN static int two_b(void) { return skeys_branch_unlikely(&two); }
+
+static int failures;
+static char logged[4096];
+
+#define CHECK(c)                                                               \
+	do {                                                                   \
+		if (!(c)) {                                                    \
+			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
+				__LINE__, #c);                                 \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+#define CHECK_ERR(call, want)                                                  \
+	do {                                                                   \
+		int got_ = (call);                                             \
+		if (got_ != (want)) {                                          \
+			fprintf(stderr, "%s:%d: %s returned %d (%s), want %d\n", \
+				__FILE__, __LINE__, #call, got_,               \
+				skeys_strerror(got_), (want));                 \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+static void log_cb(enum skeys_log_level level, const char *msg, void *ctx)
+{
+	(void)ctx;
+	(void)level;
+	strncat(logged, msg, sizeof(logged) - strlen(logged) - 2);
+	strcat(logged, "\n");
+}
+
+/* Both the expression and the key agree with `on`, for every site of kf and kt. */
+static void expect(bool f_on, bool t_on)
+{
+	CHECK(uf() == f_on);
+	CHECK(lf() == f_on);
+	CHECK(ut() == t_on);
+	CHECK(lt() == t_on);
+	CHECK(skeys_enabled(&kf) == f_on);
+	CHECK(skeys_enabled(&kt) == t_on);
+}
+
+/* No mapping of the process may be writable and executable. */
+static void expect_no_wx(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[512], perms[8];
+
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x') {
+			fprintf(stderr, "writable+executable mapping: %s", line);
+			failures++;
+		}
+	fclose(f);
+}
+
+static uintptr_t site_of(int (*fn)(void))
+{
+	const struct skeys_header *h = &skeys__module_header;
+	const struct skeys_entry *e = (const void *)((const char *)&h->start + h->start);
+	size_t i, n = h->count;
+
+	/* The site is the first table entry inside fn's first 64 bytes. */
+	for (i = 0; i < n; i++) {
+		uint64_t c = skeys_entry_code(&e[i], (uintptr_t)&e[i]);
+
+		if (c >= (uintptr_t)fn && c < (uintptr_t)fn + 64)
+			return (uintptr_t)c;
+	}
+	return 0;
+}
+
+static void poke(uintptr_t addr, const void *bytes, size_t n)
+{
+	uintptr_t pg = addr & ~(uintptr_t)4095;
+
+	if (mprotect((void *)pg, 8192, PROT_READ | PROT_WRITE | PROT_EXEC) ||
+	    (memcpy((void *)addr, bytes, n), 0) ||
+	    mprotect((void *)pg, 8192, PROT_READ | PROT_EXEC)) {
+		perror("poke");
+		exit(2);
+	}
+}
+
+/* ---- subtests ----------------------------------------------------------- */
+
+static void t_combos(void)
+{
+	CHECK(skeys__module_header.flags & SKEYS_HEADER_SEALED);
+	expect(false, true);
+	CHECK_ERR(skeys_enable(&kf), 0);
+	expect(true, true);
+	CHECK_ERR(skeys_enable(&kf), 0); /* no-op */
+	expect(true, true);
+	CHECK_ERR(skeys_disable(&kt), 0);
+	expect(true, false);
+	CHECK_ERR(skeys_disable(&kf), 0);
+	CHECK_ERR(skeys_disable(&kf), 0); /* no-op */
+	expect(false, false);
+	CHECK_ERR(skeys_enable(&kt), 0);
+	expect(false, true);
+	expect_no_wx();
+}
+
+static void t_count(void)
+{
+	CHECK_ERR(skeys_dec(&kf), SKEYS_ERR_COUNT); /* below zero: refused */
+	expect(false, true);
+	CHECK_ERR(skeys_inc(&kf), 0);
+	CHECK_ERR(skeys_inc(&kf), 0);
+	expect(true, true);
+	CHECK_ERR(skeys_dec(&kf), 0);
+	expect(true, true); /* still held once */
+	CHECK_ERR(skeys_dec(&kf), 0);
+	expect(false, true);
+	CHECK_ERR(skeys_dec(&kf), SKEYS_ERR_COUNT);
+	CHECK_ERR(skeys_dec(&kt), 0); /* a TRUE key starts with one reference */
+	expect(false, false);
+	kf.key.count = INT32_MAX; /* as if incremented that often */
+	CHECK_ERR(skeys_inc(&kf), SKEYS_ERR_COUNT);
+	kf.key.count = 0;
+}
+
+static void t_notkey(void)
+{
+	static struct skeys_key fake;
+
+	CHECK_ERR(skeys_key_enable(&fake), SKEYS_ERR_NOTKEY);
+	CHECK_ERR(skeys_key_enable(NULL), -EINVAL);
+	CHECK(!skeys_key_enabled(NULL));
+	CHECK(strstr(skeys_strerror(SKEYS_ERR_UNSEALED), "skeys-seal") != NULL);
+	CHECK(strcmp(skeys_strerror(-ENOMEM), strerror(ENOMEM)) == 0);
+	CHECK_ERR(skeys_set_write_method((enum skeys_write_method)7), -EINVAL);
+}
+
+/* A site whose bytes were changed behind our back: refuse, write nothing. */
+static void t_mismatch(void)
+{
+	uintptr_t a = site_of(two_a), b = site_of(two_b);
+	uint8_t b_before[5], a_before[5];
+	static const uint8_t int3 = 0xcc;
+
+	CHECK(a && b);
+	if (!a || !b)
+		return;
+	memcpy(a_before, (void *)a, 5);
+	memcpy(b_before, (void *)b, 5);
+	poke(b, &int3, 1);
+	CHECK_ERR(skeys_enable(&two), SKEYS_ERR_MISMATCH);
+	CHECK(memcmp((void *)a, a_before, 5) == 0); /* the good site was not written */
+	CHECK(!skeys_enabled(&two));
+	CHECK(two_a() == 0);
+	CHECK(strstr(logged, "does not hold the expected") != NULL);
+	poke(b, b_before, 1);
+	CHECK_ERR(skeys_enable(&two), 0);
+	CHECK(two_a() == 1 && two_b() == 1);
+	expect_no_wx();
+}
+
+static int install_filter(struct sock_filter *f, unsigned short n)
+{
+	struct sock_fprog prog = { .len = n, .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog)) {
+		perror("seccomp");
+		return -1;
+	}
+	return 0;
+}
+
+#define LOAD_NR BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+#define ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
+#define DENY(e) BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (e))
+
+/* /proc/self/mem refused (as some kernels do): auto mode falls back to mprotect. */
+static int t_fallback(void)
+{
+	struct sock_filter f[] = {
+		LOAD_NR,
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pwrite64, 0, 1),
+		DENY(EPERM),
+		ALLOW,
+	};
+
+	if (install_filter(f, sizeof(f) / sizeof(f[0])))
+		return 77;
+	CHECK_ERR(skeys_set_write_method(SKEYS_WRITE_PROCMEM), 0);
+	CHECK_ERR(skeys_enable(&kf), -EPERM); /* forced: fails, writes nothing */
+	expect(false, true);
+	CHECK_ERR(skeys_set_write_method(SKEYS_WRITE_AUTO), 0);
+	CHECK_ERR(skeys_enable(&kf), 0);
+	expect(true, true);
+	CHECK(strstr(logged, "using mprotect") != NULL);
+	CHECK_ERR(skeys_disable(&kf), 0);
+	expect(false, true);
+	expect_no_wx();
+	return 0;
+}
+
+/* The second page run cannot be made writable: the first run is put back. */
+static int t_rollback(void)
+{
+	uintptr_t a = site_of(two_a), b = site_of(two_b);
+	uint32_t page;
+
+	CHECK(a && b);
+	if (!a || !b)
+		return 1;
+	/* Fail the run written last, so that one run is written before it fails. */
+	page = (uint32_t)((a > b ? a : b) & ~(uintptr_t)4095);
+	{
+		struct sock_filter f[] = {
+			LOAD_NR,
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 0, 4),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[2])),
+			BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_WRITE, 0, 2),
+			BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+			BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, page, 1, 0),
+			ALLOW,
+			DENY(EACCES),
+		};
+
+		if (install_filter(f, sizeof(f) / sizeof(f[0])))
+			return 77;
+	}
+	CHECK_ERR(skeys_set_write_method(SKEYS_WRITE_MPROTECT), 0);
+	CHECK_ERR(skeys_enable(&two), -EACCES);
+	CHECK(two_a() == 0 && two_b() == 0); /* both still take the old path */
+	CHECK(!skeys_enabled(&two));
+	expect_no_wx();
+	return 0;
+}
+
+static int t_method(enum skeys_write_method m)
+{
+	CHECK_ERR(skeys_set_write_method(m), 0);
+	t_combos();
+	CHECK_ERR(skeys_enable(&two), 0);
+	CHECK(two_a() == 1 && two_b() == 1);
+	CHECK_ERR(skeys_disable(&two), 0);
+	CHECK(two_a() == 0 && two_b() == 0);
+	expect_no_wx();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *t = argc > 1 ? argv[1] : "";
+	int rc = 0;
+
+	skeys_set_log(log_cb, NULL);
+	if (!strcmp(t, "combos"))
+		t_combos();
+	else if (!strcmp(t, "count"))
+		t_count();
+	else if (!strcmp(t, "notkey"))
+		t_notkey();
+	else if (!strcmp(t, "mismatch"))
+		t_mismatch();
+	else if (!strcmp(t, "procmem"))
+		rc = t_method(SKEYS_WRITE_PROCMEM);
+	else if (!strcmp(t, "mprotect"))
+		rc = t_method(SKEYS_WRITE_MPROTECT);
+	else if (!strcmp(t, "fallback"))
+		rc = t_fallback();
+	else if (!strcmp(t, "rollback"))
+		rc = t_rollback();
+	else {
+		fprintf(stderr, "usage: %s SUBTEST\n", argv[0]);
+		return 64;
+	}
+	if (failures) {
+		fprintf(stderr, "%s: %d check(s) failed\nlog:\n%s", t, failures, logged);
+		return 1;
+	}
+	return rc;
+}
