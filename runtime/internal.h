@@ -44,6 +44,7 @@ struct skeys_module {
 	enum skeys_module_state state;
 	int checksum; /* 1 unchecked, 0 fine, SKEYS_ERR_CHECKSUM */
 	uintptr_t base; /* lowest executable address: modules are kept in this order */
+	uintptr_t lo, hi; /* span of all its loaded segments */
 	struct skeys_segment exec[SKEYS_MAX_SEGMENTS];
 	unsigned n_exec;
 	char name[128];

@@ -60,8 +60,8 @@ static int collect(struct skeys_module *m, struct skeys_key *key, bool on, struc
 	size_t i;
 	int err;
 
-	if (m->state == SKEYS_MODULE_BAD)
-		return 0; /* its table cannot be read; registration logged it */
+	if (m->state == SKEYS_MODULE_BAD) /* its table cannot be read: refuse its own keys */
+		return (uintptr_t)key >= m->lo && (uintptr_t)key < m->hi ? SKEYS_ERR_ABI : 0;
 	if (m->state == SKEYS_MODULE_UNSEALED)
 		return skeys_module_mentions(m, key) ? SKEYS_ERR_UNSEALED : 0;
 	err = module_checksum(m);

@@ -45,13 +45,18 @@ static int dev_sort(struct skeys_module *m)
 	size_t pg = skeys_os_page_size();
 	uintptr_t lo = (uintptr_t)m->entries & ~(pg - 1);
 	uintptr_t hi = ((uintptr_t)(m->entries + m->count) + pg - 1) & ~(pg - 1);
-	int err;
+	int prot = PROT_READ, err;
+	unsigned i;
 
-	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE))
+	/* Linked without separate code, the table may share a page with code. */
+	for (i = 0; i < m->n_exec; i++)
+		if (lo < m->exec[i].end && hi > m->exec[i].start)
+			prot |= PROT_EXEC;
+	if (mprotect((void *)lo, hi - lo, prot | PROT_WRITE))
 		return -errno;
 	err = skeys_table_sort((struct skeys_entry *)m->entries, m->count,
 			       (uintptr_t)m->entries);
-	if (mprotect((void *)lo, hi - lo, PROT_READ) && !err)
+	if (mprotect((void *)lo, hi - lo, prot) && !err)
 		err = -errno;
 	return err;
 }

@@ -67,12 +67,18 @@ static int lookup_cb(struct dl_phdr_info *info, size_t size, void *data)
 
 	if (!maps(info, l->addr))
 		return 0;
-	m->base = UINTPTR_MAX;
+	m->base = m->lo = UINTPTR_MAX;
 	for (i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
 
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) ||
-		    m->n_exec == SKEYS_MAX_SEGMENTS)
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (s < m->lo)
+			m->lo = s;
+		if (s + ph->p_memsz > m->hi)
+			m->hi = s + ph->p_memsz;
+		if (!(ph->p_flags & PF_X) || m->n_exec == SKEYS_MAX_SEGMENTS)
 			continue;
 		m->exec[m->n_exec].start = info->dlpi_addr + ph->p_vaddr;
 		m->exec[m->n_exec].end = m->exec[m->n_exec].start + ph->p_memsz;

@@ -1,0 +1,11 @@
+#!/bin/sh
+# Configures, builds and runs the whole test suite (what CI runs).
+set -eu
+cd "$(dirname "$0")/.."
+if [ -d build/meson-private ]; then
+	meson setup --reconfigure build
+else
+	meson setup build
+fi
+ninja -C build
+meson test -C build --print-errorlogs --num-processes 2
