@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/* ELF reader (libelf): sections, symbols and the skeys sections. */
+#include "../format.h"
+
+#include "arch.h"
+#include <gelf.h>
+#include <libelf.h>
+#include <skeys/abi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct elf_priv {
+	Elf *elf;
+	/*
+	 * libelf may convert a foreign-endian file's data in place inside the
+	 * buffer it was given; it gets a copy so that img->buf stays the file.
+	 */
+	char *copy;
+};
+
+static bool elf_probe(const uint8_t *buf, size_t len)
+{
+	return len >= SELFMAG && memcmp(buf, ELFMAG, SELFMAG) == 0;
+}
+
+#define FAIL(...)                                                              \
+	do {                                                                   \
+		snprintf(err, errlen, __VA_ARGS__);                            \
+		return -1;                                                     \
+	} while (0)
+
+/* libelf reads a cut-off header table as "no sections"; say what happened. */
+static bool shdrs_truncated(const struct skeys_image *img, const GElf_Ehdr *eh)
+{
+	uint64_t n = eh->e_shnum ? eh->e_shnum : 1; /* 0: count is in section 0 */
+	uint64_t size = n * eh->e_shentsize;
+
+	return eh->e_shoff && (eh->e_shoff > img->len || size > img->len - eh->e_shoff);
+}
+
+static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *err,
+		       size_t errlen)
+{
+	if (elf_kind(elf) != ELF_K_ELF)
+		FAIL("not an ELF object (archive or unknown kind)");
+	if (!gelf_getehdr(elf, eh))
+		FAIL("gelf_getehdr: %s", elf_errmsg(-1));
+	if (eh->e_ident[EI_DATA] != ELFDATA2LSB && eh->e_ident[EI_DATA] != ELFDATA2MSB)
+		FAIL("unknown ELF byte order %u", eh->e_ident[EI_DATA]);
+	img->big_endian = eh->e_ident[EI_DATA] == ELFDATA2MSB;
+	if (eh->e_type == ET_REL)
+		FAIL("relocatable object: seal the linked executable or library");
+	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
+		FAIL("ELF type %u is not an executable or shared library", eh->e_type);
+	if (shdrs_truncated(img, eh))
+		FAIL("truncated: the section header table [0x%llx, +%u x %u) extends "
+		     "past the end of the file (0x%zx bytes)",
+		     (unsigned long long)eh->e_shoff, eh->e_shnum ? eh->e_shnum : 1u,
+		     eh->e_shentsize, img->len);
+	img->arch = skeys_arch_by_elf(eh->e_machine, eh->e_ident[EI_CLASS]);
+	if (!img->arch)
+		FAIL("unsupported machine (e_machine %u, class %u)", eh->e_machine,
+		     eh->e_ident[EI_CLASS]);
+	return 0;
+}
+
+static unsigned sec_flags(const GElf_Shdr *sh)
+{
+	unsigned f = 0;
+
+	if (sh->sh_flags & SHF_ALLOC)
+		f |= SKEYS_SEC_ALLOC;
+	if (sh->sh_flags & SHF_WRITE)
+		f |= SKEYS_SEC_WRITE;
+	if (sh->sh_flags & SHF_EXECINSTR)
+		f |= SKEYS_SEC_EXEC;
+	if (sh->sh_type == SHT_NOBITS)
+		f |= SKEYS_SEC_NOBITS;
+	return f;
+}
+
+static int skeys_section_note(struct skeys_image *img, const struct skeys_section *s,
+			      char *err, size_t errlen)
+{
+	bool *has;
+	struct skeys_section *dst;
+
+	if (strcmp(s->name, SKEYS_SECTION_TABLE) == 0) {
+		has = &img->has_table;
+		dst = &img->table;
+	} else if (strcmp(s->name, SKEYS_SECTION_HEADER) == 0) {
+		has = &img->has_header;
+		dst = &img->header;
+	} else {
+		return 0;
+	}
+	if (*has)
+		FAIL("two %s sections", s->name);
+	*has = true;
+	*dst = *s;
+	return 0;
+}
+
+/* Read every section header; remember the symbol table to use. */
+static int read_sections(struct skeys_image *img, Elf *elf, Elf_Scn **symtab,
+			 char *err, size_t errlen)
+{
+	size_t n, shstrndx, i;
+	Elf_Scn *dynsym = NULL;
+
+	if (elf_getshdrnum(elf, &n))
+		FAIL("elf_getshdrnum: %s", elf_errmsg(-1));
+	if (n <= 1)
+		FAIL("no section headers (skeys finds its table through them)");
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		FAIL("elf_getshdrstrndx: %s", elf_errmsg(-1));
+	img->sections = calloc(n, sizeof(*img->sections));
+	if (!img->sections)
+		FAIL("out of memory");
+	*symtab = NULL;
+	for (i = 1; i < n; i++) {
+		Elf_Scn *scn = elf_getscn(elf, i);
+		GElf_Shdr sh;
+		struct skeys_section s;
+
+		if (!scn || !gelf_getshdr(scn, &sh))
+			FAIL("section %zu: %s", i, elf_errmsg(-1));
+		s.name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (!s.name)
+			FAIL("section %zu: name: %s", i, elf_errmsg(-1));
+		s.addr = sh.sh_addr;
+		s.size = sh.sh_size;
+		s.offset = sh.sh_offset;
+		s.flags = sec_flags(&sh);
+		if (!(s.flags & SKEYS_SEC_NOBITS) &&
+		    (s.offset > img->len || s.size > img->len - s.offset))
+			FAIL("truncated: section %s [0x%llx, +0x%llx) extends past the end "
+			     "of the file (0x%zx bytes)",
+			     s.name, (unsigned long long)s.offset,
+			     (unsigned long long)s.size, img->len);
+		if ((s.flags & SKEYS_SEC_ALLOC) && s.addr + s.size < s.addr)
+			FAIL("section %s wraps around the address space", s.name);
+		if (skeys_section_note(img, &s, err, errlen))
+			return -1;
+		/* A .tbss template overlaps the sections after it; it holds no code or key. */
+		if ((s.flags & SKEYS_SEC_ALLOC) && !(sh.sh_flags & SHF_TLS) && s.size)
+			img->sections[img->n_sections++] = s;
+		if (sh.sh_type == SHT_SYMTAB && !*symtab)
+			*symtab = scn;
+		if (sh.sh_type == SHT_DYNSYM && !dynsym)
+			dynsym = scn;
+	}
+	/* .symtab names local functions too; .dynsym is what a stripped file keeps. */
+	if (!*symtab)
+		*symtab = dynsym;
+	return 0;
+}
+
+static unsigned sym_rank(const GElf_Sym *sym)
+{
+	switch (GELF_ST_BIND(sym->st_info)) {
+	case STB_GLOBAL:
+		return 0;
+	case STB_WEAK:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *err,
+			size_t errlen)
+{
+	GElf_Shdr sh;
+	Elf_Data *data;
+	size_t entsize, n, i;
+
+	if (!gelf_getshdr(scn, &sh))
+		FAIL("symbol table: %s", elf_errmsg(-1));
+	data = elf_getdata(scn, NULL);
+	if (!data)
+		FAIL("symbol table: elf_getdata: %s", elf_errmsg(-1));
+	entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+	if (!entsize)
+		FAIL("gelf_fsize: %s", elf_errmsg(-1));
+	n = data->d_size / entsize;
+	img->funcs = calloc(n ? n : 1, sizeof(*img->funcs));
+	img->objects = calloc(n ? n : 1, sizeof(*img->objects));
+	if (!img->funcs || !img->objects)
+		FAIL("out of memory");
+	for (i = 1; i < n; i++) {
+		GElf_Sym sym;
+		struct skeys_symbol s;
+		int type;
+
+		if (!gelf_getsym(data, (int)i, &sym))
+			FAIL("symbol %zu: %s", i, elf_errmsg(-1));
+		type = GELF_ST_TYPE(sym.st_info);
+		if (sym.st_shndx == SHN_UNDEF || sym.st_name == 0 ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_OBJECT))
+			continue;
+		s.name = elf_strptr(elf, sh.sh_link, sym.st_name);
+		if (!s.name)
+			FAIL("symbol %zu: name: %s", i, elf_errmsg(-1));
+		s.addr = sym.st_value;
+		s.size = sym.st_size;
+		s.rank = sym_rank(&sym);
+		if (type == STT_OBJECT)
+			img->objects[img->n_objects++] = s;
+		else
+			img->funcs[img->n_funcs++] = s;
+	}
+	return 0;
+}
+
+static int elf_open(struct skeys_image *img, char *err, size_t errlen)
+{
+	struct elf_priv *p;
+	Elf_Scn *symtab;
+	GElf_Ehdr eh;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		FAIL("libelf: %s", elf_errmsg(-1));
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		FAIL("out of memory");
+	img->priv = p;
+	p->copy = malloc(img->len);
+	if (!p->copy)
+		FAIL("out of memory copying %zu bytes", img->len);
+	memcpy(p->copy, img->buf, img->len);
+	p->elf = elf_memory(p->copy, img->len);
+	if (!p->elf)
+		FAIL("elf_memory: %s", elf_errmsg(-1));
+	if (check_ident(img, p->elf, &eh, err, errlen) ||
+	    read_sections(img, p->elf, &symtab, err, errlen) ||
+	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)))
+		return -1;
+	return skeys_image_finish(img, err, errlen);
+}
+
+static void elf_close(struct skeys_image *img)
+{
+	struct elf_priv *p = img->priv;
+
+	if (!p)
+		return;
+	if (p->elf)
+		elf_end(p->elf);
+	free(p->copy);
+	free(p);
+	img->priv = NULL;
+}
+
+const struct skeys_format skeys_format_elf = {
+	.name = "elf",
+	.probe = elf_probe,
+	.open = elf_open,
+	.close = elf_close,
+};

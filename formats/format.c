@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/* Format-neutral parts of the readers: registry, lookups, byte order. */
+#define _XOPEN_SOURCE 700 /* open, fstat, read */
+#include "format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const struct skeys_format *const formats[] = {
+	&skeys_format_elf,
+};
+
+#define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
+
+const struct skeys_format *skeys_format_at(size_t i)
+{
+	return i < N_FORMATS ? formats[i] : NULL;
+}
+
+int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
+			 char *err, size_t errlen)
+{
+	struct skeys_image *img;
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; i < N_FORMATS; i++)
+		if (formats[i]->probe(buf, len))
+			break;
+	if (i == N_FORMATS) {
+		snprintf(err, errlen, "%s", len ? "not a supported binary (unknown format)"
+						 : "empty file");
+		return -1;
+	}
+	img = calloc(1, sizeof(*img));
+	if (!img) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	img->format = formats[i];
+	img->buf = buf;
+	img->len = len;
+	if (img->format->open(img, err, errlen)) {
+		skeys_image_close(img);
+		return -1;
+	}
+	*out = img;
+	return 0;
+}
+
+int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	uint8_t *b = NULL;
+	size_t n = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+		goto fail;
+	}
+	/* +1 so that an empty file still gets a buffer of its own. */
+	b = malloc((size_t)st.st_size + 1);
+	if (!b) {
+		snprintf(err, errlen, "out of memory reading %lld bytes",
+			 (long long)st.st_size);
+		goto fail;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errlen, "read error: %s", strerror(errno));
+			goto fail;
+		}
+		if (r == 0) {
+			snprintf(err, errlen, "file shrank while being read");
+			goto fail;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	*buf = b;
+	*len = n;
+	return 0;
+fail:
+	free(b);
+	close(fd);
+	return -1;
+}
+
+int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
+			  size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+
+	*out = NULL;
+	if (skeys_file_read(path, &buf, &len, err, errlen))
+		return -1;
+	if (skeys_image_open_mem(out, buf, len, err, errlen)) {
+		free(buf);
+		return -1;
+	}
+	(*out)->owned = buf;
+	return 0;
+}
+
+void skeys_image_close(struct skeys_image *img)
+{
+	if (!img)
+		return;
+	if (img->format && img->format->close)
+		img->format->close(img);
+	free(img->sections);
+	free(img->funcs);
+	free(img->objects);
+	free(img->owned);
+	free(img);
+}
+
+/* ---- lookups: everything sorted once, then binary search ---------------- */
+
+static int section_cmp(const void *a, const void *b)
+{
+	const struct skeys_section *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static int symbol_cmp(const void *a, const void *b)
+{
+	const struct skeys_symbol *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	/* The larger symbol usually is the function; a tie goes to the name. */
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/* Keep the first (best) symbol of each address. */
+static size_t symbols_dedupe(struct skeys_symbol *s, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (k == 0 || s[k - 1].addr != s[i].addr)
+			s[k++] = s[i];
+	return k;
+}
+
+int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen)
+{
+	size_t i;
+
+	if (img->n_sections)
+		qsort(img->sections, img->n_sections, sizeof(*img->sections), section_cmp);
+	/* Address lookups assume one section per address; linkers guarantee it. */
+	for (i = 1; i < img->n_sections; i++) {
+		const struct skeys_section *p = &img->sections[i - 1], *s = &img->sections[i];
+
+		if (s->addr - p->addr < p->size) {
+			snprintf(err, errlen, "sections %s and %s overlap", p->name, s->name);
+			return -1;
+		}
+	}
+	if (img->n_funcs) {
+		qsort(img->funcs, img->n_funcs, sizeof(*img->funcs), symbol_cmp);
+		img->n_funcs = symbols_dedupe(img->funcs, img->n_funcs);
+	}
+	if (img->n_objects) {
+		qsort(img->objects, img->n_objects, sizeof(*img->objects), symbol_cmp);
+		img->n_objects = symbols_dedupe(img->objects, img->n_objects);
+	}
+	return 0;
+}
+
+const struct skeys_section *skeys_image_section_at(const struct skeys_image *img,
+						   uint64_t addr, uint64_t len)
+{
+	size_t lo = 0, hi = img->n_sections;
+	const struct skeys_section *s;
+
+	/* Last section starting at or below addr. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (img->sections[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	s = &img->sections[lo - 1];
+	if (addr - s->addr >= s->size || len > s->size - (addr - s->addr))
+		return NULL;
+	return s;
+}
+
+int64_t skeys_image_offset(const struct skeys_image *img, uint64_t addr, uint64_t len)
+{
+	const struct skeys_section *s = skeys_image_section_at(img, addr, len);
+
+	/* Readers checked that every file-backed section lies inside the file. */
+	if (!s || (s->flags & SKEYS_SEC_NOBITS))
+		return -1;
+	return (int64_t)(s->offset + (addr - s->addr));
+}
+
+/* Index of the last symbol with address <= addr, or n when none. */
+static size_t symbol_floor(const struct skeys_symbol *s, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : n;
+}
+
+static bool symbol_contains(const struct skeys_symbol *s, uint64_t addr)
+{
+	if (s->size == 0)
+		return addr == s->addr;
+	return addr - s->addr < s->size;
+}
+
+const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
+					       uint64_t addr)
+{
+	size_t i = symbol_floor(img->funcs, img->n_funcs, addr);
+	size_t steps;
+
+	/*
+	 * A small symbol (a local label typed as a function) may sit inside a
+	 * larger one; look back a bounded few entries so lookups stay O(log n).
+	 */
+	for (steps = 0; i < img->n_funcs && steps < 8; steps++, i--) {
+		if (symbol_contains(&img->funcs[i], addr))
+			return &img->funcs[i];
+		if (i == 0)
+			break;
+	}
+	return NULL;
+}
+
+const struct skeys_symbol *skeys_image_object_at(const struct skeys_image *img,
+						 uint64_t addr)
+{
+	size_t i = symbol_floor(img->objects, img->n_objects, addr);
+
+	if (i < img->n_objects && img->objects[i].addr == addr)
+		return &img->objects[i];
+	return NULL;
+}
+
+/* ---- byte order --------------------------------------------------------- */
+
+static uint64_t get_n(const struct skeys_image *img, const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		unsigned b = img->big_endian ? i : n - 1 - i;
+
+		v = v << 8 | p[b];
+	}
+	return v;
+}
+
+static void put_n(const struct skeys_image *img, uint8_t *p, uint64_t v, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		unsigned b = img->big_endian ? n - 1 - i : i;
+
+		p[b] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+uint16_t skeys_image_get16(const struct skeys_image *img, const uint8_t *p)
+{
+	return (uint16_t)get_n(img, p, 2);
+}
+
+uint32_t skeys_image_get32(const struct skeys_image *img, const uint8_t *p)
+{
+	return (uint32_t)get_n(img, p, 4);
+}
+
+uint64_t skeys_image_get64(const struct skeys_image *img, const uint8_t *p)
+{
+	return get_n(img, p, 8);
+}
+
+void skeys_image_put16(const struct skeys_image *img, uint8_t *p, uint16_t v)
+{
+	put_n(img, p, v, 2);
+}
+
+void skeys_image_put32(const struct skeys_image *img, uint8_t *p, uint32_t v)
+{
+	put_n(img, p, v, 4);
+}
+
+void skeys_image_put64(const struct skeys_image *img, uint8_t *p, uint64_t v)
+{
+	put_n(img, p, v, 8);
+}

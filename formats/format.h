@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Object-file readers for the tools. A reader turns a file held in memory
+ * into one format-neutral image: the architecture row, byte order, sections
+ * sorted by address, function and data symbols sorted by address, and the
+ * skeys table and header sections. Everything after that (verification,
+ * sealing, dumping) is written once against this interface.
+ *
+ * Adding a format: one folder under formats/ with a `struct skeys_format`,
+ * one row in format.c.
+ *
+ * Readers never print: every failure returns -1 with a message in the
+ * caller's buffer, so that a fuzzer can drive skeys_image_open_mem().
+ */
+#ifndef SKEYS_FORMATS_FORMAT_H
+#define SKEYS_FORMATS_FORMAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct skeys_arch;
+
+enum skeys_section_flags {
+	SKEYS_SEC_ALLOC = 1u << 0,
+	SKEYS_SEC_WRITE = 1u << 1,
+	SKEYS_SEC_EXEC = 1u << 2,
+	SKEYS_SEC_NOBITS = 1u << 3, /* occupies memory, not file bytes: zeros */
+};
+
+struct skeys_section {
+	const char *name;
+	uint64_t addr;
+	uint64_t size;
+	uint64_t offset; /* file offset of byte 0; unused for NOBITS */
+	unsigned flags;  /* SKEYS_SEC_* */
+};
+
+struct skeys_symbol {
+	const char *name;
+	uint64_t addr;
+	uint64_t size; /* 0 when the file does not say */
+	unsigned rank; /* of several symbols at one address, the lowest names it */
+};
+
+struct skeys_format;
+
+struct skeys_image {
+	const struct skeys_format *format;
+	const struct skeys_arch *arch;
+	bool big_endian;
+	const uint8_t *buf; /* the whole file, never modified */
+	size_t len;
+
+	/* Mapped sections (size > 0, no thread-local templates), by address. */
+	struct skeys_section *sections;
+	size_t n_sections;
+
+	/* One symbol per address, the best name for it, by address. */
+	struct skeys_symbol *funcs;
+	size_t n_funcs;
+	struct skeys_symbol *objects;
+	size_t n_objects;
+
+	/* The skeys sections; `has_*` false when the file has none. */
+	bool has_table, has_header;
+	struct skeys_section table, header;
+
+	void *priv; /* the reader's own state */
+	void *owned; /* buffer freed on close (open_file) */
+};
+
+struct skeys_format {
+	const char *name; /* "elf", as in skeys-dump --json */
+	/* True when `buf` starts like a file of this format. */
+	bool (*probe)(const uint8_t *buf, size_t len);
+	/* Fill `img` (buf and len already set). 0, or -1 with a message in err. */
+	int (*open)(struct skeys_image *img, char *err, size_t errlen);
+	void (*close)(struct skeys_image *img);
+};
+
+/* Space for a reader's error message. */
+#define SKEYS_ERR_LEN 512
+
+/*
+ * Parse `len` bytes at `buf`, which must stay valid and unchanged until
+ * skeys_image_close(). Returns 0 and the image in *out, or -1 with a message
+ * (not naming the file; callers add it) in err.
+ */
+int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
+			 char *err, size_t errlen);
+/* Read the whole file at `path`, then as skeys_image_open_mem(). */
+int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
+			  size_t errlen);
+void skeys_image_close(struct skeys_image *img);
+
+/* Read all of `path` into a new buffer. 0, or -1 with a message in err. */
+int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
+		    size_t errlen);
+
+/* The mapped section holding [addr, addr + len), or NULL. */
+const struct skeys_section *skeys_image_section_at(const struct skeys_image *img,
+						   uint64_t addr, uint64_t len);
+/* File offset of [addr, addr + len) if those bytes are all in the file, else -1. */
+int64_t skeys_image_offset(const struct skeys_image *img, uint64_t addr, uint64_t len);
+/* The function containing `addr`, or NULL. */
+const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
+					       uint64_t addr);
+/* The data object starting exactly at `addr`, or NULL. */
+const struct skeys_symbol *skeys_image_object_at(const struct skeys_image *img,
+						 uint64_t addr);
+
+/* Integers in the file's byte order, at any alignment. */
+uint16_t skeys_image_get16(const struct skeys_image *img, const uint8_t *p);
+uint32_t skeys_image_get32(const struct skeys_image *img, const uint8_t *p);
+uint64_t skeys_image_get64(const struct skeys_image *img, const uint8_t *p);
+void skeys_image_put16(const struct skeys_image *img, uint8_t *p, uint16_t v);
+void skeys_image_put32(const struct skeys_image *img, uint8_t *p, uint32_t v);
+void skeys_image_put64(const struct skeys_image *img, uint8_t *p, uint64_t v);
+
+/* The registry's i-th format, NULL past the end (for --help). */
+const struct skeys_format *skeys_format_at(size_t i);
+
+/* For readers: sort and deduplicate the section and symbol arrays. */
+int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
+
+/* The readers, for the registry. */
+extern const struct skeys_format skeys_format_elf;
+
+#endif

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the tools' reader and verifier, driven as a library:
+ *   tool-unit endian | emit | lookup FILE | seal FILE | truncate FILE
+ *   tool-unit mutate FILE [ITERATIONS [SEED]]
+ * The truncate and mutate subtests feed damaged copies of a fixture to
+ * skeys_image_open_mem(): every one must fail cleanly or verify, never crash.
+ */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include "check.h"
+#include "emit.h"
+#include "format.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+
+#define EXPECT(cond)                                                           \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: expected %s\n", __FILE__,      \
+				__LINE__, #cond);                              \
+			failures++;                                            \
+		}                                                              \
+	} while (0)
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	char err[SKEYS_ERR_LEN];
+	uint8_t *buf;
+
+	if (skeys_file_read(path, &buf, len, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", path, err);
+		exit(2);
+	}
+	return buf;
+}
+
+static int test_endian(void)
+{
+	struct skeys_image img = { 0 };
+	uint8_t b[8];
+
+	img.big_endian = true;
+	skeys_image_put32(&img, b, 0x11223344u);
+	EXPECT(b[0] == 0x11 && b[3] == 0x44);
+	EXPECT(skeys_image_get32(&img, b) == 0x11223344u);
+	skeys_image_put64(&img, b, 0x0102030405060708ull);
+	EXPECT(b[0] == 1 && b[7] == 8);
+	EXPECT(skeys_image_get64(&img, b) == 0x0102030405060708ull);
+	img.big_endian = false;
+	skeys_image_put16(&img, b, 0xabcd);
+	EXPECT(b[0] == 0xcd && b[1] == 0xab);
+	EXPECT(skeys_image_get16(&img, b) == 0xabcd);
+	EXPECT(skeys_image_get64(&img, (const uint8_t *)"\x08\x07\x06\x05\x04\x03\x02\x01") ==
+	       0x0102030405060708ull);
+	return 0;
+}
+
+/* Print one object both ways through the emitter. */
+static char *emit_sample(bool json)
+{
+	struct skeys_emit e;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return NULL;
+	skeys_emit_begin(&e, f, json);
+	skeys_emit_str(&e, "name", "a\"b\\c\x01\xff");
+	skeys_emit_bool(&e, "sealed", true, NULL, NULL);
+	skeys_emit_array_begin(&e, "sites", 1);
+	skeys_emit_elem_begin(&e);
+	skeys_emit_addr(&e, "address", 0x401136);
+	skeys_emit_str(&e, "error", "two words");
+	skeys_emit_null(&e, "initial");
+	skeys_emit_elem_end(&e);
+	skeys_emit_array_end(&e);
+	skeys_emit_array_begin(&e, "errors", 0);
+	skeys_emit_array_end(&e);
+	skeys_emit_end(&e);
+	fclose(f);
+	return out;
+}
+
+static int test_emit(void)
+{
+	char *j = emit_sample(true), *t = emit_sample(false);
+
+	EXPECT(j && t);
+	if (!j || !t)
+		return 1;
+	EXPECT(strcmp(j, "{\n  \"name\": \"a\\\"b\\\\c\\u0001\\u00ff\",\n"
+			 "  \"sealed\": true,\n"
+			 "  \"sites\": [\n"
+			 "    {\"address\": \"0x401136\", \"error\": \"two words\", \"initial\": null}\n"
+			 "  ],\n"
+			 "  \"errors\": []\n}\n") == 0);
+	EXPECT(strcmp(t, "name:         a\"b\\c\x01\xff\n"
+			 "sealed:       yes\n"
+			 "sites (1):\n"
+			 "  address=0x401136 error=\"two words\" initial=?\n"
+			 "errors (0):\n") == 0);
+	if (failures)
+		fprintf(stderr, "json:\n%s\ntext:\n%s\n", j, t);
+	free(j);
+	free(t);
+	return 0;
+}
+
+static struct skeys_image *open_or_die(const uint8_t *buf, size_t len)
+{
+	char err[SKEYS_ERR_LEN];
+	struct skeys_image *img;
+
+	if (skeys_image_open_mem(&img, buf, len, err, sizeof(err))) {
+		fprintf(stderr, "open: %s\n", err);
+		exit(1);
+	}
+	return img;
+}
+
+static int test_lookup(const char *path)
+{
+	size_t len, i;
+	uint8_t *buf = slurp(path, &len);
+	struct skeys_image *img = open_or_die(buf, len);
+
+	EXPECT(strcmp(img->format->name, "elf") == 0);
+	EXPECT(img->has_header && img->has_table);
+	EXPECT(img->n_funcs > 5 && img->n_objects >= 2);
+	for (i = 0; i < img->n_funcs; i++) {
+		const struct skeys_symbol *s = &img->funcs[i];
+
+		EXPECT(skeys_image_func_at(img, s->addr) == s);
+		if (s->size > 1)
+			EXPECT(skeys_image_func_at(img, s->addr + s->size - 1) == s);
+		EXPECT(i == 0 || img->funcs[i - 1].addr < s->addr);
+	}
+	for (i = 0; i < img->n_objects; i++)
+		EXPECT(skeys_image_object_at(img, img->objects[i].addr) == &img->objects[i]);
+	for (i = 0; i < img->n_sections; i++) {
+		const struct skeys_section *s = &img->sections[i];
+
+		EXPECT(skeys_image_section_at(img, s->addr, s->size) == s);
+		EXPECT(skeys_image_section_at(img, s->addr, s->size + 1) != s);
+	}
+	EXPECT(skeys_image_section_at(img, 0, 1) == NULL);
+	EXPECT(skeys_image_section_at(img, UINT64_MAX, 1) == NULL);
+	skeys_image_close(img);
+	free(buf);
+	return 0;
+}
+
+static int test_seal(const char *path)
+{
+	char err[SKEYS_ERR_LEN];
+	size_t len;
+	uint8_t *buf = slurp(path, &len), *out = malloc(len), *again = malloc(len);
+	struct skeys_image *img = open_or_die(buf, len), *img2;
+	struct skeys_check c, c2;
+
+	EXPECT(out && again);
+	EXPECT(skeys_check_open(&c, img, err, sizeof(err)) == 0);
+	EXPECT(skeys_check_ok(&c) && !c.sealed && c.n > 0);
+	memcpy(out, buf, len);
+	EXPECT(skeys_check_seal(&c, out, err, sizeof(err)) == 0);
+	img2 = open_or_die(out, len);
+	EXPECT(skeys_check_open(&c2, img2, err, sizeof(err)) == 0);
+	EXPECT(skeys_check_ok(&c2) && c2.sealed && c2.intact && c2.n == c.n);
+	EXPECT(skeys_table_is_sorted(c2.entries, c2.n, c2.table_addr));
+	/* Sealing changes the table and header bytes, nothing else. */
+	for (size_t i = 0; i < len; i++) {
+		bool in_table = i >= c.table_off && i < c.table_off + c.n * 12;
+		bool in_hdr = i >= c.hdr_off && i < c.hdr_off + 40;
+
+		if (!in_table && !in_hdr && out[i] != buf[i]) {
+			EXPECT(!"byte outside table and header changed");
+			break;
+		}
+	}
+	/* Sealing what is sealed gives the same bytes. */
+	memcpy(again, out, len);
+	EXPECT(skeys_check_seal(&c2, again, err, sizeof(err)) == 0);
+	EXPECT(memcmp(again, out, len) == 0);
+	skeys_check_close(&c2);
+	skeys_check_close(&c);
+	skeys_image_close(img2);
+	skeys_image_close(img);
+	free(again);
+	free(out);
+	free(buf);
+	return 0;
+}
+
+/*
+ * Open and verify a damaged buffer; whatever it holds, the result must be
+ * an error message or a consistent verdict. Returns 1 when it opened.
+ */
+static int open_damaged(const uint8_t *buf, size_t len)
+{
+	char err[SKEYS_ERR_LEN] = "";
+	struct skeys_image *img;
+	struct skeys_check c;
+	int opened = 0;
+
+	/* An exact-size copy, so that a read past the end is a real overread. */
+	uint8_t *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		exit(2);
+	memcpy(copy, buf, len);
+	if (skeys_image_open_mem(&img, copy, len, err, sizeof(err))) {
+		EXPECT(err[0]);
+		free(copy);
+		return 0;
+	}
+	if (skeys_check_open(&c, img, err, sizeof(err)) == 0) {
+		EXPECT(!skeys_check_ok(&c) || (c.usable && c.n_bad == 0 && c.n_errors == 0));
+		if (skeys_check_ok(&c) && !c.sealed) {
+			uint8_t *out = malloc(len);
+
+			EXPECT(out && skeys_check_seal(&c, (memcpy(out, copy, len), out), err,
+						       sizeof(err)) == 0);
+			free(out);
+		}
+		skeys_check_close(&c);
+		opened = 1;
+	} else {
+		EXPECT(err[0]);
+	}
+	skeys_image_close(img);
+	free(copy);
+	return opened;
+}
+
+static int test_truncate(const char *path)
+{
+	size_t len, cut;
+	uint8_t *buf = slurp(path, &len);
+
+	for (cut = 0; cut < len; cut += cut < 4096 ? 1 : 97)
+		EXPECT(!open_damaged(buf, cut));
+	EXPECT(open_damaged(buf, len));
+	free(buf);
+	return 0;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+/* A byte offset, mostly in the parts a reader interprets. */
+static size_t pick_offset(const struct skeys_image *img, size_t len)
+{
+	const uint8_t *eh = img->buf;
+	uint64_t shoff = skeys_image_get64(img, eh + 0x28);
+
+	switch (rng() % 5) {
+	case 0:
+		return rng() % 64; /* ELF header */
+	case 1:
+		if (shoff < len)
+			return (size_t)(shoff + rng() % (len - shoff)); /* section headers */
+		break;
+	case 2:
+		return (size_t)(img->table.offset + rng() % (img->table.size + 1)) % len;
+	case 3:
+		return (size_t)(img->header.offset + rng() % 40) % len;
+	default:
+		break;
+	}
+	return rng() % len;
+}
+
+static int test_mutate(const char *path, size_t iterations, uint64_t seed)
+{
+	size_t len, i, opened = 0;
+	uint8_t *buf = slurp(path, &len), *m = malloc(len);
+	struct skeys_image *img = open_or_die(buf, len);
+
+	if (!m)
+		return 2;
+	if (seed)
+		rng_state = seed;
+	for (i = 0; i < iterations; i++) {
+		unsigned flips = 1 + rng() % 4, k;
+
+		memcpy(m, buf, len);
+		for (k = 0; k < flips; k++)
+			m[pick_offset(img, len)] ^= (uint8_t)(1u << (rng() % 8));
+		opened += (size_t)open_damaged(m, len);
+	}
+	printf("mutate: %zu of %zu damaged copies opened\n", opened, i);
+	skeys_image_close(img);
+	free(m);
+	free(buf);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 64;
+
+	if (argc == 2 && !strcmp(argv[1], "endian"))
+		rc = test_endian();
+	else if (argc == 2 && !strcmp(argv[1], "emit"))
+		rc = test_emit();
+	else if (argc == 3 && !strcmp(argv[1], "lookup"))
+		rc = test_lookup(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "seal"))
+		rc = test_seal(argv[2]);
+	else if (argc == 3 && !strcmp(argv[1], "truncate"))
+		rc = test_truncate(argv[2]);
+	else if (argc >= 3 && argc <= 5 && !strcmp(argv[1], "mutate"))
+		rc = test_mutate(argv[2], argc > 3 ? strtoul(argv[3], NULL, 0) : 3000,
+				 argc > 4 ? strtoull(argv[4], NULL, 0) : 0);
+	else
+		fprintf(stderr, "usage: tool-unit endian|emit|lookup|seal|truncate|mutate [FILE]\n");
+	if (rc == 0 && failures) {
+		fprintf(stderr, "%d expectation(s) failed\n", failures);
+		rc = 1;
+	}
+	return rc;
+}

@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: MIT */
+#include "check.h"
+
+#include "arch.h"
+#include "disasm.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* struct skeys_key is aligned(8) for every target, 32- and 64-bit alike. */
+#define KEY_ALIGN 8u
+/* The tools read count and flags; `link` differs in size between targets. */
+#define KEY_READ_SIZE 8u
+
+#define HDR_SIZE ((uint64_t)sizeof(struct skeys_header))
+#define ENTRY_SIZE ((uint64_t)sizeof(struct skeys_entry))
+
+/* Append a problem to *s, joined by "; ". Sets c->oom on failure. */
+static void note(struct skeys_check *c, char **s, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note(struct skeys_check *c, char **s, const char *fmt, ...)
+{
+	char tmp[1024];
+	size_t old = *s ? strlen(*s) : 0, n, sep = old ? 2 : 0;
+	va_list ap;
+	char *p;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	n = strlen(tmp);
+	p = realloc(*s, old + sep + n + 1);
+	if (!p) {
+		c->oom = true;
+		return;
+	}
+	memcpy(p + old, "; ", sep);
+	memcpy(p + old + sep, tmp, n + 1);
+	*s = p;
+}
+
+static void table_error(struct skeys_check *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void table_error(struct skeys_check *c, const char *fmt, ...)
+{
+	char tmp[1024], **e, *s;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	e = realloc(c->errors, (c->n_errors + 1) * sizeof(*e));
+	s = malloc(strlen(tmp) + 1);
+	if (!e || !s) {
+		free(s);
+		if (e)
+			c->errors = e;
+		c->oom = true;
+		return;
+	}
+	strcpy(s, tmp);
+	c->errors = e;
+	c->errors[c->n_errors++] = s;
+}
+
+void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,
+			   size_t outlen)
+{
+	const struct skeys_symbol *s = skeys_image_func_at(img, addr);
+
+	if (s)
+		snprintf(out, outlen, "%s+0x%" PRIx64, s->name, addr - s->addr);
+	else
+		snprintf(out, outlen, "0x%" PRIx64, addr);
+}
+
+void skeys_check_key_name(const struct skeys_image *img, uint64_t addr, char *out,
+			  size_t outlen)
+{
+	const struct skeys_symbol *s = skeys_image_object_at(img, addr);
+
+	if (s)
+		snprintf(out, outlen, "%s", s->name);
+	else
+		snprintf(out, outlen, "0x%" PRIx64, addr);
+}
+
+/* ---- header and table bounds --------------------------------------------- */
+
+/* A skeys section must be loaded and have file contents. */
+static bool section_sound(struct skeys_check *c, const struct skeys_section *s)
+{
+	if (!(s->flags & SKEYS_SEC_ALLOC)) {
+		table_error(c, "section %s is not loaded at run time", s->name);
+		return false;
+	}
+	if ((s->flags & SKEYS_SEC_NOBITS) && s->size) {
+		table_error(c, "section %s has no contents in the file", s->name);
+		return false;
+	}
+	return true;
+}
+
+static void header_decode(struct skeys_check *c, const uint8_t *p)
+{
+	const struct skeys_image *img = c->img;
+	struct skeys_header *h = &c->hdr;
+
+	memcpy(h->magic, p, sizeof(h->magic));
+	h->version = skeys_image_get16(img, p + offsetof(struct skeys_header, version));
+	h->header_size = skeys_image_get16(img, p + offsetof(struct skeys_header, header_size));
+	h->entry_size = skeys_image_get16(img, p + offsetof(struct skeys_header, entry_size));
+	h->arch = skeys_image_get16(img, p + offsetof(struct skeys_header, arch));
+	h->flags = skeys_image_get32(img, p + offsetof(struct skeys_header, flags));
+	h->count = skeys_image_get32(img, p + offsetof(struct skeys_header, count));
+	h->checksum = skeys_image_get64(img, p + offsetof(struct skeys_header, checksum));
+	h->start = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_header, start));
+	h->stop = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_header, stop));
+}
+
+/* Returns false when the header is too broken to trust its table bounds. */
+static bool header_read(struct skeys_check *c)
+{
+	const struct skeys_section *s = &c->img->header;
+	const struct skeys_header *h = &c->hdr;
+	bool ok = true;
+
+	if (!section_sound(c, s))
+		return false;
+	if (s->size != HDR_SIZE) {
+		table_error(c, "section %s is %" PRIu64 " bytes, a header is %" PRIu64,
+			    s->name, s->size, HDR_SIZE);
+		return false;
+	}
+	c->hdr_addr = s->addr;
+	c->hdr_off = s->offset;
+	header_decode(c, c->img->buf + s->offset);
+	if (memcmp(h->magic, SKEYS_HEADER_MAGIC, sizeof(h->magic))) {
+		table_error(c, "header magic is not \"%s\"", SKEYS_HEADER_MAGIC);
+		return false;
+	}
+	if (h->version != SKEYS_ABI_VERSION) {
+		table_error(c, "header has ABI version %u, this tool reads version %u",
+			    h->version, SKEYS_ABI_VERSION);
+		return false;
+	}
+	if (h->header_size != HDR_SIZE || h->entry_size != ENTRY_SIZE) {
+		table_error(c, "header declares header size %u and entry size %u, "
+			       "expected %" PRIu64 " and %" PRIu64,
+			    h->header_size, h->entry_size, HDR_SIZE, ENTRY_SIZE);
+		ok = false;
+	}
+	if (h->arch != (unsigned)c->img->arch->id) {
+		table_error(c, "header says architecture %u, the file is %s (%u)", h->arch,
+			    c->img->arch->name, (unsigned)c->img->arch->id);
+		ok = false;
+	}
+	if (h->flags & ~SKEYS_HEADER_SEALED)
+		table_error(c, "header has unknown flags 0x%x", h->flags & ~SKEYS_HEADER_SEALED);
+	return ok;
+}
+
+/* Where a header field relative to itself points. */
+static uint64_t header_rel(const struct skeys_check *c, size_t field, int32_t v)
+{
+	return c->hdr_addr + field + (uint64_t)(int64_t)v;
+}
+
+static bool bounds_check(struct skeys_check *c)
+{
+	uint64_t start = header_rel(c, offsetof(struct skeys_header, start), c->hdr.start);
+	uint64_t stop = header_rel(c, offsetof(struct skeys_header, stop), c->hdr.stop);
+	const struct skeys_section *t = &c->img->table;
+
+	c->table_addr = start;
+	if (!c->img->has_table) {
+		if (start == stop)
+			return true; /* no sites and no section: an empty table */
+		table_error(c, "no %s section, but the header's table spans "
+			       "[0x%" PRIx64 ", 0x%" PRIx64 ")",
+			    SKEYS_SECTION_TABLE, start, stop);
+		return false;
+	}
+	if (!section_sound(c, t))
+		return false;
+	if (start != t->addr || stop != t->addr + t->size) {
+		table_error(c, "header's table [0x%" PRIx64 ", 0x%" PRIx64 ") is not "
+			       "section %s [0x%" PRIx64 ", 0x%" PRIx64 ")",
+			    start, stop, t->name, t->addr, t->addr + t->size);
+		return false;
+	}
+	if (t->size % ENTRY_SIZE) {
+		table_error(c, "section %s is %" PRIu64 " bytes, not a multiple of the "
+			       "%" PRIu64 "-byte entry",
+			    t->name, t->size, ENTRY_SIZE);
+		return false;
+	}
+	c->table_off = t->offset;
+	c->n = t->size / ENTRY_SIZE;
+	return true;
+}
+
+static bool entries_read(struct skeys_check *c)
+{
+	const struct skeys_image *img = c->img;
+	size_t i;
+
+	c->entries = malloc((c->n ? c->n : 1) * sizeof(*c->entries));
+	c->sites = calloc(c->n ? c->n : 1, sizeof(*c->sites));
+	if (!c->entries || !c->sites) {
+		c->oom = true;
+		return false;
+	}
+	for (i = 0; i < c->n; i++) {
+		const uint8_t *p = img->buf + c->table_off + i * ENTRY_SIZE;
+		struct skeys_entry *e = &c->entries[i];
+
+		e->code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
+		e->target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
+		e->key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
+		c->sites[i].entry = c->table_addr + i * ENTRY_SIZE;
+		c->sites[i].s = skeys_entry_site(e, c->sites[i].entry);
+	}
+	return true;
+}
+
+/* ---- keys ----------------------------------------------------------------- */
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static size_t key_index(const struct skeys_check *c, uint64_t addr)
+{
+	size_t lo = 0, hi = c->n_keys;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (c->keys[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
+{
+	const struct skeys_image *img = c->img;
+	const struct skeys_section *s = skeys_image_section_at(img, k->addr, KEY_READ_SIZE);
+	uint32_t flags;
+
+	if (!s) {
+		note(c, &k->error, "not inside any section");
+	} else if ((s->flags & (SKEYS_SEC_WRITE | SKEYS_SEC_EXEC)) != SKEYS_SEC_WRITE) {
+		note(c, &k->error, "in section %s, which is not writable data", s->name);
+	} else if (s->flags & SKEYS_SEC_NOBITS) {
+		note(c, &k->error, "in zero-filled section %s, so without the key magic", s->name);
+	} else if (k->addr % KEY_ALIGN) {
+		note(c, &k->error, "not %u-byte aligned", KEY_ALIGN);
+	} else {
+		const uint8_t *p = img->buf + skeys_image_offset(img, k->addr, KEY_READ_SIZE);
+
+		flags = skeys_image_get32(img, p + offsetof(struct skeys_key, flags));
+		if ((flags & SKEYS_KEY_MAGIC_MASK) != SKEYS_KEY_MAGIC)
+			note(c, &k->error, "flags 0x%08x lack the key magic 0x%08x", flags,
+			     SKEYS_KEY_MAGIC);
+		k->initial = flags & SKEYS_KEY_F_INITIAL;
+	}
+	k->valid = !k->error;
+}
+
+/* One key record per distinct key address, then each site's index into it. */
+static bool keys_collect(struct skeys_check *c)
+{
+	uint64_t *addrs = malloc((c->n ? c->n : 1) * sizeof(*addrs));
+	size_t i, k = 0;
+
+	if (!addrs)
+		goto oom;
+	for (i = 0; i < c->n; i++)
+		addrs[i] = c->sites[i].s.key;
+	qsort(addrs, c->n, sizeof(*addrs), u64_cmp);
+	for (i = 0; i < c->n; i++)
+		if (k == 0 || addrs[k - 1] != addrs[i])
+			addrs[k++] = addrs[i];
+	c->keys = calloc(k ? k : 1, sizeof(*c->keys));
+	if (!c->keys)
+		goto oom;
+	c->n_keys = k;
+	for (i = 0; i < k; i++) {
+		c->keys[i].addr = addrs[i];
+		key_verify(c, &c->keys[i]);
+	}
+	for (i = 0; i < c->n; i++) {
+		c->sites[i].key = (uint32_t)key_index(c, c->sites[i].s.key);
+		c->keys[c->sites[i].key].sites++;
+	}
+	free(addrs);
+	return true;
+oom:
+	free(addrs);
+	c->oom = true;
+	return false;
+}
+
+/* ---- sites ---------------------------------------------------------------- */
+
+static const char *site_kind(const struct skeys_site *s)
+{
+	return (s->flags & SKEYS_ENTRY_BRANCH) ? "a likely" : "an unlikely";
+}
+
+/* Compare the site's bytes with the instruction its key and branch call for. */
+static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
+		       const uint8_t *found)
+{
+	const struct skeys_arch *a = c->img->arch;
+	const struct skeys_check_key *k = &c->keys[st->key];
+	const struct skeys_site *s = &st->s;
+	char f[256], want[256], want2[256], key[256];
+	uint8_t nop[SKEYS_SITE_MAX], jmp[SKEYS_SITE_MAX];
+	bool jmp_encodes, branch = s->flags & SKEYS_ENTRY_BRANCH;
+	uint64_t dest;
+
+	if (!memcmp(found, a->nop, a->site_len))
+		st->insn = SKEYS_INSN_NOP;
+	else if (a->decode_jump(s->code, found, &dest))
+		st->insn = SKEYS_INSN_JMP;
+	else
+		st->insn = SKEYS_INSN_OTHER;
+	jmp_encodes = !skeys_arch_encode(a, true, s->code, s->target, jmp);
+	if (!jmp_encodes && s->code % a->site_align == 0)
+		note(c, &st->error, "no %s jump reaches the target 0x%" PRIx64 " from here",
+		     a->name, s->target);
+	memcpy(nop, a->nop, a->site_len); /* even where a misaligned site cannot encode */
+	if (k->valid) {
+		bool want_jmp = k->initial ^ branch;
+
+		if (want_jmp ? (st->insn == SKEYS_INSN_JMP && jmp_encodes &&
+				!memcmp(found, jmp, a->site_len))
+			     : st->insn == SKEYS_INSN_NOP)
+			return;
+		if (want_jmp && !jmp_encodes)
+			return; /* reported above */
+		skeys_disasm_describe(a, s->code, want_jmp ? jmp : nop, a->site_len, want,
+				      sizeof(want));
+		skeys_disasm_describe(a, s->code, found, a->site_len, f, sizeof(f));
+		skeys_check_key_name(c->img, k->addr, key, sizeof(key));
+		note(c, &st->error, "expected %s for %s site of %s key %s, found %s", want,
+		     site_kind(s), k->initial ? "TRUE" : "FALSE", key, f);
+		return;
+	}
+	/* The key's state is unknown: either site instruction would do. */
+	if (st->insn == SKEYS_INSN_NOP ||
+	    (jmp_encodes && !memcmp(found, jmp, a->site_len)))
+		return;
+	skeys_disasm_describe(a, s->code, nop, a->site_len, want, sizeof(want));
+	if (jmp_encodes)
+		skeys_disasm_describe(a, s->code, jmp, a->site_len, want2, sizeof(want2));
+	skeys_disasm_describe(a, s->code, found, a->site_len, f, sizeof(f));
+	note(c, &st->error, "expected %s%s%s, found %s", want, jmp_encodes ? " or " : "",
+	     jmp_encodes ? want2 : "", f);
+}
+
+static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
+{
+	const struct skeys_image *img = c->img;
+	const struct skeys_arch *a = img->arch;
+	const struct skeys_check_key *k = &c->keys[st->key];
+	const struct skeys_site *s = &st->s;
+	const struct skeys_section *code, *target;
+	char key[256];
+
+	st->insn = SKEYS_INSN_NONE;
+	if (s->flags & ~SKEYS_ENTRY_BRANCH)
+		note(c, &st->error, "entry sets reserved flag bits 0x%x",
+		     s->flags & ~SKEYS_ENTRY_BRANCH);
+	if (s->code % a->site_align)
+		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
+	code = skeys_image_section_at(img, s->code, a->site_len);
+	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
+		note(c, &st->error, "site is not in executable code (%s)",
+		     code ? code->name : "no section holds all its bytes");
+	target = skeys_image_section_at(img, s->target, 1);
+	if (!target || !(target->flags & SKEYS_SEC_EXEC))
+		note(c, &st->error, "target 0x%" PRIx64 " is not in executable code (%s)",
+		     s->target, target ? target->name : "in no section");
+	if (!k->valid) {
+		skeys_check_key_name(img, k->addr, key, sizeof(key));
+		note(c, &st->error, "key %s (0x%" PRIx64 ") is not a key: %s", key, k->addr,
+		     k->error);
+	}
+	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC)
+		site_bytes(c, st, img->buf + skeys_image_offset(img, s->code, a->site_len));
+}
+
+struct code_ref {
+	uint64_t code;
+	size_t index;
+};
+
+static int code_ref_cmp(const void *a, const void *b)
+{
+	const struct code_ref *x = a, *y = b;
+
+	if (x->code != y->code)
+		return x->code < y->code ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Two entries for one site would patch it twice; sort by address to find them. */
+static void duplicates_find(struct skeys_check *c)
+{
+	struct code_ref *r = malloc((c->n ? c->n : 1) * sizeof(*r));
+	size_t i, j;
+
+	if (!r) {
+		c->oom = true;
+		return;
+	}
+	for (i = 0; i < c->n; i++)
+		r[i] = (struct code_ref){ c->sites[i].s.code, i };
+	qsort(r, c->n, sizeof(*r), code_ref_cmp);
+	for (i = 0; i < c->n; i = j) {
+		for (j = i + 1; j < c->n && r[j].code == r[i].code; j++)
+			;
+		if (j - i > 1) {
+			size_t m;
+
+			for (m = i; m < j; m++)
+				note(c, &c->sites[r[m].index].error,
+				     "%zu table entries name this site", j - i);
+		}
+	}
+	free(r);
+}
+
+/* ---- sealed state --------------------------------------------------------- */
+
+static void seal_verify(struct skeys_check *c)
+{
+	uint64_t sum;
+	bool count_ok, sum_ok, sorted;
+
+	c->sealed = c->hdr.flags & SKEYS_HEADER_SEALED;
+	if (!c->sealed)
+		return;
+	/* Over the bytes as stored, in the file's byte order, as the runtime sees them. */
+	sum = skeys_table_checksum(c->img->buf + c->table_off, c->n * ENTRY_SIZE);
+	count_ok = c->hdr.count == c->n;
+	sum_ok = c->hdr.checksum == sum;
+	sorted = skeys_table_is_sorted(c->entries, c->n, c->table_addr);
+	if (!count_ok)
+		table_error(c, "sealed header counts %" PRIu32 " entries, the table has %zu",
+			    c->hdr.count, c->n);
+	if (!sum_ok)
+		table_error(c, "sealed table's checksum 0x%016" PRIx64 " does not match its "
+			       "contents (0x%016" PRIx64 "): the table changed after sealing",
+			    c->hdr.checksum, sum);
+	if (!sorted)
+		table_error(c, "sealed table is not in sorted order");
+	c->checksum_ok = sum_ok;
+	c->intact = count_ok && sum_ok && sorted;
+}
+
+int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
+		     size_t errlen)
+{
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->img = img;
+	if (!img->has_header) {
+		snprintf(err, errlen, "not built with skeys (no %s section)",
+			 SKEYS_SECTION_HEADER);
+		return -1;
+	}
+	if (header_read(c) && bounds_check(c) && entries_read(c) && keys_collect(c)) {
+		c->usable = true;
+		for (i = 0; i < c->n; i++)
+			site_verify(c, &c->sites[i]);
+		duplicates_find(c);
+		seal_verify(c);
+		for (i = 0; i < c->n; i++)
+			c->n_bad += c->sites[i].error != NULL;
+	}
+	if (c->oom) {
+		snprintf(err, errlen, "out of memory");
+		skeys_check_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+void skeys_check_close(struct skeys_check *c)
+{
+	size_t i;
+
+	for (i = 0; c->sites && i < c->n; i++)
+		free(c->sites[i].error);
+	for (i = 0; i < c->n_keys; i++)
+		free(c->keys[i].error);
+	for (i = 0; i < c->n_errors; i++)
+		free(c->errors[i]);
+	free(c->errors);
+	free(c->sites);
+	free(c->keys);
+	free(c->entries);
+	memset(c, 0, sizeof(*c));
+}
+
+bool skeys_check_ok(const struct skeys_check *c)
+{
+	return c->usable && c->n_errors == 0 && c->n_bad == 0;
+}
+
+int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
+		     size_t errlen)
+{
+	const struct skeys_image *img = c->img;
+	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
+	struct skeys_entry *e;
+	size_t i;
+	int r;
+
+	if (!skeys_check_ok(c) || c->n > UINT32_MAX) {
+		snprintf(err, errlen, "table did not verify");
+		return -EINVAL;
+	}
+	e = malloc((c->n ? c->n : 1) * sizeof(*e));
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	memcpy(e, c->entries, c->n * sizeof(*e));
+	r = skeys_table_sort(e, c->n, c->table_addr);
+	if (r) {
+		snprintf(err, errlen, "cannot sort the table: %s",
+			 r == -ENOMEM ? "out of memory" : "an entry does not fit in 32 bits once moved");
+		free(e);
+		return r;
+	}
+	for (i = 0; i < c->n; i++) {
+		uint8_t *p = t + i * ENTRY_SIZE;
+
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e[i].code);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e[i].target);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e[i].key);
+	}
+	free(e);
+	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
+	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum),
+			  skeys_table_checksum(t, c->n * ENTRY_SIZE));
+	skeys_image_put32(img, h + offsetof(struct skeys_header, flags),
+			  c->hdr.flags | SKEYS_HEADER_SEALED);
+	return 0;
+}

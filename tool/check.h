@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Verification of a module's skeys table, shared by skeys-seal and
+ * skeys-dump: reads the header and entries out of an image (in the file's
+ * byte order), checks the table and every site, and keeps one result per
+ * site and per key. Nothing is printed here.
+ */
+#ifndef SKEYS_TOOL_CHECK_H
+#define SKEYS_TOOL_CHECK_H
+
+#include "format.h"
+#include "table.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum skeys_insn {
+	SKEYS_INSN_NOP,
+	SKEYS_INSN_JMP,
+	SKEYS_INSN_OTHER, /* neither of the two site instructions */
+	SKEYS_INSN_NONE,  /* no bytes in the file at the site */
+};
+
+struct skeys_check_key {
+	uint64_t addr;
+	uint32_t sites;
+	bool valid; /* a key object: data section, aligned, magic */
+	bool initial;
+	char *error; /* why not valid */
+};
+
+struct skeys_check_site {
+	uint64_t entry;      /* the entry's address, as read */
+	struct skeys_site s; /* absolute fields */
+	uint32_t key;        /* index in keys[] */
+	enum skeys_insn insn;
+	char *error; /* NULL when the site verified; problems joined by "; " */
+};
+
+struct skeys_check {
+	struct skeys_image *img;
+	struct skeys_header hdr; /* host byte order */
+	uint64_t hdr_addr, table_addr;
+	uint64_t hdr_off, table_off; /* file offsets */
+
+	size_t n;
+	struct skeys_entry *entries; /* host byte order, file order */
+	struct skeys_check_site *sites;
+	struct skeys_check_key *keys; /* by address */
+	size_t n_keys;
+
+	char **errors; /* problems of the table as a whole */
+	size_t n_errors;
+	bool usable;  /* header and bounds sound, so entries were read */
+	bool sealed;  /* the header says so */
+	bool checksum_ok; /* sealed, and the checksum matches the table */
+	bool intact;  /* sealed, and count, checksum and order still match */
+	size_t n_bad; /* sites with an error */
+	bool oom;     /* memory ran out while recording a problem */
+};
+
+/*
+ * Read and verify. Returns 0 (problems are recorded in `c`), or -1 with a
+ * message in err when the file is not a skeys module at all or memory ran
+ * out: an input error, not a verification failure.
+ */
+int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
+		     size_t errlen);
+void skeys_check_close(struct skeys_check *c);
+
+/* Everything verified: no table problem and no bad site. */
+bool skeys_check_ok(const struct skeys_check *c);
+
+/*
+ * Write the sealed table and header into `out`, a copy of the file's bytes.
+ * Requires skeys_check_ok(). 0, or -1 with a message in err.
+ */
+int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
+		     size_t errlen);
+
+/* "func+0x1c", or the address when no function symbol covers it. */
+void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,
+			   size_t outlen);
+/* The key's symbol name, or its address. */
+void skeys_check_key_name(const struct skeys_image *img, uint64_t addr, char *out,
+			  size_t outlen);
+
+#endif

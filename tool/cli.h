@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* What skeys-seal and skeys-dump share: exit codes, loading, diagnostics. */
+#ifndef SKEYS_TOOL_CLI_H
+#define SKEYS_TOOL_CLI_H
+
+#include "check.h"
+
+#include <stdio.h>
+
+/* The exit-status contract of both tools (printed by --help). */
+enum skeys_exit {
+	SKEYS_EXIT_OK = 0,
+	SKEYS_EXIT_VERIFY = 1, /* a site or the table failed verification */
+	SKEYS_EXIT_INPUT = 2,  /* unreadable, unsupported, truncated, no skeys table */
+	SKEYS_EXIT_USAGE = 64, /* bad command line (as EX_USAGE) */
+};
+
+struct skeys_input {
+	const char *path;
+	struct skeys_image *img;
+	struct skeys_check check;
+	bool checked;
+};
+
+/* "PATH: error: ..." on stderr. */
+void skeys_cli_error(const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Read, parse and verify `path`. Returns SKEYS_EXIT_OK, or SKEYS_EXIT_INPUT
+ * after printing why; verification results are in in->check.
+ */
+int skeys_input_load(struct skeys_input *in, const char *path);
+void skeys_input_free(struct skeys_input *in);
+
+/*
+ * Print every table problem and every bad site, objtool style:
+ * "PATH: func+0x1c (0x401136): error: ...". Returns the number printed.
+ */
+size_t skeys_input_report(const struct skeys_input *in);
+
+/* The parts of --help both tools print. */
+void skeys_cli_help_exit_status(FILE *f);
+void skeys_cli_help_support(FILE *f);
+
+#endif

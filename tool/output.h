@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Replacing a file whole, so that a reader never sees half a binary. */
+#ifndef SKEYS_TOOL_OUTPUT_H
+#define SKEYS_TOOL_OUTPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Write `buf` to a temporary file beside `path`, give it `mode`, fsync it,
+ * and rename it over `path` (a symbolic link is followed, not replaced).
+ * On failure `path` is untouched and no temporary is left behind.
+ * Returns 0, or -1 with a message in err.
+ */
+int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
+			 mode_t mode, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * skeys-seal: the post-link step. Verifies every site of a module against
+ * its table entry and key, then sorts the table into the order the runtime
+ * relies on, and records count, checksum and the sealed flag in the header.
+ * The file keeps its size and layout; only table and header bytes change.
+ */
+#define _XOPEN_SOURCE 700 /* stat */
+#include "cli.h"
+#include "disasm.h"
+#include "output.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void help(FILE *f)
+{
+	fputs("Usage: skeys-seal FILE [-o OUT]\n"
+	      "       skeys-seal --check FILE\n"
+	      "\n"
+	      "Verify every static-key site of a linked executable or shared library,\n"
+	      "then seal its table: sort it, record the entry count and checksum, and\n"
+	      "mark it sealed. The runtime only patches sealed modules.\n"
+	      "\n"
+	      "  -o, --output OUT  write the sealed file to OUT instead of FILE\n"
+	      "  -c, --check       verify only; fail when FILE is not sealed. Writes nothing.\n"
+	      "  -h, --help        this text\n"
+	      "  -V, --version     print the version\n"
+	      "\n"
+	      "Every bad site is reported as FILE: function+offset (address): error: ...\n"
+	      "A file that is already sealed and verifies is left untouched (with -o,\n"
+	      "OUT receives a copy). The file is replaced whole through a temporary\n"
+	      "file and rename; its mode is kept.\n"
+	      "\n",
+	      f);
+	skeys_cli_help_support(f);
+	skeys_cli_help_exit_status(f);
+}
+
+static int usage(const char *msg, const char *arg)
+{
+	fprintf(stderr, "skeys-seal: %s%s%s\nTry 'skeys-seal --help'.\n", msg,
+		arg ? ": " : "", arg ? arg : "");
+	return SKEYS_EXIT_USAGE;
+}
+
+struct opts {
+	const char *file, *out;
+	bool check;
+};
+
+/* Returns -1 to go on, or the exit status. */
+static int parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	opterr = 0; /* our own messages, with the exit status the contract gives */
+	while ((ch = getopt_long(argc, argv, ":o:chV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			o->out = optarg;
+			break;
+		case 'c':
+			o->check = true;
+			break;
+		case 'h':
+			help(stdout);
+			return SKEYS_EXIT_OK;
+		case 'V':
+			puts("skeys-seal " SKEYS_VERSION);
+			return SKEYS_EXIT_OK;
+		case ':':
+			return usage("option needs an argument", argv[optind - 1]);
+		default:
+			return usage("unknown option", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return usage(optind == argc ? "no FILE given" : "more than one FILE given", NULL);
+	o->file = argv[optind];
+	if (o->check && o->out)
+		return usage("--check writes nothing: it takes no -o", NULL);
+	if (o->out && !*o->out)
+		return usage("empty output name", NULL);
+	return -1;
+}
+
+/* True when `out` names the same file as `in` (so there is nothing to copy). */
+static bool same_file(const char *in, const char *out)
+{
+	struct stat a, b;
+
+	return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+static int write_result(const struct opts *o, const uint8_t *buf, size_t len)
+{
+	char err[SKEYS_ERR_LEN];
+	const char *dest = o->out ? o->out : o->file;
+	struct stat st;
+
+	if (stat(o->file, &st)) {
+		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
+		return SKEYS_EXIT_INPUT;
+	}
+	if (skeys_output_replace(dest, buf, len, st.st_mode, err, sizeof(err))) {
+		skeys_cli_error(dest, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	return SKEYS_EXIT_OK;
+}
+
+/* Seal into a copy and prove the copy verifies before anything is written. */
+static int seal(const struct opts *o, const struct skeys_input *in)
+{
+	char err[SKEYS_ERR_LEN];
+	struct skeys_image *img = NULL;
+	struct skeys_check again;
+	uint8_t *out;
+	int r, rc;
+
+	out = malloc(in->img->len ? in->img->len : 1);
+	if (!out) {
+		skeys_cli_error(o->file, "out of memory");
+		return SKEYS_EXIT_INPUT;
+	}
+	memcpy(out, in->img->buf, in->img->len);
+	r = skeys_check_seal(&in->check, out, err, sizeof(err));
+	if (r) {
+		skeys_cli_error(o->file, "%s", err);
+		free(out);
+		return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
+	}
+	if (skeys_image_open_mem(&img, out, in->img->len, err, sizeof(err)) ||
+	    skeys_check_open(&again, img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "sealed copy: %s", err);
+		rc = SKEYS_EXIT_INPUT;
+	} else {
+		if (skeys_check_ok(&again) && again.intact) {
+			rc = write_result(o, out, in->img->len);
+		} else {
+			skeys_cli_error(o->file, "internal error: the sealed copy does not verify");
+			rc = SKEYS_EXIT_VERIFY;
+		}
+		skeys_check_close(&again);
+	}
+	skeys_image_close(img);
+	free(out);
+	return rc;
+}
+
+static int run(const struct opts *o)
+{
+	struct skeys_input in;
+	const struct skeys_check *c = &in.check;
+	int rc = skeys_input_load(&in, o->file);
+
+	if (rc)
+		return rc;
+	skeys_input_report(&in);
+	if (c->n_bad)
+		skeys_cli_error(o->file, "%zu of %zu sites failed verification", c->n_bad,
+				c->n);
+	if (o->check && c->usable && !c->sealed)
+		skeys_cli_error(o->file, "not sealed (run skeys-seal on it after linking)");
+	if (!skeys_check_ok(c)) {
+		if (!o->check)
+			skeys_cli_error(o->file, "verification failed: nothing written");
+		rc = SKEYS_EXIT_VERIFY;
+	} else if (o->check) {
+		rc = c->sealed ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
+	} else if (c->sealed) {
+		/* Already sealed and intact: leave the file alone, keep its mtime. */
+		if (o->out && !same_file(o->file, o->out))
+			rc = write_result(o, in.img->buf, in.img->len);
+	} else {
+		rc = seal(o, &in);
+	}
+	skeys_input_free(&in);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	int rc = parse(argc, argv, &o);
+
+	if (rc < 0)
+		rc = run(&o);
+	skeys_disasm_cleanup();
+	if (fflush(stdout) && rc == SKEYS_EXIT_OK)
+		rc = SKEYS_EXIT_INPUT;
+	return rc;
+}
