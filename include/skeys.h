@@ -101,8 +101,21 @@ extern "C" {
 		skeys__r;                                                      \
 	})
 
-#define skeys_branch_unlikely(k) SKEYS__SITE(k, 0)
-#define skeys_branch_likely(k) (!SKEYS__SITE(k, 1))
+/*
+ * clang++ before 17 checks every asm goto of a function against every label
+ * an asm goto may reach, and rejects a second site whose statement
+ * expression initialises a variable ("cannot jump from this asm goto
+ * statement"). An always-inline lambda gives each site its own scope; the
+ * code is the same once inlined, at -O0 too.
+ */
+#if defined(__cplusplus) && defined(__clang__) && __clang_major__ < 17
+#define SKEYS__SITE_EXPR(k, br)                                                	([]() __attribute__((always_inline)) -> bool { return SKEYS__SITE(k, br); }())
+#else
+#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE(k, br)
+#endif
+
+#define skeys_branch_unlikely(k) SKEYS__SITE_EXPR(k, 0)
+#define skeys_branch_likely(k) (!SKEYS__SITE_EXPR(k, 1))
 
 /* ---- switching --------------------------------------------------------- */
 
