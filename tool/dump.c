@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * skeys-dump: what a module's skeys table says, and whether each site
- * verifies, as text or as one JSON object. Every field goes through one
- * skeys_emit_* call, which prints it in the chosen form.
+ * verifies, as aligned tables or as one JSON object. Every field goes
+ * through one skeys_emit_* call, with one description that says how each
+ * form shows it.
  */
 #include "cli.h"
 #include "disasm.h"
@@ -17,10 +18,11 @@ static void help(FILE *f)
 {
 	fputs("Usage: skeys-dump [--json] FILE\n"
 	      "\n"
-	      "Print the skeys table of a linked executable or shared library: header\n"
-	      "state, keys, and every site with its current instruction and whether it\n"
-	      "verifies. Works on sealed and unsealed, stripped and unstripped files;\n"
-	      "without symbols, names are addresses.\n"
+	      "Print the skeys table of a linked executable or shared library: a line\n"
+	      "on the header's state, then a table of keys and a table of every site\n"
+	      "with its current instruction and whether it verifies, then problems of\n"
+	      "the table as a whole. Works on sealed and unsealed, stripped and\n"
+	      "unstripped files; without symbols, names are addresses.\n"
 	      "\n"
 	      "  -j, --json     one JSON object instead of text\n"
 	      "  -h, --help     this text\n"
@@ -54,24 +56,61 @@ static const char *insn_name(enum skeys_insn i)
 	}
 }
 
+/*
+ * Every field once: its JSON key, and how the text form shows it (a summary
+ * line, then a table per array). The JSON keys are an interface; keep them.
+ */
+static const struct skeys_field
+	F_FILE = { .key = "file", .fmt = "%s:" },
+	F_FORMAT = { .key = "format", .fmt = " %s" },
+	F_ARCH = { .key = "arch", .fmt = " %s" },
+	F_SEALED = { .key = "sealed", .fmt = ", %s", .yes = "sealed",
+		     .no = "NOT sealed (run skeys-seal)" },
+	F_COUNT = { .key = "count", .fmt = ", header count %s" },
+	F_ENTRIES = { .key = "entries", .fmt = ", %s sites" },
+	F_CHECKSUM = { .key = "checksum_ok", .fmt = ", %s", .yes = "checksum ok",
+		       .no = "checksum BAD", .null = "no checksum" },
+	F_OK = { .key = "ok", .fmt = ", %s", .yes = "verification ok", .no = "verification BAD" },
+	F_ERRORS = { .key = "errors", .head = "Errors" },
+
+	F_KEYS = { .key = "keys", .head = "Keys" },
+	K_NAME = { .key = "name", .head = "NAME" },
+	K_ADDRESS = { .key = "address", .head = "ADDRESS" },
+	K_INITIAL = { .key = "initial", .head = "INITIAL", .yes = "true", .no = "false" },
+	K_SITES = { .key = "sites", .head = "SITES" },
+	K_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
+	K_ERROR = { .key = "error", .fmt = ": %s" },
+
+	F_SITES = { .key = "sites", .head = "Sites" },
+	S_ADDRESS = { .key = "address", .head = "ADDRESS" },
+	S_FUNCTION = { .key = "function", .head = "FUNCTION" },
+	S_KEY = { .key = "key", .head = "KEY" },
+	S_BRANCH = { .key = "branch", .head = "BRANCH" },
+	S_INSN = { .key = "instruction", .head = "INSN" },
+	S_LENGTH = { .key = "length", .head = "LEN" },
+	S_TARGET = { .key = "target", .head = "TARGET" },
+	S_TARGET_FUNCTION = { .key = "target_function", .fmt = " <%s>" },
+	S_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
+	S_ERROR = { .key = "error", .fmt = ": %s" };
+
 static void emit_header(struct skeys_emit *e, const struct skeys_input *in)
 {
 	const struct skeys_check *c = &in->check;
 
-	skeys_emit_str(e, "file", in->path);
-	skeys_emit_str(e, "format", in->img->format->name);
-	skeys_emit_str(e, "arch", in->img->arch->name);
-	skeys_emit_bool(e, "sealed", c->sealed, NULL, NULL);
-	skeys_emit_uint(e, "count", c->hdr.count);
-	skeys_emit_uint(e, "entries", c->n);
+	skeys_emit_field_str(e, &F_FILE, in->path);
+	skeys_emit_field_str(e, &F_FORMAT, in->img->format->name);
+	skeys_emit_field_str(e, &F_ARCH, in->img->arch->name);
+	skeys_emit_field_bool(e, &F_SEALED, c->sealed);
+	skeys_emit_field_uint(e, &F_COUNT, c->hdr.count);
+	skeys_emit_field_uint(e, &F_ENTRIES, c->n);
 	if (c->sealed)
-		skeys_emit_bool(e, "checksum_ok", c->checksum_ok, "ok", "BAD");
+		skeys_emit_field_bool(e, &F_CHECKSUM, c->checksum_ok);
 	else
-		skeys_emit_null(e, "checksum_ok");
-	skeys_emit_bool(e, "ok", skeys_check_ok(c), "ok", "BAD");
-	skeys_emit_array_begin(e, "errors", c->n_errors);
+		skeys_emit_field_null(e, &F_CHECKSUM);
+	skeys_emit_field_bool(e, &F_OK, skeys_check_ok(c));
+	skeys_emit_field_array(e, &F_ERRORS, c->n_errors);
 	for (size_t i = 0; i < c->n_errors; i++)
-		skeys_emit_str(e, NULL, c->errors[i]);
+		skeys_emit_field_str(e, NULL, c->errors[i]);
 	skeys_emit_array_end(e);
 }
 
@@ -80,22 +119,22 @@ static void emit_keys(struct skeys_emit *e, const struct skeys_input *in)
 	const struct skeys_check *c = &in->check;
 	char name[512];
 
-	skeys_emit_array_begin(e, "keys", c->n_keys);
+	skeys_emit_field_array(e, &F_KEYS, c->n_keys);
 	for (size_t i = 0; i < c->n_keys; i++) {
 		const struct skeys_check_key *k = &c->keys[i];
 
 		skeys_check_key_name(in->img, k->addr, name, sizeof(name));
 		skeys_emit_elem_begin(e);
-		skeys_emit_str(e, "name", name);
-		skeys_emit_addr(e, "address", k->addr);
+		skeys_emit_field_str(e, &K_NAME, name);
+		skeys_emit_field_addr(e, &K_ADDRESS, k->addr);
 		if (k->valid)
-			skeys_emit_bool(e, "initial", k->initial, "true", "false");
+			skeys_emit_field_bool(e, &K_INITIAL, k->initial);
 		else
-			skeys_emit_null(e, "initial");
-		skeys_emit_uint(e, "sites", k->sites);
-		skeys_emit_bool(e, "ok", k->valid, "ok", "BAD");
+			skeys_emit_field_null(e, &K_INITIAL);
+		skeys_emit_field_uint(e, &K_SITES, k->sites);
+		skeys_emit_field_bool(e, &K_OK, k->valid);
 		if (k->error)
-			skeys_emit_str(e, "error", k->error);
+			skeys_emit_field_str(e, &K_ERROR, k->error);
 		skeys_emit_elem_end(e);
 	}
 	skeys_emit_array_end(e);
@@ -107,21 +146,32 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in,
 	char buf[512];
 
 	skeys_emit_elem_begin(e);
-	skeys_emit_addr(e, "address", s->s.code);
+	skeys_emit_field_addr(e, &S_ADDRESS, s->s.code);
 	skeys_check_func_name(in->img, s->s.code, buf, sizeof(buf));
-	skeys_emit_str(e, "function", buf);
+	skeys_emit_field_str(e, &S_FUNCTION, buf);
 	skeys_check_key_name(in->img, s->s.key, buf, sizeof(buf));
-	skeys_emit_str(e, "key", buf);
-	skeys_emit_str(e, "branch", (s->s.flags & SKEYS_ENTRY_BRANCH) ? "likely" : "unlikely");
-	skeys_emit_str(e, "instruction", insn_name(s->insn));
-	skeys_emit_uint(e, "length", in->img->arch->site_len);
-	skeys_emit_addr(e, "target", s->s.target);
+	skeys_emit_field_str(e, &S_KEY, buf);
+	skeys_emit_field_str(e, &S_BRANCH,
+			     (s->s.flags & SKEYS_ENTRY_BRANCH) ? "likely" : "unlikely");
+	skeys_emit_field_str(e, &S_INSN, insn_name(s->insn));
+	skeys_emit_field_uint(e, &S_LENGTH, in->img->arch->site_len);
+	skeys_emit_field_addr(e, &S_TARGET, s->s.target);
 	skeys_check_func_name(in->img, s->s.target, buf, sizeof(buf));
-	skeys_emit_str(e, "target_function", buf);
-	skeys_emit_bool(e, "ok", !s->error, "ok", "BAD");
+	skeys_emit_field_str(e, &S_TARGET_FUNCTION, buf);
+	skeys_emit_field_bool(e, &S_OK, !s->error);
 	if (s->error)
-		skeys_emit_str(e, "error", s->error);
+		skeys_emit_field_str(e, &S_ERROR, s->error);
 	skeys_emit_elem_end(e);
+}
+
+static void emit_all(struct skeys_emit *e, const struct skeys_input *in)
+{
+	emit_header(e, in);
+	emit_keys(e, in);
+	skeys_emit_field_array(e, &F_SITES, in->check.n);
+	for (size_t i = 0; i < in->check.n; i++)
+		emit_site(e, in, &in->check.sites[i]);
+	skeys_emit_array_end(e);
 }
 
 static int dump(const char *path, bool json)
@@ -132,13 +182,11 @@ static int dump(const char *path, bool json)
 
 	if (rc)
 		return rc;
-	skeys_emit_begin(&e, stdout, json);
-	emit_header(&e, &in);
-	emit_keys(&e, &in);
-	skeys_emit_array_begin(&e, "sites", in.check.n);
-	for (size_t i = 0; i < in.check.n; i++)
-		emit_site(&e, &in, &in.check.sites[i]);
-	skeys_emit_array_end(&e);
+	/* Text aligns its columns to their widest cell: a pass to measure first. */
+	skeys_emit_begin_form(&e, stdout, json ? SKEYS_EMIT_JSON : SKEYS_EMIT_TABLE);
+	do
+		emit_all(&e, &in);
+	while (skeys_emit_again(&e));
 	skeys_emit_end(&e);
 	rc = skeys_check_ok(&in.check) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
 	skeys_input_free(&in);

@@ -10,7 +10,11 @@ normalised before comparing: addresses become ADDR, "+0x1c" becomes "+OFF",
 ".cold" parts are folded into their function, keys are sorted by name and
 sites by (function, key, branch); keys without a symbol are named by
 their initial state. What is normalised away is checked on the
-raw output first: hex syntax, per-key site counts, the sealed sort order.
+raw output first: hex syntax, per-key site counts, the sealed sort order,
+and for text the table layout (columns aligned, as wide as their widest
+cell); normalised tables are laid out afresh.
+"agree" renders the text form from the JSON form independently and wants
+the same bytes: every JSON field must show in the text.
 Set SKEYS_GOLDEN_UPDATE=1 to rewrite the golden file instead of comparing.
 """
 import argparse
@@ -18,7 +22,6 @@ import difflib
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 
@@ -107,78 +110,206 @@ def norm_json(d):
     return json.dumps(d, indent=1, sort_keys=True) + '\n'
 
 
-def norm_text(text):
-    out, block = [], []
+# ---- the text form ----------------------------------------------------------
+#
+# A summary line, then per array a blank line, "Title (N):", and (tables) a
+# heading row and one row per element, columns as wide as their widest cell
+# and two spaces apart, or (lists, after the tables) one line per string.
+# Empty arrays are left out. Unprintable bytes and backslashes are escaped.
 
-    def flush():
-        out.extend(sorted(block))
-        block.clear()
-    for line in text.splitlines():
-        m = re.match(r'(file:\s+)(.*)', line)
-        if m:
-            line = m.group(1) + os.path.basename(m.group(2))
-        line = re.sub(r'\.cold(\.\d+)?(?=\+)', '', line)
-        line = re.sub(r'\+0x[0-9a-f]+', '+OFF', line)
-        line = HEX.sub('ADDR', line)
-        if line.startswith('  '):
-            block.append(line)
-        else:
-            flush()
-            out.append(line)
-    flush()
-    return '\n'.join(out) + '\n'
+LISTS = ('Errors',)
+SUMMARY = re.compile(r'(?P<file>.*): \S+ \S+, (?P<sealed>sealed|NOT sealed \(run skeys-seal\)), '
+                     r'header count (?P<count>\d+), (?P<entries>\d+) sites, '
+                     r'(checksum ok|checksum BAD|no checksum), verification (ok|BAD)')
+
+
+def esc(s):
+    """A string as the text form prints it (JSON gave each byte as a char)."""
+    return ''.join(c if ' ' <= c < '\x7f' and c != '\\' else
+                   '\\\\' if c == '\\' else '\\x%02x' % ord(c) for c in s)
+
+
+def render_table(title, heads, rows):
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in [heads] + rows) for i in range(len(heads) - 1)]
+
+    def line(cells):
+        return '  ' + ''.join(c.ljust(w + 2) for c, w in zip(cells, widths)) + cells[-1]
+    return ['', '%s (%d):' % (title, len(rows)), line(heads)] + [line(r) for r in rows]
+
+
+def render_list(title, items):
+    if not items:
+        return []
+    return ['', '%s (%d):' % (title, len(items))] + ['  ' + i for i in items]
 
 
 def parse_text(text):
-    """The text form read back: top-level fields, arrays of dicts or strings."""
-    top, cur = {}, None
-    for line in text.splitlines():
-        m = re.fullmatch(r'(\w+) \((\d+)\):', line)
-        if m:
-            cur = top[m.group(1)] = []
+    """The text form read back, its layout checked: the summary line, and
+    the sections in order as (title, count, heads or None, rows or lines)."""
+    if not text.endswith('\n'):
+        fail('text does not end with a newline')
+    lines = text[:-1].split('\n')
+    summary, sections, i = lines[0], [], 1
+    for ln in lines:
+        if ln != ln.rstrip():
+            fail('trailing space: %r' % ln)
+    while i < len(lines):
+        m = re.fullmatch(r'(\w+) \((\d+)\):', lines[i + 1] if i + 1 < len(lines) else '')
+        if lines[i] != '' or not m:
+            fail('expected a blank line and "Title (N):" at line %d: %r' % (i + 1, lines[i:i + 2]))
+        title, count = m.group(1), int(m.group(2))
+        i += 2
+        body = []
+        while i < len(lines) and lines[i].startswith('  '):
+            body.append(lines[i][2:])
+            i += 1
+        if title in LISTS:
+            sections.append((title, count, None, body))
+        else:
+            sections.append((title, count) + parse_table(title, body))
+        if len(sections[-1][3]) != count:
+            fail('%s says %d, lists %d' % (title, count, len(sections[-1][3])))
+    return summary, sections
+
+
+def parse_table(title, body):
+    """Cells by the heading row's columns; checks they line up and are tight."""
+    if not body:
+        fail('%s has no heading row' % title)
+    heads = body[0].split()
+    starts = [m.start() for m in re.finditer(r'\S+', body[0])]
+    if starts[0] != 0 or ' '.join(heads) != re.sub(r' {2,}', ' ', body[0]):
+        fail('%s heading row is not words two or more spaces apart: %r' % (title, body[0]))
+    rows = []
+    for ln in body[1:]:
+        for s in starts[1:]:
+            if ln[s - 2:s] != '  ' or ln[s:s + 1] in ('', ' '):
+                fail('%s row not aligned with its headings:\n%s\n%s' % (title, body[0], ln))
+        ends = [s - 2 for s in starts[1:]] + [len(ln)]
+        cells = [ln[a:b].rstrip() for a, b in zip(starts, ends)]
+        rows.append(cells)
+    for j in range(len(starts) - 1):
+        width = starts[j + 1] - 2 - starts[j]
+        if max(len(c[j]) for c in [heads] + rows) != width:
+            fail('%s column %s is not as wide as its widest cell' % (title, heads[j]))
+    return heads, rows
+
+
+def check_raw_text(summary, sections):
+    """What the normalised text no longer shows: hex, counts, sealed order."""
+    sec = {t: (h, rows) for t, _, h, rows in sections}
+    m = SUMMARY.fullmatch(summary)
+    if not m:
+        fail('summary line not understood: %r' % summary)
+    sealed = m['sealed'] == 'sealed'
+    if int(m['entries']) != len(sec.get('Sites', (None, []))[1]):
+        fail('summary site count does not match the Sites table: %r' % summary)
+    if sealed and m['count'] != m['entries']:
+        fail('sealed header count %s, %s sites' % (m['count'], m['entries']))
+    key_addr = {}
+    key_heads, key_rows = sec.get('Keys', ([], []))
+    keys = [dict(zip(key_heads, r)) for r in key_rows]
+    site_heads, site_rows = sec.get('Sites', ([], []))
+    sites = [dict(zip(site_heads, r)) for r in site_rows]
+    for k in keys:
+        if not HEX.fullmatch(k['ADDRESS']):
+            fail('key address %r is not hex' % k['ADDRESS'])
+        key_addr[k['NAME']] = int(k['ADDRESS'], 16)
+        n = sum(1 for s in sites if s['KEY'] == k['NAME'])
+        if str(n) != k['SITES']:
+            fail('key %s says %s sites, %d listed' % (k['NAME'], k['SITES'], n))
+    order = []
+    for s in sites:
+        if not HEX.fullmatch(s['ADDRESS']) or not re.fullmatch(r'0x[0-9a-f]+ <.+>', s['TARGET']):
+            fail('site address or target is not hex: %r' % s)
+        if s['KEY'] not in key_addr:
+            fail('site names unknown key %s' % s['KEY'])
+        order.append((key_addr[s['KEY']], int(s['ADDRESS'], 16)))
+    if sealed and order != sorted(order):
+        fail('sealed table not listed in (key, address) order')
+
+
+def norm_cell(s):
+    s = re.sub(r'\.cold(\.\d+)?(?=\+|>|$)', '', s)
+    s = re.sub(r'\+0x[0-9a-f]+', '+OFF', s)
+    return HEX.sub('ADDR', s)
+
+
+def norm_text(text):
+    summary, sections = parse_text(text)
+    check_raw_text(summary, sections)
+    path = SUMMARY.fullmatch(summary)['file']
+    out = [os.path.basename(path) + norm_cell(summary[len(path):])]
+    # As in JSON: a key known only by its address is named by its initial state.
+    key_token = {}
+    for title, _, heads, rows in sections:
+        if title == 'Keys':
+            for r in rows:
+                k = dict(zip(heads, r))
+                if HEX.fullmatch(k['NAME']):
+                    key_token[k['NAME']] = 'KEY-' + {'true': 'TRUE', 'false': 'FALSE'}.get(
+                        k['INITIAL'], 'BAD')
+    for title, _, heads, rows in sections:
+        if heads is None:
+            out += render_list(title, sorted(norm_cell(x) for x in rows))
             continue
-        if line.startswith('  '):
-            words = shlex.split(line.strip())
-            if all('=' in w for w in words):
-                cur.append(dict(w.split('=', 1) for w in words))
-            else:
-                cur.append(line.strip())
-            continue
-        key, _, value = line.partition(':')
-        top[key] = value.strip()
-        cur = None
-    return top
+        named = [[key_token.get(c, c) if h in ('NAME', 'KEY') else c for h, c in zip(heads, r)]
+                 for r in rows]
+        out += render_table(title, heads, sorted([norm_cell(c) for c in r] for r in named))
+    return '\n'.join(out) + '\n'
 
 
-TEXT_BOOL = {'sealed': ('yes', 'no'), 'initial': ('true', 'false')}
+def render_text(d):
+    """The text form as it should be, from the JSON form; every field shown."""
+    def words(v, yes, no, null='?'):
+        return null if v is None else yes if v else no
 
+    def known(what, obj, fields):
+        extra = set(obj) - set(fields)
+        if extra:
+            fail('%s fields with no text form here: %s' % (what, sorted(extra)))
 
-def as_text(field, v):
-    if v is None:
-        return '?'
-    if isinstance(v, bool):
-        words = TEXT_BOOL.get(field, ('ok', 'BAD'))
-        return words[0] if v else words[1]
-    return str(v)
+    def status(x):
+        return words(x['ok'], 'ok', 'BAD') + (': ' + esc(x['error']) if 'error' in x else '')
+    known('top-level', d, ('file', 'format', 'arch', 'sealed', 'count', 'entries',
+                           'checksum_ok', 'ok', 'errors', 'keys', 'sites'))
+    out = ['%s: %s %s, %s, header count %d, %d sites, %s, %s' % (
+        esc(d['file']), esc(d['format']), esc(d['arch']),
+        words(d['sealed'], 'sealed', 'NOT sealed (run skeys-seal)'), d['count'], d['entries'],
+        words(d['checksum_ok'], 'checksum ok', 'checksum BAD', 'no checksum'),
+        words(d['ok'], 'verification ok', 'verification BAD'))]
+    rows = []
+    for k in d['keys']:
+        known('key', k, ('name', 'address', 'initial', 'sites', 'ok', 'error'))
+        rows.append([esc(k['name']), k['address'], words(k['initial'], 'true', 'false'),
+                     str(k['sites']), status(k)])
+    out += render_table('Keys', ['NAME', 'ADDRESS', 'INITIAL', 'SITES', 'STATUS'], rows)
+    rows = []
+    for s in d['sites']:
+        known('site', s, ('address', 'function', 'key', 'branch', 'instruction', 'length',
+                          'target', 'target_function', 'ok', 'error'))
+        rows.append([s['address'], esc(s['function']), esc(s['key']), s['branch'],
+                     s['instruction'], str(s['length']),
+                     '%s <%s>' % (s['target'], esc(s['target_function'])), status(s)])
+    out += render_table('Sites', ['ADDRESS', 'FUNCTION', 'KEY', 'BRANCH', 'INSN', 'LEN',
+                                  'TARGET', 'STATUS'], rows)
+    out += render_list('Errors', [esc(e) for e in d['errors']])
+    return '\n'.join(out) + '\n'
 
 
 def agree(dump, binary):
     d = json.loads(run_dump(dump, binary, True))
-    t = parse_text(run_dump(dump, binary, False))
-    for field, v in d.items():
-        if isinstance(v, list):
-            if len(t.get(field, [])) != len(v):
-                fail('%s: %d in JSON, %d in text' % (field, len(v), len(t.get(field, []))))
-            for jv, tv in zip(v, t[field]):
-                if isinstance(jv, dict):
-                    want = {k: as_text(k, x) for k, x in jv.items()}
-                else:
-                    want = jv
-                if want != tv:
-                    fail('%s element differs:\n json %r\n text %r' % (field, want, tv))
-        elif as_text(field, v) != t.get(field):
-            fail('%s: JSON %r, text %r' % (field, as_text(field, v), t.get(field)))
-    print('text and JSON agree on %d fields' % len(d))
+    got = run_dump(dump, binary, False)
+    parse_text(got)
+    want = render_text(d)
+    if got != want:
+        sys.stdout.writelines(difflib.unified_diff(
+            want.splitlines(True), got.splitlines(True), 'from --json', 'text'))
+        fail('text does not show what JSON says')
+    print('text and JSON agree on %d fields, %d keys, %d sites'
+          % (len(d), len(d['keys']), len(d['sites'])))
 
 
 def main():
