@@ -59,6 +59,39 @@ extern "C" {
 #define SKEYS_DECLARE_FALSE(name)                                              \
 	extern SKEYS__KEY_ATTR struct skeys_key_false name
 
+/*
+ * Keys across modules. The defining module exports the key; a module that
+ * uses it imports it under the same name, as a module-local proxy the
+ * runtime binds to the real key. Enabling either patches the sites of every
+ * module; a module loaded later starts out in the key's current state.
+ *
+ *   lib.c:     SKEYS_DEFINE_FALSE(feature); SKEYS_EXPORT(feature);
+ *   plugin.c:  SKEYS_IMPORT_FALSE(feature);  // then use &feature as usual
+ *
+ * Use the TRUE/FALSE the key was defined with: the proxy's sites are
+ * compiled for that initial state. Export and import keys at file scope.
+ */
+#ifdef __cplusplus
+#define SKEYS__C_LINKAGE extern "C"
+#else
+#define SKEYS__C_LINKAGE extern
+#endif
+#define SKEYS__EXPORT_ATTR __attribute__((visibility("default")))
+#define SKEYS_EXPORT(name)                                                     \
+	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_key *const            \
+		skeys__export_##name;                                          \
+	SKEYS__EXPORT_ATTR struct skeys_key *const skeys__export_##name =      \
+		&(name).key
+#define SKEYS__IMPORT(type, on, name)                                          \
+	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_key *const            \
+		skeys__export_##name;                                          \
+	SKEYS__KEY_ATTR struct type name = {                                   \
+		{ (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (on),            \
+		  (void *)&skeys__export_##name }                              \
+	}
+#define SKEYS_IMPORT_TRUE(name) SKEYS__IMPORT(skeys_key_true, 1, name)
+#define SKEYS_IMPORT_FALSE(name) SKEYS__IMPORT(skeys_key_false, 0, name)
+
 /* 1 for a TRUE key, 0 for a FALSE key; anything else does not compile. */
 #ifdef __cplusplus
 }

@@ -37,12 +37,27 @@ enum skeys_module_state {
 	SKEYS_MODULE_BAD,      /* header of another ABI or architecture */
 };
 
+/* A proxy key of a module and the real key it stands for. */
+struct skeys_proxy {
+	struct skeys_key *proxy;
+	struct skeys_key *real;
+};
+
 struct skeys_module {
 	const struct skeys_header *header;
 	const struct skeys_entry *entries;
 	size_t count;
 	enum skeys_module_state state;
-	int checksum; /* 1 unchecked, 0 fine, SKEYS_ERR_CHECKSUM */
+	/*
+	 * Prepared once, on the first toggle after the module registered (or at
+	 * registration if a key already changed): the checksum verified, its
+	 * proxies bound, its sites brought to their keys' current state. This
+	 * keeps registration O(1) in the number of sites.
+	 */
+	bool prepared;
+	int error; /* 0, or why its keys cannot be toggled */
+	struct skeys_proxy *proxies;
+	size_t n_proxies;
 	uintptr_t base; /* lowest executable address: modules are kept in this order */
 	uintptr_t lo, hi; /* span of all its loaded segments */
 	struct skeys_segment exec[SKEYS_MAX_SEGMENTS];
@@ -55,30 +70,71 @@ struct skeys_module {
 extern pthread_mutex_t skeys_lock;
 extern struct skeys_module *skeys_modules;
 
-/* Bring every site of `key` (in `only`, or in all modules when NULL) to state `on`. */
-int skeys_patch_key(struct skeys_key *key, bool on, struct skeys_module *only);
+/* One site to rewrite. */
+struct skeys_patch {
+	uintptr_t addr;
+	const struct skeys_segment *seg;
+	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
+	uintptr_t dest_old, dest_new;
+	uint8_t old[SKEYS_SITE_MAX];
+	uint8_t new_[SKEYS_SITE_MAX];
+	uint8_t buf[SKEYS_SITE_MAX]; /* what the next write puts there */
+	uint8_t len;
+};
+
+struct skeys_batch {
+	struct skeys_patch *p;
+	size_t n, cap;
+};
+
+/* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
+int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
+			const struct skeys_key *site_key, bool on);
+/* Sort, write (with the cross-thread protocol when needed) and free the batch. */
+int skeys_batch_write(struct skeys_batch *b);
+
+/* Checksum, proxies and state of a module, once. 0 or an error code. */
+int skeys_module_prepare(struct skeys_module *m);
 
 /* Does the module's table name `key`? Linear: for unsorted tables. */
 bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key *key);
 
+/* The registered module whose mapping holds `p`, or NULL. */
+struct skeys_module *skeys_module_of(const void *p);
+
 void skeys_log(enum skeys_log_level level, const char *fmt, ...) SKEYS_PRINTF(2, 3);
+
+/* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
+
+/*
+ * Write a batch while other threads may run its sites: phases of byte
+ * strings per site, each phase followed by a core synchronisation. The
+ * architecture says how many phases and fills each patch's buf for each.
+ */
+struct skeys_protocol {
+	unsigned phases;
+	/* Fill p->buf for phase `k` (0-based) going forward. */
+	void (*fill)(struct skeys_patch *p, unsigned k);
+	/* Make trapped threads go to p->dest while the batch is in flight; NULL if none. */
+	int (*publish)(struct skeys_patch *p, size_t n);
+	void (*unpublish)(void);
+};
+
+extern const struct skeys_protocol skeys_protocol_threads;
 
 /* ---- OS port (runtime/os/<os>.c): each returns 0 or a negated errno ---- */
 
-/* Fill m->exec, m->base and m->name for the module mapping `addr`. */
+/* Fill m->exec, m->base, m->lo/hi and m->name for the module mapping `addr`. */
 int skeys_os_module_lookup(const void *addr, struct skeys_module *m);
 
-/* One write: the sites [first, first + n) lie in pages that touch, inside `seg`. */
-struct skeys_patch {
-	uintptr_t addr;
-	const struct skeys_segment *seg;
-	uint8_t old[SKEYS_SITE_MAX];
-	uint8_t new_[SKEYS_SITE_MAX];
-	uint8_t len;
-};
+/* Write buf of every patch in [first, first + n): sites in touching pages of one segment. */
+int skeys_os_write_run(const struct skeys_patch *first, size_t n);
 
-/* Write new_ (or old, when `undo`) of every patch; nothing written on failure. */
-int skeys_os_write_run(const struct skeys_patch *first, size_t n, bool undo);
+/* Serialise every core running a thread of the process. */
+int skeys_os_sync_cores(void);
+
+/* True while the process has never had a second thread. */
+bool skeys_os_single_threaded(void);
 
 size_t skeys_os_page_size(void);
 

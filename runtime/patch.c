@@ -2,8 +2,8 @@
 /*
  * One toggle is one batch: collect every site of the key in every module,
  * check all of them, then write them in address order, one write per run of
- * touching pages. Nothing is written unless every site checks out, and a
- * failed write undoes the runs already written.
+ * touching pages and phase. Nothing is written unless every site checks
+ * out, and a write that fails half-way is walked back to the old state.
  */
 #include "internal.h"
 
@@ -11,12 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct batch {
-	struct skeys_patch *p;
-	size_t n, cap;
-};
-
-static int batch_push(struct batch *b, const struct skeys_patch *p)
+static int batch_push(struct skeys_batch *b, const struct skeys_patch *p)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -31,17 +26,6 @@ static int batch_push(struct batch *b, const struct skeys_patch *p)
 	return 0;
 }
 
-/* Checked once per module, on its first toggle, to keep registration O(1). */
-static int module_checksum(struct skeys_module *m)
-{
-	if (m->checksum == 1)
-		m->checksum = skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) ==
-					      m->header->checksum
-				      ? 0
-				      : SKEYS_ERR_CHECKSUM;
-	return m->checksum;
-}
-
 static const struct skeys_segment *segment_of(const struct skeys_module *m, uintptr_t a,
 					      size_t len)
 {
@@ -53,30 +37,29 @@ static const struct skeys_segment *segment_of(const struct skeys_module *m, uint
 	return NULL;
 }
 
-/* Queue the module's sites of `key`, checking each against its expected bytes. */
-static int collect(struct skeys_module *m, struct skeys_key *key, bool on, struct batch *b)
+/* Where the site's instruction leads: its target when a jump, else past it. */
+static uintptr_t destination(size_t len, uintptr_t site, uintptr_t target, bool jump)
+{
+	return jump ? target : site + len;
+}
+
+int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
+			const struct skeys_key *site_key, bool on)
 {
 	const struct skeys_arch *a = skeys_arch_native();
 	size_t i;
 	int err;
 
-	if (m->state == SKEYS_MODULE_BAD) /* its table cannot be read: refuse its own keys */
-		return (uintptr_t)key >= m->lo && (uintptr_t)key < m->hi ? SKEYS_ERR_ABI : 0;
-	if (m->state == SKEYS_MODULE_UNSEALED)
-		return skeys_module_mentions(m, key) ? SKEYS_ERR_UNSEALED : 0;
-	err = module_checksum(m);
-	if (err)
-		return skeys_module_mentions(m, key) ? err : 0;
-
 	i = skeys_table_lower_bound(m->entries, m->count, (uintptr_t)m->entries,
-				    (uintptr_t)key);
+				    (uintptr_t)site_key);
 	for (; i < m->count; i++) {
 		const struct skeys_entry *e = &m->entries[i];
 		struct skeys_site s = skeys_entry_site(e, (uintptr_t)e);
 		bool branch = s.flags & SKEYS_ENTRY_BRANCH;
+		bool was_jump = !on ^ branch, jump = on ^ branch;
 		struct skeys_patch p = { .addr = (uintptr_t)s.code, .len = a->site_len };
 
-		if (s.key != (uintptr_t)key)
+		if (s.key != (uintptr_t)site_key)
 			break;
 		p.seg = segment_of(m, p.addr, p.len);
 		if (!p.seg) {
@@ -84,20 +67,30 @@ static int collect(struct skeys_module *m, struct skeys_key *key, bool on, struc
 				  m->name, (unsigned long)p.addr);
 			return SKEYS_ERR_OUTSIDE;
 		}
-		if (skeys_arch_encode(a, !on ^ branch, s.code, s.target, p.old) ||
-		    skeys_arch_encode(a, on ^ branch, s.code, s.target, p.new_))
+		if (skeys_arch_encode(a, was_jump, s.code, s.target, p.old) ||
+		    skeys_arch_encode(a, jump, s.code, s.target, p.new_))
 			return SKEYS_ERR_MISMATCH;
 		if (memcmp((const void *)p.addr, p.old, p.len)) {
 			skeys_log(SKEYS_LOG_ERROR,
 				  "%s: site %#lx does not hold the expected %s: refusing to patch",
-				  m->name, (unsigned long)p.addr, (!on ^ branch) ? "jump" : "nop");
+				  m->name, (unsigned long)p.addr, was_jump ? "jump" : "nop");
 			return SKEYS_ERR_MISMATCH;
 		}
+		p.dest_old = destination(p.len, p.addr, (uintptr_t)s.target, was_jump);
+		p.dest_new = destination(p.len, p.addr, (uintptr_t)s.target, jump);
+		p.dest = p.dest_new;
 		err = batch_push(b, &p);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+static int patch_cmp(const void *a, const void *b)
+{
+	const struct skeys_patch *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
 /* Length of the run starting at p[0]: sites in touching pages of one segment. */
@@ -114,42 +107,117 @@ static size_t run_length(const struct skeys_patch *p, size_t n)
 	return i;
 }
 
-static int write_batch(const struct batch *b)
+/* Write buf of the first `n` patches, run by run; returns how many were written. */
+static size_t write_runs(struct skeys_patch *p, size_t n, int *err)
 {
 	size_t done = 0, len;
-	int err = 0;
 
-	while (done < b->n) {
-		len = run_length(b->p + done, b->n - done);
-		err = skeys_os_write_run(b->p + done, len, false);
-		if (err)
+	*err = 0;
+	while (done < n) {
+		len = run_length(p + done, n - done);
+		*err = skeys_os_write_run(p + done, len);
+		if (*err)
 			break;
 		done += len;
 	}
-	if (!err)
-		return 0;
-	/* Put back what was written so the key's sites match its old state. */
-	for (size_t start = 0, l; start < done; start += l) {
-		l = run_length(b->p + start, done - start);
-		if (skeys_os_write_run(b->p + start, l, true))
-			skeys_log(SKEYS_LOG_ERROR, "rollback failed at %#lx: sites are inconsistent",
-				  (unsigned long)b->p[start].addr);
+	return done;
+}
+
+/* Byte strings a site holds between phases: state 0 is old, state `phases` new. */
+static void fill_state(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
+		       unsigned state)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (state == 0)
+			memcpy(p[i].buf, p[i].old, p[i].len);
+		else
+			proto->fill(&p[i], state - 1);
 	}
+}
+
+static int sync_cores(void)
+{
+	int err = skeys_os_sync_cores();
+
+	if (err)
+		skeys_log(SKEYS_LOG_ERROR, "core synchronisation failed: %s", skeys_strerror(err));
 	return err;
 }
 
-int skeys_patch_key(struct skeys_key *key, bool on, struct skeys_module *only)
+/*
+ * Walk back from a failure in phase k after `done` sites reached state k+1:
+ * the sites move back one state at a time, so that every byte string a
+ * thread can meet is one the protocol allows.
+ */
+static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b, unsigned k,
+		      size_t done, bool sync)
 {
-	struct batch b = { 0 };
-	struct skeys_module *m;
+	unsigned j;
+	int err;
+
+	for (j = k + 1; j-- > 0;) {
+		size_t n = j == k ? done : b->n;
+
+		if (n == 0)
+			continue;
+		for (size_t i = 0; i < b->n; i++)
+			b->p[i].dest = b->p[i].dest_old;
+		fill_state(proto, b->p, n, j);
+		if (write_runs(b->p, n, &err) != n)
+			skeys_log(SKEYS_LOG_ERROR, "rollback failed: %s: sites are inconsistent",
+				  skeys_strerror(err));
+		if (sync)
+			sync_cores();
+	}
+}
+
+static void direct_fill(struct skeys_patch *p, unsigned k)
+{
+	(void)k;
+	memcpy(p->buf, p->new_, p->len);
+}
+
+/* A process that never had a second thread: write each site once. */
+static const struct skeys_protocol direct = { .phases = 1, .fill = direct_fill };
+
+int skeys_batch_write(struct skeys_batch *b)
+{
+	bool threads = !skeys_os_single_threaded();
+	const struct skeys_protocol *proto = threads ? &skeys_protocol_threads : &direct;
+	unsigned k;
+	size_t done = 0;
 	int err = 0;
 
-	if (!skeys_arch_native())
-		return -ENOSYS;
-	for (m = only ? only : skeys_modules; m && !err; m = only ? NULL : m->next)
-		err = collect(m, key, on, &b);
-	if (!err)
-		err = write_batch(&b);
-	free(b.p);
+	if (b->n == 0)
+		goto out;
+	qsort(b->p, b->n, sizeof(*b->p), patch_cmp);
+	if (proto->publish) {
+		err = proto->publish(b->p, b->n);
+		if (err)
+			goto out;
+	}
+	for (k = 0; k < proto->phases; k++) {
+		fill_state(proto, b->p, b->n, k + 1);
+		done = write_runs(b->p, b->n, &err);
+		if (err) {
+			roll_back(proto, b, k, done, threads);
+			break;
+		}
+		if (threads) {
+			err = sync_cores();
+			if (err) {
+				roll_back(proto, b, k, b->n, threads);
+				break;
+			}
+		}
+	}
+	if (proto->unpublish)
+		proto->unpublish();
+out:
+	free(b->p);
+	b->p = NULL;
+	b->n = b->cap = 0;
 	return err;
 }

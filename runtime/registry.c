@@ -27,14 +27,22 @@ static bool header_ok(const struct skeys_header *h)
 	       h->arch == (unsigned)skeys_arch_native()->id;
 }
 
+static bool is_key(const struct skeys_key *k);
+
 bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key *key)
 {
 	size_t i;
 
-	for (i = 0; i < m->count; i++)
-		if (skeys_entry_key(&m->entries[i], (uintptr_t)&m->entries[i]) ==
-		    (uintptr_t)key)
+	for (i = 0; i < m->count; i++) {
+		const struct skeys_key *k = (const struct skeys_key *)(uintptr_t)skeys_entry_key(
+			&m->entries[i], (uintptr_t)&m->entries[i]);
+
+		/* Only keys inside the module are read: its table is not trusted. */
+		if (k == key || ((uintptr_t)k >= m->lo && (uintptr_t)k + sizeof(*k) <= m->hi &&
+				 (k->flags & SKEYS_KEY_F_PROXY) && skeys_module_of(k->link) &&
+				 *(struct skeys_key *const *)k->link == key))
 			return true;
+	}
 	return false;
 }
 
@@ -62,29 +70,118 @@ static int dev_sort(struct skeys_module *m)
 }
 #endif
 
-/* Patch the module's sites of every key that changed before it registered. */
-static void sync_module(struct skeys_module *m)
+static struct skeys_key *key_at(const struct skeys_module *m, size_t i)
 {
-	size_t i = 0;
+	return (struct skeys_key *)(uintptr_t)skeys_entry_key(&m->entries[i],
+							       (uintptr_t)&m->entries[i]);
+}
 
-	while (i < m->count) {
-		struct skeys_key *key = (struct skeys_key *)(uintptr_t)skeys_entry_key(
-			&m->entries[i], (uintptr_t)&m->entries[i]);
-		bool on = __atomic_load_n(&key->count, __ATOMIC_RELAXED) > 0;
-		int err;
+/* Index of the first entry after the run of entries naming key_at(m, i). */
+static size_t next_key(const struct skeys_module *m, size_t i)
+{
+	const struct skeys_key *k = key_at(m, i);
 
-		if (on != (bool)(key->flags & SKEYS_KEY_F_INITIAL)) {
-			err = skeys_patch_key(key, on, m);
-			if (err)
-				skeys_log(SKEYS_LOG_ERROR,
-					  "%s: cannot bring key %p to its state: %s",
-					  m->name, (void *)key, skeys_strerror(err));
-		}
-		while (i < m->count &&
-		       skeys_entry_key(&m->entries[i], (uintptr_t)&m->entries[i]) ==
-			       (uintptr_t)key)
-			i++;
+	while (i < m->count && key_at(m, i) == k)
+		i++;
+	return i;
+}
+
+struct skeys_module *skeys_module_of(const void *p)
+{
+	struct skeys_module *m;
+
+	for (m = skeys_modules; m; m = m->next)
+		if ((uintptr_t)p >= m->lo && (uintptr_t)p < m->hi)
+			return m;
+	return NULL;
+}
+
+static bool is_key(const struct skeys_key *k)
+{
+	return skeys_module_of(k) && skeys_module_of((const char *)(k + 1) - 1) &&
+	       (k->flags & SKEYS_KEY_MAGIC_MASK) == SKEYS_KEY_MAGIC;
+}
+
+/* The real key behind a proxy, or NULL when it cannot be trusted. */
+static struct skeys_key *proxy_target(const struct skeys_key *proxy)
+{
+	struct skeys_key *const *slot = proxy->link;
+	struct skeys_key *real;
+
+	if (!slot || !skeys_module_of(slot) || !skeys_module_of(slot + 1))
+		return NULL;
+	real = *slot;
+	if (!is_key(real) || (real->flags & SKEYS_KEY_F_PROXY))
+		return NULL;
+	return real;
+}
+
+static bool key_on(const struct skeys_key *k)
+{
+	return __atomic_load_n(&k->count, __ATOMIC_RELAXED) > 0;
+}
+
+int skeys_module_prepare(struct skeys_module *m)
+{
+	struct skeys_batch b = { 0 };
+	size_t i, n_proxies = 0;
+	int err;
+
+	if (m->prepared)
+		return m->error;
+	m->prepared = true;
+	if (m->error)
+		return m->error;
+	if (m->header->flags & SKEYS_HEADER_SEALED &&
+	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
+		    m->header->checksum) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
+		return m->error = SKEYS_ERR_CHECKSUM;
 	}
+	for (i = 0; i < m->count; i = next_key(m, i)) {
+		struct skeys_key *k = key_at(m, i);
+
+		if (skeys_module_of(k) != m || !is_key(k)) {
+			skeys_log(SKEYS_LOG_ERROR, "%s: table names %p, not a key of the module",
+				  m->name, (void *)k);
+			return m->error = SKEYS_ERR_NOTKEY;
+		}
+		n_proxies += (k->flags & SKEYS_KEY_F_PROXY) != 0;
+	}
+	if (n_proxies) {
+		m->proxies = calloc(n_proxies, sizeof(*m->proxies));
+		if (!m->proxies)
+			return m->error = -ENOMEM;
+	}
+	/* Bind proxies; bring sites whose key changed meanwhile to its state. */
+	for (i = 0; i < m->count; i = next_key(m, i)) {
+		struct skeys_key *k = key_at(m, i), *real = k;
+
+		if (k->flags & SKEYS_KEY_F_PROXY) {
+			real = proxy_target(k);
+			m->proxies[m->n_proxies].proxy = k;
+			m->proxies[m->n_proxies++].real = real;
+			if (!real) {
+				skeys_log(SKEYS_LOG_ERROR, "%s: imported key %p is not bound to "
+							   "a key of a loaded module", m->name, (void *)k);
+				continue;
+			}
+		}
+		if (key_on(real) != (bool)(k->flags & SKEYS_KEY_F_INITIAL)) {
+			err = skeys_batch_collect(&b, m, k, key_on(real));
+			if (err) {
+				free(b.p);
+				return m->error = err;
+			}
+		}
+	}
+	err = skeys_batch_write(&b);
+	if (err) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: cannot bring its sites to their keys' state: %s",
+			  m->name, skeys_strerror(err));
+		m->error = err;
+	}
+	return err;
 }
 
 static void insert_sorted(struct skeys_module *m)
@@ -104,10 +201,9 @@ SKEYS_API void skeys_module_register(const struct skeys_header *h)
 	int err;
 
 	if (!m)
-		return; /* its keys then fail to toggle: nothing found to patch is not safe */
+		return; /* its keys are then refused: skeys_module_of() finds no module */
 	pthread_mutex_lock(&skeys_lock);
 	m->header = h;
-	m->checksum = 1;
 	start = (const char *)&h->start + h->start;
 	stop = (const char *)&h->stop + h->stop;
 	m->entries = (const struct skeys_entry *)(const void *)start;
@@ -118,15 +214,18 @@ SKEYS_API void skeys_module_register(const struct skeys_header *h)
 			  (const void *)h, skeys_strerror(err));
 	if (!header_ok(h)) {
 		m->state = SKEYS_MODULE_BAD;
+		m->error = SKEYS_ERR_ABI;
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table of another ABI or architecture",
 			  m->name);
 	} else if (!(h->flags & SKEYS_HEADER_SEALED)) {
 		m->state = SKEYS_MODULE_UNSEALED;
+		m->error = SKEYS_ERR_UNSEALED;
 #ifdef SKEYS_DEV_SORT
 		err = dev_sort(m);
-		if (!err)
+		if (!err) {
 			m->state = SKEYS_MODULE_OK;
-		m->checksum = 0;
+			m->error = 0;
+		}
 		skeys_log(SKEYS_LOG_WARN, "%s: not sealed, sorted at start-up (%s)", m->name,
 			  skeys_strerror(err));
 #else
@@ -134,40 +233,69 @@ SKEYS_API void skeys_module_register(const struct skeys_header *h)
 			  m->name);
 #endif
 	} else if (h->count != m->count) {
-		m->state = SKEYS_MODULE_OK;
-		m->checksum = SKEYS_ERR_CHECKSUM;
+		m->error = SKEYS_ERR_CHECKSUM;
 	}
 	insert_sorted(m);
-	if (toggles && m->state == SKEYS_MODULE_OK)
-		sync_module(m);
+	/* A key may have changed already: this module then starts out patched. */
+	if (toggles)
+		skeys_module_prepare(m);
 	pthread_mutex_unlock(&skeys_lock);
 }
 
 SKEYS_API void skeys_module_unregister(const struct skeys_header *h)
 {
-	struct skeys_module **p, *m;
+	struct skeys_module **p, *m, *o;
+	size_t i;
 
 	pthread_mutex_lock(&skeys_lock);
 	for (p = &skeys_modules; *p; p = &(*p)->next) {
-		if ((*p)->header == h) {
-			m = *p;
-			*p = m->next;
-			free(m);
-			break;
-		}
+		if ((*p)->header != h)
+			continue;
+		m = *p;
+		*p = m->next;
+		/* Proxies elsewhere bound to its keys are bound to nothing now. */
+		for (o = skeys_modules; o; o = o->next)
+			for (i = 0; i < o->n_proxies; i++)
+				if (o->proxies[i].real && (uintptr_t)o->proxies[i].real >= m->lo &&
+				    (uintptr_t)o->proxies[i].real < m->hi)
+					o->proxies[i].real = NULL;
+		free(m->proxies);
+		free(m);
+		break;
 	}
 	pthread_mutex_unlock(&skeys_lock);
 }
 
 /* ---- keys ---------------------------------------------------------------- */
 
-static int key_check(const struct skeys_key *key)
+/* Bring every site of `key`, and of the proxies bound to it, to state `on`. */
+static int toggle(struct skeys_key *key, bool on)
 {
-	if (!key)
-		return -EINVAL;
-	if ((key->flags & SKEYS_KEY_MAGIC_MASK) != SKEYS_KEY_MAGIC)
-		return SKEYS_ERR_NOTKEY;
-	return 0;
+	struct skeys_batch b = { 0 };
+	struct skeys_module *m;
+	size_t i;
+	int err = 0;
+
+	for (m = skeys_modules; m; m = m->next)
+		skeys_module_prepare(m);
+	for (m = skeys_modules; m && !err; m = m->next) {
+		if (m->error) {
+			if (m->state == SKEYS_MODULE_BAD ? (uintptr_t)key >= m->lo &&
+								   (uintptr_t)key < m->hi
+							 : skeys_module_mentions(m, key))
+				err = m->error;
+			continue;
+		}
+		err = skeys_batch_collect(&b, m, key, on);
+		for (i = 0; i < m->n_proxies && !err; i++)
+			if (m->proxies[i].real == key)
+				err = skeys_batch_collect(&b, m, m->proxies[i].proxy, on);
+	}
+	if (err) {
+		free(b.p);
+		return err;
+	}
+	return skeys_batch_write(&b);
 }
 
 /* Move the key's count to `count`, patching when enabled-ness changes. */
@@ -177,7 +305,7 @@ static int key_set(struct skeys_key *key, int32_t count)
 	int err = 0;
 
 	if (was != now) {
-		err = skeys_patch_key(key, now, NULL);
+		err = toggle(key, now);
 		if (err)
 			return err;
 		toggles++;
@@ -186,16 +314,35 @@ static int key_set(struct skeys_key *key, int32_t count)
 	return 0;
 }
 
+/* The key to operate on: `key` itself, or the real key behind a proxy. */
+static int key_resolve(struct skeys_key *key, struct skeys_key **real)
+{
+	if (!key)
+		return -EINVAL;
+	/* A key of a module that was unloaded, or no key at all, is never read. */
+	if (!is_key(key))
+		return SKEYS_ERR_NOTKEY;
+	*real = key;
+	if (key->flags & SKEYS_KEY_F_PROXY) {
+		*real = proxy_target(key);
+		if (!*real)
+			return SKEYS_ERR_NOTKEY;
+	}
+	return 0;
+}
+
 enum key_op { OP_ENABLE, OP_DISABLE, OP_INC, OP_DEC };
 
-static int key_op(struct skeys_key *key, enum key_op op)
+static int key_op(struct skeys_key *proxy, enum key_op op)
 {
-	int err = key_check(key);
+	struct skeys_key *key = NULL;
 	int32_t c;
+	int err;
 
-	if (err)
-		return err;
 	pthread_mutex_lock(&skeys_lock);
+	err = key_resolve(proxy, &key);
+	if (err)
+		goto out;
 	c = key->count;
 	switch (op) {
 	case OP_ENABLE:
@@ -211,6 +358,7 @@ static int key_op(struct skeys_key *key, enum key_op op)
 		err = c <= 0 ? SKEYS_ERR_COUNT : key_set(key, c - 1);
 		break;
 	}
+out:
 	pthread_mutex_unlock(&skeys_lock);
 	return err;
 }
@@ -237,5 +385,8 @@ SKEYS_API int skeys_key_dec(struct skeys_key *key)
 
 SKEYS_API bool skeys_key_enabled(const struct skeys_key *key)
 {
+	/* Lock-free: a query may be made anywhere, also from a site's slow path. */
+	if (key && (key->flags & SKEYS_KEY_F_PROXY) && key->link)
+		key = *(struct skeys_key *const *)key->link;
 	return key && __atomic_load_n(&key->count, __ATOMIC_ACQUIRE) > 0;
 }

@@ -25,12 +25,17 @@ extern "C" {
 struct skeys_key {
 	int32_t count;
 	uint32_t flags;
-	void *link; /* reserved for cross-module keys; zero */
+	/*
+	 * NULL for a key. For a proxy (SKEYS_KEY_F_PROXY), the address of the
+	 * exporting module's pointer to the real key: see SKEYS_IMPORT_FALSE.
+	 */
+	void *link;
 } __attribute__((aligned(8)));
 
 #define SKEYS_KEY_MAGIC 0x534b0000u /* "SK" */
 #define SKEYS_KEY_MAGIC_MASK 0xffff0000u
 #define SKEYS_KEY_F_INITIAL 0x1u
+#define SKEYS_KEY_F_PROXY 0x2u /* stands in for a key of another module */
 
 /* Distinct types so that a site can pick its initial instruction at compile time. */
 struct skeys_key_true {

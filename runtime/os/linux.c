@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 enum skeys_write_method skeys_write_method;
@@ -139,7 +142,7 @@ SKEYS_API int skeys_set_write_method(enum skeys_write_method method)
 	return 0;
 }
 
-static int procmem_write(const struct skeys_patch *p, size_t n, bool undo)
+static int procmem_write(const struct skeys_patch *p, size_t n)
 {
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
 	unsigned char *buf;
@@ -161,7 +164,7 @@ static int procmem_write(const struct skeys_patch *p, size_t n, bool undo)
 	memcpy(buf, (const void *)lo, hi - lo);
 	memcpy(buf + (hi - lo), buf, hi - lo);
 	for (i = 0; i < n; i++)
-		memcpy(buf + (p[i].addr - lo), undo ? p[i].old : p[i].new_, p[i].len);
+		memcpy(buf + (p[i].addr - lo), p[i].buf, p[i].len);
 	w = pwrite(mem_fd, buf, hi - lo, (off_t)lo);
 	if (w < 0) {
 		err = -errno;
@@ -176,7 +179,20 @@ static int procmem_write(const struct skeys_patch *p, size_t n, bool undo)
 	return err;
 }
 
-static int mprotect_write(const struct skeys_patch *p, size_t n, bool undo)
+/* One store where the site is a naturally aligned word: no thread sees half. */
+static void store_site(const struct skeys_patch *p)
+{
+	if (p->len == 4 && p->addr % 4 == 0) {
+		uint32_t v;
+
+		memcpy(&v, p->buf, 4);
+		__atomic_store_n((uint32_t *)p->addr, v, __ATOMIC_RELAXED);
+	} else {
+		memcpy((void *)p->addr, p->buf, p->len);
+	}
+}
+
+static int mprotect_write(const struct skeys_patch *p, size_t n)
 {
 	size_t pg = skeys_os_page_size(), i;
 	uintptr_t lo = p[0].addr & ~(pg - 1);
@@ -190,7 +206,7 @@ static int mprotect_write(const struct skeys_patch *p, size_t n, bool undo)
 	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -errno;
 	for (i = 0; i < n; i++)
-		memcpy((void *)p[i].addr, undo ? p[i].old : p[i].new_, p[i].len);
+		store_site(&p[i]);
 	while (mprotect((void *)lo, hi - lo, p[0].seg->prot)) {
 		err = -errno;
 		if (err != -EINTR && err != -EAGAIN) {
@@ -202,7 +218,7 @@ static int mprotect_write(const struct skeys_patch *p, size_t n, bool undo)
 	return err;
 }
 
-int skeys_os_write_run(const struct skeys_patch *p, size_t n, bool undo)
+int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 {
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
 	int err;
@@ -210,7 +226,7 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n, bool undo)
 	if (!method_read)
 		read_method();
 	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
-		err = procmem_write(p, n, undo);
+		err = procmem_write(p, n);
 		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
 			goto out;
 		skeys_log(SKEYS_LOG_INFO,
@@ -219,9 +235,45 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n, bool undo)
 		skeys_write_method = SKEYS_WRITE_MPROTECT;
 		reset_mem_fd();
 	}
-	err = mprotect_write(p, n, undo);
+	err = mprotect_write(p, n);
 out:
 	if (!err)
 		__builtin___clear_cache((char *)lo, (char *)hi);
 	return err;
+}
+
+/* ---- threads ------------------------------------------------------------- */
+
+bool skeys_os_single_threaded(void)
+{
+	return __libc_single_threaded;
+}
+
+static int membarrier(int cmd)
+{
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+int skeys_os_sync_cores(void)
+{
+	static int cmd; /* 0 until registered */
+
+	if (!cmd) {
+		if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0) {
+			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
+		} else if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
+#if defined(__x86_64__) || defined(__i386__)
+			/* On x86 the return from the barrier's interrupt serialises the core. */
+			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+			skeys_log(SKEYS_LOG_WARN, "membarrier SYNC_CORE unavailable: using "
+						  "PRIVATE_EXPEDITED (serialising on x86)");
+#endif
+		}
+		if (!cmd) {
+			skeys_log(SKEYS_LOG_ERROR,
+				  "membarrier unavailable: cannot patch while other threads run");
+			return -ENOSYS;
+		}
+	}
+	return membarrier(cmd) ? -errno : 0;
 }
