@@ -90,6 +90,9 @@ struct skeys_batch {
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on);
+/* Tests only: see a multi-threaded write between its phases. */
+void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
+
 /* Sort, write (with the cross-thread protocol when needed) and free the batch. */
 int skeys_batch_write(struct skeys_batch *b);
 

@@ -182,6 +182,14 @@ static void direct_fill(struct skeys_patch *p, unsigned k)
 /* A process that never had a second thread: write each site once. */
 static const struct skeys_protocol direct = { .phases = 1, .fill = direct_fill };
 
+/* Tests only: called after each phase of a multi-threaded write. */
+static void (*phase_hook)(unsigned phase, uintptr_t first_site);
+
+SKEYS_API void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
+{
+	phase_hook = hook;
+}
+
 int skeys_batch_write(struct skeys_batch *b)
 {
 	bool threads = !skeys_os_single_threaded();
@@ -211,6 +219,8 @@ int skeys_batch_write(struct skeys_batch *b)
 				roll_back(proto, b, k, b->n, threads);
 				break;
 			}
+			if (phase_hook)
+				phase_hook(k, b->p[0].addr);
 		}
 	}
 	if (proto->unpublish)

@@ -12,6 +12,8 @@
  * by the SIGTRAP handler to where the site's new instruction leads. One that
  * trapped but reaches the handler after the int3 is gone re-executes the
  * site. Traps that are not ours go to the handler installed before ours.
+ * The handler must stay installed: a process whose threads block SIGTRAP,
+ * or that replaces the handler while a toggle runs, is not supported.
  */
 #define _GNU_SOURCE
 #include "../internal.h"
@@ -36,10 +38,8 @@ struct inflight {
 	size_t n;
 };
 
-/* The batch being written, and the sites of the one before (handlers may lag). */
+/* The batch being written, for the SIGTRAP handler. */
 static struct inflight *current;
-static uintptr_t *previous;
-static size_t n_previous;
 static unsigned handlers_running;
 static struct sigaction chained;
 static bool installed;
@@ -61,21 +61,22 @@ static const struct skeys_patch *find(const struct skeys_patch *p, size_t n, uin
 	return NULL;
 }
 
-static bool was_site(const uintptr_t *a, size_t n, uintptr_t site)
+/*
+ * A trap whose int3 is gone was one of ours that reached the handler late
+ * (the thread was descheduled between the trap and the handler, while
+ * batches finished): only we put int3 into code and take it out again, a
+ * debugger takes its own traps before any handler. `int $3` (cd 03), the
+ * only other instruction raising this trap, is told apart by its bytes.
+ */
+static bool int3_gone(uintptr_t site)
 {
-	size_t lo = 0, hi = a ? n : 0;
+	const volatile uint8_t *b = (const volatile uint8_t *)site;
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (a[mid] == site)
-			return true;
-		if (a[mid] < site)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
+	if (b[0] == INT3)
+		return false;
+	if (site % 4096 && b[0] == 0x03 && b[-1] == 0xcd)
+		return false;
+	return true;
 }
 
 static void chain(int sig, siginfo_t *si, void *uc)
@@ -104,27 +105,17 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 
 	__atomic_add_fetch(&handlers_running, 1, __ATOMIC_SEQ_CST);
 	in = __atomic_load_n(&current, __ATOMIC_SEQ_CST);
-	if (in && (p = find(in->p, in->n, site)) != NULL) {
+	p = in ? find(in->p, in->n, site) : NULL;
+	if (p && *(volatile const uint8_t *)site == INT3) {
 		ours = true;
-		if (*(volatile const uint8_t *)site == INT3)
-			uc->uc_mcontext.gregs[IP_REG] = (greg_t)__atomic_load_n(&p->dest, __ATOMIC_RELAXED);
-		else
-			uc->uc_mcontext.gregs[IP_REG] = (greg_t)site;
-	} else if (was_site(__atomic_load_n(&previous, __ATOMIC_SEQ_CST),
-			    __atomic_load_n(&n_previous, __ATOMIC_SEQ_CST), site) &&
-		   *(volatile const uint8_t *)site != INT3) {
+		uc->uc_mcontext.gregs[IP_REG] = (greg_t)__atomic_load_n(&p->dest, __ATOMIC_RELAXED);
+	} else if (si->si_code == SI_KERNEL && int3_gone(site)) {
 		ours = true;
-		uc->uc_mcontext.gregs[IP_REG] = (greg_t)site;
+		uc->uc_mcontext.gregs[IP_REG] = (greg_t)site; /* run the site's new bytes */
 	}
 	__atomic_sub_fetch(&handlers_running, 1, __ATOMIC_SEQ_CST);
 	if (!ours)
 		chain(sig, si, ucv);
-}
-
-static void wait_handlers(void)
-{
-	while (__atomic_load_n(&handlers_running, __ATOMIC_SEQ_CST))
-		sched_yield(); /* handlers are a few dozen instructions */
 }
 
 static int install(void)
@@ -162,22 +153,10 @@ static int publish(struct skeys_patch *p, size_t n)
 
 static void unpublish(void)
 {
-	const struct inflight *in = current;
-	uintptr_t *keep = malloc((in->n ? in->n : 1) * sizeof(*keep)), *old;
-	size_t i;
-
-	for (i = 0; keep && i < in->n; i++)
-		keep[i] = in->p[i].addr;
-	old = previous;
-	__atomic_store_n(&previous, NULL, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&n_previous, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&current, NULL, __ATOMIC_SEQ_CST);
-	wait_handlers();
-	free(old);
-	if (keep) {
-		__atomic_store_n(&n_previous, in->n, __ATOMIC_SEQ_CST);
-		__atomic_store_n(&previous, keep, __ATOMIC_SEQ_CST);
-	}
+	/* The batch's memory goes once no handler can be reading it. */
+	while (__atomic_load_n(&handlers_running, __ATOMIC_SEQ_CST))
+		sched_yield();
 }
 
 static void fill(struct skeys_patch *p, unsigned k)
