@@ -106,6 +106,15 @@ bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key 
 struct skeys_module *skeys_module_of(const void *p);
 
 void skeys_log(enum skeys_log_level level, const char *fmt, ...) SKEYS_PRINTF(2, 3);
+void skeys_log_set(skeys_log_fn fn, void *ctx);
+
+/* ---- this copy's implementation, behind the shared entry points ------- */
+
+enum skeys_key_op { SKEYS_OP_ENABLE, SKEYS_OP_DISABLE, SKEYS_OP_INC, SKEYS_OP_DEC };
+
+void skeys_registry_add(const struct skeys_header *h);
+void skeys_registry_remove(const struct skeys_header *h);
+int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
 
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 
@@ -140,6 +149,8 @@ int skeys_os_sync_cores(void);
 bool skeys_os_single_threaded(void);
 
 size_t skeys_os_page_size(void);
+
+int skeys_os_set_write_method(enum skeys_write_method method);
 
 extern enum skeys_write_method skeys_write_method;
 

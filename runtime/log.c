@@ -8,7 +8,7 @@
 static skeys_log_fn log_fn;
 static void *log_ctx;
 
-SKEYS_API void skeys_set_log(skeys_log_fn fn, void *ctx)
+void skeys_log_set(skeys_log_fn fn, void *ctx)
 {
 	pthread_mutex_lock(&skeys_lock);
 	log_fn = fn;

@@ -194,7 +194,7 @@ static void insert_sorted(struct skeys_module *m)
 	*p = m;
 }
 
-SKEYS_API void skeys_module_register(const struct skeys_header *h)
+void skeys_registry_add(const struct skeys_header *h)
 {
 	struct skeys_module *m = calloc(1, sizeof(*m));
 	const char *start, *stop;
@@ -242,7 +242,7 @@ SKEYS_API void skeys_module_register(const struct skeys_header *h)
 	pthread_mutex_unlock(&skeys_lock);
 }
 
-SKEYS_API void skeys_module_unregister(const struct skeys_header *h)
+void skeys_registry_remove(const struct skeys_header *h)
 {
 	struct skeys_module **p, *m, *o;
 	size_t i;
@@ -331,9 +331,7 @@ static int key_resolve(struct skeys_key *key, struct skeys_key **real)
 	return 0;
 }
 
-enum key_op { OP_ENABLE, OP_DISABLE, OP_INC, OP_DEC };
-
-static int key_op(struct skeys_key *proxy, enum key_op op)
+int skeys_key_op(struct skeys_key *proxy, enum skeys_key_op op)
 {
 	struct skeys_key *key = NULL;
 	int32_t c;
@@ -345,42 +343,22 @@ static int key_op(struct skeys_key *proxy, enum key_op op)
 		goto out;
 	c = key->count;
 	switch (op) {
-	case OP_ENABLE:
+	case SKEYS_OP_ENABLE:
 		err = c > 0 ? 0 : key_set(key, 1);
 		break;
-	case OP_DISABLE:
+	case SKEYS_OP_DISABLE:
 		err = c > 0 ? key_set(key, 0) : 0;
 		break;
-	case OP_INC:
+	case SKEYS_OP_INC:
 		err = c == INT32_MAX ? SKEYS_ERR_COUNT : key_set(key, c + 1);
 		break;
-	case OP_DEC:
+	case SKEYS_OP_DEC:
 		err = c <= 0 ? SKEYS_ERR_COUNT : key_set(key, c - 1);
 		break;
 	}
 out:
 	pthread_mutex_unlock(&skeys_lock);
 	return err;
-}
-
-SKEYS_API int skeys_key_enable(struct skeys_key *key)
-{
-	return key_op(key, OP_ENABLE);
-}
-
-SKEYS_API int skeys_key_disable(struct skeys_key *key)
-{
-	return key_op(key, OP_DISABLE);
-}
-
-SKEYS_API int skeys_key_inc(struct skeys_key *key)
-{
-	return key_op(key, OP_INC);
-}
-
-SKEYS_API int skeys_key_dec(struct skeys_key *key)
-{
-	return key_op(key, OP_DEC);
 }
 
 SKEYS_API bool skeys_key_enabled(const struct skeys_key *key)

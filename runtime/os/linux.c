@@ -130,7 +130,7 @@ static void read_method(void)
 		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
 }
 
-SKEYS_API int skeys_set_write_method(enum skeys_write_method method)
+int skeys_os_set_write_method(enum skeys_write_method method)
 {
 	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
 	    method != SKEYS_WRITE_MPROTECT)

@@ -37,6 +37,8 @@
 	".hidden skeys__module_header\n\t"                                     \
 	".type skeys__module_header, %object\n\t"                              \
 	"skeys__module_header:\n\t"                                            \
+	".hidden __start___skeys\n\t"                                         \
+	".hidden __stop___skeys\n\t"                                          \
 	".ascii \"SKEYSHDR\"\n\t"                                              \
 	".short 1, 40, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
 	".long 0, 0\n\t"                                                       \

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Two shared libraries, each with its own static copy of the runtime. */
+#ifndef SKEYS_TEST_COPIES_H
+#define SKEYS_TEST_COPIES_H
+
+#include <skeys.h>
+
+#define EXPORTED __attribute__((visibility("default")))
+
+EXPORTED int a_feature(void);
+EXPORTED int a_set(int on);
+EXPORTED int b_feature(void);
+EXPORTED int b_set(int on);
+EXPORTED int b_own(void);
+EXPORTED int b_set_own(int on);
+
+#endif
