@@ -8,7 +8,9 @@
 #define _FILE_OFFSET_BITS 64
 #include "../internal.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
@@ -254,26 +256,127 @@ static int membarrier(int cmd)
 	return (int)syscall(SYS_membarrier, cmd, 0, 0);
 }
 
+/*
+ * Without membarrier: signal every other thread and wait until each has run
+ * a serialising instruction in the handler (or is gone). Slower, and it
+ * takes a real-time signal (SKEYS_SYNC_SIGNAL, default SIGRTMAX - 1) that
+ * the application must leave to us and not block.
+ */
+#define MAX_SYNC_THREADS 4096
+
+static pid_t sync_tids[MAX_SYNC_THREADS];
+static unsigned char sync_acked[MAX_SYNC_THREADS];
+static size_t sync_n;
+
+static void serialise(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	unsigned a = 0, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)::"memory");
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ volatile("isb" ::: "memory");
+#elif defined(__riscv)
+	__asm__ volatile("fence.i" ::: "memory");
+#else
+	__sync_synchronize();
+#endif
+}
+
+static void on_sync_signal(int sig)
+{
+	pid_t me = (pid_t)syscall(SYS_gettid);
+	size_t i;
+
+	(void)sig;
+	serialise();
+	for (i = 0; i < __atomic_load_n(&sync_n, __ATOMIC_ACQUIRE); i++)
+		if (sync_tids[i] == me)
+			__atomic_store_n(&sync_acked[i], 1, __ATOMIC_RELEASE);
+}
+
+static int sync_signal(void)
+{
+	const char *env = getenv("SKEYS_SYNC_SIGNAL");
+
+	return env ? atoi(env) : SIGRTMAX - 1;
+}
+
+static int sync_by_signals(void)
+{
+	static bool installed;
+	int sig = sync_signal();
+	pid_t pid = getpid(), self = (pid_t)syscall(SYS_gettid);
+	DIR *d;
+	struct dirent *e;
+	size_t i, n = 0;
+	int spins;
+
+	if (!installed) {
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_sync_signal;
+		sa.sa_flags = SA_RESTART;
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(sig, &sa, NULL))
+			return -errno;
+		installed = true;
+	}
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	__atomic_store_n(&sync_n, 0, __ATOMIC_RELEASE);
+	while ((e = readdir(d)) != NULL && n < MAX_SYNC_THREADS) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+
+		if (tid > 0 && tid != self) {
+			sync_tids[n] = tid;
+			sync_acked[n++] = 0;
+		}
+	}
+	closedir(d);
+	if (e) /* more threads than we can track */
+		return -E2BIG;
+	__atomic_store_n(&sync_n, n, __ATOMIC_RELEASE);
+	for (i = 0; i < n; i++)
+		if (syscall(SYS_tgkill, pid, sync_tids[i], sig) && errno == ESRCH)
+			sync_acked[i] = 1; /* exited: nothing to serialise */
+	serialise();
+	/* A thread that never acknowledges has exited, or blocks the signal. */
+	for (spins = 0; spins < 20000; spins++) {
+		size_t waiting = 0;
+
+		for (i = 0; i < n; i++)
+			if (!__atomic_load_n(&sync_acked[i], __ATOMIC_ACQUIRE) &&
+			    (syscall(SYS_tgkill, pid, sync_tids[i], 0) == 0 || errno != ESRCH))
+				waiting++;
+		if (!waiting)
+			return 0;
+		usleep(20); /* let the signalled threads run */
+	}
+	skeys_log(SKEYS_LOG_ERROR, "a thread did not answer signal %d: is it blocked?", sig);
+	return -ETIMEDOUT;
+}
+
 int skeys_os_sync_cores(void)
 {
-	static int cmd; /* 0 until registered */
+	static int cmd; /* 0 until registered, -1 when signals are used */
+	const char *force = getenv("SKEYS_SYNC");
 
+	if (!cmd && force && !strcmp(force, "signals"))
+		cmd = -1;
 	if (!cmd) {
 		if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE) == 0) {
 			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
-		} else if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
-#if defined(__x86_64__) || defined(__i386__)
-			/* On x86 the return from the barrier's interrupt serialises the core. */
-			cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
-			skeys_log(SKEYS_LOG_WARN, "membarrier SYNC_CORE unavailable: using "
-						  "PRIVATE_EXPEDITED (serialising on x86)");
-#endif
-		}
-		if (!cmd) {
-			skeys_log(SKEYS_LOG_ERROR,
-				  "membarrier unavailable: cannot patch while other threads run");
-			return -ENOSYS;
+		} else {
+			cmd = -1;
+			skeys_log(SKEYS_LOG_WARN, "membarrier SYNC_CORE unavailable (%s): "
+						  "synchronising threads with signal %d",
+				  strerror(errno), sync_signal());
 		}
 	}
+	if (cmd < 0)
+		return sync_by_signals();
 	return membarrier(cmd) ? -errno : 0;
 }

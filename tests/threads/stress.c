@@ -168,7 +168,7 @@ static int run_stress(enum skeys_write_method method)
 	}
 	printf("%lu toggles, %lu quiet observations checked, %lu stale\n", total,
 	       atomic_load(&checked), atomic_load(&stale));
-	if (total < 30 || atomic_load(&checked) < 1000) {
+	if (total < 10 || atomic_load(&checked) < 1000) {
 		fprintf(stderr, "too little happened to tell anything\n");
 		return 1;
 	}
