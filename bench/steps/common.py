@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: MIT
+"""Helpers shared by the benchmark steps: running, building, statistics."""
+import os
+import shutil
+import statistics
+import subprocess
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+INCLUDE = os.path.join(SRC, "include")
+
+
+class Ctx:
+    """Where things are and how big the run is."""
+
+    def __init__(self, build, work, smoke, log):
+        self.build = build
+        self.work = work
+        self.smoke = smoke
+        self.log = log
+        self.seal = os.path.join(build, "tool", "skeys-seal")
+        self.dump = os.path.join(build, "tool", "skeys-dump")
+        self.libdir = os.path.join(build, "runtime")
+        self.static_lib = os.path.join(build, "runtime", "libskeys.a")
+        self.devsort_lib = os.path.join(build, "tests", "unit", "libskeys_devsort.a")
+        self.cflags = ["-O2"]
+
+    def path(self, *parts):
+        p = os.path.join(self.work, *parts)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        return p
+
+
+def run(args, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run(args, **kw)
+
+
+def out(args, **kw):
+    return run(args, capture_output=True, text=True, **kw).stdout
+
+
+def have(prog):
+    return shutil.which(prog) is not None
+
+
+def compilers():
+    """The C compilers to compare, those installed among gcc, clang, clang-19."""
+    found = []
+    for cc in ("gcc", "clang", "clang-19"):
+        if have(cc):
+            found.append(cc)
+    return found
+
+
+def version(cc):
+    return out([cc, "--version"]).splitlines()[0]
+
+
+def link_shared(ctx, cc, sources, exe, extra=()):
+    """Compile and link against the build's libskeys.so, then seal."""
+    run([cc, *ctx.cflags, "-I", INCLUDE, *sources, *extra, "-o", exe + ".unsealed",
+         "-L", ctx.libdir, "-lskeys", "-Wl,-rpath," + ctx.libdir])
+    run([ctx.seal, exe + ".unsealed", "-o", exe])
+    return exe
+
+
+def timed(args, env=None):
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode:
+        raise RuntimeError(f"{args[0]} exited with {p.returncode}")
+    return dt, ru.ru_maxrss
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def spread(xs):
+    """Median and the half-width of the min..max range, relative to the median."""
+    m = statistics.median(xs)
+    return m, (max(xs) - min(xs)) / 2 / m if m else 0.0
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
