@@ -89,11 +89,36 @@ def med(xs):
 
 
 def spread(xs):
-    """Median and the half-width of the min..max range, relative to the median."""
+    """Median, and half the interquartile range relative to the median: on a
+    shared machine the extremes say more about the neighbours than about us."""
     m = statistics.median(xs)
-    return m, (max(xs) - min(xs)) / 2 / m if m else 0.0
+    if len(xs) < 4 or not m:
+        return m, (max(xs) - min(xs)) / 2 / m if m else 0.0
+    q = statistics.quantiles(xs, n=4)
+    return m, (q[2] - q[0]) / 2 / m
 
 
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
+
+
+def callgrind_profile(args, outf, top=8):
+    """Total instructions of a command under callgrind and its `top` functions
+    by self cost: [(function, instructions)]."""
+    import re
+    run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outf, *args],
+        capture_output=True)
+    text = out(["callgrind_annotate", "--inclusive=no", "--threshold=100", outf])
+    total, funcs = None, []
+    for line in text.splitlines():
+        m = re.match(r"\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(.*)$", line)
+        if not m:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        if "PROGRAM TOTALS" in m.group(2):
+            total = n
+        elif total is not None and len(funcs) < top:
+            name = m.group(2).split(" [")[0].split(":")[-1]
+            funcs.append((name, n))
+    return total, funcs

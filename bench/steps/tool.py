@@ -8,7 +8,7 @@ bench/src/startup.c as main; the start-up step uses the same binaries.
 """
 import os
 
-from common import INCLUDE, SRC, have, med, run, timed
+from common import INCLUDE, SRC, callgrind_profile, have, med, run, timed
 
 SITES_S = os.path.join(SRC, "tests", "tool", "many_sites.S")
 STARTUP_C = os.path.join(SRC, "bench", "src", "startup.c")
@@ -60,4 +60,17 @@ def measure(ctx):
             row.update(objcopy_s=med(cp_t), objcopy_min=min(cp_t), objcopy_max=max(cp_t),
                        objcopy_kib=max(cp_m) if cp_m[0] else None, ratio=med(seal_t) / med(cp_t))
         res["rows"].append(row)
+    # where the instructions go, at the size the target is set for
+    n = sizes(ctx)[-1] if ctx.smoke else 100000
+    if have("valgrind") and have("callgrind_annotate"):
+        b = many_binaries(ctx, n)
+        ctx.log(f"tool: callgrind at {n} sites")
+        total, top = callgrind_profile([ctx.seal, b["unsealed"], "-o", b["unsealed"] + ".cg-out"],
+                                       b["unsealed"] + ".seal.callgrind")
+        prof = {"sites": n, "seal_ir": total, "seal_top": top}
+        if res["objcopy"]:
+            prof["objcopy_ir"], _ = callgrind_profile(
+                ["objcopy", b["unsealed"], b["unsealed"] + ".cg-objcopy"],
+                b["unsealed"] + ".objcopy.callgrind", top=0)
+        res["profile"] = prof
     return res
