@@ -22,6 +22,10 @@ def us(x):
     return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
 
 
+def human_us(x):
+    return f"{x / 1000:.1f} ms" if x >= 1000 else f"{us(x)} µs"
+
+
 def pm(d):
     """median ± half range, in percent of the median"""
     return f"{d['median']:.2f} ±{100 * d['spread']:.0f}%"
@@ -61,19 +65,22 @@ def hotpath_md(hp, L, plots):
           "and no branch at all (the condition is the constant 0). Shapes of the slow path:", ""]
     for s, desc in hp["shapes"].items():
         L.append(f"- `{s}`: {desc}")
-    L += ["", "### Instructions per call, over no branch at all (callgrind)", "",
-          f"Inclusive instructions of each loop divided by its calls ({it['callgrind']}), minus "
-          "the same for the no-branch function. Deterministic: the same on every machine with "
-          "these compilers.", ""]
-    L.append("| compiler | shape | no branch (abs.) | " + " | ".join(VAR_TITLE[v] for v in HOT_VARS) + " |")
-    L.append("|---|---|---|" + "---|" * len(HOT_VARS))
-    for cc, c in hp["compilers"].items():
-        if "ir" not in c:
-            continue
-        for s in hp["shapes"]:
-            cells = [f"+{hot_delta(c, s, v):.0f}" for v in HOT_VARS]
-            cells[0] = f"**{cells[0]}**"
-            L.append(f"| {cc} | {s} | {c['ir'][f'{s}_none']:.0f} | " + " | ".join(cells) + " |")
+    grind = any("ir" in c for c in hp["compilers"].values())
+    L += ["", "### Instructions per call, over no branch at all (callgrind)", ""]
+    if not grind:
+        L += ["valgrind was not installed: no instruction counts."]
+    else:
+        L += [f"Inclusive instructions of each loop divided by its calls ({it['callgrind']}), "
+              "minus the same for the no-branch function. Deterministic: the same on every "
+              "machine with these compilers.", ""]
+        L.append("| compiler | shape | no branch (abs.) | "
+                 + " | ".join(VAR_TITLE[v] for v in HOT_VARS) + " |")
+        L.append("|---|---|---|" + "---|" * len(HOT_VARS))
+        for cc, c in hp["compilers"].items():
+            for s in hp["shapes"]:
+                cells = [f"+{hot_delta(c, s, v):.0f}" for v in HOT_VARS]
+                cells[0] = f"**{cells[0]}**"
+                L.append(f"| {cc} | {s} | {c['ir'][f'{s}_none']:.0f} | " + " | ".join(cells) + " |")
     L += ["", "### Cycles per call (rdtsc)", "",
           f"Reference cycles (TSC ticks) per call: median of {it['rounds']} rounds of "
           f"{it['cycles']} calls, ± half the interquartile range (in % of the median); rounds interleave all variants so "
@@ -85,6 +92,14 @@ def hotpath_md(hp, L, plots):
             cy = c["cycles"]
             L.append(f"| {cc} | {s} | {pm(cy[f'loop_{s}_none'])} | "
                      + " | ".join(pm(cy[f"loop_{s}_{v}"]) for v in HOT_VARS) + " |")
+    warm = [abs(c["cycles"][f"loop_{s}_{v}"]["median"] / c["cycles"][f"loop_{s}_none"]["median"] - 1)
+            for c in hp["compilers"].values() for s in hp["shapes"] for v in ("site", "bool", "atomic")]
+    L += ["", "Warm, in a loop that does nothing else, every variant without an indirect call "
+          "runs at the rate of the call and return: the extra instructions of a site, a `bool` "
+          f"or an atomic load execute in parallel (median {100 * sorted(warm)[len(warm) // 2]:.0f} %, "
+          f"at most {100 * max(warm):.0f} % from no branch). The differences show in instruction "
+          "counts and code size, in the indirect call, and as soon as the flag is not in the "
+          "cache:"]
     L += ["", "### The flag's cache line evicted before each call", "",
           "Shape `cold`: `clflush` of the flag (for the site: of the key, which the code never "
           "reads; for the function pointer: of the pointer) and `mfence` before every call. "
@@ -133,12 +148,38 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set logscale y
 set ylabel 'TSC cycles per call'
-set key top left
+set key outside right
 plot 'hotpath.dat' {cols[3:]}
 """, where)
 
 
-def zero_cost_md(hp, L):
+def zero_cost_plot(hp, where):
+    ccs = [cc for cc, c in hp["compilers"].items() if "ir" in c]
+    if not ccs:
+        return False
+    with open(os.path.join(where, "sites.dat"), "w") as f:
+        for s in hp["shapes"]:
+            f.write(f'"{s}" ' + " ".join(f"{hot_delta(hp['compilers'][cc], s, v):.0f}"
+                                         for cc in ccs for v in ("site", "bool")) + "\n")
+    cols = ", ".join(f"'' using {2 + 2 * i}{':xtic(1)' if i == 0 else ''} title '{cc}, site', "
+                     f"'' using {3 + 2 * i} title '{cc}, bool'" for i, cc in enumerate(ccs))
+    return gnuplot(f"""set terminal pngcairo size 900,420 font ',10'
+set output 'sites.png'
+set title 'Instructions a disabled site (and a bool test) adds per call, by slow-path shape'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set offsets 0,0,1,0
+set ytics 1
+set grid ytics
+set ylabel 'instructions over no branch (callgrind)'
+set key outside right
+plot 'sites.dat' {cols[3:]}
+""", where)
+
+
+def zero_cost_md(hp, L, plot):
     if not any("ir" in c for c in hp["compilers"].values()):
         return
     z = zero_cost(hp)
@@ -146,8 +187,9 @@ def zero_cost_md(hp, L):
     L += ["## Writing zero-cost sites", "",
           "A disabled site is one 5-byte nop. Whether the function around it costs more than "
           "the same function without the branch depends on what the slow path needs: if it "
-          "needs a callee-saved register (a value live across a call), gcc 12 and clang keep "
-          "the push and pop on the fast path too. Instructions a disabled site adds per call "
+          "needs a callee-saved register (a value live across a call), the compiler may keep "
+          "its push and pop on the fast path too, around the nop; the table shows where each "
+          "compiler measured did. Instructions a disabled site adds per call "
           "(callgrind, from the table above; +1 is the nop alone):", ""]
     L.append("| shape | " + " | ".join(ccs) + " |")
     L.append("|---|" + "---|" * len(ccs))
@@ -173,6 +215,8 @@ def zero_cost_md(hp, L):
           "call, see shape `ncsr`; gcc 12 and clang 14 do not use the attribute at the caller.",
           "- Mark the slow function `cold` and `noinline` so that it is laid out away from the "
           "hot code.", ""]
+    if plot:
+        L += ["![instructions per site and shape](bench/sites.png)", ""]
 
 
 # ---- toggle -------------------------------------------------------------------
@@ -195,6 +239,15 @@ def toggle_md(tg, L, plots):
         sc = [str(r.get(f"{m}_syscalls", "-")) for m in ("procmem", "mprotect")]
         L.append(f"| {r['sites']} | {r['layout']} | {r['runs']} | {sc[0]} | {sc[1]} | "
                  f"{lat('procmem_lat')} | {lat('mprotect_lat')} |")
+    dense = [r for r in tg["rows"] if r["layout"] == "dense" and "failed" not in r["procmem_lat"]
+             and "failed" not in r["mprotect_lat"]]
+    cross = next((r for r in dense if r["mprotect_lat"]["median_us"] < r["procmem_lat"]["median_us"]), None)
+    if cross:
+        L += ["", f"From {cross['sites']} dense sites on, `mprotect` beats `/proc/self/mem`: the "
+              "procmem writer copies the whole run (the bytes between the sites too) into a fresh "
+              "buffer and through the kernel, the mprotect writer stores only the sites. "
+              f"At {dense[-1]['sites']} sites in one run: {human_us(dense[-1]['procmem_lat']['median_us'])} "
+              f"against {human_us(dense[-1]['mprotect_lat']['median_us'])}."]
     label = ("the runtime synchronises other threads while it patches" if tg["protocol"] else
              "**NOT SAFE in this runtime**: it has no cross-thread patching protocol yet, "
              "so a running thread may execute a half-written site. The figures show what a "
@@ -213,6 +266,13 @@ def toggle_md(tg, L, plots):
             cells.append("failed" if "failed" in d else f"{us(d['median_us'])} ±{100 * d['spread']:.0f}%")
         calls = r["procmem_lat_threads"].get("calls", "-")
         L.append(f"| {r['sites']} | {r['layout']} | {cells[0]} | {cells[1]} | {calls} |")
+    one = tg["rows"][0]
+    if "mprotect_lat_threads" in one and "failed" not in one["mprotect_lat_threads"]:
+        L += ["", f"With a second thread running, `mprotect` gets expensive (consistent with a TLB "
+              f"shoot-down of the other core at every protection change): one site costs {human_us(one['mprotect_lat_threads']['median_us'])} "
+              f"per pair through mprotect against {human_us(one['mprotect_lat']['median_us'])} alone; "
+              "`/proc/self/mem` changes no protection and does not pay it "
+              f"({human_us(one['procmem_lat_threads']['median_us'])})."]
     if plots:
         L += ["", "![toggle latency](bench/toggle.png)"]
     L.append("")
@@ -391,10 +451,11 @@ def targets(res):
         irs = {r["sealed"].get("ir") for r in su["rows"]}
         first, last = su["rows"][0], su["rows"][-1]
         T.append(("Registration independent of the number of sites",
-                  f"sealed: {', '.join(f'{x:,}' for x in irs if x)} instructions at every size; "
-                  f"{us(first['sealed']['median_us'])} µs at {first['sites']} sites, "
-                  f"{us(last['sealed']['median_us'])} µs at {last['sites']}; dev-sort "
-                  f"{us(last['devsort']['median_us'])} µs at {last['sites']}",
+                  (f"sealed: {', '.join(f'{x:,}' for x in irs)} instructions at every size; "
+                   if None not in irs else "") +
+                  f"{human_us(first['sealed']['median_us'])} at {first['sites']} sites, "
+                  f"{human_us(last['sealed']['median_us'])} at {last['sites']}; dev-sort "
+                  f"{human_us(last['devsort']['median_us'])} at {last['sites']}",
                   "met" if len(irs) == 1 and None not in irs else "see table"))
     return T
 
@@ -414,9 +475,11 @@ def headline(res):
     if tg and tg["rows"]:
         big = max((r for r in tg["rows"] if r["layout"] == "dense"), key=lambda r: r["sites"])
         one = tg["rows"][0]
-        L.append(f"- Toggling (enable + disable): {us(one['procmem_lat']['median_us'])} µs for 1 site, "
-                 f"{us(big['procmem_lat']['median_us'])} µs for {big['sites']:,} sites in one page run; "
-                 "one `pwrite` per page run and toggle, whatever the number of sites.")
+        L.append(f"- Toggling (enable + disable): {human_us(one['procmem_lat']['median_us'])} for 1 site; "
+                 f"{big['sites']:,} sites in one page run: {human_us(big['procmem_lat']['median_us'])} "
+                 f"through `/proc/self/mem`, {human_us(big['mprotect_lat']['median_us'])} through "
+                 "`mprotect`; one `pwrite` (or two `mprotect`) per page run and toggle, whatever "
+                 "the number of sites.")
     tl = res.get("tool")
     if tl:
         rows = {r["sites"]: r for r in tl["rows"]}
@@ -428,8 +491,9 @@ def headline(res):
     su = res.get("startup")
     if su:
         last = su["rows"][-1]
-        L.append(f"- Start-up with {last['sites']:,} sites: {us(last['sealed']['median_us'])} µs "
-                 f"sealed, against {us(last['devsort']['median_us'])} µs sorting at start-up.")
+        L.append(f"- Start-up with {last['sites']:,} sites: {human_us(last['sealed']['median_us'])} "
+                 f"sealed ({last['sealed'].get('ir', '?'):,} instructions at every size), against "
+                 f"{human_us(last['devsort']['median_us'])} sorting at start-up.")
     sz = res.get("size")
     if sz and sz["runtimes"]:
         r = next((x for x in sz["runtimes"] if x["build"] == "build-bench"), sz["runtimes"][0])
@@ -444,6 +508,8 @@ def write(res, docs, readme, plots=True):
     os.makedirs(pdir, exist_ok=True)
     made = {}
     if plots:
+        if "hotpath" in res:
+            made["sites"] = zero_cost_plot(res["hotpath"], pdir)
         for k, fn in (("hotpath", hotpath_plot), ("toggle", toggle_plot), ("tool", tool_plot),
                       ("startup", startup_plot)):
             if k in res:
@@ -473,7 +539,7 @@ def write(res, docs, readme, plots=True):
         L.append("")
     if "hotpath" in res:
         hotpath_md(res["hotpath"], L, made.get("hotpath"))
-        zero_cost_md(res["hotpath"], L)
+        zero_cost_md(res["hotpath"], L, made.get("sites"))
     if "toggle" in res:
         toggle_md(res["toggle"], L, made.get("toggle"))
     if "tool" in res:
