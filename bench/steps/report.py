@@ -255,24 +255,35 @@ def toggle_md(tg, L, plots):
              "recorded as *failed*")
     L += ["", f"With {tg['threads']} thread calling through every site of the key in a loop "
           f"while the main thread toggles ({label}):", ""]
-    L.append("| sites | layout | µs per pair, procmem | µs per pair, mprotect | calls the thread made |")
-    L.append("|---|---|---|---|---|")
+    L.append("| sites | layout | µs per pair, procmem | µs per pair, mprotect | calls the thread made "
+             "| syscalls per pair, procmem | syscalls per pair, mprotect |")
+    L.append("|---|---|---|---|---|---|---|")
     for r in tg["rows"]:
         if "procmem_lat_threads" not in r:
             continue
+        sc = []
+        for m in ("procmem", "mprotect"):
+            d = r.get(f"{m}_syscalls_threads")
+            sc.append("-" if d is None else ", ".join(f"{v} {k}" for k, v in sorted(d.items())) or "0")
         cells = []
         for k in ("procmem_lat_threads", "mprotect_lat_threads"):
             d = r[k]
             cells.append("failed" if "failed" in d else f"{us(d['median_us'])} ±{100 * d['spread']:.0f}%")
         calls = r["procmem_lat_threads"].get("calls", "-")
-        L.append(f"| {r['sites']} | {r['layout']} | {cells[0]} | {cells[1]} | {calls} |")
-    one = tg["rows"][0]
-    if "mprotect_lat_threads" in one and "failed" not in one["mprotect_lat_threads"]:
-        L += ["", f"With a second thread running, `mprotect` gets expensive (consistent with a TLB "
-              f"shoot-down of the other core at every protection change): one site costs {human_us(one['mprotect_lat_threads']['median_us'])} "
-              f"per pair through mprotect against {human_us(one['mprotect_lat']['median_us'])} alone; "
-              "`/proc/self/mem` changes no protection and does not pay it "
-              f"({human_us(one['procmem_lat_threads']['median_us'])})."]
+        L.append(f"| {r['sites']} | {r['layout']} | {cells[0]} | {cells[1]} | {calls} | {sc[0]} | {sc[1]} |")
+    worst = {}
+    for m in ("procmem", "mprotect"):
+        rs = [(r[f"{m}_lat_threads"]["median_us"] / r[f"{m}_lat"]["median_us"], r) for r in tg["rows"]
+              if "failed" not in r.get(f"{m}_lat_threads", {"failed": 1}) and "failed" not in r[f"{m}_lat"]]
+        if rs:
+            worst[m] = max(rs, key=lambda x: x[0])
+    if len(worst) == 2:
+        (pr, prr), (mr, mrr) = worst["procmem"], worst["mprotect"]
+        L += ["", f"The running thread costs the toggler at most {pr:.1f}x through `/proc/self/mem` "
+              f"({prr['sites']} {prr['layout']}) and up to {mr:.1f}x through `mprotect` "
+              f"({mrr['sites']} {mrr['layout']}): each protection change of a page that another "
+              "core may have in its TLB can mean a shoot-down; procmem changes no protection. "
+              "Figures with a neighbour on the machine vary from run to run."]
     if plots:
         L += ["", "![toggle latency](bench/toggle.png)"]
     L.append("")

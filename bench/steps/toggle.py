@@ -56,17 +56,22 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "none";
 	int reps = argc > 2 ? atoi(argv[2]) : 1, nthreads = argc > 3 ? atoi(argv[3]) : 0;
+	/* time REPS THREADS: REPS timed pairs; toggle|idle 1 THREADS: one pair or none */
 	pthread_t th[64];
 	long long *t = calloc((size_t)reps, sizeof(*t));
 	int s = 0;
-	if (!strcmp(mode, "toggle"))
-		return skeys_enable(&k) || skeys_disable(&k);
 	if (!strcmp(mode, "none")) {
 		for (unsigned i = 0; i < NFNS; i++) s += fns[i](1);
 		return s == (int)NFNS ? 0 : 2;
 	}
 	for (int i = 0; i < nthreads && i < 64; i++) pthread_create(&th[i], NULL, spin, NULL);
 	while (atomic_load(&started) < nthreads) ;
+	if (!strcmp(mode, "toggle") || !strcmp(mode, "idle")) { /* one pair, for strace */
+		int err = !strcmp(mode, "toggle") && (skeys_enable(&k) || skeys_disable(&k));
+		atomic_store(&stop, 1);
+		for (int i = 0; i < nthreads && i < 64; i++) pthread_join(th[i], NULL);
+		return err;
+	}
 	for (int r = 0; r < reps; r++) {
 		long long t0 = now();
 		if (skeys_enable(&k) || skeys_disable(&k)) return 1;
@@ -92,11 +97,15 @@ def program(n, spread_):
     return "\n".join(L) + MAIN
 
 
-def count(exe, toggle, method):
+SYSCALLS = "mprotect,pwrite64,membarrier,tgkill,rt_sigaction"
+
+
+def count(exe, toggle, method, threads=0):
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as o:
         env = dict(os.environ, SKEYS_WRITE=method)
-        run(["strace", "-f", "-c", "-o", o.name, "-e", "trace=mprotect,pwrite64,openat,membarrier",
-             exe, "toggle" if toggle else "none"], env=env, stdout=subprocess.DEVNULL)
+        run(["strace", "-f", "-c", "-o", o.name, "-e", "trace=" + SYSCALLS,
+             exe, "toggle" if toggle else "idle", "1", str(threads)], env=env,
+            stdout=subprocess.DEVNULL)
         calls = {}
         for line in open(o.name):
             m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
@@ -163,6 +172,11 @@ def measure(ctx):
                 if res["strace"]:
                     d = count(exe, True, method).get(call, 0) - count(exe, False, method).get(call, 0)
                     row[f"{method}_syscalls"] = d
+                    if res["protocol"] or not ctx.smoke:
+                        a, b = count(exe, True, method, threads), count(exe, False, method, threads)
+                        row[f"{method}_syscalls_threads"] = {
+                            k: a.get(k, 0) - b.get(k, 0) for k in set(a) | set(b)
+                            if a.get(k, 0) != b.get(k, 0)}
                 row[f"{method}_lat"] = latency(exe, method, reps)
                 if res["protocol"] or not ctx.smoke:  # the test suite runs nothing unsafe
                     row[f"{method}_lat_threads"] = latency(exe, method, reps, threads)
