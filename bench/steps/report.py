@@ -201,6 +201,10 @@ def zero_cost_md(hp, L, plot):
     L += ["", "Exactly one nop with every compiler measured: "
           + (", ".join(f"`{s}`" for s in exact) or "no shape") + "."
           + ("".join(f" `{s}`: only with {', '.join(v)}." for s, v in some.items())), "",
+          "`cold` and `tail` call the same cold function; the difference is that in `cold` "
+          "`x` is still needed after the call, so it must survive in a callee-saved register, "
+          "and the compiler saves that register in the prologue, on the fast path too. "
+          "Whether the slow function is marked `cold` does not change that.", "",
           "So:", "",
           "- End the slow path in a tail call: `if (skeys_branch_unlikely(&k)) return "
           "slow(x);`, or move the rest of the function into the slow function, so that nothing "
