@@ -203,22 +203,21 @@ def zero_cost_md(hp, L, plot):
           + ("".join(f" `{s}`: only with {', '.join(v)}." for s, v in some.items())), "",
           "`cold` and `tail` call the same cold function; the difference is that in `cold` "
           "`x` is still needed after the call, so it must survive in a callee-saved register, "
-          "and the compiler saves that register in the prologue, on the fast path too. "
-          "Whether the slow function is marked `cold` does not change that.", "",
+          "and the compiler saves that register in the prologue, on the fast path too.", "",
           "So:", "",
           "- End the slow path in a tail call: `if (skeys_branch_unlikely(&k)) return "
           "slow(x);`, or move the rest of the function into the slow function, so that nothing "
           "of the fast path is live across the call.",
           "- Inline slow work that needs no call (counters, a flag) costs just the nop.",
-          "- A slow call with values live after it (`cold`, `used`) costs a push/pop pair and "
-          "a move on the fast path, measured above: still fewer instructions than testing a "
+          "- A slow call with values live after it (`cold`, `used`) costs the register save and "
+          "restore on the fast path (the table): still fewer instructions than testing a "
           "`bool`, and no load, so nothing to miss in the cache (see the evicted table).",
           "- With clang 19, declaring the slow function "
           "`__attribute__((no_caller_saved_registers))` (x86; compile that function with "
           "`-mgeneral-regs-only`) lets the compiler keep everything in registers across the "
-          "call, see shape `ncsr`; gcc 12 and clang 14 do not use the attribute at the caller.",
-          "- Mark the slow function `cold` and `noinline` so that it is laid out away from the "
-          "hot code.", ""]
+          "call, see shape `ncsr`; gcc 12 and clang 14 gain little or nothing from it.",
+          "- Keep the slow function out of line (`noinline`, `cold`, as in every shape here "
+          "but `inline`), so that its code stays away from the hot path.", ""]
     if plot:
         L += ["![instructions per site and shape](bench/sites.png)", ""]
 
