@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Helpers shared by the benchmark steps: running, building, statistics."""
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -106,7 +107,6 @@ def loadavg():
 def callgrind_profile(args, outf, top=8):
     """Total instructions of a command under callgrind and its `top` functions
     by self cost: [(function, instructions)]."""
-    import re
     run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + outf, *args],
         capture_output=True)
     text = out(["callgrind_annotate", "--inclusive=no", "--threshold=100", outf])

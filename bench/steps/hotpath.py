@@ -9,10 +9,9 @@ Instructions come from callgrind (inclusive cost of each loop, per call,
 minus the loop over the no-branch function); cycles from rdtsc around the
 same loops, rounds interleaved across variants so load hits all alike.
 """
-import json
 import re
 
-from common import INCLUDE, compilers, have, med, out, run, spread, version
+from common import INCLUDE, compilers, have, out, run, spread, version
 
 # Slow-path shapes. {c} is the condition; every shape computes x * 3 + 1 on the fast path.
 SHAPES = {
@@ -256,7 +255,3 @@ def measure(ctx):
     res["many"] = many
     res["iters"] = {"callgrind": n, "cycles": tn, "rounds": rounds}
     return res
-
-
-if __name__ == "__main__":
-    print(json.dumps(SHAPES))

@@ -7,7 +7,6 @@ the runtime's (bench/src/startup.c). Instructions come from callgrind, the
 inclusive cost of skeys_module_register (skipped where the dev-sort run
 would take minutes under valgrind).
 """
-import os
 import re
 
 from common import have, out, run, spread
