@@ -459,7 +459,8 @@ def targets(res):
                       f"{', '.join(f'{x:g}' for x in sorted(per_run))} pwrite64 per toggle per page "
                       f"run, plus {', '.join(str(x) for x in sorted(fixed))} other syscalls "
                       "(membarrier, signals) per enable + disable pair, whatever the sites",
-                      "met" if len(per_run) == 1 and len(fixed) == 1 else "see table"))
+                      ("met" if len(per_run) == 1 and len(fixed) == 1 else "see table")
+                      if tg["protocol"] else "not applicable until the protocol lands"))
     tl = res.get("tool")
     if tl:
         rows = {r["sites"]: r for r in tl["rows"]}
