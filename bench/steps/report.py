@@ -1,0 +1,591 @@
+# SPDX-License-Identifier: MIT
+"""Writes benchmarks.md, its PNG plots (gnuplot) and the README's headline
+block from one run's results. Every figure in them comes from `res`."""
+import os
+import re
+import subprocess
+
+from common import have
+
+HEAD_START = "<!-- bench:headline:start (written by bench/run) -->"
+HEAD_END = "<!-- bench:headline:end -->"
+HOT_VARS = ["site", "bool", "atomic", "fnptr", "site_on", "bool_on"]
+VAR_TITLE = {"none": "no branch", "site": "site (off)", "bool": "bool", "atomic": "relaxed atomic",
+             "fnptr": "fn pointer", "site_on": "site (on)", "bool_on": "bool (true)"}
+
+
+def f1(x):
+    return f"{x:.1f}"
+
+
+def us(x):
+    return f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def human_us(x):
+    return f"{x / 1000:.1f} ms" if x >= 1000 else f"{us(x)} µs"
+
+
+def pm(d):
+    """median ± half range, in percent of the median"""
+    return f"{d['median']:.2f} ±{100 * d['spread']:.0f}%"
+
+
+def gnuplot(script, where):
+    if not have("gnuplot"):
+        return False
+    subprocess.run(["gnuplot"], input=script, text=True, cwd=where, check=True)
+    return True
+
+
+# ---- hot path -----------------------------------------------------------------
+
+def hot_delta(c, shape, var):
+    return c["ir"][f"{shape}_{var}"] - c["ir"][f"{shape}_none"]
+
+
+def zero_cost(hp):
+    """{shape: [compilers where a disabled site costs exactly one instruction]}"""
+    z = {}
+    for s in hp["shapes"]:
+        z[s] = [cc for cc, c in hp["compilers"].items()
+                if "ir" in c and round(hot_delta(c, s, "site")) == 1]
+    return z
+
+
+def hotpath_md(hp, L, plots):
+    it = hp["iters"]
+    L += ["## 1. Hot path", "",
+          "Each measured function computes `x * 3 + 1` and has one of the conditions below in "
+          "front of a slow path; it is called in a loop from another translation unit (the slow "
+          "paths are in a third), so no compiler sees through the call. Variants: a disabled "
+          "`skeys_branch_unlikely` site, the same site with its key enabled, a plain global "
+          "`bool` (false, and true), a relaxed `atomic_load_explicit` of an `_Atomic bool`, an "
+          "indirect call through a function pointer to an empty hook (the ops-table pattern), "
+          "and no branch at all (the condition is the constant 0). Shapes of the slow path:", ""]
+    for s, desc in hp["shapes"].items():
+        L.append(f"- `{s}`: {desc}")
+    grind = any("ir" in c for c in hp["compilers"].values())
+    L += ["", "### Instructions per call, over no branch at all (callgrind)", ""]
+    if not grind:
+        L += ["valgrind was not installed: no instruction counts."]
+    else:
+        L += [f"Inclusive instructions of each loop divided by its calls ({it['callgrind']}), "
+              "minus the same for the no-branch function. Deterministic: the same on every "
+              "machine with these compilers.", ""]
+        L.append("| compiler | shape | no branch (abs.) | "
+                 + " | ".join(VAR_TITLE[v] for v in HOT_VARS) + " |")
+        L.append("|---|---|---|" + "---|" * len(HOT_VARS))
+        for cc, c in hp["compilers"].items():
+            for s in hp["shapes"]:
+                cells = [f"+{hot_delta(c, s, v):.0f}" for v in HOT_VARS]
+                cells[0] = f"**{cells[0]}**"
+                L.append(f"| {cc} | {s} | {c['ir'][f'{s}_none']:.0f} | " + " | ".join(cells) + " |")
+    L += ["", "### Cycles per call (rdtsc)", "",
+          f"Reference cycles (TSC ticks) per call: median of {it['rounds']} rounds of "
+          f"{it['cycles']} calls, ± half the interquartile range (in % of the median); rounds interleave all variants so "
+          "that other load on the machine hits them alike. The loop's own cost is included.", ""]
+    L.append("| compiler | shape | no branch | " + " | ".join(VAR_TITLE[v] for v in HOT_VARS) + " |")
+    L.append("|---|---|---|" + "---|" * len(HOT_VARS))
+    for cc, c in hp["compilers"].items():
+        for s in hp["shapes"]:
+            cy = c["cycles"]
+            L.append(f"| {cc} | {s} | {pm(cy[f'loop_{s}_none'])} | "
+                     + " | ".join(pm(cy[f"loop_{s}_{v}"]) for v in HOT_VARS) + " |")
+    warm = [abs(c["cycles"][f"loop_{s}_{v}"]["median"] / c["cycles"][f"loop_{s}_none"]["median"] - 1)
+            for c in hp["compilers"].values() for s in hp["shapes"] for v in ("site", "bool", "atomic")]
+    L += ["", "Warm, in a loop that does nothing else, every variant without an indirect call "
+          "runs at the rate of the call and return: the extra instructions of a site, a `bool` "
+          f"or an atomic load execute in parallel (median {100 * sorted(warm)[len(warm) // 2]:.0f} %, "
+          f"at most {100 * max(warm):.0f} % from no branch). The differences show in instruction "
+          "counts and code size, in the indirect call, and as soon as the flag is not in the "
+          "cache:"]
+    L += ["", "### The flag's cache line evicted before each call", "",
+          "Shape `cold`: `clflush` of the flag (for the site: of the key, which the code never "
+          "reads; for the function pointer: of the pointer) and `mfence` before every call. "
+          "Every variant pays the flush; the difference to *no branch* is the miss.", ""]
+    ev = ["none", "site", "bool", "atomic", "fnptr"]
+    L.append("| compiler | " + " | ".join(VAR_TITLE[v] for v in ev) + " |")
+    L.append("|---|" + "---|" * len(ev))
+    for cc, c in hp["compilers"].items():
+        L.append(f"| {cc} | " + " | ".join(pm(c["cycles"][f"ev_cold_{v}"]) for v in ev) + " |")
+    L += ["", f"### Many distinct sites ({hp['many']} functions per variant)", "",
+          f"{hp['many']} distinct functions of shape `cold` (each with its own site, or its own "
+          "test of the same `bool`, or no branch), called in turn through a table of function "
+          "pointers: together they exceed the L1 instruction cache. Bytes are the size of each "
+          "function's hot part (its symbol), padding excluded.", ""]
+    L.append("| compiler | variant | cycles per call | instructions per call | bytes per function |")
+    L.append("|---|---|---|---|---|")
+    for cc, c in hp["compilers"].items():
+        for v in ("none", "site", "bool"):
+            ir = f"{c['many_ir'][v]:.1f}" if "many_ir" in c else "-"
+            mb = c["many_bytes"][v]
+            b = f"{mb['hot']:.1f}" + (f" (+{mb['cold']:.1f} cold)" if mb["cold"] else "")
+            L.append(f"| {cc} | {VAR_TITLE[v]} | {pm(c['cycles'][f'many_{v}'])} | {ir} | {b} |")
+    if plots:
+        L += ["", "![hot path cycles](bench/hotpath.png)"]
+    L.append("")
+
+
+def hotpath_plot(hp, where):
+    rows = ["none", "site", "bool", "atomic", "fnptr"]
+    ccs = list(hp["compilers"])
+    with open(os.path.join(where, "hotpath.dat"), "w") as f:
+        for v in rows:
+            cells = []
+            for cc in ccs:
+                cy = hp["compilers"][cc]["cycles"]
+                cells += [f"{cy[f'loop_cold_{v}']['median']:.3f}", f"{cy[f'ev_cold_{v}']['median']:.3f}"]
+            f.write(f'"{VAR_TITLE[v]}" ' + " ".join(cells) + "\n")
+    cols = ", ".join(
+        f"'' using {2 + 2 * i}{':xtic(1)' if i == 0 else ''} title '{cc}, warm', "
+        f"'' using {3 + 2 * i} title '{cc}, flag evicted'" for i, cc in enumerate(ccs))
+    return gnuplot(f"""set terminal pngcairo size 900,480 font ',10'
+set output 'hotpath.png'
+set title 'Hot path, shape cold: reference cycles per call (log scale)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set logscale y
+set ylabel 'TSC cycles per call'
+set key outside right
+plot 'hotpath.dat' {cols[3:]}
+""", where)
+
+
+def zero_cost_plot(hp, where):
+    ccs = [cc for cc, c in hp["compilers"].items() if "ir" in c]
+    if not ccs:
+        return False
+    with open(os.path.join(where, "sites.dat"), "w") as f:
+        for s in hp["shapes"]:
+            f.write(f'"{s}" ' + " ".join(f"{hot_delta(hp['compilers'][cc], s, v):.0f}"
+                                         for cc in ccs for v in ("site", "bool")) + "\n")
+    cols = ", ".join(f"'' using {2 + 2 * i}{':xtic(1)' if i == 0 else ''} title '{cc}, site', "
+                     f"'' using {3 + 2 * i} title '{cc}, bool'" for i, cc in enumerate(ccs))
+    return gnuplot(f"""set terminal pngcairo size 900,420 font ',10'
+set output 'sites.png'
+set title 'Instructions a disabled site (and a bool test) adds per call, by slow-path shape'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set offsets 0,0,1,0
+set ytics 1
+set grid ytics
+set ylabel 'instructions over no branch (callgrind)'
+set key outside right
+plot 'sites.dat' {cols[3:]}
+""", where)
+
+
+def zero_cost_md(hp, L, plot):
+    if not any("ir" in c for c in hp["compilers"].values()):
+        return
+    z = zero_cost(hp)
+    ccs = [cc for cc, c in hp["compilers"].items() if "ir" in c]
+    L += ["## Writing zero-cost sites", "",
+          "A disabled site is one 5-byte nop. Whether the function around it costs more than "
+          "the same function without the branch depends on what the slow path needs: if it "
+          "needs a callee-saved register (a value live across a call), the compiler may keep "
+          "its push and pop on the fast path too, around the nop; the table shows where each "
+          "compiler measured did. Instructions a disabled site adds per call "
+          "(callgrind, from the table above; +1 is the nop alone):", ""]
+    L.append("| shape | " + " | ".join(ccs) + " |")
+    L.append("|---|" + "---|" * len(ccs))
+    for s in hp["shapes"]:
+        L.append(f"| {s} | " + " | ".join(
+            f"+{hot_delta(hp['compilers'][cc], s, 'site'):.0f}" for cc in ccs) + " |")
+    exact = [s for s in hp["shapes"] if len(z[s]) == len(ccs)]
+    some = {s: z[s] for s in hp["shapes"] if z[s] and len(z[s]) < len(ccs)}
+    L += ["", "Exactly one nop with every compiler measured: "
+          + (", ".join(f"`{s}`" for s in exact) or "no shape") + "."
+          + ("".join(f" `{s}`: only with {', '.join(v)}." for s, v in some.items())), "",
+          "`cold` and `tail` call the same cold function; the difference is that in `cold` "
+          "`x` is still needed after the call, so it must survive in a callee-saved register, "
+          "and the compiler saves that register in the prologue, on the fast path too.", "",
+          "So:", "",
+          "- End the slow path in a tail call: `if (skeys_branch_unlikely(&k)) return "
+          "slow(x);`, or move the rest of the function into the slow function, so that nothing "
+          "of the fast path is live across the call.",
+          "- Inline slow work that needs no call (counters, a flag) costs just the nop.",
+          "- A slow call with values live after it (`cold`, `used`) costs the register save and "
+          "restore on the fast path (the table): still fewer instructions than testing a "
+          "`bool`, and no load, so nothing to miss in the cache (see the evicted table).",
+          "- With clang 19, declaring the slow function "
+          "`__attribute__((no_caller_saved_registers))` (x86; compile that function with "
+          "`-mgeneral-regs-only`) lets the compiler keep everything in registers across the "
+          "call, see shape `ncsr`; gcc 12 and clang 14 gain little or nothing from it.",
+          "- Keep the slow function out of line (`noinline`, `cold`, as in every shape here "
+          "but `inline`), so that its code stays away from the hot path.", ""]
+    if plot:
+        L += ["![instructions per site and shape](bench/sites.png)", ""]
+
+
+# ---- toggle -------------------------------------------------------------------
+
+def toggle_md(tg, L, plots):
+    L += ["## 2. Toggle", "",
+          "One key with N sites; one `skeys_enable` + `skeys_disable` pair. *dense*: the sites "
+          "are in consecutive small functions (a few touching pages: one run). *spread*: each "
+          "function is aligned to 8 KiB, so every site is its own page run. Syscalls: `strace "
+          "-c` of a toggling run minus a run that does not toggle, for the pair (so one toggle "
+          "is half). Latency: `clock_gettime` around each pair in the process, median of all "
+          "pairs, ± half the interquartile range.", ""]
+    L.append("| sites | layout | page runs | pwrite64 (procmem) | mprotect (mprotect) | "
+             "µs per pair, procmem | µs per pair, mprotect |")
+    L.append("|---|---|---|---|---|---|---|")
+    for r in tg["rows"]:
+        def lat(k):
+            d = r[k]
+            return "failed" if "failed" in d else f"{us(d['median_us'])} ±{100 * d['spread']:.0f}%"
+        sc = [str(r.get(f"{m}_syscalls", "-")) for m in ("procmem", "mprotect")]
+        L.append(f"| {r['sites']} | {r['layout']} | {r['runs']} | {sc[0]} | {sc[1]} | "
+                 f"{lat('procmem_lat')} | {lat('mprotect_lat')} |")
+    dense = [r for r in tg["rows"] if r["layout"] == "dense" and "failed" not in r["procmem_lat"]
+             and "failed" not in r["mprotect_lat"]]
+    cross = next((r for r in dense if r["mprotect_lat"]["median_us"] < r["procmem_lat"]["median_us"]), None)
+    if cross:
+        L += ["", f"From {cross['sites']} dense sites on, `mprotect` beats `/proc/self/mem`: the "
+              "procmem writer copies the whole run (the bytes between the sites too) into a fresh "
+              "buffer and through the kernel, the mprotect writer stores only the sites. "
+              f"At {dense[-1]['sites']} sites in one run: {human_us(dense[-1]['procmem_lat']['median_us'])} "
+              f"against {human_us(dense[-1]['mprotect_lat']['median_us'])}."]
+    label = ("the runtime synchronises other threads while it patches" if tg["protocol"] else
+             "**NOT SAFE in this runtime**: it has no cross-thread patching protocol yet, "
+             "so a running thread may execute a half-written site. The figures show what a "
+             "toggle costs with a thread on the other core, not that it works; a crash is "
+             "recorded as *failed*")
+    L += ["", f"With {tg['threads']} thread calling through every site of the key in a loop "
+          f"while the main thread toggles ({label}):", ""]
+    L.append("| sites | layout | µs per pair, procmem | µs per pair, mprotect | calls the thread made "
+             "| syscalls per pair, procmem | syscalls per pair, mprotect |")
+    L.append("|---|---|---|---|---|---|---|")
+    for r in tg["rows"]:
+        if "procmem_lat_threads" not in r:
+            continue
+        sc = []
+        for m in ("procmem", "mprotect"):
+            d = r.get(f"{m}_syscalls_threads")
+            sc.append("-" if d is None else ", ".join(f"{v} {k}" for k, v in sorted(d.items())) or "0")
+        cells = []
+        for k in ("procmem_lat_threads", "mprotect_lat_threads"):
+            d = r[k]
+            cells.append("failed" if "failed" in d else f"{us(d['median_us'])} ±{100 * d['spread']:.0f}%")
+        calls = r["procmem_lat_threads"].get("calls", "-")
+        L.append(f"| {r['sites']} | {r['layout']} | {cells[0]} | {cells[1]} | {calls} | {sc[0]} | {sc[1]} |")
+    worst = {}
+    for m in ("procmem", "mprotect"):
+        rs = [(r[f"{m}_lat_threads"]["median_us"] / r[f"{m}_lat"]["median_us"], r) for r in tg["rows"]
+              if "failed" not in r.get(f"{m}_lat_threads", {"failed": 1}) and "failed" not in r[f"{m}_lat"]]
+        if rs:
+            worst[m] = max(rs, key=lambda x: x[0])
+    if len(worst) == 2:
+        (pr, prr), (mr, mrr) = worst["procmem"], worst["mprotect"]
+        why = ("the runtime runs its cross-thread protocol once another thread exists: "
+               "more writes per page run and core synchronisations per toggle (the syscall "
+               "columns)" if tg["protocol"] else
+               "each protection change of a page that another core may have in its TLB can "
+               "mean a shoot-down; procmem changes no protection")
+        L += ["", f"The running thread costs the toggler up to {pr:.1f}x through `/proc/self/mem` "
+              f"({prr['sites']} {prr['layout']}) and up to {mr:.1f}x through `mprotect` "
+              f"({mrr['sites']} {mrr['layout']}): {why}. "
+              "Figures with a neighbour on the machine vary from run to run."]
+    if plots:
+        L += ["", "![toggle latency](bench/toggle.png)"]
+    L.append("")
+
+
+def toggle_plot(tg, where):
+    for lay in ("dense", "spread"):
+        with open(os.path.join(where, f"toggle-{lay}.dat"), "w") as f:
+            for r in tg["rows"]:
+                if r["layout"] == lay and "failed" not in r["procmem_lat"] and "failed" not in r["mprotect_lat"]:
+                    f.write(f"{r['sites']} {r['procmem_lat']['median_us']} {r['mprotect_lat']['median_us']}\n")
+    return gnuplot("""set terminal pngcairo size 800,480 font ',10'
+set output 'toggle.png'
+set title 'Toggle latency: one enable + disable pair'
+set logscale xy
+set xlabel 'sites of the key'
+set ylabel 'microseconds'
+set key top left
+plot 'toggle-dense.dat' using 1:2 with linespoints title 'dense (1 page run), procmem', \\
+     'toggle-dense.dat' using 1:3 with linespoints title 'dense (1 page run), mprotect', \\
+     'toggle-spread.dat' using 1:2 with linespoints title 'spread (1 run per site), procmem', \\
+     'toggle-spread.dat' using 1:3 with linespoints title 'spread (1 run per site), mprotect'
+""", where)
+
+
+# ---- tool ---------------------------------------------------------------------
+
+def tool_md(tl, L, plots):
+    L += ["## 3. The tool", "",
+          "`skeys-seal FILE -o OUT` on generated binaries (the assembler writes the sites, two "
+          "keys with interleaved entries, so sealing reorders the whole table), against "
+          "`objcopy FILE OUT2` on the same file, run alternately; median of "
+          f"{tl['reps']} runs (fewer at 1M), wall time from the harness, peak RSS from GNU "
+          "`time`.", ""]
+    L.append("| sites | file | skeys-seal | objcopy | ratio | seal µs per site | seal peak RSS | objcopy peak RSS |")
+    L.append("|---|---|---|---|---|---|---|---|")
+    for r in tl["rows"]:
+        kib = lambda k: f"{r[k] / 1024:.1f} MiB" if r.get(k) else "-"  # noqa: E731
+        L.append(f"| {r['sites']} | {r['bytes'] / 1e6:.2f} MB | {r['seal_s'] * 1e3:.1f} ms | "
+                 + (f"{r['objcopy_s'] * 1e3:.1f} ms | {r['ratio']:.2f} |" if "objcopy_s" in r else "- | - |")
+                 + f" {r['seal_s'] * 1e6 / r['sites']:.2f} | {kib('seal_kib')} | {kib('objcopy_kib')} |")
+    p = tl.get("profile")
+    if p:
+        L += ["", f"Instructions (callgrind) at {p['sites']:,} sites: skeys-seal {p['seal_ir']:,}"
+              + (f", objcopy {p['objcopy_ir']:,} ({p['seal_ir'] / p['objcopy_ir']:.1f}x)"
+                 if p.get("objcopy_ir") else "") + ". Where skeys-seal's go (self cost):", "",
+              "| function | instructions | share |", "|---|---|---|"]
+        L += [f"| `{f}` | {n:,} | {100 * n / p['seal_ir']:.0f} % |" for f, n in p["seal_top"]]
+    if plots:
+        L += ["", "![seal time](bench/tool.png)"]
+    L.append("")
+
+
+def tool_plot(tl, where):
+    with open(os.path.join(where, "tool.dat"), "w") as f:
+        for r in tl["rows"]:
+            f.write(f"{r['sites']} {r['seal_s'] * 1e3} {r.get('objcopy_s', 0) * 1e3}\n")
+    return gnuplot("""set terminal pngcairo size 800,480 font ',10'
+set output 'tool.png'
+set title 'skeys-seal against objcopy on the same binary'
+set logscale xy
+set xlabel 'sites'
+set ylabel 'milliseconds (median)'
+set key top left
+plot 'tool.dat' using 1:2 with linespoints title 'skeys-seal', \\
+     'tool.dat' using 1:3 with linespoints title 'objcopy (copy)'
+""", where)
+
+
+# ---- start-up -----------------------------------------------------------------
+
+def startup_md(su, L, plots):
+    L += ["## 4. Start-up", "",
+          "Time between two constructors that bracket the runtime's registration constructor "
+          f"(median of {su['reps']} runs, µs, ± half the interquartile range), and the inclusive instructions of "
+          "`skeys_module_register` under callgrind. *sealed*: the runtime as shipped, on the "
+          "sealed binary. *dev-sort*: the runtime built with `-DSKEYS_DEV_SORT=1` "
+          "(`libskeys_devsort`), on the unsealed binary, which it sorts at start-up. Both "
+          "statically linked, same binary otherwise.", ""]
+    L.append("| sites | sealed µs | sealed instructions | dev-sort µs | dev-sort instructions |")
+    L.append("|---|---|---|---|---|")
+    for r in su["rows"]:
+        s, d = r["sealed"], r["devsort"]
+        ir = lambda x: f"{x['ir']:,}" if x.get("ir") else "-"  # noqa: E731
+        L.append(f"| {r['sites']} | {us(s['median_us'])} ±{100 * s['spread']:.0f}% | {ir(s)} | "
+                 f"{us(d['median_us'])} ±{100 * d['spread']:.0f}% | {ir(d)} |")
+    L += ["", "The sealed time is mostly `dl_iterate_phdr` and one allocation; the instruction "
+          "count does not depend on the table. (dev-sort under callgrind is skipped above "
+          "100k sites: minutes under valgrind.)"]
+    if plots:
+        L += ["", "![start-up](bench/startup.png)"]
+    L.append("")
+
+
+def startup_plot(su, where):
+    with open(os.path.join(where, "startup.dat"), "w") as f:
+        for r in su["rows"]:
+            f.write(f"{r['sites']} {r['sealed']['median_us']} {r['devsort']['median_us']}\n")
+    return gnuplot("""set terminal pngcairo size 800,480 font ',10'
+set output 'startup.png'
+set title 'Module registration at start-up'
+set logscale xy
+set xlabel 'sites'
+set ylabel 'microseconds (median)'
+set key top left
+plot 'startup.dat' using 1:2 with linespoints title 'sealed', \\
+     'startup.dat' using 1:3 with linespoints title 'dev-sort (sorts at start-up)'
+""", where)
+
+
+# ---- size ---------------------------------------------------------------------
+
+def size_md(sz, hp, L):
+    L += ["## 5. Size", "",
+          "Runtime code, for every build directory of the runtime found at the top of the "
+          "tree (one row per architecture and build type built).", ""]
+    L.append("| build | type | architecture | libskeys.so .text | libskeys.so file | libskeys.a text (all objects) |")
+    L.append("|---|---|---|---|---|---|")
+    for r in sz["runtimes"]:
+        L.append(f"| {r['build']} | {r['buildtype']} | {r['arch']} | {r.get('so_text', '-')} B | "
+                 f"{r.get('so_file', '-')} B | {r['static_text']} B |")
+    t = sz["table"]
+    L += ["", f"Table: {t['bytes']} bytes of `__skeys` for {t['sites']} sites = "
+          f"**{t['per_site']:.1f} bytes per site**, plus one {t['header']}-byte header per module. "
+          "Each site is a 5-byte instruction in the code."]
+    if hp:
+        L += ["", "Code a site adds to its function (hot part, `cold` shape, from the "
+              "many-sites functions above):", ""]
+        for cc, c in hp["compilers"].items():
+            mb = c["many_bytes"]
+            L.append(f"- {cc}: +{mb['site']['hot'] - mb['none']['hot']:.1f} bytes with a site, "
+                     f"+{mb['bool']['hot'] - mb['none']['hot']:.1f} bytes with a `bool` test "
+                     "(same slow path)")
+    L.append("")
+
+
+# ---- targets and headline -----------------------------------------------------
+
+def targets(res):
+    T = []
+    hp = res.get("hotpath")
+    if hp and any("ir" in c for c in hp["compilers"].values()):
+        z = zero_cost(hp)
+        ccs = [cc for cc, c in hp["compilers"].items() if "ir" in c]
+        best = [s for s in hp["shapes"] if len(z[s]) == len(ccs)]
+        miss = [s for s in hp["shapes"] if len(z[s]) < len(ccs)]
+        T.append(("A disabled site costs exactly one instruction over no branch",
+                  f"+1 with every compiler for {', '.join(best) or 'no shape'}; "
+                  f"not for {', '.join(miss) or '-'} (compiler keeps the prologue)",
+                  "met for the recommended shapes" if best else "not met"))
+    tg = res.get("toggle")
+    if tg and tg["strace"]:
+        ok = all(r["procmem_syscalls"] == 2 * r["runs"] and r["mprotect_syscalls"] == 4 * r["runs"]
+                 for r in tg["rows"])
+        big = max(tg["rows"], key=lambda r: r["sites"] if r["layout"] == "dense" else 0)
+        T.append(("Toggle syscalls bounded by page runs, not sites",
+                  f"1 pwrite64 (or 2 mprotect) per toggle per page run; {big['sites']} dense "
+                  f"sites: {big['procmem_syscalls'] // 2} pwrite64 per toggle", "met" if ok else "not met"))
+        th = [r for r in tg["rows"] if r.get("procmem_syscalls_threads")]
+        if th:
+            per_run = {r["procmem_syscalls_threads"].get("pwrite64", 0) / (2 * r["runs"]) for r in th}
+            fixed = {sum(v for k, v in r["procmem_syscalls_threads"].items() if k != "pwrite64")
+                     for r in th}
+            T.append(("... with a thread running through the sites"
+                      + ("" if tg["protocol"] else " (no cross-thread protocol yet: not safe)"),
+                      f"{', '.join(f'{x:g}' for x in sorted(per_run))} pwrite64 per toggle per page "
+                      f"run, plus {', '.join(str(x) for x in sorted(fixed))} other syscalls "
+                      "(membarrier, signals) per enable + disable pair, whatever the sites",
+                      ("met" if len(per_run) == 1 and len(fixed) == 1 else "see table")
+                      if tg["protocol"] else "not applicable until the protocol lands"))
+    tl = res.get("tool")
+    if tl:
+        rows = {r["sites"]: r for r in tl["rows"]}
+        if 100000 in rows and "ratio" in rows[100000]:
+            r = rows[100000]
+            T.append(("skeys-seal on 100k sites within 2x objcopy's time",
+                      f"{r['ratio']:.2f}x ({r['seal_s'] * 1e3:.0f} ms against {r['objcopy_s'] * 1e3:.0f} ms)",
+                      "met" if r["ratio"] <= 2 else "not met"))
+        ns = sorted(rows)
+        if len(ns) >= 2:
+            a, b = rows[ns[-2]], rows[ns[-1]]
+            g = (b["seal_s"] / b["sites"]) / (a["seal_s"] / a["sites"])
+            T.append(("skeys-seal grows linearly",
+                      f"time per site {ns[-2]} -> {ns[-1]} sites: x{g:.2f}",
+                      "met" if g <= 1.5 else "not met"))
+    su = res.get("startup")
+    if su:
+        irs = {r["sealed"].get("ir") for r in su["rows"]}
+        first, last = su["rows"][0], su["rows"][-1]
+        T.append(("Registration independent of the number of sites",
+                  (f"sealed: {', '.join(f'{x:,}' for x in irs)} instructions at every size; "
+                   if None not in irs else "") +
+                  f"{human_us(first['sealed']['median_us'])} at {first['sites']} sites, "
+                  f"{human_us(last['sealed']['median_us'])} at {last['sites']}; dev-sort "
+                  f"{human_us(last['devsort']['median_us'])} at {last['sites']}",
+                  "met" if len(irs) == 1 and None not in irs else "see table"))
+    return T
+
+
+def headline(res):
+    L = []
+    hp = res.get("hotpath")
+    if hp and "gcc" in hp["compilers"] and "ir" in hp["compilers"]["gcc"]:
+        c = hp["compilers"]["gcc"]
+        L.append(f"- A disabled site: **+{hot_delta(c, 'tail', 'site'):.0f} instruction** per call "
+                 f"over no branch at all (gcc 12, slow path a tail call); a `bool` test "
+                 f"+{hot_delta(c, 'tail', 'bool'):.0f}, a relaxed atomic "
+                 f"+{hot_delta(c, 'tail', 'atomic'):.0f}. With the flag's cache line evicted: "
+                 f"{c['cycles']['ev_cold_site']['median']:.0f} cycles a call for a site, "
+                 f"{c['cycles']['ev_cold_bool']['median']:.0f} for a `bool`.")
+    tg = res.get("toggle")
+    if tg and tg["rows"]:
+        big = max((r for r in tg["rows"] if r["layout"] == "dense"), key=lambda r: r["sites"])
+        one = tg["rows"][0]
+        L.append(f"- Toggling (enable + disable): {human_us(one['procmem_lat']['median_us'])} for 1 site; "
+                 f"{big['sites']:,} sites in one page run: {human_us(big['procmem_lat']['median_us'])} "
+                 f"through `/proc/self/mem`, {human_us(big['mprotect_lat']['median_us'])} through "
+                 "`mprotect`; one `pwrite` (or two `mprotect`) per page run and toggle, whatever "
+                 "the number of sites.")
+    tl = res.get("tool")
+    if tl:
+        rows = {r["sites"]: r for r in tl["rows"]}
+        n = 100000 if 100000 in rows else max(rows)
+        r = rows[n]
+        L.append(f"- `skeys-seal`: {r['seal_s'] * 1e3:.0f} ms for {n:,} sites"
+                 + (f" ({r['ratio']:.1f}x `objcopy` copying the same file)" if "ratio" in r else "")
+                 + (f", {rows[1000000]['seal_s']:.2f} s for 1M" if 1000000 in rows else "") + ".")
+    su = res.get("startup")
+    if su:
+        last = su["rows"][-1]
+        L.append(f"- Start-up with {last['sites']:,} sites: {human_us(last['sealed']['median_us'])} "
+                 f"sealed ({last['sealed'].get('ir', '?'):,} instructions at every size), against "
+                 f"{human_us(last['devsort']['median_us'])} sorting at start-up.")
+    sz = res.get("size")
+    if sz and sz["runtimes"]:
+        r = next((x for x in sz["runtimes"] if x["build"] == "build-bench"), sz["runtimes"][0])
+        L.append(f"- {sz['table']['per_site']:.0f} bytes of table per site; runtime "
+                 f"`.text` {r.get('so_text', r['static_text'])} bytes (x86-64).")
+    return L
+
+
+def write(res, docs, readme, plots=True):
+    m = res["machine"]
+    pdir = os.path.join(docs, "bench")
+    os.makedirs(pdir, exist_ok=True)
+    made = {}
+    if plots:
+        if "hotpath" in res:
+            made["sites"] = zero_cost_plot(res["hotpath"], pdir)
+        for k, fn in (("hotpath", hotpath_plot), ("toggle", toggle_plot), ("tool", tool_plot),
+                      ("startup", startup_plot)):
+            if k in res:
+                made[k] = fn(res[k], pdir)
+        for f in os.listdir(pdir):
+            if f.endswith(".dat"):
+                os.unlink(os.path.join(pdir, f))
+    L = ["# Benchmarks", "",
+         "Written by `bench/run` (do not edit by hand): every figure here and in the README's "
+         "headline block comes from one run of it. Raw results: "
+         "[bench/results.json](bench/results.json).", "",
+         "```sh", "bash bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19",
+         "bench/run                  # builds build-bench/ (release) and rewrites this file", "```",
+         "", "## Machine", "",
+         f"- {m['date']}, {m['cpu']}, {m['cores']} cores, Linux {m['kernel']} ({m['arch']})",
+         f"- load average before / after: {m['load_before']} / {m.get('load_after', '?')} "
+         "(the machine is shared; medians and interleaved rounds are used against that)",
+         f"- run time of `bench/run`: {m.get('seconds', '?')} s"]
+    for cc, v in m["compilers"].items():
+        L.append(f"- `{cc}`: {v}")
+    L += [f"- benchmark programs: `{m['cflags']}`; runtime (meson release): `{m['runtime_flags']}`",
+          f"- {m['valgrind'] or 'valgrind missing: no instruction counts'}", ""]
+    T = targets(res)
+    if T:
+        L += ["## Targets", "", "| target | measured | |", "|---|---|---|"]
+        L += [f"| {a} | {b} | {c} |" for a, b, c in T]
+        L.append("")
+    if "hotpath" in res:
+        hotpath_md(res["hotpath"], L, made.get("hotpath"))
+        zero_cost_md(res["hotpath"], L, made.get("sites"))
+    if "toggle" in res:
+        toggle_md(res["toggle"], L, made.get("toggle"))
+    if "tool" in res:
+        tool_md(res["tool"], L, made.get("tool"))
+    if "startup" in res:
+        startup_md(res["startup"], L, made.get("startup"))
+    if "size" in res:
+        size_md(res["size"], res.get("hotpath"), L)
+    open(os.path.join(docs, "benchmarks.md"), "w").write("\n".join(L))
+    head = [HEAD_START] + headline(res) + [
+        "", f"Measured by `bench/run` on {m['cpu']} ({m['date']}); details, "
+        "machine and flags in [docs/benchmarks.md](docs/benchmarks.md).", HEAD_END]
+    text = open(readme).read() if os.path.exists(readme) else ""
+    if HEAD_START in text:
+        text = re.sub(re.escape(HEAD_START) + ".*?" + re.escape(HEAD_END),
+                      lambda _: "\n".join(head), text, flags=re.S)
+    else:
+        text += "\n".join(head) + "\n"
+    open(readme, "w").write(text)

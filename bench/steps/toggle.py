@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: MIT
+"""Toggle: latency and syscalls of enable + disable for a key with N sites.
+
+dense: the sites are in consecutive small functions (a few touching pages,
+one run). spread: every site's function on its own 8 KiB boundary, so no two
+sites share or touch a page (one run per site). Syscalls are counted with
+strace -c (toggling run minus a run that does not toggle); latency is timed
+in the process with clock_gettime, per enable + disable pair.
+
+The threaded variant keeps T threads calling through every site while the
+main thread toggles. It is labelled by whether the runtime has a cross-thread
+patching protocol: without one, a thread may execute a half-written site.
+"""
+import json
+import os
+import re
+import subprocess
+import tempfile
+
+from common import SRC, have, out, run, spread
+
+MAIN = r"""
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#define NFNS (sizeof(fns) / sizeof(fns[0]))
+static atomic_int stop, started;
+static atomic_long calls;
+static void *spin(void *arg)
+{
+	long n = 0, s = 0;
+	(void)arg;
+	atomic_fetch_add(&started, 1);
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		for (unsigned i = 0; i < NFNS; i++) s += fns[i](1);
+		n += NFNS;
+	}
+	atomic_fetch_add(&calls, n + (s == 42));
+	return NULL;
+}
+static long long now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return x < y ? -1 : x > y;
+}
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "none";
+	int reps = argc > 2 ? atoi(argv[2]) : 1, nthreads = argc > 3 ? atoi(argv[3]) : 0;
+	/* time REPS THREADS: REPS timed pairs; toggle|idle 1 THREADS: one pair or none */
+	pthread_t th[64];
+	long long *t = calloc((size_t)reps, sizeof(*t));
+	int s = 0;
+	if (!strcmp(mode, "none")) {
+		for (unsigned i = 0; i < NFNS; i++) s += fns[i](1);
+		return s == (int)NFNS ? 0 : 2;
+	}
+	for (int i = 0; i < nthreads && i < 64; i++) pthread_create(&th[i], NULL, spin, NULL);
+	while (atomic_load(&started) < nthreads) ;
+	if (!strcmp(mode, "toggle") || !strcmp(mode, "idle")) { /* one pair, for strace */
+		int err = !strcmp(mode, "toggle") && (skeys_enable(&k) || skeys_disable(&k));
+		atomic_store(&stop, 1);
+		for (int i = 0; i < nthreads && i < 64; i++) pthread_join(th[i], NULL);
+		return err;
+	}
+	for (int r = 0; r < reps; r++) {
+		long long t0 = now();
+		if (skeys_enable(&k) || skeys_disable(&k)) return 1;
+		t[r] = now() - t0;
+	}
+	atomic_store(&stop, 1);
+	for (int i = 0; i < nthreads && i < 64; i++) pthread_join(th[i], NULL);
+	qsort(t, (size_t)reps, sizeof(*t), cmp_ll);
+	for (int r = 0; r < reps; r++) printf("%lld ", t[r]);
+	printf("\n%ld\n", atomic_load(&calls));
+	return 0;
+}
+"""
+
+
+def program(n, spread_):
+    align = "__attribute__((noinline, aligned(8192)))" if spread_ else "__attribute__((noinline))"
+    L = ["#include <skeys.h>", "SKEYS_DEFINE_FALSE(k);", "typedef int (*fn)(int);"]
+    for i in range(n):
+        L.append(f"{align} static int f{i}(int x) {{ if (skeys_branch_unlikely(&k)) "
+                 f"return x + {i} + 1; return x; }}")
+    L.append("static fn fns[] = {" + ",".join(f"f{i}" for i in range(n)) + "};")
+    return "\n".join(L) + MAIN
+
+
+SYSCALLS = "mprotect,pwrite64,membarrier,tgkill,rt_sigaction"
+
+
+def count(exe, toggle, method, threads=0):
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as o:
+        env = dict(os.environ, SKEYS_WRITE=method)
+        run(["strace", "-f", "-c", "-o", o.name, "-e", "trace=" + SYSCALLS,
+             exe, "toggle" if toggle else "idle", "1", str(threads)], env=env,
+            stdout=subprocess.DEVNULL)
+        calls = {}
+        for line in open(o.name):
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
+            if m and m.group(2) != "total":
+                calls[m.group(2)] = int(m.group(1))
+        return calls
+
+
+def page_runs(dump_json, page=4096):
+    runs, last = 0, None
+    for a in sorted(int(s["address"], 16) for s in dump_json["sites"]):
+        if last is None or a // page > last + 1:
+            runs += 1
+        last = (a + 4) // page
+    return runs
+
+
+def cross_thread_protocol():
+    """Does this runtime synchronise other threads when it patches?"""
+    text = ""
+    for root, _, files in os.walk(os.path.join(SRC, "runtime")):
+        for f in files:
+            if f.endswith(".c"):
+                text += open(os.path.join(root, f)).read()
+    return "MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE" in text
+
+
+def latency(exe, method, reps, threads=0):
+    env = dict(os.environ, SKEYS_WRITE=method)
+    try:
+        p = subprocess.run([exe, "time", str(reps), str(threads)], env=env, capture_output=True,
+                           text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return {"failed": "timeout"}
+    if p.returncode:
+        return {"failed": p.returncode}
+    lines = p.stdout.split("\n")
+    ts = [int(x) / 1000 for x in lines[0].split()]  # microseconds
+    m, s = spread(ts)
+    return {"median_us": m, "spread": s, "min_us": ts[0], "max_us": ts[-1],
+            "calls": int(lines[1])}
+
+
+def measure(ctx):
+    sizes = [1, 10] if ctx.smoke else [1, 10, 100, 1000, 10000]
+    threads = 1  # one spinning thread beside the toggler: the machine has 2 cores
+    res = {"rows": [], "threads": threads, "protocol": cross_thread_protocol(),
+           "strace": have("strace")}
+    for n in sizes:
+        for sp in (False, True):
+            if sp and n > 1000:
+                continue
+            ctx.log(f"toggle: {n} sites, {'spread' if sp else 'dense'}")
+            c = ctx.path("toggle", f"p{n}{'s' if sp else 'd'}.c")
+            exe = c[:-2]
+            open(c, "w").write(program(n, sp))
+            run(["cc", *ctx.cflags, "-I", os.path.join(SRC, "include"), c, "-o", exe + ".u",
+                 "-L", ctx.libdir, "-lskeys", "-lpthread", "-Wl,-rpath," + ctx.libdir])
+            run([ctx.seal, exe + ".u", "-o", exe])
+            runs = page_runs(json.loads(out([ctx.dump, "--json", exe])))
+            reps = 5 if ctx.smoke else max(20, min(400, 40000 // n))
+            row = {"sites": n, "layout": "spread" if sp else "dense", "runs": runs, "reps": reps}
+            for method, call in (("procmem", "pwrite64"), ("mprotect", "mprotect")):
+                if res["strace"]:
+                    d = count(exe, True, method).get(call, 0) - count(exe, False, method).get(call, 0)
+                    row[f"{method}_syscalls"] = d
+                    if res["protocol"] or not ctx.smoke:
+                        a, b = count(exe, True, method, threads), count(exe, False, method, threads)
+                        row[f"{method}_syscalls_threads"] = {
+                            k: a.get(k, 0) - b.get(k, 0) for k in set(a) | set(b)
+                            if a.get(k, 0) != b.get(k, 0)}
+                row[f"{method}_lat"] = latency(exe, method, reps)
+                if res["protocol"] or not ctx.smoke:  # the test suite runs nothing unsafe
+                    row[f"{method}_lat_threads"] = latency(exe, method, reps, threads)
+            res["rows"].append(row)
+    return res
