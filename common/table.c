@@ -2,6 +2,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 static int rel32(uint64_t to, uint64_t from, int32_t *out)
@@ -37,15 +38,72 @@ int skeys_site_cmp(const struct skeys_site *a, const struct skeys_site *b)
 	return (a->flags > b->flags) - (a->flags < b->flags);
 }
 
-static int site_qsort_cmp(const void *a, const void *b)
+/*
+ * One stable counting pass on byte `shift` of v[], from in[] to out[].
+ * Returns false, doing nothing, when every element has the same byte there.
+ */
+static bool radix_pass(const uint64_t *v, const uint32_t *in, uint32_t *out, size_t n,
+		       unsigned shift)
 {
-	return skeys_site_cmp(a, b);
+	size_t count[256] = { 0 }, i, sum = 0;
+
+	for (i = 0; i < n; i++)
+		count[(v[in[i]] >> shift) & 0xff]++;
+	if (count[(v[in[0]] >> shift) & 0xff] == n)
+		return false;
+	for (i = 0; i < 256; i++) {
+		size_t c = count[i];
+
+		count[i] = sum;
+		sum += c;
+	}
+	for (i = 0; i < n; i++)
+		out[count[(v[in[i]] >> shift) & 0xff]++] = in[i];
+	return true;
+}
+
+/*
+ * Sealed order, by key then site address: a least-significant-digit radix
+ * sort of an index, site address first, key last. Bytes on which all
+ * entries agree (most high bytes) cost one counting pass and no move.
+ */
+static int sort_index(const struct skeys_site *s, size_t n, uint32_t **order)
+{
+	uint64_t *v = malloc(n * sizeof(*v));
+	uint32_t *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b)), *t;
+	size_t i;
+	unsigned f, shift;
+
+	if (!v || !a || !b || n > UINT32_MAX) {
+		free(v);
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		a[i] = (uint32_t)i;
+	for (f = 0; f < 2; f++) {
+		for (i = 0; i < n; i++)
+			v[i] = f == 0 ? s[i].code : s[i].key;
+		for (shift = 0; shift < 64; shift += 8)
+			if (radix_pass(v, a, b, n, shift)) {
+				t = a;
+				a = b;
+				b = t;
+			}
+	}
+	free(v);
+	free(b);
+	*order = a;
+	return 0;
 }
 
 int skeys_table_sort(struct skeys_entry *e, size_t n, uint64_t base)
 {
 	struct skeys_site *s;
+	uint32_t *order;
 	size_t i;
+	int err;
 
 	if (n == 0)
 		return 0;
@@ -54,20 +112,25 @@ int skeys_table_sort(struct skeys_entry *e, size_t n, uint64_t base)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		s[i] = skeys_entry_site(&e[i], base + i * sizeof(*e));
-	qsort(s, n, sizeof(*s), site_qsort_cmp);
+	err = sort_index(s, n, &order);
+	if (err) {
+		free(s);
+		return err;
+	}
 	/* Check every field first so that a failure leaves `e` untouched. */
 	for (i = 0; i < n; i++) {
 		struct skeys_entry tmp;
 
-		if (skeys_entry_set(&tmp, base + i * sizeof(*e), &s[i])) {
-			free(s);
-			return -ERANGE;
+		if (skeys_entry_set(&tmp, base + i * sizeof(*e), &s[order[i]])) {
+			err = -ERANGE;
+			break;
 		}
 	}
-	for (i = 0; i < n; i++)
-		skeys_entry_set(&e[i], base + i * sizeof(*e), &s[i]);
+	for (i = 0; !err && i < n; i++)
+		skeys_entry_set(&e[i], base + i * sizeof(*e), &s[order[i]]);
+	free(order);
 	free(s);
-	return 0;
+	return err;
 }
 
 int skeys_table_is_sorted(const struct skeys_entry *e, size_t n, uint64_t base)
