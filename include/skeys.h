@@ -27,6 +27,8 @@
 
 #if defined(__ELF__)
 #include <skeys/format/elf.h>
+#elif defined(_WIN32)
+#include <skeys/format/coff.h>
 #else
 #error "skeys: this object format is not supported yet"
 #endif
@@ -46,7 +48,9 @@ extern "C" {
  * Define keys at file or namespace scope, without `static` (gcc warns that it
  * ignores the visibility of a static).
  */
+#ifndef SKEYS__KEY_ATTR /* a format header may say otherwise */
 #define SKEYS__KEY_ATTR __attribute__((visibility("hidden")))
+#endif
 #define SKEYS__KEY_INIT(on)                                                    \
 	{ { (on), SKEYS_KEY_MAGIC | (on), 0 } }
 
