@@ -30,6 +30,16 @@ const struct skeys_arch *skeys_arch_by_elf(unsigned machine, unsigned elf_class)
 	return NULL;
 }
 
+const struct skeys_arch *skeys_arch_by_coff(unsigned machine)
+{
+	size_t i;
+
+	for (i = 0; i < N_ARCHES; i++)
+		if (machine && arches[i]->coff_machine == machine)
+			return arches[i];
+	return NULL;
+}
+
 const struct skeys_arch *skeys_arch_native(void)
 {
 #if defined(__x86_64__)

@@ -14,6 +14,7 @@
 
 static const struct skeys_format *const formats[] = {
 	&skeys_format_elf,
+	&skeys_format_pe,
 };
 
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))

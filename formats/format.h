@@ -77,6 +77,13 @@ struct skeys_format {
 	/* Fill `img` (buf and len already set). 0, or -1 with a message in err. */
 	int (*open)(struct skeys_image *img, char *err, size_t errlen);
 	void (*close)(struct skeys_image *img);
+	/*
+	 * Optional, for skeys-seal. seal_prepare refuses a file that sealing
+	 * would break (-1 and a message); seal_finish updates format-level
+	 * fields, such as a checksum of the whole file, in the sealed bytes.
+	 */
+	int (*seal_prepare)(const struct skeys_image *img, char *err, size_t errlen);
+	void (*seal_finish)(const struct skeys_image *img, uint8_t *out);
 };
 
 /* Space for a reader's error message. */
@@ -126,5 +133,9 @@ int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
 
 /* The readers, for the registry. */
 extern const struct skeys_format skeys_format_elf;
+extern const struct skeys_format skeys_format_pe;
+
+/* The PE checksum of `len` bytes, the 4 at `field` counting as zero. */
+uint32_t skeys_pe_checksum(const uint8_t *b, size_t len, size_t field);
 
 #endif

@@ -136,12 +136,20 @@ static int seal(const struct opts *o, const struct skeys_input *in)
 		return SKEYS_EXIT_INPUT;
 	}
 	memcpy(out, in->img->buf, in->img->len);
+	if (in->img->format->seal_prepare &&
+	    in->img->format->seal_prepare(in->img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		free(out);
+		return SKEYS_EXIT_INPUT;
+	}
 	r = skeys_check_seal(&in->check, out, err, sizeof(err));
 	if (r) {
 		skeys_cli_error(o->file, "%s", err);
 		free(out);
 		return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
 	}
+	if (in->img->format->seal_finish)
+		in->img->format->seal_finish(in->img, out);
 	if (skeys_image_open_mem(&img, out, in->img->len, err, sizeof(err)) ||
 	    skeys_check_open(&again, img, err, sizeof(err))) {
 		skeys_cli_error(o->file, "sealed copy: %s", err);
