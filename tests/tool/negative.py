@@ -73,11 +73,48 @@ def dump_json(path, want_rc=0):
     return json.loads(out)
 
 
-# ---- a minimal ELF64 little-endian section reader, for patching -------------
+# ---- minimal ELF64 LE and PE section readers, for patching ------------------
+
+NOBITS = 8
+
+
+def pe_layout(b):
+    """(offset of the optional header, its size, PE32+?) of a PE file."""
+    coff = struct.unpack_from('<I', b, 0x3c)[0] + 4
+    opt_size, = struct.unpack_from('<H', b, coff + 16)
+    magic, = struct.unpack_from('<H', b, coff + 20)
+    return coff, coff + 20, opt_size, magic == 0x20b
+
+
+def pe_sections(b):
+    coff, opt, opt_size, plus = pe_layout(b)
+    n, = struct.unpack_from('<H', b, coff + 2)
+    base = struct.unpack_from('<Q', b, opt + 24)[0] if plus else struct.unpack_from('<I', b, opt + 28)[0]
+    out = []
+    for i in range(n):
+        h = opt + opt_size + 40 * i
+        name = b[h:h + 8].rstrip(b'\0').decode()
+        vsize, rva, raw, raw_at = struct.unpack_from('<IIII', b, h + 8)
+        size = min(vsize or raw, raw)
+        if size:
+            out.append({'name': name, 'type': 1, 'addr': base + rva, 'offset': raw_at, 'size': size})
+        if (vsize or raw) > size:
+            out.append({'name': name, 'type': NOBITS, 'addr': base + rva + size, 'offset': 0,
+                        'size': vsize - size})
+    # The skeys section holds the module header, then the table.
+    for s in list(out):
+        if s['name'] == '.skeys' and s['type'] != NOBITS:
+            out.append(dict(s, name='__skeys_hdr', size=40))
+            out.append(dict(s, name='__skeys', addr=s['addr'] + 40, offset=s['offset'] + 40,
+                            size=s['size'] - 40))
+    return out
+
 
 def sections(path):
     with open(path, 'rb') as f:
         b = f.read()
+    if b[:2] == b'MZ':
+        return pe_sections(b)
     expect(b[:4] == b'\x7fELF' and b[4] == 2 and b[5] == 1, 'fixture is not ELF64 LE')
     shoff, = struct.unpack_from('<Q', b, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from('<HHH', b, 0x3a)
@@ -99,7 +136,8 @@ def section(path, name):
 
 def file_offset(path, addr):
     for s in sections(path):
-        if s['type'] != 8 and s['addr'] and s['addr'] <= addr < s['addr'] + s['size']:
+        if (s['type'] != NOBITS and s['addr'] and s['addr'] <= addr < s['addr'] + s['size']
+                and not s['name'].startswith('__skeys')):
             return s['offset'] + addr - s['addr']
     raise Fail('address 0x%x not in the file' % addr)
 
@@ -231,6 +269,11 @@ def case_bad_input(src):
         'elf-garbage': b'\x7fELF' + bytes(rnd.getrandbits(8) for _ in range(4092)),
         'empty': b'',
     }
+    if files['truncated'][:2] == b'MZ':
+        files['mz-garbage'] = b'MZ' + bytes(rnd.getrandbits(8) for _ in range(4094))
+        # Headers intact, the section table cut off.
+        coff, opt, opt_size, _ = pe_layout(files['truncated'])
+        files['pe-headers-only'] = files['truncated'][:opt + opt_size + 20]
     true = shutil.which('true')
     if true:
         files['not-skeys'] = open(true, 'rb').read()
@@ -346,6 +389,78 @@ def case_usage(src):
         run_rc(0, tool, '--version')
     unchanged(f, snap, 'usage errors')
     expect(not os.path.exists(f + '.o'), 'output written on a usage error')
+
+
+def pe_checksum(b):
+    """The PE image checksum, computed here independently of the tool."""
+    _, opt, _, _ = pe_layout(b)
+    field = opt + 64
+    data = b[:field] + b'\0\0\0\0' + b[field + 4:]
+    if len(data) % 2:
+        data += b'\0'
+    total = 0
+    for (w,) in struct.iter_unpack('<H', data):
+        total += w
+        total = (total & 0xffff) + (total >> 16)
+    total = (total & 0xffff) + (total >> 16)
+    return (total + len(b)) & 0xffffffff
+
+
+def pe_get_checksum(path):
+    b = open(path, 'rb').read()
+    return struct.unpack_from('<I', b, pe_layout(b)[1] + 64)[0]
+
+
+def pe_set_checksum(path, value):
+    b = bytearray(open(path, 'rb').read())
+    struct.pack_into('<I', b, pe_layout(b)[1] + 64, value)
+    open(path, 'wb').write(b)
+
+
+def case_pe_checksum(src):
+    # GNU ld fills in the checksum: this file's own is the reference.
+    g = copy(src, 'sum.exe')
+    before = pe_get_checksum(g)
+    expect(before != 0, 'the linker left the checksum zero; this case needs one')
+    expect(before == pe_checksum(open(g, 'rb').read()),
+           'the linker wrote 0x%08x, this script computes 0x%08x' %
+           (before, pe_checksum(open(g, 'rb').read())))
+    run_rc(0, SEAL, g)
+    after = open(g, 'rb').read()
+    expect(pe_get_checksum(g) == pe_checksum(after),
+           'checksum 0x%08x after sealing, the file sums to 0x%08x'
+           % (pe_get_checksum(g), pe_checksum(after)))
+    expect(pe_get_checksum(g) != before, 'checksum unchanged though the table changed')
+    run_rc(0, SEAL, '--check', g)
+    # Zero means "no checksum": it stays zero.
+    f = copy(src, 'zero.exe')
+    pe_set_checksum(f, 0)
+    run_rc(0, SEAL, f)
+    expect(pe_get_checksum(f) == 0, 'a zero checksum was filled in')
+    print('checksum 0x%08x -> 0x%08x' % (before, pe_get_checksum(g)))
+
+
+def case_pe_signed(src):
+    """A file with an Authenticode signature is refused: seal before signing."""
+    f = copy(src, 'signed.exe')
+    b = bytearray(open(f, 'rb').read())
+    _, opt, _, plus = pe_layout(b)
+    sec_dir = opt + (112 if plus else 96) + 8 * 4
+    # A WIN_CERTIFICATE header (length, revision 2.0, PKCS#7) at the end, 8-aligned.
+    b += b'\0' * (-len(b) % 8)
+    struct.pack_into('<II', b, sec_dir, len(b), 8)
+    b += struct.pack('<IHH', 8, 0x200, 2)
+    open(f, 'wb').write(b)
+    snap = snapshot(f)
+    _, err = run_rc(2, SEAL, f)
+    expect('Authenticode' in err and 'before signing' in err,
+           'refusal does not say to seal before signing:\n' + err)
+    run_rc(2, SEAL, f, '-o', f + '.out')
+    expect(not os.path.exists(f + '.out'), 'output written for a signed file')
+    unchanged(f, snap, 'sealing a signed file')
+    d = dump_json(f)
+    expect(d['format'] == 'pe' and not d['sealed'], 'dump of a signed file')
+    no_temporaries(TMP)
 
 
 def case_scale(src):
