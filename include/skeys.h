@@ -21,6 +21,8 @@
 
 #if defined(__x86_64__)
 #include <skeys/arch/x86_64.h>
+#elif defined(__aarch64__) || defined(__arm64__)
+#include <skeys/arch/aarch64.h>
 #else
 #error "skeys: this architecture is not supported yet"
 #endif
@@ -29,6 +31,8 @@
 #include <skeys/format/elf.h>
 #elif defined(_WIN32)
 #include <skeys/format/coff.h>
+#elif defined(__APPLE__) && defined(__MACH__)
+#include <skeys/format/macho.h>
 #else
 #error "skeys: this object format is not supported yet"
 #endif

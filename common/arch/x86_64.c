@@ -40,6 +40,7 @@ const struct skeys_arch skeys_arch_x86_64 = {
 	.elf_machine = EM_X86_64_,
 	.elf_class = ELFCLASS64_,
 	.coff_machine = 0x8664, /* IMAGE_FILE_MACHINE_AMD64 */
+	.macho_cputype = 0x01000007, /* CPU_TYPE_X86_64 */
 	.site_len = X86_SITE,
 	.site_align = 1,
 	.nop = { 0x0f, 0x1f, 0x44, 0x00, 0x00 },

@@ -294,25 +294,6 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 	return 0;
 }
 
-/* COFF gives no function sizes: a function runs to the next one or its section's end. */
-static void func_sizes(struct skeys_image *img)
-{
-	size_t i;
-
-	for (i = 0; i < img->n_funcs; i++) {
-		const struct skeys_section *s =
-			skeys_image_section_at(img, img->funcs[i].addr, 1);
-		uint64_t end;
-
-		if (!s)
-			continue;
-		end = s->addr + s->size;
-		if (i + 1 < img->n_funcs && img->funcs[i + 1].addr < end)
-			end = img->funcs[i + 1].addr;
-		img->funcs[i].size = end - img->funcs[i].addr;
-	}
-}
-
 static int pe_open(struct skeys_image *img, char *err, size_t errlen)
 {
 	struct pe_layout l;
@@ -339,7 +320,7 @@ static int pe_open(struct skeys_image *img, char *err, size_t errlen)
 	    read_sections(img, err, errlen) ||
 	    skeys_image_finish(img, err, errlen))
 		return -1;
-	func_sizes(img);
+	skeys_image_func_sizes(img);
 	return 0;
 }
 
