@@ -8,6 +8,7 @@ Every case works on copies in a temporary directory and checks exit codes,
 messages, and that a failed run left its input byte-for-byte (and mtime)
 unchanged. Exit 0 pass, 1 fail, 77 skip.
 """
+import hashlib
 import json
 import os
 import random
@@ -110,11 +111,42 @@ def pe_sections(b):
     return out
 
 
+MH_MAGIC_64 = b'\xcf\xfa\xed\xfe'
+FAT_MAGIC = b'\xca\xfe\xba\xbe'
+
+
+def macho_slices(b):
+    """[(cputype, offset, size)] of a universal file."""
+    n, = struct.unpack_from('>I', b, 4)
+    return [struct.unpack_from('>IiII', b, 8 + 20 * i)[0:1] + struct.unpack_from('>II', b, 16 + 20 * i)
+            for i in range(n)]
+
+
+def macho_sections(b, base=0):
+    ncmds, = struct.unpack_from('<I', b, base + 16)
+    off, out = base + 32, []
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from('<II', b, off)
+        if cmd == 0x19:
+            nsects, = struct.unpack_from('<I', b, off + 64)
+            for i in range(nsects):
+                h = off + 72 + 80 * i
+                addr, ssize, offset = struct.unpack_from('<QQI', b, h + 32)
+                flags, = struct.unpack_from('<I', b, h + 64)
+                out.append({'name': b[h:h + 16].rstrip(b'\0').decode(),
+                            'type': NOBITS if flags & 0xff in (1, 0xc, 0x12) else 1,
+                            'addr': addr, 'offset': base + offset, 'size': ssize})
+        off += size
+    return out
+
+
 def sections(path):
     with open(path, 'rb') as f:
         b = f.read()
     if b[:2] == b'MZ':
         return pe_sections(b)
+    if b[:4] == MH_MAGIC_64:
+        return macho_sections(b)
     expect(b[:4] == b'\x7fELF' and b[4] == 2 and b[5] == 1, 'fixture is not ELF64 LE')
     shoff, = struct.unpack_from('<Q', b, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from('<HHH', b, 0x3a)
@@ -158,9 +190,10 @@ def read_at(path, offset, n):
 
 def case_check_ok(f):
     run_rc(0, SEAL, '--check', f)
-    d = dump_json(f)
-    expect(d['sealed'] and d['ok'] and d['checksum_ok'], 'dump: not sealed and ok')
-    expect(d['sites'] and all(s['ok'] for s in d['sites']), 'dump: a site is not ok')
+    top = dump_json(f)
+    for d in top.get('slices', [top]):
+        expect(d['sealed'] and d['ok'] and d['checksum_ok'], 'dump: not sealed and ok')
+        expect(d['sites'] and all(s['ok'] for s in d['sites']), 'dump: a site is not ok')
     run_rc(0, DUMP, f)
     c = copy(f, 'again')
     snap = snapshot(c)
@@ -168,8 +201,13 @@ def case_check_ok(f):
     unchanged(c, snap, 'sealing a sealed file')
 
 
+# A trap at a site, and how the diagnostic shows it, per architecture.
+TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'),
+        'arm64': (b'\x00\x00\x20\xd4', 'found 00 00 20 d4', 'brk')}
+
+
 def break_sites(f, count):
-    """Put an int3 on the first byte of `count` sites in different functions."""
+    """Put a trap on the first bytes of `count` sites in different functions."""
     d = dump_json(f)
     picked, seen = [], set()
     for s in sorted(d['sites'], key=lambda s: s['function']):
@@ -179,7 +217,7 @@ def break_sites(f, count):
             picked.append(s)
     expect(len(picked) >= count, 'fixture has too few functions with sites')
     for s in picked[:count]:
-        patch(f, file_offset(f, int(s['address'], 16)), b'\xcc')
+        patch(f, file_offset(f, int(s['address'], 16)), TRAP[d['arch']][0])
     return picked[:count]
 
 
@@ -192,7 +230,8 @@ def case_site_byte(src):
         for s in bad:
             where = '%s: %s (%s): error: ' % (f, s['function'], s['address'])
             expect(where in err, 'message does not name the site %r:\n%s' % (where, err))
-        expect('found cc' in err and 'int3' in err, 'found bytes not shown:\n' + err)
+        _, found, mnemonic = TRAP[dump_json(src)['arch']]
+        expect(found in err and mnemonic in err, 'found bytes not shown:\n' + err)
         expect('expected ' in err, 'expected bytes not shown:\n' + err)
         unchanged(f, snap, 'a failed run')
     d = dump_json(f, 1)
@@ -460,6 +499,154 @@ def case_pe_signed(src):
     unchanged(f, snap, 'sealing a signed file')
     d = dump_json(f)
     expect(d['format'] == 'pe' and not d['sealed'], 'dump of a signed file')
+    no_temporaries(TMP)
+
+
+def case_dead_strip(*files):
+    """ld64.lld -dead_strip keeps every entry (and so every function with a site)."""
+    for whole, stripped in zip(files[0::2], files[1::2]):
+        a, b = dump_json(whole), dump_json(stripped)
+        fa = sorted(s['function'].split('+')[0] for s in a['sites'])
+        fb = sorted(s['function'].split('+')[0] for s in b['sites'])
+        expect(fa == fb, '-dead_strip changed the entries: %s -> %s' % (fa, fb))
+        expect(b['ok'] and b['sealed'], '-dead_strip file does not verify')
+        run_rc(0, SEAL, '--check', stripped)
+
+
+def slice_of(path, arch):
+    """(offset, size) of the slice of a universal file whose dump arch is `arch`."""
+    cpu = {'x86_64': 0x01000007, 'arm64': 0x0100000c}[arch]
+    for c, off, size in macho_slices(open(path, 'rb').read()):
+        if c == cpu:
+            return off, size
+    raise Fail('no %s slice' % arch)
+
+
+def case_macho_fat(src):
+    """Each slice is verified, sealed and shown; a bad site names its slice."""
+    f = copy(src, 'fat')
+    d = dump_json(f)
+    expect(d['format'] == 'macho' and [x['arch'] for x in d['slices']] == ['x86_64', 'arm64'],
+           'dump of a universal file: %r' % {k: v for k, v in d.items() if k != 'slices'})
+    expect(all(not x['sealed'] and x['ok'] and len(x['sites']) == 6 for x in d['slices']),
+           'slices before sealing')
+    _, err = run_rc(1, SEAL, '--check', f)
+    expect(err.count('not sealed') == 2, 'each slice must say it is not sealed:\n' + err)
+    run_rc(0, SEAL, f)
+    d = dump_json(f)
+    expect(all(x['sealed'] and x['ok'] and x['checksum_ok'] for x in d['slices']),
+           'slices after sealing')
+    run_rc(0, SEAL, '--check', f)
+    text, _ = run_rc(0, DUMP, f)
+    for arch in ('x86_64', 'arm64'):
+        expect('%s[%s]: macho %s, sealed' % (f, arch, arch) in text,
+               'text dump does not show slice %s:\n%s' % (arch, text[:400]))
+    # One bad site in the arm64 slice: named with its slice, nothing written.
+    site = next(x for x in d['slices'] if x['arch'] == 'arm64')['sites'][0]
+    off, _ = slice_of(f, 'arm64')
+    b = open(f, 'rb').read()
+    secs = macho_sections(b, off)
+    addr = int(site['address'], 16)
+    sec = next(x for x in secs if x['addr'] <= addr < x['addr'] + x['size'])
+    patch(f, sec['offset'] + addr - sec['addr'], b'\x00\x00\x20\xd4')  # brk #0
+    snap = snapshot(f)
+    _, err = run_rc(1, SEAL, '--check', f)
+    where = '%s[arm64]: %s (%s): error: ' % (f, site['function'], site['address'])
+    expect(where in err and 'brk' in err, 'bad site not named with its slice %r:\n%s' % (where, err))
+    run_rc(1, SEAL, f)
+    unchanged(f, snap, 'a failed seal of a universal file')
+    d = dump_json(f, 1)
+    expect([x['ok'] for x in d['slices']] == [True, False], 'dump: only arm64 is bad')
+    no_temporaries(TMP)
+
+
+def case_macho_fat_bad(src):
+    """Universal headers that lie: exit 2, file untouched."""
+    b = open(src, 'rb').read()
+    (c0, off0, size0), _ = macho_slices(b)
+    bad = {
+        'slice-past-end': bytearray(b),
+        'slice-not-macho': bytearray(b),
+        'cputype-lies': bytearray(b),
+        'truncated-slice': b[:off0 + size0 // 2],
+    }
+    struct.pack_into('>I', bad['slice-past-end'], 20, len(b))
+    struct.pack_into('>I', bad['slice-not-macho'], 16, 0)
+    struct.pack_into('>I', bad['cputype-lies'], 8, 0x0100000c if c0 != 0x0100000c else 0x01000007)
+    for name, data in bad.items():
+        f = os.path.join(TMP, name)
+        open(f, 'wb').write(data)
+        snap = snapshot(f)
+        for args in ([SEAL, f], [SEAL, '--check', f], [DUMP, '--json', f]):
+            _, err = run_rc(2, *args)
+            expect(err.startswith(f + ': error: '), '%s: message does not name the file:\n%s'
+                   % (name, err))
+        unchanged(f, snap, name)
+    no_temporaries(TMP)
+
+
+def code_directory(b, base=0):
+    """(offset of the CodeDirectory, its fields) of a Mach-O image at `base`."""
+    ncmds, = struct.unpack_from('<I', b, base + 16)
+    off = base + 32
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from('<II', b, off)
+        if cmd == 0x1d:
+            dataoff, _ = struct.unpack_from('<II', b, off + 8)
+            sb = base + dataoff
+            count, = struct.unpack_from('>I', b, sb + 8)
+            for i in range(count):
+                typ, o = struct.unpack_from('>II', b, sb + 12 + 8 * i)
+                if typ == 0:
+                    cd = sb + o
+                    f = struct.unpack_from('>IIIIIIIIIBBBB', b, cd)
+                    return cd, sb, {'flags': f[3], 'hash_off': f[4], 'n_code': f[7],
+                                    'limit': f[8], 'page': 1 << f[12]}
+        off += size
+    return None, None, None
+
+
+def check_page_hashes(b, base, what):
+    cd, _, f = code_directory(b, base)
+    expect(cd is not None, '%s: no code signature' % what)
+    for i in range(f['n_code']):
+        at = base + i * f['page']
+        end = min(at + f['page'], base + f['limit'])
+        want = hashlib.sha256(b[at:end]).digest()
+        got = b[cd + f['hash_off'] + 32 * i:cd + f['hash_off'] + 32 * (i + 1)]
+        expect(want == got, '%s: page %d hash does not match its contents' % (what, i))
+    return f['n_code']
+
+
+def case_macho_signature(thin, fat):
+    """Ad-hoc signatures (ld64.lld signs every arm64 image) get their page
+    hashes recomputed; a real signature is refused: seal before codesign."""
+    f = copy(thin, 'signed')
+    b = open(f, 'rb').read()
+    n = check_page_hashes(b, 0, 'as linked')
+    run_rc(0, SEAL, f)
+    after = open(f, 'rb').read()
+    expect(after != b, 'sealing changed nothing')
+    check_page_hashes(after, 0, 'after sealing')
+    g = copy(fat, 'fat')
+    run_rc(0, SEAL, g)
+    gb = open(g, 'rb').read()
+    off, _ = slice_of(g, 'arm64')
+    check_page_hashes(gb, off, 'arm64 slice after sealing')
+    # A CMS blob slot in the signature: signed by someone, so refused.
+    h = copy(thin, 'really-signed')
+    hb = bytearray(open(h, 'rb').read())
+    cd, sb, fields = code_directory(hb, 0)
+    count, = struct.unpack_from('>I', hb, sb + 8)
+    # Retype the code directory's own slot entry as a signature slot of non-zero size.
+    struct.pack_into('>I', hb, cd + 12, fields['flags'] & ~0x2)  # not ad hoc
+    open(h, 'wb').write(hb)
+    snap = snapshot(h)
+    _, err = run_rc(2, SEAL, h)
+    expect('before codesign' in err, 'refusal does not say to seal before signing:\n' + err)
+    unchanged(h, snap, 'sealing a signed file')
+    dump_json(h)
+    print('%d page hashes checked, %d slots in the signature' % (n, count))
     no_temporaries(TMP)
 
 
