@@ -203,6 +203,19 @@ def check_unsupported(tc, args, work):
         p = tc.compile(src, os.path.join(d, "x.o"), flags, expect=None)
         if ".text" not in p.stderr and "absolute" not in p.stderr:
             raise Failure(f"{name}: build failed, but not on the site's section:\n{p.stderr}")
+    # A C++ inline function with a site lives in a COMDAT .text$ section.
+    cxx_src = os.path.join(d, "inline.cc")
+    with open(cxx_src, "w") as f:
+        f.write("#include <skeys.h>\nSKEYS_DEFINE_FALSE(k);\n"
+                "inline int f(int x) { if (skeys_branch_unlikely(&k)) return 1; return x; }\n"
+                "int (*p)(int) = f;\n")
+    cxx = ([tc.linker.replace("-gcc", "-g++")] + GCC_PE_FLAGS if args.cc == "gcc"
+           else [shutil.which("clang++"), f"--target={TRIPLE}"])
+    p = run(cxx + ["-std=c++17", "-O2", "-I", args.include, "-c", cxx_src, "-o",
+                   os.path.join(d, "inline.o")], expect=None,
+            what="C++ inline function with a site must not build")
+    if ".text" not in p.stderr and "absolute" not in p.stderr:
+        raise Failure(f"C++ inline: build failed, but not on the site's section:\n{p.stderr}")
 
 
 def check_gc(tc, args, work, env):
