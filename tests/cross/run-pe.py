@@ -182,6 +182,23 @@ def run_wine(args, env, exe, argv=(), what=None):
         raise Failure(f"{what}: no 'e2e: OK'")
 
 
+def check_protection(tc, args, work, env):
+    """Protection after toggles and after a refused toggle (pe_prot.c)."""
+    d = os.path.join(work, "prot")
+    os.makedirs(d)
+    obj, exe = os.path.join(d, "pe_prot.o"), os.path.join(d, "pe_prot.exe")
+    tc.compile(os.path.join(HERE, "pe_prot.c"), obj)
+    tc.link([obj], exe, ["-L" + os.path.abspath(args.libskeys_dir), "-lskeys"])
+    run([args.seal, exe], what="skeys-seal pe_prot.exe")
+    for f in os.listdir(os.path.join(work, "sealed")):
+        if f.endswith(".dll"):
+            shutil.copy2(os.path.join(work, "sealed", f), d)
+    p = run([args.wine, exe], env=env, cwd=d, what="run pe_prot.exe", timeout=120)
+    if "pe-prot: OK" not in p.stdout:
+        sys.stdout.write(p.stdout[-4000:] + p.stderr[-4000:])
+        raise Failure("pe_prot.exe: no 'pe-prot: OK'")
+
+
 def check_unsupported(tc, args, work):
     """Layouts PE cannot do must fail to build, naming skeys where the assembler lets us."""
     d = os.path.join(work, "unsupported")
@@ -299,6 +316,7 @@ def main():
                  what="run unsealed, toggles refused")
         run_wine(args, env, os.path.join(mdir, "e2e.exe"), ["--unsealed-lib"],
                  what="run sealed EXE with unsealed DLL")
+        check_protection(tc, args, work, env)
         check_unsupported(tc, args, work)
         check_gc(tc, args, work, env)
     except Failure as e:
