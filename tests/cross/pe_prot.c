@@ -2,7 +2,9 @@
 /*
  * Windows: after every toggle, with either write method, the code pages
  * are back to PAGE_EXECUTE_READ; a site whose bytes changed is refused with
- * SKEYS_ERR_MISMATCH, nothing written, the protection unchanged.
+ * SKEYS_ERR_MISMATCH, nothing written, the protection unchanged. A DLL
+ * loaded with LoadLibrary registers its module and FreeLibrary unregisters
+ * it: toggles keep working after it is gone, and again when it comes back.
  * Exit 0 and "pe-prot: OK", or 1.
  */
 #include <skeys.h>
@@ -90,6 +92,24 @@ int main(void)
 	FlushInstructionCache(GetCurrentProcess(), site, 1);
 	CHECK(skeys_enable(&prot_key) == 0 && prot_site() == 1);
 	CHECK(protection(site) == PAGE_EXECUTE_READ);
+	for (i = 0; i < 3; i++) {
+		HMODULE plugin = LoadLibraryA("pe_plugin.dll");
+		int (*check)(void) = NULL;
+		FARPROC f = plugin ? GetProcAddress(plugin, "plugin_check") : NULL;
+		int k;
+
+		CHECK(f != NULL);
+		if (!f)
+			break;
+		memcpy(&check, &f, sizeof(check));
+		CHECK(check() == 0);
+		CHECK(FreeLibrary(plugin));
+		/* The plugin's table is unmapped: its module must be gone too. */
+		for (k = 0; k < 4; k++) {
+			CHECK(skeys_disable(&prot_key) == 0 && prot_site() == 0);
+			CHECK(skeys_enable(&prot_key) == 0 && prot_site() == 1);
+		}
+	}
 	printf(failures ? "pe-prot: FAILED\n" : "pe-prot: OK\n");
 	return failures ? 1 : 0;
 }

@@ -183,13 +183,19 @@ def run_wine(args, env, exe, argv=(), what=None):
 
 
 def check_protection(tc, args, work, env):
-    """Protection after toggles and after a refused toggle (pe_prot.c)."""
+    """Protection after toggles and after a refused toggle; a DLL loaded and
+    unloaded at run time (pe_prot.c, pe_plugin.c)."""
     d = os.path.join(work, "prot")
     os.makedirs(d)
+    libskeys = ["-L" + os.path.abspath(args.libskeys_dir), "-lskeys"]
     obj, exe = os.path.join(d, "pe_prot.o"), os.path.join(d, "pe_prot.exe")
     tc.compile(os.path.join(HERE, "pe_prot.c"), obj)
-    tc.link([obj], exe, ["-L" + os.path.abspath(args.libskeys_dir), "-lskeys"])
+    tc.link([obj], exe, libskeys)
     run([args.seal, exe], what="skeys-seal pe_prot.exe")
+    plugin_o, plugin = os.path.join(d, "pe_plugin.o"), os.path.join(d, "pe_plugin.dll")
+    tc.compile(os.path.join(HERE, "pe_plugin.c"), plugin_o)
+    tc.link([plugin_o], plugin, ["-shared"] + libskeys)
+    run([args.seal, plugin], what="skeys-seal pe_plugin.dll")
     for f in os.listdir(os.path.join(work, "sealed")):
         if f.endswith(".dll"):
             shutil.copy2(os.path.join(work, "sealed", f), d)

@@ -49,7 +49,10 @@
  * (COMDAT "any") section: every translation unit emits them, the linker
  * keeps one copy per EXE or DLL. Constructors and destructors go through
  * .ctors/.dtors, which the mingw-w64 CRT runs for EXEs and DLLs alike
- * (the destructor at exit and at FreeLibrary).
+ * (the destructor at exit and at FreeLibrary). Each function starts its own
+ * section: GNU as (2.40) stores a wrong in-place addend in an ADDR64
+ * relocation against a global symbol that is not at offset 0 of its
+ * section, which sent the .dtors entry 12 bytes past the destructor.
  */
 #define SKEYS__ASM_MODULE                                                      \
 	".ifndef skeys__module_header\n\t"                                     \
@@ -76,11 +79,13 @@
 	".linkonce discard\n\t"                                                \
 	".balign 8\n\t"                                                        \
 	SKEYS__PTR_DIRECTIVE " skeys__module_dtor\n\t"                         \
-	".section .text$skeys,\"xr\"\n\t"                                      \
+	".section .text$skeys_ctor,\"xr\"\n\t"                                 \
 	".linkonce discard\n\t"                                                \
 	".globl skeys__module_ctor\n\t"                                        \
 	"skeys__module_ctor:\n\t"                                              \
 	SKEYS__ASM_TAILCALL("skeys_module_register")                           \
+	".section .text$skeys_dtor,\"xr\"\n\t"                                 \
+	".linkonce discard\n\t"                                                \
 	".globl skeys__module_dtor\n\t"                                        \
 	"skeys__module_dtor:\n\t"                                              \
 	SKEYS__ASM_TAILCALL("skeys_module_unregister")                         \
