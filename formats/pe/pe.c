@@ -320,6 +320,8 @@ static int pe_open(struct skeys_image *img, char *err, size_t errlen)
 	    read_sections(img, err, errlen) ||
 	    skeys_image_finish(img, err, errlen))
 		return -1;
+	if (!img->has_header)
+		FAIL("not built with skeys (no %s section)", PE_SECTION);
 	skeys_image_func_sizes(img);
 	return 0;
 }
