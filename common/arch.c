@@ -6,6 +6,7 @@
 
 static const struct skeys_arch *const arches[] = {
 	&skeys_arch_x86_64,
+	&skeys_arch_aarch64,
 };
 
 #define N_ARCHES (sizeof(arches) / sizeof(arches[0]))
@@ -30,10 +31,32 @@ const struct skeys_arch *skeys_arch_by_elf(unsigned machine, unsigned elf_class)
 	return NULL;
 }
 
+const struct skeys_arch *skeys_arch_by_coff(unsigned machine)
+{
+	size_t i;
+
+	for (i = 0; i < N_ARCHES; i++)
+		if (machine && arches[i]->coff_machine == machine)
+			return arches[i];
+	return NULL;
+}
+
+const struct skeys_arch *skeys_arch_by_macho(uint32_t cputype)
+{
+	size_t i;
+
+	for (i = 0; i < N_ARCHES; i++)
+		if (cputype && arches[i]->macho_cputype == cputype)
+			return arches[i];
+	return NULL;
+}
+
 const struct skeys_arch *skeys_arch_native(void)
 {
 #if defined(__x86_64__)
 	return &skeys_arch_x86_64;
+#elif defined(__aarch64__) || defined(__arm64__)
+	return &skeys_arch_aarch64;
 #else
 	return NULL;
 #endif

@@ -18,6 +18,8 @@ struct skeys_arch {
 	const char *name;
 	uint16_t elf_machine; /* EM_* */
 	uint8_t elf_class;    /* ELFCLASS32 or ELFCLASS64 */
+	uint16_t coff_machine; /* IMAGE_FILE_MACHINE_*, 0 when PE is not supported */
+	uint32_t macho_cputype; /* CPU_TYPE_*, 0 when Mach-O is not supported */
 	uint8_t site_len;     /* bytes of a nop and of a jump */
 	uint8_t site_align;   /* a site's address must be a multiple of this */
 	uint8_t nop[SKEYS_SITE_MAX];
@@ -31,9 +33,12 @@ struct skeys_arch {
 };
 
 extern const struct skeys_arch skeys_arch_x86_64;
+extern const struct skeys_arch skeys_arch_aarch64;
 
 const struct skeys_arch *skeys_arch_by_id(unsigned id);
 const struct skeys_arch *skeys_arch_by_elf(unsigned machine, unsigned elf_class);
+const struct skeys_arch *skeys_arch_by_coff(unsigned machine);
+const struct skeys_arch *skeys_arch_by_macho(uint32_t cputype);
 /* The architecture this code was compiled for, or NULL. */
 const struct skeys_arch *skeys_arch_native(void);
 

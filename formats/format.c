@@ -14,6 +14,8 @@
 
 static const struct skeys_format *const formats[] = {
 	&skeys_format_elf,
+	&skeys_format_pe,
+	&skeys_format_macho,
 };
 
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
@@ -130,6 +132,9 @@ void skeys_image_close(struct skeys_image *img)
 		return;
 	if (img->format && img->format->close)
 		img->format->close(img);
+	for (size_t i = 0; i < img->n_slices; i++)
+		skeys_image_close(img->slices[i]);
+	free(img->slices);
 	free(img->sections);
 	free(img->funcs);
 	free(img->objects);
@@ -195,6 +200,24 @@ int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen)
 		img->n_objects = symbols_dedupe(img->objects, img->n_objects);
 	}
 	return 0;
+}
+
+void skeys_image_func_sizes(struct skeys_image *img)
+{
+	size_t i;
+
+	for (i = 0; i < img->n_funcs; i++) {
+		const struct skeys_section *s =
+			skeys_image_section_at(img, img->funcs[i].addr, 1);
+		uint64_t end;
+
+		if (!s || img->funcs[i].size)
+			continue;
+		end = s->addr + s->size;
+		if (i + 1 < img->n_funcs && img->funcs[i + 1].addr < end)
+			end = img->funcs[i + 1].addr;
+		img->funcs[i].size = end - img->funcs[i].addr;
+	}
 }
 
 const struct skeys_section *skeys_image_section_at(const struct skeys_image *img,

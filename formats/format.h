@@ -66,6 +66,21 @@ struct skeys_image {
 	bool has_table, has_header;
 	struct skeys_section table, header;
 
+	/*
+	 * The header's table bounds may be zero in an unsealed file: the module
+	 * fills them in when it loads (Mach-O). The table is then its section.
+	 */
+	bool bounds_at_load;
+
+	/*
+	 * A container of whole images (a universal Mach-O file): each slice is
+	 * an image over its part of buf, at slice_offset in the file. The
+	 * container itself has no arch, sections or table.
+	 */
+	struct skeys_image **slices;
+	size_t n_slices;
+	uint64_t slice_offset;
+
 	void *priv; /* the reader's own state */
 	void *owned; /* buffer freed on close (open_file) */
 };
@@ -77,6 +92,13 @@ struct skeys_format {
 	/* Fill `img` (buf and len already set). 0, or -1 with a message in err. */
 	int (*open)(struct skeys_image *img, char *err, size_t errlen);
 	void (*close)(struct skeys_image *img);
+	/*
+	 * Optional, for skeys-seal. seal_prepare refuses a file that sealing
+	 * would break (-1 and a message); seal_finish updates format-level
+	 * fields, such as a checksum of the whole file, in the sealed bytes.
+	 */
+	int (*seal_prepare)(const struct skeys_image *img, char *err, size_t errlen);
+	void (*seal_finish)(const struct skeys_image *img, uint8_t *out);
 };
 
 /* Space for a reader's error message. */
@@ -123,8 +145,18 @@ const struct skeys_format *skeys_format_at(size_t i);
 
 /* For readers: sort and deduplicate the section and symbol arrays. */
 int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
+/*
+ * For readers of formats without symbol sizes (COFF, Mach-O), after
+ * skeys_image_finish(): a function runs to the next one or its section's end.
+ */
+void skeys_image_func_sizes(struct skeys_image *img);
 
 /* The readers, for the registry. */
 extern const struct skeys_format skeys_format_elf;
+extern const struct skeys_format skeys_format_pe;
+extern const struct skeys_format skeys_format_macho;
+
+/* The PE checksum of `len` bytes, the 4 at `field` counting as zero. */
+uint32_t skeys_pe_checksum(const uint8_t *b, size_t len, size_t field);
 
 #endif

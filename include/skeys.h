@@ -21,12 +21,18 @@
 
 #if defined(__x86_64__)
 #include <skeys/arch/x86_64.h>
+#elif defined(__aarch64__) || defined(__arm64__)
+#include <skeys/arch/aarch64.h>
 #else
 #error "skeys: this architecture is not supported yet"
 #endif
 
 #if defined(__ELF__)
 #include <skeys/format/elf.h>
+#elif defined(_WIN32)
+#include <skeys/format/coff.h>
+#elif defined(__APPLE__) && defined(__MACH__)
+#include <skeys/format/macho.h>
 #else
 #error "skeys: this object format is not supported yet"
 #endif
@@ -46,7 +52,9 @@ extern "C" {
  * Define keys at file or namespace scope, without `static` (gcc warns that it
  * ignores the visibility of a static).
  */
+#ifndef SKEYS__KEY_ATTR /* a format header may say otherwise */
 #define SKEYS__KEY_ATTR __attribute__((visibility("hidden")))
+#endif
 #define SKEYS__KEY_INIT(on)                                                    \
 	{ { (on), SKEYS_KEY_MAGIC | (on), 0 } }
 

@@ -14,7 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#if defined(_WIN32)
+#define SKEYS_API __declspec(dllexport)
+#else
 #define SKEYS_API __attribute__((visibility("default")))
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #define SKEYS_PRINTF(f, a) __attribute__((format(gnu_printf, f, a)))

@@ -9,14 +9,17 @@
  * copy finds it through the notes of the loaded modules and forwards all
  * calls to it. The leader's module is pinned so it outlives its followers.
  * A copy of another runtime version refuses to work, and says why.
+ * (ELF only for now: on PE and Mach-O every copy keeps to itself.)
  */
 #define _GNU_SOURCE
 #include "internal.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <string.h>
+#if defined(__ELF__)
+#include <dlfcn.h>
+#include <link.h>
+#endif
 
 #define RUNTIME_MAGIC 0x534b5254u /* "SKRT" */
 #define RUNTIME_VERSION 1u        /* of struct skeys_runtime and struct skeys_ops */
@@ -72,11 +75,21 @@ static const struct skeys_ops refused_ops = {
 	.set_write_method = refused_method,
 };
 
+/* Named from the note's assembly on ELF; private elsewhere. */
+#if defined(__ELF__)
 __attribute__((visibility("hidden"))) struct skeys_runtime skeys__runtime = {
+#else
+static struct skeys_runtime skeys__runtime = {
+#endif
 	RUNTIME_MAGIC, RUNTIME_VERSION, NULL, &local_ops,
 };
 static struct skeys_runtime refused = { RUNTIME_MAGIC, RUNTIME_VERSION, NULL, &refused_ops };
 
+struct search {
+	struct skeys_runtime *found;
+};
+
+#if defined(__ELF__)
 /* The note: name "skeys", a 32-bit offset from the descriptor to skeys__runtime. */
 __asm__(".pushsection .note.skeys.runtime,\"a\",%note\n\t"
 	".balign 4\n\t"
@@ -90,9 +103,6 @@ __asm__(".pushsection .note.skeys.runtime,\"a\",%note\n\t"
 	".popsection\n");
 extern const int32_t skeys__runtime_note __attribute__((visibility("hidden")));
 
-struct search {
-	struct skeys_runtime *found;
-};
 
 static void scan_notes(const char *p, size_t len, struct search *s)
 {
@@ -147,6 +157,8 @@ static void pin(const struct skeys_runtime *rt)
 		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", info.dli_fname);
 }
 
+#endif
+
 static struct skeys_runtime *resolve(void)
 {
 	struct skeys_runtime *l = __atomic_load_n(&skeys__runtime.leader, __ATOMIC_ACQUIRE);
@@ -154,9 +166,11 @@ static struct skeys_runtime *resolve(void)
 
 	if (l)
 		return l;
+#if defined(__ELF__)
 	/* Runs first in a module constructor, under the dynamic loader's lock. */
 	(void)*(volatile const int32_t *)&skeys__runtime_note;
 	dl_iterate_phdr(find_leader, &s);
+#endif
 	if (!s.found) {
 		l = &skeys__runtime;
 	} else if (s.found->version != RUNTIME_VERSION) {
@@ -165,7 +179,9 @@ static struct skeys_runtime *resolve(void)
 			  s.found->version, RUNTIME_VERSION);
 		l = &refused;
 	} else {
+#if defined(__ELF__)
 		pin(s.found);
+#endif
 		l = s.found;
 	}
 	__atomic_store_n(&skeys__runtime.leader, l, __ATOMIC_RELEASE);

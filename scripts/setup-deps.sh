@@ -11,6 +11,7 @@ packages="
 	gcc g++ clang lld binutils make cmake
 	libelf-dev libcapstone-dev liblief-dev
 	strace file
+	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
 "
 missing=""
 for p in $packages; do

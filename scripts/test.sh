@@ -9,3 +9,5 @@ else
 fi
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2
+# PE/COFF: cross-built with mingw-w64, run under wine.
+sh scripts/test-pe.sh

@@ -176,6 +176,14 @@ static bool bounds_check(struct skeys_check *c)
 	uint64_t stop = header_rel(c, offsetof(struct skeys_header, stop), c->hdr.stop);
 	const struct skeys_section *t = &c->img->table;
 
+	if (c->img->bounds_at_load && c->hdr.start == 0 && c->hdr.stop == 0) {
+		/* Filled in by the module when it loads, and by sealing: the section. */
+		start = stop = c->hdr_addr;
+		if (c->img->has_table) {
+			start = t->addr;
+			stop = t->addr + t->size;
+		}
+	}
 	c->table_addr = start;
 	if (!c->img->has_table) {
 		if (start == stop)

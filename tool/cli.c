@@ -5,6 +5,7 @@
 #include "disasm.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -19,29 +20,129 @@ void skeys_cli_error(const char *path, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int skeys_input_load(struct skeys_input *in, const char *path)
+static int slices_open(struct skeys_input *in, char *err, size_t errlen)
+{
+	size_t i;
+
+	in->slices = calloc(in->img->n_slices, sizeof(*in->slices));
+	if (!in->slices) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < in->img->n_slices; i++) {
+		struct skeys_input *s = &in->slices[i];
+		size_t n = strlen(in->path) + strlen(in->img->slices[i]->arch->name) + 3;
+
+		in->n_slices++;
+		s->img = in->img->slices[i]; /* owned by the container's image */
+		s->owned_path = malloc(n);
+		if (!s->owned_path) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		snprintf(s->owned_path, n, "%s[%s]", in->path, s->img->arch->name);
+		s->path = s->owned_path;
+		if (skeys_check_open(&s->check, s->img, err, errlen))
+			return -1;
+		s->checked = true;
+	}
+	return 0;
+}
+
+int skeys_input_open(struct skeys_input *in, const char *path, struct skeys_image *img)
 {
 	char err[SKEYS_ERR_LEN];
+	int r;
 
 	memset(in, 0, sizeof(*in));
 	in->path = path;
-	if (skeys_image_open_file(&in->img, path, err, sizeof(err)) ||
-	    skeys_check_open(&in->check, in->img, err, sizeof(err))) {
+	in->img = img;
+	if (img->n_slices)
+		r = slices_open(in, err, sizeof(err));
+	else if ((r = skeys_check_open(&in->check, img, err, sizeof(err))) == 0)
+		in->checked = true;
+	if (r) {
 		skeys_cli_error(path, "%s", err);
 		skeys_input_free(in);
 		return SKEYS_EXIT_INPUT;
 	}
-	in->checked = true;
 	return SKEYS_EXIT_OK;
+}
+
+int skeys_input_load(struct skeys_input *in, const char *path)
+{
+	char err[SKEYS_ERR_LEN];
+	struct skeys_image *img;
+
+	memset(in, 0, sizeof(*in));
+	if (skeys_image_open_file(&img, path, err, sizeof(err))) {
+		skeys_cli_error(path, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	return skeys_input_open(in, path, img);
 }
 
 void skeys_input_free(struct skeys_input *in)
 {
+	size_t i;
+
+	for (i = 0; i < in->n_slices; i++) {
+		in->slices[i].img = NULL; /* the container's */
+		skeys_input_free(&in->slices[i]);
+	}
+	free(in->slices);
+	in->slices = NULL;
+	in->n_slices = 0;
+	free(in->owned_path);
+	in->owned_path = NULL;
 	if (in->checked)
 		skeys_check_close(&in->check);
 	skeys_image_close(in->img);
 	in->img = NULL;
 	in->checked = false;
+}
+
+size_t skeys_input_units(const struct skeys_input *in, const struct skeys_input **units)
+{
+	if (in->n_slices) {
+		*units = in->slices;
+		return in->n_slices;
+	}
+	*units = in;
+	return 1;
+}
+
+bool skeys_input_ok(const struct skeys_input *in)
+{
+	const struct skeys_input *u;
+	size_t i, n = skeys_input_units(in, &u);
+
+	for (i = 0; i < n; i++)
+		if (!skeys_check_ok(&u[i].check))
+			return false;
+	return true;
+}
+
+bool skeys_input_sealed(const struct skeys_input *in)
+{
+	const struct skeys_input *u;
+	size_t i, n = skeys_input_units(in, &u);
+
+	for (i = 0; i < n; i++)
+		if (!u[i].check.sealed)
+			return false;
+	return true;
+}
+
+bool skeys_input_intact(const struct skeys_input *in)
+{
+	const struct skeys_input *u;
+	size_t i, n = skeys_input_units(in, &u);
+
+	for (i = 0; i < n; i++)
+		if (!u[i].check.intact)
+			return false;
+	return true;
 }
 
 size_t skeys_input_report(const struct skeys_input *in)
@@ -50,6 +151,11 @@ size_t skeys_input_report(const struct skeys_input *in)
 	size_t i, n = 0;
 	char where[512];
 
+	if (in->n_slices) {
+		for (i = 0; i < in->n_slices; i++)
+			n += skeys_input_report(&in->slices[i]);
+		return n;
+	}
 	for (i = 0; i < c->n_errors; i++, n++)
 		skeys_cli_error(in->path, "%s", c->errors[i]);
 	for (i = 0; i < c->n; i++) {

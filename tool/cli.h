@@ -15,11 +15,18 @@ enum skeys_exit {
 	SKEYS_EXIT_USAGE = 64, /* bad command line (as EX_USAGE) */
 };
 
+/*
+ * A file and its verification. A universal (fat) file is a container: its
+ * slices are inputs of their own, each named "FILE[arch]" in messages.
+ */
 struct skeys_input {
 	const char *path;
 	struct skeys_image *img;
 	struct skeys_check check;
 	bool checked;
+	struct skeys_input *slices;
+	size_t n_slices;
+	char *owned_path;
 };
 
 /* "PATH: error: ..." on stderr. */
@@ -31,6 +38,15 @@ void skeys_cli_error(const char *path, const char *fmt, ...)
  * after printing why; verification results are in in->check.
  */
 int skeys_input_load(struct skeys_input *in, const char *path);
+/* As skeys_input_load(), for an image already open; the input owns it. */
+int skeys_input_open(struct skeys_input *in, const char *path, struct skeys_image *img);
+
+/* The inputs to verify: the slices of a container, or the input itself. */
+size_t skeys_input_units(const struct skeys_input *in, const struct skeys_input **units);
+/* Every unit verifies / is sealed / is sealed and unchanged since. */
+bool skeys_input_ok(const struct skeys_input *in);
+bool skeys_input_sealed(const struct skeys_input *in);
+bool skeys_input_intact(const struct skeys_input *in);
 void skeys_input_free(struct skeys_input *in);
 
 /*

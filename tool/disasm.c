@@ -17,6 +17,7 @@ static struct disasm_row {
 	bool opened, failed;
 } rows[] = {
 	{ .id = SKEYS_ARCH_X86_64, .cs_arch = CS_ARCH_X86, .cs_mode = CS_MODE_64 },
+	{ .id = SKEYS_ARCH_AARCH64, .cs_arch = CS_ARCH_ARM64, .cs_mode = CS_MODE_ARM },
 };
 
 #define N_ROWS (sizeof(rows) / sizeof(rows[0]))

@@ -174,21 +174,55 @@ static void emit_all(struct skeys_emit *e, const struct skeys_input *in)
 	skeys_emit_array_end(e);
 }
 
+static void dump_one(const struct skeys_input *in, bool json)
+{
+	struct skeys_emit e;
+
+	/* Text aligns its columns to their widest cell: a pass to measure first. */
+	skeys_emit_begin_form(&e, stdout, json ? SKEYS_EMIT_JSON : SKEYS_EMIT_TABLE);
+	do
+		emit_all(&e, in);
+	while (skeys_emit_again(&e));
+	skeys_emit_end(&e);
+}
+
+/*
+ * A universal file: JSON is one object with the file, its format and
+ * "slices", one object per slice as for a thin file; text shows each slice
+ * in turn, named FILE[arch], a blank line between them.
+ */
+static void dump_slices(const struct skeys_input *in, bool json)
+{
+	size_t i;
+
+	if (json) {
+		fputs("{\n  \"file\": ", stdout);
+		skeys_emit_json_string(stdout, in->path);
+		fputs(",\n  \"format\": ", stdout);
+		skeys_emit_json_string(stdout, in->img->format->name);
+		fputs(",\n  \"slices\": [\n", stdout);
+	}
+	for (i = 0; i < in->n_slices; i++) {
+		if (i)
+			fputs(json ? ",\n" : "\n", stdout);
+		dump_one(&in->slices[i], json);
+	}
+	if (json)
+		fputs("  ]\n}\n", stdout);
+}
+
 static int dump(const char *path, bool json)
 {
 	struct skeys_input in;
-	struct skeys_emit e;
 	int rc = skeys_input_load(&in, path);
 
 	if (rc)
 		return rc;
-	/* Text aligns its columns to their widest cell: a pass to measure first. */
-	skeys_emit_begin_form(&e, stdout, json ? SKEYS_EMIT_JSON : SKEYS_EMIT_TABLE);
-	do
-		emit_all(&e, &in);
-	while (skeys_emit_again(&e));
-	skeys_emit_end(&e);
-	rc = skeys_check_ok(&in.check) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
+	if (in.n_slices)
+		dump_slices(&in, json);
+	else
+		dump_one(&in, json);
+	rc = skeys_input_ok(&in) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
 	skeys_input_free(&in);
 	return rc;
 }

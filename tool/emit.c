@@ -250,6 +250,14 @@ static void table_elem_end(struct skeys_emit *e)
  * JSON strings: escape quotes, backslashes and every byte outside printable
  * ASCII, so that names from a hostile file still make valid JSON.
  */
+void skeys_emit_json_string(FILE *f, const char *s);
+static void json_string(FILE *f, const char *s);
+
+void skeys_emit_json_string(FILE *f, const char *s)
+{
+	json_string(f, s);
+}
+
 static void json_string(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;

@@ -98,6 +98,8 @@ void skeys_emit_begin(struct skeys_emit *e, FILE *f, bool json);
 /* After a pass over every field: true when they are wanted once more. */
 bool skeys_emit_again(struct skeys_emit *e);
 void skeys_emit_end(struct skeys_emit *e);
+/* `s` as a JSON string literal, quotes included. */
+void skeys_emit_json_string(FILE *f, const char *s);
 
 /* `field` NULL, or its key NULL: a bare string element of an array. */
 void skeys_emit_field_str(struct skeys_emit *e, const struct skeys_field *field,

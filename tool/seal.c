@@ -125,37 +125,51 @@ static int write_result(const struct opts *o, const uint8_t *buf, size_t len)
 static int seal(const struct opts *o, const struct skeys_input *in)
 {
 	char err[SKEYS_ERR_LEN];
+	const struct skeys_format *fmt = in->img->format;
+	const struct skeys_input *u;
 	struct skeys_image *img = NULL;
-	struct skeys_check again;
+	struct skeys_input again;
+	size_t i, n = skeys_input_units(in, &u);
 	uint8_t *out;
 	int r, rc;
 
+	if (fmt->seal_prepare && fmt->seal_prepare(in->img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
 	out = malloc(in->img->len ? in->img->len : 1);
 	if (!out) {
 		skeys_cli_error(o->file, "out of memory");
 		return SKEYS_EXIT_INPUT;
 	}
 	memcpy(out, in->img->buf, in->img->len);
-	r = skeys_check_seal(&in->check, out, err, sizeof(err));
-	if (r) {
-		skeys_cli_error(o->file, "%s", err);
-		free(out);
-		return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
+	for (i = 0; i < n; i++) {
+		/* A slice's offsets count from its own start in the file. */
+		r = skeys_check_seal(&u[i].check, out + u[i].img->slice_offset, err, sizeof(err));
+		if (r) {
+			skeys_cli_error(u[i].path, "%s", err);
+			free(out);
+			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
+		}
 	}
-	if (skeys_image_open_mem(&img, out, in->img->len, err, sizeof(err)) ||
-	    skeys_check_open(&again, img, err, sizeof(err))) {
+	if (fmt->seal_finish)
+		fmt->seal_finish(in->img, out);
+	if (skeys_image_open_mem(&img, out, in->img->len, err, sizeof(err))) {
 		skeys_cli_error(o->file, "sealed copy: %s", err);
+		free(out);
+		return SKEYS_EXIT_INPUT;
+	}
+	if (skeys_input_open(&again, o->file, img)) {
 		rc = SKEYS_EXIT_INPUT;
 	} else {
-		if (skeys_check_ok(&again) && again.intact) {
+		if (skeys_input_ok(&again) && skeys_input_intact(&again)) {
 			rc = write_result(o, out, in->img->len);
 		} else {
 			skeys_cli_error(o->file, "internal error: the sealed copy does not verify");
 			rc = SKEYS_EXIT_VERIFY;
 		}
-		skeys_check_close(&again);
+		skeys_input_free(&again);
 	}
-	skeys_image_close(img);
 	free(out);
 	return rc;
 }
@@ -163,24 +177,30 @@ static int seal(const struct opts *o, const struct skeys_input *in)
 static int run(const struct opts *o)
 {
 	struct skeys_input in;
-	const struct skeys_check *c = &in.check;
+	const struct skeys_input *u;
 	int rc = skeys_input_load(&in, o->file);
+	size_t i, n;
 
 	if (rc)
 		return rc;
 	skeys_input_report(&in);
-	if (c->n_bad)
-		skeys_cli_error(o->file, "%zu of %zu sites failed verification", c->n_bad,
-				c->n);
-	if (o->check && c->usable && !c->sealed)
-		skeys_cli_error(o->file, "not sealed (run skeys-seal on it after linking)");
-	if (!skeys_check_ok(c)) {
+	n = skeys_input_units(&in, &u);
+	for (i = 0; i < n; i++) {
+		const struct skeys_check *c = &u[i].check;
+
+		if (c->n_bad)
+			skeys_cli_error(u[i].path, "%zu of %zu sites failed verification",
+					c->n_bad, c->n);
+		if (o->check && c->usable && !c->sealed)
+			skeys_cli_error(u[i].path, "not sealed (run skeys-seal on it after linking)");
+	}
+	if (!skeys_input_ok(&in)) {
 		if (!o->check)
 			skeys_cli_error(o->file, "verification failed: nothing written");
 		rc = SKEYS_EXIT_VERIFY;
 	} else if (o->check) {
-		rc = c->sealed ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
-	} else if (c->sealed) {
+		rc = skeys_input_sealed(&in) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
+	} else if (skeys_input_sealed(&in)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
 			rc = write_result(o, in.img->buf, in.img->len);

@@ -5,7 +5,11 @@
  * are what the golden files check; keep them stable.
  */
 #include <skeys.h>
+#if __STDC_HOSTED__
 #include <stdio.h>
+#else
+int printf(const char *fmt, ...); /* Mach-O fixtures: built freestanding here, no SDK */
+#endif
 
 #define NOINLINE __attribute__((noinline))
 

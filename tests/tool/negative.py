@@ -8,6 +8,7 @@ Every case works on copies in a temporary directory and checks exit codes,
 messages, and that a failed run left its input byte-for-byte (and mtime)
 unchanged. Exit 0 pass, 1 fail, 77 skip.
 """
+import hashlib
 import json
 import os
 import random
@@ -73,11 +74,79 @@ def dump_json(path, want_rc=0):
     return json.loads(out)
 
 
-# ---- a minimal ELF64 little-endian section reader, for patching -------------
+# ---- minimal ELF64 LE and PE section readers, for patching ------------------
+
+NOBITS = 8
+
+
+def pe_layout(b):
+    """(offset of the optional header, its size, PE32+?) of a PE file."""
+    coff = struct.unpack_from('<I', b, 0x3c)[0] + 4
+    opt_size, = struct.unpack_from('<H', b, coff + 16)
+    magic, = struct.unpack_from('<H', b, coff + 20)
+    return coff, coff + 20, opt_size, magic == 0x20b
+
+
+def pe_sections(b):
+    coff, opt, opt_size, plus = pe_layout(b)
+    n, = struct.unpack_from('<H', b, coff + 2)
+    base = struct.unpack_from('<Q', b, opt + 24)[0] if plus else struct.unpack_from('<I', b, opt + 28)[0]
+    out = []
+    for i in range(n):
+        h = opt + opt_size + 40 * i
+        name = b[h:h + 8].rstrip(b'\0').decode()
+        vsize, rva, raw, raw_at = struct.unpack_from('<IIII', b, h + 8)
+        size = min(vsize or raw, raw)
+        if size:
+            out.append({'name': name, 'type': 1, 'addr': base + rva, 'offset': raw_at, 'size': size})
+        if (vsize or raw) > size:
+            out.append({'name': name, 'type': NOBITS, 'addr': base + rva + size, 'offset': 0,
+                        'size': vsize - size})
+    # The skeys section holds the module header, then the table.
+    for s in list(out):
+        if s['name'] == '.skeys' and s['type'] != NOBITS:
+            out.append(dict(s, name='__skeys_hdr', size=40))
+            out.append(dict(s, name='__skeys', addr=s['addr'] + 40, offset=s['offset'] + 40,
+                            size=s['size'] - 40))
+    return out
+
+
+MH_MAGIC_64 = b'\xcf\xfa\xed\xfe'
+FAT_MAGIC = b'\xca\xfe\xba\xbe'
+
+
+def macho_slices(b):
+    """[(cputype, offset, size)] of a universal file."""
+    n, = struct.unpack_from('>I', b, 4)
+    return [struct.unpack_from('>IiII', b, 8 + 20 * i)[0:1] + struct.unpack_from('>II', b, 16 + 20 * i)
+            for i in range(n)]
+
+
+def macho_sections(b, base=0):
+    ncmds, = struct.unpack_from('<I', b, base + 16)
+    off, out = base + 32, []
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from('<II', b, off)
+        if cmd == 0x19:
+            nsects, = struct.unpack_from('<I', b, off + 64)
+            for i in range(nsects):
+                h = off + 72 + 80 * i
+                addr, ssize, offset = struct.unpack_from('<QQI', b, h + 32)
+                flags, = struct.unpack_from('<I', b, h + 64)
+                out.append({'name': b[h:h + 16].rstrip(b'\0').decode(),
+                            'type': NOBITS if flags & 0xff in (1, 0xc, 0x12) else 1,
+                            'addr': addr, 'offset': base + offset, 'size': ssize})
+        off += size
+    return out
+
 
 def sections(path):
     with open(path, 'rb') as f:
         b = f.read()
+    if b[:2] == b'MZ':
+        return pe_sections(b)
+    if b[:4] == MH_MAGIC_64:
+        return macho_sections(b)
     expect(b[:4] == b'\x7fELF' and b[4] == 2 and b[5] == 1, 'fixture is not ELF64 LE')
     shoff, = struct.unpack_from('<Q', b, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from('<HHH', b, 0x3a)
@@ -99,7 +168,8 @@ def section(path, name):
 
 def file_offset(path, addr):
     for s in sections(path):
-        if s['type'] != 8 and s['addr'] and s['addr'] <= addr < s['addr'] + s['size']:
+        if (s['type'] != NOBITS and s['addr'] and s['addr'] <= addr < s['addr'] + s['size']
+                and not s['name'].startswith('__skeys')):
             return s['offset'] + addr - s['addr']
     raise Fail('address 0x%x not in the file' % addr)
 
@@ -120,9 +190,10 @@ def read_at(path, offset, n):
 
 def case_check_ok(f):
     run_rc(0, SEAL, '--check', f)
-    d = dump_json(f)
-    expect(d['sealed'] and d['ok'] and d['checksum_ok'], 'dump: not sealed and ok')
-    expect(d['sites'] and all(s['ok'] for s in d['sites']), 'dump: a site is not ok')
+    top = dump_json(f)
+    for d in top.get('slices', [top]):
+        expect(d['sealed'] and d['ok'] and d['checksum_ok'], 'dump: not sealed and ok')
+        expect(d['sites'] and all(s['ok'] for s in d['sites']), 'dump: a site is not ok')
     run_rc(0, DUMP, f)
     c = copy(f, 'again')
     snap = snapshot(c)
@@ -130,8 +201,13 @@ def case_check_ok(f):
     unchanged(c, snap, 'sealing a sealed file')
 
 
+# A trap at a site, and how the diagnostic shows it, per architecture.
+TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'),
+        'arm64': (b'\x00\x00\x20\xd4', 'found 00 00 20 d4', 'brk')}
+
+
 def break_sites(f, count):
-    """Put an int3 on the first byte of `count` sites in different functions."""
+    """Put a trap on the first bytes of `count` sites in different functions."""
     d = dump_json(f)
     picked, seen = [], set()
     for s in sorted(d['sites'], key=lambda s: s['function']):
@@ -141,7 +217,7 @@ def break_sites(f, count):
             picked.append(s)
     expect(len(picked) >= count, 'fixture has too few functions with sites')
     for s in picked[:count]:
-        patch(f, file_offset(f, int(s['address'], 16)), b'\xcc')
+        patch(f, file_offset(f, int(s['address'], 16)), TRAP[d['arch']][0])
     return picked[:count]
 
 
@@ -154,7 +230,8 @@ def case_site_byte(src):
         for s in bad:
             where = '%s: %s (%s): error: ' % (f, s['function'], s['address'])
             expect(where in err, 'message does not name the site %r:\n%s' % (where, err))
-        expect('found cc' in err and 'int3' in err, 'found bytes not shown:\n' + err)
+        _, found, mnemonic = TRAP[dump_json(src)['arch']]
+        expect(found in err and mnemonic in err, 'found bytes not shown:\n' + err)
         expect('expected ' in err, 'expected bytes not shown:\n' + err)
         unchanged(f, snap, 'a failed run')
     d = dump_json(f, 1)
@@ -231,6 +308,11 @@ def case_bad_input(src):
         'elf-garbage': b'\x7fELF' + bytes(rnd.getrandbits(8) for _ in range(4092)),
         'empty': b'',
     }
+    if files['truncated'][:2] == b'MZ':
+        files['mz-garbage'] = b'MZ' + bytes(rnd.getrandbits(8) for _ in range(4094))
+        # Headers intact, the section table cut off.
+        coff, opt, opt_size, _ = pe_layout(files['truncated'])
+        files['pe-headers-only'] = files['truncated'][:opt + opt_size + 20]
     true = shutil.which('true')
     if true:
         files['not-skeys'] = open(true, 'rb').read()
@@ -346,6 +428,226 @@ def case_usage(src):
         run_rc(0, tool, '--version')
     unchanged(f, snap, 'usage errors')
     expect(not os.path.exists(f + '.o'), 'output written on a usage error')
+
+
+def pe_checksum(b):
+    """The PE image checksum, computed here independently of the tool."""
+    _, opt, _, _ = pe_layout(b)
+    field = opt + 64
+    data = b[:field] + b'\0\0\0\0' + b[field + 4:]
+    if len(data) % 2:
+        data += b'\0'
+    total = 0
+    for (w,) in struct.iter_unpack('<H', data):
+        total += w
+        total = (total & 0xffff) + (total >> 16)
+    total = (total & 0xffff) + (total >> 16)
+    return (total + len(b)) & 0xffffffff
+
+
+def pe_get_checksum(path):
+    b = open(path, 'rb').read()
+    return struct.unpack_from('<I', b, pe_layout(b)[1] + 64)[0]
+
+
+def pe_set_checksum(path, value):
+    b = bytearray(open(path, 'rb').read())
+    struct.pack_into('<I', b, pe_layout(b)[1] + 64, value)
+    open(path, 'wb').write(b)
+
+
+def case_pe_checksum(src):
+    # GNU ld fills in the checksum: this file's own is the reference.
+    g = copy(src, 'sum.exe')
+    before = pe_get_checksum(g)
+    expect(before != 0, 'the linker left the checksum zero; this case needs one')
+    expect(before == pe_checksum(open(g, 'rb').read()),
+           'the linker wrote 0x%08x, this script computes 0x%08x' %
+           (before, pe_checksum(open(g, 'rb').read())))
+    run_rc(0, SEAL, g)
+    after = open(g, 'rb').read()
+    expect(pe_get_checksum(g) == pe_checksum(after),
+           'checksum 0x%08x after sealing, the file sums to 0x%08x'
+           % (pe_get_checksum(g), pe_checksum(after)))
+    expect(pe_get_checksum(g) != before, 'checksum unchanged though the table changed')
+    run_rc(0, SEAL, '--check', g)
+    # Zero means "no checksum": it stays zero.
+    f = copy(src, 'zero.exe')
+    pe_set_checksum(f, 0)
+    run_rc(0, SEAL, f)
+    expect(pe_get_checksum(f) == 0, 'a zero checksum was filled in')
+    print('checksum 0x%08x -> 0x%08x' % (before, pe_get_checksum(g)))
+
+
+def case_pe_signed(src):
+    """A file with an Authenticode signature is refused: seal before signing."""
+    f = copy(src, 'signed.exe')
+    b = bytearray(open(f, 'rb').read())
+    _, opt, _, plus = pe_layout(b)
+    sec_dir = opt + (112 if plus else 96) + 8 * 4
+    # A WIN_CERTIFICATE header (length, revision 2.0, PKCS#7) at the end, 8-aligned.
+    b += b'\0' * (-len(b) % 8)
+    struct.pack_into('<II', b, sec_dir, len(b), 8)
+    b += struct.pack('<IHH', 8, 0x200, 2)
+    open(f, 'wb').write(b)
+    snap = snapshot(f)
+    _, err = run_rc(2, SEAL, f)
+    expect('Authenticode' in err and 'before signing' in err,
+           'refusal does not say to seal before signing:\n' + err)
+    run_rc(2, SEAL, f, '-o', f + '.out')
+    expect(not os.path.exists(f + '.out'), 'output written for a signed file')
+    unchanged(f, snap, 'sealing a signed file')
+    d = dump_json(f)
+    expect(d['format'] == 'pe' and not d['sealed'], 'dump of a signed file')
+    no_temporaries(TMP)
+
+
+def case_dead_strip(*files):
+    """ld64.lld -dead_strip keeps every entry (and so every function with a site)."""
+    for whole, stripped in zip(files[0::2], files[1::2]):
+        a, b = dump_json(whole), dump_json(stripped)
+        fa = sorted(s['function'].split('+')[0] for s in a['sites'])
+        fb = sorted(s['function'].split('+')[0] for s in b['sites'])
+        expect(fa == fb, '-dead_strip changed the entries: %s -> %s' % (fa, fb))
+        expect(b['ok'] and b['sealed'], '-dead_strip file does not verify')
+        run_rc(0, SEAL, '--check', stripped)
+
+
+def slice_of(path, arch):
+    """(offset, size) of the slice of a universal file whose dump arch is `arch`."""
+    cpu = {'x86_64': 0x01000007, 'arm64': 0x0100000c}[arch]
+    for c, off, size in macho_slices(open(path, 'rb').read()):
+        if c == cpu:
+            return off, size
+    raise Fail('no %s slice' % arch)
+
+
+def case_macho_fat(src):
+    """Each slice is verified, sealed and shown; a bad site names its slice."""
+    f = copy(src, 'fat')
+    d = dump_json(f)
+    expect(d['format'] == 'macho' and [x['arch'] for x in d['slices']] == ['x86_64', 'arm64'],
+           'dump of a universal file: %r' % {k: v for k, v in d.items() if k != 'slices'})
+    expect(all(not x['sealed'] and x['ok'] and len(x['sites']) == 6 for x in d['slices']),
+           'slices before sealing')
+    _, err = run_rc(1, SEAL, '--check', f)
+    expect(err.count('not sealed') == 2, 'each slice must say it is not sealed:\n' + err)
+    run_rc(0, SEAL, f)
+    d = dump_json(f)
+    expect(all(x['sealed'] and x['ok'] and x['checksum_ok'] for x in d['slices']),
+           'slices after sealing')
+    run_rc(0, SEAL, '--check', f)
+    text, _ = run_rc(0, DUMP, f)
+    for arch in ('x86_64', 'arm64'):
+        expect('%s[%s]: macho %s, sealed' % (f, arch, arch) in text,
+               'text dump does not show slice %s:\n%s' % (arch, text[:400]))
+    # One bad site in the arm64 slice: named with its slice, nothing written.
+    site = next(x for x in d['slices'] if x['arch'] == 'arm64')['sites'][0]
+    off, _ = slice_of(f, 'arm64')
+    b = open(f, 'rb').read()
+    secs = macho_sections(b, off)
+    addr = int(site['address'], 16)
+    sec = next(x for x in secs if x['addr'] <= addr < x['addr'] + x['size'])
+    patch(f, sec['offset'] + addr - sec['addr'], b'\x00\x00\x20\xd4')  # brk #0
+    snap = snapshot(f)
+    _, err = run_rc(1, SEAL, '--check', f)
+    where = '%s[arm64]: %s (%s): error: ' % (f, site['function'], site['address'])
+    expect(where in err and 'brk' in err, 'bad site not named with its slice %r:\n%s' % (where, err))
+    run_rc(1, SEAL, f)
+    unchanged(f, snap, 'a failed seal of a universal file')
+    d = dump_json(f, 1)
+    expect([x['ok'] for x in d['slices']] == [True, False], 'dump: only arm64 is bad')
+    no_temporaries(TMP)
+
+
+def case_macho_fat_bad(src):
+    """Universal headers that lie: exit 2, file untouched."""
+    b = open(src, 'rb').read()
+    (c0, off0, size0), _ = macho_slices(b)
+    bad = {
+        'slice-past-end': bytearray(b),
+        'slice-not-macho': bytearray(b),
+        'cputype-lies': bytearray(b),
+        'truncated-slice': b[:off0 + size0 // 2],
+    }
+    struct.pack_into('>I', bad['slice-past-end'], 20, len(b))
+    struct.pack_into('>I', bad['slice-not-macho'], 16, 0)
+    struct.pack_into('>I', bad['cputype-lies'], 8, 0x0100000c if c0 != 0x0100000c else 0x01000007)
+    for name, data in bad.items():
+        f = os.path.join(TMP, name)
+        open(f, 'wb').write(data)
+        snap = snapshot(f)
+        for args in ([SEAL, f], [SEAL, '--check', f], [DUMP, '--json', f]):
+            _, err = run_rc(2, *args)
+            expect(err.startswith(f + ': error: '), '%s: message does not name the file:\n%s'
+                   % (name, err))
+        unchanged(f, snap, name)
+    no_temporaries(TMP)
+
+
+def code_directory(b, base=0):
+    """(offset of the CodeDirectory, its fields) of a Mach-O image at `base`."""
+    ncmds, = struct.unpack_from('<I', b, base + 16)
+    off = base + 32
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from('<II', b, off)
+        if cmd == 0x1d:
+            dataoff, _ = struct.unpack_from('<II', b, off + 8)
+            sb = base + dataoff
+            count, = struct.unpack_from('>I', b, sb + 8)
+            for i in range(count):
+                typ, o = struct.unpack_from('>II', b, sb + 12 + 8 * i)
+                if typ == 0:
+                    cd = sb + o
+                    f = struct.unpack_from('>IIIIIIIIIBBBB', b, cd)
+                    return cd, sb, {'flags': f[3], 'hash_off': f[4], 'n_code': f[7],
+                                    'limit': f[8], 'page': 1 << f[12]}
+        off += size
+    return None, None, None
+
+
+def check_page_hashes(b, base, what):
+    cd, _, f = code_directory(b, base)
+    expect(cd is not None, '%s: no code signature' % what)
+    for i in range(f['n_code']):
+        at = base + i * f['page']
+        end = min(at + f['page'], base + f['limit'])
+        want = hashlib.sha256(b[at:end]).digest()
+        got = b[cd + f['hash_off'] + 32 * i:cd + f['hash_off'] + 32 * (i + 1)]
+        expect(want == got, '%s: page %d hash does not match its contents' % (what, i))
+    return f['n_code']
+
+
+def case_macho_signature(thin, fat):
+    """Ad-hoc signatures (ld64.lld signs every arm64 image) get their page
+    hashes recomputed; a real signature is refused: seal before codesign."""
+    f = copy(thin, 'signed')
+    b = open(f, 'rb').read()
+    n = check_page_hashes(b, 0, 'as linked')
+    run_rc(0, SEAL, f)
+    after = open(f, 'rb').read()
+    expect(after != b, 'sealing changed nothing')
+    check_page_hashes(after, 0, 'after sealing')
+    g = copy(fat, 'fat')
+    run_rc(0, SEAL, g)
+    gb = open(g, 'rb').read()
+    off, _ = slice_of(g, 'arm64')
+    check_page_hashes(gb, off, 'arm64 slice after sealing')
+    # A CMS blob slot in the signature: signed by someone, so refused.
+    h = copy(thin, 'really-signed')
+    hb = bytearray(open(h, 'rb').read())
+    cd, sb, fields = code_directory(hb, 0)
+    count, = struct.unpack_from('>I', hb, sb + 8)
+    # Retype the code directory's own slot entry as a signature slot of non-zero size.
+    struct.pack_into('>I', hb, cd + 12, fields['flags'] & ~0x2)  # not ad hoc
+    open(h, 'wb').write(hb)
+    snap = snapshot(h)
+    _, err = run_rc(2, SEAL, h)
+    expect('before codesign' in err, 'refusal does not say to seal before signing:\n' + err)
+    unchanged(h, snap, 'sealing a signed file')
+    dump_json(h)
+    print('%d page hashes checked, %d slots in the signature' % (n, count))
+    no_temporaries(TMP)
 
 
 def case_scale(src):

@@ -201,12 +201,34 @@ static int test_seal(const char *path)
  * Open and verify a damaged buffer; whatever it holds, the result must be
  * an error message or a consistent verdict. Returns 1 when it opened.
  */
+/* Verify one image and seal a copy if it verifies; 1 when it could be checked. */
+static int check_damaged(struct skeys_image *img, const uint8_t *bytes, size_t len)
+{
+	char err[SKEYS_ERR_LEN] = "";
+	struct skeys_check c;
+
+	if (skeys_check_open(&c, img, err, sizeof(err))) {
+		EXPECT(err[0]);
+		return 0;
+	}
+	EXPECT(!skeys_check_ok(&c) || (c.usable && c.n_bad == 0 && c.n_errors == 0));
+	if (skeys_check_ok(&c) && !c.sealed) {
+		uint8_t *out = malloc(len);
+
+		EXPECT(out && skeys_check_seal(&c, (memcpy(out, bytes, len), out), err,
+					       sizeof(err)) == 0);
+		free(out);
+	}
+	skeys_check_close(&c);
+	return 1;
+}
+
 static int open_damaged(const uint8_t *buf, size_t len)
 {
 	char err[SKEYS_ERR_LEN] = "";
 	struct skeys_image *img;
-	struct skeys_check c;
 	int opened = 0;
+	size_t i;
 
 	/* An exact-size copy, so that a read past the end is a real overread. */
 	uint8_t *copy = malloc(len ? len : 1);
@@ -219,19 +241,13 @@ static int open_damaged(const uint8_t *buf, size_t len)
 		free(copy);
 		return 0;
 	}
-	if (skeys_check_open(&c, img, err, sizeof(err)) == 0) {
-		EXPECT(!skeys_check_ok(&c) || (c.usable && c.n_bad == 0 && c.n_errors == 0));
-		if (skeys_check_ok(&c) && !c.sealed) {
-			uint8_t *out = malloc(len);
-
-			EXPECT(out && skeys_check_seal(&c, (memcpy(out, copy, len), out), err,
-						       sizeof(err)) == 0);
-			free(out);
-		}
-		skeys_check_close(&c);
+	if (img->n_slices) { /* a universal file: every slice */
 		opened = 1;
+		for (i = 0; i < img->n_slices; i++)
+			opened &= check_damaged(img->slices[i], img->slices[i]->buf,
+						img->slices[i]->len);
 	} else {
-		EXPECT(err[0]);
+		opened = check_damaged(img, copy, len);
 	}
 	skeys_image_close(img);
 	free(copy);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/* PE/COFF table emission (mingw-w64 gcc and clang). Included by <skeys.h>. */
+#ifndef SKEYS_FORMAT_COFF_H
+#define SKEYS_FORMAT_COFF_H
+
+/*
+ * COFF assemblers (GNU as 2.40, LLVM MC 14) have no .pushsection/.popsection,
+ * so the entry goes to a grouped section and the site's function must be in
+ * plain `.text` for the switch back to land where it left. The linker merges
+ * .skeys$a (header), .skeys$m (entries) and .skeys$z (end) into one `.skeys`
+ * section, in that order.
+ *
+ * A site in any other section (gcc's .text.startup and .text.unlikely,
+ * -ffunction-sections, a C++ inline function or template in its COMDAT
+ * section) would silently put the rest of its function into .text: the
+ * `.if` below makes such a build fail in the assembler instead, because
+ * the distance between two labels of different sections is not a constant.
+ */
+#define SKEYS__ASM_SITE_LABEL ".Lskeys_site%=:\n\t"
+
+#define SKEYS__ASM_ENTRY                                                       \
+	".Lskeys_end%=:\n\t"                                                   \
+	".section .skeys$m,\"dr\"\n\t"                                         \
+	".balign 4\n\t"                                                        \
+	".long .Lskeys_site%= - .\n\t"                                         \
+	".long %l[skeys__yes] - .\n\t"                                         \
+	".long " SKEYS__KEY_OPERAND " + %c[skeys_br] - .\n\t"                  \
+	".text\n\t"                                                            \
+	".Lskeys_back%=:\n\t"                                                  \
+	".section .skeys_in_text_only,\"n\"\n\t"                               \
+	".uleb128 .Lskeys_back%= - .Lskeys_end%=\n\t"                            \
+	".text\n\t"
+
+/*
+ * COFF has no hidden visibility, but clang takes the attribute as "defined in
+ * this module", which its mingw target needs to accept a declared key as a
+ * constant. gcc ignores it with a warning; it needs -mcmodel=small instead
+ * (its default medium model reaches external data through a .refptr).
+ */
+#if defined(__clang__)
+#define SKEYS__KEY_ATTR __attribute__((visibility("hidden")))
+#else
+#define SKEYS__KEY_ATTR
+#endif
+
+/*
+ * The module header, the end of the table, and the constructor and
+ * destructor that register the module, each in a `.linkonce discard`
+ * (COMDAT "any") section: every translation unit emits them, the linker
+ * keeps one copy per EXE or DLL. Constructors and destructors go through
+ * .ctors/.dtors, which the mingw-w64 CRT runs for EXEs and DLLs alike
+ * (the destructor at exit and at FreeLibrary). Each function starts its own
+ * section: GNU as (2.40) stores a wrong in-place addend in an ADDR64
+ * relocation against a global symbol that is not at offset 0 of its
+ * section, which sent the .dtors entry 12 bytes past the destructor.
+ */
+#define SKEYS__ASM_MODULE                                                      \
+	".ifndef skeys__module_header\n\t"                                     \
+	".section .skeys$a,\"dr\"\n\t"                                         \
+	".linkonce discard\n\t"                                                \
+	".balign 8\n\t"                                                        \
+	".globl skeys__module_header\n\t"                                      \
+	"skeys__module_header:\n\t"                                            \
+	".ascii \"SKEYSHDR\"\n\t"                                              \
+	".short 1, 40, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long skeys__module_header + 40 - .\n\t"                              \
+	".long skeys__table_end - .\n\t"                                       \
+	".section .skeys$z,\"dr\"\n\t"                                         \
+	".linkonce discard\n\t"                                                \
+	".globl skeys__table_end\n\t"                                          \
+	"skeys__table_end:\n\t"                                                \
+	".section .ctors.65435$skeys,\"dw\"\n\t"                               \
+	".linkonce discard\n\t"                                                \
+	".balign 8\n\t"                                                        \
+	SKEYS__PTR_DIRECTIVE " skeys__module_ctor\n\t"                         \
+	".section .dtors.65435$skeys,\"dw\"\n\t"                               \
+	".linkonce discard\n\t"                                                \
+	".balign 8\n\t"                                                        \
+	SKEYS__PTR_DIRECTIVE " skeys__module_dtor\n\t"                         \
+	".section .text$skeys_ctor,\"xr\"\n\t"                                 \
+	".linkonce discard\n\t"                                                \
+	".globl skeys__module_ctor\n\t"                                        \
+	"skeys__module_ctor:\n\t"                                              \
+	SKEYS__ASM_TAILCALL("skeys_module_register")                           \
+	".section .text$skeys_dtor,\"xr\"\n\t"                                 \
+	".linkonce discard\n\t"                                                \
+	".globl skeys__module_dtor\n\t"                                        \
+	"skeys__module_dtor:\n\t"                                              \
+	SKEYS__ASM_TAILCALL("skeys_module_unregister")                         \
+	".text\n\t"                                                            \
+	".endif\n"
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Mach-O table emission (clang; ld64 and ld64.lld). Included by <skeys.h>. */
+#ifndef SKEYS_FORMAT_MACHO_H
+#define SKEYS_FORMAT_MACHO_H
+
+/*
+ * One entry per site in __DATA,__skeys. `live_support`: under -dead_strip an
+ * entry lives exactly when the code it names lives, so dead functions go
+ * with their entries. Each field subtracts a private `l_` label rather than
+ * `.`: ld64.lld rejects a SUBTRACTOR relocation whose subtrahend is not a
+ * symbol ("must be extern").
+ */
+#define SKEYS__ASM_SITE_LABEL "Lskeys_site%=:\n\t"
+
+#define SKEYS__ASM_ENTRY                                                       \
+	".pushsection __DATA,__skeys,regular,live_support\n\t"                 \
+	".p2align 2\n\t"                                                       \
+	"l_skeys_entry%=:\n\t"                                                 \
+	".long Lskeys_site%= - l_skeys_entry%=\n\t"                            \
+	".long %l[skeys__yes] - (l_skeys_entry%= + 4)\n\t"                     \
+	".long " SKEYS__KEY_OPERAND " + %c[skeys_br] - (l_skeys_entry%= + 8)\n\t" \
+	".popsection\n\t"
+
+/*
+ * The module header: a weak definition, so that the linker keeps one per
+ * image. Mach-O relocations cannot subtract from the linker's undefined
+ * section$start/end symbols, so the table bounds are left zero here: the
+ * constructor fills them in before registering, and skeys-seal writes the
+ * same values into the file. An empty __skeys contribution makes sure the
+ * section exists.
+ */
+#define SKEYS__ASM_MODULE                                                      \
+	".ifndef _skeys__module_header\n\t"                                    \
+	".pushsection __DATA,__skeys_hdr\n\t"                                  \
+	".p2align 3\n\t"                                                       \
+	".globl _skeys__module_header\n\t"                                     \
+	".weak_definition _skeys__module_header\n\t"                           \
+	".private_extern _skeys__module_header\n\t"                            \
+	"_skeys__module_header:\n\t"                                           \
+	".ascii \"SKEYSHDR\"\n\t"                                              \
+	".short 1, 40, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long 0, 0\n\t"                                                       \
+	".popsection\n\t"                                                      \
+	".pushsection __DATA,__skeys,regular,live_support\n\t"                 \
+	".popsection\n\t"                                                      \
+	".endif\n"
+
+/*
+ * Registration in C: every translation unit emits the same weak constructor
+ * and destructor (clang registers the destructor with __cxa_atexit for the
+ * image, so a dylib unregisters at dlclose). The linker keeps one copy, but
+ * each unit's __mod_init_func slot still calls it: the flag makes the
+ * second and later calls do nothing.
+ */
+#ifndef SKEYS_NO_MODULE
+#ifdef __cplusplus
+extern "C" {
+#endif
+extern struct skeys_header skeys__module_header __attribute__((visibility("hidden")));
+extern const char skeys__table_start[] __asm__("section$start$__DATA$__skeys")
+	__attribute__((visibility("hidden")));
+extern const char skeys__table_stop[] __asm__("section$end$__DATA$__skeys")
+	__attribute__((visibility("hidden")));
+void skeys_module_register(const struct skeys_header *header);
+void skeys_module_unregister(const struct skeys_header *header);
+void skeys__module_ctor(void);
+void skeys__module_dtor(void);
+__attribute__((weak, visibility("hidden"))) unsigned char skeys__module_state;
+
+__attribute__((weak, visibility("hidden"), constructor)) void skeys__module_ctor(void)
+{
+	if (skeys__module_state == 0) {
+		skeys__module_state = 1;
+		skeys__module_header.start = (int32_t)((uintptr_t)skeys__table_start -
+						       (uintptr_t)&skeys__module_header.start);
+		skeys__module_header.stop = (int32_t)((uintptr_t)skeys__table_stop -
+						      (uintptr_t)&skeys__module_header.stop);
+		skeys_module_register(&skeys__module_header);
+	}
+}
+
+__attribute__((weak, visibility("hidden"), destructor)) void skeys__module_dtor(void)
+{
+	if (skeys__module_state == 1) {
+		skeys__module_state = 2;
+		skeys_module_unregister(&skeys__module_header);
+	}
+}
+#ifdef __cplusplus
+}
+#endif
+#endif
+
+#endif

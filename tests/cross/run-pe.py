@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""End-to-end on Windows x86-64 under wine: the test program of
+tests/e2e/prog as an EXE with its sites in a DLL as well, built with mingw-w64
+gcc or with clang, linked against the libskeys DLL of this cross build,
+sealed by the native skeys-seal, inspected with skeys-dump and run under wine
+sealed (both write methods), unsealed (toggles refused) and as a sealed EXE
+beside an unsealed DLL. Then the layouts PE does not support must fail to
+build, and --gc-sections with the shipped linker script must keep every entry.
+
+Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
+
+  run-pe.py --cc gcc|clang --cflags=-O2 --include include --libskeys-dir DIR
+      --seal skeys-seal --dump skeys-dump --keep-script skeys-pe-keep.ld
+      --wine wine --prefix WINEPREFIX --workdir DIR
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROG = os.path.join(HERE, "..", "e2e", "prog")
+SKIP = 77
+TRIPLE = "x86_64-w64-mingw32"
+
+EXE_SOURCES = ["main.c", "other.c", "kernel.c", "check.c"]
+EXE_KEYS = {"e2e_kf": False, "e2e_kt": True, "e2e_kern_f": False, "e2e_kern_t": True}
+LIB_KEYS = {"e2e_lib_f": False, "e2e_lib_t": True}
+# gcc on PE: sites stay in .text (no .text.startup/.unlikely), declared keys are constants.
+GCC_PE_FLAGS = ["-mcmodel=small", "-fno-reorder-functions"]
+
+
+class Failure(Exception):
+    pass
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, env=None, expect=0, what=None, timeout=120, cwd=None):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Failure(f"{what or cmd[0]}: timed out after {timeout} s")
+    ok = p.returncode == expect if expect is not None else p.returncode != 0
+    log(f"  {'' if ok else 'FAILED '}[{time.monotonic() - t0:5.2f}s rc={p.returncode}] "
+        f"{what + ': ' if what else ''}{shlex.join(cmd)}")
+    if not ok:
+        sys.stdout.write(p.stdout[-4000:])
+        sys.stdout.write(p.stderr[-4000:])
+        raise Failure(f"{what or cmd[0]}: exit {p.returncode}, expected "
+                      f"{expect if expect is not None else 'failure'}")
+    return p
+
+
+class Toolchain:
+    """Compiles with gcc or clang for mingw; links with mingw gcc (clang 14 from
+    Debian does not find the mingw-w64 gcc runtime libraries on its own)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.linker = shutil.which(f"{TRIPLE}-gcc")
+        if args.cc == "gcc":
+            self.cc = [self.linker] if self.linker else None
+            self.flags = GCC_PE_FLAGS
+        else:
+            clang = shutil.which("clang")
+            self.cc = [clang, f"--target={TRIPLE}"] if clang else None
+            self.flags = []
+        self.flags = (["-std=c11", "-Wall", "-Wextra", "-Werror"] + self.flags
+                      + shlex.split(args.cflags) + ["-I", args.include, "-I", PROG])
+
+    def missing(self):
+        if self.args.ld == "lld" and not shutil.which("ld.lld"):
+            return "ld.lld not found"
+        return None if self.cc and self.linker else f"{self.args.cc} or {TRIPLE}-gcc not found"
+
+    def compile(self, src, obj, extra=(), expect=0):
+        return run(self.cc + self.flags + list(extra) + ["-c", src, "-o", obj],
+                   expect=expect, what="compile " + os.path.basename(src))
+
+    def link(self, objs, out, extra=()):
+        ld = ["-fuse-ld=lld"] if self.args.ld == "lld" else []
+        run([self.linker] + ld + objs + ["-o", out] + list(extra),
+            what="link " + os.path.basename(out))
+
+
+def build(tc, args, udir):
+    objs = os.path.join(udir, "obj")
+    os.makedirs(objs)
+    libdir = os.path.abspath(args.libskeys_dir)
+    lib_o = os.path.join(objs, "lib.o")
+    tc.compile(os.path.join(PROG, "lib.c"), lib_o)
+    tc.link([lib_o], os.path.join(udir, "e2elib.dll"),
+            ["-shared", "-Wl,--out-implib," + os.path.join(objs, "libe2elib.dll.a"),
+             "-L" + libdir, "-lskeys"])
+    exe_objs = []
+    for s in EXE_SOURCES:
+        o = os.path.join(objs, s.replace(".c", ".o"))
+        tc.compile(os.path.join(PROG, s), o, ["-DE2E_LIB=1"])
+        exe_objs.append(o)
+    tc.link(exe_objs, os.path.join(udir, "e2e.exe"),
+            ["-L" + objs, "-le2elib", "-L" + libdir, "-lskeys"])
+    # The loader looks beside the EXE first: the runtime DLLs go there.
+    for dll in [os.path.join(libdir, "libskeys-0.dll")] + runtime_dlls(tc):
+        shutil.copy2(dll, udir)
+
+
+def runtime_dlls(tc):
+    """mingw-w64 DLLs libskeys needs (winpthread), from the toolchain."""
+    p = subprocess.run([tc.linker, "-print-file-name=libwinpthread-1.dll"],
+                       stdout=subprocess.PIPE, text=True)
+    path = p.stdout.strip()
+    if not os.path.isabs(path):
+        for d in ("/usr/" + TRIPLE + "/lib", "/usr/" + TRIPLE + "/bin"):
+            if os.path.exists(os.path.join(d, "libwinpthread-1.dll")):
+                return [os.path.join(d, "libwinpthread-1.dll")]
+        raise Failure("libwinpthread-1.dll not found")
+    return [path]
+
+
+def dump(args, path):
+    p = run([args.dump, "--json", path], what="skeys-dump --json")
+    return json.loads(p.stdout)
+
+
+def check_table(path, doc, want, sealed):
+    errors = []
+    if doc.get("format") != "pe" or doc.get("arch") != "x86_64":
+        errors.append(f"format/arch {doc.get('format')}/{doc.get('arch')}, expected pe/x86_64")
+    if doc.get("sealed") is not sealed or not doc.get("ok"):
+        errors.append(f"sealed={doc.get('sealed')} ok={doc.get('ok')}, expected sealed={sealed}")
+    keys = {k["name"]: k for k in doc.get("keys", [])}
+    for name, initial in want.items():
+        k = keys.get(name)
+        if k is None:
+            errors.append(f"key {name} missing (keys: {sorted(keys)})")
+        elif k["initial"] is not initial or k["sites"] < 1:
+            errors.append(f"key {name}: initial {k['initial']}, {k['sites']} sites")
+    for s in doc.get("sites", []):
+        if not s["ok"]:
+            errors.append(f"site {s['function']}: {s.get('error')}")
+        want_jmp = (want.get(s["key"], False) != (s["branch"] == "likely"))
+        if s["instruction"] != ("jmp" if want_jmp else "nop"):
+            errors.append(f"site {s['function']} is {s['instruction']}")
+    if errors:
+        raise Failure(f"{os.path.basename(path)}:\n  " + "\n  ".join(errors))
+    return doc["sites"]
+
+
+def wine_env(args):
+    env = dict(os.environ, WINEPREFIX=os.path.abspath(args.prefix), WINEDEBUG="-all",
+               WINEDLLOVERRIDES="mscoree,mshtml=")
+    env.pop("SKEYS_WRITE", None)
+    env.pop("DISPLAY", None)
+    return env
+
+
+def wine_init(args, env):
+    """Create the prefix once; concurrent tests wait for the first one."""
+    prefix = os.path.abspath(args.prefix)
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    with open(prefix + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not os.path.exists(os.path.join(prefix, "system.reg")):
+            run([args.wine, "wineboot", "--init"], env=env, what="wineboot (first start)",
+                timeout=300)
+            run([args.wineserver, "-w"], env=env, what="wait for wineserver", timeout=300)
+
+
+def run_wine(args, env, exe, argv=(), what=None):
+    p = run([args.wine, exe] + list(argv), env=env, cwd=os.path.dirname(exe), what=what,
+            timeout=120)
+    if "e2e: OK" not in p.stdout:
+        sys.stdout.write(p.stdout[-4000:] + p.stderr[-4000:])
+        raise Failure(f"{what}: no 'e2e: OK'")
+
+
+def check_protection(tc, args, work, env):
+    """Protection after toggles and after a refused toggle; a DLL loaded and
+    unloaded at run time (pe_prot.c, pe_plugin.c)."""
+    d = os.path.join(work, "prot")
+    os.makedirs(d)
+    libskeys = ["-L" + os.path.abspath(args.libskeys_dir), "-lskeys"]
+    obj, exe = os.path.join(d, "pe_prot.o"), os.path.join(d, "pe_prot.exe")
+    tc.compile(os.path.join(HERE, "pe_prot.c"), obj)
+    tc.link([obj], exe, libskeys)
+    run([args.seal, exe], what="skeys-seal pe_prot.exe")
+    plugin_o, plugin = os.path.join(d, "pe_plugin.o"), os.path.join(d, "pe_plugin.dll")
+    tc.compile(os.path.join(HERE, "pe_plugin.c"), plugin_o)
+    tc.link([plugin_o], plugin, ["-shared"] + libskeys)
+    run([args.seal, plugin], what="skeys-seal pe_plugin.dll")
+    for f in os.listdir(os.path.join(work, "sealed")):
+        if f.endswith(".dll"):
+            shutil.copy2(os.path.join(work, "sealed", f), d)
+    p = run([args.wine, exe], env=env, cwd=d, what="run pe_prot.exe", timeout=120)
+    if "pe-prot: OK" not in p.stdout:
+        sys.stdout.write(p.stdout[-4000:] + p.stderr[-4000:])
+        raise Failure("pe_prot.exe: no 'pe-prot: OK'")
+
+
+def check_unsupported(tc, args, work):
+    """Layouts PE cannot do must fail to build, naming skeys where the assembler lets us."""
+    d = os.path.join(work, "unsupported")
+    os.makedirs(d)
+    src = os.path.join(PROG, "lib.c")
+    cases = [("-ffunction-sections", ["-ffunction-sections"])]
+    if args.cc == "gcc":
+        # main() in .text.startup: gcc's default at -O2 without -fno-reorder-functions.
+        startup = os.path.join(d, "startup.c")
+        with open(startup, "w") as f:
+            f.write("#include <skeys.h>\nSKEYS_DEFINE_FALSE(k);\n"
+                    "int main(void) { if (skeys_branch_unlikely(&k)) return 1; return 0; }\n")
+        p = run([tc.linker, "-std=c11", "-O2", "-mcmodel=small", "-I", args.include, "-c",
+                 startup, "-o", os.path.join(d, "startup.o")], expect=None,
+                what="site in .text.startup must not build")
+        if ".text.startup" not in p.stderr:
+            raise Failure("the .text.startup failure does not name the section")
+    for name, flags in cases:
+        p = tc.compile(src, os.path.join(d, "x.o"), flags, expect=None)
+        if ".text" not in p.stderr and "absolute" not in p.stderr:
+            raise Failure(f"{name}: build failed, but not on the site's section:\n{p.stderr}")
+    # A C++ inline function with a site lives in a COMDAT .text$ section.
+    cxx_src = os.path.join(d, "inline.cc")
+    with open(cxx_src, "w") as f:
+        f.write("#include <skeys.h>\nSKEYS_DEFINE_FALSE(k);\n"
+                "inline int f(int x) { if (skeys_branch_unlikely(&k)) return 1; return x; }\n"
+                "int (*p)(int) = f;\n")
+    cxx = ([tc.linker.replace("-gcc", "-g++")] + GCC_PE_FLAGS if args.cc == "gcc"
+           else [shutil.which("clang++"), f"--target={TRIPLE}"])
+    p = run(cxx + ["-std=c++17", "-O2", "-I", args.include, "-c", cxx_src, "-o",
+                   os.path.join(d, "inline.o")], expect=None,
+            what="C++ inline function with a site must not build")
+    if ".text" not in p.stderr and "absolute" not in p.stderr:
+        raise Failure(f"C++ inline: build failed, but not on the site's section:\n{p.stderr}")
+
+
+def check_gc(tc, args, work, env):
+    """--gc-sections drops every entry unless the shipped script keeps them."""
+    d = os.path.join(work, "gc")
+    os.makedirs(d)
+    objs = [os.path.join(work, "unsealed", "obj", s.replace(".c", ".o")) for s in EXE_SOURCES]
+    common = ["-L" + os.path.join(work, "unsealed", "obj"), "-le2elib",
+              "-L" + os.path.abspath(args.libskeys_dir), "-lskeys", "-Wl,--gc-sections"]
+    plain, kept = os.path.join(d, "plain.exe"), os.path.join(d, "e2e.exe")
+    tc.link(objs, plain, common)
+    if args.ld == "lld":
+        # lld reads no linker scripts: --gc-sections with lld is unsupported
+        # (README). Checked, so that a change in lld's behaviour shows here.
+        n_plain = len(dump(args, plain)["sites"])
+        log(f"  --gc-sections with lld: {n_plain} entries kept (unsupported)")
+        if n_plain != 0:
+            raise Failure(f"lld kept {n_plain} entries under --gc-sections: update the README")
+        return
+    tc.link(objs, kept, common + ["-Wl,-T," + os.path.abspath(args.keep_script)])
+    n_plain = len(dump(args, plain)["sites"])
+    n_kept = len(dump(args, kept)["sites"])
+    n_all = len(dump(args, os.path.join(work, "sealed", "e2e.exe"))["sites"])
+    log(f"  --gc-sections: {n_plain} entries without the script, {n_kept} with it, "
+        f"{n_all} without --gc-sections")
+    if n_kept != n_all:
+        raise Failure(f"--gc-sections with {args.keep_script} kept {n_kept} of {n_all} entries")
+    run([args.seal, kept], what="skeys-seal (gc)")
+    for f in os.listdir(os.path.join(work, "sealed")):
+        if f.endswith(".dll"):
+            shutil.copy2(os.path.join(work, "sealed", f), d)
+    run_wine(args, env, kept, what="run sealed, --gc-sections with the keep script")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cc", choices=["gcc", "clang"], required=True)
+    ap.add_argument("--cflags", default="-O2")
+    ap.add_argument("--include", required=True)
+    ap.add_argument("--libskeys-dir", required=True)
+    ap.add_argument("--seal", required=True)
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--keep-script", required=True)
+    ap.add_argument("--ld", choices=["bfd", "lld"], default="bfd")
+    ap.add_argument("--wine", default="wine")
+    ap.add_argument("--prefix", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+
+    tc = Toolchain(args)
+    why = tc.missing()
+    wine = shutil.which(args.wine)
+    if not why and not wine:
+        why = "wine not found"
+    for tool in (args.seal, args.dump):
+        if not why and not os.access(tool, os.X_OK):
+            why = f"{tool} not built (native_tools_dir)"
+    if why:
+        print("SKIP: " + why)
+        return SKIP
+    args.wine = wine
+    args.wineserver = shutil.which("wineserver") or os.path.join(os.path.dirname(wine),
+                                                                 "wineserver")
+    work = os.path.abspath(args.workdir)
+    shutil.rmtree(work, ignore_errors=True)
+    udir, sdir, mdir = (os.path.join(work, d) for d in ("unsealed", "sealed", "mixed"))
+    for d in (udir, sdir, mdir):
+        os.makedirs(d)
+    try:
+        build(tc, args, udir)
+        for f in os.listdir(udir):
+            if f.endswith(".dll") or f.endswith(".exe"):
+                shutil.copy2(os.path.join(udir, f), sdir)
+                shutil.copy2(os.path.join(udir, f), mdir)
+        for f, want in (("e2e.exe", EXE_KEYS), ("e2elib.dll", LIB_KEYS)):
+            u, s = os.path.join(udir, f), os.path.join(sdir, f)
+            check_table(u, dump(args, u), want, sealed=False)
+            run([args.seal, u, "-o", s], what="skeys-seal")
+            run([args.seal, "--check", s], what="skeys-seal --check")
+            check_table(s, dump(args, s), want, sealed=True)
+        shutil.copy2(os.path.join(sdir, "e2e.exe"), mdir)
+
+        env = wine_env(args)
+        wine_init(args, env)
+        for method in ("procmem", "mprotect", "auto"):
+            run_wine(args, dict(env, SKEYS_WRITE=method), os.path.join(sdir, "e2e.exe"),
+                     what=f"run sealed, SKEYS_WRITE={method}")
+        run_wine(args, env, os.path.join(udir, "e2e.exe"), ["--unsealed"],
+                 what="run unsealed, toggles refused")
+        run_wine(args, env, os.path.join(mdir, "e2e.exe"), ["--unsealed-lib"],
+                 what="run sealed EXE with unsealed DLL")
+        check_protection(tc, args, work, env)
+        check_unsupported(tc, args, work)
+        check_gc(tc, args, work, env)
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Build the Darwin runtime's objects for one macOS target with -Werror, against
+the declarations-only SDK stand-ins beside this script, and check that the
+objects define the library's API. Not linked (no SDK), not run (no macOS).
+
+  compile.py CLANG NM ARCH SOURCE_ROOT
+Exit: 0 pass, 1 fail, 77 skip.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+FLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wpedantic', '-Werror', '-Wshadow',
+         '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wformat=2',
+         '-Wno-unused-parameter', '-fvisibility=hidden', '-ffreestanding', '-nostdlibinc']
+SOURCES = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/log.c', 'runtime/os/darwin.c',
+           'common/table.c', 'common/arch.c', 'common/arch/x86_64.c', 'common/arch/aarch64.c']
+API = ['skeys_key_enable', 'skeys_key_disable', 'skeys_key_inc', 'skeys_key_dec',
+       'skeys_key_enabled', 'skeys_strerror', 'skeys_set_log', 'skeys_set_write_method',
+       'skeys_module_register', 'skeys_module_unregister']
+
+
+def main():
+    clang, nm, arch, root = sys.argv[1:5]
+    here = os.path.dirname(os.path.abspath(__file__))
+    defined = set()
+    with tempfile.TemporaryDirectory(prefix='skeys-darwin-') as tmp:
+        for src in SOURCES:
+            obj = os.path.join(tmp, os.path.basename(src) + '.o')
+            cmd = [clang, '-target', arch + '-apple-macos11'] + FLAGS + [
+                '-isystem', os.path.join(here, 'include'), '-I', os.path.join(root, 'include'),
+                '-I', os.path.join(root, 'common'), '-c', os.path.join(root, src), '-o', obj]
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode:
+                print(' '.join(cmd) + '\n' + p.stderr)
+                print('FAIL: %s does not compile for %s' % (src, arch))
+                return 1
+            out = subprocess.run([nm, '--defined-only', '--extern-only', obj],
+                                 capture_output=True, text=True).stdout
+            defined |= {ln.split()[-1] for ln in out.splitlines() if ln.strip()}
+    missing = [f for f in API if '_' + f not in defined]
+    if missing:
+        print('FAIL: %s objects do not define %s' % (arch, missing))
+        return 1
+    print('%d objects built for %s-apple-macos11; the API is defined' % (len(SOURCES), arch))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
