@@ -5,7 +5,9 @@
 #include <string.h>
 
 static const struct skeys_arch *const arches[] = {
-	&skeys_arch_x86_64,
+	&skeys_arch_x86_64,   &skeys_arch_i386,  &skeys_arch_aarch64,
+	&skeys_arch_riscv64,  &skeys_arch_arm,   &skeys_arch_ppc64le,
+	&skeys_arch_s390x,    &skeys_arch_loongarch64,
 };
 
 #define N_ARCHES (sizeof(arches) / sizeof(arches[0]))
@@ -34,9 +36,35 @@ const struct skeys_arch *skeys_arch_native(void)
 {
 #if defined(__x86_64__)
 	return &skeys_arch_x86_64;
+#elif defined(__i386__)
+	return &skeys_arch_i386;
+#elif defined(__aarch64__)
+	return &skeys_arch_aarch64;
+#elif defined(__riscv) && __riscv_xlen == 64
+	return &skeys_arch_riscv64;
+#elif defined(__arm__)
+	return &skeys_arch_arm;
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return &skeys_arch_ppc64le;
+#elif defined(__s390x__)
+	return &skeys_arch_s390x;
+#elif defined(__loongarch__) && __loongarch_grlen == 64
+	return &skeys_arch_loongarch64;
 #else
 	return NULL;
 #endif
+}
+
+const struct skeys_arch *skeys_arch_for_site(const struct skeys_arch *a, unsigned flags)
+{
+	if (!(flags & SKEYS_ENTRY_MODE))
+		return a;
+	return a->mode_alt;
+}
+
+unsigned skeys_arch_entry_flags(const struct skeys_arch *a)
+{
+	return SKEYS_ENTRY_BRANCH | (a->mode_alt ? SKEYS_ENTRY_MODE : 0u);
 }
 
 int skeys_arch_encode(const struct skeys_arch *a, bool jump, uint64_t site,

@@ -56,7 +56,7 @@ static const struct skeys_segment *segment_of(const struct skeys_module *m, uint
 /* Queue the module's sites of `key`, checking each against its expected bytes. */
 static int collect(struct skeys_module *m, struct skeys_key *key, bool on, struct batch *b)
 {
-	const struct skeys_arch *a = skeys_arch_native();
+	const struct skeys_arch *native = skeys_arch_native(), *a;
 	size_t i;
 	int err;
 
@@ -74,10 +74,15 @@ static int collect(struct skeys_module *m, struct skeys_key *key, bool on, struc
 		const struct skeys_entry *e = &m->entries[i];
 		struct skeys_site s = skeys_entry_site(e, (uintptr_t)e);
 		bool branch = s.flags & SKEYS_ENTRY_BRANCH;
-		struct skeys_patch p = { .addr = (uintptr_t)s.code, .len = a->site_len };
+		struct skeys_patch p = { .addr = (uintptr_t)s.code };
 
 		if (s.key != (uintptr_t)key)
 			break;
+		/* arm: the entry says whether the site is A32 or Thumb-2 code. */
+		a = skeys_arch_for_site(native, s.flags);
+		if (!a)
+			return SKEYS_ERR_MISMATCH;
+		p.len = a->site_len;
 		p.seg = segment_of(m, p.addr, p.len);
 		if (!p.seg) {
 			skeys_log(SKEYS_LOG_ERROR, "%s: site %#lx is outside the module's code",

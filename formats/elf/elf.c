@@ -62,6 +62,10 @@ static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *e
 	if (!img->arch)
 		FAIL("unsupported machine (e_machine %u, class %u)", eh->e_machine,
 		     eh->e_ident[EI_CLASS]);
+	/* ppc64 comes in both byte orders; skeys supports the little-endian one. */
+	if (img->arch->big_endian != img->big_endian)
+		FAIL("unsupported machine: %s in %s-endian byte order", img->arch->name,
+		     img->big_endian ? "big" : "little");
 	return 0;
 }
 
