@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* aarch64 site templates. Included by <skeys.h>; not a public header. */
+#ifndef SKEYS_ARCH_AARCH64_H
+#define SKEYS_ARCH_AARCH64_H
+
+#define SKEYS__ARCH_ID 3 /* SKEYS_ARCH_AARCH64 */
+/* gcc rejects "i" for a symbol address under PIE/PIC; "S" is a symbol reference. */
+#define SKEYS__KEY_CONSTRAINT "S"
+#define SKEYS__KEY_OPERAND "%c[skeys_k]"
+#define SKEYS__SECTION_TYPE "@progbits"
+#define SKEYS__PTR_DIRECTIVE ".quad"
+
+/* B and NOP are both one word; the architecture lets them be rewritten live. */
+#define SKEYS__ASM_SITE                                                        \
+	".if %c[skeys_jmp]\n\t"                                                \
+	"b %l[skeys__yes]\n\t"                                                 \
+	".else\n\t"                                                            \
+	"nop\n\t"                                                              \
+	".endif\n\t"
+
+/* `bti c` is a hint (a nop) where branch protection is off. */
+#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+	"hint 34\n\t"                                                          \
+	"adrp x0, skeys__module_header\n\t"                                    \
+	"add x0, x0, :lo12:skeys__module_header\n\t"                           \
+	"b " fn "\n\t"
+
+#endif
