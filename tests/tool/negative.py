@@ -73,21 +73,38 @@ def dump_json(path, want_rc=0):
     return json.loads(out)
 
 
-# ---- a minimal ELF64 little-endian section reader, for patching -------------
+# ---- a minimal ELF section reader (32/64-bit, either byte order), for patching
+
+def elf_layout(b):
+    """(struct byte-order prefix, is 64-bit) of an ELF file's bytes."""
+    expect(b[:4] == b'\x7fELF' and b[4] in (1, 2) and b[5] in (1, 2), 'fixture is not ELF')
+    return ('<' if b[5] == 1 else '>'), b[4] == 2
+
 
 def sections(path):
     with open(path, 'rb') as f:
         b = f.read()
-    expect(b[:4] == b'\x7fELF' and b[4] == 2 and b[5] == 1, 'fixture is not ELF64 LE')
-    shoff, = struct.unpack_from('<Q', b, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from('<HHH', b, 0x3a)
-    raw = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + i * shentsize) for i in range(shnum)]
+    e, is64 = elf_layout(b)
+    if is64:
+        shoff, = struct.unpack_from(e + 'Q', b, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + 'HHH', b, 0x3a)
+        shdr = e + 'IIQQQQIIQQ'
+    else:
+        shoff, = struct.unpack_from(e + 'I', b, 0x20)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + 'HHH', b, 0x2e)
+        shdr = e + 'IIIIIIIIII'
+    raw = [struct.unpack_from(shdr, b, shoff + i * shentsize) for i in range(shnum)]
     strtab = raw[shstrndx]
     out = []
     for s in raw:
         n = b[strtab[4] + s[0]:].split(b'\0', 1)[0].decode()
         out.append({'name': n, 'type': s[1], 'addr': s[3], 'offset': s[4], 'size': s[5]})
     return out
+
+
+def byte_order(path):
+    with open(path, 'rb') as f:
+        return elf_layout(f.read(6))[0]
 
 
 def section(path, name):
@@ -361,6 +378,78 @@ def case_scale(src):
     expect(n == d['entries'] and n >= 100000, 'only %d sites' % n)
     expect(d['sealed'] and all(s['ok'] for s in d['sites']), 'not all sites ok')
     print('%d sites: seal %.2fs, check %.2fs, dump --json %.2fs' % (n, t1 - t0, t2 - t1, t3 - t2))
+
+
+# ---- architecture-neutral cases, run on every architecture's fixture --------
+
+# Distance that no site jump reaches, by the range of each architecture's jump;
+# the entry's 32-bit fields cannot express one for those left out.
+OUT_OF_RANGE = {'aarch64': 0x10000000, 'loongarch64': 0x10000000, 'riscv64': 0x200000,
+                'arm': 0x4000000, 'ppc64le': 0x4000000}
+
+
+def edit_entry(f, index, field, delta):
+    """Move one field (0 code, 1 target) of a table entry by `delta` bytes."""
+    t = section(f, '__skeys')
+    e = byte_order(f)
+    off = t['offset'] + 12 * index + 4 * field
+    v, = struct.unpack(e + 'i', read_at(f, off, 4))
+    patch(f, off, struct.pack(e + 'i', v + delta))
+
+
+def case_site_corrupt(src):
+    """Any architecture: garbage over two sites, both named, exit 1, file untouched."""
+    f = copy(src)
+    d = dump_json(f)
+    picked, seen = [], set()
+    for s in sorted(d['sites'], key=lambda s: s['function']):
+        fn = s['function'].split('+')[0]
+        if fn not in seen:
+            seen.add(fn)
+            picked.append(s)
+    expect(len(picked) >= 2, 'fixture has too few functions with sites')
+    for s in picked[:2]:
+        patch(f, file_offset(f, int(s['address'], 16)), b'\xff' * s['length'])
+    snap = snapshot(f)
+    for args in (['--check', f], [f]):
+        _, err = run_rc(1, SEAL, *args)
+        for s in picked[:2]:
+            where = '%s: %s (%s): error: expected ' % (f, s['function'], s['address'])
+            expect(where in err, 'message does not name the site %r:\n%s' % (where, err))
+        expect('found ff ff' in err, 'found bytes not shown:\n' + err)
+        unchanged(f, snap, 'a failed run')
+    d = dump_json(f, 1)
+    expect(sum(1 for s in d['sites'] if not s['ok']) == 2, 'dump does not flag both sites')
+
+
+def case_site_range(src):
+    """A misaligned site and a target out of the jump's range are bad sites.
+    Works on the unsealed file: skeys-seal verifies before it sorts."""
+    d = dump_json(src)
+    arch = d['arch']
+    f = copy(src, 'misaligned')
+    edit_entry(f, 0, 0, 2)
+    snap = snapshot(f)
+    rc, _, err = run(SEAL, f)
+    if arch in ('x86_64', 'i386'):
+        expect('byte aligned' not in err, 'x86 sites have no alignment:\n' + err)
+    else:
+        expect(rc == 1 and 'site is not' in err and 'byte aligned' in err,
+               'misaligned site not reported (exit %d):\n%s' % (rc, err))
+    unchanged(f, snap, 'a failed run')
+    if arch not in OUT_OF_RANGE:
+        print('%s: no target beyond the jump range fits a 32-bit entry' % arch)
+        return
+    f = copy(src, 'far')
+    # Take a site whose jump is the initial instruction, as a distant target
+    # must then be refused for the bytes too, not only for the range.
+    edit_entry(f, 0, 1, OUT_OF_RANGE[arch])
+    snap = snapshot(f)
+    _, err = run_rc(1, SEAL, f)
+    expect('no %s jump reaches the target' % arch in err or
+           ('no arm-thumb jump reaches the target' in err and arch == 'arm'),
+           'out-of-range target not reported:\n' + err)
+    unchanged(f, snap, 'a failed run')
 
 
 def main():
