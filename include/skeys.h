@@ -50,6 +50,12 @@
 #ifndef SKEYS__SECTION_TYPE_EXT /* SKEYS__SECTION_TYPE inside extended asm */
 #define SKEYS__SECTION_TYPE_EXT SKEYS__SECTION_TYPE
 #endif
+#ifndef SKEYS__ASM_TEXT_ENTER /* before the module constructor's code: its mode */
+#define SKEYS__ASM_TEXT_ENTER ""
+#endif
+#ifndef SKEYS__ASM_TEXT_LEAVE /* after it: back to the translation unit's mode */
+#define SKEYS__ASM_TEXT_LEAVE ""
+#endif
 #ifndef SKEYS__CONST /* an "i" operand as a bare number */
 #define SKEYS__CONST(name) "%c[" name "]"
 #endif

@@ -97,6 +97,10 @@ static void expect_no_wx(void)
 
 static uintptr_t site_of(int (*fn)(void))
 {
+#ifdef __thumb__
+	/* A Thumb function's address has bit 0 set; its code starts one byte lower. */
+	fn = (int (*)(void))((uintptr_t)fn & ~(uintptr_t)1);
+#endif
 	const struct skeys_header *h = &skeys__module_header;
 	const struct skeys_entry *e = (const void *)((const char *)&h->start + h->start);
 	size_t i, n = h->count;

@@ -43,7 +43,6 @@
 	".else\n\t"                                                            \
 	".inst.w 0xf3af8000\n\t"                                               \
 	".endif\n\t"
-#define SKEYS__PC_BIAS "4"
 #else
 #define SKEYS__ASM_SITE                                                        \
 	".if %c[skeys_jmp]\n\t"                                                \
@@ -51,19 +50,26 @@
 	".else\n\t"                                                            \
 	".inst 0xe320f000\n\t"                                                 \
 	".endif\n\t"
-#define SKEYS__PC_BIAS "8"
 #endif
 
 /*
- * The header's address from a pc-relative literal, then a tail call. In
- * the function's own instruction set: the literal is word-aligned and pc
- * reads as the instruction's address + 8 (A32) or + 4 (Thumb).
+ * The module constructor and destructor are A32, whatever the translation
+ * unit's instruction set: top-level asm is not reliably placed after the
+ * compiler's own `.thumb`. The mode is set before their symbols are typed
+ * (gas marks a function symbol typed in Thumb mode as Thumb) and put back
+ * to the unit's default afterwards.
  */
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+/* A32 code must be word-aligned; LLVM does not align on the switch. */
+#define SKEYS__ASM_TEXT_ENTER ".arm\n\t.balign 4\n\t"
+#if defined(__thumb__)
+#define SKEYS__ASM_TEXT_LEAVE ".thumb\n\t"
+#endif
+
+/* The header's address from a pc-relative literal (A32 reads pc as . + 8). */
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"ldr r0, 1f\n"                                                         \
 	"0:\tadd r0, pc\n\t"                                                   \
-	"b " fn "\n\t"                                                         \
-	".balign 4\n"                                                          \
-	"1:\t.word skeys__module_header - (0b + " SKEYS__PC_BIAS ")\n\t"
+	"b " fn "\n"                                                           \
+	"1:\t.word skeys__module_header - (0b + 8)\n\t"
 
 #endif

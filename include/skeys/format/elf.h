@@ -70,6 +70,7 @@
 	".popsection\n\t"                                                      \
 	".pushsection .text.skeys__module,\"axG\"," SKEYS__SECTION_TYPE        \
 	",skeys__module,comdat\n\t"                                            \
+	SKEYS__ASM_TEXT_ENTER                                                  \
 	".weak skeys__module_ctor\n\t"                                         \
 	".hidden skeys__module_ctor\n\t"                                       \
 	".type skeys__module_ctor, %function\n\t"                              \
@@ -82,6 +83,7 @@
 	"skeys__module_dtor:\n\t"                                              \
 	SKEYS__ASM_TAILCALL("skeys_module_unregister", "skeys__module_dtor")   \
 	".size skeys__module_dtor, . - skeys__module_dtor\n\t"                 \
+	SKEYS__ASM_TEXT_LEAVE                                                  \
 	".popsection\n\t"                                                      \
 	".endif\n"
 
