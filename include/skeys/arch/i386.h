@@ -6,15 +6,16 @@
 #define SKEYS__ARCH_ID 2 /* SKEYS_ARCH_I386 */
 /*
  * Under PIE/PIC a symbol's address is not an "i" constant on i386 (it needs
- * the GOT). gcc keeps it symbolic under "X", clang under "s"; %p prints the
- * bare symbol without the `$` of an immediate.
+ * the GOT). gcc keeps it symbolic under "X", clang under "s"; %P prints the
+ * bare symbol, without the `$` of an immediate, in gcc, clang 14 and 19
+ * alike (clang 14 rejects %p there).
  */
 #ifdef __clang__
 #define SKEYS__KEY_CONSTRAINT "s"
 #else
 #define SKEYS__KEY_CONSTRAINT "X"
 #endif
-#define SKEYS__KEY_OPERAND "%p[skeys_k]"
+#define SKEYS__KEY_OPERAND "%P[skeys_k]"
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".long"
 
