@@ -428,7 +428,7 @@ def case_site_range(src):
     d = dump_json(src)
     arch = d['arch']
     f = copy(src, 'misaligned')
-    edit_entry(f, 0, 0, 2)
+    edit_entry(f, 0, 0, 1)
     snap = snapshot(f)
     rc, _, err = run(SEAL, f)
     if arch in ('x86_64', 'i386'):
