@@ -29,7 +29,7 @@
 #include <skeys/arch/riscv64.h>
 #elif defined(__arm__)
 #include <skeys/arch/arm.h>
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&          \
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&   \
 	defined(_CALL_ELF) && _CALL_ELF == 2
 #include <skeys/arch/ppc64le.h>
 #elif defined(__s390x__)

@@ -19,7 +19,7 @@
 	".endif\n\t"
 
 /* `bti c` is a hint (a nop) where branch protection is off. */
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"hint 34\n\t"                                                          \
 	"adrp x0, skeys__module_header\n\t"                                    \
 	"add x0, x0, :lo12:skeys__module_header\n\t"                           \

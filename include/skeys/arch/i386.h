@@ -33,7 +33,7 @@
  * address in %ebx, so this is a real call with a frame, not a tail call.
  * The stack stays 16-byte aligned at the call, as the i386 psABI asks.
  */
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"pushl %ebx\n\t"                                                       \
 	"call 1f\n"                                                            \
 	"1:\tpopl %ebx\n\t"                                                    \

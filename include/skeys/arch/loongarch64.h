@@ -16,7 +16,7 @@
 	"nop\n\t"                                                              \
 	".endif\n\t"
 
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"pcalau12i $a0, %pc_hi20(skeys__module_header)\n\t"                    \
 	"addi.d $a0, $a0, %pc_lo12(skeys__module_header)\n\t"                  \
 	"b " fn "\n\t"

@@ -22,10 +22,10 @@
  * sets r2 from r12, a frame, `bl` and the `nop` the linker turns into the
  * r2 reload.
  */
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"0:\taddis 2, 12, .TOC.-0b@ha\n\t"                                     \
 	"addi 2, 2, .TOC.-0b@l\n\t"                                            \
-	".localentry " self ", .-0b\n\t"                       \
+	".localentry " self ", .-0b\n\t"                                       \
 	"mflr 0\n\t"                                                           \
 	"std 0, 16(1)\n\t"                                                     \
 	"stdu 1, -32(1)\n\t"                                                   \

@@ -39,7 +39,7 @@
 	".endif\n\t"                                                           \
 	".option pop\n\t"
 
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"lla a0, skeys__module_header\n\t"                                     \
 	"tail " fn "@plt\n\t"
 

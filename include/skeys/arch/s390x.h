@@ -18,7 +18,7 @@
 	".short 0\n\t"                                                         \
 	".endif\n\t"
 
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"larl %r2, skeys__module_header\n\t"                                   \
 	"jg " fn "@PLT\n\t"
 

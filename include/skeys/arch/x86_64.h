@@ -22,9 +22,9 @@
 	".endif\n\t"
 
 /* Module constructor/destructor bodies: tail-call into the runtime. */
-#define SKEYS__ASM_TAILCALL(fn, self)                                             \
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
 	"endbr64\n\t"                                                          \
-	"lea skeys__module_header(%rip), %rdi\n\t"                            \
+	"lea skeys__module_header(%rip), %rdi\n\t"                             \
 	"jmp " fn "@PLT\n\t"
 
 #endif

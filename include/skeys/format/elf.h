@@ -15,7 +15,7 @@
 	".balign 4\n\t"                                                        \
 	".long .Lskeys_site%= - .\n\t"                                         \
 	".long %l[skeys__yes] - .\n\t"                                         \
-	".long " SKEYS__KEY_OPERAND " + " SKEYS__CONST("skeys_br") " + "        \
+	".long " SKEYS__KEY_OPERAND " + " SKEYS__CONST("skeys_br") " + "       \
 	SKEYS__SITE_MODE " - .\n\t"                                            \
 	".popsection\n\t"
 
