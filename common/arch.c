@@ -67,14 +67,20 @@ unsigned skeys_arch_entry_flags(const struct skeys_arch *a)
 	return SKEYS_ENTRY_BRANCH | (a->mode_alt ? SKEYS_ENTRY_MODE : 0u);
 }
 
+int skeys_arch_nop(const struct skeys_arch *a, uint64_t site, uint64_t target, uint8_t *out)
+{
+	if (a->encode_nop)
+		return a->encode_nop(site, target, out);
+	memcpy(out, a->nop, a->site_len);
+	return 0;
+}
+
 int skeys_arch_encode(const struct skeys_arch *a, bool jump, uint64_t site,
 		      uint64_t target, uint8_t *out)
 {
 	if (site % a->site_align)
 		return -1;
-	if (!jump) {
-		memcpy(out, a->nop, a->site_len);
-		return 0;
-	}
+	if (!jump)
+		return skeys_arch_nop(a, site, target, out);
 	return a->encode_jump(site, target, out);
 }

@@ -21,12 +21,18 @@ struct skeys_arch {
 	bool big_endian;      /* byte order of the code and tables (ppc64 comes in both) */
 	uint8_t site_len;     /* bytes of a nop and of a jump */
 	uint8_t site_align;   /* a site's address must be a multiple of this */
-	uint8_t nop[SKEYS_SITE_MAX];
+	uint8_t nop[SKEYS_SITE_MAX]; /* the nop, or its form where encode_nop is set */
 	/*
 	 * Write the jump at `site` to `target` into out[site_len]. Returns 0, or
 	 * -1 when the target is out of the jump's range or misaligned.
 	 */
 	int (*encode_jump)(uint64_t site, uint64_t target, uint8_t *out);
+	/*
+	 * Where a site's nop depends on the site (s390x: `brcl 0` to the jump's
+	 * own target, so that enabling or disabling rewrites one byte), write it
+	 * into out[site_len] and return 0, or -1 as encode_jump. NULL: `nop`.
+	 */
+	int (*encode_nop)(uint64_t site, uint64_t target, uint8_t *out);
 	/* If `bytes` hold this architecture's site jump, store its target and return true. */
 	bool (*decode_jump)(uint64_t site, const uint8_t *bytes, uint64_t *target);
 	/*
@@ -59,6 +65,9 @@ const struct skeys_arch *skeys_arch_for_site(const struct skeys_arch *a, unsigne
 
 /* Entry flags an architecture allows: branch, and the mode bit where it has one. */
 unsigned skeys_arch_entry_flags(const struct skeys_arch *a);
+
+/* The site's nop, alignment not checked. Returns 0, or -1 (out of range). */
+int skeys_arch_nop(const struct skeys_arch *a, uint64_t site, uint64_t target, uint8_t *out);
 
 /* Fill out[site_len] with the nop, or the jump to `target`. Returns 0 or -1. */
 int skeys_arch_encode(const struct skeys_arch *a, bool jump, uint64_t site,

@@ -327,10 +327,12 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	const struct skeys_check_key *k = &c->keys[st->key];
 	char f[256], want[256], want2[256], key[256];
 	uint8_t nop[SKEYS_SITE_MAX], jmp[SKEYS_SITE_MAX];
-	bool jmp_encodes, branch = s->flags & SKEYS_ENTRY_BRANCH;
+	bool jmp_encodes, nop_encodes, branch = s->flags & SKEYS_ENTRY_BRANCH;
 	uint64_t dest;
 
-	if (!memcmp(found, a->nop, a->site_len))
+	/* The nop of this site: s390x's names the jump's target (one byte toggles). */
+	nop_encodes = !skeys_arch_nop(a, s->code, s->target, nop);
+	if (nop_encodes && !memcmp(found, nop, a->site_len))
 		st->insn = SKEYS_INSN_NOP;
 	else if (a->decode_jump(s->code, found, &dest))
 		st->insn = SKEYS_INSN_JMP;
@@ -340,7 +342,8 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	if (!jmp_encodes && s->code % a->site_align == 0)
 		note(c, &st->error, "no %s jump reaches the target 0x%" PRIx64 " from here",
 		     a->name, s->target);
-	memcpy(nop, a->nop, a->site_len); /* even where a misaligned site cannot encode */
+	if (!nop_encodes) /* out of range too; still show the instruction's form */
+		memcpy(nop, a->nop, a->site_len);
 	if (k->valid) {
 		bool want_jmp = k->initial ^ branch;
 

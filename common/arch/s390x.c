@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * s390x: `brcl 0, .` (c004 0000 0000, never taken) or `brcl 15, target`
- * (jg), 6 bytes, big-endian, offset in halfwords from the site: +-4 GiB.
+ * s390x: `brcl 15, target` (jg) or `brcl 0, target` (jgnop: never taken),
+ * 6 bytes, big-endian, offset in halfwords from the site: +-4 GiB. The nop
+ * keeps the jump's offset, as the kernel's does, so that a toggle changes
+ * byte 1 (the condition mask) alone: one byte store, atomic for a thread
+ * executing the site meanwhile.
  */
 #include "../arch.h"
 
 enum { S390_SITE = 6, EM_S390_ = 22, ELFCLASS64_ = 2 };
 
-static int encode_jump(uint64_t site, uint64_t target, uint8_t *out)
+static int encode(uint64_t site, uint64_t target, uint8_t mask, uint8_t *out)
 {
 	int64_t d = (int64_t)(target - site);
 	uint32_t u;
@@ -16,12 +19,22 @@ static int encode_jump(uint64_t site, uint64_t target, uint8_t *out)
 		return -1;
 	u = (uint32_t)(d / 2);
 	out[0] = 0xc0;
-	out[1] = 0xf4;
+	out[1] = (uint8_t)(mask << 4 | 0x4); /* RIL-c: mask, then opcode extension 4 */
 	out[2] = (uint8_t)(u >> 24);
 	out[3] = (uint8_t)(u >> 16);
 	out[4] = (uint8_t)(u >> 8);
 	out[5] = (uint8_t)u;
 	return 0;
+}
+
+static int encode_jump(uint64_t site, uint64_t target, uint8_t *out)
+{
+	return encode(site, target, 15, out);
+}
+
+static int encode_nop(uint64_t site, uint64_t target, uint8_t *out)
+{
+	return encode(site, target, 0, out);
 }
 
 static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
@@ -43,7 +56,8 @@ const struct skeys_arch skeys_arch_s390x = {
 	.big_endian = true,
 	.site_len = S390_SITE,
 	.site_align = 2,
-	.nop = { 0xc0, 0x04, 0x00, 0x00, 0x00, 0x00 },
+	.nop = { 0xc0, 0x04, 0x00, 0x00, 0x00, 0x00 }, /* the form; encode_nop adds the offset */
+	.encode_nop = encode_nop,
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
 };

@@ -152,6 +152,7 @@ static const struct enc_case {
 	{ &skeys_arch_s390x, 0x12, 0x100000010ull, "\xc0\xf4\x7f\xff\xff\xff" },
 	{ &skeys_arch_s390x, 0x12, 0x100000012ull, NULL },
 	{ &skeys_arch_s390x, 0x12, 0x15, NULL },
+	{ &skeys_arch_s390x, 0x12, 0x11, NULL },
 	{ &skeys_arch_loongarch64, 0x4, 0x104, "\x00\x00\x01\x50" },
 	{ &skeys_arch_loongarch64, 0x108, 0x8, "\xff\x03\xff\x53" },
 	{ &skeys_arch_loongarch64, 0xc, 0xc + 0x7fffffc, "\xff\xfd\xff\x53" },
@@ -216,6 +217,11 @@ static void test_encodings(void)
 		t = 0;
 		CHECK(a->decode_jump(c->site, (const uint8_t *)c->bytes, &t) && t == c->target);
 	}
+	/* s390x: the nop is brcl 0 with the jump's offset (jgnop 0x106 at 0x6, from gas). */
+	CHECK(skeys_arch_encode(&skeys_arch_s390x, false, 0x6, 0x106, out) == 0);
+	CHECK(memcmp(out, "\xc0\x04\x00\x00\x00\x80", 6) == 0);
+	CHECK(!skeys_arch_s390x.decode_jump(0x6, out, &t));
+	CHECK(skeys_arch_encode(&skeys_arch_s390x, false, 0x6, 0x107, out) == -1);
 	/* A misaligned site is refused for the nop too: it cannot be rewritten whole. */
 	CHECK(skeys_arch_encode(&skeys_arch_aarch64, false, 0x1002, 0, out) == -1);
 }

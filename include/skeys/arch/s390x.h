@@ -9,13 +9,15 @@
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"
 
-/* jg is brcl 15; the nop is brcl 0 to itself, spelled out (c004 0000 0000). */
+/*
+ * jg is brcl 15; the nop is brcl 0 to the same label (jgnop), so that the
+ * two differ in the condition mask alone and a toggle stores one byte.
+ */
 #define SKEYS__ASM_SITE                                                        \
 	".if %c[skeys_jmp]\n\t"                                                \
-	"jg %l[skeys__yes]\n\t"                                                \
+	"brcl 15, %l[skeys__yes]\n\t"                                          \
 	".else\n\t"                                                            \
-	".long 0xc0040000\n\t"                                                 \
-	".short 0\n\t"                                                         \
+	"brcl 0, %l[skeys__yes]\n\t"                                           \
 	".endif\n\t"
 
 #define SKEYS__ASM_TAILCALL(fn, self)                                          \
