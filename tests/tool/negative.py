@@ -452,6 +452,28 @@ def case_site_range(src):
     unchanged(f, snap, 'a failed run')
 
 
+def case_mode_flag(src):
+    """Flip the mode bit (bit 1 of an entry's key field): reserved, so refused,
+    everywhere but arm; on arm it moves the site to the other instruction
+    set, whose encodings the site's bytes then do not match."""
+    d = dump_json(src)
+    f = copy(src, 'mode')
+    t = section(f, '__skeys')
+    e = byte_order(f)
+    # The field's own address is 4-aligned and the key 8-aligned, so the
+    # stored offset's two low bits are the flags themselves.
+    off = t['offset'] + 8
+    v, = struct.unpack(e + 'i', read_at(f, off, 4))
+    patch(f, off, struct.pack(e + 'i', v ^ 2))
+    snap = snapshot(f)
+    _, err = run_rc(1, SEAL, f)
+    if d['arch'] == 'arm':
+        expect('expected ' in err and 'found ' in err, 'arm: other-mode site not refused:\n' + err)
+    else:
+        expect('reserved flag bits 0x2' in err, 'mode bit not refused:\n' + err)
+    unchanged(f, snap, 'a failed run')
+
+
 def main():
     global SEAL, DUMP, TMP
     if len(sys.argv) >= 2 and sys.argv[1] == 'skip':
