@@ -20,20 +20,39 @@ struct skeys_arch {
 	uint8_t elf_class;    /* ELFCLASS32 or ELFCLASS64 */
 	uint16_t coff_machine; /* IMAGE_FILE_MACHINE_*, 0 when PE is not supported */
 	uint32_t macho_cputype; /* CPU_TYPE_*, 0 when Mach-O is not supported */
+	bool big_endian;      /* byte order of the code and tables (ppc64 comes in both) */
 	uint8_t site_len;     /* bytes of a nop and of a jump */
 	uint8_t site_align;   /* a site's address must be a multiple of this */
-	uint8_t nop[SKEYS_SITE_MAX];
+	uint8_t nop[SKEYS_SITE_MAX]; /* the nop, or its form where encode_nop is set */
 	/*
 	 * Write the jump at `site` to `target` into out[site_len]. Returns 0, or
 	 * -1 when the target is out of the jump's range or misaligned.
 	 */
 	int (*encode_jump)(uint64_t site, uint64_t target, uint8_t *out);
+	/*
+	 * Where a site's nop depends on the site (s390x: `brcl 0` to the jump's
+	 * own target, so that enabling or disabling rewrites one byte), write it
+	 * into out[site_len] and return 0, or -1 as encode_jump. NULL: `nop`.
+	 */
+	int (*encode_nop)(uint64_t site, uint64_t target, uint8_t *out);
 	/* If `bytes` hold this architecture's site jump, store its target and return true. */
 	bool (*decode_jump)(uint64_t site, const uint8_t *bytes, uint64_t *target);
+	/*
+	 * Encodings of the sites whose entry sets SKEYS_ENTRY_MODE (arm: the
+	 * Thumb-2 instruction set), or NULL where that flag is reserved.
+	 */
+	const struct skeys_arch *mode_alt;
 };
 
 extern const struct skeys_arch skeys_arch_x86_64;
+extern const struct skeys_arch skeys_arch_i386;
 extern const struct skeys_arch skeys_arch_aarch64;
+extern const struct skeys_arch skeys_arch_riscv64;
+extern const struct skeys_arch skeys_arch_arm;
+extern const struct skeys_arch skeys_arch_arm_thumb;
+extern const struct skeys_arch skeys_arch_ppc64le;
+extern const struct skeys_arch skeys_arch_s390x;
+extern const struct skeys_arch skeys_arch_loongarch64;
 
 const struct skeys_arch *skeys_arch_by_id(unsigned id);
 const struct skeys_arch *skeys_arch_by_elf(unsigned machine, unsigned elf_class);
@@ -42,8 +61,49 @@ const struct skeys_arch *skeys_arch_by_macho(uint32_t cputype);
 /* The architecture this code was compiled for, or NULL. */
 const struct skeys_arch *skeys_arch_native(void);
 
+/*
+ * The encodings of one site: `a` itself, or its mode_alt when the entry's
+ * flags select it. NULL when the flags select a mode `a` does not have.
+ */
+const struct skeys_arch *skeys_arch_for_site(const struct skeys_arch *a, unsigned flags);
+
+/* Entry flags an architecture allows: branch, and the mode bit where it has one. */
+unsigned skeys_arch_entry_flags(const struct skeys_arch *a);
+
+/* The site's nop, alignment not checked. Returns 0, or -1 (out of range). */
+int skeys_arch_nop(const struct skeys_arch *a, uint64_t site, uint64_t target, uint8_t *out);
+
 /* Fill out[site_len] with the nop, or the jump to `target`. Returns 0 or -1. */
 int skeys_arch_encode(const struct skeys_arch *a, bool jump, uint64_t site,
 		      uint64_t target, uint8_t *out);
+
+/* Fixed-width instruction words in the code's byte order. */
+static inline uint32_t skeys_get_le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static inline void skeys_put_le32(uint8_t *b, uint32_t v)
+{
+	b[0] = (uint8_t)v;
+	b[1] = (uint8_t)(v >> 8);
+	b[2] = (uint8_t)(v >> 16);
+	b[3] = (uint8_t)(v >> 24);
+}
+
+/*
+ * A jump's displacement, checked: a multiple of `align` and within
+ * [-2^(bits-1), 2^(bits-1)) once divided by `align`. Returns false otherwise.
+ */
+static inline bool skeys_disp_fits(int64_t d, unsigned align, unsigned bits)
+{
+	int64_t lim = (int64_t)1 << (bits - 1);
+
+	if (d % (int64_t)align)
+		return false;
+	d /= (int64_t)align;
+	return d >= -lim && d < lim;
+}
 
 #endif

@@ -21,10 +21,43 @@
 
 #if defined(__x86_64__)
 #include <skeys/arch/x86_64.h>
+#elif defined(__i386__)
+#include <skeys/arch/i386.h>
 #elif defined(__aarch64__) || defined(__arm64__)
 #include <skeys/arch/aarch64.h>
+#elif defined(__riscv) && __riscv_xlen == 64
+#include <skeys/arch/riscv64.h>
+#elif defined(__arm__)
+#include <skeys/arch/arm.h>
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&   \
+	defined(_CALL_ELF) && _CALL_ELF == 2
+#include <skeys/arch/ppc64le.h>
+#elif defined(__s390x__)
+#include <skeys/arch/s390x.h>
+#elif defined(__loongarch__) && __loongarch_grlen == 64
+#include <skeys/arch/loongarch64.h>
 #else
 #error "skeys: this architecture is not supported yet"
+#endif
+
+/* Optional parts of an architecture's templates. */
+#ifndef SKEYS__ASM_SITE_PRE /* before the site's label: alignment, assembler modes */
+#define SKEYS__ASM_SITE_PRE ""
+#endif
+#ifndef SKEYS__SITE_MODE /* added to the entry's key field: SKEYS_ENTRY_MODE or 0 */
+#define SKEYS__SITE_MODE "0"
+#endif
+#ifndef SKEYS__SECTION_TYPE_EXT /* SKEYS__SECTION_TYPE inside extended asm */
+#define SKEYS__SECTION_TYPE_EXT SKEYS__SECTION_TYPE
+#endif
+#ifndef SKEYS__ASM_TEXT_ENTER /* before the module constructor's code: its mode */
+#define SKEYS__ASM_TEXT_ENTER ""
+#endif
+#ifndef SKEYS__ASM_TEXT_LEAVE /* after it: back to the translation unit's mode */
+#define SKEYS__ASM_TEXT_LEAVE ""
+#endif
+#ifndef SKEYS__CONST /* an "i" operand as a bare number */
+#define SKEYS__CONST(name) "%c[" name "]"
 #endif
 
 #if defined(__ELF__)
@@ -126,8 +159,8 @@ extern "C" {
 	__extension__({                                                        \
 		__label__ skeys__yes, skeys__out;                              \
 		SKEYS__BOOL skeys__r;                                          \
-		__asm__ goto(SKEYS__ASM_SITE_LABEL SKEYS__ASM_SITE             \
-			     SKEYS__ASM_ENTRY                                  \
+		__asm__ goto(SKEYS__ASM_SITE_PRE SKEYS__ASM_SITE_LABEL         \
+			     SKEYS__ASM_SITE SKEYS__ASM_ENTRY                  \
 			     : /* no outputs */                                \
 			     : [skeys_k] SKEYS__KEY_CONSTRAINT(&(k)->key),     \
 			       [skeys_br] "i"(br),                             \

@@ -46,7 +46,7 @@ static uintptr_t destination(size_t len, uintptr_t site, uintptr_t target, bool 
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on)
 {
-	const struct skeys_arch *a = skeys_arch_native();
+	const struct skeys_arch *native = skeys_arch_native(), *a;
 	size_t i;
 	int err;
 
@@ -57,10 +57,15 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 		struct skeys_site s = skeys_entry_site(e, (uintptr_t)e);
 		bool branch = s.flags & SKEYS_ENTRY_BRANCH;
 		bool was_jump = !on ^ branch, jump = on ^ branch;
-		struct skeys_patch p = { .addr = (uintptr_t)s.code, .len = a->site_len };
+		struct skeys_patch p = { .addr = (uintptr_t)s.code };
 
 		if (s.key != (uintptr_t)site_key)
 			break;
+		/* arm: the entry says whether the site is A32 or Thumb-2 code. */
+		a = skeys_arch_for_site(native, s.flags);
+		if (!a)
+			return SKEYS_ERR_MISMATCH;
+		p.len = a->site_len;
 		p.seg = segment_of(m, p.addr, p.len);
 		if (!p.seg) {
 			skeys_log(SKEYS_LOG_ERROR, "%s: site %#lx is outside the module's code",

@@ -12,7 +12,18 @@ packages="
 	libelf-dev libcapstone-dev liblief-dev
 	strace file
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
+	qemu-user
+	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+	gcc-riscv64-linux-gnu g++-riscv64-linux-gnu
+	gcc-i686-linux-gnu g++-i686-linux-gnu
+	gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
+	gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu
+	gcc-s390x-linux-gnu g++-s390x-linux-gnu
+	clang-19 lld-19
 "
+# Cross compilers for the cross suites (scripts/test-cross.sh). Not
+# gcc-multilib: it conflicts with them. clang-19 and lld-19 target
+# loongarch64, which Debian 12 has no cross gcc or C library for.
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

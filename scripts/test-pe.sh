@@ -7,10 +7,10 @@ set -eu
 cd "$(dirname "$0")/.."
 native_tools="$PWD/build/tool"
 if [ -d build-mingw/meson-private ]; then
-	meson setup --reconfigure build-mingw -Dnative_tools_dir="$native_tools"
+	meson setup --reconfigure build-mingw -Dhost_tools="$native_tools"
 else
 	meson setup build-mingw --cross-file scripts/cross/x86_64-w64-mingw32.ini \
-		-Dnative_tools_dir="$native_tools"
+		-Dhost_tools="$native_tools"
 fi
 ninja -C build-mingw
 # One wine prefix under the build directory; the first start creates it.

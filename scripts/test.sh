@@ -1,5 +1,7 @@
 #!/bin/sh
-# Configures, builds and runs the whole test suite (what CI runs).
+# Configures, builds and runs the whole test suite (what CI runs): the
+# native suites, then every other architecture under qemu-user
+# (scripts/test-cross.sh).
 set -eu
 cd "$(dirname "$0")/.."
 if [ -d build/meson-private ]; then
@@ -9,5 +11,6 @@ else
 fi
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2
+sh scripts/test-cross.sh
 # PE/COFF: cross-built with mingw-w64, run under wine.
 sh scripts/test-pe.sh

@@ -329,17 +329,18 @@ static const char *site_kind(const struct skeys_site *s)
 
 /* Compare the site's bytes with the instruction its key and branch call for. */
 static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
-		       const uint8_t *found)
+		       const struct skeys_arch *a, const uint8_t *found)
 {
-	const struct skeys_arch *a = c->img->arch;
-	const struct skeys_check_key *k = &c->keys[st->key];
 	const struct skeys_site *s = &st->s;
+	const struct skeys_check_key *k = &c->keys[st->key];
 	char f[256], want[256], want2[256], key[256];
 	uint8_t nop[SKEYS_SITE_MAX], jmp[SKEYS_SITE_MAX];
-	bool jmp_encodes, branch = s->flags & SKEYS_ENTRY_BRANCH;
+	bool jmp_encodes, nop_encodes, branch = s->flags & SKEYS_ENTRY_BRANCH;
 	uint64_t dest;
 
-	if (!memcmp(found, a->nop, a->site_len))
+	/* The nop of this site: s390x's names the jump's target (one byte toggles). */
+	nop_encodes = !skeys_arch_nop(a, s->code, s->target, nop);
+	if (nop_encodes && !memcmp(found, nop, a->site_len))
 		st->insn = SKEYS_INSN_NOP;
 	else if (a->decode_jump(s->code, found, &dest))
 		st->insn = SKEYS_INSN_JMP;
@@ -349,7 +350,8 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	if (!jmp_encodes && s->code % a->site_align == 0)
 		note(c, &st->error, "no %s jump reaches the target 0x%" PRIx64 " from here",
 		     a->name, s->target);
-	memcpy(nop, a->nop, a->site_len); /* even where a misaligned site cannot encode */
+	if (!nop_encodes) /* out of range too; still show the instruction's form */
+		memcpy(nop, a->nop, a->site_len);
 	if (k->valid) {
 		bool want_jmp = k->initial ^ branch;
 
@@ -382,16 +384,18 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 {
 	const struct skeys_image *img = c->img;
-	const struct skeys_arch *a = img->arch;
-	const struct skeys_check_key *k = &c->keys[st->key];
 	const struct skeys_site *s = &st->s;
+	unsigned allowed = skeys_arch_entry_flags(img->arch);
+	/* A mode flag the architecture lacks leaves its base encodings to check with. */
+	const struct skeys_arch *a = skeys_arch_for_site(img->arch, s->flags & allowed);
+	const struct skeys_check_key *k = &c->keys[st->key];
 	const struct skeys_section *code, *target;
 	char key[256];
 
 	st->insn = SKEYS_INSN_NONE;
-	if (s->flags & ~SKEYS_ENTRY_BRANCH)
+	if (s->flags & ~allowed)
 		note(c, &st->error, "entry sets reserved flag bits 0x%x",
-		     s->flags & ~SKEYS_ENTRY_BRANCH);
+		     s->flags & ~allowed);
 	if (s->code % a->site_align)
 		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
 	code = skeys_image_section_at(img, s->code, a->site_len);
@@ -408,7 +412,7 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		     k->error);
 	}
 	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC)
-		site_bytes(c, st, img->buf + skeys_image_offset(img, s->code, a->site_len));
+		site_bytes(c, st, a, img->buf + skeys_image_offset(img, s->code, a->site_len));
 }
 
 struct code_ref {

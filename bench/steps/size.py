@@ -34,7 +34,9 @@ def machine(path):
 def build_dirs(ctx):
     dirs = {os.path.realpath(ctx.build)}
     for d in glob.glob(os.path.join(SRC, "build*")):
-        if os.path.exists(os.path.join(d, "runtime", "libskeys.a")):
+        a = os.path.join(d, "runtime", "libskeys.a")
+        # ELF builds only: the size step reads them with readelf and size.
+        if os.path.exists(a) and os.path.exists(os.path.join(d, "runtime", "libskeys.so")):
             dirs.add(os.path.realpath(d))
     return sorted(dirs)
 

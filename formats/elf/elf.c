@@ -62,6 +62,10 @@ static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *e
 	if (!img->arch)
 		FAIL("unsupported machine (e_machine %u, class %u)", eh->e_machine,
 		     eh->e_ident[EI_CLASS]);
+	/* ppc64 comes in both byte orders; skeys supports the little-endian one. */
+	if (img->arch->big_endian != img->big_endian)
+		FAIL("unsupported machine: %s in %s-endian byte order", img->arch->name,
+		     img->big_endian ? "big" : "little");
 	return 0;
 }
 
@@ -204,6 +208,9 @@ static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *e
 		if (!s.name)
 			FAIL("symbol %zu: name: %s", i, elf_errmsg(-1));
 		s.addr = sym.st_value;
+		/* arm: bit 0 of a function's address says Thumb; the code starts one byte lower. */
+		if (img->arch->id == SKEYS_ARCH_ARM && type == STT_FUNC)
+			s.addr &= ~(uint64_t)1;
 		s.size = sym.st_size;
 		s.rank = sym_rank(&sym);
 		if (type == STT_OBJECT)

@@ -57,6 +57,13 @@ struct skeys_entry {
 };
 
 #define SKEYS_ENTRY_BRANCH 0x1u /* site is a likely site: jump when disabled */
+/*
+ * The site is in the architecture's other instruction set. Only arm uses it:
+ * set for a Thumb-2 site, clear for an A32 one. Zero on every other
+ * architecture (the tools reject it there). Not a version bump: tables of
+ * version 1 never set it.
+ */
+#define SKEYS_ENTRY_MODE 0x2u
 #define SKEYS_ENTRY_FLAGS 0x3u
 
 /* One per module, in its own section, filled by skeys-seal. */

@@ -227,6 +227,14 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 
 	if (!method_read)
 		read_method();
+	/*
+	 * Outside x86 a site changes with one aligned store, which only the
+	 * mprotect path makes (the kernel's copy for /proc/self/mem may tear).
+	 */
+#if !defined(__x86_64__) && !defined(__i386__)
+	if (!skeys_os_single_threaded())
+		goto store;
+#endif
 	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
 		err = procmem_write(p, n);
 		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
@@ -237,6 +245,9 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 		skeys_write_method = SKEYS_WRITE_MPROTECT;
 		reset_mem_fd();
 	}
+#if !defined(__x86_64__) && !defined(__i386__)
+store:
+#endif
 	err = mprotect_write(p, n);
 out:
 	if (!err)

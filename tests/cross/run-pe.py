@@ -300,7 +300,7 @@ def main():
         why = "wine not found"
     for tool in (args.seal, args.dump):
         if not why and not os.access(tool, os.X_OK):
-            why = f"{tool} not built (native_tools_dir)"
+            why = f"{tool} not built (host_tools)"
     if why:
         print("SKIP: " + why)
         return SKIP

@@ -16,7 +16,9 @@ FLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wpedantic', '-Werror', '-Wshad
          '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wformat=2',
          '-Wno-unused-parameter', '-fvisibility=hidden', '-ffreestanding', '-nostdlibinc']
 SOURCES = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/log.c', 'runtime/os/darwin.c',
-           'common/table.c', 'common/arch.c', 'common/arch/x86_64.c', 'common/arch/aarch64.c']
+           'common/table.c', 'common/arch.c', 'common/arch/x86_64.c', 'common/arch/i386.c',
+           'common/arch/aarch64.c', 'common/arch/riscv64.c', 'common/arch/arm.c',
+           'common/arch/ppc64le.c', 'common/arch/s390x.c', 'common/arch/loongarch64.c']
 API = ['skeys_key_enable', 'skeys_key_disable', 'skeys_key_inc', 'skeys_key_dec',
        'skeys_key_enabled', 'skeys_strerror', 'skeys_set_log', 'skeys_set_write_method',
        'skeys_module_register', 'skeys_module_unregister']

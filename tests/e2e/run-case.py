@@ -100,8 +100,8 @@ def dump(args, path, env):
         raise Failure(f"skeys-dump --json {path}: not JSON: {e}")
 
 
-def defined_symbols(path):
-    nm = shutil.which("nm")
+def defined_symbols(args, path):
+    nm = shutil.which(args.nm)
     if nm is None:
         return None
     p = subprocess.run([nm, "--defined-only", path], stdout=subprocess.PIPE,
@@ -185,7 +185,7 @@ def check_cxx_copies(sites):
 def check_dead(args, path, sites, lto):
     """--gc-sections: the never-called function and its entry go together."""
     entries = [s for s in sites if (function_symbol(s) or "").startswith(DEAD)]
-    syms = defined_symbols(path)
+    syms = defined_symbols(args, path)
     present = None if syms is None else any(s.startswith(DEAD) for s in syms)
     state = f"function {'?' if present is None else 'present' if present else 'gone'}, " \
             f"{len(entries)} entries"
@@ -268,6 +268,7 @@ def libskeys_args(args):
 
 
 def build(args, cc, udir):
+    """cc: the compiler command as a list (a cross clang carries --target)."""
     flags = compile_flags(args)
     defines = []
     if args.lang == "c++":
@@ -280,13 +281,13 @@ def build(args, cc, udir):
         exe_flags = ["-fPIE", "-pie"]
     if args.link == "shared":
         lib = os.path.join(udir, "libe2e.so")
-        run([cc] + flags + ["-fPIC", "-shared", "-Wl,-soname,libe2e.so", "-Wl,--no-undefined"]
+        run(cc + flags + ["-fPIC", "-shared", "-Wl,-soname,libe2e.so", "-Wl,--no-undefined"]
             + sources(args, LIB_SOURCES) + ["-o", lib] + libskeys_args(args),
             what="compile+link libe2e.so")
         defines.append("-DE2E_LIB=1")
         exe_link = [lib, "-Wl,-rpath,$ORIGIN"]
     exe = os.path.join(udir, "e2e")
-    run([cc] + flags + exe_flags + defines + sources(args, exe_src) + ["-o", exe]
+    run(cc + flags + exe_flags + defines + sources(args, exe_src) + ["-o", exe]
         + exe_link + libskeys_args(args), what="compile+link e2e")
     return ["e2e", "libe2e.so"] if args.link == "shared" else ["e2e"]
 
@@ -294,7 +295,8 @@ def build(args, cc, udir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cc", required=True, help="compiler command (gcc, g++, clang, clang++)")
+    ap.add_argument("--cc", required=True,
+                    help="compiler command, one shell word list (gcc, clang --target=...)")
     ap.add_argument("--lang", choices=["c", "c++"], required=True)
     ap.add_argument("--cflags", default="-O2", help="optimisation and extra flags, one string")
     ap.add_argument("--link", choices=["pie", "nopie", "shared"], default="pie",
@@ -307,6 +309,10 @@ def main():
     ap.add_argument("--seal", required=True, help="skeys-seal")
     ap.add_argument("--dump", required=True, help="skeys-dump")
     ap.add_argument("--workdir", required=True, help="scratch directory (wiped)")
+    ap.add_argument("--wrapper", default="",
+                    help="runs the target's programs (qemu-user), one shell word list; "
+                         "then only the mprotect write method is run")
+    ap.add_argument("--nm", default="nm", help="nm that reads the target's files")
     ap.add_argument("--dev-sort", action="store_true",
                     help="runtime built with dev_sort: unsealed tables work")
     args = ap.parse_args()
@@ -315,11 +321,15 @@ def main():
 
     t0 = time.monotonic()
     try:
-        cc = shutil.which(args.cc)
-        if cc is None:
-            raise Skip(f"compiler {args.cc} is not installed")
+        cc = shlex.split(args.cc)
+        if shutil.which(cc[0]) is None:
+            raise Skip(f"compiler {cc[0]} is not installed")
+        cc[0] = shutil.which(cc[0])
         if args.ld == "lld" and shutil.which("ld.lld") is None:
             raise Skip("ld.lld is not installed")
+        wrapper = shlex.split(args.wrapper)
+        if wrapper and shutil.which(wrapper[0]) is None:
+            raise Skip(f"{wrapper[0]} is not installed (it runs the target's programs)")
         run_case(args, cc)
     except Skip as e:
         log(f"SKIP: {e}")
@@ -363,6 +373,10 @@ def run_case(args, cc):
         shutil.copy2(os.path.join(sdir, "e2e"), mdir)
         shutil.copy2(os.path.join(udir, "libe2e.so"), mdir)
 
+    wrapper = shlex.split(args.wrapper)
+    if wrapper:
+        run_emulated(args, wrapper, files, sdir, udir, mdir, env)
+        return
     strace = strace_usable(work)
     for method in ("procmem", "mprotect"):
         menv = dict(env, SKEYS_WRITE=method)
@@ -384,6 +398,26 @@ def run_case(args, cc):
         refusal = [] if args.dev_sort else ["--unsealed-lib"]
         run([os.path.join(mdir, "e2e")] + refusal, env=env,
             what="run sealed executable with unsealed library")
+
+
+def run_emulated(args, wrapper, files, sdir, udir, mdir, env):
+    """Under qemu-user: /proc/self/mem writes change the bytes, but qemu keeps
+    running the code it translated before, so only the mprotect method is
+    meaningful there (and strace would trace qemu, not the program)."""
+    log("  (emulated: SKEYS_WRITE=mprotect only; /proc/self/mem writes are "
+        "invisible to qemu's translated code)")
+    menv = dict(env, SKEYS_WRITE="mprotect")
+    one = ["--one-method"]
+    run(wrapper + [os.path.join(sdir, "e2e")] + one, env=menv,
+        what="run sealed, SKEYS_WRITE=mprotect", timeout=RUN_TIMEOUT * 4)
+    refusal = [] if args.dev_sort else ["--unsealed"]
+    run(wrapper + [os.path.join(udir, "e2e")] + refusal + one, env=menv,
+        what="run unsealed" + (" (dev_sort: toggles work)" if args.dev_sort else
+                               ", toggles refused"), timeout=RUN_TIMEOUT * 4)
+    if "libe2e.so" in files:
+        refusal = [] if args.dev_sort else ["--unsealed-lib"]
+        run(wrapper + [os.path.join(mdir, "e2e")] + refusal + one, env=menv,
+            what="run sealed executable with unsealed library", timeout=RUN_TIMEOUT * 4)
 
 
 if __name__ == "__main__":

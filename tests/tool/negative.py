@@ -74,7 +74,7 @@ def dump_json(path, want_rc=0):
     return json.loads(out)
 
 
-# ---- minimal ELF64 LE and PE section readers, for patching ------------------
+# ---- minimal ELF (32/64-bit, either byte order), PE and Mach-O section readers, for patching ------------------
 
 NOBITS = 8
 
@@ -140,6 +140,12 @@ def macho_sections(b, base=0):
     return out
 
 
+def elf_layout(b):
+    """(struct byte-order prefix, is 64-bit) of an ELF file's bytes."""
+    expect(b[:4] == b'\x7fELF' and b[4] in (1, 2) and b[5] in (1, 2), 'fixture is not ELF')
+    return ('<' if b[5] == 1 else '>'), b[4] == 2
+
+
 def sections(path):
     with open(path, 'rb') as f:
         b = f.read()
@@ -147,16 +153,30 @@ def sections(path):
         return pe_sections(b)
     if b[:4] == MH_MAGIC_64:
         return macho_sections(b)
-    expect(b[:4] == b'\x7fELF' and b[4] == 2 and b[5] == 1, 'fixture is not ELF64 LE')
-    shoff, = struct.unpack_from('<Q', b, 0x28)
-    shentsize, shnum, shstrndx = struct.unpack_from('<HHH', b, 0x3a)
-    raw = [struct.unpack_from('<IIQQQQIIQQ', b, shoff + i * shentsize) for i in range(shnum)]
+    e, is64 = elf_layout(b)
+    if is64:
+        shoff, = struct.unpack_from(e + 'Q', b, 0x28)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + 'HHH', b, 0x3a)
+        shdr = e + 'IIQQQQIIQQ'
+    else:
+        shoff, = struct.unpack_from(e + 'I', b, 0x20)
+        shentsize, shnum, shstrndx = struct.unpack_from(e + 'HHH', b, 0x2e)
+        shdr = e + 'IIIIIIIIII'
+    raw = [struct.unpack_from(shdr, b, shoff + i * shentsize) for i in range(shnum)]
     strtab = raw[shstrndx]
     out = []
     for s in raw:
         n = b[strtab[4] + s[0]:].split(b'\0', 1)[0].decode()
         out.append({'name': n, 'type': s[1], 'addr': s[3], 'offset': s[4], 'size': s[5]})
     return out
+
+
+def byte_order(path):
+    with open(path, 'rb') as f:
+        head = f.read(6)
+    if head[:2] == b'MZ' or head[:4] in (MH_MAGIC_64, FAT_MAGIC):
+        return '<'  # PE and the Mach-O slices tested here are little-endian
+    return elf_layout(head)[0]
 
 
 def section(path, name):
@@ -203,7 +223,7 @@ def case_check_ok(f):
 
 # A trap at a site, and how the diagnostic shows it, per architecture.
 TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'),
-        'arm64': (b'\x00\x00\x20\xd4', 'found 00 00 20 d4', 'brk')}
+        'aarch64': (b'\x00\x00\x20\xd4', 'found 00 00 20 d4', 'brk')}
 
 
 def break_sites(f, count):
@@ -515,7 +535,7 @@ def case_dead_strip(*files):
 
 def slice_of(path, arch):
     """(offset, size) of the slice of a universal file whose dump arch is `arch`."""
-    cpu = {'x86_64': 0x01000007, 'arm64': 0x0100000c}[arch]
+    cpu = {'x86_64': 0x01000007, 'aarch64': 0x0100000c}[arch]
     for c, off, size in macho_slices(open(path, 'rb').read()):
         if c == cpu:
             return off, size
@@ -526,7 +546,7 @@ def case_macho_fat(src):
     """Each slice is verified, sealed and shown; a bad site names its slice."""
     f = copy(src, 'fat')
     d = dump_json(f)
-    expect(d['format'] == 'macho' and [x['arch'] for x in d['slices']] == ['x86_64', 'arm64'],
+    expect(d['format'] == 'macho' and [x['arch'] for x in d['slices']] == ['x86_64', 'aarch64'],
            'dump of a universal file: %r' % {k: v for k, v in d.items() if k != 'slices'})
     expect(all(not x['sealed'] and x['ok'] and len(x['sites']) == 6 for x in d['slices']),
            'slices before sealing')
@@ -538,12 +558,12 @@ def case_macho_fat(src):
            'slices after sealing')
     run_rc(0, SEAL, '--check', f)
     text, _ = run_rc(0, DUMP, f)
-    for arch in ('x86_64', 'arm64'):
+    for arch in ('x86_64', 'aarch64'):
         expect('%s[%s]: macho %s, sealed' % (f, arch, arch) in text,
                'text dump does not show slice %s:\n%s' % (arch, text[:400]))
     # One bad site in the arm64 slice: named with its slice, nothing written.
-    site = next(x for x in d['slices'] if x['arch'] == 'arm64')['sites'][0]
-    off, _ = slice_of(f, 'arm64')
+    site = next(x for x in d['slices'] if x['arch'] == 'aarch64')['sites'][0]
+    off, _ = slice_of(f, 'aarch64')
     b = open(f, 'rb').read()
     secs = macho_sections(b, off)
     addr = int(site['address'], 16)
@@ -551,7 +571,7 @@ def case_macho_fat(src):
     patch(f, sec['offset'] + addr - sec['addr'], b'\x00\x00\x20\xd4')  # brk #0
     snap = snapshot(f)
     _, err = run_rc(1, SEAL, '--check', f)
-    where = '%s[arm64]: %s (%s): error: ' % (f, site['function'], site['address'])
+    where = '%s[aarch64]: %s (%s): error: ' % (f, site['function'], site['address'])
     expect(where in err and 'brk' in err, 'bad site not named with its slice %r:\n%s' % (where, err))
     run_rc(1, SEAL, f)
     unchanged(f, snap, 'a failed seal of a universal file')
@@ -631,7 +651,7 @@ def case_macho_signature(thin, fat):
     g = copy(fat, 'fat')
     run_rc(0, SEAL, g)
     gb = open(g, 'rb').read()
-    off, _ = slice_of(g, 'arm64')
+    off, _ = slice_of(g, 'aarch64')
     check_page_hashes(gb, off, 'arm64 slice after sealing')
     # A CMS blob slot in the signature: signed by someone, so refused.
     h = copy(thin, 'really-signed')
@@ -663,6 +683,100 @@ def case_scale(src):
     expect(n == d['entries'] and n >= 100000, 'only %d sites' % n)
     expect(d['sealed'] and all(s['ok'] for s in d['sites']), 'not all sites ok')
     print('%d sites: seal %.2fs, check %.2fs, dump --json %.2fs' % (n, t1 - t0, t2 - t1, t3 - t2))
+
+
+# ---- architecture-neutral cases, run on every architecture's fixture --------
+
+# Distance that no site jump reaches, by the range of each architecture's jump;
+# the entry's 32-bit fields cannot express one for those left out.
+OUT_OF_RANGE = {'aarch64': 0x10000000, 'loongarch64': 0x10000000, 'riscv64': 0x200000,
+                'arm': 0x4000000, 'ppc64le': 0x4000000}
+
+
+def edit_entry(f, index, field, delta):
+    """Move one field (0 code, 1 target) of a table entry by `delta` bytes."""
+    t = section(f, '__skeys')
+    e = byte_order(f)
+    off = t['offset'] + 12 * index + 4 * field
+    v, = struct.unpack(e + 'i', read_at(f, off, 4))
+    patch(f, off, struct.pack(e + 'i', v + delta))
+
+
+def case_site_corrupt(src):
+    """Any architecture: garbage over two sites, both named, exit 1, file untouched."""
+    f = copy(src)
+    d = dump_json(f)
+    picked, seen = [], set()
+    for s in sorted(d['sites'], key=lambda s: s['function']):
+        fn = s['function'].split('+')[0]
+        if fn not in seen:
+            seen.add(fn)
+            picked.append(s)
+    expect(len(picked) >= 2, 'fixture has too few functions with sites')
+    for s in picked[:2]:
+        patch(f, file_offset(f, int(s['address'], 16)), b'\xff' * s['length'])
+    snap = snapshot(f)
+    for args in (['--check', f], [f]):
+        _, err = run_rc(1, SEAL, *args)
+        for s in picked[:2]:
+            where = '%s: %s (%s): error: expected ' % (f, s['function'], s['address'])
+            expect(where in err, 'message does not name the site %r:\n%s' % (where, err))
+        expect('found ff ff' in err, 'found bytes not shown:\n' + err)
+        unchanged(f, snap, 'a failed run')
+    d = dump_json(f, 1)
+    expect(sum(1 for s in d['sites'] if not s['ok']) == 2, 'dump does not flag both sites')
+
+
+def case_site_range(src):
+    """A misaligned site and a target out of the jump's range are bad sites.
+    Works on the unsealed file: skeys-seal verifies before it sorts."""
+    d = dump_json(src)
+    arch = d['arch']
+    f = copy(src, 'misaligned')
+    edit_entry(f, 0, 0, 1)
+    snap = snapshot(f)
+    rc, _, err = run(SEAL, f)
+    if arch in ('x86_64', 'i386'):
+        expect('byte aligned' not in err, 'x86 sites have no alignment:\n' + err)
+    else:
+        expect(rc == 1 and 'site is not' in err and 'byte aligned' in err,
+               'misaligned site not reported (exit %d):\n%s' % (rc, err))
+    unchanged(f, snap, 'a failed run')
+    if arch not in OUT_OF_RANGE:
+        print('%s: no target beyond the jump range fits a 32-bit entry' % arch)
+        return
+    f = copy(src, 'far')
+    # Take a site whose jump is the initial instruction, as a distant target
+    # must then be refused for the bytes too, not only for the range.
+    edit_entry(f, 0, 1, OUT_OF_RANGE[arch])
+    snap = snapshot(f)
+    _, err = run_rc(1, SEAL, f)
+    expect('no %s jump reaches the target' % arch in err or
+           ('no arm-thumb jump reaches the target' in err and arch == 'arm'),
+           'out-of-range target not reported:\n' + err)
+    unchanged(f, snap, 'a failed run')
+
+
+def case_mode_flag(src):
+    """Flip the mode bit (bit 1 of an entry's key field): reserved, so refused,
+    everywhere but arm; on arm it moves the site to the other instruction
+    set, whose encodings the site's bytes then do not match."""
+    d = dump_json(src)
+    f = copy(src, 'mode')
+    t = section(f, '__skeys')
+    e = byte_order(f)
+    # The field's own address is 4-aligned and the key 8-aligned, so the
+    # stored offset's two low bits are the flags themselves.
+    off = t['offset'] + 8
+    v, = struct.unpack(e + 'i', read_at(f, off, 4))
+    patch(f, off, struct.pack(e + 'i', v ^ 2))
+    snap = snapshot(f)
+    _, err = run_rc(1, SEAL, f)
+    if d['arch'] == 'arm':
+        expect('expected ' in err and 'found ' in err, 'arm: other-mode site not refused:\n' + err)
+    else:
+        expect('reserved flag bits 0x2' in err, 'mode bit not refused:\n' + err)
+    unchanged(f, snap, 'a failed run')
 
 
 def main():

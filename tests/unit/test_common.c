@@ -104,12 +104,135 @@ static void test_x86_64(void)
 	CHECK(skeys_arch_by_elf(62, 1) == NULL);
 }
 
+/*
+ * Encodings against what the GNU (or LLVM, for loongarch64) assemblers emit
+ * for the same jump at the same place: `as` and `objdump` of each
+ * cross toolchain, words shown here in memory order.
+ */
+static const struct enc_case {
+	const struct skeys_arch *arch;
+	uint64_t site, target;
+	const char *bytes; /* NULL: must be refused (range or alignment) */
+} enc_cases[] = {
+	{ &skeys_arch_i386, 0x1000, 0x1100, "\xe9\xfb\x00\x00\x00" },
+	{ &skeys_arch_i386, 0x1000, 0xf00, "\xe9\xfb\xfe\xff\xff" },
+	{ &skeys_arch_i386, 0x10, 0xfffffff0, "\xe9\xdb\xff\xff\xff" }, /* wraps */
+	{ &skeys_arch_aarch64, 0x4, 0x104, "\x40\x00\x00\x14" },
+	{ &skeys_arch_aarch64, 0x8, 0x8 - 0x100, "\xc0\xff\xff\x17" },
+	{ &skeys_arch_aarch64, 0xc, 0xc + 0x7fffffc, "\xff\xff\xff\x15" },
+	{ &skeys_arch_aarch64, 0x8000010, 0x10, "\x00\x00\x00\x16" },
+	{ &skeys_arch_aarch64, 0x10, 0x10 + 0x8000000, NULL },
+	{ &skeys_arch_aarch64, 0x10, 0x12, NULL },
+	{ &skeys_arch_riscv64, 0x4, 0x104, "\x6f\x00\x00\x10" },
+	{ &skeys_arch_riscv64, 0x108, 0x8, "\x6f\xf0\x1f\xf0" },
+	{ &skeys_arch_riscv64, 0xc, 0xc + 0xffffe, "\x6f\xf0\xff\x7f" },
+	{ &skeys_arch_riscv64, 0x100010, 0x10, "\x6f\x00\x00\x80" },
+	{ &skeys_arch_riscv64, 0x14, 0x816, "\x6f\x00\x30\x00" },
+	{ &skeys_arch_riscv64, 0x10, 0x10 + 0x100000, NULL },
+	{ &skeys_arch_riscv64, 0x10, 0x13, NULL },
+	{ &skeys_arch_arm, 0x4, 0x104, "\x3e\x00\x00\xea" },
+	{ &skeys_arch_arm, 0x108, 0x8, "\xbe\xff\xff\xea" },
+	{ &skeys_arch_arm, 0xc, 0x2000010, "\xff\xff\x7f\xea" },
+	{ &skeys_arch_arm, 0x1fffff8, 0x0, "\x00\x00\x80\xea" },
+	{ &skeys_arch_arm, 0xc, 0x2000014, NULL },
+	{ &skeys_arch_arm_thumb, 0x4, 0x104, "\x00\xf0\x7e\xb8" },
+	{ &skeys_arch_arm_thumb, 0x108, 0x8, "\xff\xf7\x7e\xbf" },
+	{ &skeys_arch_arm_thumb, 0xc, 0x100000e, "\xff\xf3\xff\x97" },
+	{ &skeys_arch_arm_thumb, 0x1000010, 0x14, "\x00\xf4\x00\x90" },
+	{ &skeys_arch_arm_thumb, 0x14, 0x400016, "\xff\xf3\xff\xbf" },
+	{ &skeys_arch_arm_thumb, 0x14, 0x1000018, NULL },
+	{ &skeys_arch_arm_thumb, 0x14, 0x101, NULL },
+	{ &skeys_arch_ppc64le, 0x4, 0x104, "\x00\x01\x00\x48" },
+	{ &skeys_arch_ppc64le, 0x108, 0x8, "\x00\xff\xff\x4b" },
+	{ &skeys_arch_ppc64le, 0xc, 0x2000008, "\xfc\xff\xff\x49" },
+	{ &skeys_arch_ppc64le, 0x2000010, 0x10, "\x00\x00\x00\x4a" },
+	{ &skeys_arch_ppc64le, 0xc, 0x200000c, NULL },
+	{ &skeys_arch_s390x, 0x6, 0x106, "\xc0\xf4\x00\x00\x00\x80" },
+	{ &skeys_arch_s390x, 0x10c, 0xc, "\xc0\xf4\xff\xff\xff\x80" },
+	{ &skeys_arch_s390x, 0x12, 0x100000010ull, "\xc0\xf4\x7f\xff\xff\xff" },
+	{ &skeys_arch_s390x, 0x12, 0x100000012ull, NULL },
+	{ &skeys_arch_s390x, 0x12, 0x15, NULL },
+	{ &skeys_arch_s390x, 0x12, 0x11, NULL },
+	{ &skeys_arch_loongarch64, 0x4, 0x104, "\x00\x00\x01\x50" },
+	{ &skeys_arch_loongarch64, 0x108, 0x8, "\xff\x03\xff\x53" },
+	{ &skeys_arch_loongarch64, 0xc, 0xc + 0x7fffffc, "\xff\xfd\xff\x53" },
+	{ &skeys_arch_loongarch64, 0x8000010, 0x10, "\x00\x02\x00\x50" },
+	{ &skeys_arch_loongarch64, 0x10, 0x8000010, NULL },
+};
+
+static void test_encodings(void)
+{
+	static const struct {
+		const struct skeys_arch *arch;
+		const char *nop;
+		unsigned machine, elf_class;
+	} rows[] = {
+		{ &skeys_arch_i386, "\x3e\x8d\x74\x26\x00", 3, 1 },
+		{ &skeys_arch_aarch64, "\x1f\x20\x03\xd5", 183, 2 },
+		{ &skeys_arch_riscv64, "\x13\x00\x00\x00", 243, 2 },
+		{ &skeys_arch_arm, "\x00\xf0\x20\xe3", 40, 1 },
+		{ &skeys_arch_ppc64le, "\x00\x00\x00\x60", 21, 2 },
+		{ &skeys_arch_s390x, "\xc0\x04\x00\x00\x00\x00", 22, 2 },
+		{ &skeys_arch_loongarch64, "\x00\x00\x40\x03", 258, 2 },
+	};
+	uint8_t out[SKEYS_SITE_MAX];
+	uint64_t t;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct skeys_arch *a = rows[i].arch;
+
+		CHECK(skeys_arch_by_elf(rows[i].machine, rows[i].elf_class) == a);
+		CHECK(skeys_arch_by_id(a->id) == a);
+		CHECK(memcmp(a->nop, rows[i].nop, a->site_len) == 0);
+		CHECK(!a->decode_jump(0x1000, a->nop, &t));
+		/* Only arm has a second instruction set. */
+		CHECK((skeys_arch_entry_flags(a) == 3) == (a == &skeys_arch_arm));
+	}
+	CHECK(skeys_arch_for_site(&skeys_arch_arm, SKEYS_ENTRY_MODE) == &skeys_arch_arm_thumb);
+	CHECK(skeys_arch_for_site(&skeys_arch_aarch64, SKEYS_ENTRY_MODE) == NULL);
+	CHECK(memcmp(skeys_arch_arm_thumb.nop, "\xaf\xf3\x00\x80", 4) == 0);
+	for (i = 0; i < sizeof(enc_cases) / sizeof(enc_cases[0]); i++) {
+		const struct enc_case *c = &enc_cases[i];
+		const struct skeys_arch *a = c->arch;
+		int rc = skeys_arch_encode(a, true, c->site, c->target, out);
+
+		if (!c->bytes) {
+			if (rc != -1)
+				fprintf(stderr, "%s: %#llx -> %#llx encoded, expected refusal\n",
+					a->name, (unsigned long long)c->site,
+					(unsigned long long)c->target);
+			CHECK(rc == -1);
+			continue;
+		}
+		CHECK(rc == 0);
+		if (rc == 0 && memcmp(out, c->bytes, a->site_len)) {
+			fprintf(stderr, "%s: %#llx -> %#llx: got", a->name,
+				(unsigned long long)c->site, (unsigned long long)c->target);
+			for (unsigned j = 0; j < a->site_len; j++)
+				fprintf(stderr, " %02x", out[j]);
+			fprintf(stderr, "\n");
+			CHECK(0);
+		}
+		t = 0;
+		CHECK(a->decode_jump(c->site, (const uint8_t *)c->bytes, &t) && t == c->target);
+	}
+	/* s390x: the nop is brcl 0 with the jump's offset (jgnop 0x106 at 0x6, from gas). */
+	CHECK(skeys_arch_encode(&skeys_arch_s390x, false, 0x6, 0x106, out) == 0);
+	CHECK(memcmp(out, "\xc0\x04\x00\x00\x00\x80", 6) == 0);
+	CHECK(!skeys_arch_s390x.decode_jump(0x6, out, &t));
+	CHECK(skeys_arch_encode(&skeys_arch_s390x, false, 0x6, 0x107, out) == -1);
+	/* A misaligned site is refused for the nop too: it cannot be rewritten whole. */
+	CHECK(skeys_arch_encode(&skeys_arch_aarch64, false, 0x1002, 0, out) == -1);
+}
+
 int main(void)
 {
 	test_sort();
 	test_range();
 	test_checksum();
 	test_x86_64();
+	test_encodings();
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;

@@ -97,6 +97,10 @@ static void expect_no_wx(void)
 
 static uintptr_t site_of(int (*fn)(void))
 {
+#ifdef __thumb__
+	/* A Thumb function's address has bit 0 set; its code starts one byte lower. */
+	fn = (int (*)(void))((uintptr_t)fn & ~(uintptr_t)1);
+#endif
 	const struct skeys_header *h = &skeys__module_header;
 	const struct skeys_entry *e = (const void *)((const char *)&h->start + h->start);
 	size_t i, n = h->count;
@@ -113,11 +117,13 @@ static uintptr_t site_of(int (*fn)(void))
 
 static void poke(uintptr_t addr, const void *bytes, size_t n)
 {
-	uintptr_t pg = addr & ~(uintptr_t)4095;
+	/* Pages are 16 or 64 KiB on some aarch64, loongarch64 and ppc64le systems. */
+	size_t size = (size_t)sysconf(_SC_PAGESIZE);
+	uintptr_t pg = addr & ~(uintptr_t)(size - 1);
 
-	if (mprotect((void *)pg, 8192, PROT_READ | PROT_WRITE | PROT_EXEC) ||
+	if (mprotect((void *)pg, 2 * size, PROT_READ | PROT_WRITE | PROT_EXEC) ||
 	    (memcpy((void *)addr, bytes, n), 0) ||
-	    mprotect((void *)pg, 8192, PROT_READ | PROT_EXEC)) {
+	    mprotect((void *)pg, 2 * size, PROT_READ | PROT_EXEC)) {
 		perror("poke");
 		exit(2);
 	}
@@ -249,7 +255,7 @@ static int t_rollback(void)
 	if (!a || !b)
 		return 1;
 	/* Fail the run written last, so that one run is written before it fails. */
-	page = (uint32_t)((a > b ? a : b) & ~(uintptr_t)4095);
+	page = (uint32_t)((a > b ? a : b) & ~(uintptr_t)(sysconf(_SC_PAGESIZE) - 1));
 	{
 		struct sock_filter f[] = {
 			LOAD_NR,

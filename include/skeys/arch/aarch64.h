@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* AArch64 site templates. Included by <skeys.h>; not a public header. */
+/* aarch64 site templates. Included by <skeys.h>; not a public header. */
 #ifndef SKEYS_ARCH_AARCH64_H
 #define SKEYS_ARCH_AARCH64_H
 
 #define SKEYS__ARCH_ID 3 /* SKEYS_ARCH_AARCH64 */
-/* "S": a symbol that may be used under PIC (gcc rejects "i" there). */
+/* gcc rejects "i" for a symbol address under PIE/PIC; "S" is a symbol reference. */
 #define SKEYS__KEY_CONSTRAINT "S"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
-#define SKEYS__SECTION_TYPE "%progbits"
+#define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"
 
-/* NOP and B may be exchanged while other cores run them (Arm ARM, B2.2.5). */
+/* B and NOP are both one word; the architecture lets them be rewritten live. */
 #define SKEYS__ASM_SITE                                                        \
 	".if %c[skeys_jmp]\n\t"                                                \
 	"b %l[skeys__yes]\n\t"                                                 \
@@ -18,8 +18,9 @@
 	"nop\n\t"                                                              \
 	".endif\n\t"
 
-/* ELF module constructor/destructor bodies: tail-call into the runtime. */
-#define SKEYS__ASM_TAILCALL(fn)                                                \
+/* `bti c` is a hint (a nop) where branch protection is off. */
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
+	"hint 34\n\t"                                                          \
 	"adrp x0, skeys__module_header\n\t"                                    \
 	"add x0, x0, :lo12:skeys__module_header\n\t"                           \
 	"b " fn "\n\t"

@@ -24,13 +24,13 @@
 /* Module constructor/destructor bodies: tail-call into the runtime. */
 #if defined(_WIN32)
 /* Microsoft x64 convention: first argument in rcx; the import thunk or the static function. */
-#define SKEYS__ASM_TAILCALL(fn)                                                \
+#define SKEYS__ASM_TAILCALL(fn, self)                                              \
 	"lea skeys__module_header(%rip), %rcx\n\t"                            \
 	"jmp " fn "\n\t"
 #else
-#define SKEYS__ASM_TAILCALL(fn)                                                \
+#define SKEYS__ASM_TAILCALL(fn, self)                                              \
 	"endbr64\n\t"                                                          \
-	"lea skeys__module_header(%rip), %rdi\n\t"                            \
+	"lea skeys__module_header(%rip), %rdi\n\t"                             \
 	"jmp " fn "@PLT\n\t"
 #endif
 

@@ -83,12 +83,12 @@
 	".linkonce discard\n\t"                                                \
 	".globl skeys__module_ctor\n\t"                                        \
 	"skeys__module_ctor:\n\t"                                              \
-	SKEYS__ASM_TAILCALL("skeys_module_register")                           \
+	SKEYS__ASM_TAILCALL("skeys_module_register", "skeys__module_ctor")                         \
 	".section .text$skeys_dtor,\"xr\"\n\t"                                 \
 	".linkonce discard\n\t"                                                \
 	".globl skeys__module_dtor\n\t"                                        \
 	"skeys__module_dtor:\n\t"                                              \
-	SKEYS__ASM_TAILCALL("skeys_module_unregister")                         \
+	SKEYS__ASM_TAILCALL("skeys_module_unregister", "skeys__module_dtor")                         \
 	".text\n\t"                                                            \
 	".endif\n"
 

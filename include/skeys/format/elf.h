@@ -10,15 +10,26 @@
  * --gc-sections drops the entries of dead functions.
  */
 #define SKEYS__ASM_ENTRY                                                       \
-	".pushsection __skeys,\"ao?\"," SKEYS__SECTION_TYPE                    \
+	".pushsection __skeys,\"ao?\"," SKEYS__SECTION_TYPE_EXT                \
 	",.Lskeys_site%=\n\t"                                                  \
 	".balign 4\n\t"                                                        \
 	".long .Lskeys_site%= - .\n\t"                                         \
 	".long %l[skeys__yes] - .\n\t"                                         \
-	".long " SKEYS__KEY_OPERAND " + %c[skeys_br] - .\n\t"                  \
+	".long " SKEYS__KEY_OPERAND " + " SKEYS__CONST("skeys_br") " + "       \
+	SKEYS__SITE_MODE " - .\n\t"                                            \
 	".popsection\n\t"
 
 #define SKEYS__ASM_SITE_LABEL ".Lskeys_site%=:\n\t"
+
+/*
+ * Constructor arrays are plain pointer arrays: padding in one would be
+ * called as a null function, so align them to the pointer size exactly.
+ */
+#if __SIZEOF_POINTER__ == 8
+#define SKEYS__PTR_ALIGN ".balign 8\n\t"
+#else
+#define SKEYS__PTR_ALIGN ".balign 4\n\t"
+#endif
 
 /*
  * The module header, its constructor and destructor, and an empty retained
@@ -52,27 +63,29 @@
 	".balign 4\n\t"                                                        \
 	".popsection\n\t"                                                      \
 	".pushsection .init_array.00100,\"awG\",%init_array,skeys__module,comdat\n\t" \
-	".balign 8\n\t"                                                        \
+	SKEYS__PTR_ALIGN                                                       \
 	SKEYS__PTR_DIRECTIVE " skeys__module_ctor\n\t"                         \
 	".popsection\n\t"                                                      \
 	".pushsection .fini_array.00100,\"awG\",%fini_array,skeys__module,comdat\n\t" \
-	".balign 8\n\t"                                                        \
+	SKEYS__PTR_ALIGN                                                       \
 	SKEYS__PTR_DIRECTIVE " skeys__module_dtor\n\t"                         \
 	".popsection\n\t"                                                      \
 	".pushsection .text.skeys__module,\"axG\"," SKEYS__SECTION_TYPE        \
 	",skeys__module,comdat\n\t"                                            \
+	SKEYS__ASM_TEXT_ENTER                                                  \
 	".weak skeys__module_ctor\n\t"                                         \
 	".hidden skeys__module_ctor\n\t"                                       \
 	".type skeys__module_ctor, %function\n\t"                              \
 	"skeys__module_ctor:\n\t"                                              \
-	SKEYS__ASM_TAILCALL("skeys_module_register")                           \
+	SKEYS__ASM_TAILCALL("skeys_module_register", "skeys__module_ctor")     \
 	".size skeys__module_ctor, . - skeys__module_ctor\n\t"                 \
 	".weak skeys__module_dtor\n\t"                                         \
 	".hidden skeys__module_dtor\n\t"                                       \
 	".type skeys__module_dtor, %function\n\t"                              \
 	"skeys__module_dtor:\n\t"                                              \
-	SKEYS__ASM_TAILCALL("skeys_module_unregister")                         \
+	SKEYS__ASM_TAILCALL("skeys_module_unregister", "skeys__module_dtor")   \
 	".size skeys__module_dtor, . - skeys__module_dtor\n\t"                 \
+	SKEYS__ASM_TEXT_LEAVE                                                  \
 	".popsection\n\t"                                                      \
 	".endif\n"
 

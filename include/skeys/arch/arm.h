@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * 32-bit arm site templates, A32 and Thumb-2. Included by <skeys.h>; not a
+ * public header. A Thumb-2 site sets SKEYS_ENTRY_MODE in its entry, so the
+ * tools and the runtime know which encodings to use.
+ */
+#ifndef SKEYS_ARCH_ARM_H
+#define SKEYS_ARCH_ARM_H
+
+#define SKEYS__ARCH_ID 5 /* SKEYS_ARCH_ARM */
+/*
+ * Under PIE/PIC gcc accepts a symbol address only with its internal "US"
+ * (symbol reference) constraint; clang takes "i".
+ */
+#ifdef __clang__
+#define SKEYS__KEY_CONSTRAINT "i"
+#else
+#define SKEYS__KEY_CONSTRAINT "US"
+#endif
+#define SKEYS__KEY_OPERAND "%c[skeys_k]"
+/*
+ * `@` starts a comment in arm assembly; `%` must be doubled inside the
+ * sites' extended asm, and not in the module's basic asm.
+ */
+#define SKEYS__SECTION_TYPE "%progbits"
+#define SKEYS__SECTION_TYPE_EXT "%%progbits"
+#define SKEYS__PTR_DIRECTIVE ".long"
+
+/* The nops are spelled out: `nop` is `mov r0, r0` before armv6k. */
+#if defined(__thumb__)
+#if !defined(__thumb2__)
+#error "skeys: Thumb-1 has no 4-byte branch a site could use; build with -marm or for armv7"
+#endif
+#define SKEYS__SITE_MODE "2" /* SKEYS_ENTRY_MODE */
+/*
+ * Word-aligned, so that one aligned store rewrites the whole site; the
+ * alignment costs at most one 16-bit nop in front of it.
+ */
+#define SKEYS__ASM_SITE_PRE ".balign 4\n\t"
+#define SKEYS__ASM_SITE                                                        \
+	".if %c[skeys_jmp]\n\t"                                                \
+	"b.w %l[skeys__yes]\n\t"                                               \
+	".else\n\t"                                                            \
+	".inst.w 0xf3af8000\n\t"                                               \
+	".endif\n\t"
+#else
+#define SKEYS__ASM_SITE                                                        \
+	".if %c[skeys_jmp]\n\t"                                                \
+	"b %l[skeys__yes]\n\t"                                                 \
+	".else\n\t"                                                            \
+	".inst 0xe320f000\n\t"                                                 \
+	".endif\n\t"
+#endif
+
+/*
+ * The module constructor and destructor are A32, whatever the translation
+ * unit's instruction set: top-level asm is not reliably placed after the
+ * compiler's own `.thumb`. The mode is set before their symbols are typed
+ * (gas marks a function symbol typed in Thumb mode as Thumb) and put back
+ * to the unit's default afterwards.
+ */
+/* A32 code must be word-aligned; LLVM does not align on the switch. */
+#define SKEYS__ASM_TEXT_ENTER ".arm\n\t.balign 4\n\t"
+#if defined(__thumb__)
+#define SKEYS__ASM_TEXT_LEAVE ".thumb\n\t"
+#endif
+
+/* The header's address from a pc-relative literal (A32 reads pc as . + 8). */
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
+	"ldr r0, 1f\n"                                                         \
+	"0:\tadd r0, pc\n\t"                                                   \
+	"b " fn "\n"                                                           \
+	"1:\t.word skeys__module_header - (0b + 8)\n\t"
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* i686 site templates. Included by <skeys.h>; not a public header. */
+#ifndef SKEYS_ARCH_I386_H
+#define SKEYS_ARCH_I386_H
+
+#define SKEYS__ARCH_ID 2 /* SKEYS_ARCH_I386 */
+/*
+ * Under PIE/PIC a symbol's address is not an "i" constant on i386 (it needs
+ * the GOT). gcc keeps it symbolic under "X", clang under "s"; %P prints the
+ * bare symbol, without the `$` of an immediate, in gcc, clang 14 and 19
+ * alike (clang 14 rejects %p there).
+ */
+#ifdef __clang__
+#define SKEYS__KEY_CONSTRAINT "s"
+#else
+#define SKEYS__KEY_CONSTRAINT "X"
+#endif
+#define SKEYS__KEY_OPERAND "%P[skeys_k]"
+#define SKEYS__SECTION_TYPE "@progbits"
+#define SKEYS__PTR_DIRECTIVE ".long"
+
+/* As on x86-64: the 0xe9 opcode and a rel32, never the 2-byte jump. */
+#define SKEYS__ASM_SITE                                                        \
+	".if %c[skeys_jmp]\n\t"                                                \
+	".byte 0xe9\n\t"                                                       \
+	".long %l[skeys__yes] - (. + 4)\n\t"                                   \
+	".else\n\t"                                                            \
+	".byte 0x3e, 0x8d, 0x74, 0x26, 0x00\n\t"                               \
+	".endif\n\t"
+
+/*
+ * A call through the PLT of position-independent i386 code wants the GOT
+ * address in %ebx, so this is a real call with a frame, not a tail call.
+ * The stack stays 16-byte aligned at the call, as the i386 psABI asks.
+ */
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
+	"pushl %ebx\n\t"                                                       \
+	"call 1f\n"                                                            \
+	"1:\tpopl %ebx\n\t"                                                    \
+	"addl $_GLOBAL_OFFSET_TABLE_+(.-1b), %ebx\n\t"                         \
+	"leal skeys__module_header@GOTOFF(%ebx), %eax\n\t"                     \
+	"subl $4, %esp\n\t"                                                    \
+	"pushl %eax\n\t"                                                       \
+	"call " fn "@PLT\n\t"                                                  \
+	"addl $8, %esp\n\t"                                                    \
+	"popl %ebx\n\t"                                                        \
+	"ret\n\t"
+
+#endif

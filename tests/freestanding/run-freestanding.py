@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The cross suite of an architecture that has a compiler and qemu-user but
+no C library here (loongarch64 on Debian 12): prog.c and other.c on
+minirt.c's start-up and runtime, built with clang, sealed and checked by
+the build machine's tools, run under qemu.
+
+  run-freestanding.py --step e2e|golden-json|golden-text|site-corrupt|site-range
+      --cc 'clang-19 --target=loongarch64-linux-gnu' --wrapper qemu-loongarch64
+      --seal SEAL --dump DUMP --workdir DIR [--cflags=-O2] [--golden FILE]
+
+Exit 0 pass, 1 fail, 77 skip (compiler, target or qemu missing).
+"""
+import argparse
+import glob
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+SKIP = 77
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def run(cmd, expect=0, what=None):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=120)
+    log(f"  [rc={p.returncode}] {what + ': ' if what else ''}{shlex.join(cmd)}")
+    if p.returncode != expect:
+        sys.stdout.write(p.stdout)
+        raise SystemExit(f"FAIL: {what or cmd[0]}: exit {p.returncode}, expected {expect}")
+    return p.stdout
+
+
+def build(args, cc):
+    work = os.path.abspath(args.workdir)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    exe = os.path.join(work, "fs")
+    sources = [os.path.join(HERE, n) for n in ("prog.c", "other.c", "minirt.c")]
+    # The encodings come from common/, as for the runtime and the tools.
+    sources += [os.path.join(ROOT, "common", "arch.c")]
+    sources += sorted(glob.glob(os.path.join(ROOT, "common", "arch", "*.c")))
+    flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffreestanding", "-nostdlib",
+             "-static", "-fno-pic", "-fuse-ld=lld"] + shlex.split(args.cflags)
+    flags += ["-I", os.path.join(HERE, "include"), "-I", os.path.join(ROOT, "include"),
+              "-I", os.path.join(ROOT, "common")]
+    run(cc + flags + sources + ["-o", exe], what="compile+link")
+    run([args.seal, exe, "-o", exe + ".sealed"], what="skeys-seal")
+    return exe, exe + ".sealed"
+
+
+def step_e2e(args, wrapper, exe, sealed):
+    run([args.seal, "--check", sealed], what="skeys-seal --check")
+    d = json.loads(run([args.dump, "--json", sealed], what="skeys-dump --json"))
+    keys = {k["name"]: k["initial"] for k in d["keys"]}
+    bad = [s for s in d["sites"] if not s["ok"]]
+    if keys != {"kf": False, "kt": True} or len(d["sites"]) != 6 or bad or not d["sealed"]:
+        raise SystemExit(f"FAIL: table: keys {keys}, {len(d['sites'])} sites, bad {bad}")
+    log(f"  table: {d['arch']}, 2 keys, 6 sites, all ok")
+    run(wrapper + [sealed], what="run sealed")
+    run(wrapper + [exe, "--unsealed"], what="run unsealed, toggles refused")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--step", required=True,
+                    choices=["e2e", "golden-json", "golden-text", "site-corrupt", "site-range"])
+    ap.add_argument("--cc", required=True)
+    ap.add_argument("--cflags", default="-O2")
+    ap.add_argument("--wrapper", required=True)
+    ap.add_argument("--seal", required=True)
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--workdir", required=True)
+    ap.add_argument("--golden")
+    args = ap.parse_args()
+    cc, wrapper = shlex.split(args.cc), shlex.split(args.wrapper)
+    for prog in (cc[0], wrapper[0]):
+        if shutil.which(prog) is None:
+            log(f"SKIP: {prog} is not installed")
+            return SKIP
+    probe = subprocess.run(cc + ["-x", "c", "-c", "-o", os.devnull, "-"], input="int x;",
+                           text=True, capture_output=True)
+    if probe.returncode != 0:
+        log(f"SKIP: {shlex.join(cc)} cannot compile for this target: {probe.stderr.strip()}")
+        return SKIP
+    exe, sealed = build(args, cc)
+    if args.step == "e2e":
+        step_e2e(args, wrapper, exe, sealed)
+    elif args.step.startswith("golden-"):
+        run([sys.executable, os.path.join(ROOT, "tests", "tool", "golden.py"), "--dump",
+             args.dump, "--mode", args.step[7:], "--golden", args.golden, sealed],
+            what="golden")
+    else:
+        target = exe if args.step == "site-range" else sealed
+        run([sys.executable, os.path.join(ROOT, "tests", "tool", "negative.py"), args.step,
+             args.seal, args.dump, target], what=args.step)
+    log("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
