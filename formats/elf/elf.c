@@ -39,9 +39,38 @@ static bool shdrs_truncated(const struct skeys_image *img, const GElf_Ehdr *eh)
 	return eh->e_shoff && (eh->e_shoff > img->len || size > img->len - eh->e_shoff);
 }
 
+/*
+ * What libelf would only call "invalid ELF file data" or "unknown kind":
+ * checked on the raw bytes first so that the message says what is wrong.
+ */
+static int check_raw_ident(const struct skeys_image *img, char *err, size_t errlen)
+{
+	size_t ehdr_size;
+
+	if (img->len < EI_NIDENT)
+		FAIL("truncated: the ELF identification is %d bytes, the file has %zu",
+		     EI_NIDENT, img->len);
+	if (img->buf[EI_CLASS] == ELFCLASS32)
+		ehdr_size = sizeof(Elf32_Ehdr);
+	else if (img->buf[EI_CLASS] == ELFCLASS64)
+		ehdr_size = sizeof(Elf64_Ehdr);
+	else
+		FAIL("unknown ELF class %u (neither 32- nor 64-bit)", img->buf[EI_CLASS]);
+	if (img->buf[EI_DATA] != ELFDATA2LSB && img->buf[EI_DATA] != ELFDATA2MSB)
+		FAIL("unknown ELF byte order %u", img->buf[EI_DATA]);
+	if (img->buf[EI_VERSION] != EV_CURRENT)
+		FAIL("unknown ELF version %u", img->buf[EI_VERSION]);
+	if (img->len < ehdr_size)
+		FAIL("truncated: the %d-bit ELF header is %zu bytes, the file has %zu",
+		     img->buf[EI_CLASS] == ELFCLASS32 ? 32 : 64, ehdr_size, img->len);
+	return 0;
+}
+
 static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *err,
 		       size_t errlen)
 {
+	size_t shentsize;
+
 	if (elf_kind(elf) != ELF_K_ELF)
 		FAIL("not an ELF object (archive or unknown kind)");
 	if (!gelf_getehdr(elf, eh))
@@ -53,6 +82,11 @@ static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *e
 		FAIL("relocatable object: seal the linked executable or library");
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
 		FAIL("ELF type %u is not an executable or shared library", eh->e_type);
+	/* libelf reads whole headers whatever e_shentsize says; other tools may not. */
+	shentsize = gelf_fsize(elf, ELF_T_SHDR, 1, EV_CURRENT);
+	if (eh->e_shoff && eh->e_shentsize != shentsize)
+		FAIL("e_shentsize is %u, a section header is %zu bytes", eh->e_shentsize,
+		     shentsize);
 	if (shdrs_truncated(img, eh))
 		FAIL("truncated: the section header table [0x%llx, +%u x %u) extends "
 		     "past the end of the file (0x%zx bytes)",
@@ -222,6 +256,8 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		FAIL("libelf: %s", elf_errmsg(-1));
+	if (check_raw_ident(img, err, errlen))
+		return -1;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		FAIL("out of memory");
