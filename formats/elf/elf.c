@@ -45,7 +45,7 @@ static bool shdrs_truncated(const struct skeys_image *img, const GElf_Ehdr *eh)
  */
 static int check_raw_ident(const struct skeys_image *img, char *err, size_t errlen)
 {
-	size_t ehdr_size;
+	size_t ehdr_size = 0;
 
 	if (img->len < EI_NIDENT)
 		FAIL("truncated: the ELF identification is %d bytes, the file has %zu",
