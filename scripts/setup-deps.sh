@@ -11,6 +11,7 @@ packages="
 	gcc g++ clang lld binutils make cmake
 	libelf-dev libcapstone-dev liblief-dev
 	strace file
+	valgrind cppcheck clang-tidy libclang-rt-14-dev
 "
 missing=""
 for p in $packages; do
