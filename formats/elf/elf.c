@@ -191,6 +191,65 @@ static int read_sections(struct skeys_image *img, Elf *elf, Elf_Scn **symtab,
 	return 0;
 }
 
+/*
+ * The loader maps segments, not sections. skeys-seal writes the table and
+ * header at their sections' file offsets and verifies sites through the
+ * sections, so a section inside a loaded segment must sit at the file
+ * offset that segment maps it from; the skeys sections must be loaded at all.
+ * Otherwise the tool would check and write bytes the process never sees.
+ */
+static int check_segments(const struct skeys_image *img, Elf *elf, const GElf_Ehdr *eh,
+			  char *err, size_t errlen)
+{
+	size_t n, i, k, phentsize;
+
+	phentsize = gelf_fsize(elf, ELF_T_PHDR, 1, EV_CURRENT);
+	if (eh->e_phnum == 0 || eh->e_phoff == 0)
+		FAIL("no program headers: not a loadable executable or library");
+	if (eh->e_phentsize != phentsize)
+		FAIL("e_phentsize is %u, a program header is %zu bytes", eh->e_phentsize,
+		     phentsize);
+	if (eh->e_phoff > img->len || (uint64_t)eh->e_phnum * phentsize > img->len - eh->e_phoff)
+		FAIL("truncated: the program header table [0x%llx, +%u x %zu) extends past "
+		     "the end of the file (0x%zx bytes)",
+		     (unsigned long long)eh->e_phoff, eh->e_phnum, phentsize, img->len);
+	if (elf_getphdrnum(elf, &n))
+		FAIL("elf_getphdrnum: %s", elf_errmsg(-1));
+	for (k = 0; k < img->n_sections; k++) {
+		const struct skeys_section *s = &img->sections[k];
+		bool skeys = (img->has_table && s->addr == img->table.addr &&
+			      !strcmp(s->name, img->table.name)) ||
+			     (img->has_header && s->addr == img->header.addr &&
+			      !strcmp(s->name, img->header.name));
+		bool loaded = false;
+
+		if (s->flags & SKEYS_SEC_NOBITS)
+			continue;
+		for (i = 0; i < n; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)i, &ph))
+				FAIL("program header %zu: %s", i, elf_errmsg(-1));
+			if (ph.p_type != PT_LOAD || s->addr < ph.p_vaddr ||
+			    s->addr - ph.p_vaddr >= ph.p_memsz)
+				continue;
+			if (s->addr - ph.p_vaddr > ph.p_filesz ||
+			    s->size > ph.p_filesz - (s->addr - ph.p_vaddr) ||
+			    ph.p_offset + (s->addr - ph.p_vaddr) != s->offset)
+				FAIL("section %s [0x%llx, +0x%llx) at file offset 0x%llx is not "
+				     "what program header %zu loads there",
+				     s->name, (unsigned long long)s->addr,
+				     (unsigned long long)s->size, (unsigned long long)s->offset, i);
+			loaded = true;
+			break;
+		}
+		if (skeys && !loaded)
+			FAIL("section %s [0x%llx, +0x%llx) is in no loaded segment", s->name,
+			     (unsigned long long)s->addr, (unsigned long long)s->size);
+	}
+	return 0;
+}
+
 static unsigned sym_rank(const GElf_Sym *sym)
 {
 	switch (GELF_ST_BIND(sym->st_info)) {
@@ -271,9 +330,10 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 		FAIL("elf_memory: %s", elf_errmsg(-1));
 	if (check_ident(img, p->elf, &eh, err, errlen) ||
 	    read_sections(img, p->elf, &symtab, err, errlen) ||
-	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)))
+	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)) ||
+	    skeys_image_finish(img, err, errlen))
 		return -1;
-	return skeys_image_finish(img, err, errlen);
+	return check_segments(img, p->elf, &eh, err, errlen);
 }
 
 static void elf_close(struct skeys_image *img)

@@ -31,7 +31,8 @@ SH = {
 # ELF header fields.
 EH = {
     'class': (4, '<B'), 'data': (5, '<B'), 'type': (0x10, '<H'),
-    'machine': (0x12, '<H'), 'shoff': (0x28, '<Q'), 'shentsize': (0x3a, '<H'),
+    'machine': (0x12, '<H'), 'phoff': (0x20, '<Q'), 'shoff': (0x28, '<Q'),
+    'phentsize': (0x36, '<H'), 'phnum': (0x38, '<H'), 'shentsize': (0x3a, '<H'),
     'shnum': (0x3c, '<H'), 'shstrndx': (0x3e, '<H'),
 }
 # skeys header fields (include/skeys/abi.h).
@@ -287,6 +288,19 @@ CASES = [
      r'not an executable or shared library'),
     ('machine-arm', 'e_machine EM_ARM in a 64-bit file', eh_set('machine', 40), INPUT,
      r'unsupported machine'),
+    # -- the program header table: what the loader maps ----------------------
+    ('phoff-past-end', 'e_phoff beyond the end of the file', eh_set('phoff', 0x100000), INPUT,
+     r'truncated: the program header table \[0x100000'),
+    ('phnum-zero', 'no program headers: nothing would be loaded', eh_set('phnum', 0), INPUT,
+     r'no program headers'),
+    ('phentsize-bad', 'e_phentsize 32, not 56', eh_set('phentsize', 32), INPUT,
+     r'e_phentsize is 32, a program header is 56 bytes'),
+    ('table-not-loaded-there', '__skeys offset points at other bytes than its segment loads',
+     sh_set('__skeys', 'offset', lambda e: e.sh('.comment', 'offset')), INPUT,
+     r'section __skeys .* is not what program header 0 loads there'),
+    ('header-in-no-segment', '__skeys_hdr at an address no segment loads',
+     sh_set('__skeys_hdr', 'addr', 0x500000), INPUT,
+     r'section __skeys_hdr .* is in no loaded segment'),
     # -- the section header table -------------------------------------------
     ('shoff-past-end', 'e_shoff beyond the end of the file', eh_set('shoff', 0x100000),
      INPUT, r'section header table .* past the end of the file'),
