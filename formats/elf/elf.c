@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <skeys/abi.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,29 @@ static bool elf_probe(const uint8_t *buf, size_t len)
 		return -1;                                                     \
 	} while (0)
 
+/*
+ * The section count: e_shnum, or when that is 0 (extended numbering), the
+ * sh_size of section 0, read raw because libelf then quietly says "none".
+ */
+static uint64_t shdr_count(const struct skeys_image *img, const GElf_Ehdr *eh)
+{
+	const uint8_t *s0 = img->buf + eh->e_shoff;
+
+	if (eh->e_shnum || !eh->e_shoff || eh->e_shoff > img->len ||
+	    img->len - eh->e_shoff < eh->e_shentsize)
+		return eh->e_shnum ? eh->e_shnum : 1;
+	if (eh->e_ident[EI_CLASS] == ELFCLASS64)
+		return skeys_image_get64(img, s0 + offsetof(Elf64_Shdr, sh_size));
+	return skeys_image_get32(img, s0 + offsetof(Elf32_Shdr, sh_size));
+}
+
 /* libelf reads a cut-off header table as "no sections"; say what happened. */
 static bool shdrs_truncated(const struct skeys_image *img, const GElf_Ehdr *eh)
 {
-	uint64_t n = eh->e_shnum ? eh->e_shnum : 1; /* 0: count is in section 0 */
-	uint64_t size = n * eh->e_shentsize;
+	uint64_t n = shdr_count(img, eh);
 
-	return eh->e_shoff && (eh->e_shoff > img->len || size > img->len - eh->e_shoff);
+	return eh->e_shoff && (eh->e_shoff > img->len || n > (img->len - eh->e_shoff) /
+									 eh->e_shentsize);
 }
 
 /*
@@ -88,10 +105,10 @@ static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *e
 		FAIL("e_shentsize is %u, a section header is %zu bytes", eh->e_shentsize,
 		     shentsize);
 	if (shdrs_truncated(img, eh))
-		FAIL("truncated: the section header table [0x%llx, +%u x %u) extends "
+		FAIL("truncated: the section header table [0x%llx, +%llu x %u) extends "
 		     "past the end of the file (0x%zx bytes)",
-		     (unsigned long long)eh->e_shoff, eh->e_shnum ? eh->e_shnum : 1u,
-		     eh->e_shentsize, img->len);
+		     (unsigned long long)eh->e_shoff,
+		     (unsigned long long)shdr_count(img, eh), eh->e_shentsize, img->len);
 	img->arch = skeys_arch_by_elf(eh->e_machine, eh->e_ident[EI_CLASS]);
 	if (!img->arch)
 		FAIL("unsupported machine (e_machine %u, class %u)", eh->e_machine,
@@ -271,12 +288,17 @@ static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *e
 
 	if (!gelf_getshdr(scn, &sh))
 		FAIL("symbol table: %s", elf_errmsg(-1));
-	data = elf_getdata(scn, NULL);
-	if (!data)
-		FAIL("symbol table: elf_getdata: %s", elf_errmsg(-1));
 	entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
 	if (!entsize)
 		FAIL("gelf_fsize: %s", elf_errmsg(-1));
+	/* libelf only says "invalid data". */
+	if (sh.sh_size % entsize)
+		FAIL("symbol table (section %zu) is 0x%llx bytes, not a multiple of its "
+		     "%zu-byte entries",
+		     elf_ndxscn(scn), (unsigned long long)sh.sh_size, entsize);
+	data = elf_getdata(scn, NULL);
+	if (!data)
+		FAIL("symbol table: elf_getdata: %s", elf_errmsg(-1));
 	n = data->d_size / entsize;
 	img->funcs = calloc(n ? n : 1, sizeof(*img->funcs));
 	img->objects = calloc(n ? n : 1, sizeof(*img->objects));
