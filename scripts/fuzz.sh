@@ -40,7 +40,21 @@ meson test -C "$build" --no-rebuild --suite fuzz --print-errorlogs >/dev/null ||
 # One dictionary: every format's names and magics.
 cat fuzz/*.dict >"$build/fuzz.dict"
 
-seeds=""
+# Good files too, so that mutations reach verification and sealing: the
+# sealed seed, and the same with its seal undone.
+mkdir -p "$build/fuzz-seeds"
+cp tests/hardening/seed.elf "$build/fuzz-seeds/seed.elf"
+python3 - "$build/fuzz-seeds" <<'PY'
+import os, sys
+sys.path.insert(0, 'tests/hardening')
+from corpus_elf import Elf
+e = Elf(open('tests/hardening/seed.elf', 'rb').read())
+for f in ('flags', 'count', 'checksum'):
+    e.hdr(f, 0)
+open(os.path.join(sys.argv[1], 'seed-unsealed.elf'), 'wb').write(e.b)
+PY
+
+seeds="$build/fuzz-seeds"
 for d in tests/hardening/corpus/*/; do
 	seeds="$seeds $d"
 done
