@@ -65,7 +65,7 @@ for t in $targets; do
 	mkdir -p "$work" "$art"
 	echo "==> $t: ${secs}s"
 	# shellcheck disable=SC2086
-	if ! "$build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+	if ! "$build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
 		-dict="$build/fuzz.dict" -artifact_prefix="$art/" -print_final_stats=1 \
 		"$work" $seeds >"$build/fuzz-$t.log" 2>&1; then
 		status=1

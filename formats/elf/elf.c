@@ -37,11 +37,12 @@ static bool elf_probe(const uint8_t *buf, size_t len)
  */
 static uint64_t shdr_count(const struct skeys_image *img, const GElf_Ehdr *eh)
 {
-	const uint8_t *s0 = img->buf + eh->e_shoff;
+	const uint8_t *s0;
 
 	if (eh->e_shnum || !eh->e_shoff || eh->e_shoff > img->len ||
 	    img->len - eh->e_shoff < eh->e_shentsize)
 		return eh->e_shnum ? eh->e_shnum : 1;
+	s0 = img->buf + eh->e_shoff; /* only once it is known to be inside */
 	if (eh->e_ident[EI_CLASS] == ELFCLASS64)
 		return skeys_image_get64(img, s0 + offsetof(Elf64_Shdr, sh_size));
 	return skeys_image_get32(img, s0 + offsetof(Elf32_Shdr, sh_size));
