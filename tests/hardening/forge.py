@@ -3,13 +3,15 @@
 """Forge a sealed executable's table the way an attacker with write access
 to the file would, past what skeys-seal would ever accept:
 
-  forge.py checksum|data|other SEALED OTHER_SO OUT
+  forge.py checksum|data|other|unsorted SEALED OTHER_SO OUT
 
 checksum: change forged_fb's entry, keep the header (checksum now wrong).
 data:     point forged_fb's entry at forged_victim in .data, then sort and
           recompute count and checksum, so the table looks sealed and intact.
 other:    point it at forged_other_nop in OTHER_SO (linked at a fixed
           address), sorted and resealed likewise.
+unsorted: forged_fc's entry (key kg) moved between the two of key kf,
+          count and checksum recomputed: sealed and intact but out of order.
 """
 import os
 import sys
@@ -37,6 +39,12 @@ def main():
             o = Elf(f.read())
         e.set_entry(i, [o.sym('forged_other_nop'), target, key])
         e.reseal(sort=True)
+    elif mode == 'unsorted':
+        a, b, c = (e.entry(e.entry_of(f)) for f in ('forged_fa', 'forged_fb', 'forged_fc'))
+        assert e.n_entries() == 3
+        for k, fields in enumerate((a, c, b)):
+            e.set_entry(k, fields)
+        e.reseal()
     else:
         print(__doc__, file=sys.stderr)
         return 64
