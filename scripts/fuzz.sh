@@ -26,7 +26,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 if [ -z "$targets" ]; then
 	targets=$(cd "$build" && meson introspect --targets |
-		python3 -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin) if t["name"].startswith("fuzz-"))))')
+		python3 -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin) if t["type"] == "executable" and t["name"].startswith("fuzz-"))))')
 fi
 for t in $targets; do
 	ninja -C "$build" "fuzz/$t" >/dev/null
