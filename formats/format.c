@@ -25,27 +25,18 @@ const struct skeys_format *skeys_format_at(size_t i)
 	return i < N_FORMATS ? formats[i] : NULL;
 }
 
-int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
-			 char *err, size_t errlen)
+int skeys_image_open_format(struct skeys_image **out, const struct skeys_format *fmt,
+			    const void *buf, size_t len, char *err, size_t errlen)
 {
 	struct skeys_image *img;
-	size_t i;
 
 	*out = NULL;
-	for (i = 0; i < N_FORMATS; i++)
-		if (formats[i]->probe(buf, len))
-			break;
-	if (i == N_FORMATS) {
-		snprintf(err, errlen, "%s", len ? "not a supported binary (unknown format)"
-						 : "empty file");
-		return -1;
-	}
 	img = calloc(1, sizeof(*img));
 	if (!img) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	img->format = formats[i];
+	img->format = fmt;
 	img->buf = buf;
 	img->len = len;
 	if (img->format->open(img, err, errlen)) {
@@ -54,6 +45,20 @@ int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
 	}
 	*out = img;
 	return 0;
+}
+
+int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
+			 char *err, size_t errlen)
+{
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; i < N_FORMATS; i++)
+		if (formats[i]->probe(buf, len))
+			return skeys_image_open_format(out, formats[i], buf, len, err, errlen);
+	snprintf(err, errlen, "%s", len ? "not a supported binary (unknown format)"
+					 : "empty file");
+	return -1;
 }
 
 int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,

@@ -111,6 +111,9 @@ struct skeys_format {
  */
 int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
 			 char *err, size_t errlen);
+/* The same with one reader, whatever the bytes look like (for its fuzzer). */
+int skeys_image_open_format(struct skeys_image **out, const struct skeys_format *fmt,
+			    const void *buf, size_t len, char *err, size_t errlen);
 /* Read the whole file at `path`, then as skeys_image_open_mem(). */
 int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
 			  size_t errlen);

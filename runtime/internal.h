@@ -66,6 +66,10 @@ struct skeys_module {
 	uintptr_t lo, hi; /* span of all its loaded segments */
 	struct skeys_segment exec[SKEYS_MAX_SEGMENTS];
 	unsigned n_exec;
+	/* Where its keys may live: writable segments, less what turns read-only after relocation. */
+	struct skeys_segment data[SKEYS_MAX_SEGMENTS];
+	unsigned n_data;
+	uintptr_t relro_lo, relro_hi;
 	char name[128];
 	struct skeys_module *next;
 };

@@ -96,9 +96,28 @@ struct skeys_module *skeys_module_of(const void *p)
 	return NULL;
 }
 
+/* Inside the writable data of its module (a key's count changes). */
+static bool in_data(const struct skeys_module *m, uintptr_t a, size_t len)
+{
+	unsigned i;
+
+	if (m->n_data == 0)
+		return true; /* an OS port that does not report its data segments */
+	if (a < m->relro_hi && a + len > m->relro_lo)
+		return false;
+	for (i = 0; i < m->n_data; i++)
+		if (a >= m->data[i].start && a + len <= m->data[i].end)
+			return true;
+	return false;
+}
+
+/* Checked before anything is read through `k`: a forged or stale pointer is never followed. */
 static bool is_key(const struct skeys_key *k)
 {
-	return skeys_module_of(k) && skeys_module_of((const char *)(k + 1) - 1) &&
+	const struct skeys_module *m = skeys_module_of(k);
+
+	return m && (uintptr_t)k % _Alignof(struct skeys_key) == 0 &&
+	       in_data(m, (uintptr_t)k, sizeof(*k)) &&
 	       (k->flags & SKEYS_KEY_MAGIC_MASK) == SKEYS_KEY_MAGIC;
 }
 
@@ -136,6 +155,11 @@ int skeys_module_prepare(struct skeys_module *m)
 	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
 		    m->header->checksum) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
+		return m->error = SKEYS_ERR_CHECKSUM;
+	}
+	/* Lookups rely on the order: a table out of order was not sealed by skeys-seal. */
+	if (!skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries)) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order", m->name);
 		return m->error = SKEYS_ERR_CHECKSUM;
 	}
 	for (i = 0; i < m->count; i = next_key(m, i)) {

@@ -20,6 +20,7 @@ packages="
 	gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu
 	clang-19 lld-19
+	valgrind cppcheck clang-tidy libclang-rt-14-dev
 "
 # Cross compilers for the cross suites (scripts/test-cross.sh). Not
 # gcc-multilib: it conflicts with them. clang-19 and lld-19 target

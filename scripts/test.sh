@@ -1,16 +1,76 @@
 #!/bin/sh
-# Configures, builds and runs the whole test suite (what CI runs): the
-# native suites, then every other architecture under qemu-user
-# (scripts/test-cross.sh).
-set -eu
+# Configures, builds and runs the whole test suite (what CI runs):
+#   1. build/       every suite
+#   2. build-<arch>/ every other architecture under qemu-user (test-cross.sh)
+#   3. build-mingw/ PE/COFF: EXE + DLL under wine (test-pe.sh)
+#   4. build-asan/  every suite under ASan + UBSan (meson test --setup=asan)
+#   5. build/       every suite under valgrind (meson test --setup=valgrind)
+#   6. build-fuzz/  each libFuzzer target for FUZZ_SECONDS (default 60)
+# Every step runs even when an earlier one failed; the exit status is 1 if
+# any failed. A step whose tool is missing (valgrind, clang) is skipped
+# with a message. SKEYS_TEST_STEPS="1 4" runs only those steps.
+set -u
 cd "$(dirname "$0")/.."
-if [ -d build/meson-private ]; then
-	meson setup --reconfigure build
-else
-	meson setup build
+steps=${SKEYS_TEST_STEPS:-1 2 3 4 5 6}
+failed=""
+
+step() {
+	n=$1
+	what=$2
+	shift 2
+	case " $steps " in *" $n "*) ;; *) return 0 ;; esac
+	printf '\n==> step %s: %s\n' "$n" "$what"
+	start=$(date +%s)
+	if "$@"; then
+		rc=0
+	else
+		rc=$?
+	fi
+	printf '==> step %s: exit %s in %ss\n' "$n" "$rc" "$(($(date +%s) - start))"
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		failed="$failed $n"
+	fi
+}
+
+configure() {
+	dir=$1
+	shift
+	if [ -d "$dir/meson-private" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null
+	else
+		meson setup "$dir" "$@" >/dev/null
+	fi
+}
+
+plain() {
+	configure build && ninja -C build &&
+		meson test -C build --print-errorlogs --num-processes 2
+}
+
+asan() {
+	configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+		-De2e_matrix=quick && ninja -C build-asan &&
+		meson test -C build-asan --setup=asan --print-errorlogs --num-processes 2
+}
+
+valgrind_suite() {
+	if ! command -v valgrind >/dev/null 2>&1; then
+		echo "SKIP: valgrind not found"
+		return 77
+	fi
+	configure build && ninja -C build &&
+		meson test -C build --setup=valgrind --print-errorlogs --num-processes 2
+}
+
+step 1 "meson test" plain
+step 2 "other architectures under qemu-user" sh scripts/test-cross.sh
+step 3 "PE/COFF under wine" sh scripts/test-pe.sh
+step 4 "meson test --setup=asan (ASan + UBSan)" asan
+step 5 "meson test --setup=valgrind" valgrind_suite
+step 6 "fuzzing, ${FUZZ_SECONDS:-60}s a target" sh scripts/fuzz.sh
+
+if [ -n "$failed" ]; then
+	echo "FAILED steps:$failed"
+	exit 1
 fi
-ninja -C build
-meson test -C build --print-errorlogs --num-processes 2
-sh scripts/test-cross.sh
-# PE/COFF: cross-built with mingw-w64, run under wine.
-sh scripts/test-pe.sh
+echo "all steps passed"

@@ -48,13 +48,15 @@ static void table_error(struct skeys_check *c, const char *fmt, ...)
 static void table_error(struct skeys_check *c, const char *fmt, ...)
 {
 	char tmp[1024], **e, *s;
+	size_t len;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	len = strlen(tmp) + 1;
 	e = realloc(c->errors, (c->n_errors + 1) * sizeof(*e));
-	s = malloc(strlen(tmp) + 1);
+	s = malloc(len);
 	if (!e || !s) {
 		free(s);
 		if (e)
@@ -62,7 +64,7 @@ static void table_error(struct skeys_check *c, const char *fmt, ...)
 		c->oom = true;
 		return;
 	}
-	strcpy(s, tmp);
+	memcpy(s, tmp, len);
 	c->errors = e;
 	c->errors[c->n_errors++] = s;
 }

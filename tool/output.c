@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-#define _XOPEN_SOURCE 700 /* mkstemp, fsync, fchmod, realpath */
+#define _XOPEN_SOURCE 700 /* mkstemp, fsync, fchmod, realpath, sigaction */
 #include "output.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,89 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 		len -= (size_t)r;
 	}
 	return 0;
+}
+
+/*
+ * While the temporary exists, a SIGINT, SIGTERM or SIGHUP removes it before
+ * the process dies, so that an interrupted run leaves the directory as it
+ * was. (SIGKILL cannot be caught: the temporary then stays, but `path` is
+ * still whole, old or new.)
+ */
+static char pending_tmp[PATH_MAX + 32];
+static volatile sig_atomic_t pending;
+
+static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
+#define N_CLEANUP_SIGNALS (sizeof(cleanup_signals) / sizeof(cleanup_signals[0]))
+
+static void cleanup_handler(int sig)
+{
+	if (pending)
+		unlink(pending_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void cleanup_signals_mask(int how, sigset_t *old)
+{
+	sigset_t set;
+	size_t i;
+
+	sigemptyset(&set);
+	for (i = 0; i < N_CLEANUP_SIGNALS; i++)
+		sigaddset(&set, cleanup_signals[i]);
+	sigprocmask(how, &set, old);
+}
+
+static void cleanup_arm(struct sigaction *old)
+{
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = cleanup_handler;
+	sigemptyset(&sa.sa_mask);
+	pending = 0;
+	for (i = 0; i < N_CLEANUP_SIGNALS; i++)
+		sigaction(cleanup_signals[i], &sa, &old[i]);
+}
+
+static void cleanup_disarm(const struct sigaction *old)
+{
+	size_t i;
+
+	pending = 0;
+	for (i = 0; i < N_CLEANUP_SIGNALS; i++)
+		sigaction(cleanup_signals[i], &old[i], NULL);
+}
+
+/* mkstemp, with the name recorded for the handler before any signal can see the file. */
+static int tmp_create(char *tmp)
+{
+	sigset_t old;
+	int fd;
+
+	cleanup_signals_mask(SIG_BLOCK, &old);
+	fd = mkstemp(tmp);
+	if (fd >= 0) {
+		snprintf(pending_tmp, sizeof(pending_tmp), "%s", tmp);
+		pending = 1;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return fd;
+}
+
+/* rename, after which the temporary is no longer ours to remove. */
+static int tmp_commit(const char *tmp, const char *target)
+{
+	sigset_t old;
+	int r;
+
+	cleanup_signals_mask(SIG_BLOCK, &old);
+	r = rename(tmp, target);
+	if (r == 0)
+		pending = 0;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
 }
 
 /* The directory part of `path` ("." when there is none), in out[PATH_MAX]. */
@@ -54,6 +138,7 @@ int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
 			 mode_t mode, char *err, size_t errlen)
 {
 	char real[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 32];
+	struct sigaction old_sa[N_CLEANUP_SIGNALS];
 	const char *target = path;
 	int fd, n;
 
@@ -66,8 +151,10 @@ int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
 		snprintf(err, errlen, "path too long");
 		return -1;
 	}
-	fd = mkstemp(tmp);
+	cleanup_arm(old_sa);
+	fd = tmp_create(tmp);
 	if (fd < 0) {
+		cleanup_disarm(old_sa);
 		snprintf(err, errlen, "cannot create a temporary file in %s: %s", dir,
 			 strerror(errno));
 		return -1;
@@ -76,19 +163,23 @@ int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
+		cleanup_disarm(old_sa);
 		return -1;
 	}
 	if (close(fd)) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		unlink(tmp);
+		cleanup_disarm(old_sa);
 		return -1;
 	}
-	if (rename(tmp, target)) {
+	if (tmp_commit(tmp, target)) {
 		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, target,
 			 strerror(errno));
 		unlink(tmp);
+		cleanup_disarm(old_sa);
 		return -1;
 	}
+	cleanup_disarm(old_sa);
 	dir_sync(dir);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <skeys/abi.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +31,64 @@ static bool elf_probe(const uint8_t *buf, size_t len)
 		return -1;                                                     \
 	} while (0)
 
+/*
+ * The section count: e_shnum, or when that is 0 (extended numbering), the
+ * sh_size of section 0, read raw because libelf then quietly says "none".
+ */
+static uint64_t shdr_count(const struct skeys_image *img, const GElf_Ehdr *eh)
+{
+	const uint8_t *s0;
+
+	if (eh->e_shnum || !eh->e_shoff || eh->e_shoff > img->len ||
+	    img->len - eh->e_shoff < eh->e_shentsize)
+		return eh->e_shnum ? eh->e_shnum : 1;
+	s0 = img->buf + eh->e_shoff; /* only once it is known to be inside */
+	if (eh->e_ident[EI_CLASS] == ELFCLASS64)
+		return skeys_image_get64(img, s0 + offsetof(Elf64_Shdr, sh_size));
+	return skeys_image_get32(img, s0 + offsetof(Elf32_Shdr, sh_size));
+}
+
 /* libelf reads a cut-off header table as "no sections"; say what happened. */
 static bool shdrs_truncated(const struct skeys_image *img, const GElf_Ehdr *eh)
 {
-	uint64_t n = eh->e_shnum ? eh->e_shnum : 1; /* 0: count is in section 0 */
-	uint64_t size = n * eh->e_shentsize;
+	uint64_t n = shdr_count(img, eh);
 
-	return eh->e_shoff && (eh->e_shoff > img->len || size > img->len - eh->e_shoff);
+	return eh->e_shoff && (eh->e_shoff > img->len || n > (img->len - eh->e_shoff) /
+									 eh->e_shentsize);
+}
+
+/*
+ * What libelf would only call "invalid ELF file data" or "unknown kind":
+ * checked on the raw bytes first so that the message says what is wrong.
+ */
+static int check_raw_ident(const struct skeys_image *img, char *err, size_t errlen)
+{
+	size_t ehdr_size = 0;
+
+	if (img->len < EI_NIDENT)
+		FAIL("truncated: the ELF identification is %d bytes, the file has %zu",
+		     EI_NIDENT, img->len);
+	if (img->buf[EI_CLASS] == ELFCLASS32)
+		ehdr_size = sizeof(Elf32_Ehdr);
+	else if (img->buf[EI_CLASS] == ELFCLASS64)
+		ehdr_size = sizeof(Elf64_Ehdr);
+	else
+		FAIL("unknown ELF class %u (neither 32- nor 64-bit)", img->buf[EI_CLASS]);
+	if (img->buf[EI_DATA] != ELFDATA2LSB && img->buf[EI_DATA] != ELFDATA2MSB)
+		FAIL("unknown ELF byte order %u", img->buf[EI_DATA]);
+	if (img->buf[EI_VERSION] != EV_CURRENT)
+		FAIL("unknown ELF version %u", img->buf[EI_VERSION]);
+	if (img->len < ehdr_size)
+		FAIL("truncated: the %d-bit ELF header is %zu bytes, the file has %zu",
+		     img->buf[EI_CLASS] == ELFCLASS32 ? 32 : 64, ehdr_size, img->len);
+	return 0;
 }
 
 static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *err,
 		       size_t errlen)
 {
+	size_t shentsize;
+
 	if (elf_kind(elf) != ELF_K_ELF)
 		FAIL("not an ELF object (archive or unknown kind)");
 	if (!gelf_getehdr(elf, eh))
@@ -53,11 +100,16 @@ static int check_ident(struct skeys_image *img, Elf *elf, GElf_Ehdr *eh, char *e
 		FAIL("relocatable object: seal the linked executable or library");
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
 		FAIL("ELF type %u is not an executable or shared library", eh->e_type);
+	/* libelf reads whole headers whatever e_shentsize says; other tools may not. */
+	shentsize = gelf_fsize(elf, ELF_T_SHDR, 1, EV_CURRENT);
+	if (eh->e_shoff && eh->e_shentsize != shentsize)
+		FAIL("e_shentsize is %u, a section header is %zu bytes", eh->e_shentsize,
+		     shentsize);
 	if (shdrs_truncated(img, eh))
-		FAIL("truncated: the section header table [0x%llx, +%u x %u) extends "
+		FAIL("truncated: the section header table [0x%llx, +%llu x %u) extends "
 		     "past the end of the file (0x%zx bytes)",
-		     (unsigned long long)eh->e_shoff, eh->e_shnum ? eh->e_shnum : 1u,
-		     eh->e_shentsize, img->len);
+		     (unsigned long long)eh->e_shoff,
+		     (unsigned long long)shdr_count(img, eh), eh->e_shentsize, img->len);
 	img->arch = skeys_arch_by_elf(eh->e_machine, eh->e_ident[EI_CLASS]);
 	if (!img->arch)
 		FAIL("unsupported machine (e_machine %u, class %u)", eh->e_machine,
@@ -161,6 +213,65 @@ static int read_sections(struct skeys_image *img, Elf *elf, Elf_Scn **symtab,
 	return 0;
 }
 
+/*
+ * The loader maps segments, not sections. skeys-seal writes the table and
+ * header at their sections' file offsets and verifies sites through the
+ * sections, so a section inside a loaded segment must sit at the file
+ * offset that segment maps it from; the skeys sections must be loaded at all.
+ * Otherwise the tool would check and write bytes the process never sees.
+ */
+static int check_segments(const struct skeys_image *img, Elf *elf, const GElf_Ehdr *eh,
+			  char *err, size_t errlen)
+{
+	size_t n, i, k, phentsize;
+
+	phentsize = gelf_fsize(elf, ELF_T_PHDR, 1, EV_CURRENT);
+	if (eh->e_phnum == 0 || eh->e_phoff == 0)
+		FAIL("no program headers: not a loadable executable or library");
+	if (eh->e_phentsize != phentsize)
+		FAIL("e_phentsize is %u, a program header is %zu bytes", eh->e_phentsize,
+		     phentsize);
+	if (eh->e_phoff > img->len || (uint64_t)eh->e_phnum * phentsize > img->len - eh->e_phoff)
+		FAIL("truncated: the program header table [0x%llx, +%u x %zu) extends past "
+		     "the end of the file (0x%zx bytes)",
+		     (unsigned long long)eh->e_phoff, eh->e_phnum, phentsize, img->len);
+	if (elf_getphdrnum(elf, &n))
+		FAIL("elf_getphdrnum: %s", elf_errmsg(-1));
+	for (k = 0; k < img->n_sections; k++) {
+		const struct skeys_section *s = &img->sections[k];
+		bool skeys = (img->has_table && s->addr == img->table.addr &&
+			      !strcmp(s->name, img->table.name)) ||
+			     (img->has_header && s->addr == img->header.addr &&
+			      !strcmp(s->name, img->header.name));
+		bool loaded = false;
+
+		if (s->flags & SKEYS_SEC_NOBITS)
+			continue;
+		for (i = 0; i < n; i++) {
+			GElf_Phdr ph;
+
+			if (!gelf_getphdr(elf, (int)i, &ph))
+				FAIL("program header %zu: %s", i, elf_errmsg(-1));
+			if (ph.p_type != PT_LOAD || s->addr < ph.p_vaddr ||
+			    s->addr - ph.p_vaddr >= ph.p_memsz)
+				continue;
+			if (s->addr - ph.p_vaddr > ph.p_filesz ||
+			    s->size > ph.p_filesz - (s->addr - ph.p_vaddr) ||
+			    ph.p_offset + (s->addr - ph.p_vaddr) != s->offset)
+				FAIL("section %s [0x%llx, +0x%llx) at file offset 0x%llx is not "
+				     "what program header %zu loads there",
+				     s->name, (unsigned long long)s->addr,
+				     (unsigned long long)s->size, (unsigned long long)s->offset, i);
+			loaded = true;
+			break;
+		}
+		if (skeys && !loaded)
+			FAIL("section %s [0x%llx, +0x%llx) is in no loaded segment", s->name,
+			     (unsigned long long)s->addr, (unsigned long long)s->size);
+	}
+	return 0;
+}
+
 static unsigned sym_rank(const GElf_Sym *sym)
 {
 	switch (GELF_ST_BIND(sym->st_info)) {
@@ -182,12 +293,17 @@ static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *e
 
 	if (!gelf_getshdr(scn, &sh))
 		FAIL("symbol table: %s", elf_errmsg(-1));
-	data = elf_getdata(scn, NULL);
-	if (!data)
-		FAIL("symbol table: elf_getdata: %s", elf_errmsg(-1));
 	entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
 	if (!entsize)
 		FAIL("gelf_fsize: %s", elf_errmsg(-1));
+	/* libelf only says "invalid data". */
+	if (sh.sh_size % entsize)
+		FAIL("symbol table (section %zu) is 0x%llx bytes, not a multiple of its "
+		     "%zu-byte entries",
+		     elf_ndxscn(scn), (unsigned long long)sh.sh_size, entsize);
+	data = elf_getdata(scn, NULL);
+	if (!data)
+		FAIL("symbol table: elf_getdata: %s", elf_errmsg(-1));
 	n = data->d_size / entsize;
 	img->funcs = calloc(n ? n : 1, sizeof(*img->funcs));
 	img->objects = calloc(n ? n : 1, sizeof(*img->objects));
@@ -229,6 +345,8 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		FAIL("libelf: %s", elf_errmsg(-1));
+	if (check_raw_ident(img, err, errlen))
+		return -1;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		FAIL("out of memory");
@@ -242,9 +360,10 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 		FAIL("elf_memory: %s", elf_errmsg(-1));
 	if (check_ident(img, p->elf, &eh, err, errlen) ||
 	    read_sections(img, p->elf, &symtab, err, errlen) ||
-	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)))
+	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)) ||
+	    skeys_image_finish(img, err, errlen))
 		return -1;
-	return skeys_image_finish(img, err, errlen);
+	return check_segments(img, p->elf, &eh, err, errlen);
 }
 
 static void elf_close(struct skeys_image *img)

@@ -301,7 +301,7 @@ static int macho_open_fat(struct skeys_image *img, char *err, size_t errlen)
 	if (!in_file(img, 8, (uint64_t)n * entsize))
 		FAIL("truncated: the universal header lists %u slices past the end of the file",
 		     n);
-	img->slices = calloc(n, sizeof(*img->slices));
+	img->slices = calloc(n, sizeof(struct skeys_image *));
 	if (!img->slices)
 		FAIL("out of memory");
 	for (i = 0; i < n; i++) {
@@ -369,7 +369,7 @@ static const uint8_t *code_directory(const struct skeys_image *img, bool *cms)
 	if (count > (p->sig_size - 12) / 8)
 		return NULL;
 	for (i = 0; i < count; i++) {
-		uint32_t type = be32(sb + 12 + 8 * i), off = be32(sb + 16 + 8 * i);
+		uint32_t type = be32(sb + 12 + (size_t)8 * i), off = be32(sb + 16 + (size_t)8 * i);
 
 		if (off > p->sig_size - 8)
 			return NULL;

@@ -180,7 +180,7 @@ static int section_table(struct skeys_image *img, const struct pe_layout *l, cha
 	p->n_scns = le16(img->buf + l->coff + 2);
 	if (!in_file(img, at, (uint64_t)p->n_scns * SEC_HDR))
 		FAIL("truncated: the section table [0x%x, +%u x %u) extends past the end "
-		     "of the file (0x%zx bytes)", at, p->n_scns, SEC_HDR, img->len);
+		     "of the file (0x%zx bytes)", at, p->n_scns, (unsigned)SEC_HDR, img->len);
 	p->scns = img->buf + at;
 	return 0;
 }
@@ -248,7 +248,7 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 	str_at = at + (uint64_t)n * SYM_SIZE;
 	if (!in_file(img, at, (uint64_t)n * SYM_SIZE) || !in_file(img, str_at, 4))
 		FAIL("truncated: the COFF symbol table [0x%x, +%u x %u) extends past the "
-		     "end of the file (0x%zx bytes)", at, n, SYM_SIZE, img->len);
+		     "end of the file (0x%zx bytes)", at, n, (unsigned)SYM_SIZE, img->len);
 	p->strtab = b + str_at;
 	p->strtab_len = le32(p->strtab);
 	if (p->strtab_len < 4 || !in_file(img, str_at, p->strtab_len))
@@ -346,7 +346,7 @@ static int pe_seal_prepare(const struct skeys_image *img, char *err, size_t errl
 
 	if (pe_layout(img, &l, err, errlen))
 		return -1;
-	if (l.n_dirs > DIR_SECURITY && le32(img->buf + l.dirs + 8 * DIR_SECURITY + 4))
+	if (l.n_dirs > DIR_SECURITY && le32(img->buf + l.dirs + (size_t)8 * DIR_SECURITY + 4))
 		FAIL("the file has an Authenticode signature, which sealing would break: "
 		     "run skeys-seal before signing");
 	return 0;

@@ -77,12 +77,21 @@ static int lookup_cb(struct dl_phdr_info *info, size_t size, void *data)
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uintptr_t s = info->dlpi_addr + ph->p_vaddr;
 
+		if (ph->p_type == PT_GNU_RELRO) {
+			m->relro_lo = s;
+			m->relro_hi = s + ph->p_memsz;
+		}
 		if (ph->p_type != PT_LOAD)
 			continue;
 		if (s < m->lo)
 			m->lo = s;
 		if (s + ph->p_memsz > m->hi)
 			m->hi = s + ph->p_memsz;
+		if ((ph->p_flags & PF_W) && m->n_data < SKEYS_MAX_SEGMENTS) {
+			m->data[m->n_data].start = s;
+			m->data[m->n_data].end = s + ph->p_memsz;
+			m->data[m->n_data++].prot = prot_of(ph->p_flags);
+		}
 		if (!(ph->p_flags & PF_X) || m->n_exec == SKEYS_MAX_SEGMENTS)
 			continue;
 		m->exec[m->n_exec].start = info->dlpi_addr + ph->p_vaddr;
@@ -310,7 +319,9 @@ static int sync_signal(void)
 {
 	const char *env = getenv("SKEYS_SYNC_SIGNAL");
 
-	return env ? atoi(env) : SIGRTMAX - 1;
+	long sig = env ? strtol(env, NULL, 10) : 0;
+
+	return sig > 0 && sig <= SIGRTMAX ? (int)sig : SIGRTMAX - 1;
 }
 
 static int sync_by_signals(void)
@@ -339,7 +350,7 @@ static int sync_by_signals(void)
 		return -errno;
 	__atomic_store_n(&sync_n, 0, __ATOMIC_RELEASE);
 	while ((e = readdir(d)) != NULL && n < MAX_SYNC_THREADS) {
-		pid_t tid = (pid_t)atoi(e->d_name);
+		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
 
 		if (tid > 0 && tid != self) {
 			sync_tids[n] = tid;

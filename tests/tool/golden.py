@@ -22,6 +22,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 
@@ -35,7 +36,9 @@ def fail(msg):
 
 def run_dump(dump, binary, json_mode):
     args = [dump] + (['--json'] if json_mode else []) + [binary]
-    p = subprocess.run(args, capture_output=True, text=True)
+    # Set by the valgrind test setup (tests/valgrind.py).
+    wrap = shlex.split(os.environ.get('SKEYS_TOOL_WRAPPER', ''))
+    p = subprocess.run(wrap + args, capture_output=True, text=True)
     if p.returncode != 0:
         fail('%s exited %d: %s' % (' '.join(args), p.returncode, p.stderr))
     return p.stdout

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import shlex
 import shutil
 import stat
 import struct
@@ -33,8 +34,12 @@ def expect(cond, msg):
         raise Fail(msg)
 
 
+# Set by the valgrind test setup (tests/valgrind.py): prefixes every tool run.
+WRAP = shlex.split(os.environ.get('SKEYS_TOOL_WRAPPER', ''))
+
+
 def run(*args):
-    p = subprocess.run([str(a) for a in args], capture_output=True)
+    p = subprocess.run(WRAP + [str(a) for a in args], capture_output=True)
     return p.returncode, p.stdout.decode(errors='replace'), p.stderr.decode(errors='replace')
 
 

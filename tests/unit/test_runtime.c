@@ -87,8 +87,16 @@ static void expect_no_wx(void)
 	CHECK(f != NULL);
 	if (!f)
 		return;
+	/*
+	 * Valgrind keeps its translated code in anonymous rwx mappings of its
+	 * own; under it (the valgrind test setup) only file-backed code counts.
+	 */
+	bool own_only = getenv("SKEYS_UNDER_VALGRIND") != NULL;
+	char path[256];
+
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x') {
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x' &&
+		    !(own_only && sscanf(line, "%*s %*s %*s %*s %*s %255s", path) != 1)) {
 			fprintf(stderr, "writable+executable mapping: %s", line);
 			failures++;
 		}

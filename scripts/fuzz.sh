@@ -1,0 +1,79 @@
+#!/bin/sh
+# Bounded fuzzing of every libFuzzer target in fuzz/ (what the test command
+# runs), or a long run by hand:
+#
+#   sh scripts/fuzz.sh               # 60 s per target
+#   FUZZ_SECONDS=3600 sh scripts/fuzz.sh
+#   FUZZ_TARGETS=fuzz-check FUZZ_SECONDS=0 sh scripts/fuzz.sh   # 0: until a crash
+#
+# Builds them in BUILD (default build-fuzz) with clang and -Dfuzz=true. Each
+# target starts from the committed corpus (tests/hardening/corpus/*) plus
+# what earlier runs found, kept in BUILD/fuzz-corpus/<target>; a crash is
+# written to BUILD/fuzz-artifacts/<target>/ and fails the script. Turn every
+# crash into a corpus file (docs/hardening.md). Exit 77 without clang.
+set -eu
+cd "$(dirname "$0")/.."
+build=${BUILD:-build-fuzz}
+secs=${FUZZ_SECONDS:-60}
+targets=${FUZZ_TARGETS:-}
+
+if ! command -v clang >/dev/null 2>&1; then
+	echo "SKIP: clang not found (libFuzzer targets need it)"
+	exit 77
+fi
+if [ ! -f "$build/build.ninja" ]; then
+	CC=clang CXX=clang++ meson setup "$build" -Dfuzz=true -De2e_matrix=quick >/dev/null
+fi
+if [ -z "$targets" ]; then
+	targets=$(cd "$build" && meson introspect --targets |
+		python3 -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin) if t["type"] == "executable" and t["name"].startswith("fuzz-"))))')
+fi
+for t in $targets; do
+	ninja -C "$build" "fuzz/$t" >/dev/null
+done
+
+# Replay the committed corpus under ASan and UBSan first (suite fuzz).
+meson test -C "$build" --no-rebuild --suite fuzz --print-errorlogs >/dev/null || {
+	echo "FAIL: a committed corpus file crashes a fuzz target (see $build/meson-logs)"
+	exit 1
+}
+# One dictionary: every format's names and magics.
+cat fuzz/*.dict >"$build/fuzz.dict"
+
+# Good files too, so that mutations reach verification and sealing: the
+# sealed seed, and the same with its seal undone.
+mkdir -p "$build/fuzz-seeds"
+cp tests/hardening/seed.elf "$build/fuzz-seeds/seed.elf"
+python3 - "$build/fuzz-seeds" <<'PY'
+import os, sys
+sys.path.insert(0, 'tests/hardening')
+from corpus_elf import Elf
+e = Elf(open('tests/hardening/seed.elf', 'rb').read())
+for f in ('flags', 'count', 'checksum'):
+    e.hdr(f, 0)
+open(os.path.join(sys.argv[1], 'seed-unsealed.elf'), 'wb').write(e.b)
+PY
+
+seeds="$build/fuzz-seeds"
+for d in tests/hardening/corpus/*/; do
+	seeds="$seeds $d"
+done
+status=0
+for t in $targets; do
+	work="$build/fuzz-corpus/$t"
+	art="$build/fuzz-artifacts/$t"
+	mkdir -p "$work" "$art"
+	echo "==> $t: ${secs}s"
+	# shellcheck disable=SC2086
+	if ! "$build/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
+		-dict="$build/fuzz.dict" -artifact_prefix="$art/" -print_final_stats=1 \
+		"$work" $seeds >"$build/fuzz-$t.log" 2>&1; then
+		status=1
+		tail -n 40 "$build/fuzz-$t.log"
+		echo "FAIL: $t crashed; the input is in $art/"
+	else
+		grep -E '^Done|stat::number_of_executed_units|stat::new_units_added' "$build/fuzz-$t.log" | tr '\n' ' '
+		echo
+	fi
+done
+exit $status

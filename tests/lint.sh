@@ -1,0 +1,41 @@
+#!/bin/sh
+# Static analysis of skeys' own C code (common, formats, tool, runtime):
+#   lint.sh clang-tidy SRC BUILD   checks in SRC/.clang-tidy, compile_commands.json of BUILD
+#   lint.sh cppcheck SRC
+# Exit 0 clean, 1 findings, 77 when the tool is not installed.
+set -eu
+tool=$1
+src=$2
+cd "$src"
+# Other hosts' OS ports (windows.c, darwin.c) need their SDK: checked by their builds.
+files=$(find common formats tool runtime -name '*.c' ! -name windows.c ! -name darwin.c | sort)
+
+case $tool in
+clang-tidy)
+	build=$3
+	ct=$(command -v clang-tidy || command -v clang-tidy-14 || true)
+	if [ -z "$ct" ]; then
+		echo "SKIP: clang-tidy not found (apt-get install clang-tidy)"
+		exit 77
+	fi
+	# shellcheck disable=SC2086
+	exec "$ct" -p "$build" --quiet $files
+	;;
+cppcheck)
+	if ! command -v cppcheck >/dev/null 2>&1; then
+		echo "SKIP: cppcheck not found (apt-get install cppcheck)"
+		exit 77
+	fi
+	# One configuration: the one that is built (x86-64 ELF, GNU C).
+	# shellcheck disable=SC2086
+	exec cppcheck --quiet --enable=warning,portability,performance --std=c11 \
+		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem \
+		-I include -I common -I formats -I tool -I runtime \
+		-D__x86_64__ -D__GNUC__ -D__ELF__ -D__linux__ -DSKEYS_VERSION='"lint"' \
+		$files
+	;;
+*)
+	echo "usage: lint.sh clang-tidy|cppcheck SRC [BUILD]" >&2
+	exit 64
+	;;
+esac
