@@ -121,8 +121,7 @@ extern "C" {
 #define SKEYS_EXPORT(name)                                                     \
 	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_key *const            \
 		skeys__export_##name;                                          \
-	SKEYS__EXPORT_ATTR struct skeys_key *const skeys__export_##name =      \
-		&(name).key
+	struct skeys_key *const skeys__export_##name = &(name).key
 #define SKEYS__IMPORT(type, on, name)                                          \
 	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_key *const            \
 		skeys__export_##name;                                          \
