@@ -158,6 +158,59 @@ static int skeys_section_note(struct skeys_image *img, const struct skeys_sectio
 	return 0;
 }
 
+static bool bytes_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return alen && blen && a < b + blen && b < a + alen;
+}
+
+/*
+ * skeys-seal rewrites the table's and the header's file bytes: they may
+ * hold nothing else (another section, the ELF, program or section headers).
+ */
+static int check_skeys_bytes(const struct skeys_image *img, Elf *elf, char *err,
+			     size_t errlen)
+{
+	const struct skeys_section *own[2] = { img->has_table ? &img->table : NULL,
+					       img->has_header ? &img->header : NULL };
+	GElf_Ehdr eh;
+	size_t i, k, n;
+
+	if (!gelf_getehdr(elf, &eh))
+		FAIL("ELF header: %s", elf_errmsg(-1));
+	if (elf_getshdrnum(elf, &n))
+		FAIL("elf_getshdrnum: %s", elf_errmsg(-1));
+	for (k = 0; k < 2; k++) {
+		const struct skeys_section *o = own[k];
+
+		if (!o || (o->flags & SKEYS_SEC_NOBITS))
+			continue;
+		if (bytes_overlap(o->offset, o->size, 0, eh.e_ehsize) ||
+		    bytes_overlap(o->offset, o->size, eh.e_phoff,
+				  (uint64_t)eh.e_phnum * eh.e_phentsize) ||
+		    bytes_overlap(o->offset, o->size, eh.e_shoff, (uint64_t)n * eh.e_shentsize))
+			FAIL("section %s [file 0x%llx, +0x%llx) overlaps the ELF, program or "
+			     "section headers", o->name, (unsigned long long)o->offset,
+			     (unsigned long long)o->size);
+		for (i = 1; i < n; i++) {
+			Elf_Scn *scn = elf_getscn(elf, i);
+			GElf_Shdr sh;
+
+			if (!scn || !gelf_getshdr(scn, &sh))
+				FAIL("section %zu: %s", i, elf_errmsg(-1));
+			if (sh.sh_type == SHT_NOBITS || (sh.sh_offset == o->offset &&
+							 sh.sh_size == o->size && sh.sh_addr == o->addr))
+				continue; /* itself */
+			if (bytes_overlap(o->offset, o->size, sh.sh_offset, sh.sh_size))
+				FAIL("section %s [file 0x%llx, +0x%llx) shares file bytes with "
+				     "section %zu [file 0x%llx, +0x%llx)", o->name,
+				     (unsigned long long)o->offset, (unsigned long long)o->size, i,
+				     (unsigned long long)sh.sh_offset,
+				     (unsigned long long)sh.sh_size);
+		}
+	}
+	return 0;
+}
+
 /* Read every section header; remember the symbol table to use. */
 static int read_sections(struct skeys_image *img, Elf *elf, Elf_Scn **symtab,
 			 char *err, size_t errlen)
@@ -363,7 +416,9 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)) ||
 	    skeys_image_finish(img, err, errlen))
 		return -1;
-	return check_segments(img, p->elf, &eh, err, errlen);
+	if (check_segments(img, p->elf, &eh, err, errlen))
+		return -1;
+	return check_skeys_bytes(img, p->elf, err, errlen);
 }
 
 static void elf_close(struct skeys_image *img)
