@@ -67,8 +67,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(img == NULL && err[0]); /* a failure always says why */
 		return 0;
 	}
-	REQUIRE(img->arch && img->buf == data && img->len == size);
-	image_probe(img);
+	REQUIRE(img->buf == data && img->len == size);
+	if (img->n_slices) {
+		/* A universal Mach-O file: every slice is an image of its own. */
+		for (size_t i = 0; i < img->n_slices; i++) {
+			REQUIRE(img->slices[i] && img->slices[i]->arch);
+			image_probe(img->slices[i]);
+		}
+	} else {
+		REQUIRE(img->arch);
+		image_probe(img);
+	}
 	skeys_image_close(img);
 	return 0;
 }

@@ -24,11 +24,11 @@ fi
 if [ ! -f "$build/build.ninja" ]; then
 	CC=clang CXX=clang++ meson setup "$build" -Dfuzz=true -De2e_matrix=quick >/dev/null
 fi
-if [ -z "$targets" ]; then
-	targets=$(cd "$build" && meson introspect --targets |
-		python3 -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin) if t["type"] == "executable" and t["name"].startswith("fuzz-"))))')
-fi
-for t in $targets; do
+all=$(cd "$build" && meson introspect --targets |
+	python3 -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin) if t["type"] == "executable" and t["name"].startswith("fuzz-"))))')
+targets=${targets:-$all}
+# Every target, also when only some are run: the replay below runs them all.
+for t in $all; do
 	ninja -C "$build" "fuzz/$t" >/dev/null
 done
 

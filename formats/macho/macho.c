@@ -146,12 +146,18 @@ static int read_segment(struct skeys_image *img, const uint8_t *lc, uint32_t cmd
 			char *err, size_t errlen)
 {
 	struct macho_priv *p = img->priv;
-	uint32_t nsects = le32(lc + 64), initprot = le32(lc + 60), i;
+	uint32_t nsects, initprot, i;
 	char segname[17] = { 0 };
 	struct skeys_section *ns;
 
+	/* Nothing past the command's own size is read before it is known to fit. */
+	if (cmdsize < SEG64)
+		FAIL("segment command of %u bytes, shorter than the %u a segment takes", cmdsize,
+		     (unsigned)SEG64);
+	nsects = le32(lc + 64);
+	initprot = le32(lc + 60);
 	memcpy(segname, lc + 8, 16);
-	if (cmdsize < SEG64 || nsects > (cmdsize - SEG64) / SECT64)
+	if (nsects > (cmdsize - SEG64) / SECT64)
 		FAIL("segment %s: %u sections do not fit its load command", segname, nsects);
 	ns = realloc(img->sections, (img->n_sections + nsects + 1) * sizeof(*ns));
 	if (!ns)
@@ -337,6 +343,11 @@ static int macho_open_fat(struct skeys_image *img, char *err, size_t errlen)
 
 static int macho_open(struct skeys_image *img, char *err, size_t errlen)
 {
+	/* The registry probes first; a reader called directly (fuzzing) must not trust it. */
+	if (!macho_probe(img->buf, img->len)) {
+		snprintf(err, errlen, "not a Mach-O file or universal file");
+		return -1;
+	}
 	if (le32(img->buf) == MH_MAGIC_64)
 		return macho_open_thin(img, err, errlen);
 	return macho_open_fat(img, err, errlen);
