@@ -537,6 +537,105 @@ bool skeys_check_ok(const struct skeys_check *c)
 	return c->usable && c->n_errors == 0 && c->n_bad == 0;
 }
 
+/* ---- the sealed copy ----------------------------------------------------- */
+
+/* Fibonacci hashing of a site address into a table of 2^bits slots. */
+static size_t code_slot(uint64_t code, unsigned bits)
+{
+	return (size_t)((code * 0x9e3779b97f4a7c15ull) >> (64 - bits));
+}
+
+/*
+ * True when the n sites of `got` are the verified sites of `c`, in any
+ * order: each one equal to a verified site, no verified site used twice.
+ * Verified sites have distinct addresses (a duplicate fails verification),
+ * so a hash on the address finds the one each entry must equal. Linear, so
+ * that the proof costs less than the sort it checks.
+ */
+static int sites_permuted(const struct skeys_check *c, const struct skeys_check_site *got,
+			  char *err, size_t errlen)
+{
+	/* Slot values: 0 empty, i + 1 for site i, TAKEN once an entry matched it. */
+	const uint32_t TAKEN = UINT32_MAX;
+	unsigned bits = 1;
+	uint32_t *slot;
+	size_t i, mask;
+
+	while (((size_t)1 << bits) < 2 * c->n)
+		bits++;
+	mask = ((size_t)1 << bits) - 1;
+	slot = calloc(mask + 1, sizeof(*slot));
+	if (!slot) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < c->n; i++) {
+		size_t h = code_slot(c->sites[i].s.code, bits);
+
+		while (slot[h])
+			h = (h + 1) & mask;
+		slot[h] = (uint32_t)i + 1;
+	}
+	for (i = 0; i < c->n; i++) {
+		const struct skeys_site *s = &got[i].s;
+		size_t h = code_slot(s->code, bits);
+
+		/* A taken slot still chains its neighbours: probe past it. */
+		while (slot[h] && (slot[h] == TAKEN || c->sites[slot[h] - 1].s.code != s->code))
+			h = (h + 1) & mask;
+		if (!slot[h] || skeys_site_cmp(&c->sites[slot[h] - 1].s, s) != 0) {
+			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
+					      "the verified entries, or repeats one",
+				 i, s->code);
+			free(slot);
+			return -EINVAL;
+		}
+		slot[h] = TAKEN;
+	}
+	free(slot);
+	return 0;
+}
+
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen)
+{
+	/* The same image over the sealed bytes: sections and offsets do not move. */
+	struct skeys_image img = *c->img;
+	struct skeys_check s;
+	int r = -EINVAL;
+	size_t i;
+
+	if (!skeys_check_ok(c) || c->n >= UINT32_MAX) {
+		snprintf(err, errlen, "table did not verify");
+		return -EINVAL;
+	}
+	img.buf = out;
+	memset(&s, 0, sizeof(s));
+	s.img = &img;
+	/* Header, bounds and sealed state read by the code skeys_check_open() runs. */
+	if (header_read(&s) && bounds_check(&s) && entries_read(&s))
+		seal_verify(&s);
+	if (s.oom) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	} else if (s.n_errors) {
+		snprintf(err, errlen, "%s", s.errors[0]);
+	} else if (!s.sealed || !s.intact) {
+		snprintf(err, errlen, "not marked sealed");
+	} else if (s.n != c->n || s.table_addr != c->table_addr || s.table_off != c->table_off ||
+		   s.hdr_off != c->hdr_off) {
+		snprintf(err, errlen, "the table moved or changed size");
+	} else {
+		r = sites_permuted(c, s.sites, err, errlen);
+	}
+	for (i = 0; i < s.n_errors; i++)
+		free(s.errors[i]);
+	free(s.errors);
+	free(s.sites);
+	free(s.entries);
+	return r;
+}
+
 int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 		     size_t errlen)
 {

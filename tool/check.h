@@ -79,6 +79,17 @@ bool skeys_check_ok(const struct skeys_check *c);
 int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 		     size_t errlen);
 
+/*
+ * Prove that `out`, this module's bytes after skeys_check_seal() (and the
+ * format's seal_finish), is sealed as meant: header and bounds sound, marked
+ * sealed with the right count and checksum, the table in sealed order, and
+ * its entries exactly the verified ones, moved. Sealing changes only table
+ * and header bytes, so site bytes and keys need no second look. Requires
+ * skeys_check_ok(). 0, or -ENOMEM or -EINVAL with the reason in err.
+ */
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen);
+
 /* "func+0x1c", or the address when no function symbol covers it. */
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,
 			   size_t outlen);

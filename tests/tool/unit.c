@@ -11,7 +11,9 @@
 #include "emit.h"
 #include "format.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,29 @@ static int test_seal(const char *path)
 			EXPECT(!"byte outside table and header changed");
 			break;
 		}
+	}
+	/* The light proof skeys-seal runs on its copy agrees with the full one. */
+	EXPECT(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
+	EXPECT(c.n >= 2);
+	/* It catches a changed table byte (the checksum), ... */
+	memcpy(again, out, len);
+	again[c.table_off] ^= 1;
+	EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
+	/* ... and an entry repeated in place of another, checksum and order kept. */
+	memcpy(again, out, len);
+	{
+		struct skeys_entry e;
+		struct skeys_site s0 = c2.sites[0].s;
+		uint8_t *t = again + c.table_off;
+
+		EXPECT(skeys_entry_set(&e, c.table_addr + 12, &s0) == 0);
+		skeys_image_put32(img, t + 12, (uint32_t)e.code);
+		skeys_image_put32(img, t + 16, (uint32_t)e.target);
+		skeys_image_put32(img, t + 20, (uint32_t)e.key);
+		skeys_image_put64(img, again + c.hdr_off + offsetof(struct skeys_header, checksum),
+				  skeys_table_checksum(t, c.n * 12));
+		EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
+		EXPECT(strstr(err, "not one of the verified entries") != NULL);
 	}
 	/* Sealing what is sealed gives the same bytes. */
 	memcpy(again, out, len);
