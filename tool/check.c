@@ -240,28 +240,6 @@ static bool entries_read(struct skeys_check *c)
 
 /* ---- keys ----------------------------------------------------------------- */
 
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static size_t key_index(const struct skeys_check *c, uint64_t addr)
-{
-	size_t lo = 0, hi = c->n_keys;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->keys[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 {
 	const struct skeys_image *img = c->img;
@@ -288,36 +266,48 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	k->valid = !k->error;
 }
 
-/* One key record per distinct key address, then each site's index into it. */
+/*
+ * One key record per distinct key address, by address, and each site's
+ * index into them: from one radix sort of the sites by key, so that the
+ * indices come from the walk rather than a search per site.
+ */
 static bool keys_collect(struct skeys_check *c)
 {
-	uint64_t *addrs = malloc((c->n ? c->n : 1) * sizeof(*addrs));
-	size_t i, k = 0;
+	size_t n = c->n, i, k = 0;
+	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *order;
 
-	if (!addrs)
+	if (!v || !a || !b || n > UINT32_MAX)
 		goto oom;
-	for (i = 0; i < c->n; i++)
-		addrs[i] = c->sites[i].s.key;
-	qsort(addrs, c->n, sizeof(*addrs), u64_cmp);
-	for (i = 0; i < c->n; i++)
-		if (k == 0 || addrs[k - 1] != addrs[i])
-			addrs[k++] = addrs[i];
+	for (i = 0; i < n; i++) {
+		v[i] = c->sites[i].s.key;
+		a[i] = (uint32_t)i;
+	}
+	order = skeys_radix_sort_index(v, a, b, n);
+	for (i = 0; i < n; i++)
+		k += i == 0 || v[order[i - 1]] != v[order[i]];
 	c->keys = calloc(k ? k : 1, sizeof(*c->keys));
 	if (!c->keys)
 		goto oom;
 	c->n_keys = k;
-	for (i = 0; i < k; i++) {
-		c->keys[i].addr = addrs[i];
+	for (i = 0, k = 0; i < n; i++) {
+		if (i == 0 || v[order[i - 1]] != v[order[i]])
+			c->keys[k++].addr = v[order[i]];
+		c->sites[order[i]].key = (uint32_t)(k - 1);
+	}
+	for (i = 0; i < c->n_keys; i++)
 		key_verify(c, &c->keys[i]);
-	}
-	for (i = 0; i < c->n; i++) {
-		c->sites[i].key = (uint32_t)key_index(c, c->sites[i].s.key);
+	for (i = 0; i < n; i++)
 		c->keys[c->sites[i].key].sites++;
-	}
-	free(addrs);
+	free(v);
+	free(a);
+	free(b);
 	return true;
 oom:
-	free(addrs);
+	free(v);
+	free(a);
+	free(b);
 	c->oom = true;
 	return false;
 }
@@ -417,45 +407,38 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		site_bytes(c, st, a, img->buf + skeys_image_offset(img, s->code, a->site_len));
 }
 
-struct code_ref {
-	uint64_t code;
-	size_t index;
-};
-
-static int code_ref_cmp(const void *a, const void *b)
-{
-	const struct code_ref *x = a, *y = b;
-
-	if (x->code != y->code)
-		return x->code < y->code ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
 /* Two entries for one site would patch it twice; sort by address to find them. */
 static void duplicates_find(struct skeys_check *c)
 {
-	struct code_ref *r = malloc((c->n ? c->n : 1) * sizeof(*r));
-	size_t i, j;
+	size_t n = c->n, i, j;
+	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r;
 
-	if (!r) {
+	if (!v || !a || !b || n > UINT32_MAX) {
 		c->oom = true;
-		return;
+		goto out;
 	}
-	for (i = 0; i < c->n; i++)
-		r[i] = (struct code_ref){ c->sites[i].s.code, i };
-	qsort(r, c->n, sizeof(*r), code_ref_cmp);
-	for (i = 0; i < c->n; i = j) {
-		for (j = i + 1; j < c->n && r[j].code == r[i].code; j++)
+	for (i = 0; i < n; i++) {
+		v[i] = c->sites[i].s.code;
+		a[i] = (uint32_t)i;
+	}
+	r = skeys_radix_sort_index(v, a, b, n);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[r[j]] == v[r[i]]; j++)
 			;
 		if (j - i > 1) {
 			size_t m;
 
 			for (m = i; m < j; m++)
-				note(c, &c->sites[r[m].index].error,
+				note(c, &c->sites[r[m]].error,
 				     "%zu table entries name this site", j - i);
 		}
 	}
-	free(r);
+out:
+	free(v);
+	free(a);
+	free(b);
 }
 
 /* ---- sealed state --------------------------------------------------------- */
