@@ -373,6 +373,24 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	     jmp_encodes ? want2 : "", f);
 }
 
+/*
+ * skeys_image_section_at(), trying the section of the previous lookup first:
+ * sites and their targets mostly share one text section, and sections do
+ * not overlap, so a hit there is the answer the search would give.
+ */
+static const struct skeys_section *section_at(struct skeys_check *c, uint64_t addr,
+					      uint64_t len)
+{
+	const struct skeys_section *s = c->last_section;
+
+	if (s && addr - s->addr < s->size && len <= s->size - (addr - s->addr))
+		return s;
+	s = skeys_image_section_at(c->img, addr, len);
+	if (s)
+		c->last_section = s;
+	return s;
+}
+
 static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 {
 	const struct skeys_image *img = c->img;
@@ -390,11 +408,11 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		     s->flags & ~allowed);
 	if (s->code % a->site_align)
 		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
-	code = skeys_image_section_at(img, s->code, a->site_len);
+	code = section_at(c, s->code, a->site_len);
 	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
 		note(c, &st->error, "site is not in executable code (%s)",
 		     code ? code->name : "no section holds all its bytes");
-	target = skeys_image_section_at(img, s->target, 1);
+	target = section_at(c, s->target, 1);
 	if (!target || !(target->flags & SKEYS_SEC_EXEC))
 		note(c, &st->error, "target 0x%" PRIx64 " is not in executable code (%s)",
 		     s->target, target ? target->name : "in no section");
@@ -404,7 +422,7 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		     k->error);
 	}
 	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC)
-		site_bytes(c, st, a, img->buf + skeys_image_offset(img, s->code, a->site_len));
+		site_bytes(c, st, a, img->buf + code->offset + (s->code - code->addr));
 }
 
 /* Two entries for one site would patch it twice; sort by address to find them. */

@@ -58,6 +58,7 @@ struct skeys_check {
 	bool intact;  /* sealed, and count, checksum and order still match */
 	size_t n_bad; /* sites with an error */
 	bool oom;     /* memory ran out while recording a problem */
+	const struct skeys_section *last_section; /* lookup cache, see section_at() */
 };
 
 /*
