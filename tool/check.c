@@ -546,18 +546,32 @@ static size_t code_slot(uint64_t code, unsigned bits)
 	return (size_t)((code * 0x9e3779b97f4a7c15ull) >> (64 - bits));
 }
 
+/* Entry i of a table in the file's byte order, as an absolute site. */
+static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t, size_t i)
+{
+	const uint8_t *p = t + i * ENTRY_SIZE;
+	struct skeys_entry e;
+
+	e.code = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, code));
+	e.target = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, target));
+	e.key = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, key));
+	return skeys_entry_site(&e, c->table_addr + i * ENTRY_SIZE);
+}
+
 /*
- * True when the n sites of `got` are the verified sites of `c`, in any
- * order: each one equal to a verified site, no verified site used twice.
- * Verified sites have distinct addresses (a duplicate fails verification),
- * so a hash on the address finds the one each entry must equal. Linear, so
- * that the proof costs less than the sort it checks.
+ * True when the sealed table at t (file byte order) is in sealed order and
+ * holds exactly the verified sites of `c`: each entry equal to a verified
+ * site, none used twice. Verified sites have distinct addresses (a duplicate
+ * fails verification), so a hash on the address finds the one each entry
+ * must equal. Linear and without a copy of the table, so that the proof
+ * costs less than the sort it checks.
  */
-static int sites_permuted(const struct skeys_check *c, const struct skeys_check_site *got,
-			  char *err, size_t errlen)
+static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *err,
+			  size_t errlen)
 {
 	/* Slot values: 0 empty, i + 1 for site i, TAKEN once an entry matched it. */
 	const uint32_t TAKEN = UINT32_MAX;
+	struct skeys_site prev = { 0 }, s;
 	unsigned bits = 1;
 	uint32_t *slot;
 	size_t i, mask;
@@ -577,24 +591,28 @@ static int sites_permuted(const struct skeys_check *c, const struct skeys_check_
 			h = (h + 1) & mask;
 		slot[h] = (uint32_t)i + 1;
 	}
-	for (i = 0; i < c->n; i++) {
-		const struct skeys_site *s = &got[i].s;
-		size_t h = code_slot(s->code, bits);
+	for (i = 0; i < c->n; i++, prev = s) {
+		size_t h;
 
+		s = entry_at(c, t, i);
+		if (i && skeys_site_cmp(&prev, &s) > 0) {
+			snprintf(err, errlen, "sealed table is not in sorted order");
+			break;
+		}
 		/* A taken slot still chains its neighbours: probe past it. */
-		while (slot[h] && (slot[h] == TAKEN || c->sites[slot[h] - 1].s.code != s->code))
+		h = code_slot(s.code, bits);
+		while (slot[h] && (slot[h] == TAKEN || c->sites[slot[h] - 1].s.code != s.code))
 			h = (h + 1) & mask;
-		if (!slot[h] || skeys_site_cmp(&c->sites[slot[h] - 1].s, s) != 0) {
+		if (!slot[h] || skeys_site_cmp(&c->sites[slot[h] - 1].s, &s) != 0) {
 			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
 					      "the verified entries, or repeats one",
-				 i, s->code);
-			free(slot);
-			return -EINVAL;
+				 i, s.code);
+			break;
 		}
 		slot[h] = TAKEN;
 	}
 	free(slot);
-	return 0;
+	return i == c->n ? 0 : -EINVAL;
 }
 
 int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
@@ -603,6 +621,7 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	/* The same image over the sealed bytes: sections and offsets do not move. */
 	struct skeys_image img = *c->img;
 	struct skeys_check s;
+	uint64_t sum;
 	int r = -EINVAL;
 	size_t i;
 
@@ -613,27 +632,59 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	img.buf = out;
 	memset(&s, 0, sizeof(s));
 	s.img = &img;
-	/* Header, bounds and sealed state read by the code skeys_check_open() runs. */
-	if (header_read(&s) && bounds_check(&s) && entries_read(&s))
-		seal_verify(&s);
-	if (s.oom) {
-		snprintf(err, errlen, "out of memory");
-		r = -ENOMEM;
-	} else if (s.n_errors) {
-		snprintf(err, errlen, "%s", s.errors[0]);
-	} else if (!s.sealed || !s.intact) {
-		snprintf(err, errlen, "not marked sealed");
+	/* Header and bounds read by the code skeys_check_open() runs. */
+	if (!header_read(&s) || !bounds_check(&s) || s.n_errors) {
+		snprintf(err, errlen, "%s", s.oom ? "out of memory"
+				      : s.n_errors ? s.errors[0] : "header unreadable");
+		r = s.oom ? -ENOMEM : -EINVAL;
 	} else if (s.n != c->n || s.table_addr != c->table_addr || s.table_off != c->table_off ||
 		   s.hdr_off != c->hdr_off) {
 		snprintf(err, errlen, "the table moved or changed size");
+	} else if (!(s.hdr.flags & SKEYS_HEADER_SEALED)) {
+		snprintf(err, errlen, "not marked sealed");
+	} else if (s.hdr.count != c->n) {
+		snprintf(err, errlen, "sealed header counts %" PRIu32 " entries, the table has %zu",
+			 s.hdr.count, c->n);
+	} else if (s.hdr.checksum != (sum = skeys_table_checksum(out + s.table_off,
+								    c->n * ENTRY_SIZE))) {
+		snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the table's "
+				      "(0x%016" PRIx64 ")", s.hdr.checksum, sum);
 	} else {
-		r = sites_permuted(c, s.sites, err, errlen);
+		r = sites_permuted(c, out + s.table_off, err, errlen);
 	}
 	for (i = 0; i < s.n_errors; i++)
 		free(s.errors[i]);
 	free(s.errors);
-	free(s.sites);
-	free(s.entries);
+	return r;
+}
+
+/*
+ * Sealed order (key, then site address; skeys_site_cmp) of the verified
+ * sites, as indices: the stable radix sort by address, then by key. Sites
+ * have distinct addresses once verified, so this is the table sort's order.
+ */
+static uint32_t *sealed_order(const struct skeys_check *c)
+{
+	size_t n = c->n, i;
+	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r = NULL;
+
+	if (v && a && b) {
+		for (i = 0; i < n; i++) {
+			v[i] = c->sites[i].s.code;
+			a[i] = (uint32_t)i;
+		}
+		r = skeys_radix_sort_index(v, a, b, n);
+		for (i = 0; i < n; i++)
+			v[i] = c->sites[i].s.key;
+		r = skeys_radix_sort_index(v, r, r == a ? b : a, n);
+	}
+	free(v);
+	if (r != a)
+		free(a);
+	if (r != b)
+		free(b);
 	return r;
 }
 
@@ -642,35 +693,38 @@ int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 {
 	const struct skeys_image *img = c->img;
 	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
-	struct skeys_entry *e;
+	struct skeys_entry e;
+	uint32_t *order;
 	size_t i;
-	int r;
 
 	if (!skeys_check_ok(c) || c->n > UINT32_MAX) {
 		snprintf(err, errlen, "table did not verify");
 		return -EINVAL;
 	}
-	e = malloc((c->n ? c->n : 1) * sizeof(*e));
-	if (!e) {
+	/* Straight from the verified sites: no copy of the table to sort. */
+	order = sealed_order(c);
+	if (!order) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	memcpy(e, c->entries, c->n * sizeof(*e));
-	r = skeys_table_sort(e, c->n, c->table_addr);
-	if (r) {
-		snprintf(err, errlen, "cannot sort the table: %s",
-			 r == -ENOMEM ? "out of memory" : "an entry does not fit in 32 bits once moved");
-		free(e);
-		return r;
+	/* Every moved entry must encode before any byte is written. */
+	for (i = 0; i < c->n; i++) {
+		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s)) {
+			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
+					      "in 32 bits once moved");
+			free(order);
+			return -ERANGE;
+		}
 	}
 	for (i = 0; i < c->n; i++) {
 		uint8_t *p = t + i * ENTRY_SIZE;
 
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e[i].code);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e[i].target);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e[i].key);
+		skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
 	}
-	free(e);
+	free(order);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
 	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum),
 			  skeys_table_checksum(t, c->n * ENTRY_SIZE));
