@@ -425,13 +425,16 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		site_bytes(c, st, a, img->buf + code->offset + (s->code - code->addr));
 }
 
-/* Two entries for one site would patch it twice; sort by address to find them. */
+/*
+ * Two entries for one site would patch it twice; sort by address to find
+ * them. The order is kept in c->by_code: sealing builds on it.
+ */
 static void duplicates_find(struct skeys_check *c)
 {
 	size_t n = c->n, i, j;
 	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
 	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
-	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r;
+	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r = NULL;
 
 	if (!v || !a || !b || n > UINT32_MAX) {
 		c->oom = true;
@@ -453,10 +456,13 @@ static void duplicates_find(struct skeys_check *c)
 				     "%zu table entries name this site", j - i);
 		}
 	}
+	c->by_code = r;
 out:
 	free(v);
-	free(a);
-	free(b);
+	if (a != r)
+		free(a);
+	if (b != r)
+		free(b);
 }
 
 /* ---- sealed state --------------------------------------------------------- */
@@ -530,6 +536,7 @@ void skeys_check_close(struct skeys_check *c)
 	free(c->sites);
 	free(c->keys);
 	free(c->entries);
+	free(c->by_code);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -539,12 +546,6 @@ bool skeys_check_ok(const struct skeys_check *c)
 }
 
 /* ---- the sealed copy ----------------------------------------------------- */
-
-/* Fibonacci hashing of a site address into a table of 2^bits slots. */
-static size_t code_slot(uint64_t code, unsigned bits)
-{
-	return (size_t)((code * 0x9e3779b97f4a7c15ull) >> (64 - bits));
-}
 
 /* Entry i of a table in the file's byte order, as an absolute site. */
 static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t, size_t i)
@@ -559,59 +560,79 @@ static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t,
 }
 
 /*
- * True when the sealed table at t (file byte order) is in sealed order and
- * holds exactly the verified sites of `c`: each entry equal to a verified
- * site, none used twice. Verified sites have distinct addresses (a duplicate
- * fails verification), so a hash on the address finds the one each entry
- * must equal. Linear and without a copy of the table, so that the proof
- * costs less than the sort it checks.
+ * Sealed order (key, then site address; skeys_site_cmp) of the verified
+ * sites, as indices: the sites by address, stably grouped by key with one
+ * counting pass (key indices follow key addresses). Sites have distinct
+ * addresses once verified, so this is the table sort's order.
+ */
+static uint32_t *sealed_order(const struct skeys_check *c)
+{
+	size_t n = c->n, i, sum = 0;
+	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
+	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+
+	if (!start || !order || !c->by_code) {
+		free(start);
+		free(order);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		start[c->sites[i].key]++;
+	for (i = 0; i < c->n_keys; i++) {
+		size_t k = start[i];
+
+		start[i] = sum;
+		sum += k;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t j = c->by_code[i];
+
+		order[start[c->sites[j].key]++] = j;
+	}
+	free(start);
+	return order;
+}
+
+/*
+ * True when the sealed table at t (file byte order) is in strictly
+ * ascending sealed order, checked on the decoded bytes, and entry i is the
+ * verified site order[i] for an order that uses every site once (a bitmap
+ * proves that, whatever built it): the entries are the verified ones, moved.
  */
 static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *err,
 			  size_t errlen)
 {
-	/* Slot values: 0 empty, i + 1 for site i, TAKEN once an entry matched it. */
-	const uint32_t TAKEN = UINT32_MAX;
 	struct skeys_site prev = { 0 }, s;
-	unsigned bits = 1;
-	uint32_t *slot;
-	size_t i, mask;
+	uint32_t *order = sealed_order(c);
+	unsigned char *seen = calloc(c->n / 8 + 1, 1);
+	size_t i;
 
-	while (((size_t)1 << bits) < 2 * c->n)
-		bits++;
-	mask = ((size_t)1 << bits) - 1;
-	slot = calloc(mask + 1, sizeof(*slot));
-	if (!slot) {
+	if (!order || !seen) {
+		free(order);
+		free(seen);
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < c->n; i++) {
-		size_t h = code_slot(c->sites[i].s.code, bits);
-
-		while (slot[h])
-			h = (h + 1) & mask;
-		slot[h] = (uint32_t)i + 1;
-	}
 	for (i = 0; i < c->n; i++, prev = s) {
-		size_t h;
+		uint32_t j = order[i];
 
 		s = entry_at(c, t, i);
-		if (i && skeys_site_cmp(&prev, &s) > 0) {
-			snprintf(err, errlen, "sealed table is not in sorted order");
+		if (i && skeys_site_cmp(&prev, &s) >= 0) {
+			snprintf(err, errlen, "sealed table is not in strictly sorted order "
+					      "at entry %zu", i);
 			break;
 		}
-		/* A taken slot still chains its neighbours: probe past it. */
-		h = code_slot(s.code, bits);
-		while (slot[h] && (slot[h] == TAKEN || c->sites[slot[h] - 1].s.code != s.code))
-			h = (h + 1) & mask;
-		if (!slot[h] || skeys_site_cmp(&c->sites[slot[h] - 1].s, &s) != 0) {
+		if (j >= c->n || (seen[j / 8] & (1u << (j % 8))) ||
+		    skeys_site_cmp(&c->sites[j].s, &s) != 0) {
 			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
 					      "the verified entries, or repeats one",
 				 i, s.code);
 			break;
 		}
-		slot[h] = TAKEN;
+		seen[j / 8] |= (unsigned char)(1u << (j % 8));
 	}
-	free(slot);
+	free(seen);
+	free(order);
 	return i == c->n ? 0 : -EINVAL;
 }
 
@@ -655,36 +676,6 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	for (i = 0; i < s.n_errors; i++)
 		free(s.errors[i]);
 	free(s.errors);
-	return r;
-}
-
-/*
- * Sealed order (key, then site address; skeys_site_cmp) of the verified
- * sites, as indices: the stable radix sort by address, then by key. Sites
- * have distinct addresses once verified, so this is the table sort's order.
- */
-static uint32_t *sealed_order(const struct skeys_check *c)
-{
-	size_t n = c->n, i;
-	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
-	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
-	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r = NULL;
-
-	if (v && a && b) {
-		for (i = 0; i < n; i++) {
-			v[i] = c->sites[i].s.code;
-			a[i] = (uint32_t)i;
-		}
-		r = skeys_radix_sort_index(v, a, b, n);
-		for (i = 0; i < n; i++)
-			v[i] = c->sites[i].s.key;
-		r = skeys_radix_sort_index(v, r, r == a ? b : a, n);
-	}
-	free(v);
-	if (r != a)
-		free(a);
-	if (r != b)
-		free(b);
 	return r;
 }
 

@@ -47,6 +47,7 @@ struct skeys_check {
 	size_t n;
 	struct skeys_entry *entries; /* host byte order, file order */
 	struct skeys_check_site *sites;
+	uint32_t *by_code; /* site indices by site address (NULL when not usable) */
 	struct skeys_check_key *keys; /* by address */
 	size_t n_keys;
 
