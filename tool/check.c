@@ -232,8 +232,7 @@ static bool entries_read(struct skeys_check *c)
 		e->code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
 		e->target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
 		e->key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
-		c->sites[i].entry = c->table_addr + i * ENTRY_SIZE;
-		c->sites[i].s = skeys_entry_site(e, c->sites[i].entry);
+		c->sites[i].s = skeys_entry_site(e, c->table_addr + i * ENTRY_SIZE);
 	}
 	return true;
 }
@@ -427,9 +426,10 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 
 /*
  * Two entries for one site would patch it twice; sort by address to find
- * them. The order is kept in c->by_code: sealing builds on it.
+ * them. Returns the site indices by address (sealing builds on them), or
+ * NULL when memory ran out.
  */
-static void duplicates_find(struct skeys_check *c)
+static uint32_t *duplicates_find(struct skeys_check *c)
 {
 	size_t n = c->n, i, j;
 	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
@@ -456,13 +456,13 @@ static void duplicates_find(struct skeys_check *c)
 				     "%zu table entries name this site", j - i);
 		}
 	}
-	c->by_code = r;
 out:
 	free(v);
 	if (a != r)
 		free(a);
 	if (b != r)
 		free(b);
+	return r;
 }
 
 /* ---- sealed state --------------------------------------------------------- */
@@ -493,9 +493,44 @@ static void seal_verify(struct skeys_check *c)
 	c->intact = count_ok && sum_ok && sorted;
 }
 
+/*
+ * Sealed order (key, then site address; skeys_site_cmp) of the verified
+ * sites, as indices: the sites by address, stably grouped by key with one
+ * counting pass (key indices follow key addresses). Sites have distinct
+ * addresses once verified, so this is the table sort's order.
+ */
+static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_code)
+{
+	size_t n = c->n, i, sum = 0;
+	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
+	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+
+	if (!start || !order || !by_code) {
+		free(start);
+		free(order);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		start[c->sites[i].key]++;
+	for (i = 0; i < c->n_keys; i++) {
+		size_t k = start[i];
+
+		start[i] = sum;
+		sum += k;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t j = by_code[i];
+
+		order[start[c->sites[j].key]++] = j;
+	}
+	free(start);
+	return order;
+}
+
 int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		     size_t errlen)
 {
+	uint32_t *by_code = NULL;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -509,10 +544,16 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		c->usable = true;
 		for (i = 0; i < c->n; i++)
 			site_verify(c, &c->sites[i]);
-		duplicates_find(c);
+		by_code = duplicates_find(c);
+		if (!by_code)
+			c->oom = true;
 		seal_verify(c);
 		for (i = 0; i < c->n; i++)
 			c->n_bad += c->sites[i].error != NULL;
+		/* Computed once here for sealing and for the proof of the sealed copy. */
+		if (by_code && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
+			c->oom = true;
+		free(by_code);
 	}
 	if (c->oom) {
 		snprintf(err, errlen, "out of memory");
@@ -536,7 +577,7 @@ void skeys_check_close(struct skeys_check *c)
 	free(c->sites);
 	free(c->keys);
 	free(c->entries);
-	free(c->by_code);
+	free(c->order);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -560,40 +601,6 @@ static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t,
 }
 
 /*
- * Sealed order (key, then site address; skeys_site_cmp) of the verified
- * sites, as indices: the sites by address, stably grouped by key with one
- * counting pass (key indices follow key addresses). Sites have distinct
- * addresses once verified, so this is the table sort's order.
- */
-static uint32_t *sealed_order(const struct skeys_check *c)
-{
-	size_t n = c->n, i, sum = 0;
-	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
-	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
-
-	if (!start || !order || !c->by_code) {
-		free(start);
-		free(order);
-		return NULL;
-	}
-	for (i = 0; i < n; i++)
-		start[c->sites[i].key]++;
-	for (i = 0; i < c->n_keys; i++) {
-		size_t k = start[i];
-
-		start[i] = sum;
-		sum += k;
-	}
-	for (i = 0; i < n; i++) {
-		uint32_t j = c->by_code[i];
-
-		order[start[c->sites[j].key]++] = j;
-	}
-	free(start);
-	return order;
-}
-
-/*
  * True when the sealed table at t (file byte order) is in strictly
  * ascending sealed order, checked on the decoded bytes, and entry i is the
  * verified site order[i] for an order that uses every site once (a bitmap
@@ -603,13 +610,11 @@ static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *e
 			  size_t errlen)
 {
 	struct skeys_site prev = { 0 }, s;
-	uint32_t *order = sealed_order(c);
+	const uint32_t *order = c->order;
 	unsigned char *seen = calloc(c->n / 8 + 1, 1);
 	size_t i;
 
-	if (!order || !seen) {
-		free(order);
-		free(seen);
+	if (!seen) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
@@ -632,7 +637,6 @@ static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *e
 		seen[j / 8] |= (unsigned char)(1u << (j % 8));
 	}
 	free(seen);
-	free(order);
 	return i == c->n ? 0 : -EINVAL;
 }
 
@@ -685,25 +689,20 @@ int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 	const struct skeys_image *img = c->img;
 	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
 	struct skeys_entry e;
-	uint32_t *order;
+	const uint32_t *order;
 	size_t i;
 
-	if (!skeys_check_ok(c) || c->n > UINT32_MAX) {
+	if (!skeys_check_ok(c) || !c->order) {
 		snprintf(err, errlen, "table did not verify");
 		return -EINVAL;
 	}
-	/* Straight from the verified sites: no copy of the table to sort. */
-	order = sealed_order(c);
-	if (!order) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	/* Straight from the verified sites in their sealed order: no table copy to sort. */
+	order = c->order;
 	/* Every moved entry must encode before any byte is written. */
 	for (i = 0; i < c->n; i++) {
 		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s)) {
 			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
 					      "in 32 bits once moved");
-			free(order);
 			return -ERANGE;
 		}
 	}
@@ -715,7 +714,6 @@ int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
 	}
-	free(order);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
 	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum),
 			  skeys_table_checksum(t, c->n * ENTRY_SIZE));

@@ -31,7 +31,6 @@ struct skeys_check_key {
 };
 
 struct skeys_check_site {
-	uint64_t entry;      /* the entry's address, as read */
 	struct skeys_site s; /* absolute fields */
 	uint32_t key;        /* index in keys[] */
 	enum skeys_insn insn;
@@ -47,7 +46,8 @@ struct skeys_check {
 	size_t n;
 	struct skeys_entry *entries; /* host byte order, file order */
 	struct skeys_check_site *sites;
-	uint32_t *by_code; /* site indices by site address (NULL when not usable) */
+	/* Site indices in sealed order; set when the table verified (for sealing). */
+	uint32_t *order;
 	struct skeys_check_key *keys; /* by address */
 	size_t n_keys;
 
