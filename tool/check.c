@@ -698,18 +698,16 @@ int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 	}
 	/* Straight from the verified sites in their sealed order: no table copy to sort. */
 	order = c->order;
-	/* Every moved entry must encode before any byte is written. */
 	for (i = 0; i < c->n; i++) {
+		uint8_t *p = t + i * ENTRY_SIZE;
+
 		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s)) {
+			/* `out` is a copy of the file: put back its table, leaving it as it was. */
+			memcpy(t, img->buf + c->table_off, i * ENTRY_SIZE);
 			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
 					      "in 32 bits once moved");
 			return -ERANGE;
 		}
-	}
-	for (i = 0; i < c->n; i++) {
-		uint8_t *p = t + i * ENTRY_SIZE;
-
-		skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
