@@ -38,19 +38,14 @@ int skeys_site_cmp(const struct skeys_site *a, const struct skeys_site *b)
 	return (a->flags > b->flags) - (a->flags < b->flags);
 }
 
-/*
- * One stable counting pass on byte `shift` of v[], from in[] to out[].
- * Returns false, doing nothing, when every element has the same byte there.
- */
-static bool radix_pass(const uint64_t *v, const uint32_t *in, uint32_t *out, size_t n,
+/* One stable counting pass on byte `shift` of v[], from in[] to out[]. */
+static void radix_pass(const uint64_t *v, const uint32_t *in, uint32_t *out, size_t n,
 		       unsigned shift)
 {
 	size_t count[256] = { 0 }, i, sum = 0;
 
 	for (i = 0; i < n; i++)
 		count[(v[in[i]] >> shift) & 0xff]++;
-	if (count[(v[in[0]] >> shift) & 0xff] == n)
-		return false;
 	for (i = 0; i < 256; i++) {
 		size_t c = count[i];
 
@@ -59,20 +54,48 @@ static bool radix_pass(const uint64_t *v, const uint32_t *in, uint32_t *out, siz
 	}
 	for (i = 0; i < n; i++)
 		out[count[(v[in[i]] >> shift) & 0xff]++] = in[i];
-	return true;
+}
+
+uint32_t *skeys_radix_sort_index(const uint64_t *v, uint32_t *idx, uint32_t *tmp, size_t n)
+{
+	uint64_t differ = 0;
+	bool sorted = true;
+	unsigned shift;
+	uint32_t *t;
+	size_t i;
+
+	/*
+	 * One look first: the bits in which any two values differ (only those
+	 * bytes need a pass; addresses in one module share their high bytes),
+	 * and whether the order already holds (tables are often in link order).
+	 */
+	for (i = 1; i < n; i++) {
+		differ |= v[idx[i]] ^ v[idx[0]];
+		sorted &= v[idx[i - 1]] <= v[idx[i]];
+	}
+	if (sorted)
+		return idx;
+	for (shift = 0; shift < 64; shift += 8) {
+		if (!((differ >> shift) & 0xff))
+			continue;
+		radix_pass(v, idx, tmp, n, shift);
+		t = idx;
+		idx = tmp;
+		tmp = t;
+	}
+	return idx;
 }
 
 /*
  * Sealed order, by key then site address: a least-significant-digit radix
- * sort of an index, site address first, key last. Bytes on which all
- * entries agree (most high bytes) cost one counting pass and no move.
+ * sort of an index, site address first, key last (the sort is stable).
  */
 static int sort_index(const struct skeys_site *s, size_t n, uint32_t **order)
 {
 	uint64_t *v = malloc(n * sizeof(*v));
-	uint32_t *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b)), *t;
+	uint32_t *a = malloc(n * sizeof(*a)), *b = malloc(n * sizeof(*b)), *r;
 	size_t i;
-	unsigned f, shift;
+	unsigned f;
 
 	if (!v || !a || !b || n > UINT32_MAX) {
 		free(v);
@@ -85,12 +108,11 @@ static int sort_index(const struct skeys_site *s, size_t n, uint32_t **order)
 	for (f = 0; f < 2; f++) {
 		for (i = 0; i < n; i++)
 			v[i] = f == 0 ? s[i].code : s[i].key;
-		for (shift = 0; shift < 64; shift += 8)
-			if (radix_pass(v, a, b, n, shift)) {
-				t = a;
-				a = b;
-				b = t;
-			}
+		r = skeys_radix_sort_index(v, a, b, n);
+		if (r == b) {
+			b = a;
+			a = r;
+		}
 	}
 	free(v);
 	free(b);
@@ -154,10 +176,15 @@ uint64_t skeys_table_checksum(const void *bytes, size_t len)
 	uint64_t h = 0xcbf29ce484222325ull;
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
+	/* Unrolled: the multiply chain is serial anyway, the loop overhead is not. */
+	for (i = 0; i + 4 <= len; i += 4) {
+		h = (h ^ p[i]) * 0x100000001b3ull;
+		h = (h ^ p[i + 1]) * 0x100000001b3ull;
+		h = (h ^ p[i + 2]) * 0x100000001b3ull;
+		h = (h ^ p[i + 3]) * 0x100000001b3ull;
 	}
+	for (; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
 	return h;
 }
 

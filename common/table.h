@@ -71,6 +71,13 @@ int skeys_site_cmp(const struct skeys_site *a, const struct skeys_site *b);
  */
 int skeys_table_sort(struct skeys_entry *e, size_t n, uint64_t base);
 
+/*
+ * Stable sort of the n indices in idx[] by v[idx[i]], ascending, with tmp[]
+ * (room for n) as scratch: a least-significant-digit radix sort with a pass
+ * only for the bytes in which the values differ, none when already sorted.
+ * Returns idx or tmp, whichever ends up holding the sorted indices.
+ */
+uint32_t *skeys_radix_sort_index(const uint64_t *v, uint32_t *idx, uint32_t *tmp, size_t n);
 /* True when the entries at `base` are in sealed order. */
 int skeys_table_is_sorted(const struct skeys_entry *e, size_t n, uint64_t base);
 

@@ -135,13 +135,67 @@ const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
 const struct skeys_symbol *skeys_image_object_at(const struct skeys_image *img,
 						 uint64_t addr);
 
-/* Integers in the file's byte order, at any alignment. */
-uint16_t skeys_image_get16(const struct skeys_image *img, const uint8_t *p);
-uint32_t skeys_image_get32(const struct skeys_image *img, const uint8_t *p);
-uint64_t skeys_image_get64(const struct skeys_image *img, const uint8_t *p);
-void skeys_image_put16(const struct skeys_image *img, uint8_t *p, uint16_t v);
-void skeys_image_put32(const struct skeys_image *img, uint8_t *p, uint32_t v);
-void skeys_image_put64(const struct skeys_image *img, uint8_t *p, uint64_t v);
+/*
+ * Integers in the file's byte order, at any alignment. Inline and spelled
+ * out byte by byte, because the tools decode and encode every table entry
+ * with them: compilers turn each form into one load or store and at most a
+ * byte swap.
+ */
+static inline uint16_t skeys_image_get16(const struct skeys_image *img, const uint8_t *p)
+{
+	if (img->big_endian)
+		return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+	return (uint16_t)((unsigned)p[1] << 8 | p[0]);
+}
+
+static inline uint32_t skeys_image_get32(const struct skeys_image *img, const uint8_t *p)
+{
+	if (img->big_endian)
+		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static inline uint64_t skeys_image_get64(const struct skeys_image *img, const uint8_t *p)
+{
+	uint64_t lo = skeys_image_get32(img, p), hi = skeys_image_get32(img, p + 4);
+
+	return img->big_endian ? lo << 32 | hi : hi << 32 | lo;
+}
+
+static inline void skeys_image_put16(const struct skeys_image *img, uint8_t *p, uint16_t v)
+{
+	if (img->big_endian) {
+		p[0] = (uint8_t)(v >> 8);
+		p[1] = (uint8_t)v;
+	} else {
+		p[0] = (uint8_t)v;
+		p[1] = (uint8_t)(v >> 8);
+	}
+}
+
+static inline void skeys_image_put32(const struct skeys_image *img, uint8_t *p, uint32_t v)
+{
+	if (img->big_endian) {
+		p[0] = (uint8_t)(v >> 24);
+		p[1] = (uint8_t)(v >> 16);
+		p[2] = (uint8_t)(v >> 8);
+		p[3] = (uint8_t)v;
+	} else {
+		p[0] = (uint8_t)v;
+		p[1] = (uint8_t)(v >> 8);
+		p[2] = (uint8_t)(v >> 16);
+		p[3] = (uint8_t)(v >> 24);
+	}
+}
+
+static inline void skeys_image_put64(const struct skeys_image *img, uint8_t *p, uint64_t v)
+{
+	uint32_t first = (uint32_t)(img->big_endian ? v >> 32 : v);
+	uint32_t second = (uint32_t)(img->big_endian ? v : v >> 32);
+
+	skeys_image_put32(img, p, first);
+	skeys_image_put32(img, p + 4, second);
+}
 
 /* The registry's i-th format, NULL past the end (for --help). */
 const struct skeys_format *skeys_format_at(size_t i);

@@ -232,35 +232,12 @@ static bool entries_read(struct skeys_check *c)
 		e->code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
 		e->target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
 		e->key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
-		c->sites[i].entry = c->table_addr + i * ENTRY_SIZE;
-		c->sites[i].s = skeys_entry_site(e, c->sites[i].entry);
+		c->sites[i].s = skeys_entry_site(e, c->table_addr + i * ENTRY_SIZE);
 	}
 	return true;
 }
 
 /* ---- keys ----------------------------------------------------------------- */
-
-static int u64_cmp(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-static size_t key_index(const struct skeys_check *c, uint64_t addr)
-{
-	size_t lo = 0, hi = c->n_keys;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (c->keys[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
 
 static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 {
@@ -288,36 +265,48 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	k->valid = !k->error;
 }
 
-/* One key record per distinct key address, then each site's index into it. */
+/*
+ * One key record per distinct key address, by address, and each site's
+ * index into them: from one radix sort of the sites by key, so that the
+ * indices come from the walk rather than a search per site.
+ */
 static bool keys_collect(struct skeys_check *c)
 {
-	uint64_t *addrs = malloc((c->n ? c->n : 1) * sizeof(*addrs));
-	size_t i, k = 0;
+	size_t n = c->n, i, k = 0;
+	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *order;
 
-	if (!addrs)
+	if (!v || !a || !b || n > UINT32_MAX)
 		goto oom;
-	for (i = 0; i < c->n; i++)
-		addrs[i] = c->sites[i].s.key;
-	qsort(addrs, c->n, sizeof(*addrs), u64_cmp);
-	for (i = 0; i < c->n; i++)
-		if (k == 0 || addrs[k - 1] != addrs[i])
-			addrs[k++] = addrs[i];
+	for (i = 0; i < n; i++) {
+		v[i] = c->sites[i].s.key;
+		a[i] = (uint32_t)i;
+	}
+	order = skeys_radix_sort_index(v, a, b, n);
+	for (i = 0; i < n; i++)
+		k += i == 0 || v[order[i - 1]] != v[order[i]];
 	c->keys = calloc(k ? k : 1, sizeof(*c->keys));
 	if (!c->keys)
 		goto oom;
 	c->n_keys = k;
-	for (i = 0; i < k; i++) {
-		c->keys[i].addr = addrs[i];
+	for (i = 0, k = 0; i < n; i++) {
+		if (i == 0 || v[order[i - 1]] != v[order[i]])
+			c->keys[k++].addr = v[order[i]];
+		c->sites[order[i]].key = (uint32_t)(k - 1);
+	}
+	for (i = 0; i < c->n_keys; i++)
 		key_verify(c, &c->keys[i]);
-	}
-	for (i = 0; i < c->n; i++) {
-		c->sites[i].key = (uint32_t)key_index(c, c->sites[i].s.key);
+	for (i = 0; i < n; i++)
 		c->keys[c->sites[i].key].sites++;
-	}
-	free(addrs);
+	free(v);
+	free(a);
+	free(b);
 	return true;
 oom:
-	free(addrs);
+	free(v);
+	free(a);
+	free(b);
 	c->oom = true;
 	return false;
 }
@@ -383,6 +372,24 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	     jmp_encodes ? want2 : "", f);
 }
 
+/*
+ * skeys_image_section_at(), trying the section of the previous lookup first:
+ * sites and their targets mostly share one text section, and sections do
+ * not overlap, so a hit there is the answer the search would give.
+ */
+static const struct skeys_section *section_at(struct skeys_check *c, uint64_t addr,
+					      uint64_t len)
+{
+	const struct skeys_section *s = c->last_section;
+
+	if (s && addr - s->addr < s->size && len <= s->size - (addr - s->addr))
+		return s;
+	s = skeys_image_section_at(c->img, addr, len);
+	if (s)
+		c->last_section = s;
+	return s;
+}
+
 static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 {
 	const struct skeys_image *img = c->img;
@@ -400,11 +407,11 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		     s->flags & ~allowed);
 	if (s->code % a->site_align)
 		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
-	code = skeys_image_section_at(img, s->code, a->site_len);
+	code = section_at(c, s->code, a->site_len);
 	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
 		note(c, &st->error, "site is not in executable code (%s)",
 		     code ? code->name : "no section holds all its bytes");
-	target = skeys_image_section_at(img, s->target, 1);
+	target = section_at(c, s->target, 1);
 	if (!target || !(target->flags & SKEYS_SEC_EXEC))
 		note(c, &st->error, "target 0x%" PRIx64 " is not in executable code (%s)",
 		     s->target, target ? target->name : "in no section");
@@ -414,48 +421,48 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		     k->error);
 	}
 	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC)
-		site_bytes(c, st, a, img->buf + skeys_image_offset(img, s->code, a->site_len));
+		site_bytes(c, st, a, img->buf + code->offset + (s->code - code->addr));
 }
 
-struct code_ref {
-	uint64_t code;
-	size_t index;
-};
-
-static int code_ref_cmp(const void *a, const void *b)
+/*
+ * Two entries for one site would patch it twice; sort by address to find
+ * them. Returns the site indices by address (sealing builds on them), or
+ * NULL when memory ran out.
+ */
+static uint32_t *duplicates_find(struct skeys_check *c)
 {
-	const struct code_ref *x = a, *y = b;
+	size_t n = c->n, i, j;
+	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
+	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
+	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r = NULL;
 
-	if (x->code != y->code)
-		return x->code < y->code ? -1 : 1;
-	return (x->index > y->index) - (x->index < y->index);
-}
-
-/* Two entries for one site would patch it twice; sort by address to find them. */
-static void duplicates_find(struct skeys_check *c)
-{
-	struct code_ref *r = malloc((c->n ? c->n : 1) * sizeof(*r));
-	size_t i, j;
-
-	if (!r) {
+	if (!v || !a || !b || n > UINT32_MAX) {
 		c->oom = true;
-		return;
+		goto out;
 	}
-	for (i = 0; i < c->n; i++)
-		r[i] = (struct code_ref){ c->sites[i].s.code, i };
-	qsort(r, c->n, sizeof(*r), code_ref_cmp);
-	for (i = 0; i < c->n; i = j) {
-		for (j = i + 1; j < c->n && r[j].code == r[i].code; j++)
+	for (i = 0; i < n; i++) {
+		v[i] = c->sites[i].s.code;
+		a[i] = (uint32_t)i;
+	}
+	r = skeys_radix_sort_index(v, a, b, n);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && v[r[j]] == v[r[i]]; j++)
 			;
 		if (j - i > 1) {
 			size_t m;
 
 			for (m = i; m < j; m++)
-				note(c, &c->sites[r[m].index].error,
+				note(c, &c->sites[r[m]].error,
 				     "%zu table entries name this site", j - i);
 		}
 	}
-	free(r);
+out:
+	free(v);
+	if (a != r)
+		free(a);
+	if (b != r)
+		free(b);
+	return r;
 }
 
 /* ---- sealed state --------------------------------------------------------- */
@@ -486,9 +493,44 @@ static void seal_verify(struct skeys_check *c)
 	c->intact = count_ok && sum_ok && sorted;
 }
 
+/*
+ * Sealed order (key, then site address; skeys_site_cmp) of the verified
+ * sites, as indices: the sites by address, stably grouped by key with one
+ * counting pass (key indices follow key addresses). Sites have distinct
+ * addresses once verified, so this is the table sort's order.
+ */
+static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_code)
+{
+	size_t n = c->n, i, sum = 0;
+	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
+	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
+
+	if (!start || !order || !by_code) {
+		free(start);
+		free(order);
+		return NULL;
+	}
+	for (i = 0; i < n; i++)
+		start[c->sites[i].key]++;
+	for (i = 0; i < c->n_keys; i++) {
+		size_t k = start[i];
+
+		start[i] = sum;
+		sum += k;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t j = by_code[i];
+
+		order[start[c->sites[j].key]++] = j;
+	}
+	free(start);
+	return order;
+}
+
 int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		     size_t errlen)
 {
+	uint32_t *by_code = NULL;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -502,10 +544,16 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		c->usable = true;
 		for (i = 0; i < c->n; i++)
 			site_verify(c, &c->sites[i]);
-		duplicates_find(c);
+		by_code = duplicates_find(c);
+		if (!by_code)
+			c->oom = true;
 		seal_verify(c);
 		for (i = 0; i < c->n; i++)
 			c->n_bad += c->sites[i].error != NULL;
+		/* Computed once here for sealing and for the proof of the sealed copy. */
+		if (by_code && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
+			c->oom = true;
+		free(by_code);
 	}
 	if (c->oom) {
 		snprintf(err, errlen, "out of memory");
@@ -529,6 +577,7 @@ void skeys_check_close(struct skeys_check *c)
 	free(c->sites);
 	free(c->keys);
 	free(c->entries);
+	free(c->order);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -537,40 +586,132 @@ bool skeys_check_ok(const struct skeys_check *c)
 	return c->usable && c->n_errors == 0 && c->n_bad == 0;
 }
 
+/* ---- the sealed copy ----------------------------------------------------- */
+
+/* Entry i of a table in the file's byte order, as an absolute site. */
+static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t, size_t i)
+{
+	const uint8_t *p = t + i * ENTRY_SIZE;
+	struct skeys_entry e;
+
+	e.code = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, code));
+	e.target = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, target));
+	e.key = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, key));
+	return skeys_entry_site(&e, c->table_addr + i * ENTRY_SIZE);
+}
+
+/*
+ * True when the sealed table at t (file byte order) is in strictly
+ * ascending sealed order, checked on the decoded bytes, and entry i is the
+ * verified site order[i] for an order that uses every site once (a bitmap
+ * proves that, whatever built it): the entries are the verified ones, moved.
+ */
+static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *err,
+			  size_t errlen)
+{
+	struct skeys_site prev = { 0 }, s;
+	const uint32_t *order = c->order;
+	unsigned char *seen = calloc(c->n / 8 + 1, 1);
+	size_t i;
+
+	if (!seen) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < c->n; i++, prev = s) {
+		uint32_t j = order[i];
+
+		s = entry_at(c, t, i);
+		if (i && skeys_site_cmp(&prev, &s) >= 0) {
+			snprintf(err, errlen, "sealed table is not in strictly sorted order "
+					      "at entry %zu", i);
+			break;
+		}
+		if (j >= c->n || (seen[j / 8] & (1u << (j % 8))) ||
+		    skeys_site_cmp(&c->sites[j].s, &s) != 0) {
+			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
+					      "the verified entries, or repeats one",
+				 i, s.code);
+			break;
+		}
+		seen[j / 8] |= (unsigned char)(1u << (j % 8));
+	}
+	free(seen);
+	return i == c->n ? 0 : -EINVAL;
+}
+
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen)
+{
+	/* The same image over the sealed bytes: sections and offsets do not move. */
+	struct skeys_image img = *c->img;
+	struct skeys_check s;
+	uint64_t sum;
+	int r = -EINVAL;
+	size_t i;
+
+	if (!skeys_check_ok(c) || c->n >= UINT32_MAX) {
+		snprintf(err, errlen, "table did not verify");
+		return -EINVAL;
+	}
+	img.buf = out;
+	memset(&s, 0, sizeof(s));
+	s.img = &img;
+	/* Header and bounds read by the code skeys_check_open() runs. */
+	if (!header_read(&s) || !bounds_check(&s) || s.n_errors) {
+		snprintf(err, errlen, "%s", s.oom ? "out of memory"
+				      : s.n_errors ? s.errors[0] : "header unreadable");
+		r = s.oom ? -ENOMEM : -EINVAL;
+	} else if (s.n != c->n || s.table_addr != c->table_addr || s.table_off != c->table_off ||
+		   s.hdr_off != c->hdr_off) {
+		snprintf(err, errlen, "the table moved or changed size");
+	} else if (!(s.hdr.flags & SKEYS_HEADER_SEALED)) {
+		snprintf(err, errlen, "not marked sealed");
+	} else if (s.hdr.count != c->n) {
+		snprintf(err, errlen, "sealed header counts %" PRIu32 " entries, the table has %zu",
+			 s.hdr.count, c->n);
+	} else if (s.hdr.checksum != (sum = skeys_table_checksum(out + s.table_off,
+								    c->n * ENTRY_SIZE))) {
+		snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the table's "
+				      "(0x%016" PRIx64 ")", s.hdr.checksum, sum);
+	} else {
+		r = sites_permuted(c, out + s.table_off, err, errlen);
+	}
+	for (i = 0; i < s.n_errors; i++)
+		free(s.errors[i]);
+	free(s.errors);
+	return r;
+}
+
 int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 		     size_t errlen)
 {
 	const struct skeys_image *img = c->img;
 	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
-	struct skeys_entry *e;
+	struct skeys_entry e;
+	const uint32_t *order;
 	size_t i;
-	int r;
 
-	if (!skeys_check_ok(c) || c->n > UINT32_MAX) {
+	if (!skeys_check_ok(c) || !c->order) {
 		snprintf(err, errlen, "table did not verify");
 		return -EINVAL;
 	}
-	e = malloc((c->n ? c->n : 1) * sizeof(*e));
-	if (!e) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	memcpy(e, c->entries, c->n * sizeof(*e));
-	r = skeys_table_sort(e, c->n, c->table_addr);
-	if (r) {
-		snprintf(err, errlen, "cannot sort the table: %s",
-			 r == -ENOMEM ? "out of memory" : "an entry does not fit in 32 bits once moved");
-		free(e);
-		return r;
-	}
+	/* Straight from the verified sites in their sealed order: no table copy to sort. */
+	order = c->order;
 	for (i = 0; i < c->n; i++) {
 		uint8_t *p = t + i * ENTRY_SIZE;
 
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e[i].code);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e[i].target);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e[i].key);
+		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s)) {
+			/* `out` is a copy of the file: put back its table, leaving it as it was. */
+			memcpy(t, img->buf + c->table_off, i * ENTRY_SIZE);
+			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
+					      "in 32 bits once moved");
+			return -ERANGE;
+		}
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
 	}
-	free(e);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
 	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum),
 			  skeys_table_checksum(t, c->n * ENTRY_SIZE));

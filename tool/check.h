@@ -31,7 +31,6 @@ struct skeys_check_key {
 };
 
 struct skeys_check_site {
-	uint64_t entry;      /* the entry's address, as read */
 	struct skeys_site s; /* absolute fields */
 	uint32_t key;        /* index in keys[] */
 	enum skeys_insn insn;
@@ -47,6 +46,8 @@ struct skeys_check {
 	size_t n;
 	struct skeys_entry *entries; /* host byte order, file order */
 	struct skeys_check_site *sites;
+	/* Site indices in sealed order; set when the table verified (for sealing). */
+	uint32_t *order;
 	struct skeys_check_key *keys; /* by address */
 	size_t n_keys;
 
@@ -58,6 +59,7 @@ struct skeys_check {
 	bool intact;  /* sealed, and count, checksum and order still match */
 	size_t n_bad; /* sites with an error */
 	bool oom;     /* memory ran out while recording a problem */
+	const struct skeys_section *last_section; /* lookup cache, see section_at() */
 };
 
 /*
@@ -78,6 +80,17 @@ bool skeys_check_ok(const struct skeys_check *c);
  */
 int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 		     size_t errlen);
+
+/*
+ * Prove that `out`, this module's bytes after skeys_check_seal() (and the
+ * format's seal_finish), is sealed as meant: header and bounds sound, marked
+ * sealed with the right count and checksum, the table in sealed order, and
+ * its entries exactly the verified ones, moved. Sealing changes only table
+ * and header bytes, so site bytes and keys need no second look. Requires
+ * skeys_check_ok(). 0, or -ENOMEM or -EINVAL with the reason in err.
+ */
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen);
 
 /* "func+0x1c", or the address when no function symbol covers it. */
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,

@@ -15,7 +15,9 @@ struct elf_priv {
 	Elf *elf;
 	/*
 	 * libelf may convert a foreign-endian file's data in place inside the
-	 * buffer it was given; it gets a copy so that img->buf stays the file.
+	 * buffer it was given; it then gets a copy so that img->buf stays the
+	 * file. A file in the host's byte order needs no conversion, so libelf
+	 * reads it where it is (NULL: no copy), saving a copy of the file.
 	 */
 	char *copy;
 };
@@ -390,6 +392,16 @@ static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *e
 	return 0;
 }
 
+/* True when EI_DATA value `data` is the byte order of the machine running this. */
+static bool host_order(unsigned char data)
+{
+	const uint16_t one = 1;
+	unsigned char first;
+
+	memcpy(&first, &one, 1);
+	return data == (first ? ELFDATA2LSB : ELFDATA2MSB);
+}
+
 static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 {
 	struct elf_priv *p;
@@ -404,11 +416,16 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 	if (!p)
 		FAIL("out of memory");
 	img->priv = p;
-	p->copy = malloc(img->len);
-	if (!p->copy)
-		FAIL("out of memory copying %zu bytes", img->len);
-	memcpy(p->copy, img->buf, img->len);
-	p->elf = elf_memory(p->copy, img->len);
+	if (host_order(img->buf[EI_DATA])) {
+		/* Only read: libelf never writes a host-order image (see elf_priv). */
+		p->elf = elf_memory((char *)(uintptr_t)img->buf, img->len);
+	} else {
+		p->copy = malloc(img->len);
+		if (!p->copy)
+			FAIL("out of memory copying %zu bytes", img->len);
+		memcpy(p->copy, img->buf, img->len);
+		p->elf = elf_memory(p->copy, img->len);
+	}
 	if (!p->elf)
 		FAIL("elf_memory: %s", elf_errmsg(-1));
 	if (check_ident(img, p->elf, &eh, err, errlen) ||

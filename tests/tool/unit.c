@@ -11,7 +11,9 @@
 #include "emit.h"
 #include "format.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +184,35 @@ static int test_seal(const char *path)
 			EXPECT(!"byte outside table and header changed");
 			break;
 		}
+	}
+	/* The light proof skeys-seal runs on its copy agrees with the full one. */
+	EXPECT(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
+	EXPECT(c.n >= 2);
+	/* It catches a changed table byte (the checksum), ... */
+	memcpy(again, out, len);
+	again[c.table_off] ^= 1;
+	EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
+	/*
+	 * ... an entry repeated in place of the next (checksum recomputed), and
+	 * a last entry moved one byte on: still in order, but not a verified site.
+	 */
+	for (int tamper = 0; tamper < 2; tamper++) {
+		struct skeys_entry e;
+		size_t at = tamper ? c.n - 1 : 1;
+		struct skeys_site s0 = c2.sites[tamper ? c.n - 1 : 0].s;
+		uint8_t *t = again + c.table_off;
+
+		memcpy(again, out, len);
+		s0.code += (uint64_t)tamper;
+		EXPECT(skeys_entry_set(&e, c.table_addr + at * 12, &s0) == 0);
+		skeys_image_put32(img, t + at * 12, (uint32_t)e.code);
+		skeys_image_put32(img, t + at * 12 + 4, (uint32_t)e.target);
+		skeys_image_put32(img, t + at * 12 + 8, (uint32_t)e.key);
+		skeys_image_put64(img, again + c.hdr_off + offsetof(struct skeys_header, checksum),
+				  skeys_table_checksum(t, c.n * 12));
+		EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
+		EXPECT(strstr(err, tamper ? "not one of the verified entries"
+					  : "not in strictly sorted order") != NULL);
 	}
 	/* Sealing what is sealed gives the same bytes. */
 	memcpy(again, out, len);
