@@ -291,6 +291,14 @@ def toggle_md(tg, L, plots):
               f"({prr['sites']} {prr['layout']}) and up to {mr:.1f}x through `mprotect` "
               f"({mrr['sites']} {mrr['layout']}): {why}. "
               "Figures with a neighbour on the machine vary from run to run."]
+    if tg.get("scaling"):
+        L += ["", "Toggle latency (enable + disable) against the number of threads running "
+              "through the key's sites, on this 2-core machine:", "",
+              "| sites | threads | µs per pair, procmem | µs per pair, mprotect |", "|---|---|---|---|"]
+        for r in tg["scaling"]:
+            cells = ["failed" if "failed" in r[m] else f"{us(r[m]['median_us'])} ±{100 * r[m]['spread']:.0f}%"
+                     for m in ("procmem", "mprotect")]
+            L.append(f"| {r['sites']} | {r['threads']} | {cells[0]} | {cells[1]} |")
     if plots:
         L += ["", "![toggle latency](bench/toggle.png)"]
     L.append("")

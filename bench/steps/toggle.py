@@ -181,4 +181,16 @@ def measure(ctx):
                 if res["protocol"] or not ctx.smoke:  # the test suite runs nothing unsafe
                     row[f"{method}_lat_threads"] = latency(exe, method, reps, threads)
             res["rows"].append(row)
+    # Threads running through the sites while the main thread toggles: 1 and
+    # 1,000 sites, 0, 1, 3 and 8 threads (more threads than the 2 cores here).
+    if res["protocol"]:
+        res["scaling"] = []
+        for n in ([1] if ctx.smoke else [1, 1000]):
+            exe = ctx.path("toggle", f"p{n}d")
+            reps = 5 if ctx.smoke else max(20, min(200, 40000 // n))
+            for t in ([0, 1] if ctx.smoke else [0, 1, 3, 8]):
+                ctx.log(f"toggle: {n} sites, {t} threads")
+                res["scaling"].append({"sites": n, "threads": t, "reps": reps,
+                                       "procmem": latency(exe, "procmem", reps, t),
+                                       "mprotect": latency(exe, "mprotect", reps, t)})
     return res
