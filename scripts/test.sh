@@ -5,7 +5,8 @@
 #   3. build-mingw/ PE/COFF: EXE + DLL under wine (test-pe.sh)
 #   4. build-asan/  every suite under ASan + UBSan (meson test --setup=asan)
 #   5. build/       every suite under valgrind (meson test --setup=valgrind)
-#   6. build-fuzz/  each libFuzzer target for FUZZ_SECONDS (default 60)
+#   6. build-fuzz/  each libFuzzer target, a fixed seed and about a minute
+#                   of runs each (FUZZ_SECONDS=N: N seconds each instead)
 # Every step runs even when an earlier one failed; the exit status is 1 if
 # any failed. A step whose tool is missing (valgrind, clang) is skipped
 # with a message. SKEYS_TEST_STEPS="1 4" runs only those steps.
@@ -67,7 +68,7 @@ step 2 "other architectures under qemu-user" sh scripts/test-cross.sh
 step 3 "PE/COFF under wine" sh scripts/test-pe.sh
 step 4 "meson test --setup=asan (ASan + UBSan)" asan
 step 5 "meson test --setup=valgrind" valgrind_suite
-step 6 "fuzzing, ${FUZZ_SECONDS:-60}s a target" sh scripts/fuzz.sh
+step 6 "fuzzing, ${FUZZ_SECONDS:-a fixed number of runs, about 60}s a target" sh scripts/fuzz.sh
 
 if [ -n "$failed" ]; then
 	echo "FAILED steps:$failed"
