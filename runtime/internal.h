@@ -158,8 +158,14 @@ bool skeys_os_single_threaded(void);
 
 size_t skeys_os_page_size(void);
 
-int skeys_os_set_write_method(enum skeys_write_method method);
 
+/*
+ * The write method (runtime/patch.c): the ports read it after
+ * skeys_write_method_load() (which applies SKEYS_WRITE once) and switch it
+ * to MPROTECT when their direct writes are refused.
+ */
 extern enum skeys_write_method skeys_write_method;
+void skeys_write_method_load(void);
+int skeys_write_method_set(enum skeys_write_method method);
 
 #endif

@@ -187,6 +187,41 @@ static void direct_fill(struct skeys_patch *p, unsigned k)
 /* A process that never had a second thread: write each site once. */
 static const struct skeys_protocol direct = { .phases = 1, .fill = direct_fill };
 
+/* ---- how code is made writable: one setting for every OS port --------- */
+
+enum skeys_write_method skeys_write_method;
+static bool method_read;
+
+void skeys_write_method_load(void)
+{
+	const char *env;
+
+	if (method_read)
+		return;
+	method_read = true;
+	env = getenv("SKEYS_WRITE");
+	if (!env)
+		return;
+	if (!strcmp(env, "procmem"))
+		skeys_write_method = SKEYS_WRITE_PROCMEM;
+	else if (!strcmp(env, "mprotect"))
+		skeys_write_method = SKEYS_WRITE_MPROTECT;
+	else if (strcmp(env, "auto"))
+		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
+}
+
+int skeys_write_method_set(enum skeys_write_method method)
+{
+	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
+	    method != SKEYS_WRITE_MPROTECT)
+		return -EINVAL;
+	pthread_mutex_lock(&skeys_lock);
+	method_read = true;
+	skeys_write_method = method;
+	pthread_mutex_unlock(&skeys_lock);
+	return 0;
+}
+
 /* Tests only: called after each phase of a multi-threaded write. */
 static void (*phase_hook)(unsigned phase, uintptr_t first_site);
 

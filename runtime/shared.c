@@ -45,7 +45,7 @@ static const struct skeys_ops local_ops = {
 	.registry_remove = skeys_registry_remove,
 	.key_op = skeys_key_op,
 	.log_set = skeys_log_set,
-	.set_write_method = skeys_os_set_write_method,
+	.set_write_method = skeys_write_method_set,
 };
 
 static void refused_add(const struct skeys_header *h)

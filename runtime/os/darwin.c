@@ -27,8 +27,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum skeys_write_method skeys_write_method;
-static bool method_read;
 
 size_t skeys_os_page_size(void)
 {
@@ -106,36 +104,6 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 
 /* ---- writing code -------------------------------------------------------- */
 
-static void read_method(void)
-{
-	const char *env = getenv("SKEYS_WRITE");
-
-	method_read = true;
-	if (!env)
-		return;
-	if (!strcmp(env, "procmem"))
-		skeys_write_method = SKEYS_WRITE_PROCMEM;
-	else if (!strcmp(env, "mprotect"))
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-	else if (strcmp(env, "auto"))
-		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
-}
-
-int skeys_os_set_write_method(enum skeys_write_method method)
-{
-	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
-	    method != SKEYS_WRITE_MPROTECT)
-		return -EINVAL;
-	/* There is no /proc/self/mem: only the protection-changing method exists. */
-	if (method == SKEYS_WRITE_PROCMEM)
-		return -ENOSYS;
-	pthread_mutex_lock(&skeys_lock);
-	method_read = true;
-	skeys_write_method = method;
-	pthread_mutex_unlock(&skeys_lock);
-	return 0;
-}
-
 static int kern_error(kern_return_t kr)
 {
 	switch (kr) {
@@ -171,8 +139,7 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 	kern_return_t kr;
 	int err = 0;
 
-	if (!method_read)
-		read_method();
+	skeys_write_method_load();
 	if (skeys_write_method == SKEYS_WRITE_PROCMEM)
 		return -ENOSYS;
 	kr = mach_vm_protect(mach_task_self(), lo, hi - lo, FALSE, during);

@@ -22,8 +22,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-enum skeys_write_method skeys_write_method;
-static bool method_read;
 static int mem_fd = -1;
 static bool atfork_done;
 
@@ -126,33 +124,6 @@ static void reset_mem_fd(void)
 	mem_fd = -1;
 }
 
-static void read_method(void)
-{
-	const char *env = getenv("SKEYS_WRITE");
-
-	method_read = true;
-	if (!env)
-		return;
-	if (!strcmp(env, "procmem"))
-		skeys_write_method = SKEYS_WRITE_PROCMEM;
-	else if (!strcmp(env, "mprotect"))
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-	else if (strcmp(env, "auto"))
-		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
-}
-
-int skeys_os_set_write_method(enum skeys_write_method method)
-{
-	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
-	    method != SKEYS_WRITE_MPROTECT)
-		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
-	method_read = true;
-	skeys_write_method = method;
-	pthread_mutex_unlock(&skeys_lock);
-	return 0;
-}
-
 static int procmem_write(const struct skeys_patch *p, size_t n)
 {
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
@@ -234,8 +205,7 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
 	int err;
 
-	if (!method_read)
-		read_method();
+	skeys_write_method_load();
 	/*
 	 * Outside x86 a site changes with one aligned store, which only the
 	 * mprotect path makes (the kernel's copy for /proc/self/mem may tear).

@@ -16,8 +16,6 @@
 #include <sys/mman.h>
 #include <windows.h>
 
-enum skeys_write_method skeys_write_method;
-static bool method_read;
 
 size_t skeys_os_page_size(void)
 {
@@ -111,33 +109,6 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 
 /* ---- writing code -------------------------------------------------------- */
 
-static void read_method(void)
-{
-	const char *env = getenv("SKEYS_WRITE");
-
-	method_read = true;
-	if (!env)
-		return;
-	if (!strcmp(env, "procmem"))
-		skeys_write_method = SKEYS_WRITE_PROCMEM;
-	else if (!strcmp(env, "mprotect"))
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-	else if (strcmp(env, "auto"))
-		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
-}
-
-int skeys_os_set_write_method(enum skeys_write_method method)
-{
-	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
-	    method != SKEYS_WRITE_MPROTECT)
-		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
-	method_read = true;
-	skeys_write_method = method;
-	pthread_mutex_unlock(&skeys_lock);
-	return 0;
-}
-
 /* The "procmem" method here: one WriteProcessMemory per run. */
 static int wpm_write(const struct skeys_patch *p, size_t n)
 {
@@ -193,8 +164,7 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
 	int err;
 
-	if (!method_read)
-		read_method();
+	skeys_write_method_load();
 	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
 		err = wpm_write(p, n);
 		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
