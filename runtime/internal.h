@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #if defined(_WIN32)
-#define SKEYS_API __declspec(dllexport)
+#define SKEYS_API /* libskeys.def lists the DLL's exports */
 #else
 #define SKEYS_API __attribute__((visibility("default")))
 #endif
