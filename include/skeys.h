@@ -117,13 +117,18 @@ extern "C" {
 #else
 #define SKEYS__C_LINKAGE extern
 #endif
+#ifndef SKEYS__EXPORT_ATTR /* on the exporter's pointer; a format header may say otherwise */
 #define SKEYS__EXPORT_ATTR __attribute__((visibility("default")))
+#endif
+#ifndef SKEYS__IMPORT_ATTR /* on the importer's declaration of it */
+#define SKEYS__IMPORT_ATTR SKEYS__EXPORT_ATTR
+#endif
 #define SKEYS_EXPORT(name)                                                     \
 	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_key *const            \
 		skeys__export_##name;                                          \
 	struct skeys_key *const skeys__export_##name = &(name).key
 #define SKEYS__IMPORT(type, on, name)                                          \
-	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_key *const            \
+	SKEYS__C_LINKAGE SKEYS__IMPORT_ATTR struct skeys_key *const            \
 		skeys__export_##name;                                          \
 	SKEYS__KEY_ATTR struct type name = {                                   \
 		{ (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (on),            \

@@ -44,6 +44,19 @@
 #endif
 
 /*
+ * Keys across modules. The exporter's pointer is a DLL (or EXE) export, so
+ * that an import library and GetProcAddress see it. The importer declares
+ * it as plain external data: `dllimport` would make its address a load-time
+ * value, not the constant the proxy's initializer needs, so the linker
+ * auto-imports it instead (a pseudo-relocation the mingw-w64 CRT applies
+ * before any constructor runs, hence before the module registers). This is
+ * the dynamic linker's symbol binding of ELF: the importer is linked against
+ * the exporter (its import library) and cannot load without it.
+ */
+#define SKEYS__EXPORT_ATTR __attribute__((dllexport))
+#define SKEYS__IMPORT_ATTR
+
+/*
  * The module header, the end of the table, and the constructor and
  * destructor that register the module, each in a `.linkonce discard`
  * (COMDAT "any") section: every translation unit emits them, the linker
