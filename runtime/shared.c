@@ -9,7 +9,9 @@
  * copy finds it through the notes of the loaded modules and forwards all
  * calls to it. The leader's module is pinned so it outlives its followers.
  * A copy of another runtime version refuses to work, and says why.
- * (ELF only for now: on PE and Mach-O every copy keeps to itself.)
+ * On PE the note is a section of its own, `.skeysrt`, found in the section
+ * headers of the modules the loader lists. (Mach-O: every copy keeps to
+ * itself for now.)
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -19,6 +21,16 @@
 #if defined(__ELF__)
 #include <dlfcn.h>
 #include <link.h>
+#elif defined(_WIN32)
+#define WIN32_LEAN_AND_MEAN
+#include <stdlib.h>
+#include <windows.h>
+#include <psapi.h>
+#endif
+
+/* Formats where copies find each other: a note in every module. */
+#if defined(__ELF__) || defined(_WIN32)
+#define HAS_NOTE 1
 #endif
 
 #define RUNTIME_MAGIC 0x534b5254u /* "SKRT" */
@@ -75,9 +87,14 @@ static const struct skeys_ops refused_ops = {
 	.set_write_method = refused_method,
 };
 
-/* Named from the note's assembly on ELF; private elsewhere. */
+/*
+ * Named from the note's assembly on ELF and PE; private elsewhere. (A PE
+ * global is not exported unless marked: each module keeps its own.)
+ */
 #if defined(__ELF__)
 __attribute__((visibility("hidden"))) struct skeys_runtime skeys__runtime = {
+#elif defined(_WIN32)
+struct skeys_runtime skeys__runtime = {
 #else
 static struct skeys_runtime skeys__runtime = {
 #endif
@@ -88,6 +105,15 @@ static struct skeys_runtime refused = { RUNTIME_MAGIC, RUNTIME_VERSION, NULL, &r
 struct search {
 	struct skeys_runtime *found;
 };
+
+#ifdef HAS_NOTE
+/* Another copy that leads. */
+static bool is_leader(struct skeys_runtime *rt)
+{
+	return rt != &skeys__runtime && rt->magic == RUNTIME_MAGIC &&
+	       __atomic_load_n(&rt->leader, __ATOMIC_ACQUIRE) == rt;
+}
+#endif
 
 #if defined(__ELF__)
 /* The note: name "skeys", a 32-bit offset from the descriptor to skeys__runtime. */
@@ -125,8 +151,7 @@ static void scan_notes(const char *p, size_t len, struct search *s)
 
 			memcpy(&rel, desc, 4);
 			rt = (struct skeys_runtime *)(uintptr_t)(desc + rel);
-			if (rt != &skeys__runtime && rt->magic == RUNTIME_MAGIC &&
-			    __atomic_load_n(&rt->leader, __ATOMIC_ACQUIRE) == rt)
+			if (is_leader(rt))
 				s->found = rt;
 		}
 		p += total;
@@ -157,6 +182,104 @@ static void pin(const struct skeys_runtime *rt)
 		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", info.dli_fname);
 }
 
+static void find_leaders(struct search *s)
+{
+	/* Runs first in a module constructor, under the dynamic loader's lock. */
+	(void)*(volatile const int32_t *)&skeys__runtime_note;
+	dl_iterate_phdr(find_leader, s);
+}
+
+#elif defined(_WIN32)
+/*
+ * The note: a section `.skeysrt` (eight characters, the most a section
+ * header holds without a string table) with the magic and a 32-bit offset
+ * from that field to skeys__runtime. `.long x - .` is a REL32: no base
+ * relocation, the section stays read-only.
+ */
+__asm__(".section .skeysrt,\"dr\"\n\t"
+	".balign 4\n\t"
+	".globl skeys__runtime_note\n\t"
+	"skeys__runtime_note:\n\t"
+	".long 0x534b5254\n\t"
+	".long skeys__runtime - .\n\t"
+	".text\n");
+extern const int32_t skeys__runtime_note;
+
+#define NOTE_SECTION ".skeysrt"
+
+/* The leading copy in the module loaded at `h`, if any. */
+static void scan_module(HMODULE h, struct search *s)
+{
+	const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)h;
+	const IMAGE_NT_HEADERS *nt;
+	const IMAGE_SECTION_HEADER *sec;
+	WORD i;
+
+	if (dos->e_magic != IMAGE_DOS_SIGNATURE)
+		return;
+	nt = (const IMAGE_NT_HEADERS *)((const char *)h + dos->e_lfanew);
+	if (nt->Signature != IMAGE_NT_SIGNATURE)
+		return;
+	sec = IMAGE_FIRST_SECTION(nt);
+	for (i = 0; i < nt->FileHeader.NumberOfSections && !s->found; i++, sec++) {
+		const char *p = (const char *)h + sec->VirtualAddress;
+		uint32_t magic;
+		int32_t rel;
+
+		if (memcmp(sec->Name, NOTE_SECTION, sizeof(sec->Name)) != 0 ||
+		    sec->Misc.VirtualSize < 8)
+			continue;
+		memcpy(&magic, p, 4);
+		memcpy(&rel, p + 4, 4);
+		if (magic == NOTE_TYPE && is_leader((struct skeys_runtime *)(uintptr_t)(p + 4 + rel)))
+			s->found = (struct skeys_runtime *)(uintptr_t)(p + 4 + rel);
+	}
+}
+
+/*
+ * The loader's list of modules, in load order (the EXE first). Runs first
+ * in a module constructor, with the loader lock held: the list is read
+ * without taking it, and pin() takes it again on this same thread, which
+ * the loader allows.
+ */
+static void find_leaders(struct search *s)
+{
+	HMODULE one, *all = &one;
+	DWORD need = sizeof(one), have = 0, i;
+
+	(void)*(volatile const int32_t *)&skeys__runtime_note;
+	while (need > have) {
+		HMODULE *more = all == &one ? malloc(need) : realloc(all, need);
+
+		if (!more)
+			break;
+		all = more;
+		have = need;
+		if (!K32EnumProcessModules(GetCurrentProcess(), all, have, &need)) {
+			skeys_log(SKEYS_LOG_WARN, "cannot list the loaded modules (error %lu): "
+						  "this copy of the runtime may not be the only one",
+				  (unsigned long)GetLastError());
+			need = 0;
+		}
+	}
+	for (i = 0; i < need / sizeof(*all) && i < have / sizeof(*all) && !s->found; i++)
+		scan_module(all[i], s);
+	if (all != &one)
+		free(all);
+}
+
+/* The leader's module must outlive this copy: make it impossible to unload. */
+static void pin(const struct skeys_runtime *rt)
+{
+	HMODULE h;
+
+	if (!GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+					GET_MODULE_HANDLE_EX_FLAG_PIN,
+				(LPCSTR)rt, &h))
+		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime at %p (error %lu)",
+			  (const void *)rt, (unsigned long)GetLastError());
+}
+
 #endif
 
 static struct skeys_runtime *resolve(void)
@@ -166,10 +289,8 @@ static struct skeys_runtime *resolve(void)
 
 	if (l)
 		return l;
-#if defined(__ELF__)
-	/* Runs first in a module constructor, under the dynamic loader's lock. */
-	(void)*(volatile const int32_t *)&skeys__runtime_note;
-	dl_iterate_phdr(find_leader, &s);
+#ifdef HAS_NOTE
+	find_leaders(&s);
 #endif
 	if (!s.found) {
 		l = &skeys__runtime;
@@ -179,7 +300,7 @@ static struct skeys_runtime *resolve(void)
 			  s.found->version, RUNTIME_VERSION);
 		l = &refused;
 	} else {
-#if defined(__ELF__)
+#ifdef HAS_NOTE
 		pin(s.found);
 #endif
 		l = s.found;
