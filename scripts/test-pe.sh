@@ -1,8 +1,9 @@
 #!/bin/sh
 # PE/COFF end to end: the runtime cross-built for Windows x86-64 with
-# mingw-w64 (meson cross file), its EXE + DLL tests run under wine with the
-# skeys-seal and skeys-dump of the native build in build/. Run after
-# scripts/test.sh has built build/ (test.sh calls this).
+# mingw-w64 (meson cross file), its EXE + DLL tests (suites e2e-pe and
+# modules-pe) run under wine with the skeys-seal and skeys-dump of the
+# native build in build/. Run after scripts/test.sh has built build/
+# (test.sh calls this).
 set -eu
 cd "$(dirname "$0")/.."
 native_tools="$PWD/build/tool"

@@ -14,3 +14,9 @@ int a_set(int on)
 {
 	return on ? skeys_enable(&shared_feature) : skeys_disable(&shared_feature);
 }
+
+/* The key itself, for a copy of the runtime that has no name for it. */
+struct skeys_key *a_key(void)
+{
+	return &shared_feature.key;
+}

@@ -5,10 +5,15 @@
 
 #include <skeys.h>
 
+#ifdef _WIN32
+#define EXPORTED __declspec(dllexport)
+#else
 #define EXPORTED __attribute__((visibility("default")))
+#endif
 
 EXPORTED int a_feature(void);
 EXPORTED int a_set(int on);
+EXPORTED struct skeys_key *a_key(void);
 EXPORTED int b_feature(void);
 EXPORTED int b_set(int on);
 EXPORTED int b_own(void);

@@ -277,6 +277,23 @@ def check_gc(tc, args, work, env):
     run_wine(args, env, kept, what="run sealed, --gc-sections with the keep script")
 
 
+def skip_reason(tc, args, tools):
+    """Why the test cannot run here, or None; then args.wine and
+    args.wineserver are the programs' paths."""
+    why = tc.missing()
+    wine = shutil.which(args.wine)
+    if not why and not wine:
+        why = "wine not found"
+    for tool in tools:
+        if not why and not os.access(tool, os.X_OK):
+            why = f"{tool} not built (host_tools)"
+    if not why:
+        args.wine = wine
+        args.wineserver = shutil.which("wineserver") or os.path.join(os.path.dirname(wine),
+                                                                     "wineserver")
+    return why
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,19 +311,10 @@ def main():
     args = ap.parse_args()
 
     tc = Toolchain(args)
-    why = tc.missing()
-    wine = shutil.which(args.wine)
-    if not why and not wine:
-        why = "wine not found"
-    for tool in (args.seal, args.dump):
-        if not why and not os.access(tool, os.X_OK):
-            why = f"{tool} not built (host_tools)"
+    why = skip_reason(tc, args, (args.seal, args.dump))
     if why:
         print("SKIP: " + why)
         return SKIP
-    args.wine = wine
-    args.wineserver = shutil.which("wineserver") or os.path.join(os.path.dirname(wine),
-                                                                 "wineserver")
     work = os.path.abspath(args.workdir)
     shutil.rmtree(work, ignore_errors=True)
     udir, sdir, mdir = (os.path.join(work, d) for d in ("unsealed", "sealed", "mixed"))

@@ -2,32 +2,24 @@
 /*
  * Keys across modules: `modules cross|loop|unloaded PLUGIN`. The executable
  * links libcore (which defines and exports `feature` and `fast`) and
- * imports `feature`; PLUGIN is dlopen'd and imports both.
+ * imports `feature`; PLUGIN is loaded at run time and imports both. The
+ * same program on Windows (core.dll, pe_modules.exe, PLUGIN.dll).
  */
 #define _GNU_SOURCE
 #include "modules.h"
+#include "loader.h"
 
-#include <dlfcn.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 SKEYS_IMPORT_FALSE(feature);
-
-static int failures;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 __attribute__((noinline)) static int main_feature(void)
 {
@@ -43,16 +35,14 @@ struct plugin {
 
 static int plugin_open(struct plugin *p, const char *path)
 {
-	p->h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!p->h) {
-		fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
+	p->h = test_load(path);
+	if (!p->h)
 		return -1;
-	}
-	*(void **)&p->feature = dlsym(p->h, "plugin_feature");
-	*(void **)&p->feature_likely = dlsym(p->h, "plugin_feature_likely");
-	*(void **)&p->fast = dlsym(p->h, "plugin_fast");
-	*(void **)&p->set_feature = dlsym(p->h, "plugin_set_feature");
-	*(void **)&p->own_key = dlsym(p->h, "plugin_own_key");
+	TEST_SYM(p->h, p->feature, "plugin_feature");
+	TEST_SYM(p->h, p->feature_likely, "plugin_feature_likely");
+	TEST_SYM(p->h, p->fast, "plugin_fast");
+	TEST_SYM(p->h, p->set_feature, "plugin_set_feature");
+	TEST_SYM(p->h, p->own_key, "plugin_own_key");
 	return p->feature && p->fast && p->set_feature && p->own_key && p->feature_likely ? 0 : -1;
 }
 
@@ -90,14 +80,25 @@ static int cross(const char *path)
 	expect_feature(&p, 1);
 	CHECK(skeys_inc(&feature) == 0 && skeys_dec(&feature) == 0);
 	expect_feature(&p, 1);
-	dlclose(p.h);
+	CHECK(test_unload(p.h) == 0);
 	/* The plugin is gone: the rest still toggles. */
 	CHECK(core_set_feature(0) == 0);
 	expect_feature(NULL, 0);
 	return 0;
 }
 
-static atomic_bool stop;
+/*
+ * Windows has no cross-thread protocol yet (README, Limits): a site may not
+ * run while its key switches there, so the main thread pauses the toggler
+ * around the sites it runs. Loading and unloading still race with it.
+ */
+#ifdef _WIN32
+#define QUIESCE true
+#else
+#define QUIESCE false
+#endif
+
+static atomic_bool stop, pause_req, paused;
 static atomic_ulong started, done;
 
 static void *toggler(void *arg)
@@ -106,6 +107,13 @@ static void *toggler(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
+		if (QUIESCE && atomic_load(&pause_req)) {
+			atomic_store(&paused, true);
+			while (atomic_load(&pause_req))
+				sched_yield();
+			atomic_store(&paused, false);
+			continue;
+		}
 		atomic_store(&started, n + 1);
 		if ((n % 2 ? skeys_disable(&feature) : skeys_enable(&feature)) != 0) {
 			fprintf(stderr, "toggle failed\n");
@@ -117,16 +125,43 @@ static void *toggler(void *arg)
 	return NULL;
 }
 
-static size_t heap_in_use(void)
+/* Bring the toggler to a stop between two toggles (on) or let it go (off). */
+static void quiesce(bool on)
 {
-	return mallinfo2().uordblks;
+	if (!QUIESCE)
+		return;
+	atomic_store(&pause_req, on);
+	while (atomic_load(&paused) != on)
+		sched_yield();
 }
 
-/* dlopen/dlclose in a loop while another thread toggles the key. */
+/* Bytes the C library's heap holds for the program: what a leak grows. */
+static size_t heap_in_use(void)
+{
+#ifdef _WIN32
+	_HEAPINFO hi;
+	size_t n = 0;
+	int st;
+
+	memset(&hi, 0, sizeof(hi));
+	while ((st = _heapwalk(&hi)) == _HEAPOK)
+		if (hi._useflag == _USEDENTRY)
+			n += hi._size;
+	if (st != _HEAPEND) {
+		fprintf(stderr, "_heapwalk: status %d\n", st);
+		failures++;
+	}
+	return n;
+#else
+	return mallinfo2().uordblks;
+#endif
+}
+
+/* Load and unload in a loop while another thread toggles the key. */
 static int loop(const char *path)
 {
 	pthread_t t;
-	size_t heap_100 = 0, heap_end;
+	size_t heap_100 = 0, heap_end = 0;
 	int i, checked = 0;
 
 	pthread_create(&t, NULL, toggler, NULL);
@@ -137,6 +172,7 @@ static int loop(const char *path)
 
 		if (plugin_open(&p, path))
 			return 1;
+		quiesce(true);
 		d = atomic_load(&done);
 		v = p.feature();
 		if (atomic_load(&started) == d && atomic_load(&done) == d) {
@@ -147,20 +183,24 @@ static int loop(const char *path)
 				failures++;
 			}
 		}
-		dlclose(p.h);
+		/* Both with the plugin loaded, the toggler between toggles on Windows. */
 		if (i == 100)
 			heap_100 = heap_in_use();
+		if (i == 299)
+			heap_end = heap_in_use();
+		quiesce(false);
+		CHECK(test_unload(p.h) == 0);
 	}
 	atomic_store(&stop, true);
 	pthread_join(t, NULL);
 	/*
-	 * 200 more load/unload cycles may not grow the heap: nothing leaks per
-	 * module (a leak of even 16 bytes a cycle would show as 3200).
+	 * 199 more load/unload cycles may not grow the heap: nothing leaks per
+	 * module (a leak of even 16 bytes a cycle would show as 3184).
 	 */
-	heap_end = heap_in_use();
-	printf("%d quiet checks; heap %zu -> %zu bytes\n", checked, heap_100, heap_end);
+	printf("%lu toggles, %d quiet checks; heap %zu -> %zu bytes\n", atomic_load(&done),
+	       checked, heap_100, heap_end);
 	CHECK(heap_end <= heap_100 + 1024);
-	CHECK(checked > 0);
+	CHECK(checked > 0 && atomic_load(&done) > 0);
 	return 0;
 }
 
@@ -175,7 +215,8 @@ static int unloaded(const char *path)
 	k = p.own_key();
 	CHECK(skeys_key_enable(k) == 0);
 	CHECK(skeys_key_disable(k) == 0);
-	dlclose(p.h);
+	CHECK(test_unload(p.h) == 0);
+	CHECK(!test_loaded(path));
 	CHECK(skeys_key_enable(k) == SKEYS_ERR_NOTKEY);
 	CHECK(skeys_key_dec(k) == SKEYS_ERR_NOTKEY);
 	return 0;
@@ -197,5 +238,8 @@ int main(int argc, char **argv)
 		rc = unloaded(argv[2]);
 	else
 		return 64;
-	return rc || failures ? 1 : 0;
+	if (rc || failures)
+		return 1;
+	printf("modules: OK\n");
+	return 0;
 }

@@ -5,7 +5,11 @@
 
 #include <skeys.h>
 
+#ifdef _WIN32
+#define EXPORTED __declspec(dllexport)
+#else
 #define EXPORTED __attribute__((visibility("default")))
+#endif
 
 EXPORTED int core_feature(void);
 EXPORTED int core_fast(void);
