@@ -34,7 +34,12 @@
 #endif
 
 #define RUNTIME_MAGIC 0x534b5254u /* "SKRT" */
-#define RUNTIME_VERSION 1u        /* of struct skeys_runtime and struct skeys_ops */
+/* Of struct skeys_runtime and struct skeys_ops; tests build copies of another. */
+#ifdef SKEYS_TEST_RUNTIME_VERSION
+#define RUNTIME_VERSION SKEYS_TEST_RUNTIME_VERSION
+#else
+#define RUNTIME_VERSION 1u
+#endif
 #define NOTE_TYPE RUNTIME_MAGIC
 
 struct skeys_ops {

@@ -7,6 +7,10 @@
  * copy that started first (libcopya's) leads and is pinned: it outlives
  * libcopyb, and a libcopyb loaded again follows it.
  *
+ * `copies LIBB other-version`: libcopyb's copy is of another runtime
+ * version. It must refuse to work, and write nothing: its keys and the
+ * imported one do not switch through it, and its sites stay as they are.
+ *
  * The same program on Windows (copya.dll, copyb.dll), and built with
  * -DEXE_COPY=1 there the executable links the static runtime too: three
  * copies; the executable's leads, and the libraries' modules leave its
@@ -135,15 +139,34 @@ static int load_b(const char *path, void **b)
 		       : -1;
 }
 
+/* libcopyb's copy is of another version: refused, through it nothing switches. */
+static int other_version(void)
+{
+	CHECK(b_set_p(1) == SKEYS_ERR_ABI);
+	CHECK(b_set_own_p(1) == SKEYS_ERR_ABI);
+	CHECK(!a_feature_p() && !b_feature_p() && !b_own_p());
+	/* The leader works on; libcopyb's module never joined it. */
+	CHECK(a_set_p(1) == 0 && a_feature_p());
+	CHECK(!b_feature_p());
+	CHECK(a_set_p(0) == 0 && !a_feature_p());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	void *b;
 	pthread_t t1, t2;
 
-	if (argc != 2)
+	if (argc != 2 && !(argc == 3 && !strcmp(argv[2], "other-version")))
 		return 64;
 	if (load_b(argv[1], &b))
 		return 1;
+	if (argc == 3) {
+		if (other_version() || failures)
+			return 1;
+		printf("copies: OK\n");
+		return 0;
+	}
 #ifdef _WIN32
 	/* Each module really has its own copy (none imports the runtime from another). */
 	CHECK(copies_loaded() == COPIES);

@@ -11,12 +11,16 @@ under wine.
   copies          copya.dll exports a key, copyb.dll imports it, both link
                   the static libskeys; pe_copies.exe loads copyb.dll.
   copies exe      the same, with the static libskeys in pe_copies.exe too.
+  copies other-version
+                  copyb.dll links a static libskeys of another version
+                  (--other-version-lib), which must refuse to work.
 
 Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
 
   run-pe-modules.py --cc gcc|clang [--ld bfd|lld] --include include
       --libskeys-dir DIR --seal skeys-seal --wine wine --prefix WINEPREFIX
-      --workdir DIR modules cross|loop|unloaded | copies [exe]
+      --workdir DIR [--other-version-lib LIB]
+      modules cross|loop|unloaded | copies [exe|other-version]
 """
 
 import argparse
@@ -59,6 +63,9 @@ def build_copies(tc, args, d):
     static = [os.path.join(os.path.abspath(args.libskeys_dir), "libskeys.a"), "-pthread"]
     objs = {}
     exe_copy = args.case == "exe"
+    static_b = static
+    if args.case == "other-version":
+        static_b = [os.path.abspath(args.other_version_lib), "-pthread"]
     for name, src in (("a", "copies/a.c"), ("b", "copies/b.c"),
                       ("pe_copies", "copies/copies.c")):
         objs[name] = os.path.join(d, name + ".o")
@@ -67,7 +74,7 @@ def build_copies(tc, args, d):
     tc.link([objs["a"]], os.path.join(d, "copya.dll"),
             ["-shared", "-Wl,--out-implib," + os.path.join(d, "libcopya.dll.a")] + static)
     tc.link([objs["b"]], os.path.join(d, "copyb.dll"),
-            ["-shared"] + static + ["-L" + d, "-lcopya"])
+            ["-shared"] + static_b + ["-L" + d, "-lcopya"])
     tc.link([objs["pe_copies"]], os.path.join(d, "pe_copies.exe"),
             static if exe_copy else ["-pthread"])
     return ["copya.dll", "copyb.dll"] + (["pe_copies.exe"] if exe_copy else [])
@@ -85,11 +92,16 @@ def main():
     ap.add_argument("--wine", default="wine")
     ap.add_argument("--prefix", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--other-version-lib")
     ap.add_argument("what", choices=["modules", "copies"])
-    ap.add_argument("case", nargs="?", choices=["cross", "loop", "unloaded", "exe"])
+    ap.add_argument("case", nargs="?",
+                    choices=["cross", "loop", "unloaded", "exe", "other-version"])
     args = ap.parse_args()
-    if (args.what == "modules") != (args.case not in (None, "exe")):
-        ap.error("modules takes a case (cross, loop, unloaded); copies takes none or exe")
+    if (args.what == "modules") != (args.case in ("cross", "loop", "unloaded")):
+        ap.error("modules takes a case (cross, loop, unloaded); "
+                 "copies takes none, exe or other-version")
+    if args.case == "other-version" and not args.other_version_lib:
+        ap.error("copies other-version needs --other-version-lib")
 
     tc = pe.Toolchain(args)
     why = pe.skip_reason(tc, args, (args.seal,))
@@ -106,6 +118,8 @@ def main():
         else:
             sealed = build_copies(tc, args, d)
             exe, argv, ok = "pe_copies.exe", ["copyb.dll"], "copies: OK"
+            if args.case == "other-version":
+                argv.append("other-version")
         for f in sealed:
             pe.run([args.seal, os.path.join(d, f)], what="skeys-seal " + f)
         for dll in pe.runtime_dlls(tc):
