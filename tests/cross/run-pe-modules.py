@@ -8,6 +8,9 @@ under wine.
   modules CASE    core.dll defines and exports keys; pe_modules.exe imports
                   one and runs CASE (cross, loop, unloaded) with plugin.dll,
                   which imports both; all three link the libskeys DLL.
+  modules exe-export
+                  pe_export.exe defines and exports the keys, plugin.dll is
+                  linked against the EXE's import library.
   copies          copya.dll exports a key, copyb.dll imports it, both link
                   the static libskeys; pe_copies.exe loads copyb.dll.
   copies exe      the same, with the static libskeys in pe_copies.exe too.
@@ -20,7 +23,7 @@ Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
   run-pe-modules.py --cc gcc|clang [--ld bfd|lld] --include include
       --libskeys-dir DIR --seal skeys-seal --wine wine --prefix WINEPREFIX
       --workdir DIR [--other-version-lib LIB]
-      modules cross|loop|unloaded | copies [exe|other-version]
+      modules cross|loop|unloaded|exe-export | copies [exe|other-version]
 """
 
 import argparse
@@ -55,6 +58,20 @@ def build_modules(tc, args, d):
             core + libskeys + ["-pthread"])
     shutil.copy2(os.path.join(args.libskeys_dir, "libskeys-0.dll"), d)
     return ["core.dll", "plugin.dll", "pe_modules.exe"]
+
+
+def build_exe_export(tc, args, d):
+    """pe_export.exe, which exports the keys, and plugin.dll against its import library."""
+    libskeys = ["-L" + os.path.abspath(args.libskeys_dir), "-lskeys"]
+    exe_o, plugin_o = os.path.join(d, "exe_export.o"), os.path.join(d, "plugin.o")
+    tc.compile(os.path.join(TESTS, "modules/exe_export.c"), exe_o)
+    tc.compile(os.path.join(TESTS, "modules/plugin.c"), plugin_o)
+    tc.link([exe_o], os.path.join(d, "pe_export.exe"),
+            ["-Wl,--out-implib," + os.path.join(d, "libpe_export.a")] + libskeys)
+    tc.link([plugin_o], os.path.join(d, "plugin.dll"),
+            ["-shared", "-L" + d, "-lpe_export"] + libskeys)
+    shutil.copy2(os.path.join(args.libskeys_dir, "libskeys-0.dll"), d)
+    return ["pe_export.exe", "plugin.dll"]
 
 
 def build_copies(tc, args, d):
@@ -95,10 +112,11 @@ def main():
     ap.add_argument("--other-version-lib")
     ap.add_argument("what", choices=["modules", "copies"])
     ap.add_argument("case", nargs="?",
-                    choices=["cross", "loop", "unloaded", "exe", "other-version"])
+                    choices=["cross", "loop", "unloaded", "exe-export", "exe",
+                             "other-version"])
     args = ap.parse_args()
-    if (args.what == "modules") != (args.case in ("cross", "loop", "unloaded")):
-        ap.error("modules takes a case (cross, loop, unloaded); "
+    if (args.what == "modules") != (args.case in ("cross", "loop", "unloaded", "exe-export")):
+        ap.error("modules takes a case (cross, loop, unloaded, exe-export); "
                  "copies takes none, exe or other-version")
     if args.case == "other-version" and not args.other_version_lib:
         ap.error("copies other-version needs --other-version-lib")
@@ -112,7 +130,10 @@ def main():
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     try:
-        if args.what == "modules":
+        if args.case == "exe-export":
+            sealed = build_exe_export(tc, args, d)
+            exe, argv, ok = "pe_export.exe", ["plugin.dll"], "exe-export: OK"
+        elif args.what == "modules":
             sealed = build_modules(tc, args, d)
             exe, argv, ok = "pe_modules.exe", [args.case, "plugin.dll"], "modules: OK"
         else:
