@@ -111,6 +111,8 @@ extern "C" {
  *
  * Use the TRUE/FALSE the key was defined with: the proxy's sites are
  * compiled for that initial state. Export and import keys at file scope.
+ * On Windows, link the importing module against the exporter's import
+ * library (see <skeys/format/coff.h>).
  */
 #ifdef __cplusplus
 #define SKEYS__C_LINKAGE extern "C"
