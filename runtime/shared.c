@@ -201,12 +201,13 @@ static void find_leaders(struct search *s)
  * from that field to skeys__runtime. `.long x - .` is a REL32: no base
  * relocation, the section stays read-only.
  */
+#define NOTE_SYM(name) SKEYS__STR(__USER_LABEL_PREFIX__) #name /* "_" on i686 */
 __asm__(".section .skeysrt,\"dr\"\n\t"
 	".balign 4\n\t"
-	".globl skeys__runtime_note\n\t"
-	"skeys__runtime_note:\n\t"
+	".globl " NOTE_SYM(skeys__runtime_note) "\n\t"
+	NOTE_SYM(skeys__runtime_note) ":\n\t"
 	".long 0x534b5254\n\t"
-	".long skeys__runtime - .\n\t"
+	".long " NOTE_SYM(skeys__runtime) " - .\n\t"
 	".text\n");
 extern const int32_t skeys__runtime_note;
 
