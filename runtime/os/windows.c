@@ -87,19 +87,31 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 	m->base = UINTPTR_MAX;
 	sec = IMAGE_FIRST_SECTION(nt);
 	for (i = 0; i < nt->FileHeader.NumberOfSections; i++, sec++) {
+		DWORD c = sec->Characteristics;
 		struct skeys_segment *s;
 
-		if (!(sec->Characteristics & IMAGE_SCN_MEM_EXECUTE))
+		/*
+		 * Writable data is where keys may live (their count changes):
+		 * a pointer into code or read-only data is then refused as
+		 * not a key, before anything is written through it.
+		 */
+		if ((c & IMAGE_SCN_MEM_WRITE) && !(c & IMAGE_SCN_MEM_EXECUTE)) {
+			if (m->n_data == SKEYS_MAX_SEGMENTS)
+				continue;
+			s = &m->data[m->n_data++];
+			s->prot = PROT_READ | PROT_WRITE;
+		} else if (c & IMAGE_SCN_MEM_EXECUTE) {
+			if (m->n_exec == SKEYS_MAX_SEGMENTS)
+				continue;
+			s = &m->exec[m->n_exec++];
+			s->prot = PROT_READ | PROT_EXEC | ((c & IMAGE_SCN_MEM_WRITE) ? PROT_WRITE : 0);
+		} else {
 			continue;
-		if (m->n_exec == SKEYS_MAX_SEGMENTS)
-			break;
-		s = &m->exec[m->n_exec++];
+		}
 		s->start = base + sec->VirtualAddress;
 		s->end = s->start + (sec->Misc.VirtualSize ? sec->Misc.VirtualSize
 							    : sec->SizeOfRawData);
-		s->prot = PROT_READ | PROT_EXEC |
-			  ((sec->Characteristics & IMAGE_SCN_MEM_WRITE) ? PROT_WRITE : 0);
-		if (s->start < m->base)
+		if ((s->prot & PROT_EXEC) && s->start < m->base)
 			m->base = s->start;
 	}
 	if (!GetModuleFileNameA(h, m->name, sizeof(m->name)))

@@ -204,6 +204,9 @@ static int loop(const char *path)
 	return 0;
 }
 
+/* Looks like a key, in read-only data: refused before anything is written. */
+static const struct skeys_key rodata_key = { 0, SKEYS_KEY_MAGIC, 0 };
+
 /* A key of a module that was unloaded: an error, never a crash. */
 static int unloaded(const char *path)
 {
@@ -219,6 +222,8 @@ static int unloaded(const char *path)
 	CHECK(!test_loaded(path));
 	CHECK(skeys_key_enable(k) == SKEYS_ERR_NOTKEY);
 	CHECK(skeys_key_dec(k) == SKEYS_ERR_NOTKEY);
+	/* Nor an object of a loaded module that is no key. */
+	CHECK(skeys_key_enable((struct skeys_key *)(uintptr_t)&rodata_key) == SKEYS_ERR_NOTKEY);
 	return 0;
 }
 
