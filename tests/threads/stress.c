@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Toggling while other threads run the sites: `stress procmem|mprotect`,
- * `contention`, `chain`, `single`.
+ * `contention`, `chain`, `single`, `trap`. Linux and Windows (under wine);
+ * `chain` and `single` differ by OS, as the trap handler does.
  *
  * Runners execute the sites of three keys in tight loops. Togglers switch
  * them and publish, per key, the number of finished toggles (`done`) and of
@@ -24,6 +25,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(_WIN32)
+#include <windows.h>
+#endif
 
 SKEYS_DEFINE_FALSE(k0);
 SKEYS_DEFINE_FALSE(k1);
@@ -31,21 +35,21 @@ SKEYS_DEFINE_TRUE(k2);
 SKEYS_DEFINE_FALSE(shared_key); /* inc/dec by several threads at once */
 SKEYS_DEFINE_TRUE(flip_key);     /* enable/disable by several threads at once */
 
-#define FAR __attribute__((noinline, aligned(8192)))
-#define NEAR __attribute__((noinline))
+#define FAR_FN __attribute__((noinline, aligned(8192)))
+#define NEAR_FN __attribute__((noinline))
 
-/* Sites of all keys share pages (NEAR), and some sit alone in theirs (FAR). */
-NEAR static int k0_u(void) { return skeys_branch_unlikely(&k0); }
-NEAR static int k1_u(void) { return skeys_branch_unlikely(&k1); }
-NEAR static int k2_l(void) { return skeys_branch_likely(&k2); }
-NEAR static int k0_l(void) { return skeys_branch_likely(&k0); }
-FAR static int k1_l(void) { return skeys_branch_likely(&k1); }
-FAR static int k2_u(void) { return skeys_branch_unlikely(&k2); }
-FAR static int k0_far(void) { return skeys_branch_unlikely(&k0); }
-NEAR static int shared_u(void) { return skeys_branch_unlikely(&shared_key); }
-FAR static int shared_l(void) { return skeys_branch_likely(&shared_key); }
-NEAR static int flip_u(void) { return skeys_branch_unlikely(&flip_key); }
-NEAR static int flip_l(void) { return skeys_branch_likely(&flip_key); }
+/* Sites of all keys share pages (NEAR_FN), and some sit alone in theirs (FAR_FN). */
+NEAR_FN static int k0_u(void) { return skeys_branch_unlikely(&k0); }
+NEAR_FN static int k1_u(void) { return skeys_branch_unlikely(&k1); }
+NEAR_FN static int k2_l(void) { return skeys_branch_likely(&k2); }
+NEAR_FN static int k0_l(void) { return skeys_branch_likely(&k0); }
+FAR_FN static int k1_l(void) { return skeys_branch_likely(&k1); }
+FAR_FN static int k2_u(void) { return skeys_branch_unlikely(&k2); }
+FAR_FN static int k0_far(void) { return skeys_branch_unlikely(&k0); }
+NEAR_FN static int shared_u(void) { return skeys_branch_unlikely(&shared_key); }
+FAR_FN static int shared_l(void) { return skeys_branch_likely(&shared_key); }
+NEAR_FN static int flip_u(void) { return skeys_branch_unlikely(&flip_key); }
+NEAR_FN static int flip_l(void) { return skeys_branch_likely(&flip_key); }
 
 struct key_under_test {
 	struct skeys_key *key;
@@ -99,6 +103,27 @@ static void *runner(void *arg)
 	return NULL;
 }
 
+#if defined(_WIN32)
+static bool wx_mapping(void)
+{
+	const DWORD wx = PAGE_EXECUTE_READWRITE | PAGE_EXECUTE_WRITECOPY;
+	MEMORY_BASIC_INFORMATION mbi;
+	const char *a = NULL;
+	bool found = false;
+
+	while (VirtualQuery(a, &mbi, sizeof(mbi)) == sizeof(mbi)) {
+		if (mbi.State == MEM_COMMIT && (mbi.Protect & wx)) {
+			fprintf(stderr, "writable and executable: %p, %zu bytes\n", mbi.BaseAddress,
+				(size_t)mbi.RegionSize);
+			found = true;
+		}
+		a = (const char *)mbi.BaseAddress + mbi.RegionSize;
+		if (a < (const char *)mbi.BaseAddress)
+			break;
+	}
+	return found;
+}
+#else
 static bool wx_mapping(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
@@ -115,6 +140,7 @@ static bool wx_mapping(void)
 	fclose(f);
 	return found;
 }
+#endif
 
 static double now(void)
 {
@@ -181,7 +207,7 @@ static int run_stress(enum skeys_write_method method)
  */
 static void *contender(void *arg)
 {
-	long id = (long)arg;
+	intptr_t id = (intptr_t)arg;
 
 	for (int i = 0; i < 400; i++) {
 		int err;
@@ -204,7 +230,7 @@ static int run_contention(void)
 	pthread_t t[4];
 	bool on;
 
-	for (long i = 0; i < 4; i++)
+	for (intptr_t i = 0; i < 4; i++)
 		pthread_create(&t[i], NULL, contender, (void *)i);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
@@ -221,44 +247,6 @@ static int run_contention(void)
 		return 1;
 	}
 	return atomic_load(&failures) ? 1 : 0;
-}
-
-static volatile sig_atomic_t user_traps;
-
-static void user_handler(int sig)
-{
-	(void)sig;
-	user_traps++;
-}
-
-static void *idle(void *arg)
-{
-	(void)arg;
-	while (!atomic_load(&stop))
-		k0_u();
-	return NULL;
-}
-
-/* Our SIGTRAP handler leaves other traps to the handler installed before it. */
-static int run_chain(void)
-{
-	pthread_t t;
-
-	signal(SIGTRAP, user_handler);
-	pthread_create(&t, NULL, idle, NULL);
-	if (skeys_enable(&k0) || skeys_disable(&k0)) {
-		fprintf(stderr, "chain: toggle failed\n");
-		return 1;
-	}
-	raise(SIGTRAP);
-	__asm__ volatile("int3");
-	atomic_store(&stop, true);
-	pthread_join(t, NULL);
-	if (user_traps != 2) {
-		fprintf(stderr, "chain: the earlier handler saw %d of 2 traps\n", (int)user_traps);
-		return 1;
-	}
-	return 0;
 }
 
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
@@ -278,7 +266,7 @@ static void *probe(void *arg)
 	}
 }
 
-static int phase_failures;
+static int phase_failures, probes;
 
 /* Between phases, run the site from another thread: it must take a valid path. */
 static void hook(unsigned phase, uintptr_t first)
@@ -307,6 +295,7 @@ static void hook(unsigned phase, uintptr_t first)
 		phase_failures++;
 	}
 	printf("phase %u: site took the %s path\n", phase, r ? "enabled" : "disabled");
+	probes++;
 }
 
 /*
@@ -326,9 +315,155 @@ static int run_trap(void)
 	skeys__set_phase_hook(NULL);
 	atomic_store(&probe_phase, -2);
 	pthread_join(t, NULL);
+	/* Three phases in each of the two toggles, each probed: else nothing was tested. */
+	if (probes != 6) {
+		fprintf(stderr, "trap: %d of 6 phases probed\n", probes);
+		phase_failures++;
+	}
 	return phase_failures ? 1 : 0;
 }
 
+/* Runs k0's sites until told to stop. */
+static void *idle(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&stop))
+		k0_u();
+	return NULL;
+}
+
+#if defined(_WIN32)
+static volatile LONG user_traps;
+
+/* The program's own handler for breakpoints: count, step over the int3. */
+static LONG CALLBACK user_veh(EXCEPTION_POINTERS *ep)
+{
+	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_BREAKPOINT)
+		return EXCEPTION_CONTINUE_SEARCH;
+	InterlockedIncrement(&user_traps);
+	ep->ContextRecord->Rip = (DWORD64)ep->ExceptionRecord->ExceptionAddress + 1;
+	return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+/*
+ * The runtime's vectored handler goes in front of the program's, so a
+ * thread running k0's sites while it switches traps into ours, never into
+ * the program's (which would step one byte into a site). Foreign
+ * breakpoints go on to the program's vectored handler, and to its
+ * unhandled-exception filter when no vectored handler takes them.
+ */
+static int run_chain(void)
+{
+	void *veh = AddVectoredExceptionHandler(1, user_veh);
+	pthread_t t;
+	LONG seen;
+
+	pthread_create(&t, NULL, idle, NULL);
+	for (int i = 0; i < 500; i++)
+		if (skeys_enable(&k0) || skeys_disable(&k0)) {
+			fprintf(stderr, "chain: toggle failed\n");
+			return 1;
+		}
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+	seen = user_traps;
+	__debugbreak();
+	DebugBreak();
+	if (seen != 0 || user_traps != 2) {
+		fprintf(stderr, "chain: the program's vectored handler saw %ld of our traps and "
+				"%ld of 2 breakpoints\n", seen, user_traps - seen);
+		return 1;
+	}
+	RemoveVectoredExceptionHandler(veh);
+	SetUnhandledExceptionFilter(user_veh); /* same type, same answers */
+	__debugbreak();
+	if (user_traps != 3) {
+		fprintf(stderr, "chain: the unhandled-exception filter did not see the breakpoint\n");
+		return 1;
+	}
+	return 0;
+}
+
+#else
+static volatile sig_atomic_t user_traps;
+
+static void user_handler(int sig)
+{
+	(void)sig;
+	user_traps++;
+}
+
+/* Our SIGTRAP handler leaves other traps to the handler installed before it. */
+static int run_chain(void)
+{
+	pthread_t t;
+
+	signal(SIGTRAP, user_handler);
+	pthread_create(&t, NULL, idle, NULL);
+	if (skeys_enable(&k0) || skeys_disable(&k0)) {
+		fprintf(stderr, "chain: toggle failed\n");
+		return 1;
+	}
+	raise(SIGTRAP);
+	__asm__ volatile("int3");
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+	if (user_traps != 2) {
+		fprintf(stderr, "chain: the earlier handler saw %d of 2 traps\n", (int)user_traps);
+		return 1;
+	}
+	return 0;
+}
+#endif
+
+#if defined(_WIN32)
+static unsigned hook_calls;
+
+static void count_phases(unsigned phase, uintptr_t first)
+{
+	(void)phase;
+	(void)first;
+	hook_calls++;
+}
+
+static DWORD WINAPI wait_for(void *event)
+{
+	WaitForSingleObject(event, INFINITE);
+	return 0;
+}
+
+/*
+ * While the process has one thread, sites are written once each, with no
+ * protocol (no phase hook call); with a second thread alive, each toggle
+ * goes through the three phases; once it is gone, writes are direct again.
+ */
+static int run_single(void)
+{
+	HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL), th;
+	unsigned alone, together;
+
+	skeys__set_phase_hook(count_phases);
+	if (skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
+		return 1;
+	alone = hook_calls;
+	th = CreateThread(NULL, 0, wait_for, ev, 0, NULL);
+	if (skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
+		return 1;
+	together = hook_calls - alone;
+	SetEvent(ev);
+	WaitForSingleObject(th, INFINITE);
+	CloseHandle(th);
+	if (skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
+		return 1;
+	skeys__set_phase_hook(NULL);
+	if (alone != 0 || together != 6 || hook_calls != 6) {
+		fprintf(stderr, "single: %u phases with one thread, %u with two, %u after "
+				"(expected 0, 6, 0)\n", alone, together, hook_calls - alone - together);
+		return 1;
+	}
+	return 0;
+}
+#else
 /* One thread: no trap handler, no protocol. */
 static int run_single(void)
 {
@@ -342,6 +477,7 @@ static int run_single(void)
 	}
 	return 0;
 }
+#endif
 
 int main(int argc, char **argv)
 {
