@@ -492,6 +492,79 @@ static int run_single(void)
 #endif
 
 #if defined(_WIN32)
+/*
+ * A trap that reaches our handler after its switch has finished (the int3
+ * is gone): the thread must run the site again and take the new path. A
+ * vectored handler of the test, in front of ours, holds the trapped thread
+ * until the switch has returned.
+ */
+static HANDLE late_trapped, late_release;
+static atomic_int late_go, late_result = -1;
+
+static LONG CALLBACK hold_trap(EXCEPTION_POINTERS *ep)
+{
+	if (ep->ExceptionRecord->ExceptionCode == EXCEPTION_BREAKPOINT &&
+	    (uintptr_t)ep->ExceptionRecord->ExceptionAddress == (uintptr_t)k0_u) {
+		SetEvent(late_trapped);
+		WaitForSingleObject(late_release, INFINITE);
+	}
+	return EXCEPTION_CONTINUE_SEARCH;
+}
+
+static void *late_probe(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&late_go))
+		;
+	atomic_store(&late_result, k0_u());
+	return NULL;
+}
+
+static int late_failures;
+
+/* After the int3 went in: let the probe trap on it, then finish the switch. */
+static void late_hook(unsigned phase, uintptr_t first)
+{
+	if (phase != 0 || first != (uintptr_t)k0_u)
+		return;
+	atomic_store(&late_go, 1);
+	if (WaitForSingleObject(late_trapped, 10000) != WAIT_OBJECT_0) {
+		fprintf(stderr, "late: the probe did not trap on the site\n");
+		late_failures++;
+	}
+}
+
+static int run_late(void)
+{
+	pthread_t t;
+	void *veh;
+
+	late_trapped = CreateEventA(NULL, FALSE, FALSE, NULL);
+	late_release = CreateEventA(NULL, FALSE, FALSE, NULL);
+	pthread_create(&t, NULL, late_probe, NULL);
+	/* A first switch with two threads adds the runtime's handler; ours goes in front. */
+	if (skeys_enable(&k1) || skeys_disable(&k1))
+		return 1;
+	veh = AddVectoredExceptionHandler(1, hold_trap);
+	skeys__set_phase_hook(late_hook);
+	if (skeys_enable(&k0) || ((const unsigned char *)(uintptr_t)k0_u)[0] == 0xcc) {
+		fprintf(stderr, "late: the switch failed or left the int3\n");
+		late_failures++;
+	}
+	skeys__set_phase_hook(NULL);
+	SetEvent(late_release);
+	pthread_join(t, NULL);
+	RemoveVectoredExceptionHandler(veh);
+	if (atomic_load(&late_result) != 1) {
+		fprintf(stderr, "late: the trapped thread took the %s path\n",
+			atomic_load(&late_result) ? "wrong" : "old");
+		late_failures++;
+	}
+	return late_failures ? 1 : 0;
+}
+#endif
+
+#if defined(_WIN32)
 typedef void (*set_hook_fn)(void (*)(unsigned, uintptr_t));
 
 /*
@@ -615,10 +688,12 @@ static int run(const char *t, const char *m)
 		return run_cost();
 	if (!strcmp(t, "unload"))
 		return run_unload(m);
+	if (!strcmp(t, "late-trap"))
+		return run_late();
 #endif
 	fprintf(stderr, "usage: stress stress procmem|mprotect | contention | chain | single | trap"
 #if defined(_WIN32)
-			" | cost | unload DLL"
+			" | cost | unload DLL | late-trap"
 #endif
 			"\n");
 	return 64;
