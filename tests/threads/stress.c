@@ -147,8 +147,18 @@ static int run_stress(enum skeys_write_method method)
 		pthread_join(t[i], NULL);
 	atomic_store(&stop, true);
 	for (int i = 0; i < 3; i++) {
+		struct key_under_test *k = &keys[i];
+		unsigned long d = atomic_load(&k->done);
+		bool on = k->initial ^ (d & 1);
+
 		pthread_join(r[i], NULL);
-		total += atomic_load(&keys[i].done);
+		total += d;
+		/* The toggles add up: an odd number left the key and its sites switched. */
+		if (skeys_key_enabled(k->key) != on)
+			fail("key k%d is %s after %lu toggles\n", i, on ? "off" : "on", d);
+		for (int j = 0; j < 3 && k->site[j]; j++)
+			if (k->site[j]() != on)
+				fail("a site of k%d is %s after %lu toggles\n", i, on ? "off" : "on", d);
 	}
 	printf("%lu toggles, %lu quiet observations checked, %lu stale\n", total,
 	       atomic_load(&checked), atomic_load(&stale));
