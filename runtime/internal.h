@@ -142,6 +142,18 @@ struct skeys_protocol {
 
 extern const struct skeys_protocol skeys_protocol_threads;
 
+/*
+ * The x86 protocol (runtime/arch/x86.c) and its trap handler in the OS
+ * port: the port installs a handler for the breakpoint trap, which calls
+ * skeys_x86_trap() with the address of the byte that trapped (the int3)
+ * and whether an int3 instruction raised it (rather than raise(), kill()
+ * or RaiseException()). True when the trap is ours: the thread goes on at
+ * *resume. False: pass the trap on to whoever would have had it.
+ */
+bool skeys_x86_trap(uintptr_t site, bool executed_int3, uintptr_t *resume);
+/* Install that handler once (again if it was replaced); 0 or a negated errno. */
+int skeys_os_trap_install(void);
+
 /* ---- OS port (runtime/os/<os>.c): each returns 0 or a negated errno ---- */
 
 /* Fill m->exec, m->base, m->lo/hi and m->name for the module mapping `addr`. */

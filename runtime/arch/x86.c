@@ -8,28 +8,17 @@
  *   phase 1: cc + new tail
  *   phase 2: new
  *
- * with all cores synchronised after each phase. A thread that traps is sent
- * by the SIGTRAP handler to where the site's new instruction leads. One that
+ * with all cores synchronised after each phase (skeys_os_sync_cores). A
+ * thread that traps is sent by the OS port's trap handler (a SIGTRAP
+ * handler on Linux, a vectored exception handler on Windows), through
+ * skeys_x86_trap(), to where the site's new instruction leads. One that
  * trapped but reaches the handler after the int3 is gone re-executes the
- * site. Traps that are not ours go to the handler installed before ours.
- * The handler must stay installed: a process whose threads block SIGTRAP,
- * or that replaces the handler while a toggle runs, is not supported.
+ * site. Traps that are not ours go on to whoever would have had them.
  */
-#define _GNU_SOURCE
 #include "../internal.h"
 
-#include <errno.h>
 #include <sched.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
-#include <ucontext.h>
-
-#if defined(__x86_64__)
-#define IP_REG REG_RIP
-#else
-#define IP_REG REG_EIP
-#endif
 
 enum { INT3 = 0xcc };
 
@@ -38,11 +27,9 @@ struct inflight {
 	size_t n;
 };
 
-/* The batch being written, for the SIGTRAP handler. */
+/* The batch being written, for the trap handler. */
 static struct inflight *current;
 static unsigned handlers_running;
-static struct sigaction chained;
-static bool installed;
 
 static const struct skeys_patch *find(const struct skeys_patch *p, size_t n, uintptr_t a)
 {
@@ -66,7 +53,8 @@ static const struct skeys_patch *find(const struct skeys_patch *p, size_t n, uin
  * (the thread was descheduled between the trap and the handler, while
  * batches finished): only we put int3 into code and take it out again, a
  * debugger takes its own traps before any handler. `int $3` (cd 03), the
- * only other instruction raising this trap, is told apart by its bytes.
+ * only other instruction raising this trap, is told apart by its bytes:
+ * both Linux and Windows report it one byte past the cd.
  */
 static bool int3_gone(uintptr_t site)
 {
@@ -79,26 +67,12 @@ static bool int3_gone(uintptr_t site)
 	return true;
 }
 
-static void chain(int sig, siginfo_t *si, void *uc)
+/*
+ * Lock-free and allocation-free: on Linux this runs in a signal handler,
+ * on Windows possibly while the toggling thread holds the heap lock.
+ */
+bool skeys_x86_trap(uintptr_t site, bool executed_int3, uintptr_t *resume)
 {
-	if (chained.sa_flags & SA_SIGINFO) {
-		chained.sa_sigaction(sig, si, uc);
-	} else if (chained.sa_handler == SIG_IGN) {
-		return;
-	} else if (chained.sa_handler == SIG_DFL) {
-		/* What would have happened without us: the default action. */
-		signal(sig, SIG_DFL);
-		raise(sig);
-	} else {
-		chained.sa_handler(sig);
-	}
-}
-
-/* Async-signal-safe: no locks, no allocation. */
-static void on_trap(int sig, siginfo_t *si, void *ucv)
-{
-	ucontext_t *uc = ucv;
-	uintptr_t site = (uintptr_t)uc->uc_mcontext.gregs[IP_REG] - 1;
 	const struct inflight *in;
 	const struct skeys_patch *p;
 	bool ours = false;
@@ -108,40 +82,19 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	p = in ? find(in->p, in->n, site) : NULL;
 	if (p && *(volatile const uint8_t *)site == INT3) {
 		ours = true;
-		uc->uc_mcontext.gregs[IP_REG] = (greg_t)__atomic_load_n(&p->dest, __ATOMIC_RELAXED);
-	} else if (si->si_code == SI_KERNEL && int3_gone(site)) {
+		*resume = __atomic_load_n(&p->dest, __ATOMIC_RELAXED);
+	} else if (executed_int3 && int3_gone(site)) {
 		ours = true;
-		uc->uc_mcontext.gregs[IP_REG] = (greg_t)site; /* run the site's new bytes */
+		*resume = site; /* run the site's new bytes */
 	}
 	__atomic_sub_fetch(&handlers_running, 1, __ATOMIC_SEQ_CST);
-	if (!ours)
-		chain(sig, si, ucv);
-}
-
-static int install(void)
-{
-	struct sigaction sa, now;
-
-	if (installed && sigaction(SIGTRAP, NULL, &now) == 0 &&
-	    (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_trap)
-		return 0;
-	/* First time, or someone replaced ours: chain to whatever is there now. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = on_trap;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTRAP, &sa, &chained))
-		return -errno;
-	if (installed)
-		skeys_log(SKEYS_LOG_WARN, "SIGTRAP handler was replaced: reinstalled, chaining to the new one");
-	installed = true;
-	return 0;
+	return ours;
 }
 
 static int publish(struct skeys_patch *p, size_t n)
 {
 	static struct inflight in;
-	int err = install();
+	int err = skeys_os_trap_install();
 
 	if (err)
 		return err;

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/single_threaded.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 static int mem_fd = -1;
@@ -240,6 +241,71 @@ bool skeys_os_single_threaded(void)
 {
 	return __libc_single_threaded;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+/*
+ * The x86 protocol's trap handler (runtime/arch/x86.c). It must stay
+ * installed: a process whose threads block SIGTRAP, or that replaces the
+ * handler while a toggle runs, is not supported.
+ */
+#if defined(__x86_64__)
+#define IP_REG REG_RIP
+#else
+#define IP_REG REG_EIP
+#endif
+
+static struct sigaction chained;
+static bool trap_installed;
+
+static void chain(int sig, siginfo_t *si, void *uc)
+{
+	if (chained.sa_flags & SA_SIGINFO) {
+		chained.sa_sigaction(sig, si, uc);
+	} else if (chained.sa_handler == SIG_IGN) {
+		return;
+	} else if (chained.sa_handler == SIG_DFL) {
+		/* What would have happened without us: the default action. */
+		signal(sig, SIG_DFL);
+		raise(sig);
+	} else {
+		chained.sa_handler(sig);
+	}
+}
+
+/* Async-signal-safe: no locks, no allocation. */
+static void on_trap(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	uintptr_t resume;
+
+	/* The kernel reports int3 one byte past it; SI_KERNEL: an int3 ran. */
+	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG] - 1,
+			   si->si_code == SI_KERNEL, &resume))
+		uc->uc_mcontext.gregs[IP_REG] = (greg_t)resume;
+	else
+		chain(sig, si, ucv);
+}
+
+int skeys_os_trap_install(void)
+{
+	struct sigaction sa, now;
+
+	if (trap_installed && sigaction(SIGTRAP, NULL, &now) == 0 &&
+	    (now.sa_flags & SA_SIGINFO) && now.sa_sigaction == on_trap)
+		return 0;
+	/* First time, or someone replaced ours: chain to whatever is there now. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_trap;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTRAP, &sa, &chained))
+		return -errno;
+	if (trap_installed)
+		skeys_log(SKEYS_LOG_WARN, "SIGTRAP handler was replaced: reinstalled, chaining to the new one");
+	trap_installed = true;
+	return 0;
+}
+#endif
 
 static int membarrier(int cmd)
 {

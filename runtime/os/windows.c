@@ -4,7 +4,9 @@
  * their in-memory PE headers; code is written through WriteProcessMemory
  * (the kernel lifts the protection for the write) or, where that is
  * refused, through VirtualProtect to PAGE_EXECUTE_READWRITE and back. Every
- * write ends with FlushInstructionCache.
+ * write ends with FlushInstructionCache. With other threads, x86 sites go
+ * through the int3 protocol of runtime/arch/x86.c, with a vectored
+ * exception handler for the traps.
  */
 #define WIN32_LEAN_AND_MEAN
 #include "../internal.h"
@@ -196,17 +198,129 @@ out:
 /* ---- threads ------------------------------------------------------------- */
 
 /*
- * Windows has no cross-thread patching protocol yet (README): sites are
- * rewritten with one write each, as in a one-thread process, and other
- * processors are made to drain their write buffers after each batch.
+ * One thread when the kernel says this thread is the process's last one
+ * (ThreadAmILastThread, which wine implements as well). Nothing else can
+ * then run a site while we write: only this thread could start another.
+ * Threads that another process injects (CreateRemoteThread, a debugger's
+ * break-in thread) and that run our sites are not supported. Where the
+ * query fails the process is taken to have threads, which is always safe.
  */
+typedef LONG(WINAPI *query_thread_fn)(HANDLE, ULONG, void *, ULONG, ULONG *);
+enum { THREAD_AM_I_LAST_THREAD = 12 };
+
 bool skeys_os_single_threaded(void)
 {
-	return false;
+	static query_thread_fn query;
+	static bool looked;
+	ULONG last = 0;
+
+	if (!looked) {
+		HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+
+		if (ntdll)
+			query = (query_thread_fn)(void (*)(void))GetProcAddress(
+				ntdll, "NtQueryInformationThread");
+		looked = true;
+	}
+	return query &&
+	       query(GetCurrentThread(), THREAD_AM_I_LAST_THREAD, &last, sizeof(last), NULL) == 0 &&
+	       last;
 }
 
+/*
+ * Serialise every processor running a thread of the process.
+ *
+ * FlushProcessWriteBuffers interrupts every such processor (an IPI; x86
+ * serialises on the return from the interrupt), which is what the kernel's
+ * own text patching does with its IPIs. Wine 8 implements it as an empty
+ * stub, so the runtime also drops the write permission of a page of its
+ * own that it has just written: the kernel must then flush that page from
+ * the TLB of every processor the process runs on, again with an IPI (on
+ * Windows, and under wine, whose VirtualProtect is an mprotect on Linux).
+ * A thread that was in the kernel when the IPI came returns to the site
+ * without a serialising instruction, as with Linux's membarrier without
+ * SYNC_CORE; it cannot hold stale instruction bytes across a kernel entry.
+ * FlushInstructionCache is what Windows documents for code written at run
+ * time; on x86 it flushes nothing, the instruction cache being coherent.
+ */
 int skeys_os_sync_cores(void)
 {
+	static volatile char *page;
+	size_t pg = skeys_os_page_size();
+	DWORD old;
+	int err = 0;
+
 	FlushProcessWriteBuffers();
-	return 0;
+	if (!page) {
+		page = VirtualAlloc(NULL, pg, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+		if (!page)
+			return win_error();
+	}
+	page[0]++; /* present and dirty, so that taking write away must flush it */
+	if (!VirtualProtect((void *)page, pg, PAGE_READONLY, &old) ||
+	    !VirtualProtect((void *)page, pg, PAGE_READWRITE, &old))
+		err = win_error();
+	FlushInstructionCache(GetCurrentProcess(), NULL, 0);
+	return err;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+/*
+ * The x86 protocol's trap handler (runtime/arch/x86.c): a vectored
+ * exception handler, first in the chain, so that an application's vectored
+ * handler cannot step over one of our int3 by mistake. Every breakpoint
+ * that is not ours goes on down the chain (EXCEPTION_CONTINUE_SEARCH) to
+ * the application's vectored and frame handlers; a debugger sees each
+ * breakpoint before any handler, ours included.
+ */
+#if defined(__x86_64__)
+#define IP(c) ((c)->Rip)
+#else
+#define IP(c) ((c)->Eip)
+#endif
+
+static void *trap_handler;
+
+static LONG CALLBACK on_breakpoint(EXCEPTION_POINTERS *ep)
+{
+	const EXCEPTION_RECORD *r = ep->ExceptionRecord;
+	CONTEXT *c = ep->ContextRecord;
+	uintptr_t site = (uintptr_t)r->ExceptionAddress, resume;
+	bool int3;
+
+	if (r->ExceptionCode != EXCEPTION_BREAKPOINT)
+		return EXCEPTION_CONTINUE_SEARCH;
+	/*
+	 * For an int3, Windows x64 and wine 8 report both ExceptionAddress and
+	 * the context's instruction pointer at the int3 itself (measured under
+	 * wine; it is what debuggers rely on when they step over __debugbreak).
+	 * Take ExceptionAddress, and leave alone a breakpoint whose context is
+	 * neither there nor one byte past it: then it is not an int3 we know.
+	 * An int3 that ran carries one parameter, 0 (BREAKPOINT_BREAK);
+	 * RaiseException() without parameters carries none.
+	 */
+	if (IP(c) != site && IP(c) != site + 1)
+		return EXCEPTION_CONTINUE_SEARCH;
+	int3 = r->NumberParameters == 1 && r->ExceptionInformation[0] == 0;
+	if (!skeys_x86_trap(site, int3, &resume))
+		return EXCEPTION_CONTINUE_SEARCH;
+	IP(c) = resume;
+	return EXCEPTION_CONTINUE_EXECUTION;
+}
+
+int skeys_os_trap_install(void)
+{
+	if (trap_handler)
+		return 0;
+	trap_handler = AddVectoredExceptionHandler(1, on_breakpoint);
+	return trap_handler ? 0 : -ENOMEM;
+}
+
+/* A DLL of the runtime that is unloaded must not leave its handler behind. */
+__attribute__((destructor)) static void trap_uninstall(void)
+{
+	if (trap_handler)
+		RemoveVectoredExceptionHandler(trap_handler);
+	trap_handler = NULL;
+}
+#endif

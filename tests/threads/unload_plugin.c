@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A DLL with its own static copy of the runtime (threads-pe@unload): it
+ * switches its key, which installs that copy's vectored handler when the
+ * process has threads; once the DLL is unloaded, the handler must be gone.
+ */
+#include <skeys.h>
+
+SKEYS_DEFINE_FALSE(plugin_key);
+
+__attribute__((noinline)) static int plugin_site(void)
+{
+	return skeys_branch_unlikely(&plugin_key);
+}
+
+__declspec(dllexport) int plugin_switch(void);
+
+/* 0 when the site followed an enable and a disable. */
+int plugin_switch(void)
+{
+	if (skeys_enable(&plugin_key) || !plugin_site() || skeys_disable(&plugin_key) ||
+	    plugin_site())
+		return 1;
+	return 0;
+}
