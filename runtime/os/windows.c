@@ -208,22 +208,30 @@ out:
 typedef LONG(WINAPI *query_thread_fn)(HANDLE, ULONG, void *, ULONG, ULONG *);
 enum { THREAD_AM_I_LAST_THREAD = 12 };
 
+static query_thread_fn query_thread;
+
+/*
+ * Looked up while the runtime's module is being loaded, never later: the
+ * lookup takes the loader lock, and a switch holds skeys_lock, which a
+ * module constructor takes under the loader lock (LoadLibrary of a module
+ * with sites while another thread switches a key would deadlock).
+ */
+__attribute__((constructor)) static void find_query_thread(void)
+{
+	HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+
+	if (ntdll)
+		query_thread = (query_thread_fn)(void (*)(void))GetProcAddress(
+			ntdll, "NtQueryInformationThread");
+}
+
 bool skeys_os_single_threaded(void)
 {
-	static query_thread_fn query;
-	static bool looked;
 	ULONG last = 0;
 
-	if (!looked) {
-		HMODULE ntdll = GetModuleHandleA("ntdll.dll");
-
-		if (ntdll)
-			query = (query_thread_fn)(void (*)(void))GetProcAddress(
-				ntdll, "NtQueryInformationThread");
-		looked = true;
-	}
-	return query &&
-	       query(GetCurrentThread(), THREAD_AM_I_LAST_THREAD, &last, sizeof(last), NULL) == 0 &&
+	return query_thread &&
+	       query_thread(GetCurrentThread(), THREAD_AM_I_LAST_THREAD, &last, sizeof(last),
+			    NULL) == 0 &&
 	       last;
 }
 

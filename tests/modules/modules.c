@@ -87,17 +87,6 @@ static int cross(const char *path)
 	return 0;
 }
 
-/*
- * Windows has no cross-thread protocol yet (README, Limits): a site may not
- * run while its key switches there, so the main thread pauses the toggler
- * around the sites it runs. Loading and unloading still race with it.
- */
-#ifdef _WIN32
-#define QUIESCE true
-#else
-#define QUIESCE false
-#endif
-
 static atomic_bool stop, pause_req, paused;
 static atomic_ulong started, done;
 
@@ -107,7 +96,7 @@ static void *toggler(void *arg)
 
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		if (QUIESCE && atomic_load(&pause_req)) {
+		if (atomic_load(&pause_req)) {
 			atomic_store(&paused, true);
 			while (atomic_load(&pause_req))
 				sched_yield();
@@ -128,8 +117,6 @@ static void *toggler(void *arg)
 /* Bring the toggler to a stop between two toggles (on) or let it go (off). */
 static void quiesce(bool on)
 {
-	if (!QUIESCE)
-		return;
 	atomic_store(&pause_req, on);
 	while (atomic_load(&paused) != on)
 		sched_yield();
@@ -172,7 +159,6 @@ static int loop(const char *path)
 
 		if (plugin_open(&p, path))
 			return 1;
-		quiesce(true);
 		d = atomic_load(&done);
 		v = p.feature();
 		if (atomic_load(&started) == d && atomic_load(&done) == d) {
@@ -183,12 +169,15 @@ static int loop(const char *path)
 				failures++;
 			}
 		}
-		/* Both with the plugin loaded, the toggler between toggles on Windows. */
-		if (i == 100)
-			heap_100 = heap_in_use();
-		if (i == 299)
-			heap_end = heap_in_use();
-		quiesce(false);
+		/*
+		 * Both with the plugin loaded and the toggler between two
+		 * toggles, so that no switch holds memory at that moment.
+		 */
+		if (i == 100 || i == 299) {
+			quiesce(true);
+			*(i == 100 ? &heap_100 : &heap_end) = heap_in_use();
+			quiesce(false);
+		}
 		CHECK(test_unload(p.h) == 0);
 	}
 	atomic_store(&stop, true);

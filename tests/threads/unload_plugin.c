@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A DLL with its own static copy of the runtime (threads-pe@unload): it
- * switches its key, which installs that copy's vectored handler when the
- * process has threads; once the DLL is unloaded, the handler must be gone.
+ * A DLL with its own static copy of the runtime (threads-pe@unload): that
+ * copy follows the program's, which runs the protocol when the DLL switches
+ * its key with threads around; once the DLL is unloaded, breakpoints still
+ * reach the program's handlers.
  */
 #include <skeys.h>
 
