@@ -168,6 +168,14 @@ int skeys_os_sync_cores(void);
 /* True while the process has never had a second thread. */
 bool skeys_os_single_threaded(void);
 
+/*
+ * True once the process is exiting with its other threads already gone
+ * (Windows: DLL destructors run after ExitProcess killed them). A killed
+ * thread may have held skeys_lock, so module destructors must not wait
+ * for it then.
+ */
+bool skeys_os_exiting(void);
+
 size_t skeys_os_page_size(void);
 
 

@@ -271,6 +271,9 @@ void skeys_registry_remove(const struct skeys_header *h)
 	struct skeys_module **p, *m, *o;
 	size_t i;
 
+	/* Nothing switches a key any more; the module goes with the process. */
+	if (skeys_os_exiting())
+		return;
 	pthread_mutex_lock(&skeys_lock);
 	for (p = &skeys_modules; *p; p = &(*p)->next) {
 		if ((*p)->header != h)

@@ -169,6 +169,12 @@ bool skeys_os_single_threaded(void)
 	return false;
 }
 
+/* exit() runs destructors with every thread still there to release its locks. */
+bool skeys_os_exiting(void)
+{
+	return false;
+}
+
 int skeys_os_sync_cores(void)
 {
 	__sync_synchronize();

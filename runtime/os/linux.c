@@ -237,6 +237,12 @@ out:
 
 /* ---- threads ------------------------------------------------------------- */
 
+/* exit() runs destructors with every thread still there to release its locks. */
+bool skeys_os_exiting(void)
+{
+	return false;
+}
+
 bool skeys_os_single_threaded(void)
 {
 	return __libc_single_threaded;

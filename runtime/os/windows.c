@@ -209,20 +209,34 @@ typedef LONG(WINAPI *query_thread_fn)(HANDLE, ULONG, void *, ULONG, ULONG *);
 enum { THREAD_AM_I_LAST_THREAD = 12 };
 
 static query_thread_fn query_thread;
+static BOOLEAN(WINAPI *shutdown_in_progress)(void);
 
 /*
- * Looked up while the runtime's module is being loaded, never later: the
+ * Both looked up while the runtime's module is being loaded, never later: the
  * lookup takes the loader lock, and a switch holds skeys_lock, which a
  * module constructor takes under the loader lock (LoadLibrary of a module
  * with sites while another thread switches a key would deadlock).
  */
-__attribute__((constructor)) static void find_query_thread(void)
+__attribute__((constructor)) static void find_ntdll_calls(void)
 {
 	HMODULE ntdll = GetModuleHandleA("ntdll.dll");
 
-	if (ntdll)
-		query_thread = (query_thread_fn)(void (*)(void))GetProcAddress(
-			ntdll, "NtQueryInformationThread");
+	if (!ntdll)
+		return;
+	query_thread = (query_thread_fn)(void (*)(void))GetProcAddress(
+		ntdll, "NtQueryInformationThread");
+	shutdown_in_progress = (BOOLEAN(WINAPI *)(void))(void (*)(void))GetProcAddress(
+		ntdll, "RtlDllShutdownInProgress");
+}
+
+/*
+ * ExitProcess ends every other thread, then runs the DLLs' destructors
+ * (DLL_PROCESS_DETACH), ours included: a thread ended in the middle of a
+ * switch never releases skeys_lock.
+ */
+bool skeys_os_exiting(void)
+{
+	return shutdown_in_progress && shutdown_in_progress();
 }
 
 bool skeys_os_single_threaded(void)

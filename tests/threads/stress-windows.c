@@ -259,6 +259,53 @@ static int run_unload(const char *path)
 	return 0;
 }
 
+static volatile LONG in_hook;
+static int (*switch_fn)(void);
+
+static void block_in_phase(unsigned phase, uintptr_t first_site)
+{
+	(void)phase;
+	(void)first_site;
+	InterlockedExchange(&in_hook, 1);
+	Sleep(INFINITE);
+}
+
+static void *run_switch(void *arg)
+{
+	(void)arg;
+	switch_fn();
+	return NULL;
+}
+
+/*
+ * ExitProcess while a thread is in the middle of a switch, holding the
+ * runtime's lock: Windows ends that thread, then runs the DLLs'
+ * destructors, the DLL's unregistration among them. It must not wait for
+ * the lock of a thread that is gone (the test times out if it does).
+ */
+static int run_exit_mid_switch(const char *path)
+{
+	HMODULE h = LoadLibraryA(path);
+	pthread_t t;
+
+	if (!h) {
+		fprintf(stderr, "exit: cannot load %s (error %lu)\n", path, GetLastError());
+		return 1;
+	}
+	switch_fn = (int (*)(void))(void (*)(void))GetProcAddress(h, "plugin_switch");
+	if (!switch_fn) {
+		fprintf(stderr, "exit: %s lacks plugin_switch\n", path);
+		return 1;
+	}
+	skeys__set_phase_hook(block_in_phase);
+	pthread_create(&t, NULL, run_switch, NULL);
+	while (!in_hook)
+		Sleep(1);
+	printf("OK\n");
+	fflush(stdout);
+	ExitProcess(0);
+}
+
 /*
  * `cost` (a benchmark, not a test): microseconds per enable + disable of
  * k0 with one thread, with a second thread asleep, and with one
@@ -311,7 +358,7 @@ static int run_cost(void)
 	return 0;
 }
 
-const char stress_os_modes[] = "chain | single | late-trap | unload DLL | cost";
+const char stress_os_modes[] = "chain | single | late-trap | unload DLL | exit-mid-switch DLL | cost";
 
 int stress_os_mode(const char *mode, const char *arg)
 {
@@ -323,6 +370,8 @@ int stress_os_mode(const char *mode, const char *arg)
 		return run_late();
 	if (!strcmp(mode, "unload"))
 		return run_unload(arg);
+	if (!strcmp(mode, "exit-mid-switch"))
+		return run_exit_mid_switch(arg);
 	if (!strcmp(mode, "cost"))
 		return run_cost();
 	return -1;
