@@ -213,6 +213,22 @@ static int run_late(void)
 	return late_failures ? 1 : 0;
 }
 
+/* The DLL's plugin_switch(), or NULL after saying why; *h its handle. */
+static int (*load_switch(const char *path, HMODULE *h))(void)
+{
+	int (*fn)(void);
+
+	*h = LoadLibraryA(path);
+	if (!*h) {
+		fprintf(stderr, "cannot load %s (error %lu)\n", path, GetLastError());
+		return NULL;
+	}
+	fn = (int (*)(void))(void (*)(void))GetProcAddress(*h, "plugin_switch");
+	if (!fn)
+		fprintf(stderr, "%s lacks plugin_switch\n", path);
+	return fn;
+}
+
 /*
  * A DLL with its own static copy of the runtime switches a key while we
  * have a second thread. That copy follows ours (the leader, in
@@ -222,21 +238,14 @@ static int run_late(void)
  */
 static int run_unload(const char *path)
 {
-	HMODULE h = LoadLibraryA(path);
-	int (*plugin_switch)(void);
+	HMODULE h;
+	int (*plugin_switch)(void) = load_switch(path, &h);
 	void *veh;
 	pthread_t t;
 	int err;
 
-	if (!h) {
-		fprintf(stderr, "unload: cannot load %s (error %lu)\n", path, GetLastError());
+	if (!plugin_switch)
 		return 1;
-	}
-	plugin_switch = (int (*)(void))(void (*)(void))GetProcAddress(h, "plugin_switch");
-	if (!plugin_switch) {
-		fprintf(stderr, "unload: %s lacks plugin_switch\n", path);
-		return 1;
-	}
 	skeys__set_phase_hook(count_phases);
 	pthread_create(&t, NULL, idle, NULL);
 	err = plugin_switch();
@@ -285,18 +294,12 @@ static void *run_switch(void *arg)
  */
 static int run_exit_mid_switch(const char *path)
 {
-	HMODULE h = LoadLibraryA(path);
+	HMODULE h;
 	pthread_t t;
 
-	if (!h) {
-		fprintf(stderr, "exit: cannot load %s (error %lu)\n", path, GetLastError());
+	switch_fn = load_switch(path, &h);
+	if (!switch_fn)
 		return 1;
-	}
-	switch_fn = (int (*)(void))(void (*)(void))GetProcAddress(h, "plugin_switch");
-	if (!switch_fn) {
-		fprintf(stderr, "exit: %s lacks plugin_switch\n", path);
-		return 1;
-	}
 	skeys__set_phase_hook(block_in_phase);
 	pthread_create(&t, NULL, run_switch, NULL);
 	while (!in_hook)
