@@ -2,7 +2,7 @@
 """Hostile ELF inputs, each made by one small edit of seed.elf.
 
 Every case is (name, what it tests, edit, expectation). The edit takes an
-Elf (a bytearray with field accessors) and changes it in place. The
+Elf (a bytearray with field accessors, corpus_lib.Image) and changes it in place. The
 expectation is the exit status every tool invocation must give (2: input
 error, 1: the table or a site failed verification) and a regular expression
 its stderr must match: the message has to say what is wrong, not just fail.
@@ -10,13 +10,12 @@ its stderr must match: the message has to say what is wrong, not just fail.
 Edits that keep the table sealed recompute the checksum (reseal) so that the
 one defect under test is the only one reported.
 """
-import struct
+from corpus_lib import (INPUT, VERIFY, Image, both, entry_edit, hdr_set,
+                        site_bytes, swap_first_last, truncate)
 
 EHDR_SIZE = 64
 SHDR_SIZE = 64
 SYM_SIZE = 24
-ENTRY = 12
-HDR = 40
 
 SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 1, 2, 3, 8
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
@@ -35,39 +34,13 @@ EH = {
     'phentsize': (0x36, '<H'), 'phnum': (0x38, '<H'), 'shentsize': (0x3a, '<H'),
     'shnum': (0x3c, '<H'), 'shstrndx': (0x3e, '<H'),
 }
-# skeys header fields (include/skeys/abi.h).
-HD = {
-    'magic': (0, '<8s'), 'version': (8, '<H'), 'header_size': (10, '<H'),
-    'entry_size': (12, '<H'), 'arch': (14, '<H'), 'flags': (16, '<I'),
-    'count': (20, '<I'), 'checksum': (24, '<Q'), 'start': (32, '<i'),
-    'stop': (36, '<i'),
-}
 
 
-def fnv1a(data):
-    h = 0xcbf29ce484222325
-    for c in data:
-        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-    return h
-
-
-class Elf:
+class Elf(Image):
     """Just enough ELF64 little-endian to edit a file the way an attacker would."""
 
-    def __init__(self, data):
-        self.b = bytearray(data)
-
-    def get(self, off, fmt):
-        return struct.unpack_from(fmt, self.b, off)[0]
-
-    def put(self, off, fmt, v):
-        struct.pack_into(fmt, self.b, off, v)
-
     def eh(self, field, v=None):
-        off, fmt = EH[field]
-        if v is None:
-            return self.get(off, fmt)
-        self.put(off, fmt, v)
+        return self.field(EH, 0, field, v)
 
     def shdr_off(self, i):
         return self.eh('shoff') + i * SHDR_SIZE
@@ -85,10 +58,7 @@ class Elf:
 
     def sh(self, sec, field, v=None):
         i = self.idx(sec) if isinstance(sec, str) else sec
-        off, fmt = SH[field]
-        if v is None:
-            return self.get(self.shdr_off(i) + off, fmt)
-        self.put(self.shdr_off(i) + off, fmt, v)
+        return self.field(SH, self.shdr_off(i), field, v)
 
     def file_off(self, addr):
         for i in range(1, self.eh('shnum')):
@@ -99,37 +69,11 @@ class Elf:
 
     # ---- the skeys header and table -----------------------------------
 
-    def hdr(self, field, v=None):
-        off, fmt = HD[field]
-        base = self.sh('__skeys_hdr', 'offset')
-        if v is None:
-            return self.get(base + off, fmt)
-        self.put(base + off, fmt, v)
+    def table(self):
+        return tuple(self.sh('__skeys', f) for f in ('addr', 'offset', 'size'))
 
-    def n_entries(self):
-        return self.sh('__skeys', 'size') // ENTRY
-
-    def entry(self, i):
-        """Absolute (code, target, key with flags) of entry i."""
-        at = self.sh('__skeys', 'addr') + ENTRY * i
-        raw = struct.unpack_from('<iii', self.b, self.sh('__skeys', 'offset') + ENTRY * i)
-        return [at + 4 * k + v for k, v in enumerate(raw)]
-
-    def set_entry(self, i, fields):
-        at = self.sh('__skeys', 'addr') + ENTRY * i
-        struct.pack_into('<iii', self.b, self.sh('__skeys', 'offset') + ENTRY * i,
-                         *(v - (at + 4 * k) for k, v in enumerate(fields)))
-
-    def reseal(self, sort=False):
-        """Seal again as skeys-seal would: sorted order, count, checksum."""
-        t = self.sh('__skeys', 'offset')
-        if sort:
-            fields = sorted((self.entry(i) for i in range(self.n_entries())),
-                            key=lambda f: (f[2] & ~3, f[0], f[1], f[2] & 3))
-            for i, f in enumerate(fields):
-                self.set_entry(i, f)
-        self.hdr('count', self.n_entries())
-        self.hdr('checksum', fnv1a(self.b[t:t + self.sh('__skeys', 'size')]))
+    def header_offset(self):
+        return self.sh('__skeys_hdr', 'offset')
 
     # ---- symbols --------------------------------------------------------
 
@@ -142,22 +86,12 @@ class Elf:
                 return self.get(st + i * SYM_SIZE + field, '<Q')
         raise KeyError(name)
 
-    def entry_of(self, func):
-        """Index of the entry whose site lies in `func`."""
-        a, n = self.sym(func), self.sym(func, 16)
-        for i in range(self.n_entries()):
-            if a <= self.entry(i)[0] < a + n:
-                return i
-        raise KeyError(func)
+    def func_range(self, func):
+        a = self.sym(func)
+        return a, a + self.sym(func, 16)
 
 
 # ---- edits --------------------------------------------------------------
-
-def truncate(n):
-    def edit(e):
-        del e.b[n:]
-    return edit
-
 
 def eh_set(field, v):
     return lambda e: e.eh(field, v)
@@ -165,24 +99,6 @@ def eh_set(field, v):
 
 def sh_set(sec, field, v):
     return lambda e: e.sh(sec, field, v(e) if callable(v) else v)
-
-
-def hdr_set(field, v, reseal=False):
-    def edit(e):
-        e.hdr(field, v(e) if callable(v) else v)
-        if reseal:
-            e.reseal()
-    return edit
-
-
-def entry_edit(func, change, reseal=True):
-    """Rewrite the entry of `func`'s site: change(e, [code, target, key]) -> fields."""
-    def edit(e):
-        i = e.entry_of(func)
-        e.set_entry(i, change(e, e.entry(i)))
-        if reseal:
-            e.reseal(sort=True)
-    return edit
 
 
 def rename(sec, new):
@@ -205,27 +121,6 @@ def overwrite_name(sec, new):
         assert len(new) <= len(old)
         e.b[at:at + len(old)] = new.encode().ljust(len(old), b'\0')
     return edit
-
-
-def both(*edits):
-    def edit(e):
-        for f in edits:
-            f(e)
-    return edit
-
-
-def site_bytes(func, data):
-    def edit(e):
-        off = e.file_off(e.entry(e.entry_of(func))[0])
-        e.b[off:off + len(data)] = data
-    return edit
-
-
-def swap_first_last(e):
-    first, last = e.entry(0), e.entry(e.n_entries() - 1)
-    e.set_entry(0, last)
-    e.set_entry(e.n_entries() - 1, first)
-    e.reseal()
 
 
 def shrink_table(e):
@@ -260,9 +155,6 @@ def symtab_huge(e):
 def end_of(sec):
     return lambda e: e.sh(sec, 'addr') + e.sh(sec, 'size')
 
-
-# Expectations.
-INPUT, VERIFY = 2, 1
 
 CASES = [
     # -- not ELF at all, or not one we read --------------------------------
@@ -421,3 +313,5 @@ CASES = [
     ('site-wrong-jump', 'a jump site that jumps somewhere else',
      site_bytes('f_likely_false', b'\xe9\x00\x00\x00\x00'), VERIFY, r'expected e9 03 00 00 00'),
 ]
+
+EDITOR = Elf
