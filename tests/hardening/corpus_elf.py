@@ -10,8 +10,7 @@ its stderr must match: the message has to say what is wrong, not just fail.
 Edits that keep the table sealed recompute the checksum (reseal) so that the
 one defect under test is the only one reported.
 """
-from corpus_lib import (INPUT, VERIFY, Image, both, entry_edit, hdr_set,
-                        site_bytes, swap_first_last, truncate)
+from corpus_lib import INPUT, VERIFY, Image, both, entry_cases, table_cases, truncate
 
 EHDR_SIZE = 64
 SHDR_SIZE = 64
@@ -59,6 +58,9 @@ class Elf(Image):
     def sh(self, sec, field, v=None):
         i = self.idx(sec) if isinstance(sec, str) else sec
         return self.field(SH, self.shdr_off(i), field, v)
+
+    def section_end(self, sec):
+        return self.sh(sec, 'addr') + self.sh(sec, 'size')
 
     def file_off(self, addr):
         for i in range(1, self.eh('shnum')):
@@ -150,10 +152,6 @@ def symtab_name_past_strtab(e):
 
 def symtab_huge(e):
     e.sh('.symtab', 'size', 0x7fffffff * SYM_SIZE)
-
-
-def end_of(sec):
-    return lambda e: e.sh(sec, 'addr') + e.sh(sec, 'size')
 
 
 CASES = [
@@ -252,66 +250,6 @@ CASES = [
      r'symbol table \(section 9\) is 0x1f1 bytes, not a multiple of its 24-byte entries'),
     ('symtab-huge', '.symtab size far beyond the file', symtab_huge, INPUT,
      r'section \.symtab .* past the end'),
-    # -- the skeys header -------------------------------------------------------
-    ('hdr-magic', 'skeys header magic SKEYSHDX', hdr_set('magic', b'SKEYSHDX'), VERIFY,
-     r'header magic'),
-    ('hdr-version', 'skeys header ABI version 99', hdr_set('version', 99), VERIFY,
-     r'ABI version 99'),
-    ('hdr-entry-size', 'header declares 16-byte entries', hdr_set('entry_size', 16), VERIFY,
-     r'entry size 16'),
-    ('hdr-arch', 'header says aarch64 in an x86-64 file', hdr_set('arch', 3), VERIFY,
-     r'architecture 3'),
-    ('hdr-flags', 'header sets unknown flag bits', hdr_set('flags', 0x80000001), VERIFY,
-     r'unknown flags'),
-    ('hdr-bounds', "header's table bounds are not the __skeys section",
-     hdr_set('stop', lambda e: e.hdr('stop') + 12), VERIFY, r"header's table"),
-    ('hdr-reversed', "header's table ends before it starts",
-     both(hdr_set('start', lambda e: e.hdr('stop') + 4), hdr_set('stop', lambda e: e.hdr('start') - 8)),
-     VERIFY, r"header's table"),
-    ('table-not-multiple', 'table of 44 bytes, not a multiple of 12', shrink_table, VERIFY,
-     r'not a multiple of the 12-byte entry'),
-    ('count-mismatch', 'sealed count 99 for 4 entries', hdr_set('count', 99), VERIFY,
-     r'counts 99 entries'),
-    ('checksum-mismatch', 'an entry edited after sealing, checksum kept',
-     entry_edit('f_likely_true', lambda e, f: [f[0], f[1] + 1, f[2]], reseal=False), VERIFY,
-     r'checksum .* does not match'),
-    ('unsorted', 'sealed table out of order (resealed checksum)', swap_first_last, VERIFY,
-     r'not in sorted order'),
-    # -- entries ----------------------------------------------------------------
-    ('site-in-data', 'a site pointing into .data',
-     entry_edit('f_unlikely_false', lambda e, f: [e.sym('seed_data'), f[1], f[2]]), VERIFY,
-     r'site is not in executable code \(\.data\)'),
-    ('site-unmapped', 'a site pointing at no section',
-     entry_edit('f_unlikely_false', lambda e, f: [0x10000000, f[1], f[2]]), VERIFY,
-     r'site is not in executable code'),
-    ('site-straddles', 'a site whose 5 bytes straddle the end of .text',
-     entry_edit('f_unlikely_false', lambda e, f: [end_of('.text')(e) - 2, f[1], f[2]]),
-     VERIFY, r'no section holds all its bytes'),
-    ('target-in-data', 'a jump target in .data',
-     entry_edit('f_likely_false', lambda e, f: [f[0], e.sym('seed_data'), f[2]]), VERIFY,
-     r'target .* is not in executable code'),
-    ('key-in-text', 'a key pointing into .text',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], e.sym('f_likely_true')]),
-     VERIFY, r'not writable data'),
-    ('key-in-bss', 'a key in zero-filled .bss',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], e.sym('seed_bss')]), VERIFY,
-     r'zero-filled'),
-    ('key-no-magic', 'a key pointing at plain data (no key magic)',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], e.sym('seed_data')]), VERIFY,
-     r'lack the key magic'),
-    ('key-misaligned', 'a key address that is not 8-byte aligned',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], f[2] + 4]), VERIFY,
-     r'not 8-byte aligned'),
-    ('key-reserved-flag', 'an entry sets the reserved flag bit 1',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], f[2] | 2]), VERIFY,
-     r'reserved flag bits'),
-    ('duplicate-site', 'two entries for one site',
-     entry_edit('f_unlikely_true', lambda e, f: [e.entry(e.entry_of('f_likely_true'))[0], f[1], f[2]]),
-     VERIFY, r'2 table entries name this site'),
-    ('site-int3', 'a site holding int3 instead of its nop', site_bytes('f_unlikely_false', b'\xcc'),
-     VERIFY, r'found cc'),
-    ('site-wrong-jump', 'a jump site that jumps somewhere else',
-     site_bytes('f_likely_false', b'\xe9\x00\x00\x00\x00'), VERIFY, r'expected e9 03 00 00 00'),
-]
+] + table_cases('__skeys', shrink_table) + entry_cases('.text', '.data', '.bss', 0x10000000)
 
 EDITOR = Elf

@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 FORMATS = {
     'elf': ('corpus_elf', 'seed.elf'),
     'pe': ('corpus_pe', 'seed.exe'),
+    'macho': ('corpus_macho', 'seed.macho'),
 }
 
 

@@ -74,9 +74,10 @@ def run_case(seal, dump, case, tmp):
         # skeys-dump reports a table that fails verification in its output.
         said = p.stdout.decode(errors='replace') if (
             args[0] == dump and p.returncode == 1) else err
-        # "FILE: error: ...", or "FILE: func+0x1c (0x401136): error: ..." for a site.
-        if said is err and not re.match(re.escape(f) + r': (\S+ \(0x[0-9a-f]+\): |0x[0-9a-f]+: )?error: ', err):
-            raise Fail('%s: message does not start with "%s: [site: ]error: "\n%s' % (cmd, f, err))
+        # "FILE: error: ...", or "FILE: func+0x1c (0x401136): error: ..." for a
+        # site; FILE[arch] for a slice of a universal file.
+        if said is err and not re.match(re.escape(f) + r'(\[[\w-]+\])?: (\S+ \(0x[0-9a-f]+\): |0x[0-9a-f]+: )?error: ', err):
+            raise Fail('%s: message does not start with "%s[[arch]]: [site: ]error: "\n%s' % (cmd, f, err))
         if not re.search(case['message'], said):
             raise Fail('%s: message does not match %r\n%s' % (cmd, case['message'], said))
         if args[1] == '--json' and p.returncode == 1:
