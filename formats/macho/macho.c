@@ -328,7 +328,8 @@ static int signature_check(struct skeys_image *img, char *err, size_t errlen)
 	for (k = 0; k < img->n_sections; k++) {
 		const struct skeys_section *s = &img->sections[k];
 
-		if (!(s->flags & SKEYS_SEC_NOBITS) && s->offset < p->sig_off + (uint64_t)p->sig_size &&
+		if (!(s->flags & SKEYS_SEC_NOBITS) &&
+		    s->offset < p->sig_off + (uint64_t)p->sig_size &&
 		    p->sig_off < s->offset + s->size)
 			FAIL("the code signature [0x%x, +0x%x) overlaps section %s", p->sig_off,
 			     p->sig_size, s->name);

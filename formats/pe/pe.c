@@ -198,8 +198,7 @@ static int section_table(struct skeys_image *img, const struct pe_layout *l, cha
 
 static int file_range_cmp(const void *a, const void *b)
 {
-	const struct skeys_section *x = *(const struct skeys_section *const *)a;
-	const struct skeys_section *y = *(const struct skeys_section *const *)b;
+	const struct skeys_section *x = a, *y = b;
 
 	return (x->offset > y->offset) - (x->offset < y->offset);
 }
@@ -213,21 +212,21 @@ static int file_range_cmp(const void *a, const void *b)
 static int check_file_ranges(struct skeys_image *img, char *err, size_t errlen)
 {
 	const struct pe_priv *p = img->priv;
-	const struct skeys_section **by_off;
+	struct skeys_section *by_off;
 	size_t i, n = 0;
 
-	by_off = calloc(img->n_sections ? img->n_sections : 1, sizeof(*by_off));
+	/* One more for .skeys, which is in no list of mapped sections when discardable. */
+	by_off = calloc(img->n_sections + 1, sizeof(struct skeys_section));
 	if (!by_off)
 		FAIL("out of memory");
 	for (i = 0; i < img->n_sections; i++)
 		if (!(img->sections[i].flags & SKEYS_SEC_NOBITS))
-			by_off[n++] = &img->sections[i];
-	/* A discardable .skeys is in no list of mapped sections, yet is sealed too. */
+			by_off[n++] = img->sections[i];
 	if (img->has_header && !(img->header.flags & SKEYS_SEC_ALLOC))
-		by_off[n++] = &img->header;
-	qsort(by_off, n, sizeof(*by_off), file_range_cmp);
+		by_off[n++] = img->header;
+	qsort(by_off, n, sizeof(struct skeys_section), file_range_cmp);
 	for (i = 0; i < n; i++) {
-		const struct skeys_section *s = by_off[i], *next = i + 1 < n ? by_off[i + 1] : NULL;
+		const struct skeys_section *s = &by_off[i], *next = &by_off[i + 1];
 
 		if (s->offset < p->size_of_headers) {
 			snprintf(err, errlen, "section %s: file bytes [0x%llx, +0x%llx) overlap "
@@ -236,7 +235,7 @@ static int check_file_ranges(struct skeys_image *img, char *err, size_t errlen)
 				 p->size_of_headers);
 			break;
 		}
-		if (next && next->offset - s->offset < s->size) {
+		if (i + 1 < n && next->offset - s->offset < s->size) {
 			uint64_t end = s->offset + s->size, next_end = next->offset + next->size;
 
 			snprintf(err, errlen, "sections %s and %s share file bytes "
