@@ -102,13 +102,19 @@ static void *runner(void *arg)
 static bool wx_mapping(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
+	char line[512], perms[8], path[256];
 	bool found = false;
+	/*
+	 * Valgrind keeps its translated code in anonymous rwx mappings of its
+	 * own; under it (the valgrind test setup) only file-backed code counts.
+	 */
+	bool own_only = getenv("SKEYS_UNDER_VALGRIND") != NULL;
 
 	if (!f)
 		return true;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x') {
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x' &&
+		    !(own_only && sscanf(line, "%*s %*s %*s %*s %*s %255s", path) != 1)) {
 			fprintf(stderr, "writable and executable: %s", line);
 			found = true;
 		}
@@ -348,6 +354,16 @@ int main(int argc, char **argv)
 	const char *t = argc > 1 ? argv[1] : "";
 	const char *m = argc > 2 ? argv[2] : "";
 
+	/*
+	 * Valgrind runs its translation of the old code after a write through
+	 * /proc/self/mem, even with --smc-check=all: a runner executes an int3
+	 * the toggle already replaced, and dies of SIGTRAP. mprotect and plain
+	 * stores it sees (it discards translations of the page).
+	 */
+	if (!strcmp(t, "stress") && strcmp(m, "mprotect") && getenv("SKEYS_UNDER_VALGRIND")) {
+		printf("SKIP: valgrind does not see code written through /proc/self/mem\n");
+		return 77;
+	}
 	if (!strcmp(t, "stress"))
 		return run_stress(!strcmp(m, "mprotect") ? SKEYS_WRITE_MPROTECT : SKEYS_WRITE_PROCMEM);
 	if (!strcmp(t, "contention"))
