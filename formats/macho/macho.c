@@ -52,6 +52,7 @@ enum {
 #define FAT_MAGIC_64 0xcafebabfu
 #define FAT_MAGIC 0xcafebabeu
 #define MH_MAGIC_64 0xfeedfacfu
+#define MH_MAGIC 0xfeedfaceu /* 32-bit */
 
 #define FAIL(...)                                                              \
 	do {                                                                   \
@@ -103,7 +104,9 @@ static bool macho_probe(const uint8_t *buf, size_t len)
 
 	if (len < 8)
 		return false;
-	if (le32(buf) == MH_MAGIC_64)
+	/* Every Mach-O magic, so that the ones not read get a message of their own. */
+	if (le32(buf) == MH_MAGIC_64 || le32(buf) == MH_MAGIC || be32(buf) == MH_MAGIC_64 ||
+	    be32(buf) == MH_MAGIC)
 		return true;
 	/*
 	 * 0xcafebabe also starts Java class files, whose next word is their
@@ -516,6 +519,14 @@ static int macho_open(struct skeys_image *img, char *err, size_t errlen)
 	}
 	if (le32(img->buf) == MH_MAGIC_64)
 		return macho_open_thin(img, err, errlen);
+	if (le32(img->buf) == MH_MAGIC || be32(img->buf) == MH_MAGIC_64 ||
+	    be32(img->buf) == MH_MAGIC) {
+		snprintf(err, errlen, "%s-endian %s-bit Mach-O image: only 64-bit little-endian "
+			 "images (x86_64, arm64) are read",
+			 le32(img->buf) == MH_MAGIC ? "little" : "big",
+			 be32(img->buf) == MH_MAGIC_64 ? "64" : "32");
+		return -1;
+	}
 	return macho_open_fat(img, err, errlen);
 }
 

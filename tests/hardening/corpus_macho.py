@@ -33,8 +33,10 @@ CODESIG = {'dataoff': (8, '<I'), 'datasize': (12, '<I')}
 SUPERBLOB = {'magic': (0, '>I'), 'length': (4, '>I'), 'count': (8, '>I')}
 CD = {'magic': (0, '>I'), 'length': (4, '>I'), 'hash_offset': (16, '>I'),
       'n_code_slots': (28, '>I'), 'code_limit': (32, '>I')}
-# Universal header, big-endian: fat_header, then fat_arch entries.
+# Universal header, big-endian: fat_header, then fat_arch entries (fat_arch_64
+# after the magic 0xcafebabf).
 FAT_ARCH = {'cputype': (0, '>I'), 'offset': (8, '>I'), 'size': (12, '>I'), 'align': (16, '>I')}
+FAT_ARCH_64 = {'cputype': (0, '>I'), 'offset': (8, '>Q'), 'size': (16, '>Q'), 'align': (24, '>I')}
 
 
 class Macho(Image):
@@ -137,8 +139,25 @@ class Macho(Image):
 class Fat(Image):
     """A universal file: big-endian header, then slices."""
 
+    def wide(self):
+        return self.get(0, '>I') == 0xcafebabf
+
     def arch(self, i, field, v=None):
+        if self.wide():
+            return self.field(FAT_ARCH_64, 8 + 32 * i, field, v)
         return self.field(FAT_ARCH, 8 + 20 * i, field, v)
+
+    def make_wide(self):
+        """Rewrite the header with 64-bit fat_arch entries, slices unmoved."""
+        n = self.get(4, '>I')
+        arches = [[self.arch(i, f) for f in ('cputype', 'offset', 'size', 'align')]
+                  for i in range(n)]
+        cpusub = [self.get(8 + 20 * i + 4, '>I') for i in range(n)]
+        self.b[0:8 + 20 * n] = bytes(8 + 20 * n)
+        self.put(0, '>I', 0xcafebabf)
+        self.put(4, '>I', n)
+        for i, (cpu, off, size, align) in enumerate(arches):
+            struct.pack_into('>IIQQII', self.b, 8 + 32 * i, cpu, cpusub[i], off, size, align, 0)
 
     def slice(self, i):
         """Slice i, editing this file's bytes."""
@@ -237,6 +256,12 @@ CASES = [
     # -- the Mach-O header and load commands -------------------------------------
     ('header-cut', 'a Mach-O header cut at 16 of its 32 bytes', truncate(16), INPUT,
      r'truncated: shorter than a Mach-O header'),
+    ('magic-32bit', 'the 32-bit magic 0xfeedface on a 64-bit image', mh_set('magic', 0xfeedface),
+     INPUT, r'little-endian 32-bit Mach-O image: only 64-bit little-endian images'),
+    ('magic-big-endian', 'the magic of a big-endian 64-bit image',
+     mh_set('magic', 0xcffaedfe), INPUT, r'big-endian 64-bit Mach-O image: only 64-bit'),
+    ('magic-bad', 'magic 0xfeedfacd: no Mach-O at all', mh_set('magic', 0xfeedfacd), INPUT,
+     r'not a supported binary'),
     ('cputype-ppc64', 'cputype PowerPC 64', mh_set('cputype', 0x01000012), INPUT,
      r'unsupported machine \(Mach-O cputype 0x1000012\)'),
     ('filetype-object', 'filetype MH_OBJECT: not linked', mh_set('filetype', 1), INPUT,
@@ -366,5 +391,14 @@ CASES = [
      r'slice 1: truncated: segment __DATA \[0x100000, \+0x4000\) extends past', FAT),
     ('fat-slice-bad-table', 'a slice whose sealed count is wrong',
      in_slice(1, hdr_set('count', 99)), VERIFY, r'counts 99 entries', FAT),
+    ('fat64-slice-offset-huge', '64-bit universal header, a slice offset of 2^40',
+     both(Fat.make_wide, arch_set(0, 'offset', 1 << 40)), INPUT,
+     r'truncated: slice 0 \[0x10000000000, \+0x34d0\) extends past the end', FAT),
+    ('fat64-slice-wraps', '64-bit universal header, slice offset + size wrapping 2^64',
+     both(Fat.make_wide, arch_set(1, 'offset', 0xffffffffffffc000)), INPUT,
+     r'truncated: slice 1 \[0xffffffffffffc000', FAT),
+    ('fat64-slices-overlap', '64-bit universal header, the two slices overlapping',
+     both(Fat.make_wide, arch_set(1, 'offset', lambda e: e.arch(0, 'offset')),
+          arch_set(1, 'align', 12)), INPUT, r'slices 0 and 1 overlap in the file', FAT),
 ] + table_cases('__skeys', shrink_table) + entry_cases('__text', '__data', '__common',
                                                                0xf0000000)
