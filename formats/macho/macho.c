@@ -377,6 +377,7 @@ static int macho_open_thin(struct skeys_image *img, char *err, size_t errlen)
 	const uint8_t *b = img->buf;
 	struct macho_priv *p;
 	uint32_t cputype, filetype, ncmds, sizeofcmds, i;
+	size_t k;
 	uint64_t off = HDR64;
 	const uint8_t *symtab = NULL;
 
@@ -434,6 +435,15 @@ static int macho_open_thin(struct skeys_image *img, char *err, size_t errlen)
 		return -1;
 	if (symtab && read_symbols(img, symtab, err, errlen))
 		return -1;
+	/*
+	 * Empty sections (a __la_symbol_ptr with nothing in it) map nothing;
+	 * format.h promises none. Dropped only now: symbols number sections
+	 * in load-command order, empty ones included.
+	 */
+	for (i = 0, k = 0; i < img->n_sections; i++)
+		if (img->sections[i].size)
+			img->sections[k++] = img->sections[i];
+	img->n_sections = k;
 	if (skeys_image_finish(img, err, errlen))
 		return -1;
 	if (p->sig_size && signature_check(img, err, errlen))
