@@ -68,7 +68,7 @@ struct macho_segment {
 struct macho_priv {
 	char (*names)[17]; /* section names, terminated */
 	struct macho_segment *segs; /* with file bytes, for the overlap check */
-	size_t n_segs;
+	size_t n_segs, cap_segs;
 	uint32_t sig_off, sig_size; /* LC_CODE_SIGNATURE, 0 when unsigned */
 };
 
@@ -187,12 +187,19 @@ static int read_segment(struct skeys_image *img, const uint8_t *lc, uint32_t cmd
 	if (filesize > vmsize)
 		FAIL("segment %s maps 0x%llx file bytes into 0x%llx bytes of memory", segname,
 		     (unsigned long long)filesize, (unsigned long long)vmsize);
-	if (filesize) {
-		struct macho_segment *segs = realloc(p->segs, (p->n_segs + 1) * sizeof(*segs));
+	if (filesize && p->n_segs == p->cap_segs) {
+		/* Doubling: a hostile file may hold a million segment commands. */
+		size_t cap = p->cap_segs ? 2 * p->cap_segs : 8;
+		struct macho_segment *segs = realloc(p->segs, cap * sizeof(*segs));
 
 		if (!segs)
 			FAIL("out of memory");
 		p->segs = segs;
+		p->cap_segs = cap;
+	}
+	if (filesize) {
+		struct macho_segment *segs = p->segs;
+
 		memcpy(segs[p->n_segs].name, segname, sizeof(segname));
 		segs[p->n_segs].fileoff = fileoff;
 		segs[p->n_segs++].filesize = filesize;
