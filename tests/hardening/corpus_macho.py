@@ -278,6 +278,9 @@ CASES = [
      r'load command 0 \(0x19\) has a bad size 65536'),
     ('cmdsize-unaligned', 'a load command of 76 bytes, not a multiple of 8',
      lambda e: e.put(HDR64 + 4, '<I', 76), INPUT, r'bad size 76: not a multiple of 8'),
+    ('segment-cmdsize-short', '__PAGEZERO\'s segment command says 64 bytes, short of a '
+     'segment command\'s 72', lambda e: e.put(HDR64 + 4, '<I', 64), INPUT,
+     r'segment command of 64 bytes, shorter than the 72 a segment takes'),
     ('nsects-too-many', '__TEXT says it has 100 sections', seg_set('__TEXT', 'nsects', 100),
      INPUT, r'segment __TEXT: 100 sections do not fit its load command'),
     # -- segments ----------------------------------------------------------------
