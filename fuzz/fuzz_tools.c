@@ -58,22 +58,40 @@ static int run(int (*fn)(int, char **), const char *a0, const char *opt)
 	return fn(argc, argv);
 }
 
-/* What the library says of the same bytes, to hold the commands to it. */
+/* 2 when the image cannot be checked, else 0 when it verifies, else 1. */
+static int expected_one(struct skeys_image *img)
+{
+	char err[SKEYS_ERR_LEN];
+	struct skeys_check c;
+	int rc;
+
+	if (skeys_check_open(&c, img, err, sizeof(err)))
+		return 2;
+	rc = skeys_check_ok(&c) ? 0 : 1;
+	skeys_check_close(&c);
+	return rc;
+}
+
+/*
+ * What the library says of the same bytes, to hold the commands to it. A
+ * universal file is its slices: 2 when one cannot be checked, else 1 when
+ * one fails verification.
+ */
 static int expected(const uint8_t *data, size_t size)
 {
 	char err[SKEYS_ERR_LEN];
 	struct skeys_image *img;
-	struct skeys_check c;
-	int rc;
+	int rc = 0;
 
 	if (skeys_image_open_mem(&img, data, size, err, sizeof(err)))
 		return 2;
-	if (skeys_check_open(&c, img, err, sizeof(err))) {
-		skeys_image_close(img);
-		return 2;
+	if (!img->n_slices)
+		rc = expected_one(img);
+	for (size_t i = 0; i < img->n_slices && rc < 2; i++) {
+		int r = expected_one(img->slices[i]);
+
+		rc = r > rc ? r : rc;
 	}
-	rc = skeys_check_ok(&c) ? 0 : 1;
-	skeys_check_close(&c);
 	skeys_image_close(img);
 	return rc;
 }

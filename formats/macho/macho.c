@@ -19,6 +19,8 @@
 
 enum {
 	FAT_MAX_SLICES = 32,
+	FAT_MAX_ALIGN = 15, /* 2^15: the largest page size a slice is aligned to */
+	JAVA_MIN_MAJOR = 45, /* Java class files share 0xcafebabe; their version follows */
 	MH_EXECUTE = 2,
 	MH_DYLIB = 6,
 	MH_BUNDLE = 8,
@@ -50,6 +52,7 @@ enum {
 #define FAT_MAGIC_64 0xcafebabfu
 #define FAT_MAGIC 0xcafebabeu
 #define MH_MAGIC_64 0xfeedfacfu
+#define MH_MAGIC 0xfeedfaceu /* 32-bit */
 
 #define FAIL(...)                                                              \
 	do {                                                                   \
@@ -57,8 +60,15 @@ enum {
 		return -1;                                                     \
 	} while (0)
 
+struct macho_segment {
+	char name[17];
+	uint64_t fileoff, filesize;
+};
+
 struct macho_priv {
 	char (*names)[17]; /* section names, terminated */
+	struct macho_segment *segs; /* with file bytes, for the overlap check */
+	size_t n_segs, cap_segs;
 	uint32_t sig_off, sig_size; /* LC_CODE_SIGNATURE, 0 when unsigned */
 };
 
@@ -94,12 +104,16 @@ static bool macho_probe(const uint8_t *buf, size_t len)
 
 	if (len < 8)
 		return false;
-	if (le32(buf) == MH_MAGIC_64)
+	/* Every Mach-O magic, so that the ones not read get a message of their own. */
+	if (le32(buf) == MH_MAGIC_64 || le32(buf) == MH_MAGIC || be32(buf) == MH_MAGIC_64 ||
+	    be32(buf) == MH_MAGIC)
 		return true;
-	/* 0xcafebabe also starts Java class files, whose next word is large. */
+	/*
+	 * 0xcafebabe also starts Java class files, whose next word is their
+	 * version, 45 or more; anything below is a universal file, even a bad one.
+	 */
 	n = be32(buf + 4);
-	return (be32(buf) == FAT_MAGIC || be32(buf) == FAT_MAGIC_64) && n >= 1 &&
-	       n <= FAT_MAX_SLICES;
+	return (be32(buf) == FAT_MAGIC || be32(buf) == FAT_MAGIC_64) && n < JAVA_MIN_MAJOR;
 }
 
 /* ---- one image ------------------------------------------------------------ */
@@ -149,6 +163,7 @@ static int read_segment(struct skeys_image *img, const uint8_t *lc, uint32_t cmd
 	uint32_t nsects, initprot, i;
 	char segname[17] = { 0 };
 	struct skeys_section *ns;
+	uint64_t vmaddr, vmsize, fileoff, filesize;
 
 	/* Nothing past the command's own size is read before it is known to fit. */
 	if (cmdsize < SEG64)
@@ -157,8 +172,38 @@ static int read_segment(struct skeys_image *img, const uint8_t *lc, uint32_t cmd
 	nsects = le32(lc + 64);
 	initprot = le32(lc + 60);
 	memcpy(segname, lc + 8, 16);
+	vmaddr = le64(lc + 24);
+	vmsize = le64(lc + 32);
+	fileoff = le64(lc + 40);
+	filesize = le64(lc + 48);
 	if (nsects > (cmdsize - SEG64) / SECT64)
 		FAIL("segment %s: %u sections do not fit its load command", segname, nsects);
+	if (!in_file(img, fileoff, filesize))
+		FAIL("truncated: segment %s [0x%llx, +0x%llx) extends past the end of the file "
+		     "(0x%zx bytes)", segname, (unsigned long long)fileoff,
+		     (unsigned long long)filesize, img->len);
+	if (vmaddr + vmsize < vmaddr)
+		FAIL("segment %s wraps around the address space", segname);
+	if (filesize > vmsize)
+		FAIL("segment %s maps 0x%llx file bytes into 0x%llx bytes of memory", segname,
+		     (unsigned long long)filesize, (unsigned long long)vmsize);
+	if (filesize && p->n_segs == p->cap_segs) {
+		/* Doubling: a hostile file may hold a million segment commands. */
+		size_t cap = p->cap_segs ? 2 * p->cap_segs : 8;
+		struct macho_segment *segs = realloc(p->segs, cap * sizeof(*segs));
+
+		if (!segs)
+			FAIL("out of memory");
+		p->segs = segs;
+		p->cap_segs = cap;
+	}
+	if (filesize) {
+		struct macho_segment *segs = p->segs;
+
+		memcpy(segs[p->n_segs].name, segname, sizeof(segname));
+		segs[p->n_segs].fileoff = fileoff;
+		segs[p->n_segs++].filesize = filesize;
+	}
 	ns = realloc(img->sections, (img->n_sections + nsects + 1) * sizeof(*ns));
 	if (!ns)
 		FAIL("out of memory");
@@ -185,6 +230,24 @@ static int read_segment(struct skeys_image *img, const uint8_t *lc, uint32_t cmd
 			     (unsigned long long)s.offset, (unsigned long long)s.size, img->len);
 		if (s.addr + s.size < s.addr)
 			FAIL("section %s wraps around the address space", names[img->n_sections]);
+		/*
+		 * The loader maps segments, not sections: a section's bytes are
+		 * what its segment maps at its address, or the tools would read
+		 * (and seal) other bytes than the ones that run.
+		 */
+		if (s.size && (s.addr < vmaddr || s.addr - vmaddr > vmsize ||
+			       s.size > vmsize - (s.addr - vmaddr)))
+			FAIL("section %s,%s [0x%llx, +0x%llx) lies outside segment %s "
+			     "[0x%llx, +0x%llx)", segname, names[img->n_sections],
+			     (unsigned long long)s.addr, (unsigned long long)s.size, segname,
+			     (unsigned long long)vmaddr, (unsigned long long)vmsize);
+		if (!(s.flags & SKEYS_SEC_NOBITS) && s.size &&
+		    (s.offset != fileoff + (s.addr - vmaddr) ||
+		     s.addr - vmaddr + s.size > filesize))
+			FAIL("section %s,%s at file offset 0x%llx is not what segment %s maps at "
+			     "0x%llx (file offset 0x%llx)", segname, names[img->n_sections],
+			     (unsigned long long)s.offset, segname, (unsigned long long)s.addr,
+			     (unsigned long long)(fileoff + (s.addr - vmaddr)));
 		s.name = names[img->n_sections];
 		if (note_skeys(img, &s, segname, err, errlen))
 			return -1;
@@ -233,11 +296,95 @@ static int read_symbols(struct skeys_image *img, const uint8_t *lc, char *err,
 	return 0;
 }
 
+static int segment_cmp(const void *a, const void *b)
+{
+	const struct macho_segment *x = a, *y = b;
+
+	return (x->fileoff > y->fileoff) - (x->fileoff < y->fileoff);
+}
+
+/* Segments map disjoint file bytes, so no two sections alias each other. */
+static int segments_disjoint(struct skeys_image *img, char *err, size_t errlen)
+{
+	struct macho_priv *p = img->priv;
+	size_t i;
+
+	if (p->n_segs)
+		qsort(p->segs, p->n_segs, sizeof(*p->segs), segment_cmp);
+	for (i = 1; i < p->n_segs; i++) {
+		const struct macho_segment *a = &p->segs[i - 1], *b = &p->segs[i];
+
+		if (b->fileoff - a->fileoff < a->filesize)
+			FAIL("segments %s and %s share file bytes from 0x%llx", a->name, b->name,
+			     (unsigned long long)b->fileoff);
+	}
+	return 0;
+}
+
+/*
+ * The embedded signature: a superblob of blobs, each inside it, and the code
+ * directory's page hashes inside the code directory, covering the file up to
+ * the signature. skeys-seal rewrites those hashes in place, so they must lie
+ * where this says, and nowhere near a section. A signature that breaks
+ * this is damaged: macOS would refuse the file too.
+ */
+static int signature_check(struct skeys_image *img, char *err, size_t errlen)
+{
+	const struct macho_priv *p = img->priv;
+	const uint8_t *sb = img->buf + p->sig_off;
+	uint32_t count, i;
+	size_t k;
+
+	for (k = 0; k < img->n_sections; k++) {
+		const struct skeys_section *s = &img->sections[k];
+
+		if (!(s->flags & SKEYS_SEC_NOBITS) &&
+		    s->offset < p->sig_off + (uint64_t)p->sig_size &&
+		    p->sig_off < s->offset + s->size)
+			FAIL("the code signature [0x%x, +0x%x) overlaps section %s", p->sig_off,
+			     p->sig_size, s->name);
+	}
+	if (p->sig_size < 12 || be32(sb) != CSMAGIC_EMBEDDED_SIGNATURE)
+		FAIL("the code signature at 0x%x is not an embedded signature (magic 0x%x, "
+		     "expected 0x%x)", p->sig_off, p->sig_size >= 4 ? be32(sb) : 0,
+		     CSMAGIC_EMBEDDED_SIGNATURE);
+	count = be32(sb + 8);
+	if (count > (p->sig_size - 12) / 8)
+		FAIL("the code signature lists %u blobs, more than its 0x%x bytes hold", count,
+		     p->sig_size);
+	for (i = 0; i < count; i++) {
+		uint32_t type = be32(sb + 12 + (size_t)8 * i), off = be32(sb + 16 + (size_t)8 * i);
+		const uint8_t *cd = sb + off;
+		uint32_t len, hash_off, n_code, limit;
+
+		if (off > p->sig_size - 8 || be32(sb + off + 4) > p->sig_size - off ||
+		    be32(sb + off + 4) < 8)
+			FAIL("code signature blob %u (type 0x%x) at +0x%x does not fit the "
+			     "signature's 0x%x bytes", i, type, off, p->sig_size);
+		if (type != CSSLOT_CODEDIRECTORY || be32(cd) != CSMAGIC_CODEDIRECTORY)
+			continue;
+		len = be32(cd + 4);
+		if (len < 44)
+			FAIL("code directory of %u bytes, shorter than its 44-byte header", len);
+		hash_off = be32(cd + 16);
+		n_code = be32(cd + 28);
+		limit = be32(cd + 32);
+		if (hash_off > len || (uint64_t)n_code * cd[36] > len - hash_off)
+			FAIL("code directory: %u hashes of %u bytes at +0x%x do not fit its 0x%x "
+			     "bytes", n_code, cd[36], hash_off, len);
+		if (limit > p->sig_off)
+			FAIL("code directory: code limit 0x%x is past the signature at 0x%x",
+			     limit, p->sig_off);
+	}
+	return 0;
+}
+
 static int macho_open_thin(struct skeys_image *img, char *err, size_t errlen)
 {
 	const uint8_t *b = img->buf;
 	struct macho_priv *p;
 	uint32_t cputype, filetype, ncmds, sizeofcmds, i;
+	size_t k;
 	uint64_t off = HDR64;
 	const uint8_t *symtab = NULL;
 
@@ -270,6 +417,10 @@ static int macho_open_thin(struct skeys_image *img, char *err, size_t errlen)
 		cmdsize = le32(lc + 4);
 		if (cmdsize < 8 || off + cmdsize > HDR64 + (uint64_t)sizeofcmds)
 			FAIL("load command %u (0x%x) has a bad size %u", i, cmd, cmdsize);
+		/* mach-o/loader.h: 64-bit load commands are multiples of 8 bytes. */
+		if (cmdsize % 8)
+			FAIL("load command %u (0x%x) has a bad size %u: not a multiple of 8", i,
+			     cmd, cmdsize);
 		if (cmd == LC_SEGMENT_64 && read_segment(img, lc, cmdsize, err, errlen))
 			return -1;
 		if (cmd == LC_SYMTAB && cmdsize >= 24)
@@ -287,9 +438,22 @@ static int macho_open_thin(struct skeys_image *img, char *err, size_t errlen)
 		img->sections[i].name = p->names[i];
 	img->table.name = SKEYS_SECTION_TABLE;
 	img->header.name = SKEYS_SECTION_HEADER;
+	if (segments_disjoint(img, err, errlen))
+		return -1;
 	if (symtab && read_symbols(img, symtab, err, errlen))
 		return -1;
+	/*
+	 * Empty sections (a __la_symbol_ptr with nothing in it) map nothing;
+	 * format.h promises none. Dropped only now: symbols number sections
+	 * in load-command order, empty ones included.
+	 */
+	for (i = 0, k = 0; i < img->n_sections; i++)
+		if (img->sections[i].size)
+			img->sections[k++] = img->sections[i];
+	img->n_sections = k;
 	if (skeys_image_finish(img, err, errlen))
+		return -1;
+	if (p->sig_size && signature_check(img, err, errlen))
 		return -1;
 	skeys_image_func_sizes(img);
 	return 0;
@@ -301,9 +465,14 @@ static int macho_open_fat(struct skeys_image *img, char *err, size_t errlen)
 {
 	const uint8_t *b = img->buf;
 	bool wide = be32(b) == FAT_MAGIC_64;
-	uint32_t n = be32(b + 4), i;
+	uint32_t n = be32(b + 4), i, j;
 	size_t entsize = wide ? 32 : 20;
 
+	if (!n)
+		FAIL("the universal header lists no slices");
+	if (n > FAT_MAX_SLICES)
+		FAIL("the universal header lists %u slices, more than %u", n,
+		     (unsigned)FAT_MAX_SLICES);
 	if (!in_file(img, 8, (uint64_t)n * entsize))
 		FAIL("truncated: the universal header lists %u slices past the end of the file",
 		     n);
@@ -317,10 +486,27 @@ static int macho_open_fat(struct skeys_image *img, char *err, size_t errlen)
 		char sub[SKEYS_ERR_LEN];
 		struct skeys_image *s;
 
+		uint32_t align = be32(a + (wide ? 24 : 16));
+
 		if (!in_file(img, off, size))
 			FAIL("truncated: slice %u [0x%llx, +0x%llx) extends past the end of the "
 			     "file (0x%zx bytes)", i, (unsigned long long)off,
 			     (unsigned long long)size, img->len);
+		if (off < 8 + (uint64_t)n * entsize)
+			FAIL("slice %u at 0x%llx overlaps the universal header", i,
+			     (unsigned long long)off);
+		if (align > FAT_MAX_ALIGN || off % ((uint64_t)1 << align))
+			FAIL("slice %u at 0x%llx is not aligned to 2^%u, as the universal header "
+			     "says it is", i, (unsigned long long)off, align);
+		/* Sealing one slice must not rewrite another's bytes. */
+		for (j = 0; j < i; j++) {
+			const uint8_t *o = b + 8 + (size_t)j * entsize;
+			uint64_t o_off = wide ? be64(o + 8) : be32(o + 8);
+			uint64_t o_size = wide ? be64(o + 16) : be32(o + 12);
+
+			if (off < o_off + o_size && o_off < off + size)
+				FAIL("slices %u and %u overlap in the file", j, i);
+		}
 		if (size < 4 || le32(b + off) != MH_MAGIC_64)
 			FAIL("slice %u (cputype 0x%x) is not a 64-bit little-endian Mach-O image",
 			     i, be32(a));
@@ -350,6 +536,14 @@ static int macho_open(struct skeys_image *img, char *err, size_t errlen)
 	}
 	if (le32(img->buf) == MH_MAGIC_64)
 		return macho_open_thin(img, err, errlen);
+	if (le32(img->buf) == MH_MAGIC || be32(img->buf) == MH_MAGIC_64 ||
+	    be32(img->buf) == MH_MAGIC) {
+		snprintf(err, errlen, "%s-endian %s-bit Mach-O image: only 64-bit little-endian "
+			 "images (x86_64, arm64) are read",
+			 le32(img->buf) == MH_MAGIC ? "little" : "big",
+			 be32(img->buf) == MH_MAGIC_64 ? "64" : "32");
+		return -1;
+	}
 	return macho_open_fat(img, err, errlen);
 }
 
@@ -360,6 +554,7 @@ static void macho_close(struct skeys_image *img)
 	if (!p)
 		return;
 	free(p->names);
+	free(p->segs);
 	free(p);
 	img->priv = NULL;
 }

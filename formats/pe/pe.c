@@ -21,6 +21,8 @@ enum {
 	SYM_SIZE = 18,
 	OPT_MAGIC_PE32 = 0x10b,
 	OPT_MAGIC_PE32P = 0x20b,
+	OPT_SIZE_OF_IMAGE = 56,
+	OPT_SIZE_OF_HEADERS = 60,
 	OPT_CHECKSUM = 64,
 	DIR_SECURITY = 4,
 	SCN_CNT_CODE = 0x20,
@@ -45,6 +47,7 @@ struct pe_priv {
 	char (*names)[9]; /* short section names, terminated */
 	char (*symnames)[9]; /* short symbol names, terminated */
 	uint64_t image_base;
+	uint32_t size_of_image, size_of_headers;
 	uint32_t n_scns;
 	const uint8_t *scns; /* section headers in the file */
 	const uint8_t *strtab;
@@ -104,8 +107,11 @@ static int pe_layout(const struct skeys_image *img, struct pe_layout *l, char *e
 	l->coff = lfanew + 4;
 	l->opt = l->coff + COFF_HDR;
 	l->opt_size = le16(b + l->coff + 16);
-	if (!in_file(img, l->opt, l->opt_size) || l->opt_size < 2)
-		FAIL("truncated: the optional header extends past the end of the file");
+	if (l->opt_size < 2)
+		FAIL("optional header of %u bytes is too short", l->opt_size);
+	if (!in_file(img, l->opt, l->opt_size))
+		FAIL("truncated: the optional header [0x%x, +0x%x) extends past the end of the "
+		     "file (0x%zx bytes)", l->opt, l->opt_size, img->len);
 	l->magic = le16(b + l->opt);
 	if (l->magic != OPT_MAGIC_PE32 && l->magic != OPT_MAGIC_PE32P)
 		FAIL("optional header magic 0x%x is neither PE32 nor PE32+", l->magic);
@@ -181,8 +187,66 @@ static int section_table(struct skeys_image *img, const struct pe_layout *l, cha
 	if (!in_file(img, at, (uint64_t)p->n_scns * SEC_HDR))
 		FAIL("truncated: the section table [0x%x, +%u x %u) extends past the end "
 		     "of the file (0x%zx bytes)", at, p->n_scns, (unsigned)SEC_HDR, img->len);
+	/* The loader maps SizeOfHeaders bytes; a table past them is not what it reads. */
+	if (at + (uint64_t)p->n_scns * SEC_HDR > p->size_of_headers)
+		FAIL("section table [0x%x, +%u x %u) extends past the headers "
+		     "(SizeOfHeaders 0x%x)", at, p->n_scns, (unsigned)SEC_HDR,
+		     p->size_of_headers);
 	p->scns = img->buf + at;
 	return 0;
+}
+
+static int file_range_cmp(const void *a, const void *b)
+{
+	const struct skeys_section *x = a, *y = b;
+
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/*
+ * No two sections, and no section and the headers, share file bytes:
+ * skeys-seal writes the table section in place, and must not rewrite code
+ * or headers that happen to alias it. Sorted by offset, so that a file with
+ * 65535 sections is checked in n log n.
+ */
+static int check_file_ranges(struct skeys_image *img, char *err, size_t errlen)
+{
+	const struct pe_priv *p = img->priv;
+	struct skeys_section *by_off;
+	size_t i, n = 0;
+
+	/* One more for .skeys, which is in no list of mapped sections when discardable. */
+	by_off = calloc(img->n_sections + 1, sizeof(struct skeys_section));
+	if (!by_off)
+		FAIL("out of memory");
+	for (i = 0; i < img->n_sections; i++)
+		if (!(img->sections[i].flags & SKEYS_SEC_NOBITS))
+			by_off[n++] = img->sections[i];
+	if (img->has_header && !(img->header.flags & SKEYS_SEC_ALLOC))
+		by_off[n++] = img->header;
+	qsort(by_off, n, sizeof(struct skeys_section), file_range_cmp);
+	for (i = 0; i < n; i++) {
+		const struct skeys_section *s = &by_off[i], *next = &by_off[i + 1];
+
+		if (s->offset < p->size_of_headers) {
+			snprintf(err, errlen, "section %s: file bytes [0x%llx, +0x%llx) overlap "
+				 "the headers (0x%x bytes)", s->name,
+				 (unsigned long long)s->offset, (unsigned long long)s->size,
+				 p->size_of_headers);
+			break;
+		}
+		if (i + 1 < n && next->offset - s->offset < s->size) {
+			uint64_t end = s->offset + s->size, next_end = next->offset + next->size;
+
+			snprintf(err, errlen, "sections %s and %s share file bytes "
+				 "[0x%llx, 0x%llx)", s->name, next->name,
+				 (unsigned long long)next->offset,
+				 (unsigned long long)(end < next_end ? end : next_end));
+			break;
+		}
+	}
+	free(by_off);
+	return i < n ? -1 : 0;
 }
 
 static int read_sections(struct skeys_image *img, char *err, size_t errlen)
@@ -204,6 +268,11 @@ static int read_sections(struct skeys_image *img, char *err, size_t errlen)
 		/* VirtualSize 0 means "the raw size" to some linkers. */
 		if (!vsize)
 			vsize = raw;
+		if ((uint64_t)rva + vsize > UINT32_MAX)
+			FAIL("section %s [RVA 0x%x, +0x%x) wraps past 4 GiB", s.name, rva, vsize);
+		if (rva + vsize > p->size_of_image)
+			FAIL("section %s [RVA 0x%x, +0x%x) ends past SizeOfImage 0x%x", s.name,
+			     rva, vsize, p->size_of_image);
 		s.addr = p->image_base + rva;
 		s.flags = scn_flags(ch);
 		s.offset = raw_at;
@@ -316,8 +385,16 @@ static int pe_open(struct skeys_image *img, char *err, size_t errlen)
 		FAIL("object file, not an image: seal the linked EXE or DLL");
 	p->image_base = l.magic == OPT_MAGIC_PE32P ? le64(img->buf + l.opt + 24)
 						   : le32(img->buf + l.opt + 28);
+	p->size_of_image = le32(img->buf + l.opt + OPT_SIZE_OF_IMAGE);
+	p->size_of_headers = le32(img->buf + l.opt + OPT_SIZE_OF_HEADERS);
+	if (p->size_of_headers > img->len)
+		FAIL("truncated: SizeOfHeaders 0x%x extends past the end of the file "
+		     "(0x%zx bytes)", p->size_of_headers, img->len);
+	if (p->image_base + p->size_of_image < p->image_base)
+		FAIL("ImageBase 0x%llx + SizeOfImage 0x%x wraps around the address space",
+		     (unsigned long long)p->image_base, p->size_of_image);
 	if (section_table(img, &l, err, errlen) || read_symbols(img, &l, err, errlen) ||
-	    read_sections(img, err, errlen) ||
+	    read_sections(img, err, errlen) || check_file_ranges(img, err, errlen) ||
 	    skeys_image_finish(img, err, errlen))
 		return -1;
 	if (!img->has_header)

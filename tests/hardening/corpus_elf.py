@@ -2,7 +2,7 @@
 """Hostile ELF inputs, each made by one small edit of seed.elf.
 
 Every case is (name, what it tests, edit, expectation). The edit takes an
-Elf (a bytearray with field accessors) and changes it in place. The
+Elf (a bytearray with field accessors, corpus_lib.Image) and changes it in place. The
 expectation is the exit status every tool invocation must give (2: input
 error, 1: the table or a site failed verification) and a regular expression
 its stderr must match: the message has to say what is wrong, not just fail.
@@ -10,13 +10,11 @@ its stderr must match: the message has to say what is wrong, not just fail.
 Edits that keep the table sealed recompute the checksum (reseal) so that the
 one defect under test is the only one reported.
 """
-import struct
+from corpus_lib import INPUT, VERIFY, Image, both, entry_cases, table_cases, truncate
 
 EHDR_SIZE = 64
 SHDR_SIZE = 64
 SYM_SIZE = 24
-ENTRY = 12
-HDR = 40
 
 SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 1, 2, 3, 8
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
@@ -35,39 +33,13 @@ EH = {
     'phentsize': (0x36, '<H'), 'phnum': (0x38, '<H'), 'shentsize': (0x3a, '<H'),
     'shnum': (0x3c, '<H'), 'shstrndx': (0x3e, '<H'),
 }
-# skeys header fields (include/skeys/abi.h).
-HD = {
-    'magic': (0, '<8s'), 'version': (8, '<H'), 'header_size': (10, '<H'),
-    'entry_size': (12, '<H'), 'arch': (14, '<H'), 'flags': (16, '<I'),
-    'count': (20, '<I'), 'checksum': (24, '<Q'), 'start': (32, '<i'),
-    'stop': (36, '<i'),
-}
 
 
-def fnv1a(data):
-    h = 0xcbf29ce484222325
-    for c in data:
-        h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-    return h
-
-
-class Elf:
+class Elf(Image):
     """Just enough ELF64 little-endian to edit a file the way an attacker would."""
 
-    def __init__(self, data):
-        self.b = bytearray(data)
-
-    def get(self, off, fmt):
-        return struct.unpack_from(fmt, self.b, off)[0]
-
-    def put(self, off, fmt, v):
-        struct.pack_into(fmt, self.b, off, v)
-
     def eh(self, field, v=None):
-        off, fmt = EH[field]
-        if v is None:
-            return self.get(off, fmt)
-        self.put(off, fmt, v)
+        return self.field(EH, 0, field, v)
 
     def shdr_off(self, i):
         return self.eh('shoff') + i * SHDR_SIZE
@@ -85,10 +57,10 @@ class Elf:
 
     def sh(self, sec, field, v=None):
         i = self.idx(sec) if isinstance(sec, str) else sec
-        off, fmt = SH[field]
-        if v is None:
-            return self.get(self.shdr_off(i) + off, fmt)
-        self.put(self.shdr_off(i) + off, fmt, v)
+        return self.field(SH, self.shdr_off(i), field, v)
+
+    def section_end(self, sec):
+        return self.sh(sec, 'addr') + self.sh(sec, 'size')
 
     def file_off(self, addr):
         for i in range(1, self.eh('shnum')):
@@ -99,37 +71,11 @@ class Elf:
 
     # ---- the skeys header and table -----------------------------------
 
-    def hdr(self, field, v=None):
-        off, fmt = HD[field]
-        base = self.sh('__skeys_hdr', 'offset')
-        if v is None:
-            return self.get(base + off, fmt)
-        self.put(base + off, fmt, v)
+    def table(self):
+        return tuple(self.sh('__skeys', f) for f in ('addr', 'offset', 'size'))
 
-    def n_entries(self):
-        return self.sh('__skeys', 'size') // ENTRY
-
-    def entry(self, i):
-        """Absolute (code, target, key with flags) of entry i."""
-        at = self.sh('__skeys', 'addr') + ENTRY * i
-        raw = struct.unpack_from('<iii', self.b, self.sh('__skeys', 'offset') + ENTRY * i)
-        return [at + 4 * k + v for k, v in enumerate(raw)]
-
-    def set_entry(self, i, fields):
-        at = self.sh('__skeys', 'addr') + ENTRY * i
-        struct.pack_into('<iii', self.b, self.sh('__skeys', 'offset') + ENTRY * i,
-                         *(v - (at + 4 * k) for k, v in enumerate(fields)))
-
-    def reseal(self, sort=False):
-        """Seal again as skeys-seal would: sorted order, count, checksum."""
-        t = self.sh('__skeys', 'offset')
-        if sort:
-            fields = sorted((self.entry(i) for i in range(self.n_entries())),
-                            key=lambda f: (f[2] & ~3, f[0], f[1], f[2] & 3))
-            for i, f in enumerate(fields):
-                self.set_entry(i, f)
-        self.hdr('count', self.n_entries())
-        self.hdr('checksum', fnv1a(self.b[t:t + self.sh('__skeys', 'size')]))
+    def header_offset(self):
+        return self.sh('__skeys_hdr', 'offset')
 
     # ---- symbols --------------------------------------------------------
 
@@ -142,22 +88,12 @@ class Elf:
                 return self.get(st + i * SYM_SIZE + field, '<Q')
         raise KeyError(name)
 
-    def entry_of(self, func):
-        """Index of the entry whose site lies in `func`."""
-        a, n = self.sym(func), self.sym(func, 16)
-        for i in range(self.n_entries()):
-            if a <= self.entry(i)[0] < a + n:
-                return i
-        raise KeyError(func)
+    def func_range(self, func):
+        a = self.sym(func)
+        return a, a + self.sym(func, 16)
 
 
 # ---- edits --------------------------------------------------------------
-
-def truncate(n):
-    def edit(e):
-        del e.b[n:]
-    return edit
-
 
 def eh_set(field, v):
     return lambda e: e.eh(field, v)
@@ -165,24 +101,6 @@ def eh_set(field, v):
 
 def sh_set(sec, field, v):
     return lambda e: e.sh(sec, field, v(e) if callable(v) else v)
-
-
-def hdr_set(field, v, reseal=False):
-    def edit(e):
-        e.hdr(field, v(e) if callable(v) else v)
-        if reseal:
-            e.reseal()
-    return edit
-
-
-def entry_edit(func, change, reseal=True):
-    """Rewrite the entry of `func`'s site: change(e, [code, target, key]) -> fields."""
-    def edit(e):
-        i = e.entry_of(func)
-        e.set_entry(i, change(e, e.entry(i)))
-        if reseal:
-            e.reseal(sort=True)
-    return edit
 
 
 def rename(sec, new):
@@ -205,27 +123,6 @@ def overwrite_name(sec, new):
         assert len(new) <= len(old)
         e.b[at:at + len(old)] = new.encode().ljust(len(old), b'\0')
     return edit
-
-
-def both(*edits):
-    def edit(e):
-        for f in edits:
-            f(e)
-    return edit
-
-
-def site_bytes(func, data):
-    def edit(e):
-        off = e.file_off(e.entry(e.entry_of(func))[0])
-        e.b[off:off + len(data)] = data
-    return edit
-
-
-def swap_first_last(e):
-    first, last = e.entry(0), e.entry(e.n_entries() - 1)
-    e.set_entry(0, last)
-    e.set_entry(e.n_entries() - 1, first)
-    e.reseal()
 
 
 def shrink_table(e):
@@ -256,13 +153,6 @@ def symtab_name_past_strtab(e):
 def symtab_huge(e):
     e.sh('.symtab', 'size', 0x7fffffff * SYM_SIZE)
 
-
-def end_of(sec):
-    return lambda e: e.sh(sec, 'addr') + e.sh(sec, 'size')
-
-
-# Expectations.
-INPUT, VERIFY = 2, 1
 
 CASES = [
     # -- not ELF at all, or not one we read --------------------------------
@@ -360,64 +250,6 @@ CASES = [
      r'symbol table \(section 9\) is 0x1f1 bytes, not a multiple of its 24-byte entries'),
     ('symtab-huge', '.symtab size far beyond the file', symtab_huge, INPUT,
      r'section \.symtab .* past the end'),
-    # -- the skeys header -------------------------------------------------------
-    ('hdr-magic', 'skeys header magic SKEYSHDX', hdr_set('magic', b'SKEYSHDX'), VERIFY,
-     r'header magic'),
-    ('hdr-version', 'skeys header ABI version 99', hdr_set('version', 99), VERIFY,
-     r'ABI version 99'),
-    ('hdr-entry-size', 'header declares 16-byte entries', hdr_set('entry_size', 16), VERIFY,
-     r'entry size 16'),
-    ('hdr-arch', 'header says aarch64 in an x86-64 file', hdr_set('arch', 3), VERIFY,
-     r'architecture 3'),
-    ('hdr-flags', 'header sets unknown flag bits', hdr_set('flags', 0x80000001), VERIFY,
-     r'unknown flags'),
-    ('hdr-bounds', "header's table bounds are not the __skeys section",
-     hdr_set('stop', lambda e: e.hdr('stop') + 12), VERIFY, r"header's table"),
-    ('hdr-reversed', "header's table ends before it starts",
-     both(hdr_set('start', lambda e: e.hdr('stop') + 4), hdr_set('stop', lambda e: e.hdr('start') - 8)),
-     VERIFY, r"header's table"),
-    ('table-not-multiple', 'table of 44 bytes, not a multiple of 12', shrink_table, VERIFY,
-     r'not a multiple of the 12-byte entry'),
-    ('count-mismatch', 'sealed count 99 for 4 entries', hdr_set('count', 99), VERIFY,
-     r'counts 99 entries'),
-    ('checksum-mismatch', 'an entry edited after sealing, checksum kept',
-     entry_edit('f_likely_true', lambda e, f: [f[0], f[1] + 1, f[2]], reseal=False), VERIFY,
-     r'checksum .* does not match'),
-    ('unsorted', 'sealed table out of order (resealed checksum)', swap_first_last, VERIFY,
-     r'not in sorted order'),
-    # -- entries ----------------------------------------------------------------
-    ('site-in-data', 'a site pointing into .data',
-     entry_edit('f_unlikely_false', lambda e, f: [e.sym('seed_data'), f[1], f[2]]), VERIFY,
-     r'site is not in executable code \(\.data\)'),
-    ('site-unmapped', 'a site pointing at no section',
-     entry_edit('f_unlikely_false', lambda e, f: [0x10000000, f[1], f[2]]), VERIFY,
-     r'site is not in executable code'),
-    ('site-straddles', 'a site whose 5 bytes straddle the end of .text',
-     entry_edit('f_unlikely_false', lambda e, f: [end_of('.text')(e) - 2, f[1], f[2]]),
-     VERIFY, r'no section holds all its bytes'),
-    ('target-in-data', 'a jump target in .data',
-     entry_edit('f_likely_false', lambda e, f: [f[0], e.sym('seed_data'), f[2]]), VERIFY,
-     r'target .* is not in executable code'),
-    ('key-in-text', 'a key pointing into .text',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], e.sym('f_likely_true')]),
-     VERIFY, r'not writable data'),
-    ('key-in-bss', 'a key in zero-filled .bss',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], e.sym('seed_bss')]), VERIFY,
-     r'zero-filled'),
-    ('key-no-magic', 'a key pointing at plain data (no key magic)',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], e.sym('seed_data')]), VERIFY,
-     r'lack the key magic'),
-    ('key-misaligned', 'a key address that is not 8-byte aligned',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], f[2] + 4]), VERIFY,
-     r'not 8-byte aligned'),
-    ('key-reserved-flag', 'an entry sets the reserved flag bit 1',
-     entry_edit('f_unlikely_false', lambda e, f: [f[0], f[1], f[2] | 2]), VERIFY,
-     r'reserved flag bits'),
-    ('duplicate-site', 'two entries for one site',
-     entry_edit('f_unlikely_true', lambda e, f: [e.entry(e.entry_of('f_likely_true'))[0], f[1], f[2]]),
-     VERIFY, r'2 table entries name this site'),
-    ('site-int3', 'a site holding int3 instead of its nop', site_bytes('f_unlikely_false', b'\xcc'),
-     VERIFY, r'found cc'),
-    ('site-wrong-jump', 'a jump site that jumps somewhere else',
-     site_bytes('f_likely_false', b'\xe9\x00\x00\x00\x00'), VERIFY, r'expected e9 03 00 00 00'),
-]
+] + table_cases('__skeys', shrink_table) + entry_cases('.text', '.data', '.bss', 0x10000000)
+
+EDITOR = Elf

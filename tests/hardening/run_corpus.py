@@ -11,7 +11,10 @@ case's status (never by a signal, never after the time limit), print
 "FILE: error: " and a message matching the case's pattern, leave the input
 byte-for-byte and mtime unchanged, and create neither an output nor a
 temporary file. SKEYS_TOOL_WRAPPER (e.g. "valgrind -q --error-exitcode=99")
-prefixes every tool command.
+prefixes one of the five tool commands of each case, a different one from
+case to case (chosen by the case's name), the others running bare: every
+file and every command still runs under the wrapper somewhere in the corpus,
+and the valgrind setup runs 199 files in about a minute instead of five.
 """
 import json
 import os
@@ -21,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 
 TIME_LIMIT = 60
 
@@ -59,10 +63,12 @@ def run_case(seal, dump, case, tmp):
     out = os.path.join(tmp, 'out')
     invocations = [[seal, f], [seal, '--check', f], [seal, f, '-o', out],
                    [dump, f], [dump, '--json', f]]
-    for args in invocations:
+    wrapped = zlib.crc32(case['id'].encode()) % len(invocations)
+    for i, args in enumerate(invocations):
         cmd = ' '.join(os.path.basename(a) if a in (seal, dump) else a for a in args)
         try:
-            p = subprocess.run(wrap + args, capture_output=True, timeout=TIME_LIMIT)
+            p = subprocess.run((wrap if i == wrapped else []) + args, capture_output=True,
+                               timeout=TIME_LIMIT)
         except subprocess.TimeoutExpired:
             raise Fail('%s: still running after %d s' % (cmd, TIME_LIMIT))
         err = p.stderr.decode(errors='replace')
@@ -74,9 +80,10 @@ def run_case(seal, dump, case, tmp):
         # skeys-dump reports a table that fails verification in its output.
         said = p.stdout.decode(errors='replace') if (
             args[0] == dump and p.returncode == 1) else err
-        # "FILE: error: ...", or "FILE: func+0x1c (0x401136): error: ..." for a site.
-        if said is err and not re.match(re.escape(f) + r': (\S+ \(0x[0-9a-f]+\): |0x[0-9a-f]+: )?error: ', err):
-            raise Fail('%s: message does not start with "%s: [site: ]error: "\n%s' % (cmd, f, err))
+        # "FILE: error: ...", or "FILE: func+0x1c (0x401136): error: ..." for a
+        # site; FILE[arch] for a slice of a universal file.
+        if said is err and not re.match(re.escape(f) + r'(\[[\w-]+\])?: (\S+ \(0x[0-9a-f]+\): |0x[0-9a-f]+: )?error: ', err):
+            raise Fail('%s: message does not start with "%s[[arch]]: [site: ]error: "\n%s' % (cmd, f, err))
         if not re.search(case['message'], said):
             raise Fail('%s: message does not match %r\n%s' % (cmd, case['message'], said))
         if args[1] == '--json' and p.returncode == 1:
@@ -89,8 +96,9 @@ def run_case(seal, dump, case, tmp):
         left = sorted(set(os.listdir(tmp)) - {'input'})
         if left:
             raise Fail('%s: left files behind: %s' % (cmd, left))
-        print('ok  %-28s exit %d  %s' % (cmd.replace(f, 'FILE'), p.returncode,
-                                         re.search(case['message'], said).group(0)))
+        print('ok  %-28s exit %d  %s%s' % (cmd.replace(f, 'FILE'), p.returncode,
+                                           re.search(case['message'], said).group(0),
+                                           '  (wrapped)' if wrap and i == wrapped else ''))
 
 
 def main():

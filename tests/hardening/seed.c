@@ -33,6 +33,13 @@ void _start(void)
 	int r = f_unlikely_false(seed_data[0]) + f_likely_false(1) + f_unlikely_true(2) +
 		f_likely_true(3);
 
+#if defined(__x86_64__)
 	__asm__ volatile("mov %0, %%edi\n\tmov $60, %%eax\n\tsyscall" : : "r"(r) : "rax", "rdi");
+#else
+	/* The arm64 Mach-O seed is only read, never run. */
+	__asm__ volatile("" : : "r"(r));
+	for (;;)
+		;
+#endif
 	__builtin_unreachable();
 }

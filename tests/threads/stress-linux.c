@@ -6,18 +6,25 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool wx_mapping(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
-	char line[512], perms[8];
+	char line[512], perms[8], path[256];
 	bool found = false;
+	/*
+	 * Valgrind keeps its translated code in anonymous rwx mappings of its
+	 * own; under it (the valgrind test setup) only file-backed code counts.
+	 */
+	bool own_only = getenv("SKEYS_UNDER_VALGRIND") != NULL;
 
 	if (!f)
 		return true;
 	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x') {
+		if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x' &&
+		    !(own_only && sscanf(line, "%*s %*s %*s %*s %*s %255s", path) != 1)) {
 			fprintf(stderr, "writable and executable: %s", line);
 			found = true;
 		}

@@ -301,6 +301,16 @@ static int run(const char *t, const char *m)
 {
 	int status;
 
+	/*
+	 * Valgrind runs its translation of the old code after a write through
+	 * /proc/self/mem, even with --smc-check=all: a runner executes an int3
+	 * the toggle already replaced, and dies of SIGTRAP. mprotect and plain
+	 * stores it sees (it discards translations of the page).
+	 */
+	if (!strcmp(t, "stress") && strcmp(m, "mprotect") && getenv("SKEYS_UNDER_VALGRIND")) {
+		printf("SKIP: valgrind does not see code written through /proc/self/mem\n");
+		return 77;
+	}
 	if (!strcmp(t, "stress"))
 		return run_stress(!strcmp(m, "mprotect") ? SKEYS_WRITE_MPROTECT : SKEYS_WRITE_PROCMEM);
 	if (!strcmp(t, "contention"))
