@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Format-neutral parts of the readers: registry, lookups, byte order. */
-#define _XOPEN_SOURCE 700 /* open, fstat, read */
+#define _XOPEN_SOURCE 700 /* open, fstat, read, mmap, st_mtim */
 #include "format.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,27 +62,36 @@ int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
 	return -1;
 }
 
+/* A descriptor of the regular file at `path` and its status, or -1 with a message. */
+static int file_open(const char *path, struct stat *st, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st)) {
+		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
+	} else if (!S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+	} else {
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
 int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
 		    size_t errlen)
 {
 	struct stat st;
 	uint8_t *b = NULL;
 	size_t n = 0;
-	int fd;
+	int fd = file_open(path, &st, err, errlen);
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+	if (fd < 0)
 		return -1;
-	}
-	if (fstat(fd, &st)) {
-		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
-		goto fail;
-	}
 	/* +1 so that an empty file still gets a buffer of its own. */
 	b = malloc((size_t)st.st_size + 1);
 	if (!b) {
@@ -114,20 +124,121 @@ fail:
 	return -1;
 }
 
+static void stamp_of(const struct stat *st, struct skeys_file_stamp *t)
+{
+	t->dev = (uint64_t)st->st_dev;
+	t->ino = (uint64_t)st->st_ino;
+	t->size = (uint64_t)st->st_size;
+	t->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+	t->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
+	t->ctime_sec = (int64_t)st->st_ctim.tv_sec;
+	t->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
+}
+
+/*
+ * The file is mapped, not read: a copy would cost a second buffer of the
+ * file's size and a fault per page of it; a read-only mapping shares the
+ * page cache, and the tools read most of a file at most once. An empty
+ * file cannot be mapped; it gets a one-byte buffer of its own.
+ */
 int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
 			  size_t errlen)
 {
-	uint8_t *buf;
+	struct skeys_file_stamp stamp;
+	struct stat st;
+	void *map = NULL;
+	uint8_t *empty = NULL;
 	size_t len;
+	int fd;
 
 	*out = NULL;
-	if (skeys_file_read(path, &buf, &len, err, errlen))
+	fd = file_open(path, &st, err, errlen);
+	if (fd < 0)
 		return -1;
-	if (skeys_image_open_mem(out, buf, len, err, errlen)) {
-		free(buf);
+	if ((uint64_t)st.st_size > SIZE_MAX) {
+		snprintf(err, errlen, "too large to map (%lld bytes)", (long long)st.st_size);
+		goto fail;
+	}
+	stamp_of(&st, &stamp);
+	len = (size_t)st.st_size;
+	if (len) {
+		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map == MAP_FAILED) {
+			map = NULL;
+			snprintf(err, errlen, "cannot map %zu bytes: %s", len, strerror(errno));
+			goto fail;
+		}
+	} else if (!(empty = calloc(1, 1))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (skeys_image_open_mem(out, map ? map : empty, len, err, errlen))
+		goto fail;
+	(*out)->map = map;
+	(*out)->owned = empty;
+	(*out)->fd = fd;
+	(*out)->stamp = stamp;
+	return 0;
+fail:
+	if (map)
+		munmap(map, len);
+	free(empty);
+	close(fd);
+	return -1;
+}
+
+int skeys_image_copy(const struct skeys_image *img, uint8_t **out, char *err,
+		     size_t errlen)
+{
+	void *p;
+
+	if (img->map) {
+		/* Copy-on-write: the pages sealing leaves alone stay the page cache's. */
+		p = mmap(NULL, img->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, img->fd, 0);
+		if (p == MAP_FAILED) {
+			snprintf(err, errlen, "cannot map a copy of %zu bytes: %s", img->len,
+				 strerror(errno));
+			return -1;
+		}
+		*out = p;
+		return 0;
+	}
+	*out = malloc(img->len ? img->len : 1);
+	if (!*out) {
+		snprintf(err, errlen, "out of memory copying %zu bytes", img->len);
 		return -1;
 	}
-	(*out)->owned = buf;
+	memcpy(*out, img->buf, img->len);
+	return 0;
+}
+
+void skeys_image_copy_free(const struct skeys_image *img, uint8_t *out)
+{
+	if (!out)
+		return;
+	if (img->map)
+		munmap(out, img->len);
+	else
+		free(out);
+}
+
+int skeys_image_changed(const struct skeys_image *img, char *err, size_t errlen)
+{
+	struct skeys_file_stamp now;
+	struct stat st;
+
+	if (!img->map && !img->owned)
+		return 0;
+	if (fstat(img->fd, &st)) {
+		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
+		return -1;
+	}
+	stamp_of(&st, &now);
+	if (memcmp(&now, &img->stamp, sizeof(now))) {
+		snprintf(err, errlen, "the file changed while it was read (size or "
+				      "modification time differ from when it was opened)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -144,6 +255,10 @@ void skeys_image_close(struct skeys_image *img)
 	free(img->funcs);
 	free(img->objects);
 	free(img->owned);
+	if (img->map)
+		munmap(img->map, img->len);
+	if (img->map || img->owned)
+		close(img->fd);
 	free(img);
 }
 

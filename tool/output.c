@@ -134,8 +134,9 @@ static void dir_sync(const char *dir)
 	}
 }
 
-int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
-			 mode_t mode, char *err, size_t errlen)
+int skeys_output_replace(const char *path, const uint8_t *buf, size_t len, mode_t mode,
+			 int (*commit_ok)(void *arg, char *err, size_t errlen), void *arg,
+			 char *err, size_t errlen)
 {
 	char real[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 32];
 	struct sigaction old_sa[N_CLEANUP_SIGNALS];
@@ -168,6 +169,11 @@ int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
 	}
 	if (close(fd)) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		cleanup_disarm(old_sa);
+		return -1;
+	}
+	if (commit_ok && commit_ok(arg, err, errlen)) {
 		unlink(tmp);
 		cleanup_disarm(old_sa);
 		return -1;

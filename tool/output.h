@@ -10,10 +10,13 @@
 /*
  * Write `buf` to a temporary file beside `path`, give it `mode`, fsync it,
  * and rename it over `path` (a symbolic link is followed, not replaced).
- * On failure `path` is untouched and no temporary is left behind.
+ * When `commit_ok` is set it is asked, once the bytes are written and
+ * before the rename, whether to go on (0) or give up (-1, its message in
+ * err). On failure `path` is untouched and no temporary is left behind.
  * Returns 0, or -1 with a message in err.
  */
-int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
-			 mode_t mode, char *err, size_t errlen);
+int skeys_output_replace(const char *path, const uint8_t *buf, size_t len, mode_t mode,
+			 int (*commit_ok)(void *arg, char *err, size_t errlen), void *arg,
+			 char *err, size_t errlen);
 
 #endif

@@ -104,17 +104,41 @@ static bool same_file(const char *in, const char *out)
 	       a.st_ino == b.st_ino;
 }
 
-static int write_result(const struct opts *o, const uint8_t *buf, size_t len)
+struct source {
+	const char *path;
+	const struct skeys_image *img;
+};
+
+/*
+ * The input is read where it lies (mapped): what is committed must be what
+ * was verified, so a file changed under the run refuses the output.
+ */
+static int unchanged(void *arg, char *err, size_t errlen)
+{
+	const struct source *src = arg;
+	char why[SKEYS_ERR_LEN];
+
+	if (!skeys_image_changed(src->img, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "input %s: %s; nothing written", src->path, why);
+	return -1;
+}
+
+/* `buf` holds img->len bytes: the input's, or its sealed copy. */
+static int write_result(const struct opts *o, const struct skeys_image *img,
+			const uint8_t *buf)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
+	struct source src = { o->file, img };
 	struct stat st;
 
 	if (stat(o->file, &st)) {
 		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
 		return SKEYS_EXIT_INPUT;
 	}
-	if (skeys_output_replace(dest, buf, len, st.st_mode, err, sizeof(err))) {
+	if (skeys_output_replace(dest, buf, img->len, st.st_mode, unchanged, &src, err,
+				 sizeof(err))) {
 		skeys_cli_error(dest, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
@@ -127,12 +151,13 @@ static int write_result(const struct opts *o, const uint8_t *buf, size_t len)
  * checksum, order, and the entries being the verified ones, moved) rather
  * than verifying every site a second time.
  */
-static int seal(const struct opts *o, const struct skeys_input *in)
+static int seal(const struct opts *o, struct skeys_input *in)
 {
 	char err[SKEYS_ERR_LEN];
 	const struct skeys_format *fmt = in->img->format;
-	const struct skeys_input *u;
-	size_t i, n = skeys_input_units(in, &u);
+	/* skeys_input_units(), writable: sealing records its checksum in each check. */
+	struct skeys_input *u = in->n_slices ? in->slices : in;
+	size_t i, n = in->n_slices ? in->n_slices : 1;
 	uint8_t *out;
 	int r, rc;
 
@@ -140,18 +165,16 @@ static int seal(const struct opts *o, const struct skeys_input *in)
 		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
-	out = malloc(in->img->len ? in->img->len : 1);
-	if (!out) {
-		skeys_cli_error(o->file, "out of memory");
+	if (skeys_image_copy(in->img, &out, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
-	memcpy(out, in->img->buf, in->img->len);
 	for (i = 0; i < n; i++) {
 		/* A slice's offsets count from its own start in the file. */
 		r = skeys_check_seal(&u[i].check, out + u[i].img->slice_offset, err, sizeof(err));
 		if (r) {
 			skeys_cli_error(u[i].path, "%s", err);
-			free(out);
+			skeys_image_copy_free(in->img, out);
 			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
 		}
 	}
@@ -171,8 +194,8 @@ static int seal(const struct opts *o, const struct skeys_input *in)
 		}
 	}
 	if (rc == SKEYS_EXIT_OK)
-		rc = write_result(o, out, in->img->len);
-	free(out);
+		rc = write_result(o, in->img, out);
+	skeys_image_copy_free(in->img, out);
 	return rc;
 }
 
@@ -205,7 +228,7 @@ static int run(const struct opts *o)
 	} else if (skeys_input_sealed(&in)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
-			rc = write_result(o, in.img->buf, in.img->len);
+			rc = write_result(o, in.img, in.img->buf);
 	} else {
 		rc = seal(o, &in);
 	}

@@ -2,7 +2,7 @@
 /*
  * Unit tests of the tools' reader and verifier, driven as a library:
  *   tool-unit endian | emit | lookup FILE | seal FILE | truncate FILE
- *   tool-unit mutate FILE [ITERATIONS [SEED]]
+ *   tool-unit mutate FILE [ITERATIONS [SEED]] | mapped FILE
  * The truncate and mutate subtests feed damaged copies of a fixture to
  * skeys_image_open_mem(): every one must fail cleanly or verify, never crash.
  */
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures;
 
@@ -355,6 +356,51 @@ static int test_mutate(const char *path, size_t iterations, uint64_t seed)
 	return 0;
 }
 
+/* Append `bytes` to the file at `path`. */
+static void append(const char *path, const char *bytes)
+{
+	FILE *f = fopen(path, "ab");
+
+	EXPECT(f && fputs(bytes, f) >= 0 && fclose(f) == 0);
+}
+
+/*
+ * A file opened by skeys_image_open_file() is read where it lies: its copy
+ * for sealing must not write through to the file, and a change to the file
+ * after opening must be seen (skeys-seal then writes nothing).
+ */
+static int test_mapped(const char *path)
+{
+	char err[SKEYS_ERR_LEN], tmp[] = "/tmp/skeys-unit-mapped.XXXXXX";
+	size_t len, len2;
+	uint8_t *buf = slurp(path, &len), *copy, *again;
+	struct skeys_image *img;
+	FILE *f;
+	int fd = mkstemp(tmp);
+
+	EXPECT(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
+	       fclose(f) == 0);
+	EXPECT(skeys_image_open_file(&img, tmp, err, sizeof(err)) == 0);
+	EXPECT(img->len == len && memcmp(img->buf, buf, len) == 0);
+	EXPECT(skeys_image_changed(img, err, sizeof(err)) == 0);
+	EXPECT(skeys_image_copy(img, &copy, err, sizeof(err)) == 0);
+	EXPECT(memcmp(copy, buf, len) == 0);
+	memset(copy, 0xa5, len);
+	skeys_image_copy_free(img, copy);
+	again = slurp(tmp, &len2);
+	EXPECT(len2 == len && memcmp(again, buf, len) == 0);
+	EXPECT(memcmp(img->buf, buf, len) == 0);
+	EXPECT(skeys_image_changed(img, err, sizeof(err)) == 0);
+	append(tmp, "x");
+	EXPECT(skeys_image_changed(img, err, sizeof(err)) == -1);
+	EXPECT(strstr(err, "changed") != NULL);
+	skeys_image_close(img);
+	unlink(tmp);
+	free(again);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 64;
@@ -372,8 +418,11 @@ int main(int argc, char **argv)
 	else if (argc >= 3 && argc <= 5 && !strcmp(argv[1], "mutate"))
 		rc = test_mutate(argv[2], argc > 3 ? strtoul(argv[3], NULL, 0) : 3000,
 				 argc > 4 ? strtoull(argv[4], NULL, 0) : 0);
+	else if (argc == 3 && !strcmp(argv[1], "mapped"))
+		rc = test_mapped(argv[2]);
 	else
-		fprintf(stderr, "usage: tool-unit endian|emit|lookup|seal|truncate|mutate [FILE]\n");
+		fprintf(stderr, "usage: tool-unit endian|emit|lookup|seal|truncate|mutate|mapped "
+				"[FILE]\n");
 	if (rc == 0 && failures) {
 		fprintf(stderr, "%d expectation(s) failed\n", failures);
 		rc = 1;
