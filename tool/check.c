@@ -214,25 +214,49 @@ static bool bounds_check(struct skeys_check *c)
 	return true;
 }
 
+/* True when this machine stores integers in the byte order of `img`. */
+static bool host_order(const struct skeys_image *img)
+{
+	const uint16_t one = 1;
+	unsigned char first;
+
+	memcpy(&first, &one, 1);
+	return img->big_endian == !first;
+}
+
 static bool entries_read(struct skeys_check *c)
 {
 	const struct skeys_image *img = c->img;
+	const uint8_t *t = img->buf + c->table_off;
+	struct skeys_entry *copy = NULL;
 	size_t i;
 
-	c->entries = malloc((c->n ? c->n : 1) * sizeof(*c->entries));
 	c->sites = calloc(c->n ? c->n : 1, sizeof(*c->sites));
-	if (!c->entries || !c->sites) {
+	if (!c->sites) {
 		c->oom = true;
 		return false;
 	}
-	for (i = 0; i < c->n; i++) {
-		const uint8_t *p = img->buf + c->table_off + i * ENTRY_SIZE;
-		struct skeys_entry *e = &c->entries[i];
+	/*
+	 * A table in the host's byte order is used where it lies (a table is
+	 * most of a big binary: a copy would be a fault per page of it).
+	 */
+	if (host_order(img) && (uintptr_t)t % _Alignof(struct skeys_entry) == 0) {
+		c->entries = (const struct skeys_entry *)(const void *)t;
+		c->entries_borrowed = true;
+	} else {
+		copy = malloc((c->n ? c->n : 1) * sizeof(*copy));
+		if (!copy) {
+			c->oom = true;
+			return false;
+		}
+		for (i = 0; i < c->n; i++) {
+			const uint8_t *p = t + i * ENTRY_SIZE;
 
-		e->code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
-		e->target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
-		e->key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
-		c->sites[i].s = skeys_entry_site(e, c->table_addr + i * ENTRY_SIZE);
+			copy[i].code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
+			copy[i].target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
+			copy[i].key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
+		}
+		c->entries = copy;
 	}
 	return true;
 }
@@ -266,29 +290,53 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 }
 
 /*
+ * Room for sorting the sites by one field: values and two index arrays.
+ * Allocated once and shared by the two sorts of skeys_check_open(), so that
+ * the second does not fault in fresh pages of its own.
+ */
+struct sort_scratch {
+	uint64_t *v;
+	uint32_t *a, *b;
+};
+
+static bool scratch_alloc(struct sort_scratch *t, size_t n)
+{
+	t->v = malloc((n ? n : 1) * sizeof(*t->v));
+	t->a = malloc((n ? n : 1) * sizeof(*t->a));
+	t->b = malloc((n ? n : 1) * sizeof(*t->b));
+	return t->v && t->a && t->b && n <= UINT32_MAX;
+}
+
+static void scratch_free(struct sort_scratch *t)
+{
+	free(t->v);
+	free(t->a);
+	free(t->b);
+}
+
+/*
  * One key record per distinct key address, by address, and each site's
  * index into them: from one radix sort of the sites by key, so that the
  * indices come from the walk rather than a search per site.
  */
-static bool keys_collect(struct skeys_check *c)
+static bool keys_collect(struct skeys_check *c, struct sort_scratch *t)
 {
 	size_t n = c->n, i, k = 0;
-	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
-	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
-	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *order;
+	uint64_t *v = t->v;
+	uint32_t *order;
 
-	if (!v || !a || !b || n > UINT32_MAX)
-		goto oom;
 	for (i = 0; i < n; i++) {
-		v[i] = c->sites[i].s.key;
-		a[i] = (uint32_t)i;
+		v[i] = skeys_entry_key(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
+		t->a[i] = (uint32_t)i;
 	}
-	order = skeys_radix_sort_index(v, a, b, n);
+	order = skeys_radix_sort_index(v, t->a, t->b, n);
 	for (i = 0; i < n; i++)
 		k += i == 0 || v[order[i - 1]] != v[order[i]];
 	c->keys = calloc(k ? k : 1, sizeof(*c->keys));
-	if (!c->keys)
-		goto oom;
+	if (!c->keys) {
+		c->oom = true;
+		return false;
+	}
 	c->n_keys = k;
 	for (i = 0, k = 0; i < n; i++) {
 		if (i == 0 || v[order[i - 1]] != v[order[i]])
@@ -299,16 +347,7 @@ static bool keys_collect(struct skeys_check *c)
 		key_verify(c, &c->keys[i]);
 	for (i = 0; i < n; i++)
 		c->keys[c->sites[i].key].sites++;
-	free(v);
-	free(a);
-	free(b);
 	return true;
-oom:
-	free(v);
-	free(a);
-	free(b);
-	c->oom = true;
-	return false;
 }
 
 /* ---- sites ---------------------------------------------------------------- */
@@ -320,9 +359,9 @@ static const char *site_kind(const struct skeys_site *s)
 
 /* Compare the site's bytes with the instruction its key and branch call for. */
 static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
+		       const struct skeys_site *s,
 		       const struct skeys_arch *a, const uint8_t *found)
 {
-	const struct skeys_site *s = &st->s;
 	const struct skeys_check_key *k = &c->keys[st->key];
 	char f[256], want[256], want2[256], key[256];
 	uint8_t nop[SKEYS_SITE_MAX], jmp[SKEYS_SITE_MAX];
@@ -390,22 +429,76 @@ static const struct skeys_section *section_at(struct skeys_check *c, uint64_t ad
 	return s;
 }
 
-static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
+static bool bytes_equal(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+	uint32_t x, y, x2, y2;
+
+	if (n < 4 || n > 8)
+		return memcmp(a, b, n) == 0;
+	/* Every site is 4 to 8 bytes: two overlapping 4-byte loads each, no call. */
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	memcpy(&x2, a + n - 4, 4);
+	memcpy(&y2, b + n - 4, 4);
+	return ((x ^ y) | (x2 ^ y2)) == 0;
+}
+
+/*
+ * The common case, a site whose bytes are right, decided with one encoding
+ * and an inline compare, without the calls site_bytes() makes to find and
+ * word a problem. True only when site_bytes() would accept the bytes and
+ * record the same instruction (its jump reaches the target, the bytes are
+ * the nop or the jump the key's state calls for); anything else goes to
+ * site_bytes(), so both accept and reject exactly the same bytes.
+ */
+static bool site_bytes_ok(struct skeys_check_site *st, const struct skeys_site *s,
+			  const struct skeys_arch *a, const struct skeys_check_key *k,
+			  const uint8_t *found)
+{
+	uint8_t jmp[SKEYS_SITE_MAX], nop[SKEYS_SITE_MAX];
+	uint64_t dest;
+
+	if (!k->valid || (s->code & (a->site_align - 1u)) ||
+	    a->encode_jump(s->code, s->target, jmp))
+		return false;
+	if (k->initial ^ !!(s->flags & SKEYS_ENTRY_BRANCH)) {
+		/* A jump is never also the nop: the two differ in their opcode bits. */
+		if (!bytes_equal(found, jmp, a->site_len) || !a->decode_jump(s->code, found, &dest))
+			return false;
+		st->insn = SKEYS_INSN_JMP;
+		return true;
+	}
+	if (a->encode_nop && a->encode_nop(s->code, s->target, nop))
+		return false;
+	if (!bytes_equal(found, a->encode_nop ? nop : a->nop, a->site_len))
+		return false;
+	st->insn = SKEYS_INSN_NOP;
+	return true;
+}
+
+/*
+ * Every check of one site, each problem worded. Out of line: the common
+ * case, a sound site, is settled by site_sound() without the buffers and
+ * calls this needs.
+ */
+static __attribute__((noinline)) void site_diagnose(struct skeys_check *c,
+						    struct skeys_check_site *st,
+						    const struct skeys_site *s, unsigned allowed)
 {
 	const struct skeys_image *img = c->img;
-	const struct skeys_site *s = &st->s;
-	unsigned allowed = skeys_arch_entry_flags(img->arch);
 	/* A mode flag the architecture lacks leaves its base encodings to check with. */
 	const struct skeys_arch *a = skeys_arch_for_site(img->arch, s->flags & allowed);
 	const struct skeys_check_key *k = &c->keys[st->key];
 	const struct skeys_section *code, *target;
+	const uint8_t *found;
 	char key[256];
 
 	st->insn = SKEYS_INSN_NONE;
 	if (s->flags & ~allowed)
 		note(c, &st->error, "entry sets reserved flag bits 0x%x",
 		     s->flags & ~allowed);
-	if (s->code % a->site_align)
+	/* Alignments are powers of two (common/arch): a mask, not a division. */
+	if (s->code & (a->site_align - 1u))
 		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
 	code = section_at(c, s->code, a->site_len);
 	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
@@ -420,31 +513,61 @@ static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
 		note(c, &st->error, "key %s (0x%" PRIx64 ") is not a key: %s", key, k->addr,
 		     k->error);
 	}
-	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC)
-		site_bytes(c, st, a, img->buf + code->offset + (s->code - code->addr));
+	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC) {
+		found = img->buf + code->offset + (s->code - code->addr);
+		if (!site_bytes_ok(st, s, a, k, found))
+			site_bytes(c, st, s, a, found);
+	}
+}
+
+/*
+ * True when the site passes every check site_diagnose() makes (flags,
+ * alignment, code and target sections, key, bytes), with its instruction
+ * recorded; false sends it to site_diagnose(), which then finds the same.
+ */
+static bool site_sound(struct skeys_check *c, struct skeys_check_site *st,
+		       const struct skeys_site *s, unsigned allowed)
+{
+	const struct skeys_arch *a = skeys_arch_for_site(c->img->arch, s->flags & allowed);
+	const struct skeys_section *code, *target;
+
+	if ((s->flags & ~allowed) || (s->code & (a->site_align - 1u)))
+		return false;
+	code = section_at(c, s->code, a->site_len);
+	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
+		return false;
+	target = section_at(c, s->target, 1);
+	if (!target || !(target->flags & SKEYS_SEC_EXEC))
+		return false;
+	return site_bytes_ok(st, s, a, &c->keys[st->key],
+			     c->img->buf + code->offset + (s->code - code->addr));
+}
+
+static void site_verify(struct skeys_check *c, size_t i, unsigned allowed)
+{
+	struct skeys_check_site *st = &c->sites[i];
+	const struct skeys_site s = skeys_check_site_at(c, i);
+
+	if (!site_sound(c, st, &s, allowed))
+		site_diagnose(c, st, &s, allowed);
 }
 
 /*
  * Two entries for one site would patch it twice; sort by address to find
- * them. Returns the site indices by address (sealing builds on them), or
- * NULL when memory ran out.
+ * them. Returns the site indices by address (sealing builds on them): one
+ * of the scratch's index arrays.
  */
-static uint32_t *duplicates_find(struct skeys_check *c)
+static const uint32_t *duplicates_find(struct skeys_check *c, struct sort_scratch *t)
 {
 	size_t n = c->n, i, j;
-	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
-	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
-	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r = NULL;
+	uint64_t *v = t->v;
+	uint32_t *r;
 
-	if (!v || !a || !b || n > UINT32_MAX) {
-		c->oom = true;
-		goto out;
-	}
 	for (i = 0; i < n; i++) {
-		v[i] = c->sites[i].s.code;
-		a[i] = (uint32_t)i;
+		v[i] = skeys_entry_code(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
+		t->a[i] = (uint32_t)i;
 	}
-	r = skeys_radix_sort_index(v, a, b, n);
+	r = skeys_radix_sort_index(v, t->a, t->b, n);
 	for (i = 0; i < n; i = j) {
 		for (j = i + 1; j < n && v[r[j]] == v[r[i]]; j++)
 			;
@@ -456,12 +579,6 @@ static uint32_t *duplicates_find(struct skeys_check *c)
 				     "%zu table entries name this site", j - i);
 		}
 	}
-out:
-	free(v);
-	if (a != r)
-		free(a);
-	if (b != r)
-		free(b);
 	return r;
 }
 
@@ -505,7 +622,7 @@ static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_co
 	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
 
-	if (!start || !order || !by_code) {
+	if (!start || !order) {
 		free(start);
 		free(order);
 		return NULL;
@@ -530,7 +647,8 @@ static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_co
 int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		     size_t errlen)
 {
-	uint32_t *by_code = NULL;
+	struct sort_scratch t = { 0 };
+	const uint32_t *by_code;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -540,21 +658,26 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 			 SKEYS_SECTION_HEADER);
 		return -1;
 	}
-	if (header_read(c) && bounds_check(c) && entries_read(c) && keys_collect(c)) {
-		c->usable = true;
-		for (i = 0; i < c->n; i++)
-			site_verify(c, &c->sites[i]);
-		by_code = duplicates_find(c);
-		if (!by_code)
+	if (header_read(c) && bounds_check(c) && entries_read(c)) {
+		if (!scratch_alloc(&t, c->n))
 			c->oom = true;
+		else if (keys_collect(c, &t))
+			c->usable = true;
+	}
+	if (c->usable) {
+		unsigned allowed = skeys_arch_entry_flags(img->arch);
+
+		for (i = 0; i < c->n; i++)
+			site_verify(c, i, allowed);
+		by_code = duplicates_find(c, &t);
 		seal_verify(c);
 		for (i = 0; i < c->n; i++)
 			c->n_bad += c->sites[i].error != NULL;
 		/* Computed once here for sealing and for the proof of the sealed copy. */
-		if (by_code && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
+		if (skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
 			c->oom = true;
-		free(by_code);
 	}
+	scratch_free(&t);
 	if (c->oom) {
 		snprintf(err, errlen, "out of memory");
 		skeys_check_close(c);
@@ -576,7 +699,8 @@ void skeys_check_close(struct skeys_check *c)
 	free(c->errors);
 	free(c->sites);
 	free(c->keys);
-	free(c->entries);
+	if (!c->entries_borrowed)
+		free((void *)(uintptr_t)c->entries);
 	free(c->order);
 	memset(c, 0, sizeof(*c));
 }
@@ -587,6 +711,13 @@ bool skeys_check_ok(const struct skeys_check *c)
 }
 
 /* ---- the sealed copy ----------------------------------------------------- */
+
+/* The same site, field by field (a struct compare would see its padding). */
+static bool site_same(const struct skeys_site *a, const struct skeys_site *b)
+{
+	return a->code == b->code && a->target == b->target && a->key == b->key &&
+	       a->flags == b->flags;
+}
 
 /* Entry i of a table in the file's byte order, as an absolute site. */
 static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t, size_t i)
@@ -609,7 +740,7 @@ static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t,
 static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *err,
 			  size_t errlen)
 {
-	struct skeys_site prev = { 0 }, s;
+	struct skeys_site prev = { 0 }, s, v;
 	const uint32_t *order = c->order;
 	unsigned char *seen = calloc(c->n / 8 + 1, 1);
 	size_t i;
@@ -627,8 +758,9 @@ static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *e
 					      "at entry %zu", i);
 			break;
 		}
-		if (j >= c->n || (seen[j / 8] & (1u << (j % 8))) ||
-		    skeys_site_cmp(&c->sites[j].s, &s) != 0) {
+		if (j < c->n)
+			v = skeys_check_site_at(c, j);
+		if (j >= c->n || (seen[j / 8] & (1u << (j % 8))) || !site_same(&v, &s)) {
 			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
 					      "the verified entries, or repeats one",
 				 i, s.code);
@@ -670,12 +802,22 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	} else if (s.hdr.count != c->n) {
 		snprintf(err, errlen, "sealed header counts %" PRIu32 " entries, the table has %zu",
 			 s.hdr.count, c->n);
-	} else if (s.hdr.checksum != (sum = skeys_table_checksum(out + s.table_off,
-								    c->n * ENTRY_SIZE))) {
-		snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the table's "
-				      "(0x%016" PRIx64 ")", s.hdr.checksum, sum);
-	} else {
-		r = sites_permuted(c, out + s.table_off, err, errlen);
+	} else if ((r = sites_permuted(c, out + s.table_off, err, errlen)) == 0) {
+		/*
+		 * The table's bytes are now proven to be exactly the verified
+		 * entries in sealed order. The checksum of those bytes is the one
+		 * skeys_check_seal() computed over them once it had written them;
+		 * it is not computed a second time here (over a large table it is
+		 * the costliest step: a serial chain of multiplies per byte).
+		 */
+		sum = c->seal_checksum_set ? c->seal_checksum
+					   : skeys_table_checksum(out + s.table_off,
+								  c->n * ENTRY_SIZE);
+		if (s.hdr.checksum != sum) {
+			snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the "
+					      "table's (0x%016" PRIx64 ")", s.hdr.checksum, sum);
+			r = -EINVAL;
+		}
 	}
 	for (i = 0; i < s.n_errors; i++)
 		free(s.errors[i]);
@@ -683,13 +825,13 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	return r;
 }
 
-int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
-		     size_t errlen)
+int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen)
 {
 	const struct skeys_image *img = c->img;
 	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
 	struct skeys_entry e;
 	const uint32_t *order;
+	bool host = host_order(img);
 	size_t i;
 
 	if (!skeys_check_ok(c) || !c->order) {
@@ -700,21 +842,27 @@ int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
 	order = c->order;
 	for (i = 0; i < c->n; i++) {
 		uint8_t *p = t + i * ENTRY_SIZE;
+		const struct skeys_site s = skeys_check_site_at(c, order[i]);
 
-		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s)) {
+		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &s)) {
 			/* `out` is a copy of the file: put back its table, leaving it as it was. */
 			memcpy(t, img->buf + c->table_off, i * ENTRY_SIZE);
 			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
 					      "in 32 bits once moved");
 			return -ERANGE;
 		}
+		if (host) {
+			memcpy(p, &e, sizeof(e));
+			continue;
+		}
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
 	}
+	c->seal_checksum = skeys_table_checksum(t, c->n * ENTRY_SIZE);
+	c->seal_checksum_set = true;
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
-	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum),
-			  skeys_table_checksum(t, c->n * ENTRY_SIZE));
+	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum), c->seal_checksum);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, flags),
 			  c->hdr.flags | SKEYS_HEADER_SEALED);
 	return 0;

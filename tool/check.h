@@ -30,9 +30,13 @@ struct skeys_check_key {
 	char *error; /* why not valid */
 };
 
+/*
+ * One per entry, in file order. Its absolute fields are not kept here but
+ * decoded from the entry when needed (skeys_check_site_at()): at 16 bytes
+ * a site, a big table's working memory stays small.
+ */
 struct skeys_check_site {
-	struct skeys_site s; /* absolute fields */
-	uint32_t key;        /* index in keys[] */
+	uint32_t key; /* index in keys[] */
 	enum skeys_insn insn;
 	char *error; /* NULL when the site verified; problems joined by "; " */
 };
@@ -44,7 +48,12 @@ struct skeys_check {
 	uint64_t hdr_off, table_off; /* file offsets */
 
 	size_t n;
-	struct skeys_entry *entries; /* host byte order, file order */
+	/*
+	 * Host byte order, file order: the file's own bytes when they already
+	 * are (entries_borrowed), else a converted copy.
+	 */
+	const struct skeys_entry *entries;
+	bool entries_borrowed;
 	struct skeys_check_site *sites;
 	/* Site indices in sealed order; set when the table verified (for sealing). */
 	uint32_t *order;
@@ -60,6 +69,9 @@ struct skeys_check {
 	size_t n_bad; /* sites with an error */
 	bool oom;     /* memory ran out while recording a problem */
 	const struct skeys_section *last_section; /* lookup cache, see section_at() */
+	/* The checksum skeys_check_seal() wrote, for skeys_check_sealed(). */
+	uint64_t seal_checksum;
+	bool seal_checksum_set;
 };
 
 /*
@@ -71,22 +83,30 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		     size_t errlen);
 void skeys_check_close(struct skeys_check *c);
 
+/* Site i (file order) as absolute fields. Requires c->usable. */
+static inline struct skeys_site skeys_check_site_at(const struct skeys_check *c, size_t i)
+{
+	return skeys_entry_site(&c->entries[i], c->table_addr + i * sizeof(struct skeys_entry));
+}
+
 /* Everything verified: no table problem and no bad site. */
 bool skeys_check_ok(const struct skeys_check *c);
 
 /*
- * Write the sealed table and header into `out`, a copy of the file's bytes.
- * Requires skeys_check_ok(). 0, or -1 with a message in err.
+ * Write the sealed table and header into `out`, a copy of the file's bytes,
+ * and record the checksum written (for skeys_check_sealed()). Requires
+ * skeys_check_ok(). 0, or -1 with a message in err.
  */
-int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
-		     size_t errlen);
+int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen);
 
 /*
  * Prove that `out`, this module's bytes after skeys_check_seal() (and the
  * format's seal_finish), is sealed as meant: header and bounds sound, marked
- * sealed with the right count and checksum, the table in sealed order, and
- * its entries exactly the verified ones, moved. Sealing changes only table
- * and header bytes, so site bytes and keys need no second look. Requires
+ * sealed with the right count, the table in sealed order, its entries
+ * exactly the verified ones, moved, and the header's checksum the one
+ * skeys_check_seal() computed over those bytes (computed here only when
+ * nothing was sealed through `c`). Sealing changes only table and header
+ * bytes, so site bytes and keys need no second look. Requires
  * skeys_check_ok(). 0, or -ENOMEM or -EINVAL with the reason in err.
  */
 int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,

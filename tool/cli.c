@@ -160,15 +160,17 @@ size_t skeys_input_report(const struct skeys_input *in)
 		skeys_cli_error(in->path, "%s", c->errors[i]);
 	for (i = 0; i < c->n; i++) {
 		const struct skeys_check_site *s = &c->sites[i];
+		uint64_t code;
 
 		if (!s->error)
 			continue;
-		if (skeys_image_func_at(in->img, s->s.code))
-			skeys_check_func_name(in->img, s->s.code, where, sizeof(where));
+		code = skeys_check_site_at(c, i).code;
+		if (skeys_image_func_at(in->img, code))
+			skeys_check_func_name(in->img, code, where, sizeof(where));
 		else
 			where[0] = 0;
 		fprintf(stderr, "%s: %s%s0x%" PRIx64 "%s: error: %s\n", in->path, where,
-			where[0] ? " (" : "", s->s.code, where[0] ? ")" : "", s->error);
+			where[0] ? " (" : "", code, where[0] ? ")" : "", s->error);
 		n++;
 	}
 	return n;

@@ -200,7 +200,7 @@ static int test_seal(const char *path)
 	for (int tamper = 0; tamper < 2; tamper++) {
 		struct skeys_entry e;
 		size_t at = tamper ? c.n - 1 : 1;
-		struct skeys_site s0 = c2.sites[tamper ? c.n - 1 : 0].s;
+		struct skeys_site s0 = skeys_check_site_at(&c2, tamper ? c.n - 1 : 0);
 		uint8_t *t = again + c.table_off;
 
 		memcpy(again, out, len);
