@@ -825,10 +825,11 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	return r;
 }
 
-int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen)
+int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
+			   size_t errlen)
 {
 	const struct skeys_image *img = c->img;
-	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
+	uint8_t *t = out + c->table_off;
 	struct skeys_entry e;
 	const uint32_t *order;
 	bool host = host_order(img);
@@ -859,11 +860,27 @@ int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errl
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
 		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
 	}
-	c->seal_checksum = skeys_table_checksum(t, c->n * ENTRY_SIZE);
+	return 0;
+}
+
+void skeys_check_seal_header(struct skeys_check *c, uint8_t *out)
+{
+	const struct skeys_image *img = c->img;
+	uint8_t *h = out + c->hdr_off;
+
+	c->seal_checksum = skeys_table_checksum(out + c->table_off, c->n * ENTRY_SIZE);
 	c->seal_checksum_set = true;
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
 	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum), c->seal_checksum);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, flags),
 			  c->hdr.flags | SKEYS_HEADER_SEALED);
-	return 0;
+}
+
+int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen)
+{
+	int r = skeys_check_seal_table(c, out, err, errlen);
+
+	if (!r)
+		skeys_check_seal_header(c, out);
+	return r;
 }

@@ -98,6 +98,14 @@ bool skeys_check_ok(const struct skeys_check *c);
  * skeys_check_ok(). 0, or -1 with a message in err.
  */
 int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen);
+/*
+ * The two halves of skeys_check_seal(), for a caller that writes the table
+ * out before the header is done: the sorted entries (0, or -1 with a
+ * message, `out` left as it was), then the checksum, count and flag.
+ */
+int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
+			   size_t errlen);
+void skeys_check_seal_header(struct skeys_check *c, uint8_t *out);
 
 /*
  * Prove that `out`, this module's bytes after skeys_check_seal() (and the

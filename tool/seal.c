@@ -124,6 +124,19 @@ static int unchanged(void *arg, char *err, size_t errlen)
 	return -1;
 }
 
+/* The mode the output gets: the input's. */
+static int input_mode(const struct opts *o, mode_t *mode)
+{
+	struct stat st;
+
+	if (stat(o->file, &st)) {
+		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
+		return SKEYS_EXIT_INPUT;
+	}
+	*mode = st.st_mode;
+	return SKEYS_EXIT_OK;
+}
+
 /* `buf` holds img->len bytes: the input's, or its sealed copy. */
 static int write_result(const struct opts *o, const struct skeys_image *img,
 			const uint8_t *buf)
@@ -131,33 +144,115 @@ static int write_result(const struct opts *o, const struct skeys_image *img,
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
 	struct source src = { o->file, img };
-	struct stat st;
+	mode_t mode;
+	int rc = input_mode(o, &mode);
 
-	if (stat(o->file, &st)) {
-		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
-		return SKEYS_EXIT_INPUT;
-	}
-	if (skeys_output_replace(dest, buf, img->len, st.st_mode, unchanged, &src, err,
-				 sizeof(err))) {
+	if (rc)
+		return rc;
+	if (skeys_output_replace(dest, buf, img->len, mode, unchanged, &src, err, sizeof(err))) {
 		skeys_cli_error(dest, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
 	return SKEYS_EXIT_OK;
 }
 
+/* skeys_input_units(), writable: sealing records its checksum in each check. */
+static size_t units_of(struct skeys_input *in, struct skeys_input **u)
+{
+	*u = in->n_slices ? in->slices : in;
+	return in->n_slices ? in->n_slices : 1;
+}
+
 /*
- * Seal into a copy and prove the copy before anything is written. Only the
- * table and header bytes change, so the proof re-reads those (count,
- * checksum, order, and the entries being the verified ones, moved) rather
- * than verifying every site a second time.
+ * Finish the sealed copy, whose tables are written: headers (checksum,
+ * count, flag), the format's own fields, then the proof of every unit.
+ * Only the table and header bytes change, so the proof re-reads those
+ * (count, checksum, order, and the entries being the verified ones, moved)
+ * rather than verifying every site a second time.
  */
+static int finish_and_prove(struct skeys_input *in, uint8_t *out)
+{
+	char err[SKEYS_ERR_LEN];
+	const struct skeys_format *fmt = in->img->format;
+	struct skeys_input *u;
+	size_t i, n = units_of(in, &u);
+	int r, rc = SKEYS_EXIT_OK;
+
+	for (i = 0; i < n; i++)
+		skeys_check_seal_header(&u[i].check, out + u[i].img->slice_offset);
+	if (fmt->seal_finish)
+		fmt->seal_finish(in->img, out);
+	for (i = 0; i < n && rc == SKEYS_EXIT_OK; i++) {
+		r = skeys_check_sealed(&u[i].check, out + u[i].img->slice_offset, err,
+				       sizeof(err));
+		if (r == -ENOMEM) {
+			skeys_cli_error(u[i].path, "%s", err);
+			rc = SKEYS_EXIT_INPUT;
+		} else if (r) {
+			skeys_cli_error(u[i].path,
+					"internal error: the sealed copy does not verify: %s", err);
+			rc = SKEYS_EXIT_VERIFY;
+		}
+	}
+	return rc;
+}
+
+/*
+ * For a format with nothing to update over the whole file (ELF): the copy
+ * is written, and its way to disk started, before the checksum and the
+ * proof, which then run while the disk works; only the headers are written
+ * after them. Nothing is committed before the proof holds.
+ */
+static int write_early(const struct opts *o, struct skeys_input *in, uint8_t *out)
+{
+	char err[SKEYS_ERR_LEN];
+	const char *dest = o->out ? o->out : o->file;
+	struct source src = { o->file, in->img };
+	struct skeys_output w;
+	struct skeys_input *u;
+	size_t i, n = units_of(in, &u);
+	mode_t mode;
+	int rc = input_mode(o, &mode);
+
+	if (rc)
+		return rc;
+	if (skeys_output_begin(&w, dest, err, sizeof(err))) {
+		skeys_cli_error(dest, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	if (skeys_output_write(&w, 0, out, in->img->len, err, sizeof(err)))
+		goto fail;
+	skeys_output_flush_start(&w);
+	rc = finish_and_prove(in, out);
+	if (rc) {
+		skeys_output_abort(&w);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t at = u[i].img->slice_offset + u[i].check.hdr_off;
+
+		if (skeys_output_write(&w, at, out + at, sizeof(struct skeys_header), err,
+				       sizeof(err)))
+			goto fail;
+	}
+	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
+		skeys_cli_error(dest, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	return SKEYS_EXIT_OK;
+fail:
+	skeys_cli_error(dest, "%s", err);
+	skeys_output_abort(&w);
+	return SKEYS_EXIT_INPUT;
+}
+
+/* Seal into a copy, prove the copy, then write it. */
 static int seal(const struct opts *o, struct skeys_input *in)
 {
 	char err[SKEYS_ERR_LEN];
 	const struct skeys_format *fmt = in->img->format;
-	/* skeys_input_units(), writable: sealing records its checksum in each check. */
-	struct skeys_input *u = in->n_slices ? in->slices : in;
-	size_t i, n = in->n_slices ? in->n_slices : 1;
+	struct skeys_input *u;
+	size_t i, n = units_of(in, &u);
 	uint8_t *out;
 	int r, rc;
 
@@ -171,30 +266,22 @@ static int seal(const struct opts *o, struct skeys_input *in)
 	}
 	for (i = 0; i < n; i++) {
 		/* A slice's offsets count from its own start in the file. */
-		r = skeys_check_seal(&u[i].check, out + u[i].img->slice_offset, err, sizeof(err));
+		r = skeys_check_seal_table(&u[i].check, out + u[i].img->slice_offset, err,
+					   sizeof(err));
 		if (r) {
 			skeys_cli_error(u[i].path, "%s", err);
 			skeys_image_copy_free(in->img, out);
 			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
 		}
 	}
-	if (fmt->seal_finish)
-		fmt->seal_finish(in->img, out);
-	rc = SKEYS_EXIT_OK;
-	for (i = 0; i < n && rc == SKEYS_EXIT_OK; i++) {
-		r = skeys_check_sealed(&u[i].check, out + u[i].img->slice_offset, err,
-				       sizeof(err));
-		if (r == -ENOMEM) {
-			skeys_cli_error(u[i].path, "%s", err);
-			rc = SKEYS_EXIT_INPUT;
-		} else if (r) {
-			skeys_cli_error(u[i].path,
-					"internal error: the sealed copy does not verify: %s", err);
-			rc = SKEYS_EXIT_VERIFY;
-		}
+	if (fmt->seal_finish) {
+		/* The format's fields (a file checksum, code signature hashes) need it all. */
+		rc = finish_and_prove(in, out);
+		if (rc == SKEYS_EXIT_OK)
+			rc = write_result(o, in->img, out);
+	} else {
+		rc = write_early(o, in, out);
 	}
-	if (rc == SKEYS_EXIT_OK)
-		rc = write_result(o, in->img, out);
 	skeys_image_copy_free(in->img, out);
 	return rc;
 }
