@@ -289,65 +289,151 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	k->valid = !k->error;
 }
 
-/*
- * Room for sorting the sites by one field: values and two index arrays.
- * Allocated once and shared by the two sorts of skeys_check_open(), so that
- * the second does not fault in fresh pages of its own.
- */
-struct sort_scratch {
-	uint64_t *v;
-	uint32_t *a, *b;
+/* Key address -> index of first appearance, open addressing; grows at half full. */
+struct key_map {
+	uint64_t *addr; /* slot's key address; KEY_FREE marks a free slot */
+	uint32_t *idx;
+	size_t mask, used;
 };
 
-static bool scratch_alloc(struct sort_scratch *t, size_t n)
+/* Never a key's address: those have the entry flag bits clear. */
+#define KEY_FREE 1u
+
+static uint64_t key_hash(uint64_t a)
 {
-	t->v = malloc((n ? n : 1) * sizeof(*t->v));
-	t->a = malloc((n ? n : 1) * sizeof(*t->a));
-	t->b = malloc((n ? n : 1) * sizeof(*t->b));
-	return t->v && t->a && t->b && n <= UINT32_MAX;
+	/* Keys are 8-byte aligned and near one another: mix the bits that vary. */
+	a ^= a >> 29;
+	a *= 0xbf58476d1ce4e5b9ull;
+	return a ^ (a >> 32);
 }
 
-static void scratch_free(struct sort_scratch *t)
+static bool key_map_init(struct key_map *m, size_t slots)
 {
-	free(t->v);
-	free(t->a);
-	free(t->b);
+	size_t i;
+
+	m->addr = malloc(slots * sizeof(*m->addr));
+	m->idx = malloc(slots * sizeof(*m->idx));
+	if (!m->addr || !m->idx)
+		return false;
+	for (i = 0; i < slots; i++)
+		m->addr[i] = KEY_FREE;
+	m->mask = slots - 1;
+	m->used = 0;
+	return true;
+}
+
+static void key_map_free(struct key_map *m)
+{
+	free(m->addr);
+	free(m->idx);
+}
+
+/* The slot of `a`, free when `a` is not in the map. */
+static size_t key_map_slot(const struct key_map *m, uint64_t a)
+{
+	size_t h = (size_t)key_hash(a) & m->mask;
+
+	while (m->addr[h] != KEY_FREE && m->addr[h] != a)
+		h = (h + 1) & m->mask;
+	return h;
+}
+
+static bool key_map_grow(struct key_map *m)
+{
+	struct key_map g;
+	size_t i, h;
+
+	if (!key_map_init(&g, (m->mask + 1) * 2)) {
+		key_map_free(&g);
+		return false;
+	}
+	for (i = 0; i <= m->mask; i++) {
+		if (m->addr[i] == KEY_FREE)
+			continue;
+		h = key_map_slot(&g, m->addr[i]);
+		g.addr[h] = m->addr[i];
+		g.idx[h] = m->idx[i];
+	}
+	g.used = m->used;
+	key_map_free(m);
+	*m = g;
+	return true;
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	const struct skeys_check_key *a = x, *b = y;
+
+	return (a->addr > b->addr) - (a->addr < b->addr);
 }
 
 /*
  * One key record per distinct key address, by address, and each site's
- * index into them: from one radix sort of the sites by key, so that the
- * indices come from the walk rather than a search per site.
+ * index into them. A table has few keys for many sites: each site finds
+ * its key in a small hash map (numbered by first appearance), then the
+ * few keys are sorted and the sites renumbered, with no sort of the sites.
  */
-static bool keys_collect(struct skeys_check *c, struct sort_scratch *t)
+static bool keys_collect(struct skeys_check *c)
 {
 	size_t n = c->n, i, k = 0;
-	uint64_t *v = t->v;
-	uint32_t *order;
+	struct key_map m = { 0 };
+	uint32_t *rank = NULL;
+	uint64_t last = KEY_FREE;
+	uint32_t last_idx = 0;
 
+	if (n > UINT32_MAX || !key_map_init(&m, 64))
+		goto oom;
 	for (i = 0; i < n; i++) {
-		v[i] = skeys_entry_key(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
-		t->a[i] = (uint32_t)i;
+		uint64_t a = skeys_entry_key(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
+		size_t h;
+
+		if (a != last) {
+			h = key_map_slot(&m, a);
+			if (m.addr[h] == KEY_FREE) {
+				if (2 * (m.used + 1) > m.mask + 1) {
+					if (!key_map_grow(&m))
+						goto oom;
+					h = key_map_slot(&m, a);
+				}
+				m.addr[h] = a;
+				m.idx[h] = (uint32_t)m.used++;
+			}
+			last = a;
+			last_idx = m.idx[h];
+		}
+		c->sites[i].key = last_idx;
 	}
-	order = skeys_radix_sort_index(v, t->a, t->b, n);
-	for (i = 0; i < n; i++)
-		k += i == 0 || v[order[i - 1]] != v[order[i]];
-	c->keys = calloc(k ? k : 1, sizeof(*c->keys));
-	if (!c->keys) {
-		c->oom = true;
-		return false;
+	c->n_keys = m.used;
+	c->keys = calloc(m.used ? m.used : 1, sizeof(*c->keys));
+	rank = malloc((m.used ? m.used : 1) * sizeof(*rank));
+	if (!c->keys || !rank)
+		goto oom;
+	/* Sort the keys by address; `sites` holds each one's first-appearance number. */
+	for (i = 0; i <= m.mask; i++) {
+		if (m.addr[i] == KEY_FREE)
+			continue;
+		c->keys[k].addr = m.addr[i];
+		c->keys[k++].sites = m.idx[i];
 	}
-	c->n_keys = k;
-	for (i = 0, k = 0; i < n; i++) {
-		if (i == 0 || v[order[i - 1]] != v[order[i]])
-			c->keys[k++].addr = v[order[i]];
-		c->sites[order[i]].key = (uint32_t)(k - 1);
+	qsort(c->keys, c->n_keys, sizeof(*c->keys), key_cmp);
+	for (i = 0; i < c->n_keys; i++) {
+		rank[c->keys[i].sites] = (uint32_t)i;
+		c->keys[i].sites = 0;
+	}
+	for (i = 0; i < n; i++) {
+		c->sites[i].key = rank[c->sites[i].key];
+		c->keys[c->sites[i].key].sites++;
 	}
 	for (i = 0; i < c->n_keys; i++)
 		key_verify(c, &c->keys[i]);
-	for (i = 0; i < n; i++)
-		c->keys[c->sites[i].key].sites++;
+	key_map_free(&m);
+	free(rank);
 	return true;
+oom:
+	key_map_free(&m);
+	free(rank);
+	c->oom = true;
+	return false;
 }
 
 /* ---- sites ---------------------------------------------------------------- */
@@ -552,34 +638,63 @@ static void site_verify(struct skeys_check *c, size_t i, unsigned allowed)
 		site_diagnose(c, st, &s, allowed);
 }
 
+/* Site i's address. */
+static uint64_t code_at(const struct skeys_check *c, size_t i)
+{
+	return skeys_entry_code(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
+}
+
 /*
  * Two entries for one site would patch it twice; sort by address to find
- * them. Returns the site indices by address (sealing builds on them): one
- * of the scratch's index arrays.
+ * them. Sets *by_code to the site indices by address (sealing builds on
+ * them), or NULL when the table already is in address order, as a table in
+ * link order usually is: then duplicates are neighbours and no sort is
+ * needed. False when memory ran out.
  */
-static const uint32_t *duplicates_find(struct skeys_check *c, struct sort_scratch *t)
+static bool duplicates_find(struct skeys_check *c, uint32_t **by_code)
 {
 	size_t n = c->n, i, j;
-	uint64_t *v = t->v;
-	uint32_t *r;
+	uint64_t *v = NULL, prev = 0, code;
+	uint32_t *a = NULL, *b = NULL, *r = NULL;
+	bool sorted = true;
 
-	for (i = 0; i < n; i++) {
-		v[i] = skeys_entry_code(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
-		t->a[i] = (uint32_t)i;
+	*by_code = NULL;
+	for (i = 0; i < n && sorted; i++, prev = code) {
+		code = code_at(c, i);
+		sorted = i == 0 || prev <= code;
 	}
-	r = skeys_radix_sort_index(v, t->a, t->b, n);
+	if (!sorted) {
+		v = malloc(n * sizeof(*v));
+		a = malloc(n * sizeof(*a));
+		b = malloc(n * sizeof(*b));
+		if (!v || !a || !b) {
+			free(v);
+			free(a);
+			free(b);
+			return false;
+		}
+		for (i = 0; i < n; i++) {
+			v[i] = code_at(c, i);
+			a[i] = (uint32_t)i;
+		}
+		r = skeys_radix_sort_index(v, a, b, n);
+		free(r == a ? b : a);
+		*by_code = r;
+	}
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[r[j]] == v[r[i]]; j++)
+		code = code_at(c, r ? r[i] : i);
+		for (j = i + 1; j < n && code_at(c, r ? r[j] : j) == code; j++)
 			;
 		if (j - i > 1) {
 			size_t m;
 
 			for (m = i; m < j; m++)
-				note(c, &c->sites[r[m]].error,
+				note(c, &c->sites[r ? r[m] : m].error,
 				     "%zu table entries name this site", j - i);
 		}
 	}
-	return r;
+	free(v);
+	return true;
 }
 
 /* ---- sealed state --------------------------------------------------------- */
@@ -618,6 +733,7 @@ static void seal_verify(struct skeys_check *c)
  */
 static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_code)
 {
+	/* by_code NULL: the sites are in address order as they stand. */
 	size_t n = c->n, i, sum = 0;
 	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
@@ -636,7 +752,7 @@ static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_co
 		sum += k;
 	}
 	for (i = 0; i < n; i++) {
-		uint32_t j = by_code[i];
+		uint32_t j = by_code ? by_code[i] : (uint32_t)i;
 
 		order[start[c->sites[j].key]++] = j;
 	}
@@ -647,8 +763,7 @@ static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_co
 int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		     size_t errlen)
 {
-	struct sort_scratch t = { 0 };
-	const uint32_t *by_code;
+	uint32_t *by_code = NULL;
 	size_t i;
 
 	memset(c, 0, sizeof(*c));
@@ -658,26 +773,22 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 			 SKEYS_SECTION_HEADER);
 		return -1;
 	}
-	if (header_read(c) && bounds_check(c) && entries_read(c)) {
-		if (!scratch_alloc(&t, c->n))
-			c->oom = true;
-		else if (keys_collect(c, &t))
-			c->usable = true;
-	}
-	if (c->usable) {
+	if (header_read(c) && bounds_check(c) && entries_read(c) && keys_collect(c)) {
 		unsigned allowed = skeys_arch_entry_flags(img->arch);
 
+		c->usable = true;
 		for (i = 0; i < c->n; i++)
 			site_verify(c, i, allowed);
-		by_code = duplicates_find(c, &t);
+		if (!duplicates_find(c, &by_code))
+			c->oom = true;
 		seal_verify(c);
 		for (i = 0; i < c->n; i++)
 			c->n_bad += c->sites[i].error != NULL;
 		/* Computed once here for sealing and for the proof of the sealed copy. */
-		if (skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
+		if (!c->oom && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
 			c->oom = true;
+		free(by_code);
 	}
-	scratch_free(&t);
 	if (c->oom) {
 		snprintf(err, errlen, "out of memory");
 		skeys_check_close(c);
