@@ -830,10 +830,9 @@ static bool site_same(const struct skeys_site *a, const struct skeys_site *b)
 	       a->flags == b->flags;
 }
 
-/* Entry i of a table in the file's byte order, as an absolute site. */
-static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t, size_t i)
+/* Entry i of the table, stored at p in the file's byte order, as an absolute site. */
+static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *p, size_t i)
 {
-	const uint8_t *p = t + i * ENTRY_SIZE;
 	struct skeys_entry e;
 
 	e.code = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, code));
@@ -842,65 +841,83 @@ static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t,
 	return skeys_entry_site(&e, c->table_addr + i * ENTRY_SIZE);
 }
 
-/*
- * True when the sealed table at t (file byte order) is in strictly
- * ascending sealed order, checked on the decoded bytes, and entry i is the
- * verified site order[i] for an order that uses every site once (a bitmap
- * proves that, whatever built it): the entries are the verified ones, moved.
- */
-static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *err,
-			  size_t errlen)
+int skeys_check_stream_begin(const struct skeys_check *c, struct skeys_check_stream *st,
+			     char *err, size_t errlen)
 {
-	struct skeys_site prev = { 0 }, s, v;
-	const uint32_t *order = c->order;
-	unsigned char *seen = calloc(c->n / 8 + 1, 1);
-	size_t i;
-
-	if (!seen) {
+	memset(st, 0, sizeof(*st));
+	st->sum = SKEYS_TABLE_CHECKSUM_INIT;
+	if (!skeys_check_ok(c) || !c->order || c->n >= UINT32_MAX) {
+		snprintf(err, errlen, "table did not verify");
+		return -EINVAL;
+	}
+	st->seen = calloc(c->n / 8 + 1, 1);
+	if (!st->seen) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < c->n; i++, prev = s) {
+	return 0;
+}
+
+void skeys_check_stream_end(struct skeys_check_stream *st)
+{
+	free(st->seen);
+	st->seen = NULL;
+}
+
+/*
+ * True when the `count` sealed entries at t (file byte order), the next
+ * ones of the table, continue it in strictly ascending sealed order,
+ * checked on the decoded bytes, and entry i is the verified site order[i]
+ * for an order that uses every site once (a bitmap proves that, whatever
+ * built it): the entries are the verified ones, moved.
+ */
+static int entries_proven(const struct skeys_check *c, struct skeys_check_stream *st,
+			  const uint8_t *t, size_t count, char *err, size_t errlen)
+{
+	const uint32_t *order = c->order;
+	struct skeys_site s, v;
+	size_t i, end = st->next + count;
+
+	for (i = st->next; i < end; i++, st->prev = s) {
 		uint32_t j = order[i];
 
-		s = entry_at(c, t, i);
-		if (i && skeys_site_cmp(&prev, &s) >= 0) {
+		s = entry_at(c, t + (i - st->next) * ENTRY_SIZE, i);
+		if (i && skeys_site_cmp(&st->prev, &s) >= 0) {
 			snprintf(err, errlen, "sealed table is not in strictly sorted order "
 					      "at entry %zu", i);
-			break;
+			return -EINVAL;
 		}
 		if (j < c->n)
 			v = skeys_check_site_at(c, j);
-		if (j >= c->n || (seen[j / 8] & (1u << (j % 8))) || !site_same(&v, &s)) {
+		if (j >= c->n || (st->seen[j / 8] & (1u << (j % 8))) || !site_same(&v, &s)) {
 			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
 					      "the verified entries, or repeats one",
 				 i, s.code);
-			break;
+			return -EINVAL;
 		}
-		seen[j / 8] |= (unsigned char)(1u << (j % 8));
+		st->seen[j / 8] |= (unsigned char)(1u << (j % 8));
 	}
-	free(seen);
-	return i == c->n ? 0 : -EINVAL;
+	st->next = end;
+	return 0;
 }
 
-int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
-		       size_t errlen)
+/*
+ * The sealed header in `out`, read back by the code skeys_check_open()
+ * runs: sound, the table where it was, marked sealed with the right count.
+ * Its checksum in *sum. 0, or -ENOMEM or -EINVAL with the reason in err.
+ */
+static int header_proven(const struct skeys_check *c, const uint8_t *out, uint64_t *sum,
+			 char *err, size_t errlen)
 {
 	/* The same image over the sealed bytes: sections and offsets do not move. */
 	struct skeys_image img = *c->img;
 	struct skeys_check s;
-	uint64_t sum;
 	int r = -EINVAL;
 	size_t i;
 
-	if (!skeys_check_ok(c) || c->n >= UINT32_MAX) {
-		snprintf(err, errlen, "table did not verify");
-		return -EINVAL;
-	}
 	img.buf = out;
 	memset(&s, 0, sizeof(s));
 	s.img = &img;
-	/* Header and bounds read by the code skeys_check_open() runs. */
 	if (!header_read(&s) || !bounds_check(&s) || s.n_errors) {
 		snprintf(err, errlen, "%s", s.oom ? "out of memory"
 				      : s.n_errors ? s.errors[0] : "header unreadable");
@@ -913,22 +930,9 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	} else if (s.hdr.count != c->n) {
 		snprintf(err, errlen, "sealed header counts %" PRIu32 " entries, the table has %zu",
 			 s.hdr.count, c->n);
-	} else if ((r = sites_permuted(c, out + s.table_off, err, errlen)) == 0) {
-		/*
-		 * The table's bytes are now proven to be exactly the verified
-		 * entries in sealed order. The checksum of those bytes is the one
-		 * skeys_check_seal() computed over them once it had written them;
-		 * it is not computed a second time here (over a large table it is
-		 * the costliest step: a serial chain of multiplies per byte).
-		 */
-		sum = c->seal_checksum_set ? c->seal_checksum
-					   : skeys_table_checksum(out + s.table_off,
-								  c->n * ENTRY_SIZE);
-		if (s.hdr.checksum != sum) {
-			snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the "
-					      "table's (0x%016" PRIx64 ")", s.hdr.checksum, sum);
-			r = -EINVAL;
-		}
+	} else {
+		*sum = s.hdr.checksum;
+		r = 0;
 	}
 	for (i = 0; i < s.n_errors; i++)
 		free(s.errors[i]);
@@ -936,29 +940,59 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	return r;
 }
 
-int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
-			   size_t errlen)
+static int checksum_proven(uint64_t stored, uint64_t sum, char *err, size_t errlen)
+{
+	if (stored == sum)
+		return 0;
+	snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the table's "
+			      "(0x%016" PRIx64 ")", stored, sum);
+	return -EINVAL;
+}
+
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen)
+{
+	struct skeys_check_stream st;
+	uint64_t stored, sum;
+	int r = skeys_check_stream_begin(c, &st, err, errlen);
+
+	if (!r)
+		r = header_proven(c, out, &stored, err, errlen);
+	if (!r)
+		r = entries_proven(c, &st, out + c->table_off, c->n, err, errlen);
+	skeys_check_stream_end(&st);
+	if (r)
+		return r;
+	/*
+	 * The table's bytes are now proven to be exactly the verified entries
+	 * in sealed order. The checksum of those bytes is the one
+	 * skeys_check_seal() computed over them once it had written them; it is
+	 * not computed a second time here (over a large table it is the
+	 * costliest step: a serial chain of multiplies per byte).
+	 */
+	sum = c->seal_checksum_set ? c->seal_checksum
+				   : skeys_table_checksum(out + c->table_off, c->n * ENTRY_SIZE);
+	return checksum_proven(stored, sum, err, errlen);
+}
+
+/*
+ * Entries [first, first + count) of the sealed table into t (file byte
+ * order), straight from the verified sites in their sealed order: no table
+ * copy to sort. 0, or -ERANGE with a message.
+ */
+static int entries_encode(const struct skeys_check *c, uint8_t *t, size_t first, size_t count,
+			  char *err, size_t errlen)
 {
 	const struct skeys_image *img = c->img;
-	uint8_t *t = out + c->table_off;
 	struct skeys_entry e;
-	const uint32_t *order;
 	bool host = host_order(img);
 	size_t i;
 
-	if (!skeys_check_ok(c) || !c->order) {
-		snprintf(err, errlen, "table did not verify");
-		return -EINVAL;
-	}
-	/* Straight from the verified sites in their sealed order: no table copy to sort. */
-	order = c->order;
-	for (i = 0; i < c->n; i++) {
-		uint8_t *p = t + i * ENTRY_SIZE;
-		const struct skeys_site s = skeys_check_site_at(c, order[i]);
+	for (i = first; i < first + count; i++) {
+		uint8_t *p = t + (i - first) * ENTRY_SIZE;
+		const struct skeys_site s = skeys_check_site_at(c, c->order[i]);
 
 		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &s)) {
-			/* `out` is a copy of the file: put back its table, leaving it as it was. */
-			memcpy(t, img->buf + c->table_off, i * ENTRY_SIZE);
 			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
 					      "in 32 bits once moved");
 			return -ERANGE;
@@ -974,17 +1008,71 @@ int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
 	return 0;
 }
 
-void skeys_check_seal_header(struct skeys_check *c, uint8_t *out)
+int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_stream *st,
+			     uint8_t *buf, size_t count, char *err, size_t errlen)
+{
+	int r;
+
+	if (count > c->n - st->next) {
+		snprintf(err, errlen, "more entries than the table has");
+		return -EINVAL;
+	}
+	r = entries_encode(c, buf, st->next, count, err, errlen);
+	if (!r)
+		r = entries_proven(c, st, buf, count, err, errlen);
+	if (!r)
+		st->sum = skeys_table_checksum_more(st->sum, buf, count * ENTRY_SIZE);
+	return r;
+}
+
+int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
+			   size_t errlen)
+{
+	int r;
+
+	if (!skeys_check_ok(c) || !c->order) {
+		snprintf(err, errlen, "table did not verify");
+		return -EINVAL;
+	}
+	r = entries_encode(c, out + c->table_off, 0, c->n, err, errlen);
+	/* `out` is a copy of the file: put back its table, leaving it as it was. */
+	if (r)
+		memcpy(out + c->table_off, c->img->buf + c->table_off, c->n * ENTRY_SIZE);
+	return r;
+}
+
+/* The header's sealed fields, with checksum `sum`, into `out`. */
+static void header_put(struct skeys_check *c, uint8_t *out, uint64_t sum)
 {
 	const struct skeys_image *img = c->img;
 	uint8_t *h = out + c->hdr_off;
 
-	c->seal_checksum = skeys_table_checksum(out + c->table_off, c->n * ENTRY_SIZE);
+	c->seal_checksum = sum;
 	c->seal_checksum_set = true;
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
-	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum), c->seal_checksum);
+	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum), sum);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, flags),
 			  c->hdr.flags | SKEYS_HEADER_SEALED);
+}
+
+void skeys_check_seal_header(struct skeys_check *c, uint8_t *out)
+{
+	header_put(c, out, skeys_table_checksum(out + c->table_off, c->n * ENTRY_SIZE));
+}
+
+int skeys_check_stream_header(struct skeys_check *c, struct skeys_check_stream *st,
+			      uint8_t *out, char *err, size_t errlen)
+{
+	uint64_t stored;
+	int r;
+
+	if (st->next != c->n) {
+		snprintf(err, errlen, "the table is not all sealed");
+		return -EINVAL;
+	}
+	header_put(c, out, st->sum);
+	r = header_proven(c, out, &stored, err, errlen);
+	return r ? r : checksum_proven(stored, st->sum, err, errlen);
 }
 
 int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen)

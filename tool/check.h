@@ -120,6 +120,33 @@ void skeys_check_seal_header(struct skeys_check *c, uint8_t *out);
 int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
 		       size_t errlen);
 
+/*
+ * Sealing the table piece by piece, for a writer that streams it out
+ * rather than sealing a whole copy: each piece of entries is encoded into
+ * the caller's buffer, proven as skeys_check_sealed() proves a whole table,
+ * and checksummed; the header comes last. Each call: 0, or -ENOMEM,
+ * -EINVAL or -ERANGE with the reason in err.
+ */
+struct skeys_check_stream {
+	size_t next;            /* entries sealed so far */
+	uint64_t sum;           /* their checksum */
+	struct skeys_site prev; /* the last of them */
+	unsigned char *seen;    /* the sites used, a bit each */
+};
+
+int skeys_check_stream_begin(const struct skeys_check *c, struct skeys_check_stream *st,
+			     char *err, size_t errlen);
+/* The next `count` entries into buf (count * entry size bytes, file byte order). */
+int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_stream *st,
+			     uint8_t *buf, size_t count, char *err, size_t errlen);
+/*
+ * With every entry done: the sealed header into `out` (a copy of the
+ * module's bytes; only the header's are written), read back and proven.
+ */
+int skeys_check_stream_header(struct skeys_check *c, struct skeys_check_stream *st,
+			      uint8_t *out, char *err, size_t errlen);
+void skeys_check_stream_end(struct skeys_check_stream *st);
+
 /* "func+0x1c", or the address when no function symbol covers it. */
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,
 			   size_t outlen);

@@ -197,56 +197,106 @@ static int finish_and_prove(struct skeys_input *in, uint8_t *out)
 	return rc;
 }
 
+/* Entries sealed, proven and written at a time: a buffer that stays in cache. */
+#define STREAM_ENTRIES 16384
+
+/* A failed sealing or proof step, reported as finish_and_prove() does. */
+static int stream_error(const struct skeys_input *in, int r, const char *err)
+{
+	if (r == -ENOMEM) {
+		skeys_cli_error(in->path, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	if (r == -ERANGE)
+		skeys_cli_error(in->path, "%s", err);
+	else
+		skeys_cli_error(in->path, "internal error: the sealed copy does not verify: %s",
+				err);
+	return SKEYS_EXIT_VERIFY;
+}
+
 /*
- * For a format with nothing to update over the whole file (ELF): the copy
- * is written, and its way to disk started, before the checksum and the
- * proof, which then run while the disk works; only the headers are written
- * after them. Nothing is committed before the proof holds.
+ * For a single image with nothing to update over the whole file (ELF), no
+ * copy of the file or of its table is made: the output gets the input's
+ * bytes but for the table, and their way to disk is started; then the
+ * table, piece by piece, each sealed, proven and checksummed in a small
+ * buffer while the disk works; the header last. Nothing is committed
+ * before all of it is proven.
  */
-static int write_early(const struct opts *o, struct skeys_input *in, uint8_t *out)
+static int seal_streamed(const struct opts *o, struct skeys_input *in)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
-	struct source src = { o->file, in->img };
+	const struct skeys_image *img = in->img;
+	struct skeys_check *c = &in->check;
+	uint64_t t0 = c->table_off, t1 = t0 + c->n * sizeof(struct skeys_entry);
+	struct source src = { o->file, img };
+	struct skeys_check_stream st;
 	struct skeys_output w;
-	struct skeys_input *u;
-	size_t i, n = units_of(in, &u);
+	uint8_t *buf = NULL, *out = NULL;
+	size_t done, k;
 	mode_t mode;
-	int rc = input_mode(o, &mode);
+	int r, rc = input_mode(o, &mode);
 
 	if (rc)
 		return rc;
+	r = skeys_check_stream_begin(c, &st, err, sizeof(err));
+	if (r)
+		return stream_error(in, r, err);
+	buf = malloc(STREAM_ENTRIES * sizeof(struct skeys_entry));
+	if (!buf || skeys_image_copy(img, &out, err, sizeof(err))) {
+		if (!buf)
+			snprintf(err, sizeof(err), "out of memory");
+		skeys_cli_error(o->file, "%s", err);
+		rc = SKEYS_EXIT_INPUT;
+		goto out;
+	}
 	if (skeys_output_begin(&w, dest, err, sizeof(err))) {
 		skeys_cli_error(dest, "%s", err);
-		return SKEYS_EXIT_INPUT;
+		rc = SKEYS_EXIT_INPUT;
+		goto out;
 	}
-	if (skeys_output_write(&w, 0, out, in->img->len, err, sizeof(err)))
-		goto fail;
+	if (skeys_output_write(&w, 0, img->buf, t0, err, sizeof(err)) ||
+	    skeys_output_write(&w, t1, img->buf + t1, img->len - t1, err, sizeof(err)))
+		goto write_failed;
 	skeys_output_flush_start(&w);
-	rc = finish_and_prove(in, out);
-	if (rc) {
-		skeys_output_abort(&w);
-		return rc;
+	for (done = 0; done < c->n; done += k) {
+		k = c->n - done < STREAM_ENTRIES ? c->n - done : STREAM_ENTRIES;
+		r = skeys_check_stream_table(c, &st, buf, k, err, sizeof(err));
+		if (r)
+			goto failed;
+		if (skeys_output_write(&w, t0 + done * sizeof(struct skeys_entry), buf,
+				       k * sizeof(struct skeys_entry), err, sizeof(err)))
+			goto write_failed;
+		skeys_output_flush_start(&w);
 	}
-	for (i = 0; i < n; i++) {
-		uint64_t at = u[i].img->slice_offset + u[i].check.hdr_off;
-
-		if (skeys_output_write(&w, at, out + at, sizeof(struct skeys_header), err,
-				       sizeof(err)))
-			goto fail;
-	}
+	r = skeys_check_stream_header(c, &st, out, err, sizeof(err));
+	if (r)
+		goto failed;
+	if (skeys_output_write(&w, c->hdr_off, out + c->hdr_off, sizeof(struct skeys_header),
+			       err, sizeof(err)))
+		goto write_failed;
 	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
 		skeys_cli_error(dest, "%s", err);
-		return SKEYS_EXIT_INPUT;
+		rc = SKEYS_EXIT_INPUT;
 	}
-	return SKEYS_EXIT_OK;
-fail:
+	goto out;
+failed:
+	rc = stream_error(in, r, err);
+	skeys_output_abort(&w);
+	goto out;
+write_failed:
 	skeys_cli_error(dest, "%s", err);
 	skeys_output_abort(&w);
-	return SKEYS_EXIT_INPUT;
+	rc = SKEYS_EXIT_INPUT;
+out:
+	skeys_check_stream_end(&st);
+	skeys_image_copy_free(img, out);
+	free(buf);
+	return rc;
 }
 
-/* Seal into a copy, prove the copy, then write it. */
+/* Seal into a copy, prove the copy, then write it (streamed where it can be). */
 static int seal(const struct opts *o, struct skeys_input *in)
 {
 	char err[SKEYS_ERR_LEN];
@@ -260,6 +310,8 @@ static int seal(const struct opts *o, struct skeys_input *in)
 		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
+	if (!fmt->seal_finish && !in->n_slices)
+		return seal_streamed(o, in);
 	if (skeys_image_copy(in->img, &out, err, sizeof(err))) {
 		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
@@ -274,14 +326,10 @@ static int seal(const struct opts *o, struct skeys_input *in)
 			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
 		}
 	}
-	if (fmt->seal_finish) {
-		/* The format's fields (a file checksum, code signature hashes) need it all. */
-		rc = finish_and_prove(in, out);
-		if (rc == SKEYS_EXIT_OK)
-			rc = write_result(o, in->img, out);
-	} else {
-		rc = write_early(o, in, out);
-	}
+	/* The format's fields (a file checksum, code signature hashes) need it all. */
+	rc = finish_and_prove(in, out);
+	if (rc == SKEYS_EXIT_OK)
+		rc = write_result(o, in->img, out);
 	skeys_image_copy_free(in->img, out);
 	return rc;
 }

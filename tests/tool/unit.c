@@ -216,6 +216,25 @@ static int test_seal(const char *path)
 		EXPECT(strstr(err, tamper ? "not one of the verified entries"
 					  : "not in strictly sorted order") != NULL);
 	}
+	/* Sealed piece by piece (as skeys-seal writes ELF files): the same bytes. */
+	{
+		struct skeys_check_stream st;
+		uint8_t *piece = malloc(3 * 12);
+		size_t done, k;
+
+		memcpy(again, buf, len);
+		EXPECT(piece && skeys_check_stream_begin(&c, &st, err, sizeof(err)) == 0);
+		for (done = 0; done < c.n; done += k) {
+			k = c.n - done < 3 ? c.n - done : 3;
+			EXPECT(skeys_check_stream_table(&c, &st, piece, k, err, sizeof(err)) == 0);
+			memcpy(again + c.table_off + done * 12, piece, k * 12);
+		}
+		EXPECT(skeys_check_stream_table(&c, &st, piece, 1, err, sizeof(err)) == -EINVAL);
+		EXPECT(skeys_check_stream_header(&c, &st, again, err, sizeof(err)) == 0);
+		EXPECT(memcmp(again, out, len) == 0);
+		skeys_check_stream_end(&st);
+		free(piece);
+	}
 	/* Sealing what is sealed gives the same bytes. */
 	memcpy(again, out, len);
 	EXPECT(skeys_check_seal(&c2, again, err, sizeof(err)) == 0);
