@@ -444,7 +444,7 @@ static const char *site_kind(const struct skeys_site *s)
 }
 
 /* Compare the site's bytes with the instruction its key and branch call for. */
-static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
+static void site_bytes(struct skeys_check *c, struct skeys_check_site *st, char **e,
 		       const struct skeys_site *s,
 		       const struct skeys_arch *a, const uint8_t *found)
 {
@@ -464,7 +464,7 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 		st->insn = SKEYS_INSN_OTHER;
 	jmp_encodes = !skeys_arch_encode(a, true, s->code, s->target, jmp);
 	if (!jmp_encodes && s->code % a->site_align == 0)
-		note(c, &st->error, "no %s jump reaches the target 0x%" PRIx64 " from here",
+		note(c, e, "no %s jump reaches the target 0x%" PRIx64 " from here",
 		     a->name, s->target);
 	if (!nop_encodes) /* out of range too; still show the instruction's form */
 		memcpy(nop, a->nop, a->site_len);
@@ -481,7 +481,7 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 				      sizeof(want));
 		skeys_disasm_describe(a, s->code, found, a->site_len, f, sizeof(f));
 		skeys_check_key_name(c->img, k->addr, key, sizeof(key));
-		note(c, &st->error, "expected %s for %s site of %s key %s, found %s", want,
+		note(c, e, "expected %s for %s site of %s key %s, found %s", want,
 		     site_kind(s), k->initial ? "TRUE" : "FALSE", key, f);
 		return;
 	}
@@ -493,7 +493,7 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	if (jmp_encodes)
 		skeys_disasm_describe(a, s->code, jmp, a->site_len, want2, sizeof(want2));
 	skeys_disasm_describe(a, s->code, found, a->site_len, f, sizeof(f));
-	note(c, &st->error, "expected %s%s%s, found %s", want, jmp_encodes ? " or " : "",
+	note(c, e, "expected %s%s%s, found %s", want, jmp_encodes ? " or " : "",
 	     jmp_encodes ? want2 : "", f);
 }
 
@@ -537,7 +537,8 @@ static bool bytes_equal(const uint8_t *a, const uint8_t *b, unsigned n)
  * the nop or the jump the key's state calls for); anything else goes to
  * site_bytes(), so both accept and reject exactly the same bytes.
  */
-static bool site_bytes_ok(struct skeys_check_site *st, const struct skeys_site *s,
+static inline __attribute__((always_inline)) bool
+site_bytes_ok(struct skeys_check_site *st, const struct skeys_site *s,
 			  const struct skeys_arch *a, const struct skeys_check_key *k,
 			  const uint8_t *found)
 {
@@ -568,7 +569,7 @@ static bool site_bytes_ok(struct skeys_check_site *st, const struct skeys_site *
  * calls this needs.
  */
 static __attribute__((noinline)) void site_diagnose(struct skeys_check *c,
-						    struct skeys_check_site *st,
+						    struct skeys_check_site *st, char **e,
 						    const struct skeys_site *s, unsigned allowed)
 {
 	const struct skeys_image *img = c->img;
@@ -581,28 +582,28 @@ static __attribute__((noinline)) void site_diagnose(struct skeys_check *c,
 
 	st->insn = SKEYS_INSN_NONE;
 	if (s->flags & ~allowed)
-		note(c, &st->error, "entry sets reserved flag bits 0x%x",
+		note(c, e, "entry sets reserved flag bits 0x%x",
 		     s->flags & ~allowed);
 	/* Alignments are powers of two (common/arch): a mask, not a division. */
 	if (s->code & (a->site_align - 1u))
-		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
+		note(c, e, "site is not %u-byte aligned", a->site_align);
 	code = section_at(c, s->code, a->site_len);
 	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
-		note(c, &st->error, "site is not in executable code (%s)",
+		note(c, e, "site is not in executable code (%s)",
 		     code ? code->name : "no section holds all its bytes");
 	target = section_at(c, s->target, 1);
 	if (!target || !(target->flags & SKEYS_SEC_EXEC))
-		note(c, &st->error, "target 0x%" PRIx64 " is not in executable code (%s)",
+		note(c, e, "target 0x%" PRIx64 " is not in executable code (%s)",
 		     s->target, target ? target->name : "in no section");
 	if (!k->valid) {
 		skeys_check_key_name(img, k->addr, key, sizeof(key));
-		note(c, &st->error, "key %s (0x%" PRIx64 ") is not a key: %s", key, k->addr,
+		note(c, e, "key %s (0x%" PRIx64 ") is not a key: %s", key, k->addr,
 		     k->error);
 	}
 	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC) {
 		found = img->buf + code->offset + (s->code - code->addr);
 		if (!site_bytes_ok(st, s, a, k, found))
-			site_bytes(c, st, s, a, found);
+			site_bytes(c, st, e, s, a, found);
 	}
 }
 
@@ -629,13 +630,28 @@ static bool site_sound(struct skeys_check *c, struct skeys_check_site *st,
 			     c->img->buf + code->offset + (s->code - code->addr));
 }
 
+/*
+ * Where site i's problems go: site_errors[i], the array made on first use
+ * (most tables have no bad site, and a pointer a site would be half of the
+ * working memory). NULL when memory ran out.
+ */
+static char **site_error_slot(struct skeys_check *c, size_t i)
+{
+	if (!c->site_errors && !(c->site_errors = calloc(c->n, sizeof(*c->site_errors)))) {
+		c->oom = true;
+		return NULL;
+	}
+	return &c->site_errors[i];
+}
+
 static void site_verify(struct skeys_check *c, size_t i, unsigned allowed)
 {
 	struct skeys_check_site *st = &c->sites[i];
 	const struct skeys_site s = skeys_check_site_at(c, i);
+	char **e;
 
-	if (!site_sound(c, st, &s, allowed))
-		site_diagnose(c, st, &s, allowed);
+	if (!site_sound(c, st, &s, allowed) && (e = site_error_slot(c, i)))
+		site_diagnose(c, st, e, &s, allowed);
 }
 
 /* Site i's address. */
@@ -688,9 +704,12 @@ static bool duplicates_find(struct skeys_check *c, uint32_t **by_code)
 		if (j - i > 1) {
 			size_t m;
 
-			for (m = i; m < j; m++)
-				note(c, &c->sites[r ? r[m] : m].error,
-				     "%zu table entries name this site", j - i);
+			for (m = i; m < j; m++) {
+				char **e = site_error_slot(c, r ? r[m] : m);
+
+				if (e)
+					note(c, e, "%zu table entries name this site", j - i);
+			}
 		}
 	}
 	free(v);
@@ -782,8 +801,8 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		if (!duplicates_find(c, &by_code))
 			c->oom = true;
 		seal_verify(c);
-		for (i = 0; i < c->n; i++)
-			c->n_bad += c->sites[i].error != NULL;
+		for (i = 0; c->site_errors && i < c->n; i++)
+			c->n_bad += c->site_errors[i] != NULL;
 		/* Computed once here for sealing and for the proof of the sealed copy. */
 		if (!c->oom && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
 			c->oom = true;
@@ -801,8 +820,9 @@ void skeys_check_close(struct skeys_check *c)
 {
 	size_t i;
 
-	for (i = 0; c->sites && i < c->n; i++)
-		free(c->sites[i].error);
+	for (i = 0; c->site_errors && i < c->n; i++)
+		free(c->site_errors[i]);
+	free(c->site_errors);
 	for (i = 0; i < c->n_keys; i++)
 		free(c->keys[i].error);
 	for (i = 0; i < c->n_errors; i++)

@@ -32,13 +32,13 @@ struct skeys_check_key {
 
 /*
  * One per entry, in file order. Its absolute fields are not kept here but
- * decoded from the entry when needed (skeys_check_site_at()): at 16 bytes
- * a site, a big table's working memory stays small.
+ * decoded from the entry when needed (skeys_check_site_at()), and its
+ * problems are kept aside (skeys_check_site_error()): at 8 bytes a site, a
+ * big table's working memory stays small.
  */
 struct skeys_check_site {
 	uint32_t key; /* index in keys[] */
 	enum skeys_insn insn;
-	char *error; /* NULL when the site verified; problems joined by "; " */
 };
 
 struct skeys_check {
@@ -55,6 +55,8 @@ struct skeys_check {
 	const struct skeys_entry *entries;
 	bool entries_borrowed;
 	struct skeys_check_site *sites;
+	/* Per site, NULL or its problems joined by "; "; NULL until a site has one. */
+	char **site_errors;
 	/* Site indices in sealed order; set when the table verified (for sealing). */
 	uint32_t *order;
 	struct skeys_check_key *keys; /* by address */
@@ -87,6 +89,12 @@ void skeys_check_close(struct skeys_check *c);
 static inline struct skeys_site skeys_check_site_at(const struct skeys_check *c, size_t i)
 {
 	return skeys_entry_site(&c->entries[i], c->table_addr + i * sizeof(struct skeys_entry));
+}
+
+/* Site i's problems joined by "; ", or NULL when it verified. */
+static inline const char *skeys_check_site_error(const struct skeys_check *c, size_t i)
+{
+	return c->site_errors ? c->site_errors[i] : NULL;
 }
 
 /* Everything verified: no table problem and no bad site. */

@@ -159,10 +159,10 @@ size_t skeys_input_report(const struct skeys_input *in)
 	for (i = 0; i < c->n_errors; i++, n++)
 		skeys_cli_error(in->path, "%s", c->errors[i]);
 	for (i = 0; i < c->n; i++) {
-		const struct skeys_check_site *s = &c->sites[i];
+		const char *error = skeys_check_site_error(c, i);
 		uint64_t code;
 
-		if (!s->error)
+		if (!error)
 			continue;
 		code = skeys_check_site_at(c, i).code;
 		if (skeys_image_func_at(in->img, code))
@@ -170,7 +170,7 @@ size_t skeys_input_report(const struct skeys_input *in)
 		else
 			where[0] = 0;
 		fprintf(stderr, "%s: %s%s0x%" PRIx64 "%s: error: %s\n", in->path, where,
-			where[0] ? " (" : "", code, where[0] ? ")" : "", s->error);
+			where[0] ? " (" : "", code, where[0] ? ")" : "", error);
 		n++;
 	}
 	return n;

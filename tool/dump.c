@@ -144,6 +144,7 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t
 {
 	const struct skeys_check_site *s = &in->check.sites[i];
 	const struct skeys_site site = skeys_check_site_at(&in->check, i);
+	const char *error = skeys_check_site_error(&in->check, i);
 	char buf[512];
 
 	skeys_emit_elem_begin(e);
@@ -159,9 +160,9 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t
 	skeys_emit_field_addr(e, &S_TARGET, site.target);
 	skeys_check_func_name(in->img, site.target, buf, sizeof(buf));
 	skeys_emit_field_str(e, &S_TARGET_FUNCTION, buf);
-	skeys_emit_field_bool(e, &S_OK, !s->error);
-	if (s->error)
-		skeys_emit_field_str(e, &S_ERROR, s->error);
+	skeys_emit_field_bool(e, &S_OK, !error);
+	if (error)
+		skeys_emit_field_str(e, &S_ERROR, error);
 	skeys_emit_elem_end(e);
 }
 
