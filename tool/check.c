@@ -851,10 +851,15 @@ static bool site_same(const struct skeys_site *a, const struct skeys_site *b)
 }
 
 /* Entry i of the table, stored at p in the file's byte order, as an absolute site. */
-static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *p, size_t i)
+static inline struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *p,
+					 size_t i, bool host)
 {
 	struct skeys_entry e;
 
+	if (host) {
+		memcpy(&e, p, sizeof(e));
+		return skeys_entry_site(&e, c->table_addr + i * ENTRY_SIZE);
+	}
 	e.code = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, code));
 	e.target = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, target));
 	e.key = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, key));
@@ -885,6 +890,37 @@ void skeys_check_stream_end(struct skeys_check_stream *st)
 }
 
 /*
+ * Entry i, stored at p, proven: the next in strictly ascending sealed
+ * order, and the verified site order[i], `v` (NULL: look it up), used once.
+ */
+static inline int entry_proven(const struct skeys_check *c, struct skeys_check_stream *st,
+			       const uint8_t *p, size_t i, const struct skeys_site *v,
+			       bool host, char *err, size_t errlen)
+{
+	uint32_t j = c->order[i];
+	struct skeys_site s = entry_at(c, p, i, host), w;
+
+	if (i && skeys_site_cmp(&st->prev, &s) >= 0) {
+		snprintf(err, errlen, "sealed table is not in strictly sorted order "
+				      "at entry %zu", i);
+		return -EINVAL;
+	}
+	if (!v && j < c->n) {
+		w = skeys_check_site_at(c, j);
+		v = &w;
+	}
+	if (j >= c->n || (st->seen[j / 8] & (1u << (j % 8))) || !site_same(v, &s)) {
+		snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
+				      "the verified entries, or repeats one",
+			 i, s.code);
+		return -EINVAL;
+	}
+	st->seen[j / 8] |= (unsigned char)(1u << (j % 8));
+	st->prev = s;
+	return 0;
+}
+
+/*
  * True when the `count` sealed entries at t (file byte order), the next
  * ones of the table, continue it in strictly ascending sealed order,
  * checked on the decoded bytes, and entry i is the verified site order[i]
@@ -894,30 +930,17 @@ void skeys_check_stream_end(struct skeys_check_stream *st)
 static int entries_proven(const struct skeys_check *c, struct skeys_check_stream *st,
 			  const uint8_t *t, size_t count, char *err, size_t errlen)
 {
-	const uint32_t *order = c->order;
-	struct skeys_site s, v;
-	size_t i, end = st->next + count;
+	bool host = host_order(c->img);
+	size_t i;
+	int r;
 
-	for (i = st->next; i < end; i++, st->prev = s) {
-		uint32_t j = order[i];
-
-		s = entry_at(c, t + (i - st->next) * ENTRY_SIZE, i);
-		if (i && skeys_site_cmp(&st->prev, &s) >= 0) {
-			snprintf(err, errlen, "sealed table is not in strictly sorted order "
-					      "at entry %zu", i);
-			return -EINVAL;
-		}
-		if (j < c->n)
-			v = skeys_check_site_at(c, j);
-		if (j >= c->n || (st->seen[j / 8] & (1u << (j % 8))) || !site_same(&v, &s)) {
-			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
-					      "the verified entries, or repeats one",
-				 i, s.code);
-			return -EINVAL;
-		}
-		st->seen[j / 8] |= (unsigned char)(1u << (j % 8));
+	for (i = 0; i < count; i++) {
+		r = entry_proven(c, st, t + i * ENTRY_SIZE, st->next + i, NULL, host, err,
+				 errlen);
+		if (r)
+			return r;
 	}
-	st->next = end;
+	st->next += count;
 	return 0;
 }
 
@@ -1000,30 +1023,46 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
  * order), straight from the verified sites in their sealed order: no table
  * copy to sort. 0, or -ERANGE with a message.
  */
-static int entries_encode(const struct skeys_check *c, uint8_t *t, size_t first, size_t count,
-			  char *err, size_t errlen)
+/*
+ * Sealed entry i, straight from the verified site order[i], `s` (no table
+ * copy to sort), into p in the file's byte order (`host`: the host's). 0,
+ * or -ERANGE with a message.
+ */
+static inline int entry_encode(const struct skeys_check *c, uint8_t *p, size_t i,
+			       const struct skeys_site *s, bool host, char *err, size_t errlen)
 {
 	const struct skeys_image *img = c->img;
 	struct skeys_entry e;
-	bool host = host_order(img);
+
+	if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, s)) {
+		snprintf(err, errlen, "cannot sort the table: an entry does not fit "
+				      "in 32 bits once moved");
+		return -ERANGE;
+	}
+	if (host) {
+		memcpy(p, &e, sizeof(e));
+		return 0;
+	}
+	skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
+	skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
+	skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
+	return 0;
+}
+
+/* Entries [first, first + count) of the sealed table into t. */
+static int entries_encode(const struct skeys_check *c, uint8_t *t, size_t first, size_t count,
+			  char *err, size_t errlen)
+{
+	bool host = host_order(c->img);
 	size_t i;
+	int r;
 
-	for (i = first; i < first + count; i++) {
-		uint8_t *p = t + (i - first) * ENTRY_SIZE;
-		const struct skeys_site s = skeys_check_site_at(c, c->order[i]);
+	for (i = 0; i < count; i++) {
+		const struct skeys_site s = skeys_check_site_at(c, c->order[first + i]);
 
-		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &s)) {
-			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
-					      "in 32 bits once moved");
-			return -ERANGE;
-		}
-		if (host) {
-			memcpy(p, &e, sizeof(e));
-			continue;
-		}
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
+		r = entry_encode(c, t + i * ENTRY_SIZE, first + i, &s, host, err, errlen);
+		if (r)
+			return r;
 	}
 	return 0;
 }
@@ -1031,18 +1070,32 @@ static int entries_encode(const struct skeys_check *c, uint8_t *t, size_t first,
 int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_stream *st,
 			     uint8_t *buf, size_t count, char *err, size_t errlen)
 {
+	bool host = host_order(c->img);
+	size_t i;
 	int r;
 
 	if (count > c->n - st->next) {
 		snprintf(err, errlen, "more entries than the table has");
 		return -EINVAL;
 	}
-	r = entries_encode(c, buf, st->next, count, err, errlen);
-	if (!r)
-		r = entries_proven(c, st, buf, count, err, errlen);
-	if (!r)
-		st->sum = skeys_table_checksum_more(st->sum, buf, count * ENTRY_SIZE);
-	return r;
+	/*
+	 * One pass, entry by entry: the checksum is a serial chain of
+	 * multiplies (4 cycles a byte), and the encoding and proof of an entry
+	 * run in its shadow instead of in passes of their own.
+	 */
+	for (i = 0; i < count; i++) {
+		uint8_t *p = buf + i * ENTRY_SIZE;
+		const struct skeys_site s = skeys_check_site_at(c, c->order[st->next]);
+
+		r = entry_encode(c, p, st->next, &s, host, err, errlen);
+		if (!r)
+			r = entry_proven(c, st, p, st->next, &s, host, err, errlen);
+		if (r)
+			return r;
+		st->sum = skeys_table_checksum_more(st->sum, p, ENTRY_SIZE);
+		st->next++;
+	}
+	return 0;
 }
 
 int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
