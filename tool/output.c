@@ -34,13 +34,14 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 /*
  * While the temporary exists, a SIGINT, SIGTERM or SIGHUP removes it before
  * the process dies, so that an interrupted run leaves the directory as it
- * was. (SIGKILL cannot be caught: the temporary then stays, but `path` is
- * still whole, old or new.)
+ * was; so does a SIGBUS, which is how a read of the input's mapping ends
+ * when another process cuts the file short. (SIGKILL cannot be caught: the
+ * temporary then stays, but `path` is still whole, old or new.)
  */
 static char pending_tmp[PATH_MAX + 32];
 static volatile sig_atomic_t pending;
 
-static const int cleanup_signals[SKEYS_OUTPUT_SIGNALS] = { SIGINT, SIGTERM, SIGHUP };
+static const int cleanup_signals[SKEYS_OUTPUT_SIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGBUS };
 #define N_CLEANUP_SIGNALS SKEYS_OUTPUT_SIGNALS
 
 static void cleanup_handler(int sig)

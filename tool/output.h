@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define SKEYS_OUTPUT_SIGNALS 3 /* SIGINT, SIGTERM, SIGHUP remove the temporary */
+/* SIGINT, SIGTERM, SIGHUP, and SIGBUS (an input mapping cut short) remove the temporary. */
+#define SKEYS_OUTPUT_SIGNALS 4
 
 /* A file being replaced: a temporary beside it, renamed over it on commit. */
 struct skeys_output {
@@ -20,7 +21,7 @@ struct skeys_output {
 
 /*
  * Create the temporary beside `path` (a symbolic link is followed, not
- * replaced). Until commit or abort, a SIGINT, SIGTERM or SIGHUP removes it.
+ * replaced). Until commit or abort, those signals remove it.
  * 0, or -1 with a message in err.
  */
 int skeys_output_begin(struct skeys_output *o, const char *path, char *err, size_t errlen);
