@@ -24,12 +24,9 @@ import sys
 import tempfile
 import time
 
+from seal_runs import read, reference
+
 ROUNDS = 40
-
-
-def read(path):
-    with open(path, 'rb') as f:
-        return f.read()
 
 
 def first_site(dump, f):
@@ -47,12 +44,7 @@ def main():
     fails = []
     with tempfile.TemporaryDirectory(prefix='skeys-changed-') as tmp:
         ref = os.path.join(tmp, 'ref')
-        times = []
-        for _ in range(5):
-            t0 = time.monotonic()
-            subprocess.run([seal, big, '-o', ref], check=True)
-            times.append(time.monotonic() - t0)
-        duration = sorted(times)[len(times) // 2]
+        duration = reference(seal, big, ref)
         sealed = read(ref)
         # The first site's bytes: a nop or a jump, replaced by int3s, which
         # verification rejects. Found in the file by its bytes at the

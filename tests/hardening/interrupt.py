@@ -21,12 +21,9 @@ import sys
 import tempfile
 import time
 
+from seal_runs import read, reference
+
 ROUNDS = 24
-
-
-def read(path):
-    with open(path, 'rb') as f:
-        return f.read()
 
 
 def main():
@@ -38,14 +35,7 @@ def main():
     fails = []
     with tempfile.TemporaryDirectory(prefix='skeys-interrupt-') as tmp:
         ref = os.path.join(tmp, 'ref')
-        # The median of a few runs: one run slowed by other load on the
-        # machine would spread the kills mostly past the end of a run.
-        times = []
-        for _ in range(5):
-            t0 = time.monotonic()
-            subprocess.run([seal, big, '-o', ref], check=True)
-            times.append(time.monotonic() - t0)
-        duration = sorted(times)[len(times) // 2]
+        duration = reference(seal, big, ref)
         sealed = read(ref)
         if sealed == original:
             print('FAIL: sealing changed nothing', file=sys.stderr)
