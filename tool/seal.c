@@ -199,6 +199,8 @@ static int finish_and_prove(struct skeys_input *in, uint8_t *out)
 
 /* Entries sealed, proven and written at a time: a buffer that stays in cache. */
 #define STREAM_ENTRIES 16384
+#define STREAM_BYTES ((size_t)STREAM_ENTRIES * 12u) /* entries of 12 bytes (skeys/abi.h) */
+_Static_assert(sizeof(struct skeys_entry) == 12, "an entry is 12 bytes");
 
 /* A failed sealing or proof step, reported as finish_and_prove() does. */
 static int stream_error(const struct skeys_input *in, int r, const char *err)
@@ -243,7 +245,7 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 	r = skeys_check_stream_begin(c, &st, err, sizeof(err));
 	if (r)
 		return stream_error(in, r, err);
-	buf = malloc(STREAM_ENTRIES * sizeof(struct skeys_entry));
+	buf = malloc(STREAM_BYTES);
 	if (!buf || skeys_image_copy(img, &out, err, sizeof(err))) {
 		if (!buf)
 			snprintf(err, sizeof(err), "out of memory");
