@@ -124,6 +124,20 @@ static int unchanged(void *arg, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * An output that could not be written or committed. When the input changed
+ * under the run, that is the reason to give (a write from its mapping
+ * after it was cut short fails with EFAULT, which says nothing).
+ */
+static void output_error(const struct source *src, const char *dest, const char *err)
+{
+	char why[SKEYS_ERR_LEN];
+
+	if (unchanged((void *)(uintptr_t)src, why, sizeof(why)))
+		err = why;
+	skeys_cli_error(dest, "%s", err);
+}
+
 /* The mode the output gets: the input's. */
 static int input_mode(const struct opts *o, mode_t *mode)
 {
@@ -150,7 +164,7 @@ static int write_result(const struct opts *o, const struct skeys_image *img,
 	if (rc)
 		return rc;
 	if (skeys_output_replace(dest, buf, img->len, mode, unchanged, &src, err, sizeof(err))) {
-		skeys_cli_error(dest, "%s", err);
+		output_error(&src, dest, err);
 		return SKEYS_EXIT_INPUT;
 	}
 	return SKEYS_EXIT_OK;
@@ -279,7 +293,7 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 			       err, sizeof(err)))
 		goto write_failed;
 	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
-		skeys_cli_error(dest, "%s", err);
+		output_error(&src, dest, err);
 		rc = SKEYS_EXIT_INPUT;
 	}
 	goto out;
@@ -288,7 +302,7 @@ failed:
 	skeys_output_abort(&w);
 	goto out;
 write_failed:
-	skeys_cli_error(dest, "%s", err);
+	output_error(&src, dest, err);
 	skeys_output_abort(&w);
 	rc = SKEYS_EXIT_INPUT;
 out:
