@@ -82,46 +82,50 @@ static int file_open(const char *path, struct stat *st, char *err, size_t errlen
 	return -1;
 }
 
-int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
-		    size_t errlen)
+/* The `size` bytes of fd into a new buffer (one byte more, so never empty). */
+static int fd_read_all(int fd, size_t size, uint8_t **buf, char *err, size_t errlen)
 {
-	struct stat st;
-	uint8_t *b = NULL;
+	uint8_t *b = malloc(size + 1);
 	size_t n = 0;
-	int fd = file_open(path, &st, err, errlen);
 
-	if (fd < 0)
-		return -1;
-	/* +1 so that an empty file still gets a buffer of its own. */
-	b = malloc((size_t)st.st_size + 1);
 	if (!b) {
-		snprintf(err, errlen, "out of memory reading %lld bytes",
-			 (long long)st.st_size);
-		goto fail;
+		snprintf(err, errlen, "out of memory reading %zu bytes", size);
+		return -1;
 	}
-	while (n < (size_t)st.st_size) {
-		ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
+	while (n < size) {
+		ssize_t r = read(fd, b + n, size - n);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			snprintf(err, errlen, "read error: %s", strerror(errno));
-			goto fail;
+			free(b);
+			return -1;
 		}
 		if (r == 0) {
 			snprintf(err, errlen, "file shrank while being read");
-			goto fail;
+			free(b);
+			return -1;
 		}
 		n += (size_t)r;
 	}
-	close(fd);
 	*buf = b;
-	*len = n;
 	return 0;
-fail:
-	free(b);
+}
+
+int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
+		    size_t errlen)
+{
+	struct stat st;
+	int fd = file_open(path, &st, err, errlen), r;
+
+	if (fd < 0)
+		return -1;
+	r = fd_read_all(fd, (size_t)st.st_size, buf, err, errlen);
 	close(fd);
-	return -1;
+	if (!r)
+		*len = (size_t)st.st_size;
+	return r;
 }
 
 static void stamp_of(const struct stat *st, struct skeys_file_stamp *t)
@@ -139,7 +143,7 @@ static void stamp_of(const struct stat *st, struct skeys_file_stamp *t)
  * The file is mapped, not read: a copy would cost a second buffer of the
  * file's size and a fault per page of it; a read-only mapping shares the
  * page cache, and the tools read most of a file at most once. An empty
- * file cannot be mapped; it gets a one-byte buffer of its own.
+ * file, or one whose filesystem cannot map it, is read into a buffer.
  */
 int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
 			  size_t errlen)
@@ -147,7 +151,7 @@ int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
 	struct skeys_file_stamp stamp;
 	struct stat st;
 	void *map = NULL;
-	uint8_t *empty = NULL;
+	uint8_t *owned = NULL;
 	size_t len;
 	int fd;
 
@@ -156,33 +160,29 @@ int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
 	if (fd < 0)
 		return -1;
 	if ((uint64_t)st.st_size > SIZE_MAX) {
-		snprintf(err, errlen, "too large to map (%lld bytes)", (long long)st.st_size);
+		snprintf(err, errlen, "too large (%lld bytes)", (long long)st.st_size);
 		goto fail;
 	}
 	stamp_of(&st, &stamp);
 	len = (size_t)st.st_size;
-	if (len) {
+	if (len)
 		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map == MAP_FAILED) {
-			map = NULL;
-			snprintf(err, errlen, "cannot map %zu bytes: %s", len, strerror(errno));
+	if (map == MAP_FAILED || !len) {
+		map = NULL;
+		if (fd_read_all(fd, len, &owned, err, errlen))
 			goto fail;
-		}
-	} else if (!(empty = calloc(1, 1))) {
-		snprintf(err, errlen, "out of memory");
-		goto fail;
 	}
-	if (skeys_image_open_mem(out, map ? map : empty, len, err, errlen))
+	if (skeys_image_open_mem(out, map ? map : owned, len, err, errlen))
 		goto fail;
 	(*out)->map = map;
-	(*out)->owned = empty;
+	(*out)->owned = owned;
 	(*out)->fd = fd;
 	(*out)->stamp = stamp;
 	return 0;
 fail:
 	if (map)
 		munmap(map, len);
-	free(empty);
+	free(owned);
 	close(fd);
 	return -1;
 }

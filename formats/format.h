@@ -82,11 +82,12 @@ struct skeys_image {
 	uint64_t slice_offset;
 
 	void *priv; /* the reader's own state */
-	void *owned; /* buffer freed on close (open_file of an empty file) */
+	void *owned; /* buffer freed on close (open_file, when not mapped) */
 
 	/*
 	 * open_file maps the file read-only instead of reading it into a
-	 * buffer: `map` is buf, unmapped on close. The descriptor and the
+	 * buffer (an empty file, or one that cannot be mapped, is read into
+	 * `owned`): `map` is buf, unmapped on close. The descriptor and the
 	 * file's status at open stay, so that skeys_image_copy() can map it
 	 * again copy-on-write and skeys_image_changed() can tell whether the
 	 * file changed since. fd is open only when map or owned is set (an
@@ -131,7 +132,8 @@ int skeys_image_open_format(struct skeys_image **out, const struct skeys_format 
 			    const void *buf, size_t len, char *err, size_t errlen);
 /*
  * Map the whole file at `path` (read-only: it is never written through the
- * image), then as skeys_image_open_mem().
+ * image; read instead where it cannot be mapped), then as
+ * skeys_image_open_mem().
  */
 int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
 			  size_t errlen);
