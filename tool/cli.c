@@ -158,7 +158,8 @@ size_t skeys_input_report(const struct skeys_input *in)
 	}
 	for (i = 0; i < c->n_errors; i++, n++)
 		skeys_cli_error(in->path, "%s", c->errors[i]);
-	for (i = 0; i < c->n; i++) {
+	/* site_errors is only made when a site has a problem. */
+	for (i = 0; c->site_errors && i < c->n; i++) {
 		const char *error = skeys_check_site_error(c, i);
 		uint64_t code;
 
