@@ -171,9 +171,13 @@ int skeys_table_is_sorted(const struct skeys_entry *e, size_t n, uint64_t base)
 
 uint64_t skeys_table_checksum(const void *bytes, size_t len)
 {
+	return skeys_table_checksum_more(SKEYS_TABLE_CHECKSUM_INIT, bytes, len);
+}
+
+uint64_t skeys_table_checksum_more(uint64_t h, const void *bytes, size_t len)
+{
 	/* FNV-1a, 64-bit: cheap, byte-order free, catches edits; not a MAC. */
 	const unsigned char *p = bytes;
-	uint64_t h = 0xcbf29ce484222325ull;
 	size_t i;
 
 	/* Unrolled: the multiply chain is serial anyway, the loop overhead is not. */

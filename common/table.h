@@ -83,6 +83,13 @@ int skeys_table_is_sorted(const struct skeys_entry *e, size_t n, uint64_t base);
 
 /* Checksum of the table's bytes as stored in the module (target byte order). */
 uint64_t skeys_table_checksum(const void *bytes, size_t len);
+/*
+ * The same over bytes that come in pieces: skeys_table_checksum(a ++ b) is
+ * skeys_table_checksum_more(skeys_table_checksum(a), b), starting from
+ * SKEYS_TABLE_CHECKSUM_INIT (the checksum of no bytes).
+ */
+#define SKEYS_TABLE_CHECKSUM_INIT 0xcbf29ce484222325ull
+uint64_t skeys_table_checksum_more(uint64_t h, const void *bytes, size_t len);
 
 /*
  * First index in [0, n) whose key is >= `key`, for a sorted table at `base`.

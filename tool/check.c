@@ -214,25 +214,49 @@ static bool bounds_check(struct skeys_check *c)
 	return true;
 }
 
+/* True when this machine stores integers in the byte order of `img`. */
+static bool host_order(const struct skeys_image *img)
+{
+	const uint16_t one = 1;
+	unsigned char first;
+
+	memcpy(&first, &one, 1);
+	return img->big_endian == !first;
+}
+
 static bool entries_read(struct skeys_check *c)
 {
 	const struct skeys_image *img = c->img;
+	const uint8_t *t = img->buf + c->table_off;
+	struct skeys_entry *copy = NULL;
 	size_t i;
 
-	c->entries = malloc((c->n ? c->n : 1) * sizeof(*c->entries));
 	c->sites = calloc(c->n ? c->n : 1, sizeof(*c->sites));
-	if (!c->entries || !c->sites) {
+	if (!c->sites) {
 		c->oom = true;
 		return false;
 	}
-	for (i = 0; i < c->n; i++) {
-		const uint8_t *p = img->buf + c->table_off + i * ENTRY_SIZE;
-		struct skeys_entry *e = &c->entries[i];
+	/*
+	 * A table in the host's byte order is used where it lies (a table is
+	 * most of a big binary: a copy would be a fault per page of it).
+	 */
+	if (host_order(img) && (uintptr_t)t % _Alignof(struct skeys_entry) == 0) {
+		c->entries = (const struct skeys_entry *)(const void *)t;
+		c->entries_borrowed = true;
+	} else {
+		copy = malloc((c->n ? c->n : 1) * sizeof(*copy));
+		if (!copy) {
+			c->oom = true;
+			return false;
+		}
+		for (i = 0; i < c->n; i++) {
+			const uint8_t *p = t + i * ENTRY_SIZE;
 
-		e->code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
-		e->target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
-		e->key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
-		c->sites[i].s = skeys_entry_site(e, c->table_addr + i * ENTRY_SIZE);
+			copy[i].code = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, code));
+			copy[i].target = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, target));
+			copy[i].key = (int32_t)skeys_image_get32(img, p + offsetof(struct skeys_entry, key));
+		}
+		c->entries = copy;
 	}
 	return true;
 }
@@ -265,48 +289,149 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	k->valid = !k->error;
 }
 
+/* Key address -> index of first appearance, open addressing; grows at half full. */
+struct key_map {
+	uint64_t *addr; /* slot's key address; KEY_FREE marks a free slot */
+	uint32_t *idx;
+	size_t mask, used;
+};
+
+/* Never a key's address: those have the entry flag bits clear. */
+#define KEY_FREE 1u
+
+static uint64_t key_hash(uint64_t a)
+{
+	/* Keys are 8-byte aligned and near one another: mix the bits that vary. */
+	a ^= a >> 29;
+	a *= 0xbf58476d1ce4e5b9ull;
+	return a ^ (a >> 32);
+}
+
+static bool key_map_init(struct key_map *m, size_t slots)
+{
+	size_t i;
+
+	m->addr = malloc(slots * sizeof(*m->addr));
+	m->idx = malloc(slots * sizeof(*m->idx));
+	if (!m->addr || !m->idx)
+		return false;
+	for (i = 0; i < slots; i++)
+		m->addr[i] = KEY_FREE;
+	m->mask = slots - 1;
+	m->used = 0;
+	return true;
+}
+
+static void key_map_free(struct key_map *m)
+{
+	free(m->addr);
+	free(m->idx);
+}
+
+/* The slot of `a`, free when `a` is not in the map. */
+static size_t key_map_slot(const struct key_map *m, uint64_t a)
+{
+	size_t h = (size_t)key_hash(a) & m->mask;
+
+	while (m->addr[h] != KEY_FREE && m->addr[h] != a)
+		h = (h + 1) & m->mask;
+	return h;
+}
+
+static bool key_map_grow(struct key_map *m)
+{
+	struct key_map g;
+	size_t i, h;
+
+	if (!key_map_init(&g, (m->mask + 1) * 2)) {
+		key_map_free(&g);
+		return false;
+	}
+	for (i = 0; i <= m->mask; i++) {
+		if (m->addr[i] == KEY_FREE)
+			continue;
+		h = key_map_slot(&g, m->addr[i]);
+		g.addr[h] = m->addr[i];
+		g.idx[h] = m->idx[i];
+	}
+	g.used = m->used;
+	key_map_free(m);
+	*m = g;
+	return true;
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+	const struct skeys_check_key *a = x, *b = y;
+
+	return (a->addr > b->addr) - (a->addr < b->addr);
+}
+
 /*
  * One key record per distinct key address, by address, and each site's
- * index into them: from one radix sort of the sites by key, so that the
- * indices come from the walk rather than a search per site.
+ * index into them. A table has few keys for many sites: each site finds
+ * its key in a small hash map (numbered by first appearance), then the
+ * few keys are sorted and the sites renumbered, with no sort of the sites.
  */
 static bool keys_collect(struct skeys_check *c)
 {
 	size_t n = c->n, i, k = 0;
-	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
-	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
-	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *order;
+	struct key_map m = { 0 };
+	uint32_t *rank = NULL;
+	uint64_t last = KEY_FREE;
+	uint32_t last_idx = 0;
 
-	if (!v || !a || !b || n > UINT32_MAX)
+	if (n > UINT32_MAX || !key_map_init(&m, 64))
 		goto oom;
 	for (i = 0; i < n; i++) {
-		v[i] = c->sites[i].s.key;
-		a[i] = (uint32_t)i;
+		uint64_t a = skeys_entry_key(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
+		size_t h;
+
+		if (a != last) {
+			h = key_map_slot(&m, a);
+			if (m.addr[h] == KEY_FREE) {
+				if (2 * (m.used + 1) > m.mask + 1) {
+					if (!key_map_grow(&m))
+						goto oom;
+					h = key_map_slot(&m, a);
+				}
+				m.addr[h] = a;
+				m.idx[h] = (uint32_t)m.used++;
+			}
+			last = a;
+			last_idx = m.idx[h];
+		}
+		c->sites[i].key = last_idx;
 	}
-	order = skeys_radix_sort_index(v, a, b, n);
-	for (i = 0; i < n; i++)
-		k += i == 0 || v[order[i - 1]] != v[order[i]];
-	c->keys = calloc(k ? k : 1, sizeof(*c->keys));
-	if (!c->keys)
+	c->n_keys = m.used;
+	c->keys = calloc(m.used ? m.used : 1, sizeof(*c->keys));
+	rank = malloc((m.used ? m.used : 1) * sizeof(*rank));
+	if (!c->keys || !rank)
 		goto oom;
-	c->n_keys = k;
-	for (i = 0, k = 0; i < n; i++) {
-		if (i == 0 || v[order[i - 1]] != v[order[i]])
-			c->keys[k++].addr = v[order[i]];
-		c->sites[order[i]].key = (uint32_t)(k - 1);
+	/* Sort the keys by address; `sites` holds each one's first-appearance number. */
+	for (i = 0; i <= m.mask; i++) {
+		if (m.addr[i] == KEY_FREE)
+			continue;
+		c->keys[k].addr = m.addr[i];
+		c->keys[k++].sites = m.idx[i];
+	}
+	qsort(c->keys, c->n_keys, sizeof(*c->keys), key_cmp);
+	for (i = 0; i < c->n_keys; i++) {
+		rank[c->keys[i].sites] = (uint32_t)i;
+		c->keys[i].sites = 0;
+	}
+	for (i = 0; i < n; i++) {
+		c->sites[i].key = rank[c->sites[i].key];
+		c->keys[c->sites[i].key].sites++;
 	}
 	for (i = 0; i < c->n_keys; i++)
 		key_verify(c, &c->keys[i]);
-	for (i = 0; i < n; i++)
-		c->keys[c->sites[i].key].sites++;
-	free(v);
-	free(a);
-	free(b);
+	key_map_free(&m);
+	free(rank);
 	return true;
 oom:
-	free(v);
-	free(a);
-	free(b);
+	key_map_free(&m);
+	free(rank);
 	c->oom = true;
 	return false;
 }
@@ -319,10 +444,10 @@ static const char *site_kind(const struct skeys_site *s)
 }
 
 /* Compare the site's bytes with the instruction its key and branch call for. */
-static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
+static void site_bytes(struct skeys_check *c, struct skeys_check_site *st, char **e,
+		       const struct skeys_site *s,
 		       const struct skeys_arch *a, const uint8_t *found)
 {
-	const struct skeys_site *s = &st->s;
 	const struct skeys_check_key *k = &c->keys[st->key];
 	char f[256], want[256], want2[256], key[256];
 	uint8_t nop[SKEYS_SITE_MAX], jmp[SKEYS_SITE_MAX];
@@ -339,7 +464,7 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 		st->insn = SKEYS_INSN_OTHER;
 	jmp_encodes = !skeys_arch_encode(a, true, s->code, s->target, jmp);
 	if (!jmp_encodes && s->code % a->site_align == 0)
-		note(c, &st->error, "no %s jump reaches the target 0x%" PRIx64 " from here",
+		note(c, e, "no %s jump reaches the target 0x%" PRIx64 " from here",
 		     a->name, s->target);
 	if (!nop_encodes) /* out of range too; still show the instruction's form */
 		memcpy(nop, a->nop, a->site_len);
@@ -356,7 +481,7 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 				      sizeof(want));
 		skeys_disasm_describe(a, s->code, found, a->site_len, f, sizeof(f));
 		skeys_check_key_name(c->img, k->addr, key, sizeof(key));
-		note(c, &st->error, "expected %s for %s site of %s key %s, found %s", want,
+		note(c, e, "expected %s for %s site of %s key %s, found %s", want,
 		     site_kind(s), k->initial ? "TRUE" : "FALSE", key, f);
 		return;
 	}
@@ -368,7 +493,7 @@ static void site_bytes(struct skeys_check *c, struct skeys_check_site *st,
 	if (jmp_encodes)
 		skeys_disasm_describe(a, s->code, jmp, a->site_len, want2, sizeof(want2));
 	skeys_disasm_describe(a, s->code, found, a->site_len, f, sizeof(f));
-	note(c, &st->error, "expected %s%s%s, found %s", want, jmp_encodes ? " or " : "",
+	note(c, e, "expected %s%s%s, found %s", want, jmp_encodes ? " or " : "",
 	     jmp_encodes ? want2 : "", f);
 }
 
@@ -390,79 +515,205 @@ static const struct skeys_section *section_at(struct skeys_check *c, uint64_t ad
 	return s;
 }
 
-static void site_verify(struct skeys_check *c, struct skeys_check_site *st)
+static bool bytes_equal(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+	uint32_t x, y, x2, y2;
+
+	if (n < 4 || n > 8)
+		return memcmp(a, b, n) == 0;
+	/* Every site is 4 to 8 bytes: two overlapping 4-byte loads each, no call. */
+	memcpy(&x, a, 4);
+	memcpy(&y, b, 4);
+	memcpy(&x2, a + n - 4, 4);
+	memcpy(&y2, b + n - 4, 4);
+	return ((x ^ y) | (x2 ^ y2)) == 0;
+}
+
+/*
+ * The common case, a site whose bytes are right, decided with one encoding
+ * and an inline compare, without the calls site_bytes() makes to find and
+ * word a problem. True only when site_bytes() would accept the bytes and
+ * record the same instruction (its jump reaches the target, the bytes are
+ * the nop or the jump the key's state calls for); anything else goes to
+ * site_bytes(), so both accept and reject exactly the same bytes.
+ */
+static inline __attribute__((always_inline)) bool
+site_bytes_ok(struct skeys_check_site *st, const struct skeys_site *s,
+			  const struct skeys_arch *a, const struct skeys_check_key *k,
+			  const uint8_t *found)
+{
+	uint8_t jmp[SKEYS_SITE_MAX], nop[SKEYS_SITE_MAX];
+	uint64_t dest;
+
+	if (!k->valid || (s->code & (a->site_align - 1u)) ||
+	    a->encode_jump(s->code, s->target, jmp))
+		return false;
+	if (k->initial ^ !!(s->flags & SKEYS_ENTRY_BRANCH)) {
+		/* A jump is never also the nop: the two differ in their opcode bits. */
+		if (!bytes_equal(found, jmp, a->site_len) || !a->decode_jump(s->code, found, &dest))
+			return false;
+		st->insn = SKEYS_INSN_JMP;
+		return true;
+	}
+	if (a->encode_nop && a->encode_nop(s->code, s->target, nop))
+		return false;
+	if (!bytes_equal(found, a->encode_nop ? nop : a->nop, a->site_len))
+		return false;
+	st->insn = SKEYS_INSN_NOP;
+	return true;
+}
+
+/*
+ * Every check of one site, each problem worded. Out of line: the common
+ * case, a sound site, is settled by site_sound() without the buffers and
+ * calls this needs.
+ */
+static __attribute__((noinline)) void site_diagnose(struct skeys_check *c,
+						    struct skeys_check_site *st, char **e,
+						    const struct skeys_site *s, unsigned allowed)
 {
 	const struct skeys_image *img = c->img;
-	const struct skeys_site *s = &st->s;
-	unsigned allowed = skeys_arch_entry_flags(img->arch);
 	/* A mode flag the architecture lacks leaves its base encodings to check with. */
 	const struct skeys_arch *a = skeys_arch_for_site(img->arch, s->flags & allowed);
 	const struct skeys_check_key *k = &c->keys[st->key];
 	const struct skeys_section *code, *target;
+	const uint8_t *found;
 	char key[256];
 
 	st->insn = SKEYS_INSN_NONE;
 	if (s->flags & ~allowed)
-		note(c, &st->error, "entry sets reserved flag bits 0x%x",
+		note(c, e, "entry sets reserved flag bits 0x%x",
 		     s->flags & ~allowed);
-	if (s->code % a->site_align)
-		note(c, &st->error, "site is not %u-byte aligned", a->site_align);
+	/* Alignments are powers of two (common/arch): a mask, not a division. */
+	if (s->code & (a->site_align - 1u))
+		note(c, e, "site is not %u-byte aligned", a->site_align);
 	code = section_at(c, s->code, a->site_len);
 	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
-		note(c, &st->error, "site is not in executable code (%s)",
+		note(c, e, "site is not in executable code (%s)",
 		     code ? code->name : "no section holds all its bytes");
 	target = section_at(c, s->target, 1);
 	if (!target || !(target->flags & SKEYS_SEC_EXEC))
-		note(c, &st->error, "target 0x%" PRIx64 " is not in executable code (%s)",
+		note(c, e, "target 0x%" PRIx64 " is not in executable code (%s)",
 		     s->target, target ? target->name : "in no section");
 	if (!k->valid) {
 		skeys_check_key_name(img, k->addr, key, sizeof(key));
-		note(c, &st->error, "key %s (0x%" PRIx64 ") is not a key: %s", key, k->addr,
+		note(c, e, "key %s (0x%" PRIx64 ") is not a key: %s", key, k->addr,
 		     k->error);
 	}
-	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC)
-		site_bytes(c, st, a, img->buf + code->offset + (s->code - code->addr));
+	if (code && (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) == SKEYS_SEC_EXEC) {
+		found = img->buf + code->offset + (s->code - code->addr);
+		if (!site_bytes_ok(st, s, a, k, found))
+			site_bytes(c, st, e, s, a, found);
+	}
+}
+
+/*
+ * True when the site passes every check site_diagnose() makes (flags,
+ * alignment, code and target sections, key, bytes), with its instruction
+ * recorded; false sends it to site_diagnose(), which then finds the same.
+ */
+static bool site_sound(struct skeys_check *c, struct skeys_check_site *st,
+		       const struct skeys_site *s, unsigned allowed)
+{
+	const struct skeys_arch *a = skeys_arch_for_site(c->img->arch, s->flags & allowed);
+	const struct skeys_section *code, *target;
+
+	if ((s->flags & ~allowed) || (s->code & (a->site_align - 1u)))
+		return false;
+	code = section_at(c, s->code, a->site_len);
+	if (!code || (code->flags & (SKEYS_SEC_EXEC | SKEYS_SEC_NOBITS)) != SKEYS_SEC_EXEC)
+		return false;
+	target = section_at(c, s->target, 1);
+	if (!target || !(target->flags & SKEYS_SEC_EXEC))
+		return false;
+	return site_bytes_ok(st, s, a, &c->keys[st->key],
+			     c->img->buf + code->offset + (s->code - code->addr));
+}
+
+/*
+ * Where site i's problems go: site_errors[i], the array made on first use
+ * (most tables have no bad site, and a pointer a site would be half of the
+ * working memory). NULL when memory ran out.
+ */
+static char **site_error_slot(struct skeys_check *c, size_t i)
+{
+	if (!c->site_errors && !(c->site_errors = calloc(c->n, sizeof(*c->site_errors)))) {
+		c->oom = true;
+		return NULL;
+	}
+	return &c->site_errors[i];
+}
+
+static void site_verify(struct skeys_check *c, size_t i, unsigned allowed)
+{
+	struct skeys_check_site *st = &c->sites[i];
+	const struct skeys_site s = skeys_check_site_at(c, i);
+	char **e;
+
+	if (!site_sound(c, st, &s, allowed) && (e = site_error_slot(c, i)))
+		site_diagnose(c, st, e, &s, allowed);
+}
+
+/* Site i's address. */
+static uint64_t code_at(const struct skeys_check *c, size_t i)
+{
+	return skeys_entry_code(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
 }
 
 /*
  * Two entries for one site would patch it twice; sort by address to find
- * them. Returns the site indices by address (sealing builds on them), or
- * NULL when memory ran out.
+ * them. Sets *by_code to the site indices by address (sealing builds on
+ * them), or NULL when the table already is in address order, as a table in
+ * link order usually is: then duplicates are neighbours and no sort is
+ * needed. False when memory ran out.
  */
-static uint32_t *duplicates_find(struct skeys_check *c)
+static bool duplicates_find(struct skeys_check *c, uint32_t **by_code)
 {
 	size_t n = c->n, i, j;
-	uint64_t *v = malloc((n ? n : 1) * sizeof(*v));
-	uint32_t *a = malloc((n ? n : 1) * sizeof(*a));
-	uint32_t *b = malloc((n ? n : 1) * sizeof(*b)), *r = NULL;
+	uint64_t *v = NULL, prev = 0, code;
+	uint32_t *a = NULL, *b = NULL, *r = NULL;
+	bool sorted = true;
 
-	if (!v || !a || !b || n > UINT32_MAX) {
-		c->oom = true;
-		goto out;
+	*by_code = NULL;
+	for (i = 0; i < n && sorted; i++, prev = code) {
+		code = code_at(c, i);
+		sorted = i == 0 || prev <= code;
 	}
-	for (i = 0; i < n; i++) {
-		v[i] = c->sites[i].s.code;
-		a[i] = (uint32_t)i;
+	if (!sorted) {
+		v = malloc(n * sizeof(*v));
+		a = malloc(n * sizeof(*a));
+		b = malloc(n * sizeof(*b));
+		if (!v || !a || !b) {
+			free(v);
+			free(a);
+			free(b);
+			return false;
+		}
+		for (i = 0; i < n; i++) {
+			v[i] = code_at(c, i);
+			a[i] = (uint32_t)i;
+		}
+		r = skeys_radix_sort_index(v, a, b, n);
+		free(r == a ? b : a);
+		*by_code = r;
 	}
-	r = skeys_radix_sort_index(v, a, b, n);
 	for (i = 0; i < n; i = j) {
-		for (j = i + 1; j < n && v[r[j]] == v[r[i]]; j++)
+		code = code_at(c, r ? r[i] : i);
+		for (j = i + 1; j < n && code_at(c, r ? r[j] : j) == code; j++)
 			;
 		if (j - i > 1) {
 			size_t m;
 
-			for (m = i; m < j; m++)
-				note(c, &c->sites[r[m]].error,
-				     "%zu table entries name this site", j - i);
+			for (m = i; m < j; m++) {
+				char **e = site_error_slot(c, r ? r[m] : m);
+
+				if (e)
+					note(c, e, "%zu table entries name this site", j - i);
+			}
 		}
 	}
-out:
 	free(v);
-	if (a != r)
-		free(a);
-	if (b != r)
-		free(b);
-	return r;
+	return true;
 }
 
 /* ---- sealed state --------------------------------------------------------- */
@@ -501,11 +752,12 @@ static void seal_verify(struct skeys_check *c)
  */
 static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_code)
 {
+	/* by_code NULL: the sites are in address order as they stand. */
 	size_t n = c->n, i, sum = 0;
 	size_t *start = calloc(c->n_keys + 1, sizeof(*start));
 	uint32_t *order = malloc((n ? n : 1) * sizeof(*order));
 
-	if (!start || !order || !by_code) {
+	if (!start || !order) {
 		free(start);
 		free(order);
 		return NULL;
@@ -519,7 +771,7 @@ static uint32_t *sealed_order(const struct skeys_check *c, const uint32_t *by_co
 		sum += k;
 	}
 	for (i = 0; i < n; i++) {
-		uint32_t j = by_code[i];
+		uint32_t j = by_code ? by_code[i] : (uint32_t)i;
 
 		order[start[c->sites[j].key]++] = j;
 	}
@@ -541,17 +793,18 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		return -1;
 	}
 	if (header_read(c) && bounds_check(c) && entries_read(c) && keys_collect(c)) {
+		unsigned allowed = skeys_arch_entry_flags(img->arch);
+
 		c->usable = true;
 		for (i = 0; i < c->n; i++)
-			site_verify(c, &c->sites[i]);
-		by_code = duplicates_find(c);
-		if (!by_code)
+			site_verify(c, i, allowed);
+		if (!duplicates_find(c, &by_code))
 			c->oom = true;
 		seal_verify(c);
-		for (i = 0; i < c->n; i++)
-			c->n_bad += c->sites[i].error != NULL;
+		for (i = 0; c->site_errors && i < c->n; i++)
+			c->n_bad += c->site_errors[i] != NULL;
 		/* Computed once here for sealing and for the proof of the sealed copy. */
-		if (by_code && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
+		if (!c->oom && skeys_check_ok(c) && !(c->order = sealed_order(c, by_code)))
 			c->oom = true;
 		free(by_code);
 	}
@@ -567,8 +820,9 @@ void skeys_check_close(struct skeys_check *c)
 {
 	size_t i;
 
-	for (i = 0; c->sites && i < c->n; i++)
-		free(c->sites[i].error);
+	for (i = 0; c->site_errors && i < c->n; i++)
+		free(c->site_errors[i]);
+	free(c->site_errors);
 	for (i = 0; i < c->n_keys; i++)
 		free(c->keys[i].error);
 	for (i = 0; i < c->n_errors; i++)
@@ -576,7 +830,8 @@ void skeys_check_close(struct skeys_check *c)
 	free(c->errors);
 	free(c->sites);
 	free(c->keys);
-	free(c->entries);
+	if (!c->entries_borrowed)
+		free((void *)(uintptr_t)c->entries);
 	free(c->order);
 	memset(c, 0, sizeof(*c));
 }
@@ -588,76 +843,124 @@ bool skeys_check_ok(const struct skeys_check *c)
 
 /* ---- the sealed copy ----------------------------------------------------- */
 
-/* Entry i of a table in the file's byte order, as an absolute site. */
-static struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *t, size_t i)
+/* The same site, field by field (a struct compare would see its padding). */
+static bool site_same(const struct skeys_site *a, const struct skeys_site *b)
 {
-	const uint8_t *p = t + i * ENTRY_SIZE;
+	return a->code == b->code && a->target == b->target && a->key == b->key &&
+	       a->flags == b->flags;
+}
+
+/* Entry i of the table, stored at p in the file's byte order, as an absolute site. */
+static inline struct skeys_site entry_at(const struct skeys_check *c, const uint8_t *p,
+					 size_t i, bool host)
+{
 	struct skeys_entry e;
 
+	if (host) {
+		memcpy(&e, p, sizeof(e));
+		return skeys_entry_site(&e, c->table_addr + i * ENTRY_SIZE);
+	}
 	e.code = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, code));
 	e.target = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, target));
 	e.key = (int32_t)skeys_image_get32(c->img, p + offsetof(struct skeys_entry, key));
 	return skeys_entry_site(&e, c->table_addr + i * ENTRY_SIZE);
 }
 
-/*
- * True when the sealed table at t (file byte order) is in strictly
- * ascending sealed order, checked on the decoded bytes, and entry i is the
- * verified site order[i] for an order that uses every site once (a bitmap
- * proves that, whatever built it): the entries are the verified ones, moved.
- */
-static int sites_permuted(const struct skeys_check *c, const uint8_t *t, char *err,
-			  size_t errlen)
+int skeys_check_stream_begin(const struct skeys_check *c, struct skeys_check_stream *st,
+			     char *err, size_t errlen)
 {
-	struct skeys_site prev = { 0 }, s;
-	const uint32_t *order = c->order;
-	unsigned char *seen = calloc(c->n / 8 + 1, 1);
-	size_t i;
-
-	if (!seen) {
+	memset(st, 0, sizeof(*st));
+	st->sum = SKEYS_TABLE_CHECKSUM_INIT;
+	if (!skeys_check_ok(c) || !c->order || c->n >= UINT32_MAX) {
+		snprintf(err, errlen, "table did not verify");
+		return -EINVAL;
+	}
+	st->seen = calloc(c->n / 8 + 1, 1);
+	if (!st->seen) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	for (i = 0; i < c->n; i++, prev = s) {
-		uint32_t j = order[i];
-
-		s = entry_at(c, t, i);
-		if (i && skeys_site_cmp(&prev, &s) >= 0) {
-			snprintf(err, errlen, "sealed table is not in strictly sorted order "
-					      "at entry %zu", i);
-			break;
-		}
-		if (j >= c->n || (seen[j / 8] & (1u << (j % 8))) ||
-		    skeys_site_cmp(&c->sites[j].s, &s) != 0) {
-			snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
-					      "the verified entries, or repeats one",
-				 i, s.code);
-			break;
-		}
-		seen[j / 8] |= (unsigned char)(1u << (j % 8));
-	}
-	free(seen);
-	return i == c->n ? 0 : -EINVAL;
+	return 0;
 }
 
-int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
-		       size_t errlen)
+void skeys_check_stream_end(struct skeys_check_stream *st)
+{
+	free(st->seen);
+	st->seen = NULL;
+}
+
+/*
+ * Entry i, stored at p, proven: the next in strictly ascending sealed
+ * order, and the verified site order[i], `v` (NULL: look it up), used once.
+ */
+static inline int entry_proven(const struct skeys_check *c, struct skeys_check_stream *st,
+			       const uint8_t *p, size_t i, const struct skeys_site *v,
+			       bool host, char *err, size_t errlen)
+{
+	uint32_t j = c->order[i];
+	struct skeys_site s = entry_at(c, p, i, host), w;
+
+	if (i && skeys_site_cmp(&st->prev, &s) >= 0) {
+		snprintf(err, errlen, "sealed table is not in strictly sorted order "
+				      "at entry %zu", i);
+		return -EINVAL;
+	}
+	if (!v && j < c->n) {
+		w = skeys_check_site_at(c, j);
+		v = &w;
+	}
+	if (j >= c->n || (st->seen[j / 8] & (1u << (j % 8))) || !site_same(v, &s)) {
+		snprintf(err, errlen, "sealed entry %zu (site 0x%" PRIx64 ") is not one of "
+				      "the verified entries, or repeats one",
+			 i, s.code);
+		return -EINVAL;
+	}
+	st->seen[j / 8] |= (unsigned char)(1u << (j % 8));
+	st->prev = s;
+	return 0;
+}
+
+/*
+ * True when the `count` sealed entries at t (file byte order), the next
+ * ones of the table, continue it in strictly ascending sealed order,
+ * checked on the decoded bytes, and entry i is the verified site order[i]
+ * for an order that uses every site once (a bitmap proves that, whatever
+ * built it): the entries are the verified ones, moved.
+ */
+static int entries_proven(const struct skeys_check *c, struct skeys_check_stream *st,
+			  const uint8_t *t, size_t count, char *err, size_t errlen)
+{
+	bool host = host_order(c->img);
+	size_t i;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		r = entry_proven(c, st, t + i * ENTRY_SIZE, st->next + i, NULL, host, err,
+				 errlen);
+		if (r)
+			return r;
+	}
+	st->next += count;
+	return 0;
+}
+
+/*
+ * The sealed header in `out`, read back by the code skeys_check_open()
+ * runs: sound, the table where it was, marked sealed with the right count.
+ * Its checksum in *sum. 0, or -ENOMEM or -EINVAL with the reason in err.
+ */
+static int header_proven(const struct skeys_check *c, const uint8_t *out, uint64_t *sum,
+			 char *err, size_t errlen)
 {
 	/* The same image over the sealed bytes: sections and offsets do not move. */
 	struct skeys_image img = *c->img;
 	struct skeys_check s;
-	uint64_t sum;
 	int r = -EINVAL;
 	size_t i;
 
-	if (!skeys_check_ok(c) || c->n >= UINT32_MAX) {
-		snprintf(err, errlen, "table did not verify");
-		return -EINVAL;
-	}
 	img.buf = out;
 	memset(&s, 0, sizeof(s));
 	s.img = &img;
-	/* Header and bounds read by the code skeys_check_open() runs. */
 	if (!header_read(&s) || !bounds_check(&s) || s.n_errors) {
 		snprintf(err, errlen, "%s", s.oom ? "out of memory"
 				      : s.n_errors ? s.errors[0] : "header unreadable");
@@ -670,12 +973,9 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	} else if (s.hdr.count != c->n) {
 		snprintf(err, errlen, "sealed header counts %" PRIu32 " entries, the table has %zu",
 			 s.hdr.count, c->n);
-	} else if (s.hdr.checksum != (sum = skeys_table_checksum(out + s.table_off,
-								    c->n * ENTRY_SIZE))) {
-		snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the table's "
-				      "(0x%016" PRIx64 ")", s.hdr.checksum, sum);
 	} else {
-		r = sites_permuted(c, out + s.table_off, err, errlen);
+		*sum = s.hdr.checksum;
+		r = 0;
 	}
 	for (i = 0; i < s.n_errors; i++)
 		free(s.errors[i]);
@@ -683,39 +983,176 @@ int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *er
 	return r;
 }
 
-int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
-		     size_t errlen)
+static int checksum_proven(uint64_t stored, uint64_t sum, char *err, size_t errlen)
+{
+	if (stored == sum)
+		return 0;
+	snprintf(err, errlen, "sealed checksum 0x%016" PRIx64 " is not the table's "
+			      "(0x%016" PRIx64 ")", stored, sum);
+	return -EINVAL;
+}
+
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen)
+{
+	struct skeys_check_stream st;
+	uint64_t stored, sum;
+	int r = skeys_check_stream_begin(c, &st, err, errlen);
+
+	if (!r)
+		r = header_proven(c, out, &stored, err, errlen);
+	if (!r)
+		r = entries_proven(c, &st, out + c->table_off, c->n, err, errlen);
+	skeys_check_stream_end(&st);
+	if (r)
+		return r;
+	/*
+	 * The table's bytes are now proven to be exactly the verified entries
+	 * in sealed order. The checksum of those bytes is the one
+	 * skeys_check_seal() computed over them once it had written them; it is
+	 * not computed a second time here (over a large table it is the
+	 * costliest step: a serial chain of multiplies per byte).
+	 */
+	sum = c->seal_checksum_set ? c->seal_checksum
+				   : skeys_table_checksum(out + c->table_off, c->n * ENTRY_SIZE);
+	return checksum_proven(stored, sum, err, errlen);
+}
+
+/*
+ * Entries [first, first + count) of the sealed table into t (file byte
+ * order), straight from the verified sites in their sealed order: no table
+ * copy to sort. 0, or -ERANGE with a message.
+ */
+/*
+ * Sealed entry i, straight from the verified site order[i], `s` (no table
+ * copy to sort), into p in the file's byte order (`host`: the host's). 0,
+ * or -ERANGE with a message.
+ */
+static inline int entry_encode(const struct skeys_check *c, uint8_t *p, size_t i,
+			       const struct skeys_site *s, bool host, char *err, size_t errlen)
 {
 	const struct skeys_image *img = c->img;
-	uint8_t *t = out + c->table_off, *h = out + c->hdr_off;
 	struct skeys_entry e;
-	const uint32_t *order;
+
+	if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, s)) {
+		snprintf(err, errlen, "cannot sort the table: an entry does not fit "
+				      "in 32 bits once moved");
+		return -ERANGE;
+	}
+	if (host) {
+		memcpy(p, &e, sizeof(e));
+		return 0;
+	}
+	skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
+	skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
+	skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
+	return 0;
+}
+
+/* Entries [first, first + count) of the sealed table into t. */
+static int entries_encode(const struct skeys_check *c, uint8_t *t, size_t first, size_t count,
+			  char *err, size_t errlen)
+{
+	bool host = host_order(c->img);
 	size_t i;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		const struct skeys_site s = skeys_check_site_at(c, c->order[first + i]);
+
+		r = entry_encode(c, t + i * ENTRY_SIZE, first + i, &s, host, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_stream *st,
+			     uint8_t *buf, size_t count, char *err, size_t errlen)
+{
+	bool host = host_order(c->img);
+	size_t i;
+	int r;
+
+	if (count > c->n - st->next) {
+		snprintf(err, errlen, "more entries than the table has");
+		return -EINVAL;
+	}
+	/*
+	 * One pass, entry by entry: the checksum is a serial chain of
+	 * multiplies (4 cycles a byte), and the encoding and proof of an entry
+	 * run in its shadow instead of in passes of their own.
+	 */
+	for (i = 0; i < count; i++) {
+		uint8_t *p = buf + i * ENTRY_SIZE;
+		const struct skeys_site s = skeys_check_site_at(c, c->order[st->next]);
+
+		r = entry_encode(c, p, st->next, &s, host, err, errlen);
+		if (!r)
+			r = entry_proven(c, st, p, st->next, &s, host, err, errlen);
+		if (r)
+			return r;
+		st->sum = skeys_table_checksum_more(st->sum, p, ENTRY_SIZE);
+		st->next++;
+	}
+	return 0;
+}
+
+int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
+			   size_t errlen)
+{
+	int r;
 
 	if (!skeys_check_ok(c) || !c->order) {
 		snprintf(err, errlen, "table did not verify");
 		return -EINVAL;
 	}
-	/* Straight from the verified sites in their sealed order: no table copy to sort. */
-	order = c->order;
-	for (i = 0; i < c->n; i++) {
-		uint8_t *p = t + i * ENTRY_SIZE;
+	r = entries_encode(c, out + c->table_off, 0, c->n, err, errlen);
+	/* `out` is a copy of the file: put back its table, leaving it as it was. */
+	if (r)
+		memcpy(out + c->table_off, c->img->buf + c->table_off, c->n * ENTRY_SIZE);
+	return r;
+}
 
-		if (skeys_entry_set(&e, c->table_addr + i * ENTRY_SIZE, &c->sites[order[i]].s)) {
-			/* `out` is a copy of the file: put back its table, leaving it as it was. */
-			memcpy(t, img->buf + c->table_off, i * ENTRY_SIZE);
-			snprintf(err, errlen, "cannot sort the table: an entry does not fit "
-					      "in 32 bits once moved");
-			return -ERANGE;
-		}
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)e.code);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, target), (uint32_t)e.target);
-		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)e.key);
-	}
+/* The header's sealed fields, with checksum `sum`, into `out`. */
+static void header_put(struct skeys_check *c, uint8_t *out, uint64_t sum)
+{
+	const struct skeys_image *img = c->img;
+	uint8_t *h = out + c->hdr_off;
+
+	c->seal_checksum = sum;
+	c->seal_checksum_set = true;
 	skeys_image_put32(img, h + offsetof(struct skeys_header, count), (uint32_t)c->n);
-	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum),
-			  skeys_table_checksum(t, c->n * ENTRY_SIZE));
+	skeys_image_put64(img, h + offsetof(struct skeys_header, checksum), sum);
 	skeys_image_put32(img, h + offsetof(struct skeys_header, flags),
 			  c->hdr.flags | SKEYS_HEADER_SEALED);
-	return 0;
+}
+
+void skeys_check_seal_header(struct skeys_check *c, uint8_t *out)
+{
+	header_put(c, out, skeys_table_checksum(out + c->table_off, c->n * ENTRY_SIZE));
+}
+
+int skeys_check_stream_header(struct skeys_check *c, struct skeys_check_stream *st,
+			      uint8_t *out, char *err, size_t errlen)
+{
+	uint64_t stored;
+	int r;
+
+	if (st->next != c->n) {
+		snprintf(err, errlen, "the table is not all sealed");
+		return -EINVAL;
+	}
+	header_put(c, out, st->sum);
+	r = header_proven(c, out, &stored, err, errlen);
+	return r ? r : checksum_proven(stored, st->sum, err, errlen);
+}
+
+int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen)
+{
+	int r = skeys_check_seal_table(c, out, err, errlen);
+
+	if (!r)
+		skeys_check_seal_header(c, out);
+	return r;
 }

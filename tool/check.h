@@ -30,11 +30,15 @@ struct skeys_check_key {
 	char *error; /* why not valid */
 };
 
+/*
+ * One per entry, in file order. Its absolute fields are not kept here but
+ * decoded from the entry when needed (skeys_check_site_at()), and its
+ * problems are kept aside (skeys_check_site_error()): at 8 bytes a site, a
+ * big table's working memory stays small.
+ */
 struct skeys_check_site {
-	struct skeys_site s; /* absolute fields */
-	uint32_t key;        /* index in keys[] */
+	uint32_t key; /* index in keys[] */
 	enum skeys_insn insn;
-	char *error; /* NULL when the site verified; problems joined by "; " */
 };
 
 struct skeys_check {
@@ -44,8 +48,15 @@ struct skeys_check {
 	uint64_t hdr_off, table_off; /* file offsets */
 
 	size_t n;
-	struct skeys_entry *entries; /* host byte order, file order */
+	/*
+	 * Host byte order, file order: the file's own bytes when they already
+	 * are (entries_borrowed), else a converted copy.
+	 */
+	const struct skeys_entry *entries;
+	bool entries_borrowed;
 	struct skeys_check_site *sites;
+	/* Per site, NULL or its problems joined by "; "; NULL until a site has one. */
+	char **site_errors;
 	/* Site indices in sealed order; set when the table verified (for sealing). */
 	uint32_t *order;
 	struct skeys_check_key *keys; /* by address */
@@ -60,6 +71,9 @@ struct skeys_check {
 	size_t n_bad; /* sites with an error */
 	bool oom;     /* memory ran out while recording a problem */
 	const struct skeys_section *last_section; /* lookup cache, see section_at() */
+	/* The checksum skeys_check_seal() wrote, for skeys_check_sealed(). */
+	uint64_t seal_checksum;
+	bool seal_checksum_set;
 };
 
 /*
@@ -71,26 +85,75 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		     size_t errlen);
 void skeys_check_close(struct skeys_check *c);
 
+/* Site i (file order) as absolute fields. Requires c->usable. */
+static inline struct skeys_site skeys_check_site_at(const struct skeys_check *c, size_t i)
+{
+	return skeys_entry_site(&c->entries[i], c->table_addr + i * sizeof(struct skeys_entry));
+}
+
+/* Site i's problems joined by "; ", or NULL when it verified. */
+static inline const char *skeys_check_site_error(const struct skeys_check *c, size_t i)
+{
+	return c->site_errors ? c->site_errors[i] : NULL;
+}
+
 /* Everything verified: no table problem and no bad site. */
 bool skeys_check_ok(const struct skeys_check *c);
 
 /*
- * Write the sealed table and header into `out`, a copy of the file's bytes.
- * Requires skeys_check_ok(). 0, or -1 with a message in err.
+ * Write the sealed table and header into `out`, a copy of the file's bytes,
+ * and record the checksum written (for skeys_check_sealed()). Requires
+ * skeys_check_ok(). 0, or -1 with a message in err.
  */
-int skeys_check_seal(const struct skeys_check *c, uint8_t *out, char *err,
-		     size_t errlen);
+int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen);
+/*
+ * The two halves of skeys_check_seal(), for a caller that writes the table
+ * out before the header is done: the sorted entries (0, or -1 with a
+ * message, `out` left as it was), then the checksum, count and flag.
+ */
+int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
+			   size_t errlen);
+void skeys_check_seal_header(struct skeys_check *c, uint8_t *out);
 
 /*
  * Prove that `out`, this module's bytes after skeys_check_seal() (and the
  * format's seal_finish), is sealed as meant: header and bounds sound, marked
- * sealed with the right count and checksum, the table in sealed order, and
- * its entries exactly the verified ones, moved. Sealing changes only table
- * and header bytes, so site bytes and keys need no second look. Requires
+ * sealed with the right count, the table in sealed order, its entries
+ * exactly the verified ones, moved, and the header's checksum the one
+ * skeys_check_seal() computed over those bytes (computed here only when
+ * nothing was sealed through `c`). Sealing changes only table and header
+ * bytes, so site bytes and keys need no second look. Requires
  * skeys_check_ok(). 0, or -ENOMEM or -EINVAL with the reason in err.
  */
 int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
 		       size_t errlen);
+
+/*
+ * Sealing the table piece by piece, for a writer that streams it out
+ * rather than sealing a whole copy: each piece of entries is encoded into
+ * the caller's buffer, proven as skeys_check_sealed() proves a whole table,
+ * and checksummed; the header comes last. Each call: 0, or -ENOMEM,
+ * -EINVAL or -ERANGE with the reason in err.
+ */
+struct skeys_check_stream {
+	size_t next;            /* entries sealed so far */
+	uint64_t sum;           /* their checksum */
+	struct skeys_site prev; /* the last of them */
+	unsigned char *seen;    /* the sites used, a bit each */
+};
+
+int skeys_check_stream_begin(const struct skeys_check *c, struct skeys_check_stream *st,
+			     char *err, size_t errlen);
+/* The next `count` entries into buf (count * entry size bytes, file byte order). */
+int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_stream *st,
+			     uint8_t *buf, size_t count, char *err, size_t errlen);
+/*
+ * With every entry done: the sealed header into `out` (a copy of the
+ * module's bytes; only the header's are written), read back and proven.
+ */
+int skeys_check_stream_header(struct skeys_check *c, struct skeys_check_stream *st,
+			      uint8_t *out, char *err, size_t errlen);
+void skeys_check_stream_end(struct skeys_check_stream *st);
 
 /* "func+0x1c", or the address when no function symbol covers it. */
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,

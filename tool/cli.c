@@ -158,17 +158,20 @@ size_t skeys_input_report(const struct skeys_input *in)
 	}
 	for (i = 0; i < c->n_errors; i++, n++)
 		skeys_cli_error(in->path, "%s", c->errors[i]);
-	for (i = 0; i < c->n; i++) {
-		const struct skeys_check_site *s = &c->sites[i];
+	/* site_errors is only made when a site has a problem. */
+	for (i = 0; c->site_errors && i < c->n; i++) {
+		const char *error = skeys_check_site_error(c, i);
+		uint64_t code;
 
-		if (!s->error)
+		if (!error)
 			continue;
-		if (skeys_image_func_at(in->img, s->s.code))
-			skeys_check_func_name(in->img, s->s.code, where, sizeof(where));
+		code = skeys_check_site_at(c, i).code;
+		if (skeys_image_func_at(in->img, code))
+			skeys_check_func_name(in->img, code, where, sizeof(where));
 		else
 			where[0] = 0;
 		fprintf(stderr, "%s: %s%s0x%" PRIx64 "%s: error: %s\n", in->path, where,
-			where[0] ? " (" : "", s->s.code, where[0] ? ")" : "", s->error);
+			where[0] ? " (" : "", code, where[0] ? ")" : "", error);
 		n++;
 	}
 	return n;

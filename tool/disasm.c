@@ -4,9 +4,49 @@
 #include "arch.h"
 
 #include <capstone/capstone.h>
+#include <dlfcn.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
+
+/*
+ * capstone is loaded on first use, not linked: it is only needed to
+ * describe a bad site, and linking it costs every run the relocation of
+ * its tables, measured at about 0.9 ms and 370 page faults per process
+ * start on x86-64 (docs/benchmarks.md, the tool section). Its types and
+ * constants still come from its header; SKEYS_CAPSTONE_SONAME is the
+ * library the build found (tool/meson.build).
+ */
+static struct {
+	cs_err (*open)(cs_arch arch, cs_mode mode, csh *handle);
+	size_t (*disasm)(csh handle, const uint8_t *code, size_t size, uint64_t address,
+			 size_t count, cs_insn **insn);
+	void (*free)(cs_insn *insn, size_t count);
+	cs_err (*close)(csh *handle);
+	void *lib;
+	bool tried;
+} cs;
+
+/* True when capstone's entry points are at hand (loaded now or before). */
+static bool cs_load(void)
+{
+	if (cs.tried)
+		return cs.lib != NULL;
+	cs.tried = true;
+	cs.lib = dlopen(SKEYS_CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!cs.lib)
+		return false;
+	/* POSIX's way from an object pointer to a function pointer. */
+	*(void **)&cs.open = dlsym(cs.lib, "cs_open");
+	*(void **)&cs.disasm = dlsym(cs.lib, "cs_disasm");
+	*(void **)&cs.free = dlsym(cs.lib, "cs_free");
+	*(void **)&cs.close = dlsym(cs.lib, "cs_close");
+	if (!cs.open || !cs.disasm || !cs.free || !cs.close) {
+		dlclose(cs.lib);
+		cs.lib = NULL;
+	}
+	return cs.lib != NULL;
+}
 
 /*
  * Our own text for the two architectures capstone 4 lacks. Diagnostics
@@ -68,7 +108,7 @@ static struct disasm_row *row_for(const struct skeys_arch *a)
 		if (r->own)
 			return r;
 		if (!r->opened && !r->failed) {
-			if (cs_open(r->cs_arch, r->cs_mode, &r->handle) == CS_ERR_OK)
+			if (cs_load() && cs.open(r->cs_arch, r->cs_mode, &r->handle) == CS_ERR_OK)
 				r->opened = true;
 			else
 				r->failed = true;
@@ -104,7 +144,7 @@ static void describe_insns(struct disasm_row *r, uint64_t addr, const uint8_t *b
 		put(out, outlen, pos, own);
 		return;
 	}
-	count = r ? cs_disasm(r->handle, b, n, addr, 0, &insn) : 0;
+	count = r ? cs.disasm(r->handle, b, n, addr, 0, &insn) : 0;
 	if (count == 0) {
 		put(out, outlen, pos, r ? "undecodable" : "no decoder");
 		return;
@@ -122,7 +162,7 @@ static void describe_insns(struct disasm_row *r, uint64_t addr, const uint8_t *b
 	/* Bytes left over start an instruction that runs past the site. */
 	if (used < n)
 		put(out, outlen, pos, "; ...");
-	cs_free(insn, count);
+	cs.free(insn, count);
 }
 
 void skeys_disasm_describe(const struct skeys_arch *a, uint64_t addr,
@@ -158,7 +198,10 @@ void skeys_disasm_cleanup(void)
 
 	for (i = 0; i < N_ROWS; i++) {
 		if (rows[i].opened)
-			cs_close(&rows[i].handle);
+			cs.close(&rows[i].handle);
 		rows[i].opened = false;
 	}
+	if (cs.lib)
+		dlclose(cs.lib);
+	memset(&cs, 0, sizeof(cs));
 }

@@ -140,27 +140,29 @@ static void emit_keys(struct skeys_emit *e, const struct skeys_input *in)
 	skeys_emit_array_end(e);
 }
 
-static void emit_site(struct skeys_emit *e, const struct skeys_input *in,
-		      const struct skeys_check_site *s)
+static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t i)
 {
+	const struct skeys_check_site *s = &in->check.sites[i];
+	const struct skeys_site site = skeys_check_site_at(&in->check, i);
+	const char *error = skeys_check_site_error(&in->check, i);
 	char buf[512];
 
 	skeys_emit_elem_begin(e);
-	skeys_emit_field_addr(e, &S_ADDRESS, s->s.code);
-	skeys_check_func_name(in->img, s->s.code, buf, sizeof(buf));
+	skeys_emit_field_addr(e, &S_ADDRESS, site.code);
+	skeys_check_func_name(in->img, site.code, buf, sizeof(buf));
 	skeys_emit_field_str(e, &S_FUNCTION, buf);
-	skeys_check_key_name(in->img, s->s.key, buf, sizeof(buf));
+	skeys_check_key_name(in->img, site.key, buf, sizeof(buf));
 	skeys_emit_field_str(e, &S_KEY, buf);
 	skeys_emit_field_str(e, &S_BRANCH,
-			     (s->s.flags & SKEYS_ENTRY_BRANCH) ? "likely" : "unlikely");
+			     (site.flags & SKEYS_ENTRY_BRANCH) ? "likely" : "unlikely");
 	skeys_emit_field_str(e, &S_INSN, insn_name(s->insn));
 	skeys_emit_field_uint(e, &S_LENGTH, in->img->arch->site_len);
-	skeys_emit_field_addr(e, &S_TARGET, s->s.target);
-	skeys_check_func_name(in->img, s->s.target, buf, sizeof(buf));
+	skeys_emit_field_addr(e, &S_TARGET, site.target);
+	skeys_check_func_name(in->img, site.target, buf, sizeof(buf));
 	skeys_emit_field_str(e, &S_TARGET_FUNCTION, buf);
-	skeys_emit_field_bool(e, &S_OK, !s->error);
-	if (s->error)
-		skeys_emit_field_str(e, &S_ERROR, s->error);
+	skeys_emit_field_bool(e, &S_OK, !error);
+	if (error)
+		skeys_emit_field_str(e, &S_ERROR, error);
 	skeys_emit_elem_end(e);
 }
 
@@ -170,7 +172,7 @@ static void emit_all(struct skeys_emit *e, const struct skeys_input *in)
 	emit_keys(e, in);
 	skeys_emit_field_array(e, &F_SITES, in->check.n);
 	for (size_t i = 0; i < in->check.n; i++)
-		emit_site(e, in, &in->check.sites[i]);
+		emit_site(e, in, i);
 	skeys_emit_array_end(e);
 }
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#ifdef __linux__
+#define _GNU_SOURCE /* sync_file_range, and what follows */
+#else
 #define _XOPEN_SOURCE 700 /* mkstemp, fsync, fchmod, realpath, sigaction */
+#endif
 #include "output.h"
 
 #include <errno.h>
@@ -30,14 +34,15 @@ static int write_all(int fd, const uint8_t *buf, size_t len)
 /*
  * While the temporary exists, a SIGINT, SIGTERM or SIGHUP removes it before
  * the process dies, so that an interrupted run leaves the directory as it
- * was. (SIGKILL cannot be caught: the temporary then stays, but `path` is
- * still whole, old or new.)
+ * was; so does a SIGBUS, which is how a read of the input's mapping ends
+ * when another process cuts the file short. (SIGKILL cannot be caught: the
+ * temporary then stays, but `path` is still whole, old or new.)
  */
 static char pending_tmp[PATH_MAX + 32];
 static volatile sig_atomic_t pending;
 
-static const int cleanup_signals[] = { SIGINT, SIGTERM, SIGHUP };
-#define N_CLEANUP_SIGNALS (sizeof(cleanup_signals) / sizeof(cleanup_signals[0]))
+static const int cleanup_signals[SKEYS_OUTPUT_SIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGBUS };
+#define N_CLEANUP_SIGNALS SKEYS_OUTPUT_SIGNALS
 
 static void cleanup_handler(int sig)
 {
@@ -134,52 +139,104 @@ static void dir_sync(const char *dir)
 	}
 }
 
-int skeys_output_replace(const char *path, const uint8_t *buf, size_t len,
-			 mode_t mode, char *err, size_t errlen)
+int skeys_output_begin(struct skeys_output *o, const char *path, char *err, size_t errlen)
 {
-	char real[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 32];
-	struct sigaction old_sa[N_CLEANUP_SIGNALS];
-	const char *target = path;
-	int fd, n;
+	int n;
 
 	/* Replace what a symbolic link points at, as an editor would. */
-	if (realpath(path, real))
-		target = real;
-	dir_of(target, dir);
-	n = snprintf(tmp, sizeof(tmp), "%s/.skeys-seal.XXXXXX", dir);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+	if (!realpath(path, o->target))
+		snprintf(o->target, sizeof(o->target), "%s", path);
+	dir_of(o->target, o->dir);
+	n = snprintf(o->tmp, sizeof(o->tmp), "%s/.skeys-seal.XXXXXX", o->dir);
+	if (n < 0 || (size_t)n >= sizeof(o->tmp)) {
 		snprintf(err, errlen, "path too long");
 		return -1;
 	}
-	cleanup_arm(old_sa);
-	fd = tmp_create(tmp);
-	if (fd < 0) {
-		cleanup_disarm(old_sa);
-		snprintf(err, errlen, "cannot create a temporary file in %s: %s", dir,
+	cleanup_arm(o->old_sa);
+	o->fd = tmp_create(o->tmp);
+	if (o->fd < 0) {
+		cleanup_disarm(o->old_sa);
+		snprintf(err, errlen, "cannot create a temporary file in %s: %s", o->dir,
 			 strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, buf, len) || fchmod(fd, mode & 07777) || fsync(fd)) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+	return 0;
+}
+
+int skeys_output_write(struct skeys_output *o, uint64_t off, const uint8_t *buf, size_t len,
+		       char *err, size_t errlen)
+{
+	if (off > (uint64_t)INT64_MAX || lseek(o->fd, (off_t)off, SEEK_SET) < 0 ||
+	    write_all(o->fd, buf, len)) {
+		snprintf(err, errlen, "cannot write %s: %s", o->tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void skeys_output_flush_start(struct skeys_output *o)
+{
+#ifdef __linux__
+	/* Only a head start for fsync: its result is not needed. */
+	(void)sync_file_range(o->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#else
+	(void)o;
+#endif
+}
+
+void skeys_output_abort(struct skeys_output *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	o->fd = -1;
+	unlink(o->tmp);
+	cleanup_disarm(o->old_sa);
+}
+
+int skeys_output_commit(struct skeys_output *o, mode_t mode,
+			int (*commit_ok)(void *arg, char *err, size_t errlen), void *arg,
+			char *err, size_t errlen)
+{
+	int fd = o->fd;
+
+	o->fd = -1;
+	if (fchmod(fd, mode & 07777) || fsync(fd)) {
+		snprintf(err, errlen, "cannot write %s: %s", o->tmp, strerror(errno));
 		close(fd);
-		unlink(tmp);
-		cleanup_disarm(old_sa);
+		skeys_output_abort(o);
 		return -1;
 	}
 	if (close(fd)) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		unlink(tmp);
-		cleanup_disarm(old_sa);
+		snprintf(err, errlen, "cannot write %s: %s", o->tmp, strerror(errno));
+		skeys_output_abort(o);
 		return -1;
 	}
-	if (tmp_commit(tmp, target)) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", tmp, target,
+	if (commit_ok && commit_ok(arg, err, errlen)) {
+		skeys_output_abort(o);
+		return -1;
+	}
+	if (tmp_commit(o->tmp, o->target)) {
+		snprintf(err, errlen, "cannot rename %s to %s: %s", o->tmp, o->target,
 			 strerror(errno));
-		unlink(tmp);
-		cleanup_disarm(old_sa);
+		skeys_output_abort(o);
 		return -1;
 	}
-	cleanup_disarm(old_sa);
-	dir_sync(dir);
+	cleanup_disarm(o->old_sa);
+	dir_sync(o->dir);
 	return 0;
+}
+
+int skeys_output_replace(const char *path, const uint8_t *buf, size_t len, mode_t mode,
+			 int (*commit_ok)(void *arg, char *err, size_t errlen), void *arg,
+			 char *err, size_t errlen)
+{
+	struct skeys_output o;
+
+	if (skeys_output_begin(&o, path, err, errlen))
+		return -1;
+	if (skeys_output_write(&o, 0, buf, len, err, errlen)) {
+		skeys_output_abort(&o);
+		return -1;
+	}
+	return skeys_output_commit(&o, mode, commit_ok, arg, err, errlen);
 }

@@ -104,60 +104,98 @@ static bool same_file(const char *in, const char *out)
 	       a.st_ino == b.st_ino;
 }
 
-static int write_result(const struct opts *o, const uint8_t *buf, size_t len)
+struct source {
+	const char *path;
+	const struct skeys_image *img;
+};
+
+/*
+ * The input is read where it lies (mapped): what is committed must be what
+ * was verified, so a file changed under the run refuses the output.
+ */
+static int unchanged(void *arg, char *err, size_t errlen)
 {
-	char err[SKEYS_ERR_LEN];
-	const char *dest = o->out ? o->out : o->file;
+	const struct source *src = arg;
+	char why[SKEYS_ERR_LEN];
+
+	if (!skeys_image_changed(src->img, why, sizeof(why)))
+		return 0;
+	snprintf(err, errlen, "input %s: %s; nothing written", src->path, why);
+	return -1;
+}
+
+/*
+ * An output that could not be written or committed. When the input changed
+ * under the run, that is the reason to give (a write from its mapping
+ * after it was cut short fails with EFAULT, which says nothing).
+ */
+static void output_error(const struct source *src, const char *dest, const char *err)
+{
+	char why[SKEYS_ERR_LEN];
+
+	if (unchanged((void *)(uintptr_t)src, why, sizeof(why)))
+		err = why;
+	skeys_cli_error(dest, "%s", err);
+}
+
+/* The mode the output gets: the input's. */
+static int input_mode(const struct opts *o, mode_t *mode)
+{
 	struct stat st;
 
 	if (stat(o->file, &st)) {
 		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
 		return SKEYS_EXIT_INPUT;
 	}
-	if (skeys_output_replace(dest, buf, len, st.st_mode, err, sizeof(err))) {
-		skeys_cli_error(dest, "%s", err);
+	*mode = st.st_mode;
+	return SKEYS_EXIT_OK;
+}
+
+/* `buf` holds img->len bytes: the input's, or its sealed copy. */
+static int write_result(const struct opts *o, const struct skeys_image *img,
+			const uint8_t *buf)
+{
+	char err[SKEYS_ERR_LEN];
+	const char *dest = o->out ? o->out : o->file;
+	struct source src = { o->file, img };
+	mode_t mode;
+	int rc = input_mode(o, &mode);
+
+	if (rc)
+		return rc;
+	if (skeys_output_replace(dest, buf, img->len, mode, unchanged, &src, err, sizeof(err))) {
+		output_error(&src, dest, err);
 		return SKEYS_EXIT_INPUT;
 	}
 	return SKEYS_EXIT_OK;
 }
 
+/* skeys_input_units(), writable: sealing records its checksum in each check. */
+static size_t units_of(struct skeys_input *in, struct skeys_input **u)
+{
+	*u = in->n_slices ? in->slices : in;
+	return in->n_slices ? in->n_slices : 1;
+}
+
 /*
- * Seal into a copy and prove the copy before anything is written. Only the
- * table and header bytes change, so the proof re-reads those (count,
- * checksum, order, and the entries being the verified ones, moved) rather
- * than verifying every site a second time.
+ * Finish the sealed copy, whose tables are written: headers (checksum,
+ * count, flag), the format's own fields, then the proof of every unit.
+ * Only the table and header bytes change, so the proof re-reads those
+ * (count, checksum, order, and the entries being the verified ones, moved)
+ * rather than verifying every site a second time.
  */
-static int seal(const struct opts *o, const struct skeys_input *in)
+static int finish_and_prove(struct skeys_input *in, uint8_t *out)
 {
 	char err[SKEYS_ERR_LEN];
 	const struct skeys_format *fmt = in->img->format;
-	const struct skeys_input *u;
-	size_t i, n = skeys_input_units(in, &u);
-	uint8_t *out;
-	int r, rc;
+	struct skeys_input *u;
+	size_t i, n = units_of(in, &u);
+	int r, rc = SKEYS_EXIT_OK;
 
-	if (fmt->seal_prepare && fmt->seal_prepare(in->img, err, sizeof(err))) {
-		skeys_cli_error(o->file, "%s", err);
-		return SKEYS_EXIT_INPUT;
-	}
-	out = malloc(in->img->len ? in->img->len : 1);
-	if (!out) {
-		skeys_cli_error(o->file, "out of memory");
-		return SKEYS_EXIT_INPUT;
-	}
-	memcpy(out, in->img->buf, in->img->len);
-	for (i = 0; i < n; i++) {
-		/* A slice's offsets count from its own start in the file. */
-		r = skeys_check_seal(&u[i].check, out + u[i].img->slice_offset, err, sizeof(err));
-		if (r) {
-			skeys_cli_error(u[i].path, "%s", err);
-			free(out);
-			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
-		}
-	}
+	for (i = 0; i < n; i++)
+		skeys_check_seal_header(&u[i].check, out + u[i].img->slice_offset);
 	if (fmt->seal_finish)
 		fmt->seal_finish(in->img, out);
-	rc = SKEYS_EXIT_OK;
 	for (i = 0; i < n && rc == SKEYS_EXIT_OK; i++) {
 		r = skeys_check_sealed(&u[i].check, out + u[i].img->slice_offset, err,
 				       sizeof(err));
@@ -170,9 +208,145 @@ static int seal(const struct opts *o, const struct skeys_input *in)
 			rc = SKEYS_EXIT_VERIFY;
 		}
 	}
+	return rc;
+}
+
+/* Entries sealed, proven and written at a time: a buffer that stays in cache. */
+#define STREAM_ENTRIES 16384
+#define STREAM_BYTES ((size_t)STREAM_ENTRIES * 12u) /* entries of 12 bytes (skeys/abi.h) */
+_Static_assert(sizeof(struct skeys_entry) == 12, "an entry is 12 bytes");
+
+/* A failed sealing or proof step, reported as finish_and_prove() does. */
+static int stream_error(const struct skeys_input *in, int r, const char *err)
+{
+	if (r == -ENOMEM) {
+		skeys_cli_error(in->path, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	if (r == -ERANGE)
+		skeys_cli_error(in->path, "%s", err);
+	else
+		skeys_cli_error(in->path, "internal error: the sealed copy does not verify: %s",
+				err);
+	return SKEYS_EXIT_VERIFY;
+}
+
+/*
+ * For a single image with nothing to update over the whole file (ELF), no
+ * copy of the file or of its table is made: the output gets the input's
+ * bytes but for the table, and their way to disk is started; then the
+ * table, piece by piece, each sealed, proven and checksummed in a small
+ * buffer while the disk works; the header last. Nothing is committed
+ * before all of it is proven.
+ */
+static int seal_streamed(const struct opts *o, struct skeys_input *in)
+{
+	char err[SKEYS_ERR_LEN];
+	const char *dest = o->out ? o->out : o->file;
+	const struct skeys_image *img = in->img;
+	struct skeys_check *c = &in->check;
+	uint64_t t0 = c->table_off, t1 = t0 + c->n * sizeof(struct skeys_entry);
+	struct source src = { o->file, img };
+	struct skeys_check_stream st;
+	struct skeys_output w;
+	uint8_t *buf = NULL, *out = NULL;
+	size_t done, k;
+	mode_t mode;
+	int r, rc = input_mode(o, &mode);
+
+	if (rc)
+		return rc;
+	r = skeys_check_stream_begin(c, &st, err, sizeof(err));
+	if (r)
+		return stream_error(in, r, err);
+	buf = malloc(STREAM_BYTES);
+	if (!buf || skeys_image_copy(img, &out, err, sizeof(err))) {
+		if (!buf)
+			snprintf(err, sizeof(err), "out of memory");
+		skeys_cli_error(o->file, "%s", err);
+		rc = SKEYS_EXIT_INPUT;
+		goto out;
+	}
+	if (skeys_output_begin(&w, dest, err, sizeof(err))) {
+		skeys_cli_error(dest, "%s", err);
+		rc = SKEYS_EXIT_INPUT;
+		goto out;
+	}
+	if (skeys_output_write(&w, 0, img->buf, t0, err, sizeof(err)) ||
+	    skeys_output_write(&w, t1, img->buf + t1, img->len - t1, err, sizeof(err)))
+		goto write_failed;
+	skeys_output_flush_start(&w);
+	for (done = 0; done < c->n; done += k) {
+		k = c->n - done < STREAM_ENTRIES ? c->n - done : STREAM_ENTRIES;
+		r = skeys_check_stream_table(c, &st, buf, k, err, sizeof(err));
+		if (r)
+			goto failed;
+		if (skeys_output_write(&w, t0 + done * sizeof(struct skeys_entry), buf,
+				       k * sizeof(struct skeys_entry), err, sizeof(err)))
+			goto write_failed;
+		skeys_output_flush_start(&w);
+	}
+	r = skeys_check_stream_header(c, &st, out, err, sizeof(err));
+	if (r)
+		goto failed;
+	if (skeys_output_write(&w, c->hdr_off, out + c->hdr_off, sizeof(struct skeys_header),
+			       err, sizeof(err)))
+		goto write_failed;
+	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
+		output_error(&src, dest, err);
+		rc = SKEYS_EXIT_INPUT;
+	}
+	goto out;
+failed:
+	rc = stream_error(in, r, err);
+	skeys_output_abort(&w);
+	goto out;
+write_failed:
+	output_error(&src, dest, err);
+	skeys_output_abort(&w);
+	rc = SKEYS_EXIT_INPUT;
+out:
+	skeys_check_stream_end(&st);
+	skeys_image_copy_free(img, out);
+	free(buf);
+	return rc;
+}
+
+/* Seal into a copy, prove the copy, then write it (streamed where it can be). */
+static int seal(const struct opts *o, struct skeys_input *in)
+{
+	char err[SKEYS_ERR_LEN];
+	const struct skeys_format *fmt = in->img->format;
+	struct skeys_input *u;
+	size_t i, n = units_of(in, &u);
+	uint8_t *out;
+	int r, rc;
+
+	if (fmt->seal_prepare && fmt->seal_prepare(in->img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	if (!fmt->seal_finish && !in->n_slices)
+		return seal_streamed(o, in);
+	if (skeys_image_copy(in->img, &out, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	for (i = 0; i < n; i++) {
+		/* A slice's offsets count from its own start in the file. */
+		r = skeys_check_seal_table(&u[i].check, out + u[i].img->slice_offset, err,
+					   sizeof(err));
+		if (r) {
+			skeys_cli_error(u[i].path, "%s", err);
+			skeys_image_copy_free(in->img, out);
+			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
+		}
+	}
+	/* The format's fields (a file checksum, code signature hashes) need it all. */
+	rc = finish_and_prove(in, out);
 	if (rc == SKEYS_EXIT_OK)
-		rc = write_result(o, out, in->img->len);
-	free(out);
+		rc = write_result(o, in->img, out);
+	skeys_image_copy_free(in->img, out);
 	return rc;
 }
 
@@ -205,7 +379,7 @@ static int run(const struct opts *o)
 	} else if (skeys_input_sealed(&in)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
-			rc = write_result(o, in.img->buf, in.img->len);
+			rc = write_result(o, in.img, in.img->buf);
 	} else {
 		rc = seal(o, &in);
 	}

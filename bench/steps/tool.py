@@ -7,6 +7,8 @@ with interleaved entries, so sealing reorders the whole table) with
 bench/src/startup.c as main; the start-up step uses the same binaries.
 """
 import os
+import re
+import tempfile
 
 from common import INCLUDE, SRC, callgrind_profile, have, med, run, timed
 
@@ -35,6 +37,21 @@ def many_binaries(ctx, n):
     return paths
 
 
+def fsync_ms(ctx, src, dst, reps):
+    """Milliseconds skeys-seal spends in fsync (the file's, then the
+    directory's), from strace -T over the run: median over `reps` runs. Only
+    fsync is traced, so strace costs the rest of the run nothing."""
+    times = []
+    for _ in range(reps):
+        if os.path.exists(dst):
+            os.unlink(dst)
+        with tempfile.NamedTemporaryFile("r", suffix=".strace") as o:
+            run(["strace", "-T", "-e", "trace=fsync,fdatasync", "-o", o.name, ctx.seal, src,
+                 "-o", dst], capture_output=True)
+            times.append(sum(float(t) for t in re.findall(r"<([\d.]+)>", o.read())) * 1e3)
+    return med(times)
+
+
 def measure(ctx):
     reps = 2 if ctx.smoke else 5
     res = {"rows": [], "objcopy": have("objcopy"), "reps": reps}
@@ -59,6 +76,8 @@ def measure(ctx):
         if cp_t:
             row.update(objcopy_s=med(cp_t), objcopy_min=min(cp_t), objcopy_max=max(cp_t),
                        objcopy_kib=max(cp_m) if cp_m[0] else None, ratio=med(seal_t) / med(cp_t))
+        if have("strace"):
+            row["fsync_ms"] = fsync_ms(ctx, b["unsealed"], dst, reps)
         res["rows"].append(row)
     # where the instructions go, at the size the target is set for
     n = sizes(ctx)[-1] if ctx.smoke else 100000

@@ -268,6 +268,21 @@ def case_site_byte(src):
 case_site_byte_lib = case_site_byte
 
 
+def case_capstone_lazy(src):
+    """capstone is not a dependency the loader resolves at start-up (only a
+    bad site needs it, and loading it cost every run about 0.9 ms); it is
+    still there to describe a bad site."""
+    for tool in (SEAL, DUMP):
+        needed = subprocess.run(['readelf', '-d', tool], check=True, capture_output=True,
+                                text=True).stdout
+        expect('capstone' not in needed, '%s links capstone:\n%s' % (tool, needed))
+    f = copy(src)
+    break_sites(f, 1)
+    _, err = run_rc(1, SEAL, '--check', f)
+    _, found, mnemonic = TRAP[dump_json(src)['arch']]
+    expect(found in err and mnemonic in err, 'bad site not described:\n' + err)
+
+
 def case_bad_key(src):
     f = copy(src)
     d = dump_json(f)

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of the tools' reader and verifier, driven as a library:
- *   tool-unit endian | emit | lookup FILE | seal FILE | truncate FILE
- *   tool-unit mutate FILE [ITERATIONS [SEED]]
+ *   tool-unit endian | emit | keys | lookup FILE | seal FILE | truncate FILE
+ *   tool-unit mutate FILE [ITERATIONS [SEED]] | mapped FILE
  * The truncate and mutate subtests feed damaged copies of a fixture to
  * skeys_image_open_mem(): every one must fail cleanly or verify, never crash.
  */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
+#include "arch.h"
 #include "check.h"
 #include "emit.h"
 #include "format.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int failures;
 
@@ -199,7 +201,7 @@ static int test_seal(const char *path)
 	for (int tamper = 0; tamper < 2; tamper++) {
 		struct skeys_entry e;
 		size_t at = tamper ? c.n - 1 : 1;
-		struct skeys_site s0 = c2.sites[tamper ? c.n - 1 : 0].s;
+		struct skeys_site s0 = skeys_check_site_at(&c2, tamper ? c.n - 1 : 0);
 		uint8_t *t = again + c.table_off;
 
 		memcpy(again, out, len);
@@ -213,6 +215,25 @@ static int test_seal(const char *path)
 		EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
 		EXPECT(strstr(err, tamper ? "not one of the verified entries"
 					  : "not in strictly sorted order") != NULL);
+	}
+	/* Sealed piece by piece (as skeys-seal writes ELF files): the same bytes. */
+	{
+		struct skeys_check_stream st;
+		uint8_t *piece = malloc(3 * 12);
+		size_t done, k;
+
+		memcpy(again, buf, len);
+		EXPECT(piece && skeys_check_stream_begin(&c, &st, err, sizeof(err)) == 0);
+		for (done = 0; done < c.n; done += k) {
+			k = c.n - done < 3 ? c.n - done : 3;
+			EXPECT(skeys_check_stream_table(&c, &st, piece, k, err, sizeof(err)) == 0);
+			memcpy(again + c.table_off + done * 12, piece, k * 12);
+		}
+		EXPECT(skeys_check_stream_table(&c, &st, piece, 1, err, sizeof(err)) == -EINVAL);
+		EXPECT(skeys_check_stream_header(&c, &st, again, err, sizeof(err)) == 0);
+		EXPECT(memcmp(again, out, len) == 0);
+		skeys_check_stream_end(&st);
+		free(piece);
 	}
 	/* Sealing what is sealed gives the same bytes. */
 	memcpy(again, out, len);
@@ -355,6 +376,173 @@ static int test_mutate(const char *path, size_t iterations, uint64_t seed)
 	return 0;
 }
 
+/*
+ * A table built in memory, in no reader's format: n x86-64 nop sites spread
+ * over k keys, its entries in an order that is neither by address nor by
+ * key. Sections by address: .text, .data (the keys), __skeys, __skeys_hdr;
+ * file offsets equal addresses.
+ */
+struct synth {
+	struct skeys_image img;
+	struct skeys_section sec[4];
+	uint8_t *buf;
+};
+
+#define SYNTH_TEXT 0x1000u
+
+static void synth_entry(struct synth *y, size_t i, uint64_t code, uint64_t key)
+{
+	const struct skeys_section *t = &y->sec[2];
+	struct skeys_site s = { .code = code, .target = code + 5, .key = key, .flags = 0 };
+	struct skeys_entry e;
+
+	EXPECT(skeys_entry_set(&e, t->addr + i * 12, &s) == 0);
+	memcpy(y->buf + t->offset + i * 12, &e, 12);
+}
+
+static void synth_build(struct synth *y, size_t n, size_t k)
+{
+	uint64_t text = SYNTH_TEXT, data = text + 8 * n, table = data + 16 * k,
+		 hdr = table + 12 * n, len = hdr + 40;
+	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = 40,
+				  .entry_size = 12, .arch = SKEYS_ARCH_X86_64 };
+	size_t i;
+
+	memset(y, 0, sizeof(*y));
+	y->buf = calloc(1, len);
+	EXPECT(y->buf != NULL);
+	y->sec[0] = (struct skeys_section){ ".text", text, 8 * n, text,
+					    SKEYS_SEC_ALLOC | SKEYS_SEC_EXEC };
+	y->sec[1] = (struct skeys_section){ ".data", data, 16 * k, data,
+					    SKEYS_SEC_ALLOC | SKEYS_SEC_WRITE };
+	y->sec[2] = (struct skeys_section){ SKEYS_SECTION_TABLE, table, 12 * n, table,
+					    SKEYS_SEC_ALLOC | SKEYS_SEC_WRITE };
+	y->sec[3] = (struct skeys_section){ SKEYS_SECTION_HEADER, hdr, 40, hdr,
+					    SKEYS_SEC_ALLOC | SKEYS_SEC_WRITE };
+	for (i = 0; i < n; i++)
+		memcpy(y->buf + text + 8 * i, "\x0f\x1f\x44\x00\x00", 5);
+	for (i = 0; i < k; i++) {
+		uint32_t flags = SKEYS_KEY_MAGIC;
+
+		memcpy(y->buf + data + 16 * i + offsetof(struct skeys_key, flags), &flags, 4);
+	}
+	/*
+	 * Entry i: site (i * 7919) mod n, key k - 1 - (i * 37) mod k (both
+	 * factors prime to the n and k used): neither addresses nor keys come
+	 * in order, nor do keys in the order of their first entries.
+	 */
+	for (i = 0; i < n; i++)
+		synth_entry(y, i, text + 8 * ((i * 7919) % n),
+			    data + 16 * (k - 1 - (i * 37) % k));
+	memcpy(h.magic, SKEYS_HEADER_MAGIC, 8);
+	h.start = (int32_t)(table - (hdr + offsetof(struct skeys_header, start)));
+	h.stop = (int32_t)(table + 12 * n - (hdr + offsetof(struct skeys_header, stop)));
+	memcpy(y->buf + hdr, &h, sizeof(h));
+	y->img.arch = &skeys_arch_x86_64;
+	y->img.buf = y->buf;
+	y->img.len = len;
+	y->img.sections = y->sec;
+	y->img.n_sections = 4;
+	y->img.has_table = y->img.has_header = true;
+	y->img.table = y->sec[2];
+	y->img.header = y->sec[3];
+}
+
+/*
+ * Many keys (the key map grows several times) and a table in no order:
+ * every site finds its key, keys come out by address with their site
+ * counts, sealing sorts it, and a repeated site is found wherever it is.
+ */
+static int test_keys(void)
+{
+	enum { N = 6000, K = 1500 };
+	char err[SKEYS_ERR_LEN];
+	struct synth y;
+	struct skeys_check c;
+	uint8_t *out;
+	size_t i, bad = 0;
+
+	synth_build(&y, N, K);
+	EXPECT(skeys_check_open(&c, &y.img, err, sizeof(err)) == 0);
+	EXPECT(skeys_check_ok(&c) && c.n == N && c.n_keys == K);
+	for (i = 0; i < c.n_keys; i++) {
+		EXPECT(c.keys[i].valid && c.keys[i].sites == N / K);
+		EXPECT(i == 0 || c.keys[i - 1].addr < c.keys[i].addr);
+	}
+	for (i = 0; i < c.n; i++) {
+		EXPECT(c.keys[c.sites[i].key].addr == skeys_check_site_at(&c, i).key);
+		EXPECT(c.sites[i].insn == SKEYS_INSN_NOP);
+	}
+	out = malloc(y.img.len);
+	EXPECT(out != NULL);
+	memcpy(out, y.buf, y.img.len);
+	EXPECT(skeys_check_seal(&c, out, err, sizeof(err)) == 0);
+	EXPECT(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
+	skeys_check_close(&c);
+	free(out);
+	/* Entries 10 and 4000 name one site: both are reported, nothing else. */
+	synth_entry(&y, 4000, SYNTH_TEXT + 8 * ((10 * 7919) % N), y.sec[1].addr);
+	EXPECT(skeys_check_open(&c, &y.img, err, sizeof(err)) == 0);
+	for (i = 0; i < c.n; i++) {
+		const char *error = skeys_check_site_error(&c, i);
+
+		if (!error)
+			continue;
+		bad++;
+		EXPECT(i == 10 || i == 4000);
+		EXPECT(strstr(error, "2 table entries name this site") != NULL);
+	}
+	EXPECT(bad == 2 && c.n_bad == 2 && !skeys_check_ok(&c));
+	skeys_check_close(&c);
+	free(y.buf);
+	return 0;
+}
+
+/* Append `bytes` to the file at `path`. */
+static void append(const char *path, const char *bytes)
+{
+	FILE *f = fopen(path, "ab");
+
+	EXPECT(f && fputs(bytes, f) >= 0 && fclose(f) == 0);
+}
+
+/*
+ * A file opened by skeys_image_open_file() is read where it lies: its copy
+ * for sealing must not write through to the file, and a change to the file
+ * after opening must be seen (skeys-seal then writes nothing).
+ */
+static int test_mapped(const char *path)
+{
+	char err[SKEYS_ERR_LEN], tmp[] = "/tmp/skeys-unit-mapped.XXXXXX";
+	size_t len, len2;
+	uint8_t *buf = slurp(path, &len), *copy, *again;
+	struct skeys_image *img;
+	FILE *f;
+	int fd = mkstemp(tmp);
+
+	EXPECT(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
+	       fclose(f) == 0);
+	EXPECT(skeys_image_open_file(&img, tmp, err, sizeof(err)) == 0);
+	EXPECT(img->len == len && memcmp(img->buf, buf, len) == 0);
+	EXPECT(skeys_image_changed(img, err, sizeof(err)) == 0);
+	EXPECT(skeys_image_copy(img, &copy, err, sizeof(err)) == 0);
+	EXPECT(memcmp(copy, buf, len) == 0);
+	memset(copy, 0xa5, len);
+	skeys_image_copy_free(img, copy);
+	again = slurp(tmp, &len2);
+	EXPECT(len2 == len && memcmp(again, buf, len) == 0);
+	EXPECT(memcmp(img->buf, buf, len) == 0);
+	EXPECT(skeys_image_changed(img, err, sizeof(err)) == 0);
+	append(tmp, "x");
+	EXPECT(skeys_image_changed(img, err, sizeof(err)) == -1);
+	EXPECT(strstr(err, "changed") != NULL);
+	skeys_image_close(img);
+	unlink(tmp);
+	free(again);
+	free(buf);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 64;
@@ -372,8 +560,13 @@ int main(int argc, char **argv)
 	else if (argc >= 3 && argc <= 5 && !strcmp(argv[1], "mutate"))
 		rc = test_mutate(argv[2], argc > 3 ? strtoul(argv[3], NULL, 0) : 3000,
 				 argc > 4 ? strtoull(argv[4], NULL, 0) : 0);
+	else if (argc == 2 && !strcmp(argv[1], "keys"))
+		rc = test_keys();
+	else if (argc == 3 && !strcmp(argv[1], "mapped"))
+		rc = test_mapped(argv[2]);
 	else
-		fprintf(stderr, "usage: tool-unit endian|emit|lookup|seal|truncate|mutate [FILE]\n");
+		fprintf(stderr, "usage: tool-unit endian|emit|keys|lookup|seal|truncate|mutate|mapped "
+				"[FILE]\n");
 	if (rc == 0 && failures) {
 		fprintf(stderr, "%d expectation(s) failed\n", failures);
 		rc = 1;
