@@ -227,7 +227,7 @@ def case_check_ok(f):
 
 
 # A trap at a site, and how the diagnostic shows it, per architecture.
-TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'),
+TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'), 'i386': (b'\xcc', 'found cc', 'int3'),
         'aarch64': (b'\x00\x00\x20\xd4', 'found 00 00 20 d4', 'brk')}
 
 
