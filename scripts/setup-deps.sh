@@ -12,6 +12,7 @@ packages="
 	libelf-dev libcapstone-dev liblief-dev
 	strace file
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
+	gcc-mingw-w64-i686 g++-mingw-w64-i686 wine32:i386
 	qemu-user
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 	gcc-riscv64-linux-gnu g++-riscv64-linux-gnu
@@ -25,6 +26,12 @@ packages="
 # Cross compilers for the cross suites (scripts/test-cross.sh). Not
 # gcc-multilib: it conflicts with them. clang-19 and lld-19 target
 # loongarch64, which Debian 12 has no cross gcc or C library for.
+# wine32 (Windows i686 under wine, scripts/test-pe.sh) is an i386 package.
+# A wine prefix made before it was installed starts no program any more:
+# delete it (~/.wine; tests/cross/run-pe.py remakes its own).
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+	dpkg --add-architecture i386
+fi
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

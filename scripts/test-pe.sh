@@ -1,17 +1,25 @@
 #!/bin/sh
-# PE/COFF end to end: the runtime cross-built for Windows x86-64 with
-# mingw-w64 (meson cross file), its EXE + DLL tests run under wine with the
-# skeys-seal and skeys-dump of the native build in build/. Run after
-# scripts/test.sh has built build/ (test.sh calls this).
+# PE/COFF end to end: the runtime cross-built for Windows x86-64 and i686
+# with mingw-w64 (meson cross files), its EXE + DLL tests run under wine
+# (wine64, and wine32 for i686) with the skeys-seal and skeys-dump of the
+# native build in build/. Run after scripts/test.sh has built build/
+# (test.sh calls this).
 set -eu
 cd "$(dirname "$0")/.."
 native_tools="$PWD/build/tool"
-if [ -d build-mingw/meson-private ]; then
-	meson setup --reconfigure build-mingw -Dhost_tools="$native_tools"
-else
-	meson setup build-mingw --cross-file scripts/cross/x86_64-w64-mingw32.ini \
-		-Dhost_tools="$native_tools"
-fi
-ninja -C build-mingw
-# One wine prefix under the build directory; the first start creates it.
-meson test -C build-mingw --print-errorlogs --num-processes 2
+for target in x86_64:build-mingw i686:build-mingw32; do
+	arch=${target%%:*}
+	dir=${target#*:}
+	# One wine prefix per build directory, also for meson's check that the
+	# cross compiler's programs run; the first start creates it.
+	WINEPREFIX="$PWD/$dir/wineprefix"
+	export WINEPREFIX
+	if [ -d "$dir/meson-private" ]; then
+		meson setup --reconfigure "$dir" -Dhost_tools="$native_tools"
+	else
+		meson setup "$dir" --cross-file "scripts/cross/$arch-w64-mingw32.ini" \
+			-Dhost_tools="$native_tools"
+	fi
+	ninja -C "$dir"
+	meson test -C "$dir" --print-errorlogs --num-processes 2
+done

@@ -174,12 +174,24 @@ def wine_env(args):
     return env
 
 
+# Debian's 32-bit wine loader (wine32:i386); /usr/bin/wine prefers it once installed.
+WINE32_LOADER = "/usr/lib/wine/wine"
+
+
 def wine_init(args, env):
     """Create the prefix once; concurrent tests wait for the first one."""
     prefix = os.path.abspath(args.prefix)
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
     with open(prefix + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # A prefix made by wine64 alone has no 32-bit half; once wine32 is
+        # installed, it starts no program at all, 64-bit ones included
+        # ("could not load kernel32.dll"). It is only a cache: make it anew.
+        if (os.path.exists(WINE32_LOADER) and os.path.exists(os.path.join(prefix, "system.reg"))
+                and not os.path.exists(os.path.join(prefix, "drive_c", "windows", "syswow64",
+                                                    "kernel32.dll"))):
+            log(f"  {prefix}: made without 32-bit wine, which is installed now: recreating it")
+            shutil.rmtree(prefix)
         if not os.path.exists(os.path.join(prefix, "system.reg")):
             run([args.wine, "wineboot", "--init"], env=env, what="wineboot (first start)",
                 timeout=300)
