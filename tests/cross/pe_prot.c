@@ -5,6 +5,7 @@
  * SKEYS_ERR_MISMATCH, nothing written, the protection unchanged. A DLL
  * loaded with LoadLibrary registers its module and FreeLibrary unregisters
  * it: toggles keep working after it is gone, and again when it comes back.
+ * The program's own constructors run beside the module's.
  * Exit 0 and "pe-prot: OK", or 1.
  */
 #include <skeys.h>
@@ -17,6 +18,21 @@
 SKEYS_DEFINE_FALSE(prot_key);
 
 static int failures;
+
+/*
+ * The CRT runs .ctors as one array of pointers: the module's constructor
+ * entry must not end it early or put padding in it (an i386 entry aligned
+ * to 8 did, and the CRT called the padding).
+ */
+static int ctor_default, ctor_prio;
+__attribute__((constructor)) static void ctor_a(void)
+{
+	ctor_default = 1;
+}
+__attribute__((constructor(200))) static void ctor_b(void)
+{
+	ctor_prio = 1;
+}
 
 #define CHECK(cond)                                                            \
 	do {                                                                   \
@@ -70,6 +86,7 @@ int main(void)
 	uint8_t *site = site_address(), saved, trap = 0xcc;
 	size_t i;
 
+	CHECK(ctor_default && ctor_prio);
 	CHECK(site != NULL);
 	if (!site)
 		return 1;
