@@ -52,9 +52,10 @@
 #define SKEYS__SYM(name) SKEYS__STR(__USER_LABEL_PREFIX__) #name
 
 /*
- * The CRT walks .ctors as a plain array of pointers up to a null one:
- * padding between two contributions would end it early, so align the
- * entries to the pointer size exactly (4 bytes on i386).
+ * The CRT calls every pointer of .ctors up to a null one: padding between
+ * two contributions would be called too (GNU as fills it with nop bytes;
+ * with zeros it would end the walk early), so align the entries to the
+ * pointer size exactly (4 bytes on i386; pe_prot.c checks).
  */
 #if __SIZEOF_POINTER__ == 8
 #define SKEYS__PTR_ALIGN ".balign 8\n\t"
