@@ -15,8 +15,18 @@ for target in x86_64:build-mingw:/usr/lib/wine/wine64 i686:build-mingw32:/usr/li
 	rest=${target#*:}
 	dir=${rest%%:*}
 	loader=${rest#*:}
-	if ! command -v "$arch-w64-mingw32-gcc" >/dev/null 2>&1 || [ ! -x "$loader" ]; then
-		echo "test-pe: $arch: SKIP, $arch-w64-mingw32-gcc or $loader is not installed"
+	case $arch in
+	i686) package=wine32:i386 ;;
+	*) package=wine64 ;;
+	esac
+	why=""
+	if ! command -v "$arch-w64-mingw32-gcc" >/dev/null 2>&1; then
+		why="$arch-w64-mingw32-gcc is not installed"
+	elif [ ! -x "$loader" ]; then
+		why="$loader is not installed ($package; scripts/setup-deps.sh installs it or prints why it could not)"
+	fi
+	if [ -n "$why" ]; then
+		echo "test-pe: $arch: SKIP, $why"
 		skipped="$skipped $arch"
 		continue
 	fi
