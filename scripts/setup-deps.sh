@@ -121,6 +121,7 @@ END { exit !changed }'
 # failure fails (the first step) or is reported (the wine32 step).
 apt_update() {
 	if apt-get update -qq >"$log" 2>&1; then
+		grep '^W:' "$log" >&2 || true
 		return 0
 	fi
 	bad=$(grep '^E:' "$log" | grep -v '^E: Some index files failed to download' |
@@ -134,6 +135,7 @@ apt_update() {
 		restrict_source "$uri" "$suite"
 	done
 	apt-get update -qq >"$log" 2>&1 || { cat "$log" >&2; return 1; }
+	grep '^W:' "$log" >&2 || true
 }
 
 # Step 1: everything of the native architecture.
