@@ -157,7 +157,8 @@ wine32_skip() {
 	# An i386 architecture that this run added and nothing uses only costs
 	# every later apt-get update the i386 indexes: take it away again.
 	if [ -n "$added_i386" ] && [ -z "$(dpkg-query -W -f='${Package}\n' '*:i386' 2>/dev/null)" ]; then
-		dpkg --remove-architecture i386
+		dpkg --remove-architecture i386 ||
+			echo "setup-deps: could not remove the i386 architecture again"
 	fi
 }
 
@@ -188,14 +189,18 @@ wine32_pins() {
 	END { pin() }'
 }
 
+# Runs under set -e: every command that can fail is tested.
 wine32_install() {
+	added_i386=""
 	if [ "$native" != amd64 ]; then
 		wine32_skip "it is for amd64 hosts, this one is $native"
 		return 0
 	fi
-	added_i386=""
 	if ! dpkg --print-foreign-architectures | grep -qx i386; then
-		dpkg --add-architecture i386
+		if ! dpkg --add-architecture i386; then
+			wine32_skip "dpkg --add-architecture i386 failed"
+			return 0
+		fi
 		added_i386=1
 	fi
 	if ! apt_update 2>"$log.err"; then
