@@ -173,7 +173,8 @@ wine32_skip() {
 # one candidate and apt moves an installed amd64 half to it, downgrading
 # it if need be, only when the i386 half is really installed. Nothing is
 # left pinned afterwards; those amd64 libraries keep the older version
-# (and miss the security fix of the newer one) until i386 has it too.
+# (and miss the security fix of the newer one) until the restriction is
+# taken out of the sources file and both halves are upgraded together.
 # When the indexes agree the pins change nothing. A transaction that
 # would remove any package is refused: wine32 is then skipped, nothing
 # changed.
