@@ -30,6 +30,7 @@ const struct skeys_arch skeys_arch_i386 = {
 	.name = "i386",
 	.elf_machine = EM_386_,
 	.elf_class = ELFCLASS32_,
+	.coff_machine = 0x14c, /* IMAGE_FILE_MACHINE_I386 */
 	.site_len = I386_SITE,
 	.site_align = 1,
 	.nop = { 0x3e, 0x8d, 0x74, 0x26, 0x00 },

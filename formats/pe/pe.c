@@ -32,6 +32,7 @@ enum {
 	SYM_CLASS_EXTERNAL = 2,
 	SYM_CLASS_STATIC = 3,
 	SYM_DTYPE_FUNCTION = 0x20,
+	COFF_MACHINE_I386 = 0x14c,
 };
 
 #define PE_SECTION ".skeys"
@@ -350,6 +351,9 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 			memcpy(p->symnames[i - aux], s, 8);
 			name = p->symnames[i - aux];
 		}
+		/* i386 COFF spells C names with a leading underscore; show the C name. */
+		if (img->arch->coff_machine == COFF_MACHINE_I386 && name[0] == '_' && name[1])
+			name++;
 		sym.name = name;
 		sym.addr = p->image_base + le32(p->scns + (size_t)(scn - 1) * SEC_HDR + 12) +
 			   le32(s + 8);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""End-to-end on Windows x86-64 under wine: the test program of
+"""End-to-end on Windows x86-64 or i686 (--triple) under wine: the test program of
 tests/e2e/prog as an EXE with its sites in a DLL as well, built with mingw-w64
 gcc or with clang, linked against the libskeys DLL of this cross build,
 sealed by the native skeys-seal, inspected with skeys-dump and run under wine
@@ -10,7 +10,8 @@ build, and --gc-sections with the shipped linker script must keep every entry.
 
 Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
 
-  run-pe.py --cc gcc|clang --cflags=-O2 --include include --libskeys-dir DIR
+  run-pe.py [--triple x86_64-w64-mingw32|i686-w64-mingw32]
+      --cc gcc|clang --cflags=-O2 --include include --libskeys-dir DIR
       --seal skeys-seal --dump skeys-dump --keep-script skeys-pe-keep.ld
       --wine wine --prefix WINEPREFIX --workdir DIR
 """
@@ -28,13 +29,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROG = os.path.join(HERE, "..", "e2e", "prog")
 SKIP = 77
-TRIPLE = "x86_64-w64-mingw32"
+# The architecture skeys-dump names for each mingw-w64 target.
+ARCH_OF_TRIPLE = {"x86_64-w64-mingw32": "x86_64", "i686-w64-mingw32": "i386"}
 
 EXE_SOURCES = ["main.c", "other.c", "kernel.c", "check.c"]
 EXE_KEYS = {"e2e_kf": False, "e2e_kt": True, "e2e_kern_f": False, "e2e_kern_t": True}
 LIB_KEYS = {"e2e_lib_f": False, "e2e_lib_t": True}
-# gcc on PE: sites stay in .text (no .text.startup/.unlikely), declared keys are constants.
-GCC_PE_FLAGS = ["-mcmodel=small", "-fno-reorder-functions"]
+
+
+def gcc_pe_flags(triple):
+    """gcc on PE: sites stay in .text (no .text.startup/.unlikely); on x86-64,
+    declared keys are constants only in the small code model (i386 has one)."""
+    return (["-mcmodel=small"] if triple.startswith("x86_64") else []) + [
+        "-fno-reorder-functions"]
 
 
 class Failure(Exception):
@@ -69,13 +76,13 @@ class Toolchain:
 
     def __init__(self, args):
         self.args = args
-        self.linker = shutil.which(f"{TRIPLE}-gcc")
+        self.linker = shutil.which(f"{args.triple}-gcc")
         if args.cc == "gcc":
             self.cc = [self.linker] if self.linker else None
-            self.flags = GCC_PE_FLAGS
+            self.flags = gcc_pe_flags(args.triple)
         else:
             clang = shutil.which("clang")
-            self.cc = [clang, f"--target={TRIPLE}"] if clang else None
+            self.cc = [clang, f"--target={args.triple}"] if clang else None
             self.flags = []
         self.flags = (["-std=c11", "-Wall", "-Wextra", "-Werror"] + self.flags
                       + shlex.split(args.cflags) + ["-I", args.include, "-I", PROG])
@@ -83,7 +90,7 @@ class Toolchain:
     def missing(self):
         if self.args.ld == "lld" and not shutil.which("ld.lld"):
             return "ld.lld not found"
-        return None if self.cc and self.linker else f"{self.args.cc} or {TRIPLE}-gcc not found"
+        return None if self.cc and self.linker else f"{self.args.cc} or {self.args.triple}-gcc not found"
 
     def compile(self, src, obj, extra=(), expect=0):
         return run(self.cc + self.flags + list(extra) + ["-c", src, "-o", obj],
@@ -122,7 +129,7 @@ def runtime_dlls(tc):
                        stdout=subprocess.PIPE, text=True)
     path = p.stdout.strip()
     if not os.path.isabs(path):
-        for d in ("/usr/" + TRIPLE + "/lib", "/usr/" + TRIPLE + "/bin"):
+        for d in ("/usr/" + tc.args.triple + "/lib", "/usr/" + tc.args.triple + "/bin"):
             if os.path.exists(os.path.join(d, "libwinpthread-1.dll")):
                 return [os.path.join(d, "libwinpthread-1.dll")]
         raise Failure("libwinpthread-1.dll not found")
@@ -134,10 +141,11 @@ def dump(args, path):
     return json.loads(p.stdout)
 
 
-def check_table(path, doc, want, sealed):
+def check_table(args, path, doc, want, sealed):
     errors = []
-    if doc.get("format") != "pe" or doc.get("arch") != "x86_64":
-        errors.append(f"format/arch {doc.get('format')}/{doc.get('arch')}, expected pe/x86_64")
+    arch = ARCH_OF_TRIPLE[args.triple]
+    if doc.get("format") != "pe" or doc.get("arch") != arch:
+        errors.append(f"format/arch {doc.get('format')}/{doc.get('arch')}, expected pe/{arch}")
     if doc.get("sealed") is not sealed or not doc.get("ok"):
         errors.append(f"sealed={doc.get('sealed')} ok={doc.get('ok')}, expected sealed={sealed}")
     keys = {k["name"]: k for k in doc.get("keys", [])}
@@ -166,12 +174,24 @@ def wine_env(args):
     return env
 
 
+# Debian's 32-bit wine loader (wine32:i386); /usr/bin/wine prefers it once installed.
+WINE32_LOADER = "/usr/lib/wine/wine"
+
+
 def wine_init(args, env):
     """Create the prefix once; concurrent tests wait for the first one."""
     prefix = os.path.abspath(args.prefix)
     os.makedirs(os.path.dirname(prefix), exist_ok=True)
     with open(prefix + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # A prefix made by wine64 alone has no 32-bit half; once wine32 is
+        # installed, it starts no program at all, 64-bit ones included
+        # ("could not load kernel32.dll"). It is only a cache: make it anew.
+        if (os.path.exists(WINE32_LOADER) and os.path.exists(os.path.join(prefix, "system.reg"))
+                and not os.path.exists(os.path.join(prefix, "drive_c", "windows", "syswow64",
+                                                    "kernel32.dll"))):
+            log(f"  {prefix}: made without 32-bit wine, which is installed now: recreating it")
+            shutil.rmtree(prefix)
         if not os.path.exists(os.path.join(prefix, "system.reg")):
             run([args.wine, "wineboot", "--init"], env=env, what="wineboot (first start)",
                 timeout=300)
@@ -221,7 +241,8 @@ def check_unsupported(tc, args, work):
         with open(startup, "w") as f:
             f.write("#include <skeys.h>\nSKEYS_DEFINE_FALSE(k);\n"
                     "int main(void) { if (skeys_branch_unlikely(&k)) return 1; return 0; }\n")
-        p = run([tc.linker, "-std=c11", "-O2", "-mcmodel=small", "-I", args.include, "-c",
+        small = [f for f in gcc_pe_flags(args.triple) if f.startswith("-mcmodel")]
+        p = run([tc.linker, "-std=c11", "-O2"] + small + ["-I", args.include, "-c",
                  startup, "-o", os.path.join(d, "startup.o")], expect=None,
                 what="site in .text.startup must not build")
         if ".text.startup" not in p.stderr:
@@ -236,8 +257,8 @@ def check_unsupported(tc, args, work):
         f.write("#include <skeys.h>\nSKEYS_DEFINE_FALSE(k);\n"
                 "inline int f(int x) { if (skeys_branch_unlikely(&k)) return 1; return x; }\n"
                 "int (*p)(int) = f;\n")
-    cxx = ([tc.linker.replace("-gcc", "-g++")] + GCC_PE_FLAGS if args.cc == "gcc"
-           else [shutil.which("clang++"), f"--target={TRIPLE}"])
+    cxx = ([tc.linker.replace("-gcc", "-g++")] + gcc_pe_flags(args.triple) if args.cc == "gcc"
+           else [shutil.which("clang++"), f"--target={args.triple}"])
     p = run(cxx + ["-std=c++17", "-O2", "-I", args.include, "-c", cxx_src, "-o",
                    os.path.join(d, "inline.o")], expect=None,
             what="C++ inline function with a site must not build")
@@ -297,6 +318,7 @@ def skip_reason(tc, args, tools):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--triple", choices=sorted(ARCH_OF_TRIPLE), default="x86_64-w64-mingw32")
     ap.add_argument("--cc", choices=["gcc", "clang"], required=True)
     ap.add_argument("--cflags", default="-O2")
     ap.add_argument("--include", required=True)
@@ -328,10 +350,10 @@ def main():
                 shutil.copy2(os.path.join(udir, f), mdir)
         for f, want in (("e2e.exe", EXE_KEYS), ("e2elib.dll", LIB_KEYS)):
             u, s = os.path.join(udir, f), os.path.join(sdir, f)
-            check_table(u, dump(args, u), want, sealed=False)
+            check_table(args, u, dump(args, u), want, sealed=False)
             run([args.seal, u, "-o", s], what="skeys-seal")
             run([args.seal, "--check", s], what="skeys-seal --check")
-            check_table(s, dump(args, s), want, sealed=True)
+            check_table(args, s, dump(args, s), want, sealed=True)
         shutil.copy2(os.path.join(sdir, "e2e.exe"), mdir)
 
         env = wine_env(args)

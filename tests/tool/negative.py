@@ -227,7 +227,7 @@ def case_check_ok(f):
 
 
 # A trap at a site, and how the diagnostic shows it, per architecture.
-TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'),
+TRAP = {'x86_64': (b'\xcc', 'found cc', 'int3'), 'i386': (b'\xcc', 'found cc', 'int3'),
         'aarch64': (b'\x00\x00\x20\xd4', 'found 00 00 20 d4', 'brk')}
 
 
@@ -517,6 +517,28 @@ def case_pe_checksum(src):
     run_rc(0, SEAL, f)
     expect(pe_get_checksum(f) == 0, 'a zero checksum was filled in')
     print('checksum 0x%08x -> 0x%08x' % (before, pe_get_checksum(g)))
+
+
+def case_pe_machine(src):
+    """The optional header must be the one of the machine (PE32 for i386,
+    PE32+ for x86-64), and the machine one skeys knows: exit 2 otherwise."""
+    b = open(src, 'rb').read()
+    coff, opt, _, plus = pe_layout(b)
+    machine, = struct.unpack_from('<H', b, coff)
+    cases = [('magic', opt, 0x10b if plus else 0x20b,
+              'optional header magic 0x%x does not fit machine 0x%x'
+              % (0x10b if plus else 0x20b, machine)),
+             ('machine', coff, 0x1c4, 'unsupported machine (COFF machine 0x1c4)')]
+    for name, at, value, want in cases:
+        f = copy(src, name + '.exe')
+        patch(f, at, struct.pack('<H', value))
+        snap = snapshot(f)
+        for tool in ([SEAL, f], [SEAL, '--check', f], [DUMP, f]):
+            _, err = run_rc(2, *tool)
+            expect(err.startswith(f + ': error: ') and want in err,
+                   '%s: %r not in:\n%s' % (name, want, err))
+        unchanged(f, snap, 'a refused ' + name)
+    no_temporaries(TMP)
 
 
 def case_pe_signed(src):

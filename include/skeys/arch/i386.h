@@ -4,6 +4,15 @@
 #define SKEYS_ARCH_I386_H
 
 #define SKEYS__ARCH_ID 2 /* SKEYS_ARCH_I386 */
+#if defined(_WIN32)
+/*
+ * PE/COFF code is not position independent (a DLL is relocated by the
+ * loader), so a key's address is an ordinary "i" constant, printed bare by
+ * %c: the compiler adds the leading underscore of i386 COFF C names.
+ */
+#define SKEYS__KEY_CONSTRAINT "i"
+#define SKEYS__KEY_OPERAND "%c[skeys_k]"
+#else
 /*
  * Under PIE/PIC a symbol's address is not an "i" constant on i386 (it needs
  * the GOT). gcc keeps it symbolic under "X", clang under "s"; %P prints the
@@ -16,6 +25,7 @@
 #define SKEYS__KEY_CONSTRAINT "X"
 #endif
 #define SKEYS__KEY_OPERAND "%P[skeys_k]"
+#endif
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".long"
 
@@ -28,6 +38,20 @@
 	".byte 0x3e, 0x8d, 0x74, 0x26, 0x00\n\t"                               \
 	".endif\n\t"
 
+#if defined(_WIN32)
+/*
+ * cdecl, the argument on the stack; names as C spells them (SKEYS__SYM).
+ * The call goes to the static function or the DLL's import thunk. Entered
+ * with the stack 16-byte aligned minus the return address (what gcc keeps),
+ * it stays aligned at the call.
+ */
+#define SKEYS__ASM_TAILCALL(fn, self)                                          \
+	"subl $8, %esp\n\t"                                                    \
+	"pushl $" SKEYS__SYM(skeys__module_header) "\n\t"                      \
+	"call " SKEYS__STR(__USER_LABEL_PREFIX__) fn "\n\t"                    \
+	"addl $12, %esp\n\t"                                                   \
+	"ret\n\t"
+#else
 /*
  * A call through the PLT of position-independent i386 code wants the GOT
  * address in %ebx, so this is a real call with a frame, not a tail call.
@@ -45,5 +69,6 @@
 	"addl $8, %esp\n\t"                                                    \
 	"popl %ebx\n\t"                                                        \
 	"ret\n\t"
+#endif
 
 #endif

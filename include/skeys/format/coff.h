@@ -57,6 +57,26 @@
 #define SKEYS__IMPORT_ATTR
 
 /*
+ * The assembler name of a C symbol: i386 COFF prefixes C names with `_`
+ * (__USER_LABEL_PREFIX__), x86-64 does not. The module's own symbols are
+ * spelled that way too, as GNU ld exports every global symbol of a DLL
+ * without a .def file and takes each for a decorated C name.
+ */
+#define SKEYS__SYM(name) SKEYS__STR(__USER_LABEL_PREFIX__) #name
+
+/*
+ * The CRT calls every pointer of .ctors up to a null one: padding between
+ * two contributions would be called too (GNU as fills it with nop bytes;
+ * with zeros it would end the walk early), so align the entries to the
+ * pointer size exactly (4 bytes on i386; pe_prot.c checks).
+ */
+#if __SIZEOF_POINTER__ == 8
+#define SKEYS__PTR_ALIGN ".balign 8\n\t"
+#else
+#define SKEYS__PTR_ALIGN ".balign 4\n\t"
+#endif
+
+/*
  * The module header, the end of the table, and the constructor and
  * destructor that register the module, each in a `.linkonce discard`
  * (COMDAT "any") section: every translation unit emits them, the linker
@@ -68,40 +88,40 @@
  * section, which sent the .dtors entry 12 bytes past the destructor.
  */
 #define SKEYS__ASM_MODULE                                                      \
-	".ifndef skeys__module_header\n\t"                                     \
+	".ifndef " SKEYS__SYM(skeys__module_header) "\n\t"                     \
 	".section .skeys$a,\"dr\"\n\t"                                         \
 	".linkonce discard\n\t"                                                \
 	".balign 8\n\t"                                                        \
-	".globl skeys__module_header\n\t"                                      \
-	"skeys__module_header:\n\t"                                            \
+	".globl " SKEYS__SYM(skeys__module_header) "\n\t"                      \
+	SKEYS__SYM(skeys__module_header) ":\n\t"                               \
 	".ascii \"SKEYSHDR\"\n\t"                                              \
 	".short 1, 40, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
 	".long 0, 0\n\t"                                                       \
 	".quad 0\n\t"                                                          \
-	".long skeys__module_header + 40 - .\n\t"                              \
-	".long skeys__table_end - .\n\t"                                       \
+	".long " SKEYS__SYM(skeys__module_header) " + 40 - .\n\t"              \
+	".long " SKEYS__SYM(skeys__table_end) " - .\n\t"                       \
 	".section .skeys$z,\"dr\"\n\t"                                         \
 	".linkonce discard\n\t"                                                \
-	".globl skeys__table_end\n\t"                                          \
-	"skeys__table_end:\n\t"                                                \
+	".globl " SKEYS__SYM(skeys__table_end) "\n\t"                          \
+	SKEYS__SYM(skeys__table_end) ":\n\t"                                   \
 	".section .ctors.65435$skeys,\"dw\"\n\t"                               \
 	".linkonce discard\n\t"                                                \
-	".balign 8\n\t"                                                        \
-	SKEYS__PTR_DIRECTIVE " skeys__module_ctor\n\t"                         \
+	SKEYS__PTR_ALIGN                                                       \
+	SKEYS__PTR_DIRECTIVE " " SKEYS__SYM(skeys__module_ctor) "\n\t"         \
 	".section .dtors.65435$skeys,\"dw\"\n\t"                               \
 	".linkonce discard\n\t"                                                \
-	".balign 8\n\t"                                                        \
-	SKEYS__PTR_DIRECTIVE " skeys__module_dtor\n\t"                         \
+	SKEYS__PTR_ALIGN                                                       \
+	SKEYS__PTR_DIRECTIVE " " SKEYS__SYM(skeys__module_dtor) "\n\t"         \
 	".section .text$skeys_ctor,\"xr\"\n\t"                                 \
 	".linkonce discard\n\t"                                                \
-	".globl skeys__module_ctor\n\t"                                        \
-	"skeys__module_ctor:\n\t"                                              \
-	SKEYS__ASM_TAILCALL("skeys_module_register", "skeys__module_ctor")                         \
+	".globl " SKEYS__SYM(skeys__module_ctor) "\n\t"                        \
+	SKEYS__SYM(skeys__module_ctor) ":\n\t"                                 \
+	SKEYS__ASM_TAILCALL("skeys_module_register", "skeys__module_ctor")     \
 	".section .text$skeys_dtor,\"xr\"\n\t"                                 \
 	".linkonce discard\n\t"                                                \
-	".globl skeys__module_dtor\n\t"                                        \
-	"skeys__module_dtor:\n\t"                                              \
-	SKEYS__ASM_TAILCALL("skeys_module_unregister", "skeys__module_dtor")                         \
+	".globl " SKEYS__SYM(skeys__module_dtor) "\n\t"                        \
+	SKEYS__SYM(skeys__module_dtor) ":\n\t"                                 \
+	SKEYS__ASM_TAILCALL("skeys_module_unregister", "skeys__module_dtor")   \
 	".text\n\t"                                                            \
 	".endif\n"
 
