@@ -100,6 +100,7 @@ def build_copies(tc, args, d):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--triple", choices=sorted(pe.ARCH_OF_TRIPLE), default="x86_64-w64-mingw32")
     ap.add_argument("--cc", choices=["gcc", "clang"], required=True)
     ap.add_argument("--ld", choices=["bfd", "lld"], default="bfd")
     ap.add_argument("--cflags", default="-O2")

@@ -98,6 +98,11 @@ class Toolchain:
 
     def link(self, objs, out, extra=()):
         ld = ["-fuse-ld=lld"] if self.args.ld == "lld" else []
+        # Debian's i686 toolchain would make libgcc (64-bit division, for the
+        # static runtime) a DLL of its own, libgcc_s_dw2-1.dll: link it in,
+        # as scripts/cross/i686-w64-mingw32.ini does for the meson builds.
+        if self.args.triple.startswith("i686"):
+            ld.append("-static-libgcc")
         run([self.linker] + ld + objs + ["-o", out] + list(extra),
             what="link " + os.path.basename(out))
 

@@ -35,20 +35,24 @@ static volatile LONG user_traps;
 
 /*
  * The program's own handler for breakpoints: count, step over the int3
- * (reported at the int3, or at the 03 of `int $3`); a RaiseException()
- * (no parameters) just returns.
+ * (reported at the int3, or at the 03 of `int $3`). A RaiseException()
+ * (no parameters) goes on where it was raised: ExceptionAddress, which
+ * x86-64 also leaves in the context, while i386 has one byte less there
+ * (the int3 convention, Windows' and wine's).
  */
 static LONG CALLBACK user_veh(EXCEPTION_POINTERS *ep)
 {
+	uintptr_t at = (uintptr_t)ep->ExceptionRecord->ExceptionAddress;
+
 	if (ep->ExceptionRecord->ExceptionCode != EXCEPTION_BREAKPOINT)
 		return EXCEPTION_CONTINUE_SEARCH;
 	InterlockedIncrement(&user_traps);
-	if (ep->ExceptionRecord->NumberParameters == 0)
-		return EXCEPTION_CONTINUE_EXECUTION;
+	if (ep->ExceptionRecord->NumberParameters != 0)
+		at++;
 #if defined(__x86_64__)
-	ep->ContextRecord->Rip = (DWORD64)ep->ExceptionRecord->ExceptionAddress + 1;
+	ep->ContextRecord->Rip = (DWORD64)at;
 #else
-	ep->ContextRecord->Eip = (DWORD)ep->ExceptionRecord->ExceptionAddress + 1;
+	ep->ContextRecord->Eip = (DWORD)at;
 #endif
 	return EXCEPTION_CONTINUE_EXECUTION;
 }
