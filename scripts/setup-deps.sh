@@ -9,6 +9,7 @@
 # a mirror can make unusable (below), so it never fails the script: when it
 # cannot install wine32 it says why in one line, takes the i386 architecture
 # away again if it added it, and scripts/test-pe.sh skips the i686 target.
+# SKEYS_NO_WINE32=1 skips the second step.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
@@ -230,6 +231,9 @@ wine32_install() {
 	fi
 }
 
-if ! installed wine32:i386; then
+if [ -n "${SKEYS_NO_WINE32:-}" ]; then
+	installed wine32:i386 ||
+		echo "setup-deps: SKEYS_NO_WINE32 is set: wine32:i386 not installed, the i686 PE programs will not run"
+elif ! installed wine32:i386; then
 	wine32_install
 fi
