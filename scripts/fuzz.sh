@@ -72,10 +72,14 @@ for t in $targets; do
 		bound="-max_total_time=$secs"
 	else
 		case $t in
+		# Measured on a fresh clone (2026-11-22, the PE and Mach-O
+		# corpora among the seeds): check 6M in 67 s, elf 9M in 46 s,
+		# macho 20M in 384 s, pe 20M in 144 s, tools 800k in 198 s.
 		fuzz-check) runs=6000000 ;;
-		fuzz-tools) runs=800000 ;;
+		fuzz-tools) runs=250000 ;;
 		fuzz-elf) runs=9000000 ;;
-		*) runs=20000000 ;;
+		fuzz-macho) runs=3000000 ;;
+		*) runs=8000000 ;;
 		esac
 		bound="-runs=$runs -seed=${FUZZ_SEED:-1}"
 	fi
