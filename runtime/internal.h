@@ -165,7 +165,10 @@ int skeys_os_write_run(const struct skeys_patch *first, size_t n);
 /* Serialise every core running a thread of the process. */
 int skeys_os_sync_cores(void);
 
-/* True while the process has never had a second thread. */
+/*
+ * True when no other thread can run a site while this one writes (Linux:
+ * the process never had a second thread; Windows: this is its last one).
+ */
 bool skeys_os_single_threaded(void);
 
 /*

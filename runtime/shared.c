@@ -201,13 +201,12 @@ static void find_leaders(struct search *s)
  * from that field to skeys__runtime. `.long x - .` is a REL32: no base
  * relocation, the section stays read-only.
  */
-#define NOTE_SYM(name) SKEYS__STR(__USER_LABEL_PREFIX__) #name /* "_" on i686 */
 __asm__(".section .skeysrt,\"dr\"\n\t"
 	".balign 4\n\t"
-	".globl " NOTE_SYM(skeys__runtime_note) "\n\t"
-	NOTE_SYM(skeys__runtime_note) ":\n\t"
+	".globl " SKEYS__SYM(skeys__runtime_note) "\n\t"
+	SKEYS__SYM(skeys__runtime_note) ":\n\t"
 	".long 0x534b5254\n\t"
-	".long " NOTE_SYM(skeys__runtime) " - .\n\t"
+	".long " SKEYS__SYM(skeys__runtime) " - .\n\t"
 	".text\n");
 extern const int32_t skeys__runtime_note;
 
@@ -250,12 +249,12 @@ static void scan_module(HMODULE h, struct search *s)
  */
 static void find_leaders(struct search *s)
 {
-	HMODULE one, *all = &one;
-	DWORD need = sizeof(one), have = 0, i;
+	HMODULE *all = NULL;
+	DWORD need = 64 * sizeof(*all), have = 0, i;
 
 	(void)*(volatile const int32_t *)&skeys__runtime_note;
 	while (need > have) {
-		HMODULE *more = all == &one ? malloc(need) : realloc(all, need);
+		HMODULE *more = realloc(all, need);
 
 		if (!more)
 			break;
@@ -270,8 +269,7 @@ static void find_leaders(struct search *s)
 	}
 	for (i = 0; i < need / sizeof(*all) && i < have / sizeof(*all) && !s->found; i++)
 		scan_module(all[i], s);
-	if (all != &one)
-		free(all);
+	free(all);
 }
 
 /* The leader's module must outlive this copy: make it impossible to unload. */
