@@ -42,16 +42,7 @@ NOINLINE int forged_fb(void) { return skeys_branch_unlikely(&kf); }
 int forged_fc(void);
 NOINLINE int forged_fc(void) { return skeys_branch_unlikely(&kg); }
 
-static int failures;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#include "../check.h"
 
 static void expect_err(int got, int want, const char *what)
 {

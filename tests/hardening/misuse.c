@@ -35,27 +35,7 @@ __attribute__((noinline)) static int site_t(void) { return skeys_branch_likely(&
 /* Looks like a key to anything that only checks the magic. */
 static const struct skeys_key rodata_key = { 0, SKEYS_KEY_MAGIC, 0 };
 
-static int failures;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
-#define CHECK_ERR(call, want)                                                  \
-	do {                                                                   \
-		int got_ = (call);                                             \
-		if (got_ != (want)) {                                          \
-			fprintf(stderr, "%s:%d: %s returned %d (%s), want %d (%s)\n", \
-				__FILE__, __LINE__, #call, got_,               \
-				skeys_strerror(got_), (want), skeys_strerror(want)); \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#include "../check.h"
 
 /* Any error will do, as long as it is one. */
 #define CHECK_FAILS(call)                                                      \

@@ -15,16 +15,7 @@
 #include <dlfcn.h>
 #endif
 
-static int failures;
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#include "../check.h"
 
 #ifdef _WIN32
 static inline void *test_load(const char *path)

@@ -20,16 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int failures;
-
-#define EXPECT(cond)                                                           \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			fprintf(stderr, "%s:%d: expected %s\n", __FILE__,      \
-				__LINE__, #cond);                              \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#include "../check.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -50,16 +41,16 @@ static int test_endian(void)
 
 	img.big_endian = true;
 	skeys_image_put32(&img, b, 0x11223344u);
-	EXPECT(b[0] == 0x11 && b[3] == 0x44);
-	EXPECT(skeys_image_get32(&img, b) == 0x11223344u);
+	CHECK(b[0] == 0x11 && b[3] == 0x44);
+	CHECK(skeys_image_get32(&img, b) == 0x11223344u);
 	skeys_image_put64(&img, b, 0x0102030405060708ull);
-	EXPECT(b[0] == 1 && b[7] == 8);
-	EXPECT(skeys_image_get64(&img, b) == 0x0102030405060708ull);
+	CHECK(b[0] == 1 && b[7] == 8);
+	CHECK(skeys_image_get64(&img, b) == 0x0102030405060708ull);
 	img.big_endian = false;
 	skeys_image_put16(&img, b, 0xabcd);
-	EXPECT(b[0] == 0xcd && b[1] == 0xab);
-	EXPECT(skeys_image_get16(&img, b) == 0xabcd);
-	EXPECT(skeys_image_get64(&img, (const uint8_t *)"\x08\x07\x06\x05\x04\x03\x02\x01") ==
+	CHECK(b[0] == 0xcd && b[1] == 0xab);
+	CHECK(skeys_image_get16(&img, b) == 0xabcd);
+	CHECK(skeys_image_get64(&img, (const uint8_t *)"\x08\x07\x06\x05\x04\x03\x02\x01") ==
 	       0x0102030405060708ull);
 	return 0;
 }
@@ -95,16 +86,16 @@ static int test_emit(void)
 {
 	char *j = emit_sample(true), *t = emit_sample(false);
 
-	EXPECT(j && t);
+	CHECK(j && t);
 	if (!j || !t)
 		return 1;
-	EXPECT(strcmp(j, "{\n  \"name\": \"a\\\"b\\\\c\\u0001\\u00ff\",\n"
+	CHECK(strcmp(j, "{\n  \"name\": \"a\\\"b\\\\c\\u0001\\u00ff\",\n"
 			 "  \"sealed\": true,\n"
 			 "  \"sites\": [\n"
 			 "    {\"address\": \"0x401136\", \"error\": \"two words\", \"initial\": null}\n"
 			 "  ],\n"
 			 "  \"errors\": []\n}\n") == 0);
-	EXPECT(strcmp(t, "name:         a\"b\\c\x01\xff\n"
+	CHECK(strcmp(t, "name:         a\"b\\c\x01\xff\n"
 			 "sealed:       yes\n"
 			 "sites (1):\n"
 			 "  address=0x401136 error=\"two words\" initial=?\n"
@@ -134,27 +125,27 @@ static int test_lookup(const char *path)
 	uint8_t *buf = slurp(path, &len);
 	struct skeys_image *img = open_or_die(buf, len);
 
-	EXPECT(strcmp(img->format->name, "elf") == 0);
-	EXPECT(img->has_header && img->has_table);
-	EXPECT(img->n_funcs > 5 && img->n_objects >= 2);
+	CHECK(strcmp(img->format->name, "elf") == 0);
+	CHECK(img->has_header && img->has_table);
+	CHECK(img->n_funcs > 5 && img->n_objects >= 2);
 	for (i = 0; i < img->n_funcs; i++) {
 		const struct skeys_symbol *s = &img->funcs[i];
 
-		EXPECT(skeys_image_func_at(img, s->addr) == s);
+		CHECK(skeys_image_func_at(img, s->addr) == s);
 		if (s->size > 1)
-			EXPECT(skeys_image_func_at(img, s->addr + s->size - 1) == s);
-		EXPECT(i == 0 || img->funcs[i - 1].addr < s->addr);
+			CHECK(skeys_image_func_at(img, s->addr + s->size - 1) == s);
+		CHECK(i == 0 || img->funcs[i - 1].addr < s->addr);
 	}
 	for (i = 0; i < img->n_objects; i++)
-		EXPECT(skeys_image_object_at(img, img->objects[i].addr) == &img->objects[i]);
+		CHECK(skeys_image_object_at(img, img->objects[i].addr) == &img->objects[i]);
 	for (i = 0; i < img->n_sections; i++) {
 		const struct skeys_section *s = &img->sections[i];
 
-		EXPECT(skeys_image_section_at(img, s->addr, s->size) == s);
-		EXPECT(skeys_image_section_at(img, s->addr, s->size + 1) != s);
+		CHECK(skeys_image_section_at(img, s->addr, s->size) == s);
+		CHECK(skeys_image_section_at(img, s->addr, s->size + 1) != s);
 	}
-	EXPECT(skeys_image_section_at(img, 0, 1) == NULL);
-	EXPECT(skeys_image_section_at(img, UINT64_MAX, 1) == NULL);
+	CHECK(skeys_image_section_at(img, 0, 1) == NULL);
+	CHECK(skeys_image_section_at(img, UINT64_MAX, 1) == NULL);
 	skeys_image_close(img);
 	free(buf);
 	return 0;
@@ -168,32 +159,32 @@ static int test_seal(const char *path)
 	struct skeys_image *img = open_or_die(buf, len), *img2;
 	struct skeys_check c, c2;
 
-	EXPECT(out && again);
-	EXPECT(skeys_check_open(&c, img, err, sizeof(err)) == 0);
-	EXPECT(skeys_check_ok(&c) && !c.sealed && c.n > 0);
+	CHECK(out && again);
+	CHECK(skeys_check_open(&c, img, err, sizeof(err)) == 0);
+	CHECK(skeys_check_ok(&c) && !c.sealed && c.n > 0);
 	memcpy(out, buf, len);
-	EXPECT(skeys_check_seal(&c, out, err, sizeof(err)) == 0);
+	CHECK(skeys_check_seal(&c, out, err, sizeof(err)) == 0);
 	img2 = open_or_die(out, len);
-	EXPECT(skeys_check_open(&c2, img2, err, sizeof(err)) == 0);
-	EXPECT(skeys_check_ok(&c2) && c2.sealed && c2.intact && c2.n == c.n);
-	EXPECT(skeys_table_is_sorted(c2.entries, c2.n, c2.table_addr));
+	CHECK(skeys_check_open(&c2, img2, err, sizeof(err)) == 0);
+	CHECK(skeys_check_ok(&c2) && c2.sealed && c2.intact && c2.n == c.n);
+	CHECK(skeys_table_is_sorted(c2.entries, c2.n, c2.table_addr));
 	/* Sealing changes the table and header bytes, nothing else. */
 	for (size_t i = 0; i < len; i++) {
 		bool in_table = i >= c.table_off && i < c.table_off + c.n * 12;
 		bool in_hdr = i >= c.hdr_off && i < c.hdr_off + 40;
 
 		if (!in_table && !in_hdr && out[i] != buf[i]) {
-			EXPECT(!"byte outside table and header changed");
+			CHECK(!"byte outside table and header changed");
 			break;
 		}
 	}
 	/* The light proof skeys-seal runs on its copy agrees with the full one. */
-	EXPECT(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
-	EXPECT(c.n >= 2);
+	CHECK(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
+	CHECK(c.n >= 2);
 	/* It catches a changed table byte (the checksum), ... */
 	memcpy(again, out, len);
 	again[c.table_off] ^= 1;
-	EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
+	CHECK(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
 	/*
 	 * ... an entry repeated in place of the next (checksum recomputed), and
 	 * a last entry moved one byte on: still in order, but not a verified site.
@@ -206,14 +197,14 @@ static int test_seal(const char *path)
 
 		memcpy(again, out, len);
 		s0.code += (uint64_t)tamper;
-		EXPECT(skeys_entry_set(&e, c.table_addr + at * 12, &s0) == 0);
+		CHECK(skeys_entry_set(&e, c.table_addr + at * 12, &s0) == 0);
 		skeys_image_put32(img, t + at * 12, (uint32_t)e.code);
 		skeys_image_put32(img, t + at * 12 + 4, (uint32_t)e.target);
 		skeys_image_put32(img, t + at * 12 + 8, (uint32_t)e.key);
 		skeys_image_put64(img, again + c.hdr_off + offsetof(struct skeys_header, checksum),
 				  skeys_table_checksum(t, c.n * 12));
-		EXPECT(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
-		EXPECT(strstr(err, tamper ? "not one of the verified entries"
+		CHECK(skeys_check_sealed(&c, again, err, sizeof(err)) == -EINVAL);
+		CHECK(strstr(err, tamper ? "not one of the verified entries"
 					  : "not in strictly sorted order") != NULL);
 	}
 	/* Sealed piece by piece (as skeys-seal writes ELF files): the same bytes. */
@@ -223,22 +214,22 @@ static int test_seal(const char *path)
 		size_t done, k;
 
 		memcpy(again, buf, len);
-		EXPECT(piece && skeys_check_stream_begin(&c, &st, err, sizeof(err)) == 0);
+		CHECK(piece && skeys_check_stream_begin(&c, &st, err, sizeof(err)) == 0);
 		for (done = 0; done < c.n; done += k) {
 			k = c.n - done < 3 ? c.n - done : 3;
-			EXPECT(skeys_check_stream_table(&c, &st, piece, k, err, sizeof(err)) == 0);
+			CHECK(skeys_check_stream_table(&c, &st, piece, k, err, sizeof(err)) == 0);
 			memcpy(again + c.table_off + done * 12, piece, k * 12);
 		}
-		EXPECT(skeys_check_stream_table(&c, &st, piece, 1, err, sizeof(err)) == -EINVAL);
-		EXPECT(skeys_check_stream_header(&c, &st, again, err, sizeof(err)) == 0);
-		EXPECT(memcmp(again, out, len) == 0);
+		CHECK(skeys_check_stream_table(&c, &st, piece, 1, err, sizeof(err)) == -EINVAL);
+		CHECK(skeys_check_stream_header(&c, &st, again, err, sizeof(err)) == 0);
+		CHECK(memcmp(again, out, len) == 0);
 		skeys_check_stream_end(&st);
 		free(piece);
 	}
 	/* Sealing what is sealed gives the same bytes. */
 	memcpy(again, out, len);
-	EXPECT(skeys_check_seal(&c2, again, err, sizeof(err)) == 0);
-	EXPECT(memcmp(again, out, len) == 0);
+	CHECK(skeys_check_seal(&c2, again, err, sizeof(err)) == 0);
+	CHECK(memcmp(again, out, len) == 0);
 	skeys_check_close(&c2);
 	skeys_check_close(&c);
 	skeys_image_close(img2);
@@ -260,14 +251,14 @@ static int check_damaged(struct skeys_image *img, const uint8_t *bytes, size_t l
 	struct skeys_check c;
 
 	if (skeys_check_open(&c, img, err, sizeof(err))) {
-		EXPECT(err[0]);
+		CHECK(err[0]);
 		return 0;
 	}
-	EXPECT(!skeys_check_ok(&c) || (c.usable && c.n_bad == 0 && c.n_errors == 0));
+	CHECK(!skeys_check_ok(&c) || (c.usable && c.n_bad == 0 && c.n_errors == 0));
 	if (skeys_check_ok(&c) && !c.sealed) {
 		uint8_t *out = malloc(len);
 
-		EXPECT(out && skeys_check_seal(&c, (memcpy(out, bytes, len), out), err,
+		CHECK(out && skeys_check_seal(&c, (memcpy(out, bytes, len), out), err,
 					       sizeof(err)) == 0);
 		free(out);
 	}
@@ -289,7 +280,7 @@ static int open_damaged(const uint8_t *buf, size_t len)
 		exit(2);
 	memcpy(copy, buf, len);
 	if (skeys_image_open_mem(&img, copy, len, err, sizeof(err))) {
-		EXPECT(err[0]);
+		CHECK(err[0]);
 		free(copy);
 		return 0;
 	}
@@ -312,8 +303,8 @@ static int test_truncate(const char *path)
 	uint8_t *buf = slurp(path, &len);
 
 	for (cut = 0; cut < len; cut += cut < 4096 ? 1 : 97)
-		EXPECT(!open_damaged(buf, cut));
-	EXPECT(open_damaged(buf, len));
+		CHECK(!open_damaged(buf, cut));
+	CHECK(open_damaged(buf, len));
 	free(buf);
 	return 0;
 }
@@ -396,7 +387,7 @@ static void synth_entry(struct synth *y, size_t i, uint64_t code, uint64_t key)
 	struct skeys_site s = { .code = code, .target = code + 5, .key = key, .flags = 0 };
 	struct skeys_entry e;
 
-	EXPECT(skeys_entry_set(&e, t->addr + i * 12, &s) == 0);
+	CHECK(skeys_entry_set(&e, t->addr + i * 12, &s) == 0);
 	memcpy(y->buf + t->offset + i * 12, &e, 12);
 }
 
@@ -410,7 +401,7 @@ static void synth_build(struct synth *y, size_t n, size_t k)
 
 	memset(y, 0, sizeof(*y));
 	y->buf = calloc(1, len);
-	EXPECT(y->buf != NULL);
+	CHECK(y->buf != NULL);
 	y->sec[0] = (struct skeys_section){ ".text", text, 8 * n, text,
 					    SKEYS_SEC_ALLOC | SKEYS_SEC_EXEC };
 	y->sec[1] = (struct skeys_section){ ".data", data, 16 * k, data,
@@ -463,36 +454,36 @@ static int test_keys(void)
 	size_t i, bad = 0;
 
 	synth_build(&y, N, K);
-	EXPECT(skeys_check_open(&c, &y.img, err, sizeof(err)) == 0);
-	EXPECT(skeys_check_ok(&c) && c.n == N && c.n_keys == K);
+	CHECK(skeys_check_open(&c, &y.img, err, sizeof(err)) == 0);
+	CHECK(skeys_check_ok(&c) && c.n == N && c.n_keys == K);
 	for (i = 0; i < c.n_keys; i++) {
-		EXPECT(c.keys[i].valid && c.keys[i].sites == N / K);
-		EXPECT(i == 0 || c.keys[i - 1].addr < c.keys[i].addr);
+		CHECK(c.keys[i].valid && c.keys[i].sites == N / K);
+		CHECK(i == 0 || c.keys[i - 1].addr < c.keys[i].addr);
 	}
 	for (i = 0; i < c.n; i++) {
-		EXPECT(c.keys[c.sites[i].key].addr == skeys_check_site_at(&c, i).key);
-		EXPECT(c.sites[i].insn == SKEYS_INSN_NOP);
+		CHECK(c.keys[c.sites[i].key].addr == skeys_check_site_at(&c, i).key);
+		CHECK(c.sites[i].insn == SKEYS_INSN_NOP);
 	}
 	out = malloc(y.img.len);
-	EXPECT(out != NULL);
+	CHECK(out != NULL);
 	memcpy(out, y.buf, y.img.len);
-	EXPECT(skeys_check_seal(&c, out, err, sizeof(err)) == 0);
-	EXPECT(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
+	CHECK(skeys_check_seal(&c, out, err, sizeof(err)) == 0);
+	CHECK(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
 	skeys_check_close(&c);
 	free(out);
 	/* Entries 10 and 4000 name one site: both are reported, nothing else. */
 	synth_entry(&y, 4000, SYNTH_TEXT + 8 * ((10 * 7919) % N), y.sec[1].addr);
-	EXPECT(skeys_check_open(&c, &y.img, err, sizeof(err)) == 0);
+	CHECK(skeys_check_open(&c, &y.img, err, sizeof(err)) == 0);
 	for (i = 0; i < c.n; i++) {
 		const char *error = skeys_check_site_error(&c, i);
 
 		if (!error)
 			continue;
 		bad++;
-		EXPECT(i == 10 || i == 4000);
-		EXPECT(strstr(error, "2 table entries name this site") != NULL);
+		CHECK(i == 10 || i == 4000);
+		CHECK(strstr(error, "2 table entries name this site") != NULL);
 	}
-	EXPECT(bad == 2 && c.n_bad == 2 && !skeys_check_ok(&c));
+	CHECK(bad == 2 && c.n_bad == 2 && !skeys_check_ok(&c));
 	skeys_check_close(&c);
 	free(y.buf);
 	return 0;
@@ -503,7 +494,7 @@ static void append(const char *path, const char *bytes)
 {
 	FILE *f = fopen(path, "ab");
 
-	EXPECT(f && fputs(bytes, f) >= 0 && fclose(f) == 0);
+	CHECK(f && fputs(bytes, f) >= 0 && fclose(f) == 0);
 }
 
 /*
@@ -520,22 +511,22 @@ static int test_mapped(const char *path)
 	FILE *f;
 	int fd = mkstemp(tmp);
 
-	EXPECT(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
+	CHECK(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
 	       fclose(f) == 0);
-	EXPECT(skeys_image_open_file(&img, tmp, err, sizeof(err)) == 0);
-	EXPECT(img->len == len && memcmp(img->buf, buf, len) == 0);
-	EXPECT(skeys_image_changed(img, err, sizeof(err)) == 0);
-	EXPECT(skeys_image_copy(img, &copy, err, sizeof(err)) == 0);
-	EXPECT(memcmp(copy, buf, len) == 0);
+	CHECK(skeys_image_open_file(&img, tmp, err, sizeof(err)) == 0);
+	CHECK(img->len == len && memcmp(img->buf, buf, len) == 0);
+	CHECK(skeys_image_changed(img, err, sizeof(err)) == 0);
+	CHECK(skeys_image_copy(img, &copy, err, sizeof(err)) == 0);
+	CHECK(memcmp(copy, buf, len) == 0);
 	memset(copy, 0xa5, len);
 	skeys_image_copy_free(img, copy);
 	again = slurp(tmp, &len2);
-	EXPECT(len2 == len && memcmp(again, buf, len) == 0);
-	EXPECT(memcmp(img->buf, buf, len) == 0);
-	EXPECT(skeys_image_changed(img, err, sizeof(err)) == 0);
+	CHECK(len2 == len && memcmp(again, buf, len) == 0);
+	CHECK(memcmp(img->buf, buf, len) == 0);
+	CHECK(skeys_image_changed(img, err, sizeof(err)) == 0);
 	append(tmp, "x");
-	EXPECT(skeys_image_changed(img, err, sizeof(err)) == -1);
-	EXPECT(strstr(err, "changed") != NULL);
+	CHECK(skeys_image_changed(img, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "changed") != NULL);
 	skeys_image_close(img);
 	unlink(tmp);
 	free(again);

@@ -36,28 +36,9 @@ SITE_FN static int lt(void) { return skeys_branch_likely(&kt); }
 SITE_FN static int two_a(void) { return skeys_branch_unlikely(&two); }
 SITE_FN static int two_b(void) { return skeys_branch_unlikely(&two); }
 
-static int failures;
+#include "../check.h"
+
 static char logged[4096];
-
-#define CHECK(c)                                                               \
-	do {                                                                   \
-		if (!(c)) {                                                    \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #c);                                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
-
-#define CHECK_ERR(call, want)                                                  \
-	do {                                                                   \
-		int got_ = (call);                                             \
-		if (got_ != (want)) {                                          \
-			fprintf(stderr, "%s:%d: %s returned %d (%s), want %d\n", \
-				__FILE__, __LINE__, #call, got_,               \
-				skeys_strerror(got_), (want));                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
 
 static void log_cb(enum skeys_log_level level, const char *msg, void *ctx)
 {

@@ -10,18 +10,7 @@ SKEYS_DEFINE_TRUE(kt);
 __attribute__((noinline)) static int uf(void) { return skeys_branch_unlikely(&kf); }
 __attribute__((noinline)) static int lt(void) { return skeys_branch_likely(&kt); }
 
-static int failures;
-
-#define CHECK_ERR(call, want)                                                  \
-	do {                                                                   \
-		int got_ = (call);                                             \
-		if (got_ != (want)) {                                          \
-			fprintf(stderr, "%s:%d: %s returned %d (%s), want %d\n", \
-				__FILE__, __LINE__, #call, got_,               \
-				skeys_strerror(got_), (want));                 \
-			failures++;                                            \
-		}                                                              \
-	} while (0)
+#include "../check.h"
 
 int main(void)
 {
