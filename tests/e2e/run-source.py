@@ -30,6 +30,7 @@ import shutil
 import struct
 import sys
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from consumer import Failure, Skip, clean_env, find, main, need, run  # noqa: E402
 
