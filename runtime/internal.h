@@ -103,6 +103,12 @@ struct skeys_batch {
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on);
+/*
+ * Queue one rewrite of `p->len` bytes of module `m`'s code at p->addr, from
+ * p->old to p->new_ (a thread trapped there goes to p->dest_old or
+ * p->dest_new): checks that the code is the module's and holds p->old.
+ */
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p);
 /* Tests only, never exported: see a multi-threaded write between its phases
  * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
@@ -129,6 +135,8 @@ enum skeys_key_op { SKEYS_OP_ENABLE, SKEYS_OP_DISABLE, SKEYS_OP_INC, SKEYS_OP_DE
 void skeys_registry_add(const struct skeys_header *h);
 void skeys_registry_remove(const struct skeys_header *h);
 int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
+/* skeys_call_set() (runtime/call.c). */
+int skeys_call_op(struct skeys_call *call, void (*fn)(void));
 
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 

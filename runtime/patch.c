@@ -91,6 +91,26 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 	return 0;
 }
 
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+{
+	struct skeys_patch q = *p;
+
+	q.seg = segment_of(m, q.addr, q.len);
+	if (!q.seg) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx is outside the module's code",
+			  m->name, (unsigned long)q.addr);
+		return SKEYS_ERR_OUTSIDE;
+	}
+	if (memcmp((const void *)q.addr, q.old, q.len)) {
+		skeys_log(SKEYS_LOG_ERROR,
+			  "%s: code at %#lx does not hold the expected bytes: refusing to patch",
+			  m->name, (unsigned long)q.addr);
+		return SKEYS_ERR_MISMATCH;
+	}
+	q.dest = q.dest_new;
+	return batch_push(b, &q);
+}
+
 static int patch_cmp(const void *a, const void *b)
 {
 	const struct skeys_patch *x = a, *y = b;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "disasm.h"
 #include "output.h"
+#include "verify_calls.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -313,7 +314,7 @@ out:
 }
 
 /* Seal into a copy, prove the copy, then write it (streamed where it can be). */
-static int seal(const struct opts *o, struct skeys_input *in)
+static int seal(const struct opts *o, struct skeys_input *in, const struct skeys_calls *calls)
 {
 	char err[SKEYS_ERR_LEN];
 	const struct skeys_format *fmt = in->img->format;
@@ -326,7 +327,7 @@ static int seal(const struct opts *o, struct skeys_input *in)
 		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
-	if (!fmt->seal_finish && !in->n_slices)
+	if (!fmt->seal_finish && !in->n_slices && !calls->present)
 		return seal_streamed(o, in);
 	if (skeys_image_copy(in->img, &out, err, sizeof(err))) {
 		skeys_cli_error(o->file, "%s", err);
@@ -342,6 +343,11 @@ static int seal(const struct opts *o, struct skeys_input *in)
 			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
 		}
 	}
+	if (skeys_calls_seal(calls, out, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		skeys_image_copy_free(in->img, out);
+		return SKEYS_EXIT_INPUT;
+	}
 	/* The format's fields (a file checksum, code signature hashes) need it all. */
 	rc = finish_and_prove(in, out);
 	if (rc == SKEYS_EXIT_OK)
@@ -352,14 +358,22 @@ static int seal(const struct opts *o, struct skeys_input *in)
 
 static int run(const struct opts *o)
 {
+	char err[SKEYS_ERR_LEN];
 	struct skeys_input in;
+	struct skeys_calls calls;
 	const struct skeys_input *u;
 	int rc = skeys_input_load(&in, o->file);
 	size_t i, n;
 
 	if (rc)
 		return rc;
+	if (skeys_calls_open(&calls, in.img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		skeys_input_free(&in);
+		return SKEYS_EXIT_INPUT;
+	}
 	skeys_input_report(&in);
+	skeys_calls_report(&calls, o->file);
 	n = skeys_input_units(&in, &u);
 	for (i = 0; i < n; i++) {
 		const struct skeys_check *c = &u[i].check;
@@ -370,19 +384,24 @@ static int run(const struct opts *o)
 		if (o->check && c->usable && !c->sealed)
 			skeys_cli_error(u[i].path, "not sealed (run skeys-seal on it after linking)");
 	}
-	if (!skeys_input_ok(&in)) {
+	if (calls.n_bad)
+		skeys_cli_error(o->file, "%zu of %zu static calls failed verification", calls.n_bad,
+				calls.n);
+	if (!skeys_input_ok(&in) || !skeys_calls_ok(&calls)) {
 		if (!o->check)
 			skeys_cli_error(o->file, "verification failed: nothing written");
 		rc = SKEYS_EXIT_VERIFY;
 	} else if (o->check) {
-		rc = skeys_input_sealed(&in) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
-	} else if (skeys_input_sealed(&in)) {
+		rc = skeys_input_sealed(&in) && skeys_calls_sealed(&calls) ? SKEYS_EXIT_OK
+									  : SKEYS_EXIT_VERIFY;
+	} else if (skeys_input_sealed(&in) && skeys_calls_sealed(&calls)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
 			rc = write_result(o, in.img, in.img->buf);
 	} else {
-		rc = seal(o, &in);
+		rc = seal(o, &in, &calls);
 	}
+	skeys_calls_close(&calls);
 	skeys_input_free(&in);
 	return rc;
 }
