@@ -165,6 +165,7 @@ int main(int argc, char **argv)
 	far_seen |= is_far(skeys_call(op), lib_add10);
 	CHECK(lib_update(NULL) == 0 && lib_call(1) == 0);
 #endif
+	CHECK(skeys_call_update(op, add1) == 0);
 	printf("far=%d\n", far_seen);
 
 	if (!failures)
