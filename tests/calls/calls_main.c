@@ -17,6 +17,11 @@
 
 int add1(int x);
 int add2(int x);
+int add3(int x);
+/* calls_other.c */
+int other_call(int x);
+int other_update(int (*fn)(int));
+int other_own(int x);
 int add1(int x)
 {
 	return x + 1;
@@ -125,6 +130,13 @@ int main(int argc, char **argv)
 	CHECK(skeys_call(op)(1) == 3);
 	CHECK(skeys_call_query(op) == add2);
 	CHECK(form_of(skeys_call(op)) == 0xe9);
+
+	/* The same call from another file (SKEYS_DECLARE_CALL), and that file's own. */
+	CHECK(other_call(1) == 3);
+	CHECK(other_update(add3) == 0);
+	CHECK(skeys_call(op)(1) == 4 && other_call(1) == 4);
+	CHECK(skeys_call_update(op, add2) == 0);
+	CHECK(other_own(1) == 4);
 
 	/* NULL: cond calls do nothing, non-void calls return 0. */
 	skeys_call_cond(hook)();

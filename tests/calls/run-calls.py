@@ -11,6 +11,7 @@ type does). Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,7 @@ def compiler(args):
 
 
 def cflags(args):
-    f = ["-I" + args.include, "-I" + HERE, args.opt, "-g", "-Wall", "-Wextra", "-Werror"]
+    f = ["-I" + args.include, "-I" + HERE] + shlex.split(args.opt) + ["-g", "-Wall", "-Wextra", "-Werror"]
     if args.lang == "c++":
         f += ["-x", "c++", "-std=c++17"]
     else:
@@ -56,7 +57,7 @@ def build(args, work):
     libdir = os.path.dirname(args.libskeys)
     exe = os.path.join(work, "calls")
     cmd = [cc] + cflags(args)
-    srcs = [os.path.join(HERE, "calls_main.c")]
+    srcs = [os.path.join(HERE, "calls_main.c"), os.path.join(HERE, "calls_other.c")]
     link = []
     if args.link == "shared":
         lib = os.path.join(work, "libcalls.so")
@@ -86,7 +87,8 @@ def case_run(args, work):
     calls = dump_calls(args, exe)
     # Targets by symbol name: C, or C++ mangled (add1(int), static twice(int)).
     want = {"op": ("call", ("add1+0x0", "_Z4add1i+0x0")), "hook": ("null", (None,)),
-            "r0": ("ret0", (None,)), "far": ("call", ("twice+0x0", "_ZL5twicei+0x0"))}
+            "r0": ("ret0", (None,)), "far": ("call", ("twice+0x0", "_ZL5twicei+0x0")),
+            "own": ("call", ("add3+0x0", "_Z4add3i+0x0"))}
     for name, (kind, target) in want.items():
         c = calls.get(name)
         if not c or c["kind"] != kind or c["target"] not in target or not c["ok"] \
