@@ -176,7 +176,8 @@ static void emit_all(struct skeys_emit *e, const struct skeys_input *in,
 	for (size_t i = 0; i < in->check.n; i++)
 		emit_site(e, in, i);
 	skeys_emit_array_end(e);
-	if (calls)
+	/* Only files with static calls have the array: key-only output stays as it was. */
+	if (calls && calls->present)
 		skeys_calls_emit(e, calls);
 }
 
