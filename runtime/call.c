@@ -28,8 +28,7 @@
 
 static bool calls_header_ok(const struct skeys_header *h)
 {
-	return memcmp(h->magic, SKEYS_CALLS_MAGIC, sizeof(h->magic)) == 0 &&
-	       h->version == SKEYS_ABI_VERSION &&
+	return h->version == SKEYS_ABI_VERSION &&
 	       h->header_size == sizeof(struct skeys_header) &&
 	       h->entry_size == sizeof(struct skeys_entry) && h->arch == SKEYS_ARCH_X86_64;
 }
@@ -59,7 +58,10 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	if (m->state != SKEYS_MODULE_OK)
 		return m->error ? m->error : SKEYS_ERR_UNSEALED;
 	h = call->table;
-	if (!inside(m, h, sizeof(*h)) || !calls_header_ok(h)) {
+	/* Not pointing at its module's call table: not a static call at all. */
+	if (!inside(m, h, sizeof(*h)) || memcmp(h->magic, SKEYS_CALLS_MAGIC, sizeof(h->magic)))
+		return SKEYS_ERR_NOTKEY;
+	if (!calls_header_ok(h)) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: static call %p has no call table of this ABI",
 			  m->name, (void *)call);
 		return SKEYS_ERR_ABI;
@@ -193,7 +195,7 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 {
 	(void)call;
 	(void)fn;
-	return -ENOTSUP; /* no trampolines on this architecture or format yet */
+	return -ENOSYS; /* no trampolines on this architecture or format yet */
 }
 
 #endif

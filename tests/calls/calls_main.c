@@ -8,6 +8,7 @@
 #include "calls.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <skeys.h>
 #include <stdint.h>
@@ -65,6 +66,9 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 	return (intptr_t)f != (intptr_t)(int32_t)(intptr_t)f;
 }
 
+/* Looks like a call object, but no sealed call table lists it. */
+static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0 };
+
 static volatile int stop;
 
 static void *caller(void *arg)
@@ -121,6 +125,12 @@ int main(int argc, char **argv)
 		CHECK(skeys_call(op)(1) == 2 && skeys_call_query(op) == add1);
 		return failures != 0;
 	}
+	/* Its sealed call table changed afterwards (run-calls.py --mode tamper). */
+	if (argc > 1 && !strcmp(argv[1], "tampered")) {
+		CHECK_ERR(skeys_call_update(op, add2), SKEYS_ERR_CHECKSUM);
+		CHECK(skeys_call(op)(1) == 2);
+		return failures != 0;
+	}
 
 	/* As compiled: through the call object, then near once updated. */
 	CHECK(skeys_call(op)(1) == 2);
@@ -137,6 +147,10 @@ int main(int argc, char **argv)
 	CHECK(skeys_call(op)(1) == 4 && other_call(1) == 4);
 	CHECK(skeys_call_update(op, add2) == 0);
 	CHECK(other_own(1) == 4);
+
+	/* Only call objects of a sealed table are updated. */
+	CHECK_ERR(skeys_call_set(&forged, 0), SKEYS_ERR_NOTKEY);
+	CHECK_ERR(skeys_call_set(NULL, 0), -EINVAL);
 
 	/* NULL: cond calls do nothing, non-void calls return 0. */
 	skeys_call_cond(hook)();

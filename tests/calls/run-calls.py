@@ -54,7 +54,7 @@ def cflags(args):
 
 def build(args, work):
     cc = compiler(args)
-    libdir = os.path.dirname(args.libskeys)
+    libdir = os.path.dirname(os.path.abspath(args.libskeys))
     exe = os.path.join(work, "calls")
     cmd = [cc] + cflags(args)
     srcs = [os.path.join(HERE, "calls_main.c"), os.path.join(HERE, "calls_other.c")]
@@ -108,15 +108,20 @@ def case_run(args, work):
             raise Failure("no far target was exercised")
 
 
-def section_offset(path, addr):
-    """File offset of virtual address addr, from readelf's section table."""
+def sections(path):
+    """(name, type, address, file offset, size) of each section, from readelf."""
     p = run(["readelf", "-W", "-S", path])
     for line in p.stdout.splitlines():
         f = line.replace("[ ", "[").split()
-        if len(f) > 6 and f[0].startswith("[") and f[1].startswith("."):
-            a, off, size = int(f[3], 16), int(f[4], 16), int(f[5], 16)
-            if f[2] != "NOBITS" and a <= addr < a + size:
-                return off + addr - a
+        if len(f) > 6 and f[0].startswith("[") and f[0] != "[Nr]":
+            yield f[1], f[2], int(f[3], 16), int(f[4], 16), int(f[5], 16)
+
+
+def section_offset(path, addr):
+    """File offset of virtual address addr."""
+    for _, kind, a, off, size in sections(path):
+        if kind != "NOBITS" and a <= addr < a + size:
+            return off + addr - a
     raise Failure("no section holds 0x%x" % addr)
 
 
@@ -136,6 +141,19 @@ def case_tamper(args, work):
     if open(bad, "rb").read() != data:
         raise Failure("skeys-seal changed a file that failed verification")
     run([args.dump, bad], expect=1)
+
+    # Sealed, then its call table header changed: the runtime refuses updates.
+    run([args.seal, exe])
+    hdr = [off for name, _, _, off, _ in sections(exe) if name == "__skeys_calls_hdr"]
+    if len(hdr) != 1:
+        raise Failure("no __skeys_calls_hdr section")
+    data = bytearray(open(exe, "rb").read())
+    data[hdr[0] + 24] ^= 0xff  # the checksum
+    changed = os.path.join(work, "calls-changed")
+    open(changed, "wb").write(data)
+    os.chmod(changed, 0o755)
+    run([args.seal, "--check", changed], expect=1)
+    run([changed, "tampered"])
 
 
 def case_typecheck(args, work):
