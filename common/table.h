@@ -57,6 +57,29 @@ static inline struct skeys_site skeys_entry_site(const struct skeys_entry *e, ui
 }
 
 /*
+ * The table a header records, [start, stop): each bound is stored relative
+ * to its own field, the header being at `at`. The runtime, the tools and
+ * the formats that fill the bounds in all decode and encode them here.
+ */
+static inline uint64_t skeys_header_start(const struct skeys_header *h, uint64_t at)
+{
+	return at + offsetof(struct skeys_header, start) + (uint64_t)(int64_t)h->start;
+}
+
+static inline uint64_t skeys_header_stop(const struct skeys_header *h, uint64_t at)
+{
+	return at + offsetof(struct skeys_header, stop) + (uint64_t)(int64_t)h->stop;
+}
+
+/* The start and stop fields for the table [start, stop), the header at `at`. */
+static inline void skeys_header_set_bounds(struct skeys_header *h, uint64_t at,
+					   uint64_t start, uint64_t stop)
+{
+	h->start = (int32_t)(uint32_t)(start - (at + offsetof(struct skeys_header, start)));
+	h->stop = (int32_t)(uint32_t)(stop - (at + offsetof(struct skeys_header, stop)));
+}
+
+/*
  * Encode `s` as the entry stored at `at`. Returns 0, or -1 when a field is
  * out of the 32-bit relative range (a table the linker could not have made).
  */
