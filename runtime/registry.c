@@ -228,8 +228,8 @@ void skeys_registry_add(const struct skeys_header *h)
 		return; /* its keys are then refused: skeys_module_of() finds no module */
 	pthread_mutex_lock(&skeys_lock);
 	m->header = h;
-	start = (const char *)&h->start + h->start;
-	stop = (const char *)&h->stop + h->stop;
+	start = (const char *)(uintptr_t)skeys_header_start(h, (uintptr_t)h);
+	stop = (const char *)(uintptr_t)skeys_header_stop(h, (uintptr_t)h);
 	m->entries = (const struct skeys_entry *)(const void *)start;
 	m->count = (size_t)(stop - start) / sizeof(struct skeys_entry);
 	err = skeys_os_module_lookup(h, m);

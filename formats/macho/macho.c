@@ -12,6 +12,7 @@
 
 #include "arch.h"
 #include "sha256.h"
+#include "table.h"
 #include <skeys/abi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -650,16 +651,15 @@ static void rehash(const struct skeys_image *img, uint8_t *out)
 
 static void seal_finish_one(const struct skeys_image *img, uint8_t *out)
 {
-	uint8_t *h = out + img->header.offset;
+	uint8_t *p = out + img->header.offset;
+	struct skeys_header h;
 
 	/* The bounds the module's constructor computes, so the file says it too. */
 	if (img->has_header && img->has_table) {
-		skeys_image_put32(img, h + offsetof(struct skeys_header, start),
-				  (uint32_t)(img->table.addr - (img->header.addr +
-								offsetof(struct skeys_header, start))));
-		skeys_image_put32(img, h + offsetof(struct skeys_header, stop),
-				  (uint32_t)(img->table.addr + img->table.size -
-					     (img->header.addr + offsetof(struct skeys_header, stop))));
+		skeys_header_set_bounds(&h, img->header.addr, img->table.addr,
+					img->table.addr + img->table.size);
+		skeys_image_put32(img, p + offsetof(struct skeys_header, start), (uint32_t)h.start);
+		skeys_image_put32(img, p + offsetof(struct skeys_header, stop), (uint32_t)h.stop);
 	}
 	rehash(img, out);
 }
