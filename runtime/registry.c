@@ -103,11 +103,10 @@ static bool in_data(const struct skeys_module *m, uintptr_t a, size_t len)
 
 	if (m->n_data == 0)
 		return true; /* an OS port that does not report its data segments */
-	if (a < m->relro_hi && a + len > m->relro_lo)
-		return false;
 	for (i = 0; i < m->n_data; i++)
 		if (a >= m->data[i].start && a + len <= m->data[i].end)
-			return true;
+			return skeys_key_place(SKEYS_PLACE_WRITE, a, len, m->relro_lo,
+					       m->relro_hi) == SKEYS_KEY_PLACE_OK;
 	return false;
 }
 

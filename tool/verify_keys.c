@@ -12,17 +12,31 @@
 /* The tools read count and flags; `link` differs in size between targets. */
 #define KEY_READ_SIZE 8u
 
+/* The runtime's test of where a key may live (common/table.h), on the file's sections. */
+static enum skeys_key_place key_place(const struct skeys_image *img,
+				      const struct skeys_section *s, uint64_t addr)
+{
+	unsigned prot = ((s->flags & SKEYS_SEC_WRITE) ? SKEYS_PLACE_WRITE : 0) |
+			((s->flags & SKEYS_SEC_EXEC) ? SKEYS_PLACE_EXEC : 0);
+
+	return skeys_key_place(prot, addr, KEY_READ_SIZE, img->relro_lo, img->relro_hi);
+}
+
 static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 {
 	const struct skeys_image *img = c->img;
 	const struct skeys_section *s = skeys_image_section_at(img, k->addr, KEY_READ_SIZE);
+	enum skeys_key_place place;
 	uint32_t flags;
 
 	if (!s) {
 		skeys_check_note(c, &k->error, "not inside any section");
-	} else if ((s->flags & (SKEYS_SEC_WRITE | SKEYS_SEC_EXEC)) != SKEYS_SEC_WRITE) {
+	} else if ((place = key_place(img, s, k->addr)) == SKEYS_KEY_PLACE_NOT_DATA) {
 		skeys_check_note(c, &k->error, "in section %s, which is not writable data",
 				 s->name);
+	} else if (place == SKEYS_KEY_PLACE_RELRO) {
+		skeys_check_note(c, &k->error, "in section %s, which becomes read-only after "
+				 "relocation (RELRO): the runtime could not switch it", s->name);
 	} else if (s->flags & SKEYS_SEC_NOBITS) {
 		skeys_check_note(c, &k->error,
 				 "in zero-filled section %s, so without the key magic", s->name);

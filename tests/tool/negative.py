@@ -302,6 +302,27 @@ def case_bad_key(src):
     expect(k['initial'] is None and k['ok'] is False, 'dump: bad key not flagged')
 
 
+def case_relro_key(src):
+    """A key the loader makes read-only (tests/tool/relro.c) does not seal,
+    and the runtime refuses it too: the program checks that itself."""
+    f = copy(src)
+    snap = snapshot(f)
+    want = ('key relro_key (0x', 'is not a key: in section .data.rel.ro, which becomes '
+            'read-only after relocation')
+    for args in (['--check', f], [f]):
+        _, err = run_rc(1, SEAL, *args)
+        expect(all(w in err for w in want), 'RELRO key not reported:\n' + err)
+        expect('data_key' not in err, 'a key in .data reported:\n' + err)
+    unchanged(f, snap, 'a refused seal')
+    no_temporaries(TMP)
+    d = dump_json(f, 1)
+    k = next(k for k in d['keys'] if k['name'] == 'relro_key')
+    expect(k['ok'] is False, 'dump: RELRO key not flagged')
+    out, _ = run_rc(0, f)
+    expect('relro_key: pointer does not designate a skeys key' in out,
+           'runtime: RELRO key accepted:\n' + out)
+
+
 def tamper(src, name, edit, want):
     f = copy(src, name)
     edit(f)
