@@ -30,8 +30,13 @@ static void help(FILE *f)
 	      "  -h, --help        this text\n"
 	      "  -V, --version     print the version\n"
 	      "\n"
-	      "Every bad site is reported as FILE: function+offset (address): error: ...\n"
-	      "A file that is already sealed and verifies is left untouched (with -o,\n"
+	      "A bad site is reported as FILE: function+offset (address): error: ...\n",
+	      f);
+	fprintf(f,
+		"At most %d sites of a key and %d in all are shown; the rest are counted\n"
+		"(\"and 1,234 more bad sites of key k\"). skeys-dump FILE lists every site.\n",
+		SKEYS_REPORT_PER_KEY, SKEYS_REPORT_SITES);
+	fputs("A file that is already sealed and verifies is left untouched (with -o,\n"
 	      "OUT receives a copy). The file is replaced whole through a temporary\n"
 	      "file and rename; its mode is kept.\n"
 	      "\n",
