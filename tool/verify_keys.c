@@ -189,7 +189,7 @@ bool skeys_check_keys_collect(struct skeys_check *c)
 	nk = m.used;
 	c->keys = calloc(nk ? nk : 1, sizeof(*c->keys));
 	seen = malloc((nk ? nk : 1) * sizeof(*seen));
-	rank = malloc((nk ? nk : 1) * sizeof(*rank));
+	rank = calloc(nk ? nk : 1, sizeof(*rank));
 	if (!c->keys || !seen || !rank)
 		goto out;
 	c->n_keys = nk;

@@ -278,7 +278,7 @@ int macho_open_thin(struct skeys_image *img, char *err, size_t errlen)
 	/* Room for as many sections and segments as the load commands can hold. */
 	p->names = calloc(sizeofcmds / SECT64 + 1, sizeof(*p->names));
 	p->segs = malloc((sizeofcmds / SEG64 + 1) * sizeof(*p->segs));
-	img->sections = malloc((sizeofcmds / SECT64 + 1) * sizeof(*img->sections));
+	img->sections = calloc(sizeofcmds / SECT64 + 1, sizeof(*img->sections));
 	if (!p->names || !p->segs || !img->sections)
 		FAIL("out of memory");
 	if (read_commands(img, ncmds, sizeofcmds, &symtab, err, errlen))
