@@ -112,17 +112,26 @@ static size_t run_length(const struct skeys_patch *p, size_t n)
 	return i;
 }
 
-/* Write buf of the first `n` patches, run by run; returns how many were written. */
-static size_t write_runs(struct skeys_patch *p, size_t n, int *err)
+/*
+ * Write buf of the first `n` patches, run by run. Returns how many may have
+ * changed: on an error, the run that failed counts when it was written in
+ * part, so that a walk back covers it.
+ */
+static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
+			 int *err)
 {
 	size_t done = 0, len;
+	bool touched;
 
 	*err = 0;
 	while (done < n) {
 		len = run_length(p + done, n - done);
-		*err = skeys_os_write_run(p + done, len);
-		if (*err)
+		*err = skeys_write_run(p + done, len, proto->one_store, &touched);
+		if (*err) {
+			if (touched)
+				done += len;
 			break;
+		}
 		done += len;
 	}
 	return done;
@@ -170,7 +179,7 @@ static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b,
 		for (size_t i = 0; i < b->n; i++)
 			b->p[i].dest = b->p[i].dest_old;
 		fill_state(proto, b->p, n, j);
-		if (write_runs(b->p, n, &err) != n)
+		if (write_runs(proto, b->p, n, &err) != n || err)
 			skeys_log(SKEYS_LOG_ERROR, "rollback failed: %s: sites are inconsistent",
 				  skeys_strerror(err));
 		if (sync)
@@ -186,41 +195,6 @@ static void direct_fill(struct skeys_patch *p, unsigned k)
 
 /* A process that never had a second thread: write each site once. */
 static const struct skeys_protocol direct = { .phases = 1, .fill = direct_fill };
-
-/* ---- how code is made writable: one setting for every OS port --------- */
-
-enum skeys_write_method skeys_write_method;
-static bool method_read;
-
-void skeys_write_method_load(void)
-{
-	const char *env;
-
-	if (method_read)
-		return;
-	method_read = true;
-	env = getenv("SKEYS_WRITE");
-	if (!env)
-		return;
-	if (!strcmp(env, "procmem"))
-		skeys_write_method = SKEYS_WRITE_PROCMEM;
-	else if (!strcmp(env, "mprotect"))
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-	else if (strcmp(env, "auto"))
-		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
-}
-
-int skeys_write_method_set(enum skeys_write_method method)
-{
-	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
-	    method != SKEYS_WRITE_MPROTECT)
-		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
-	method_read = true;
-	skeys_write_method = method;
-	pthread_mutex_unlock(&skeys_lock);
-	return 0;
-}
 
 /* Tests only: called after each phase of a multi-threaded write. */
 static void (*phase_hook)(unsigned phase, uintptr_t first_site);
@@ -248,7 +222,7 @@ int skeys_batch_write(struct skeys_batch *b)
 	}
 	for (k = 0; k < proto->phases; k++) {
 		fill_state(proto, b->p, b->n, k + 1);
-		done = write_runs(b->p, b->n, &err);
+		done = write_runs(proto, b->p, b->n, &err);
 		if (err) {
 			roll_back(proto, b, k, done, threads);
 			break;

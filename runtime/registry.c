@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 pthread_mutex_t skeys_lock = PTHREAD_MUTEX_INITIALIZER;
 struct skeys_module *skeys_modules;
@@ -53,20 +52,20 @@ static int dev_sort(struct skeys_module *m)
 	size_t pg = skeys_os_page_size();
 	uintptr_t lo = (uintptr_t)m->entries & ~(pg - 1);
 	uintptr_t hi = ((uintptr_t)(m->entries + m->count) + pg - 1) & ~(pg - 1);
-	int prot = PROT_READ, err;
+	int prot = SKEYS_PROT_READ, err, err2;
 	unsigned i;
 
 	/* Linked without separate code, the table may share a page with code. */
 	for (i = 0; i < m->n_exec; i++)
 		if (lo < m->exec[i].end && hi > m->exec[i].start)
-			prot |= PROT_EXEC;
-	if (mprotect((void *)lo, hi - lo, prot | PROT_WRITE))
-		return -errno;
+			prot |= SKEYS_PROT_EXEC;
+	err = skeys_os_protect(lo, hi - lo, prot | SKEYS_PROT_WRITE);
+	if (err)
+		return err;
 	err = skeys_table_sort((struct skeys_entry *)m->entries, m->count,
 			       (uintptr_t)m->entries);
-	if (mprotect((void *)lo, hi - lo, prot) && !err)
-		err = -errno;
-	return err;
+	err2 = skeys_os_protect(lo, hi - lo, prot);
+	return err ? err : err2;
 }
 #endif
 

@@ -2,7 +2,8 @@
 /*
  * Architectures whose nop and jump may be swapped while other threads run
  * them, with one aligned store (aarch64: B and NOP; see docs): write each
- * site once, then synchronise the cores.
+ * site once, then synchronise the cores. Serialising a core is one
+ * instruction on each; elsewhere a full barrier is all there is.
  */
 #include "../internal.h"
 
@@ -16,5 +17,17 @@ static void fill(struct skeys_patch *p, unsigned k)
 
 const struct skeys_protocol skeys_protocol_threads = {
 	.phases = 1,
+	.one_store = true,
 	.fill = fill,
 };
+
+void skeys_arch_serialise(void)
+{
+#if defined(__aarch64__) || defined(__arm__)
+	__asm__ volatile("isb" ::: "memory");
+#elif defined(__riscv)
+	__asm__ volatile("fence.i" ::: "memory");
+#else
+	__sync_synchronize();
+#endif
+}
