@@ -139,72 +139,112 @@ static bool key_on(const struct skeys_key *k)
 	return __atomic_load_n(&k->count, __ATOMIC_RELAXED) > 0;
 }
 
-int skeys_module_prepare(struct skeys_module *m)
+/* The table as sealed: intact, and in the order lookups rely on. */
+static int table_verify(const struct skeys_module *m)
 {
-	struct skeys_batch b = { 0 };
-	size_t i, n_proxies = 0;
-	int err;
-
-	if (m->prepared)
-		return m->error;
-	m->prepared = true;
-	if (m->error)
-		return m->error;
 	if (m->header->flags & SKEYS_HEADER_SEALED &&
 	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
 		    m->header->checksum) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
-		return m->error = SKEYS_ERR_CHECKSUM;
+		return SKEYS_ERR_CHECKSUM;
 	}
-	/* Lookups rely on the order: a table out of order was not sealed by skeys-seal. */
+	/* Checksummed but out of order: skeys-seal did not write it. */
 	if (!skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries)) {
-		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order", m->name);
-		return m->error = SKEYS_ERR_CHECKSUM;
+		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order: "
+					   "not sealed by skeys-seal", m->name);
+		return SKEYS_ERR_UNSEALED;
 	}
+	return 0;
+}
+
+/* Every key the table names is a key of the module; counts the proxies among them. */
+static int keys_verify(const struct skeys_module *m, size_t *n_proxies)
+{
+	size_t i;
+
+	*n_proxies = 0;
 	for (i = 0; i < m->count; i = next_key(m, i)) {
 		struct skeys_key *k = key_at(m, i);
 
 		if (skeys_module_of(k) != m || !is_key(k)) {
 			skeys_log(SKEYS_LOG_ERROR, "%s: table names %p, not a key of the module",
 				  m->name, (void *)k);
-			return m->error = SKEYS_ERR_NOTKEY;
+			return SKEYS_ERR_NOTKEY;
 		}
-		n_proxies += (k->flags & SKEYS_KEY_F_PROXY) != 0;
+		*n_proxies += (k->flags & SKEYS_KEY_F_PROXY) != 0;
 	}
-	if (n_proxies) {
-		m->proxies = calloc(n_proxies, sizeof(*m->proxies));
-		if (!m->proxies)
-			return m->error = -ENOMEM;
-	}
-	/* Bind proxies; bring sites whose key changed meanwhile to its state. */
-	for (i = 0; i < m->count; i = next_key(m, i)) {
-		struct skeys_key *k = key_at(m, i), *real = k;
+	return 0;
+}
 
-		if (k->flags & SKEYS_KEY_F_PROXY) {
-			real = proxy_target(k);
-			m->proxies[m->n_proxies].proxy = k;
-			m->proxies[m->n_proxies++].real = real;
-			if (!real) {
-				skeys_log(SKEYS_LOG_ERROR, "%s: imported key %p is not bound to "
-							   "a key of a loaded module", m->name, (void *)k);
-				continue;
-			}
-		}
-		if (key_on(real) != (bool)(k->flags & SKEYS_KEY_F_INITIAL)) {
-			err = skeys_batch_collect(&b, m, k, key_on(real));
-			if (err) {
-				free(b.p);
-				return m->error = err;
-			}
+/* The real key behind each of the module's proxies, NULL where it is bound to nothing. */
+static int proxies_bind(struct skeys_module *m, size_t n_proxies)
+{
+	size_t i;
+
+	if (!n_proxies)
+		return 0;
+	m->proxies = calloc(n_proxies, sizeof(*m->proxies));
+	if (!m->proxies)
+		return -ENOMEM;
+	for (i = 0; i < m->count; i = next_key(m, i)) {
+		struct skeys_key *k = key_at(m, i);
+
+		if (!(k->flags & SKEYS_KEY_F_PROXY))
+			continue;
+		m->proxies[m->n_proxies].proxy = k;
+		m->proxies[m->n_proxies].real = proxy_target(k);
+		if (!m->proxies[m->n_proxies++].real)
+			skeys_log(SKEYS_LOG_ERROR, "%s: imported key %p is not bound to "
+						   "a key of a loaded module", m->name, (void *)k);
+	}
+	return 0;
+}
+
+/* Bring the sites of keys that changed since the module was built to their state. */
+static int sites_sync(struct skeys_module *m)
+{
+	struct skeys_batch b = { 0 };
+	size_t i, proxy = 0;
+	int err;
+
+	for (i = 0; i < m->count; i = next_key(m, i)) {
+		struct skeys_key *k = key_at(m, i);
+		/* proxies_bind() recorded the proxies in table order. */
+		const struct skeys_key *real = k->flags & SKEYS_KEY_F_PROXY
+						       ? m->proxies[proxy++].real
+						       : k;
+
+		if (!real || key_on(real) == (bool)(k->flags & SKEYS_KEY_F_INITIAL))
+			continue;
+		err = skeys_batch_collect(&b, m, k, key_on(real));
+		if (err) {
+			free(b.p);
+			return err;
 		}
 	}
 	err = skeys_batch_write(&b);
-	if (err) {
+	if (err)
 		skeys_log(SKEYS_LOG_ERROR, "%s: cannot bring its sites to their keys' state: %s",
 			  m->name, skeys_strerror(err));
-		m->error = err;
-	}
 	return err;
+}
+
+int skeys_module_prepare(struct skeys_module *m)
+{
+	size_t n_proxies;
+
+	if (m->prepared)
+		return m->error;
+	m->prepared = true;
+	if (!m->error)
+		m->error = table_verify(m);
+	if (!m->error)
+		m->error = keys_verify(m, &n_proxies);
+	if (!m->error)
+		m->error = proxies_bind(m, n_proxies);
+	if (!m->error)
+		m->error = sites_sync(m);
+	return m->error;
 }
 
 static void insert_sorted(struct skeys_module *m)
