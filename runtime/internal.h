@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(_WIN32)
 #define SKEYS_API    /* libskeys.def lists the DLL's exports */
@@ -83,18 +84,43 @@ extern struct skeys_module *skeys_modules;
 /* One site to rewrite. */
 struct skeys_patch {
 	uintptr_t addr;
+	uintptr_t target; /* where its jump goes */
 	const struct skeys_segment *seg;
 	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
-	uintptr_t dest_old, dest_new;
 	uint8_t old[SKEYS_SITE_MAX];
 	uint8_t new_[SKEYS_SITE_MAX];
-	uint8_t buf[SKEYS_SITE_MAX]; /* what the next write puts there */
+	uint8_t buf[SKEYS_SITE_MAX]; /* between old and new_: what a protocol's phase puts there */
+	uint64_t mask; /* skeys_site_mask(len) */
+	uint32_t run;  /* patches in the run of pages this one starts, once known; else 0 */
 	uint8_t len;
+	bool jumps; /* new_ is the jump */
 };
+
+/*
+ * A site's bytes travel as the first `len` bytes of a 64-bit word (len <=
+ * SKEYS_SITE_MAX = 8): loads, compares and merges without a call.
+ */
+static inline uint64_t skeys_site_mask(size_t len)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+#else
+	return len >= 8 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> (8 * len));
+#endif
+}
+
+static inline uint64_t skeys_word_load(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 struct skeys_batch {
 	struct skeys_patch *p;
 	size_t n, cap;
+	bool sorted; /* in address order, its runs known */
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -103,8 +129,15 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 /* Tests only: see a multi-threaded write between its phases. */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
 
-/* Sort, write (with the cross-thread protocol when needed) and free the batch. */
+/* Sort and write the batch, with the cross-thread protocol when needed. */
 int skeys_batch_write(struct skeys_batch *b);
+void skeys_batch_free(struct skeys_batch *b);
+
+/*
+ * Turn a batch that was written round, to write the sites back: each site
+ * is checked again against what it must hold. 0 or SKEYS_ERR_MISMATCH.
+ */
+int skeys_batch_reverse(struct skeys_batch *b);
 
 /* Checksum, proxies and state of a module, once. 0 or an error code. */
 int skeys_module_prepare(struct skeys_module *m);
@@ -140,7 +173,11 @@ struct skeys_protocol {
 	 * (a kernel copy) may tear it, so runtime/write.c stores it itself.
 	 */
 	bool one_store;
-	/* Fill p->buf for phase `k` (0-based) going forward. */
+	/*
+	 * Fill p->buf with what the site holds after phase `k` (0-based) of
+	 * a write going forward, for every phase but the last (which leaves
+	 * new_); NULL with one phase.
+	 */
 	void (*fill)(struct skeys_patch *p, unsigned k);
 	/* Make trapped threads go to p->dest while the batch is in flight; NULL if none. */
 	int (*publish)(struct skeys_patch *p, size_t n);
@@ -165,12 +202,14 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
 /* ---- write policy (runtime/write.c) -------------------------------------- */
 
 /*
- * Write buf of every patch in [first, first + n): sites in touching pages of
- * one segment, in address order. `one_store` as in struct skeys_protocol.
- * 0 or an error; *touched tells whether any byte may have changed, so that
- * the caller walks the run back too.
+ * Write every patch in [first, first + n) (sites in touching pages of one
+ * segment, in address order) with the bytes at offset `off` in its struct
+ * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
+ * error; *touched tells whether any byte may have changed, so that the
+ * caller walks the run back too.
  */
-int skeys_write_run(const struct skeys_patch *first, size_t n, bool one_store, bool *touched);
+int skeys_write_run(const struct skeys_patch *first, size_t n, size_t off, bool one_store,
+		    bool *touched);
 
 /* The SKEYS_WRITE setting and skeys_set_write_method(). */
 int skeys_write_method_set(enum skeys_write_method method);

@@ -16,6 +16,8 @@ struct skeys_module *skeys_modules;
 
 /* Bumped by every toggle: a module registering later may need patching. */
 static unsigned long toggles;
+/* Bumped when a module comes or goes. */
+static unsigned long generation;
 
 static bool header_ok(const struct skeys_header *h)
 {
@@ -218,11 +220,12 @@ static int sites_sync(struct skeys_module *m)
 			continue;
 		err = skeys_batch_collect(&b, m, k, key_on(real));
 		if (err) {
-			free(b.p);
+			skeys_batch_free(&b);
 			return err;
 		}
 	}
 	err = skeys_batch_write(&b);
+	skeys_batch_free(&b);
 	if (err)
 		skeys_log(SKEYS_LOG_ERROR, "%s: cannot bring its sites to their keys' state: %s",
 			  m->name, skeys_strerror(err));
@@ -299,6 +302,7 @@ void skeys_registry_add(const struct skeys_header *h)
 		m->error = SKEYS_ERR_CHECKSUM;
 	}
 	insert_sorted(m);
+	generation++;
 	/* A key may have changed already: this module then starts out patched. */
 	if (toggles)
 		skeys_module_prepare(m);
@@ -319,6 +323,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 			continue;
 		m = *p;
 		*p = m->next;
+		generation++;
 		/* Proxies elsewhere bound to its keys are bound to nothing now. */
 		for (o = skeys_modules; o; o = o->next)
 			for (i = 0; i < o->n_proxies; i++)
@@ -334,16 +339,25 @@ void skeys_registry_remove(const struct skeys_header *h)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-/* Bring every site of `key`, and of the proxies bound to it, to state `on`. */
-static int toggle(struct skeys_key *key, bool on)
+/*
+ * The batch of the last switch, kept: switching the same key back, with
+ * the same modules loaded, turns it round instead of collecting and
+ * encoding every site again (each site is still checked before the write).
+ */
+static struct {
+	const struct skeys_key *key;
+	unsigned long generation; /* of the registry it was collected from */
+	bool on;                  /* what it switched the key to */
+	struct skeys_batch b;
+} last;
+
+/* Every site of `key`, and of the proxies bound to it, to go to state `on`. */
+static int collect(struct skeys_batch *b, struct skeys_key *key, bool on)
 {
-	struct skeys_batch b = { 0 };
 	struct skeys_module *m;
 	size_t i;
 	int err = 0;
 
-	for (m = skeys_modules; m; m = m->next)
-		skeys_module_prepare(m);
 	for (m = skeys_modules; m && !err; m = m->next) {
 		if (m->error) {
 			if (m->state == SKEYS_MODULE_BAD ? (uintptr_t)key >= m->lo &&
@@ -352,16 +366,42 @@ static int toggle(struct skeys_key *key, bool on)
 				err = m->error;
 			continue;
 		}
-		err = skeys_batch_collect(&b, m, key, on);
+		err = skeys_batch_collect(b, m, key, on);
 		for (i = 0; i < m->n_proxies && !err; i++)
 			if (m->proxies[i].real == key)
-				err = skeys_batch_collect(&b, m, m->proxies[i].proxy, on);
+				err = skeys_batch_collect(b, m, m->proxies[i].proxy, on);
 	}
+	return err;
+}
+
+/* Bring every site of `key`, and of the proxies bound to it, to state `on`. */
+static int toggle(struct skeys_key *key, bool on)
+{
+	struct skeys_batch b = last.b;
+	struct skeys_module *m;
+	int err;
+
+	for (m = skeys_modules; m; m = m->next)
+		skeys_module_prepare(m);
+	if (last.key == key && last.generation == generation && last.on != on) {
+		err = skeys_batch_reverse(&b);
+	} else {
+		b.n = 0; /* the array is reused */
+		err = collect(&b, key, on);
+	}
+	last.key = NULL;
+	if (!err)
+		err = skeys_batch_write(&b);
 	if (err) {
-		free(b.p);
+		skeys_batch_free(&b);
+		last.b = b;
 		return err;
 	}
-	return skeys_batch_write(&b);
+	last.key = key;
+	last.generation = generation;
+	last.on = on;
+	last.b = b;
+	return 0;
 }
 
 /* Move the key's count to `count`, patching when enabled-ness changes. */

@@ -7,18 +7,9 @@
  */
 #include "../internal.h"
 
-#include <string.h>
-
-static void fill(struct skeys_patch *p, unsigned k)
-{
-	(void)k;
-	memcpy(p->buf, p->new_, p->len);
-}
-
 const struct skeys_protocol skeys_protocol_threads = {
 	.phases = 1,
 	.one_store = true,
-	.fill = fill,
 };
 
 void skeys_arch_serialise(void)

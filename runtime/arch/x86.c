@@ -114,11 +114,11 @@ static void unpublish(void)
 		sched_yield();
 }
 
+/* Phases 0 and 1; phase 2 writes new_ itself. */
 static void fill(struct skeys_patch *p, unsigned k)
 {
-	memcpy(p->buf, k == 0 ? p->old : p->new_, p->len);
-	if (k < 2)
-		p->buf[0] = INT3;
+	memcpy(p->buf, k == 0 ? p->old : p->new_, SKEYS_SITE_MAX);
+	p->buf[0] = INT3;
 }
 
 const struct skeys_protocol skeys_protocol_threads = {
