@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../check.h"
+#include "../testing.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {

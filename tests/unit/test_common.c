@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
+#include "../testing.h"
 
 static void set(struct skeys_entry *e, size_t i, uint64_t base, uint64_t code,
 		uint64_t target, uint64_t key, unsigned flags)
