@@ -7,6 +7,9 @@
 # compiler or wine half is missing is reported as skipped; CI installs them
 # all (scripts/setup-deps.sh). Both targets run even when the first one
 # failed; exit 1 if any failed (scripts/lib.sh).
+#
+#   sh scripts/test-pe.sh          # x86_64 and i686
+#   sh scripts/test-pe.sh x86_64   # one
 set -eu
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -23,6 +26,7 @@ pe_target() {
 # target:build directory:the wine loader it needs (Debian's paths)
 for target in x86_64:build-mingw:/usr/lib/wine/wine64 i686:build-mingw32:/usr/lib/wine/wine; do
 	arch=${target%%:*}
+	case " ${*:-$arch} " in *" $arch "*) ;; *) continue ;; esac
 	rest=${target#*:}
 	dir=${rest%%:*}
 	loader=${rest#*:}
