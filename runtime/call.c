@@ -5,18 +5,26 @@
  * core, so it gets what key sites get: the bytes checked before the write,
  * W^X, rollback, and with other threads the int3 + core-sync protocol.
  *
- * Every state a thread can meet is a valid call:
+ * Every state a thread can meet is a valid call, to the old or the new
+ * target:
  *  - the slot holds the old form, the new one, or (multi-threaded) an int3
- *    whose trap sends the thread to the old or new destination; a thread
- *    already past the slot is in the old target.
- *  - `lit` is read only by the far form, and it is written before a slot
- *    becomes far, with one aligned 8-byte store: a thread running the far
- *    form reads the old or the new target, never a torn one. A far to far
- *    update is that store alone; the slot stays as it is.
- *  - the ret0 destination of a trapped thread is the fixed stub at offset 6.
- * The store of `lit` is sequentially consistent and the slot's write ends
- * with every core synchronised, so once an update returns every thread's
- * next call reaches the new target.
+ *    whose trap sends the thread on; a thread already past the slot is in
+ *    the old target.
+ *  - `lit` holds the current target whenever the call has one: it is
+ *    written, with one aligned 8-byte sequentially consistent store, before
+ *    the slot changes, and never when going to no target. A thread that
+ *    reads it (the far form, or the fixed `jmp *lit(%rip)` at offset 6)
+ *    gets the old or the new target, never a torn one. Far to far is that
+ *    store alone; the slot's bytes are still checked first.
+ *  - a trapped thread goes where the core sends a site's: `target` when
+ *    the patch "jumps", else the slot's end (offset 6, `jmp *lit`). Going to
+ *    a target, the patch jumps to it: forward the new target, walking back
+ *    offset 6, that is `lit`, already the new target. Going to no target,
+ *    it does not jump and `target` is the old destination: forward `lit`
+ *    (still the old target), back the old destination.
+ * The slot's write ends with every core synchronised (or there is one
+ * thread), so once an update returns every next call reaches the new
+ * target.
  */
 #include "internal.h"
 
@@ -86,7 +94,7 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	s = skeys_entry_site(&e[i], (uintptr_t)&e[i]);
 	if (s.key != (uintptr_t)call)
 		return SKEYS_ERR_NOTKEY;
-	if (s.target != s.code + SKEYS_CALL_RET0_OFFSET ||
+	if (s.target != s.code + SKEYS_CALL_SLOT_SIZE ||
 	    s.flags != (call->flags & (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0)))
 		return SKEYS_ERR_MISMATCH;
 	*mp = m;
@@ -106,12 +114,9 @@ static bool rel32_ok(int64_t d)
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
 
-/*
- * The slot's bytes in `form`, and where a thread sent on from it goes:
- * `target` for near and far (for far, what `lit` holds then).
- */
-static uintptr_t encode(enum skeys_call_form form, uintptr_t tramp, uintptr_t target,
-			const struct skeys_call *call, uint8_t *out)
+/* The slot's bytes in `form`; for near, jumping to `target`. */
+static void encode(enum skeys_call_form form, uintptr_t tramp, uintptr_t target,
+		   const struct skeys_call *call, uint8_t *out)
 {
 	static const uint8_t ret0[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
 
@@ -120,15 +125,15 @@ static uintptr_t encode(enum skeys_call_form form, uintptr_t tramp, uintptr_t ta
 		out[0] = 0xe9;
 		put32(out + 1, (int64_t)(target - (tramp + 5)));
 		out[5] = 0xcc;
-		return target;
+		break;
 	case SKEYS_CALL_FORM_FAR:
 		out[0] = 0xff;
 		out[1] = 0x25;
 		put32(out + 2, (int64_t)((uintptr_t)&call->lit - (tramp + 6)));
-		return target;
+		break;
 	default:
 		memcpy(out, ret0, sizeof(ret0));
-		return tramp + SKEYS_CALL_RET0_OFFSET;
+		break;
 	}
 }
 
@@ -160,19 +165,25 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 		new_ = SKEYS_CALL_FORM_FAR;
 	p.addr = tramp;
 	old_lit = call->lit;
-	p.dest_old = encode(old, tramp,
-			    (uintptr_t)(old == SKEYS_CALL_FORM_FAR ? old_lit : call->target), call,
-			    p.old);
-	p.dest_new = encode(new_, tramp, (uintptr_t)fn, call, p.new_);
+	encode(old, tramp, (uintptr_t)call->target, call, p.old);
+	encode(new_, tramp, (uintptr_t)fn, call, p.new_);
+	p.jumps = fn != NULL;
+	if (fn)
+		p.target = (uintptr_t)fn;
+	else if (old == SKEYS_CALL_FORM_NEAR)
+		p.target = (uintptr_t)call->target;
+	else
+		p.target = tramp + SKEYS_CALL_SLOT_SIZE; /* far: through lit, still the old target */
 	err = skeys_batch_queue(&b, m, &p);
 	if (err)
 		goto failed;
 	/* Far to far, ret0 to ret0: the slot stays; checked, nothing to write. */
 	if (!memcmp(p.old, p.new_, p.len))
 		b.n = 0;
-	if (new_ == SKEYS_CALL_FORM_FAR)
+	if (fn)
 		__atomic_store_n(&call->lit, fn, __ATOMIC_SEQ_CST);
 	err = skeys_batch_write(&b);
+	skeys_batch_free(&b);
 	if (err) {
 		__atomic_store_n(&call->lit, old_lit, __ATOMIC_SEQ_CST);
 		goto failed;
@@ -181,7 +192,7 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 	__atomic_store_n(&call->target, fn, __ATOMIC_RELEASE);
 	goto out;
 failed:
-	free(b.p);
+	skeys_batch_free(&b);
 	skeys_log(SKEYS_LOG_ERROR, "%s: static call %p not updated: %s", m->name, (void *)call,
 		  skeys_strerror(err));
 out:

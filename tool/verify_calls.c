@@ -2,7 +2,7 @@
 /*
  * The call table, verified: for every entry, the trampoline decodes to the
  * form the call was compiled with (far through the call object's `lit`, or
- * ret0), the return-0 stub follows it, and the call object is one (magic,
+ * ret0), the fixed jmp *lit(%rip) follows it, and the call object is one (magic,
  * kind, in writable data). The initial target is the call object's `lit`
  * as the file gives it: its bytes, or the dynamic relocation that fills it.
  */
@@ -34,7 +34,6 @@ enum {
 };
 
 static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
-static const uint8_t ret0_stub[3] = { 0x31, 0xc0, 0xc3 };
 
 static const struct skeys_section *section_named(const struct skeys_image *img,
 						 const char *name)
@@ -113,6 +112,13 @@ static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out
 	return false;
 }
 
+/* `p`, at `at`, is jmp *call(%rip): ff 25 and the displacement to the call's `lit`. */
+static bool jmp_lit(const struct skeys_image *img, const uint8_t *p, uint64_t at, uint64_t call)
+{
+	return p[0] == 0xff && p[1] == 0x25 &&
+	       at + 6 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p + 2) == call;
+}
+
 /* False when it does not verify (its error recorded). */
 static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 {
@@ -127,9 +133,10 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 
 	if (!code || !(code->flags & SKEYS_SEC_EXEC) || !t)
 		return call_error(c, &cs->n_bad, "trampoline is not in executable code");
-	if (c->ret0 != c->tramp + SKEYS_CALL_RET0_OFFSET)
-		return call_error(c, &cs->n_bad, "return-0 stub at 0x%" PRIx64 ", expected 0x%" PRIx64,
-				  c->ret0, c->tramp + SKEYS_CALL_RET0_OFFSET);
+	if (c->tail != c->tramp + SKEYS_CALL_TAIL_OFFSET)
+		return call_error(c, &cs->n_bad, "entry names 0x%" PRIx64 " as the trampoline's "
+				  "jmp *lit, expected 0x%" PRIx64, c->tail,
+				  c->tramp + SKEYS_CALL_TAIL_OFFSET);
 	if (c->kind == (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0))
 		return call_error(c, &cs->n_bad, "entry flags 0x3: neither a NULL nor a RET0 call");
 	if (!data || !(data->flags & SKEYS_SEC_WRITE) || c->call % 8 ||
@@ -142,8 +149,8 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not a static call of this kind "
 				  "(flags 0x%08x)", c->call, flags);
-	if (memcmp(t + SKEYS_CALL_RET0_OFFSET, ret0_stub, sizeof(ret0_stub)))
-		return call_error(c, &cs->n_bad, "no xor %%eax,%%eax; ret at offset 6");
+	if (!jmp_lit(img, t + SKEYS_CALL_TAIL_OFFSET, c->tail, c->call))
+		return call_error(c, &cs->n_bad, "expected jmp *0x%" PRIx64 "(%%rip) at offset 6", c->call);
 	if (c->kind) {
 		if (memcmp(t, ret0_slot, sizeof(ret0_slot)))
 			return call_error(c, &cs->n_bad, "expected the return-0 form "
@@ -151,8 +158,7 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 					  t[0], t[1], t[2], t[3], t[4], t[5]);
 		return true;
 	}
-	if (t[0] != 0xff || t[1] != 0x25 ||
-	    c->tramp + 6 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, t + 2) != c->call)
+	if (!jmp_lit(img, t, c->tramp, c->call))
 		return call_error(c, &cs->n_bad,
 				  "expected jmp *0x%" PRIx64 "(%%rip) through the call object, "
 				  "found %02x %02x %02x %02x %02x %02x",
@@ -231,7 +237,7 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 		struct skeys_call_check *c = &cs->calls[i];
 
 		c->tramp = s.code;
-		c->ret0 = s.target;
+		c->tail = s.target;
 		c->call = s.key;
 		c->kind = s.flags;
 		(void)call_verify(cs, c);

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 struct skeys_call_check {
-	uint64_t tramp, ret0, call;
+	uint64_t tramp, tail, call; /* trampoline, its jmp *lit, call object */
 	unsigned kind;       /* SKEYS_CALL_F_NULL, _RET0 or 0 */
 	char target[256];    /* "function+0x0", an imported name, or "" for none */
 	char *error;         /* NULL when it verified */

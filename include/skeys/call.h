@@ -109,7 +109,8 @@ SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 	".byte 0xff, 0x25\n\t"                                                 \
 	".long skeys__call_" #name " - (. + 4)\n\t"                            \
 	".endif\n\t"                                                           \
-	".byte 0x31, 0xc0, 0xc3\n\t"                                           \
+	".byte 0xff, 0x25\n\t"                                                 \
+	".long skeys__call_" #name " - (. + 4)\n\t"                            \
 	".balign 16, 0xcc\n\t"                                                 \
 	".size skeys__tramp_" #name ", 16\n\t"                                 \
 	".popsection\n\t"                                                      \

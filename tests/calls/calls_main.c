@@ -4,7 +4,7 @@
  * and far targets, NULL and RET0, query, threads calling while another
  * thread updates. With -DWITH_LIB, calls across a shared library too.
  */
-#include "../check.h"
+#include "../testing.h"
 #include "calls.h"
 
 #include <ctype.h>

@@ -3,7 +3,7 @@
 #ifndef SKEYS_ARCH_AARCH64_H
 #define SKEYS_ARCH_AARCH64_H
 
-#define SKEYS__ARCH_ID 3 /* SKEYS_ARCH_AARCH64 */
+#define SKEYS__ARCH_ID 3 /* the module header's `arch`; see <skeys/abi.h> */
 /* gcc rejects "i" for a symbol address under PIE/PIC; "S" is a symbol reference. */
 #define SKEYS__KEY_CONSTRAINT "S"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
