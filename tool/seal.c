@@ -379,6 +379,8 @@ static int run(const struct opts *o)
 	if (calls.n_bad)
 		skeys_cli_error(o->file, "%zu of %zu static calls failed verification", calls.n_bad,
 				calls.n);
+	if (o->check && calls.present && !calls.sealed)
+		skeys_cli_error(o->file, "call table not sealed (run skeys-seal on it after linking)");
 	if (!skeys_input_ok(&in) || !skeys_calls_ok(&calls)) {
 		if (!o->check)
 			skeys_cli_error(o->file, "verification failed: nothing written");

@@ -66,6 +66,25 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 	return (intptr_t)f != (intptr_t)(int32_t)(intptr_t)f;
 }
 
+#ifdef __cplusplus
+/* A call defined in a namespace, calling a function of it; overloads. */
+namespace ns {
+static int ov(int x)
+{
+	return x + 100;
+}
+[[maybe_unused]] static long ov(long x)
+{
+	return x + 200;
+}
+static int thousand(int x)
+{
+	return x + 1000;
+}
+SKEYS_DEFINE_CALL(ns_call, thousand);
+} // namespace ns
+#endif
+
 /* Looks like a call object, but no sealed call table lists it. */
 static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0 };
 
@@ -147,6 +166,16 @@ int main(int argc, char **argv)
 	CHECK(skeys_call(op)(1) == 4 && other_call(1) == 4);
 	CHECK(skeys_call_update(op, add2) == 0);
 	CHECK(other_own(1) == 4);
+
+#ifdef __cplusplus
+	using namespace ns; /* its call's names are found as any of its names */
+
+	/* An overloaded name: the update takes the overload of the call's type. */
+	CHECK(skeys_call_update(op, ns::ov) == 0);
+	CHECK(skeys_call(op)(1) == 101 && skeys_call(ns_call)(1) == 1001);
+	CHECK(skeys_call_update(ns_call, ns::ov) == 0 && skeys_call(ns_call)(1) == 101);
+	CHECK(skeys_call_update(op, add2) == 0);
+#endif
 
 	/* Only call objects of a sealed table are updated. */
 	CHECK_ERR(skeys_call_set(&forged, 0), SKEYS_ERR_NOTKEY);
