@@ -200,8 +200,9 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 	if (stop < cs->table_addr || (stop - cs->table_addr) % 12 || !ts ||
 	    !bytes_at(img, cs->table_addr, stop - cs->table_addr))
 		return false;
-	cs->table_off = (uint64_t)(bytes_at(img, cs->table_addr, 0) - img->buf);
 	cs->n = (size_t)(stop - cs->table_addr) / 12;
+	if (cs->n)
+		cs->table_off = (uint64_t)(bytes_at(img, cs->table_addr, cs->n * 12) - img->buf);
 	return true;
 }
 
