@@ -138,6 +138,8 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	timer_started = false; /* the timer thread was not copied */
+	/* Its wait on timer_wake was: a broadcast would wait for it forever. */
+	conds_init();
 	pthread_mutex_unlock(&timer_lock);
 }
 
