@@ -27,7 +27,7 @@ static pthread_t timer_thread;
 static struct skeys_deferred_work *pending;  /* singly linked, unordered */
 static struct skeys_deferred_work *running;  /* the record the timer is running */
 
-SKEYS_API int skeys__kernel_disable(struct skeys_key *key)
+SKEYS_API int skeys_kernel_disable(struct skeys_key *key)
 {
 	return skeys_leader_key_op(key, SKEYS_OP_DISABLE_ONE);
 }
@@ -185,8 +185,8 @@ __attribute__((destructor)) static void timer_exit(void)
 		pthread_join(timer_thread, NULL);
 }
 
-SKEYS_API int skeys__deferred_dec(struct skeys_key *key, struct skeys_deferred_work *w,
-				  unsigned long timeout_ms)
+SKEYS_API int skeys_kernel_deferred_dec(struct skeys_key *key, struct skeys_deferred_work *w,
+					unsigned long timeout_ms)
 {
 	int err = skeys_leader_key_op(key, SKEYS_OP_DEC_NOT_LAST);
 
@@ -215,7 +215,7 @@ SKEYS_API int skeys__deferred_dec(struct skeys_key *key, struct skeys_deferred_w
 	return err;
 }
 
-SKEYS_API void skeys__deferred_flush(struct skeys_deferred_work *w)
+SKEYS_API void skeys_kernel_deferred_flush(struct skeys_deferred_work *w)
 {
 	timer_lock_take();
 	if (w->pending)

@@ -215,9 +215,9 @@ extern "C" {
 
 /* ---- switching --------------------------------------------------------- */
 
-/* Exported by libskeys for this header; not for direct use. */
+/* Exported by libskeys for this header: use the kernel names above. */
 int skeys_key_count(const struct skeys_key *key);
-int skeys__kernel_disable(struct skeys_key *key);
+int skeys_kernel_disable(struct skeys_key *key);
 
 static inline int static_key_count(struct static_key *key)
 {
@@ -235,7 +235,7 @@ static inline int static_key_enable(struct static_key *key)
  */
 static inline int static_key_disable(struct static_key *key)
 {
-	return skeys__kernel_disable(skeys__kkey(key));
+	return skeys_kernel_disable(skeys__kkey(key));
 }
 
 /* true when the count went up, as the kernel's; the error goes to the log. */
@@ -289,7 +289,7 @@ static inline struct skeys_key *skeys__kany_id(struct skeys_key *k)
 #endif
 
 #define static_branch_enable(x) skeys_key_enable(SKEYS__KANY(&(x)->key))
-#define static_branch_disable(x) skeys__kernel_disable(SKEYS__KANY(&(x)->key))
+#define static_branch_disable(x) skeys_kernel_disable(SKEYS__KANY(&(x)->key))
 #define static_branch_inc(x) skeys_key_inc(SKEYS__KANY(&(x)->key))
 #define static_branch_dec(x) skeys_key_dec(SKEYS__KANY(&(x)->key))
 #define static_branch_enable_cpuslocked(x) static_branch_enable(x)
@@ -357,9 +357,9 @@ struct skeys_deferred_work {
 	int pending;
 };
 
-int skeys__deferred_dec(struct skeys_key *key, struct skeys_deferred_work *work,
-			unsigned long timeout_ms);
-void skeys__deferred_flush(struct skeys_deferred_work *work);
+int skeys_kernel_deferred_dec(struct skeys_key *key, struct skeys_deferred_work *work,
+			      unsigned long timeout_ms);
+void skeys_kernel_deferred_flush(struct skeys_deferred_work *work);
 
 struct static_key_deferred {
 	struct static_key key;
@@ -395,14 +395,14 @@ static inline void jump_label_rate_limit_ms(struct static_key_deferred *key,
 
 static inline int static_key_slow_dec_deferred(struct static_key_deferred *key)
 {
-	return skeys__deferred_dec(skeys__kkey(&key->key), &key->work, key->timeout);
+	return skeys_kernel_deferred_dec(skeys__kkey(&key->key), &key->work, key->timeout);
 }
 
 #define static_branch_deferred_inc(x) static_branch_inc(&(x)->key)
 #define static_branch_slow_dec_deferred(x)                                     \
-	skeys__deferred_dec(skeys__kkey(&(x)->key.key), &(x)->work, (x)->timeout)
+	skeys_kernel_deferred_dec(skeys__kkey(&(x)->key.key), &(x)->work, (x)->timeout)
 /* Runs the pending decrement now, or waits for the one the timer is running. */
-#define static_key_deferred_flush(x) skeys__deferred_flush(&(x)->work)
+#define static_key_deferred_flush(x) skeys_kernel_deferred_flush(&(x)->work)
 
 /* ---- initialisation ---------------------------------------------------- */
 
