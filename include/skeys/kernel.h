@@ -101,8 +101,9 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
 #ifdef __cplusplus
 #define SKEYS__KARRAY(type, name, count, init) SKEYS__KDEFINE(type, name[count], {})
 #else
+/* A declarator and an initializer list: no parentheses go around them. */
 #define SKEYS__KARRAY(type, name, count, init)                                 \
-	SKEYS__KDEFINE(type, name[count], { [0 ... (count) - 1] = init })
+	SKEYS__KDEFINE(type, name[count], { [0 ... (count) - 1] = init }) /* NOLINT(bugprone-macro-parentheses) */
 #endif
 #define DEFINE_STATIC_KEY_ARRAY_TRUE(name, count)                              \
 	SKEYS__KARRAY(struct static_key_true, name, count, STATIC_KEY_TRUE_INIT)
