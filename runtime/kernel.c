@@ -22,7 +22,7 @@
 static pthread_mutex_t timer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t timer_wake; /* a record was queued, or stop */
 static pthread_cond_t timer_done; /* the timer finished running a record */
-static bool timer_cond_ready, timer_started, timer_stop, atfork_set;
+static bool timer_cond_ready, timer_started, timer_stop;
 static pthread_t timer_thread;
 static struct skeys_deferred_work *pending;  /* singly linked, unordered */
 static struct skeys_deferred_work *running;  /* the record the timer is running */
@@ -122,7 +122,10 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
+#ifndef _WIN32 /* no fork() there */
 /* fork(): no record is being run while the process is copied. */
+static bool atfork_set;
+
 static void atfork_prepare(void)
 {
 	pthread_mutex_lock(&timer_lock);
@@ -142,6 +145,7 @@ static void atfork_child(void)
 	conds_init();
 	pthread_mutex_unlock(&timer_lock);
 }
+#endif
 
 static void timer_lock_take(void)
 {
@@ -157,12 +161,14 @@ static int timer_start(void)
 
 	if (timer_started || timer_stop)
 		return 0;
+#ifndef _WIN32
 	if (!atfork_set) {
 		err = pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 		if (err)
 			return -err;
 		atfork_set = true;
 	}
+#endif
 	err = pthread_create(&timer_thread, NULL, timer_main, NULL);
 	if (err)
 		return -err;

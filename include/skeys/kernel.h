@@ -239,7 +239,7 @@ static inline int static_key_disable(struct static_key *key)
 	return skeys_kernel_disable(skeys__kkey(key));
 }
 
-/* true when the count went up, as the kernel's; the error goes to the log. */
+/* true when the count went up, as the kernel's (static_branch_inc returns the error). */
 static inline bool static_key_slow_inc(struct static_key *key)
 {
 	return skeys_key_inc(skeys__kkey(key)) == 0;
