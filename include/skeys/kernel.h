@@ -78,10 +78,22 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
 	extern SKEYS__KEY_ATTR type name
 #endif
 
+/*
+ * Where <skeys.h> records key names (SKEYS__NAME), kernel keys are named
+ * too, as SKEYS_DEFINE_* keys are.
+ */
+#ifdef SKEYS__NAME
+#define SKEYS__KNAME(name, tag, key, n) ; SKEYS__NAME(name, tag, key, n)
+#else
+#define SKEYS__KNAME(name, tag, key, n)
+#endif
+
 #define DEFINE_STATIC_KEY_TRUE(name)                                           \
-	SKEYS__KDEFINE(struct static_key_true, name, STATIC_KEY_TRUE_INIT)
+	SKEYS__KDEFINE(struct static_key_true, name, STATIC_KEY_TRUE_INIT)     \
+	SKEYS__KNAME(name, static_key_true, &(name).key, 1)
 #define DEFINE_STATIC_KEY_FALSE(name)                                          \
-	SKEYS__KDEFINE(struct static_key_false, name, STATIC_KEY_FALSE_INIT)
+	SKEYS__KDEFINE(struct static_key_false, name, STATIC_KEY_FALSE_INIT)   \
+	SKEYS__KNAME(name, static_key_false, &(name).key, 1)
 /* The kernel makes these read-only after boot; skeys keys stay writable. */
 #define DEFINE_STATIC_KEY_TRUE_RO(name) DEFINE_STATIC_KEY_TRUE(name)
 #define DEFINE_STATIC_KEY_FALSE_RO(name) DEFINE_STATIC_KEY_FALSE(name)
@@ -99,16 +111,19 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
  * warns about it); C++ the members' default initializers.
  */
 #ifdef __cplusplus
-#define SKEYS__KARRAY(type, name, count, init) SKEYS__KDEFINE(type, name[count], {})
+#define SKEYS__KARRAY(tag, name, count, init)                                  \
+	SKEYS__KDEFINE(struct tag, name[count], {})                            \
+	SKEYS__KNAME(name, tag, &(name)[0].key, count)
 #else
 /* A declarator and an initializer list: no parentheses go around them. */
-#define SKEYS__KARRAY(type, name, count, init)                                 \
-	SKEYS__KDEFINE(type, name[count], { [0 ... (count) - 1] = init }) /* NOLINT(bugprone-macro-parentheses) */
+#define SKEYS__KARRAY(tag, name, count, init)                                  \
+	SKEYS__KDEFINE(struct tag, name[count], { [0 ... (count) - 1] = init }) /* NOLINT(bugprone-macro-parentheses) */ \
+	SKEYS__KNAME(name, tag, &(name)[0].key, count)
 #endif
 #define DEFINE_STATIC_KEY_ARRAY_TRUE(name, count)                              \
-	SKEYS__KARRAY(struct static_key_true, name, count, STATIC_KEY_TRUE_INIT)
+	SKEYS__KARRAY(static_key_true, name, count, STATIC_KEY_TRUE_INIT)
 #define DEFINE_STATIC_KEY_ARRAY_FALSE(name, count)                             \
-	SKEYS__KARRAY(struct static_key_false, name, count, STATIC_KEY_FALSE_INIT)
+	SKEYS__KARRAY(static_key_false, name, count, STATIC_KEY_FALSE_INIT)
 
 /*
  * Keys across modules. The module defining a key exports it; a module that
@@ -140,7 +155,8 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
 #define SKEYS__KIMPORT_T(tag, on, name)                                        \
 	SKEYS__C_LINKAGE SKEYS__IMPORT_ATTR const void *const                  \
 		skeys__export_##name;                                          \
-	SKEYS__KEY_ATTR struct tag name = SKEYS__KIMPORT_##tag(on, name)
+	SKEYS__KEY_ATTR struct tag name = SKEYS__KIMPORT_##tag(on, name)    \
+	SKEYS__KNAME(name, tag, &(name), 1)
 #define SKEYS__KIMPORT_static_key(on, name) { SKEYS__KIMPORT_KEY(on, name) }
 #define SKEYS__KIMPORT_static_key_true(on, name)                               \
 	{ { SKEYS__KIMPORT_KEY(on, name) } }
@@ -380,10 +396,12 @@ struct static_key_false_deferred {
 
 #define DEFINE_STATIC_KEY_DEFERRED_TRUE(name, rl)                              \
 	SKEYS__KDEFINE(struct static_key_true_deferred, name,                  \
-		       SKEYS__KDEFERRED_INIT(STATIC_KEY_TRUE_INIT, rl))
+		       SKEYS__KDEFERRED_INIT(STATIC_KEY_TRUE_INIT, rl))         \
+	SKEYS__KNAME(name, static_key_true_deferred, &(name).key.key, 1)
 #define DEFINE_STATIC_KEY_DEFERRED_FALSE(name, rl)                             \
 	SKEYS__KDEFINE(struct static_key_false_deferred, name,                 \
-		       SKEYS__KDEFERRED_INIT(STATIC_KEY_FALSE_INIT, rl))
+		       SKEYS__KDEFERRED_INIT(STATIC_KEY_FALSE_INIT, rl))        \
+	SKEYS__KNAME(name, static_key_false_deferred, &(name).key.key, 1)
 #define SKEYS__KDEFERRED_INIT(key_init, rl)                                    \
 	{ key_init, SKEYS__KMS(rl), { 0, 0, 0, 0 } }
 
