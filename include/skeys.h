@@ -19,24 +19,8 @@
 #include <stdbool.h>
 #endif
 
-#if defined(__x86_64__)
-#include <skeys/arch/x86_64.h>
-#elif defined(__i386__)
-#include <skeys/arch/i386.h>
-#elif defined(__aarch64__) || defined(__arm64__)
-#include <skeys/arch/aarch64.h>
-#elif defined(__riscv) && __riscv_xlen == 64
-#include <skeys/arch/riscv64.h>
-#elif defined(__arm__)
-#include <skeys/arch/arm.h>
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&   \
-	defined(_CALL_ELF) && _CALL_ELF == 2
-#include <skeys/arch/ppc64le.h>
-#elif defined(__s390x__)
-#include <skeys/arch/s390x.h>
-#elif defined(__loongarch__) && __loongarch_grlen == 64
-#include <skeys/arch/loongarch64.h>
-#else
+#include <skeys/arches.h>
+#ifndef SKEYS__ARCH_ID
 #error "skeys: this architecture is not supported yet"
 #endif
 
@@ -73,9 +57,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define SKEYS__STR2(x) #x
-#define SKEYS__STR(x) SKEYS__STR2(x)
 
 /* ---- keys -------------------------------------------------------------- */
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../check.h"
+#include "../testing.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -178,7 +178,7 @@ static int test_seal(const char *path)
 			break;
 		}
 	}
-	/* The light proof skeys-seal runs on its copy agrees with the full one. */
+	/* The proof of a sealed copy agrees with the full check. */
 	CHECK(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
 	CHECK(c.n >= 2);
 	/* It catches a changed table byte (the checksum), ... */
@@ -207,7 +207,7 @@ static int test_seal(const char *path)
 		CHECK(strstr(err, tamper ? "not one of the verified entries"
 					  : "not in strictly sorted order") != NULL);
 	}
-	/* Sealed piece by piece (as skeys-seal writes ELF files): the same bytes. */
+	/* Sealed in pieces of 3 entries rather than one: the same bytes. */
 	{
 		struct skeys_check_stream st;
 		uint8_t *piece = malloc(3 * 12);
@@ -395,8 +395,8 @@ static void synth_build(struct synth *y, size_t n, size_t k)
 {
 	uint64_t text = SYNTH_TEXT, data = text + 8 * n, table = data + 16 * k,
 		 hdr = table + 12 * n, len = hdr + 40;
-	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = 40,
-				  .entry_size = 12, .arch = SKEYS_ARCH_X86_64 };
+	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = SKEYS_HEADER_SIZE,
+				  .entry_size = SKEYS_ENTRY_SIZE, .arch = skeys_arch_x86_64.id };
 	size_t i;
 
 	memset(y, 0, sizeof(*y));
