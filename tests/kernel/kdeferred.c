@@ -13,7 +13,7 @@
 #include <skeys/kernel.h>
 
 #include <pthread.h>
-#include "check.h"
+#include "testing.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,11 +3,11 @@
  * The rest of <skeys/kernel.h> beyond the kernel's self test: counts,
  * the kernel's disable rule, arrays, _RO and MAYBE keys, static keys,
  * initialisers, the *_cpuslocked names. Of skeys, only <skeys/kernel.h> is
- * included (check.h is the tests' CHECK).
+ * included (testing.h is the tests' CHECK).
  */
 #include <skeys/kernel.h>
 
-#include "check.h"
+#include "testing.h"
 
 #include <stdio.h>
 #include <string.h>
