@@ -47,16 +47,22 @@ EXPORT_SYMBOL(b);
 __attribute__((visibility("default"))) int lib_sites(void);
 int lib_sites(void) { return skeys_branch_unlikely(&a) + 2 * static_branch_likely(&b); }
 """
+# The kernel names on a key of skeys' own type, too.
 MIXED_MAIN_C = """#include <skeys/kernel.h>
 IMPORT_STATIC_KEY_FALSE(a);
 SKEYS_IMPORT_TRUE(b);
+SKEYS_DEFINE_FALSE(own);
 int lib_sites(void);
 static int sites(void) { return static_branch_unlikely(&a) + 2 * skeys_branch_likely(&b); }
+static int own_site(void) { return static_branch_unlikely(&own); }
 int main(void)
 {
 	if (sites() != 2 || lib_sites() != 2) return 10;
 	if (static_branch_enable(&a) || skeys_disable(&b)) return 11;
 	if (sites() != 1 || lib_sites() != 1) return 12;
+	if (own_site() || static_key_enabled(&own)) return 13;
+	if (static_branch_inc(&own) || !own_site() || !static_key_enabled(&own)) return 14;
+	if (static_branch_dec(&own) || own_site()) return 15;
 	return 0;
 }
 """
