@@ -73,13 +73,22 @@ int skeys_input_load(struct skeys_input *in, const char *path)
 {
 	char err[SKEYS_ERR_LEN];
 	struct skeys_image *img;
+	struct skeys_file file;
+	int rc;
 
 	memset(in, 0, sizeof(*in));
-	if (skeys_image_open_file(&img, path, err, sizeof(err))) {
+	if (skeys_file_open(&file, path, err, sizeof(err)) ||
+	    skeys_image_open_mem(&img, file.buf, file.len, err, sizeof(err))) {
+		skeys_file_close(&file);
 		skeys_cli_error(path, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
-	return skeys_input_open(in, path, img);
+	rc = skeys_input_open(in, path, img);
+	if (rc)
+		skeys_file_close(&file);
+	else
+		in->file = file;
+	return rc;
 }
 
 void skeys_input_free(struct skeys_input *in)
@@ -99,6 +108,7 @@ void skeys_input_free(struct skeys_input *in)
 		skeys_check_close(&in->check);
 	skeys_image_close(in->img);
 	in->img = NULL;
+	skeys_file_close(&in->file); /* after the image, which reads its bytes */
 	in->checked = false;
 }
 

@@ -4,6 +4,7 @@
 #define SKEYS_TOOL_CLI_H
 
 #include "check.h"
+#include "file.h"
 
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ enum skeys_exit {
  */
 struct skeys_input {
 	const char *path;
+	struct skeys_file file; /* what img reads (not open for an image given) */
 	struct skeys_image *img;
 	struct skeys_check check;
 	bool checked;

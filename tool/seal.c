@@ -106,7 +106,7 @@ static bool same_file(const char *in, const char *out)
 
 struct source {
 	const char *path;
-	const struct skeys_image *img;
+	const struct skeys_file *file;
 };
 
 /*
@@ -118,7 +118,7 @@ static int unchanged(void *arg, char *err, size_t errlen)
 	const struct source *src = arg;
 	char why[SKEYS_ERR_LEN];
 
-	if (!skeys_image_changed(src->img, why, sizeof(why)))
+	if (!skeys_file_changed(src->file, why, sizeof(why)))
 		return 0;
 	snprintf(err, errlen, "input %s: %s; nothing written", src->path, why);
 	return -1;
@@ -151,13 +151,14 @@ static int input_mode(const struct opts *o, mode_t *mode)
 	return SKEYS_EXIT_OK;
 }
 
-/* `buf` holds img->len bytes: the input's, or its sealed copy. */
-static int write_result(const struct opts *o, const struct skeys_image *img,
+/* `buf` holds the input's bytes, or its sealed copy. */
+static int write_result(const struct opts *o, const struct skeys_input *in,
 			const uint8_t *buf)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
-	struct source src = { o->file, img };
+	struct source src = { o->file, &in->file };
+	const struct skeys_image *img = in->img;
 	mode_t mode;
 	int rc = input_mode(o, &mode);
 
@@ -246,7 +247,7 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 	const struct skeys_image *img = in->img;
 	struct skeys_check *c = &in->check;
 	uint64_t t0 = c->table_off, t1 = t0 + c->n * sizeof(struct skeys_entry);
-	struct source src = { o->file, img };
+	struct source src = { o->file, &in->file };
 	struct skeys_check_stream st;
 	struct skeys_output w;
 	uint8_t *buf = NULL, *out = NULL;
@@ -260,7 +261,7 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 	if (r)
 		return stream_error(in, r, err);
 	buf = malloc(STREAM_BYTES);
-	if (!buf || skeys_image_copy(img, &out, err, sizeof(err))) {
+	if (!buf || skeys_file_copy(&in->file, &out, err, sizeof(err))) {
 		if (!buf)
 			snprintf(err, sizeof(err), "out of memory");
 		skeys_cli_error(o->file, "%s", err);
@@ -307,7 +308,7 @@ write_failed:
 	rc = SKEYS_EXIT_INPUT;
 out:
 	skeys_check_stream_end(&st);
-	skeys_image_copy_free(img, out);
+	skeys_file_copy_free(&in->file, out);
 	free(buf);
 	return rc;
 }
@@ -328,7 +329,7 @@ static int seal(const struct opts *o, struct skeys_input *in)
 	}
 	if (!fmt->seal_finish && !in->n_slices)
 		return seal_streamed(o, in);
-	if (skeys_image_copy(in->img, &out, err, sizeof(err))) {
+	if (skeys_file_copy(&in->file, &out, err, sizeof(err))) {
 		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
@@ -338,15 +339,15 @@ static int seal(const struct opts *o, struct skeys_input *in)
 					   sizeof(err));
 		if (r) {
 			skeys_cli_error(u[i].path, "%s", err);
-			skeys_image_copy_free(in->img, out);
+			skeys_file_copy_free(&in->file, out);
 			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
 		}
 	}
 	/* The format's fields (a file checksum, code signature hashes) need it all. */
 	rc = finish_and_prove(in, out);
 	if (rc == SKEYS_EXIT_OK)
-		rc = write_result(o, in->img, out);
-	skeys_image_copy_free(in->img, out);
+		rc = write_result(o, in, out);
+	skeys_file_copy_free(&in->file, out);
 	return rc;
 }
 
@@ -379,7 +380,7 @@ static int run(const struct opts *o)
 	} else if (skeys_input_sealed(&in)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
-			rc = write_result(o, in.img, in.img->buf);
+			rc = write_result(o, &in, in.img->buf);
 	} else {
 		rc = seal(o, &in);
 	}

@@ -10,6 +10,7 @@
 #include "arch.h"
 #include "check.h"
 #include "emit.h"
+#include "file.h"
 #include "format.h"
 
 #include <errno.h>
@@ -498,8 +499,8 @@ static void append(const char *path, const char *bytes)
 }
 
 /*
- * A file opened by skeys_image_open_file() is read where it lies: its copy
- * for sealing must not write through to the file, and a change to the file
+ * A file opened by skeys_file_open() is read where it lies: its copy for
+ * sealing must not write through to the file, and a change to the file
  * after opening must be seen (skeys-seal then writes nothing).
  */
 static int test_mapped(const char *path)
@@ -507,27 +508,27 @@ static int test_mapped(const char *path)
 	char err[SKEYS_ERR_LEN], tmp[] = "/tmp/skeys-unit-mapped.XXXXXX";
 	size_t len, len2;
 	uint8_t *buf = slurp(path, &len), *copy, *again;
-	struct skeys_image *img;
+	struct skeys_file file;
 	FILE *f;
 	int fd = mkstemp(tmp);
 
 	CHECK(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
 	       fclose(f) == 0);
-	CHECK(skeys_image_open_file(&img, tmp, err, sizeof(err)) == 0);
-	CHECK(img->len == len && memcmp(img->buf, buf, len) == 0);
-	CHECK(skeys_image_changed(img, err, sizeof(err)) == 0);
-	CHECK(skeys_image_copy(img, &copy, err, sizeof(err)) == 0);
+	CHECK(skeys_file_open(&file, tmp, err, sizeof(err)) == 0);
+	CHECK(file.len == len && memcmp(file.buf, buf, len) == 0);
+	CHECK(skeys_file_changed(&file, err, sizeof(err)) == 0);
+	CHECK(skeys_file_copy(&file, &copy, err, sizeof(err)) == 0);
 	CHECK(memcmp(copy, buf, len) == 0);
 	memset(copy, 0xa5, len);
-	skeys_image_copy_free(img, copy);
+	skeys_file_copy_free(&file, copy);
 	again = slurp(tmp, &len2);
 	CHECK(len2 == len && memcmp(again, buf, len) == 0);
-	CHECK(memcmp(img->buf, buf, len) == 0);
-	CHECK(skeys_image_changed(img, err, sizeof(err)) == 0);
+	CHECK(memcmp(file.buf, buf, len) == 0);
+	CHECK(skeys_file_changed(&file, err, sizeof(err)) == 0);
 	append(tmp, "x");
-	CHECK(skeys_image_changed(img, err, sizeof(err)) == -1);
+	CHECK(skeys_file_changed(&file, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "changed") != NULL);
-	skeys_image_close(img);
+	skeys_file_close(&file);
 	unlink(tmp);
 	free(again);
 	free(buf);
