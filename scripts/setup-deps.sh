@@ -19,7 +19,7 @@ packages="
 	meson ninja-build pkg-config python3
 	gcc g++ clang lld binutils make cmake
 	libelf-dev libcapstone-dev liblief-dev
-	strace file
+	strace file libcap2-bin
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
 	gcc-mingw-w64-i686 g++-mingw-w64-i686
 	qemu-user

@@ -69,7 +69,7 @@ int skeys_input_open(struct skeys_input *in, const char *path, struct skeys_imag
 	return SKEYS_EXIT_OK;
 }
 
-int skeys_input_load(struct skeys_input *in, const char *path)
+int skeys_input_load(struct skeys_input *in, const char *path, unsigned file_flags)
 {
 	char err[SKEYS_ERR_LEN];
 	struct skeys_image *img;
@@ -77,7 +77,7 @@ int skeys_input_load(struct skeys_input *in, const char *path)
 	int rc;
 
 	memset(in, 0, sizeof(*in));
-	if (skeys_file_open(&file, path, err, sizeof(err)) ||
+	if (skeys_file_open(&file, path, file_flags, err, sizeof(err)) ||
 	    skeys_image_open_mem(&img, file.buf, file.len, err, sizeof(err))) {
 		skeys_file_close(&file);
 		skeys_cli_error(path, "%s", err);
@@ -194,10 +194,12 @@ void skeys_cli_help_exit_status(FILE *f)
 		"  %d   success\n"
 		"  %d   a site or the table failed verification (skeys-seal then writes\n"
 		"      nothing; skeys-seal --check also when FILE is not sealed)\n"
-		"  %d   input or environment error: unreadable, not a supported binary,\n"
-		"      truncated, not built with skeys, cannot write the output\n"
+		"  %d   input or environment error: unreadable, not a regular file, not a\n"
+		"      supported binary, truncated, debug-only, not built with skeys; an\n"
+		"      output that cannot be written, replaced or given the input's owner,\n"
+		"      group, mode and extended attributes\n"
 		"  %d  usage error\n"
-		"A failed run never modifies its input.\n",
+		"A failed run never modifies its input. Every error names the file.\n",
 		SKEYS_EXIT_OK, SKEYS_EXIT_VERIFY, SKEYS_EXIT_INPUT, SKEYS_EXIT_USAGE);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#define _XOPEN_SOURCE 700 /* open, fstat, read, mmap, st_mtim */
+#define _DEFAULT_SOURCE /* flock, and open, fstat, read, mmap, st_mtim */
 #include "file.h"
 
 #include <errno.h>
@@ -7,15 +7,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A descriptor of the regular file at `path` and its status, or -1 with a message. */
+const char *skeys_file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "a special file";
+}
+
+static int not_regular(mode_t mode, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "not a regular file: %s", skeys_file_kind(mode));
+	return -1;
+}
+
+/*
+ * A descriptor of the regular file at `path` and its status, or -1 with a
+ * message. What is not a regular file is refused before it is opened where
+ * stat can tell (opening a FIFO waits for a writer; opening a device can
+ * act on it), and opened without waiting where it cannot (a name swapped
+ * in between): O_NONBLOCK, then fstat.
+ */
 static int file_open(const char *path, struct stat *st, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd, fl;
 
+	if (stat(path, st) == 0 && !S_ISREG(st->st_mode))
+		return not_regular(st->st_mode, err, errlen);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
@@ -23,7 +54,9 @@ static int file_open(const char *path, struct stat *st, char *err, size_t errlen
 	if (fstat(fd, st)) {
 		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
 	} else if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "not a regular file");
+		not_regular(st->st_mode, err, errlen);
+	} else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK)) {
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
 	} else {
 		return fd;
 	}
@@ -89,12 +122,47 @@ static void stamp_of(const struct stat *st, struct skeys_file_stamp *t)
 }
 
 /*
+ * Wait for the exclusive advisory lock on the file at `path`, open in *fd
+ * with status *st. A run that held it may have replaced the file by rename
+ * meanwhile: the descriptor then holds the old file, so the name is opened
+ * again (and *st is the status once locked). A filesystem without flock is
+ * not locked: the change check still stands. 0, or -1 with a message.
+ */
+static int file_lock(const char *path, int *fd, struct stat *st, char *err, size_t errlen)
+{
+	struct stat now;
+	int tries;
+
+	for (tries = 0; tries < 1000; tries++) {
+		int r;
+
+		while ((r = flock(*fd, LOCK_EX)) && errno == EINTR)
+			;
+		if (r)
+			return 0;
+		if (stat(path, &now) == 0 && now.st_dev == st->st_dev && now.st_ino == st->st_ino) {
+			if (fstat(*fd, st) == 0)
+				return 0;
+			snprintf(err, errlen, "cannot stat: %s", strerror(errno));
+			return -1;
+		}
+		close(*fd);
+		*fd = file_open(path, st, err, errlen);
+		if (*fd < 0)
+			return -1;
+	}
+	snprintf(err, errlen, "replaced over and over while waiting for its lock");
+	return -1;
+}
+
+/*
  * The file is mapped, not read: a copy would cost a second buffer of the
  * file's size and a fault per page of it; a read-only mapping shares the
  * page cache, and the tools read most of a file at most once. An empty
  * file, or one whose filesystem cannot map it, is read into a buffer.
  */
-int skeys_file_open(struct skeys_file *f, const char *path, char *err, size_t errlen)
+int skeys_file_open(struct skeys_file *f, const char *path, unsigned flags, char *err,
+		    size_t errlen)
 {
 	struct stat st;
 
@@ -102,10 +170,16 @@ int skeys_file_open(struct skeys_file *f, const char *path, char *err, size_t er
 	f->fd = file_open(path, &st, err, errlen);
 	if (f->fd < 0)
 		return -1;
+	if ((flags & SKEYS_FILE_LOCK) && file_lock(path, &f->fd, &st, err, errlen)) {
+		if (f->fd < 0)
+			return -1;
+		goto fail;
+	}
 	if ((uint64_t)st.st_size > SIZE_MAX) {
 		snprintf(err, errlen, "too large (%lld bytes)", (long long)st.st_size);
 		goto fail;
 	}
+	f->st = st;
 	stamp_of(&st, &f->stamp);
 	f->len = (size_t)st.st_size;
 	if (f->len)

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
 
 /* What tells whether a file changed since it was opened. */
 struct skeys_file_stamp {
@@ -28,15 +30,25 @@ struct skeys_file {
 	int fd;
 	void *map;
 	uint8_t *owned;
+	struct stat st; /* the file's status when opened: owner, group, mode, links */
 	struct skeys_file_stamp stamp;
 };
 
 /*
- * Open the regular file at `path` and map it (or read it). 0, or -1 with a
- * message (not naming the file; callers add it) in err; on failure nothing
- * stays open.
+ * For skeys-seal: take an exclusive advisory lock (flock) on the file and
+ * hold it until skeys_file_close(), so that runs on one file take turns;
+ * when the run before replaced the file, the new one is opened.
  */
-int skeys_file_open(struct skeys_file *f, const char *path, char *err, size_t errlen);
+#define SKEYS_FILE_LOCK 1u
+
+/*
+ * Open the regular file at `path` and map it (or read it). Anything else
+ * (a FIFO, a device, a directory) is refused without waiting on it. 0, or
+ * -1 with a message (not naming the file; callers add it) in err; on
+ * failure nothing stays open.
+ */
+int skeys_file_open(struct skeys_file *f, const char *path, unsigned flags, char *err,
+		    size_t errlen);
 void skeys_file_close(struct skeys_file *f);
 
 /*
@@ -55,6 +67,9 @@ void skeys_file_copy_free(const struct skeys_file *f, uint8_t *out);
  * them out, before it commits them. 0 when nothing is open.
  */
 int skeys_file_changed(const struct skeys_file *f, char *err, size_t errlen);
+
+/* What a file of that mode is, for messages: "a FIFO", "a directory"... */
+const char *skeys_file_kind(mode_t mode);
 
 /* Read all of `path` into a new buffer. 0, or -1 with a message in err. */
 int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,

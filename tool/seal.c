@@ -32,8 +32,22 @@ static void help(FILE *f)
 	      "\n"
 	      "Every bad site is reported as FILE: function+offset (address): error: ...\n"
 	      "A file that is already sealed and verifies is left untouched (with -o,\n"
-	      "OUT receives a copy). The file is replaced whole through a temporary\n"
-	      "file and rename; its mode is kept.\n"
+	      "OUT receives a copy).\n"
+	      "\n"
+	      "Files:\n"
+	      "  FILE must be a regular file (a FIFO or device is refused at once), not\n"
+	      "  a debug-only file (objcopy --only-keep-debug: seal the stripped program).\n"
+	      "  The file written (FILE, or OUT) is replaced whole: a temporary file in\n"
+	      "  its directory is written, fsynced and renamed over it. A symbolic link\n"
+	      "  is followed to the regular file it names, which is replaced; the link\n"
+	      "  stays. A device, FIFO, directory or link to nothing is refused, and so\n"
+	      "  is a file with several hard links (a rename would leave the other names\n"
+	      "  with the old file: seal before linking). What is written gets FILE's\n"
+	      "  owner, group, mode (setuid and setgid too) and extended attributes\n"
+	      "  (file capabilities, ACLs); where one cannot be given (another user's\n"
+	      "  file, sealed without root), nothing is written. Holes in FILE stay\n"
+	      "  holes. Runs sealing one FILE at once take turns (flock): the later\n"
+	      "  ones find it sealed.\n"
 	      "\n",
 	      f);
 	skeys_cli_help_support(f);
@@ -138,19 +152,6 @@ static void output_error(const struct source *src, const char *dest, const char 
 	skeys_cli_error(dest, "%s", err);
 }
 
-/* The mode the output gets: the input's. */
-static int input_mode(const struct opts *o, mode_t *mode)
-{
-	struct stat st;
-
-	if (stat(o->file, &st)) {
-		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
-		return SKEYS_EXIT_INPUT;
-	}
-	*mode = st.st_mode;
-	return SKEYS_EXIT_OK;
-}
-
 /* `buf` holds the input's bytes, or its sealed copy. */
 static int write_result(const struct opts *o, const struct skeys_input *in,
 			const uint8_t *buf)
@@ -158,13 +159,8 @@ static int write_result(const struct opts *o, const struct skeys_input *in,
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
 	struct source src = { o->file, &in->file };
-	const struct skeys_image *img = in->img;
-	mode_t mode;
-	int rc = input_mode(o, &mode);
 
-	if (rc)
-		return rc;
-	if (skeys_output_replace(dest, buf, img->len, mode, unchanged, &src, err, sizeof(err))) {
+	if (skeys_output_replace(dest, &in->file, buf, unchanged, &src, err, sizeof(err))) {
 		output_error(&src, dest, err);
 		return SKEYS_EXIT_INPUT;
 	}
@@ -252,11 +248,8 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 	struct skeys_output w;
 	uint8_t *buf = NULL, *out = NULL;
 	size_t done, k;
-	mode_t mode;
-	int r, rc = input_mode(o, &mode);
+	int r, rc = SKEYS_EXIT_OK;
 
-	if (rc)
-		return rc;
 	r = skeys_check_stream_begin(c, &st, err, sizeof(err));
 	if (r)
 		return stream_error(in, r, err);
@@ -273,8 +266,8 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 		rc = SKEYS_EXIT_INPUT;
 		goto out;
 	}
-	if (skeys_output_write(&w, 0, img->buf, t0, err, sizeof(err)) ||
-	    skeys_output_write(&w, t1, img->buf + t1, img->len - t1, err, sizeof(err)))
+	if (skeys_output_copy(&w, &in->file, 0, t0, err, sizeof(err)) ||
+	    skeys_output_copy(&w, &in->file, t1, img->len - t1, err, sizeof(err)))
 		goto write_failed;
 	skeys_output_flush_start(&w);
 	for (done = 0; done < c->n; done += k) {
@@ -293,7 +286,7 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 	if (skeys_output_write(&w, c->hdr_off, out + c->hdr_off, sizeof(struct skeys_header),
 			       err, sizeof(err)))
 		goto write_failed;
-	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
+	if (skeys_output_commit(&w, &in->file, unchanged, &src, err, sizeof(err))) {
 		output_error(&src, dest, err);
 		rc = SKEYS_EXIT_INPUT;
 	}
@@ -355,7 +348,8 @@ static int run(const struct opts *o)
 {
 	struct skeys_input in;
 	const struct skeys_input *u;
-	int rc = skeys_input_load(&in, o->file);
+	/* Runs sealing one file take turns: the later one sees it sealed. */
+	int rc = skeys_input_load(&in, o->file, o->check ? 0 : SKEYS_FILE_LOCK);
 	size_t i, n;
 
 	if (rc)

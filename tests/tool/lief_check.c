@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* Our reader first: it checks the format before LIEF sees the file. */
-	if (skeys_file_open(&file, argv[1], err, sizeof(err)) ||
+	if (skeys_file_open(&file, argv[1], 0, err, sizeof(err)) ||
 	    skeys_image_open_mem(&img, file.buf, file.len, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", argv[1], err);
 		skeys_file_close(&file);

@@ -514,7 +514,7 @@ static int test_mapped(const char *path)
 
 	CHECK(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
 	       fclose(f) == 0);
-	CHECK(skeys_file_open(&file, tmp, err, sizeof(err)) == 0);
+	CHECK(skeys_file_open(&file, tmp, 0, err, sizeof(err)) == 0);
 	CHECK(file.len == len && memcmp(file.buf, buf, len) == 0);
 	CHECK(skeys_file_changed(&file, err, sizeof(err)) == 0);
 	CHECK(skeys_file_copy(&file, &copy, err, sizeof(err)) == 0);
