@@ -142,16 +142,16 @@ extern "C" {
  * only a macro guarantees at every optimisation level. The expression is
  * true when the site jumps.
  */
-#define SKEYS__SITE(k, br)                                                     \
+#define SKEYS__SITE_AT(kp, on, br)                                             \
 	__extension__({                                                        \
 		__label__ skeys__yes, skeys__out;                              \
 		SKEYS__BOOL skeys__r;                                          \
 		__asm__ goto(SKEYS__ASM_SITE_PRE SKEYS__ASM_SITE_LABEL         \
 			     SKEYS__ASM_SITE SKEYS__ASM_ENTRY                  \
 			     : /* no outputs */                                \
-			     : [skeys_k] SKEYS__KEY_CONSTRAINT(&(k)->key),     \
+			     : [skeys_k] SKEYS__KEY_CONSTRAINT(kp),            \
 			       [skeys_br] "i"(br),                             \
-			       [skeys_jmp] "i"(SKEYS__INITIAL(k) ^ (br))       \
+			       [skeys_jmp] "i"((on) ^ (br))                   \
 			     : /* no clobbers */                               \
 			     : skeys__yes);                                    \
 		skeys__r = 0;                                                  \
@@ -170,10 +170,15 @@ extern "C" {
  * code is the same once inlined, at -O0 too.
  */
 #if defined(__cplusplus) && defined(__clang__) && __clang_major__ < 17
-#define SKEYS__SITE_EXPR(k, br)                                                	([]() __attribute__((always_inline)) -> bool { return SKEYS__SITE(k, br); }())
+#define SKEYS__SITE_AT_EXPR(kp, on, br)                                        \
+	([]() __attribute__((always_inline)) -> bool {                         \
+		return SKEYS__SITE_AT(kp, on, br);                             \
+	}())
 #else
-#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE(k, br)
+#define SKEYS__SITE_AT_EXPR(kp, on, br) SKEYS__SITE_AT(kp, on, br)
 #endif
+/* kp: the key's address (any key type: <skeys/kernel.h> has its own); on: its initial state. */
+#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE_AT_EXPR(&(k)->key, SKEYS__INITIAL(k), br)
 
 #define skeys_branch_unlikely(k) SKEYS__SITE_EXPR(k, 0)
 #define skeys_branch_likely(k) (!SKEYS__SITE_EXPR(k, 1))

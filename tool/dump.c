@@ -223,7 +223,7 @@ static int dump(const char *path, bool json)
 	char err[SKEYS_ERR_LEN];
 	struct skeys_input in;
 	struct skeys_calls calls;
-	int rc = skeys_input_load(&in, path);
+	int rc = skeys_input_load(&in, path, 0);
 
 	if (rc)
 		return rc;
