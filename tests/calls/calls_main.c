@@ -23,6 +23,12 @@ int add3(int x);
 int other_call(int x);
 int other_update(int (*fn)(int));
 int other_own(int x);
+/* calls_kernel.c */
+int kernel_call(int x);
+int kernel_update(int (*fn)(int));
+int (*kernel_query(void))(int);
+void kernel_hook(void);
+int kernel_hook_update(void (*fn)(void));
 int add1(int x)
 {
 	return x + 1;
@@ -35,6 +41,10 @@ static int counter;
 static void bump(void)
 {
 	counter++;
+}
+static void bump_hook(void)
+{
+	bump();
 }
 static int twice(int x)
 {
@@ -176,6 +186,16 @@ int main(int argc, char **argv)
 	CHECK(skeys_call_update(ns_call, ns::ov) == 0 && skeys_call(ns_call)(1) == 101);
 	CHECK(skeys_call_update(op, add2) == 0);
 #endif
+
+	/* The kernel's names (<skeys/kernel.h>). */
+	CHECK(kernel_call(1) == 2 && kernel_query() == add1);
+	CHECK(kernel_update(add3) == 0);
+	CHECK(kernel_call(1) == 4 && kernel_query() == add3);
+	kernel_hook(); /* no target: nothing */
+	CHECK(kernel_hook_update(bump_hook) == 0);
+	kernel_hook();
+	CHECK(counter == 1 && kernel_hook_update(NULL) == 0);
+	counter = 0;
 
 	/* Only call objects of a sealed table are updated. */
 	CHECK_ERR(skeys_call_set(&forged, 0), SKEYS_ERR_NOTKEY);

@@ -57,7 +57,7 @@ def build(args, work):
     libdir = os.path.dirname(os.path.abspath(args.libskeys))
     exe = os.path.join(work, "calls")
     cmd = [cc] + cflags(args)
-    srcs = [os.path.join(HERE, "calls_main.c"), os.path.join(HERE, "calls_other.c")]
+    srcs = [os.path.join(HERE, f) for f in ("calls_main.c", "calls_other.c", "calls_kernel.c")]
     link = []
     if args.link == "shared":
         lib = os.path.join(work, "libcalls.so")
