@@ -73,7 +73,8 @@ static int run_single(void)
 {
 	struct sigaction sa;
 
-	if (skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
+	/* The site runs before each switch too: valgrind translates it then. */
+	if (k0_u() || skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
 		return 1;
 	if (sigaction(SIGTRAP, NULL, &sa) || sa.sa_handler != SIG_DFL) {
 		fprintf(stderr, "single: a SIGTRAP handler was installed in a one-thread process\n");
@@ -82,14 +83,14 @@ static int run_single(void)
 	return 0;
 }
 
-const char stress_os_modes[] = "chain | single";
+const char stress_os_modes[] = "chain | single | nested procmem|mprotect | fork | deadlock | "
+				"torn | noproc | gdb-break";
 
 int stress_os_mode(const char *mode, const char *arg)
 {
-	(void)arg;
 	if (!strcmp(mode, "chain"))
 		return run_chain();
 	if (!strcmp(mode, "single"))
 		return run_single();
-	return -1;
+	return hostile_mode(mode, arg);
 }
