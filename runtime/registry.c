@@ -53,7 +53,8 @@ static bool lock_mine(void)
  * fork() never happens in the middle of a switch: the child gets a free
  * lock and sites holding whole instructions, none of the protocol's traps.
  * A fork from inside a switch (a signal handler, the log callback) cannot
- * wait for it; its child then inherits the lock held and is not supported.
+ * wait for it: there the child's copy of the thread finishes the switch
+ * and releases the lock, as the parent's does.
  */
 static bool fork_took_lock;
 

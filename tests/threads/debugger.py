@@ -4,8 +4,11 @@
 
   debugger.py gdb-break STRESS     gdb's breakpoint on a site: the switch is
                                    refused with SKEYS_ERR_BREAKPOINT
-  debugger.py gdb-switch STRESS    keys switched while threads run their
-                                   sites, under gdb with the README's recipe
+  debugger.py gdb-switch STRESS RECIPE  keys switched while threads run
+                                   their sites, under gdb with the README's
+                                   recipe (scripts/skeys-gdb.py) and a
+                                   breakpoint of gdb's own hit meanwhile
+  debugger.py lldb-switch STRESS   the same under lldb and its recipe
   debugger.py valgrind STRESS ARGS...  STRESS ARGS under valgrind at its
                                    defaults (no --smc-check)
 
@@ -33,11 +36,11 @@ def run(argv, env=None):
     return p.returncode, p.stdout
 
 
-def gdb(stress, commands, args):
-    argv = ['gdb', '-nx', '-batch']
-    for c in commands:
+def gdb(stress, commands, args, after=(), before=()):
+    argv = ['gdb', '-nx', '-batch'] + list(before)
+    for c in list(commands) + ['run'] + list(after):
         argv += ['-ex', c]
-    return run(argv + ['-ex', 'run', '--args', stress] + args)
+    return run(argv + ['--args', stress] + args)
 
 
 def gdb_break(stress):
@@ -52,12 +55,36 @@ def gdb_break(stress):
     return 0
 
 
-def gdb_switch(stress):
-    rc, out = gdb(stress, [], ['stress', 'procmem'])
-    if 'exited normally' not in out:
-        print('FAIL: the program did not exit 0 under gdb')
+def exited_normally(out, pattern):
+    if pattern not in out:
+        print('FAIL: the program did not exit 0 under the debugger')
+        return 1
+    if 'toggles,' not in out:
+        print('FAIL: the stress did not report its toggles')
         return 1
     return 0
+
+
+def gdb_switch(stress, recipe):
+    # The 21st call of skeys_key_enable stops at a breakpoint of gdb's own
+    # (the 20 before it are stepped over by gdb), then the program goes on:
+    # gdb's traps must never reach the program, ours always.
+    rc, out = gdb(stress, ['set breakpoint pending on', 'tbreak skeys_key_enable', 'ignore 1 20'],
+                  ['stress', 'procmem'], after=['continue'], before=['-x', recipe])
+    if 'hit Temporary breakpoint 1' not in out:
+        print("FAIL: gdb's own breakpoint did not stop the program")
+        return 1
+    return exited_normally(out, 'exited normally')
+
+
+def lldb_switch(stress):
+    # The recipe needs a process: launch stopped at the entry point first.
+    rc, out = run(['lldb', '--no-lldbinit', '--batch',
+                   '-o', 'process launch --stop-at-entry',
+                   '-o', 'process handle SIGTRAP --pass true --stop false --notify false',
+                   '-o', 'continue', '-k', 'thread backtrace all', '-k', 'quit 1',
+                   '--', stress, 'stress', 'procmem'])
+    return exited_normally(out, 'exited with status = 0')
 
 
 def valgrind(stress, args):
@@ -75,14 +102,16 @@ def main():
         print(__doc__, file=sys.stderr)
         return 64
     mode, stress, args = sys.argv[1], sys.argv[2], sys.argv[3:]
-    tool = 'valgrind' if mode == 'valgrind' else 'gdb'
+    tool = mode.split('-')[0]
     if not shutil.which(tool):
         print(f'SKIP: {tool} not found')
         return 77
     if mode == 'gdb-break':
         return gdb_break(stress)
-    if mode == 'gdb-switch':
-        return gdb_switch(stress)
+    if mode == 'gdb-switch' and len(args) == 1:
+        return gdb_switch(stress, args[0])
+    if mode == 'lldb-switch':
+        return lldb_switch(stress)
     if mode == 'valgrind':
         return valgrind(stress, args)
     print(__doc__, file=sys.stderr)
