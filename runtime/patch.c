@@ -43,6 +43,20 @@ static uintptr_t destination(size_t len, uintptr_t site, uintptr_t target, bool 
 	return jump ? target : site + len;
 }
 
+/*
+ * A debugger's breakpoint where the site should start, the rest of it as
+ * expected (x86: the int3 of gdb, lldb or a uprobe). Writing under it
+ * would be undone, half, when the debugger puts its saved byte back.
+ */
+static bool breakpoint_on(const struct skeys_arch *a, const struct skeys_patch *p)
+{
+	const uint8_t *code = (const uint8_t *)p->addr;
+
+	if (a->id != SKEYS_ARCH_X86_64 && a->id != SKEYS_ARCH_I386)
+		return false;
+	return code[0] == 0xcc && p->old[0] != 0xcc && !memcmp(code + 1, p->old + 1, p->len - 1u);
+}
+
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on)
 {
@@ -76,6 +90,15 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 		    skeys_arch_encode(a, jump, s.code, s.target, p.new_))
 			return SKEYS_ERR_MISMATCH;
 		if (memcmp((const void *)p.addr, p.old, p.len)) {
+			if (breakpoint_on(a, &p)) {
+				skeys_log(SKEYS_LOG_ERROR,
+					  "%s: site %#lx holds a breakpoint (int3 where the site "
+					  "starts, the rest of the expected %s as it should be): "
+					  "probably a debugger's (gdb, lldb) or a uprobe's (perf "
+					  "probe); delete it, then switch again: refusing to patch",
+					  m->name, (unsigned long)p.addr, was_jump ? "jump" : "nop");
+				return SKEYS_ERR_BREAKPOINT;
+			}
 			skeys_log(SKEYS_LOG_ERROR,
 				  "%s: site %#lx does not hold the expected %s: refusing to patch",
 				  m->name, (unsigned long)p.addr, was_jump ? "jump" : "nop");

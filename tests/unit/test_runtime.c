@@ -174,19 +174,26 @@ static void t_mismatch(void)
 {
 	uintptr_t a = site_of(two_a), b = site_of(two_b);
 	uint8_t b_before[5], a_before[5];
-	static const uint8_t int3 = 0xcc;
+	static const uint8_t other = 0xf4, int3 = 0xcc;
 
 	CHECK(a && b);
 	if (!a || !b)
 		return;
 	memcpy(a_before, (void *)a, 5);
 	memcpy(b_before, (void *)b, 5);
-	poke(b, &int3, 1);
+	poke(b, &other, 1);
 	CHECK_ERR(skeys_enable(&two), SKEYS_ERR_MISMATCH);
 	CHECK(memcmp((void *)a, a_before, 5) == 0); /* the good site was not written */
 	CHECK(!skeys_enabled(&two));
 	CHECK(two_a() == 0);
 	CHECK(strstr(logged, "does not hold the expected") != NULL);
+#if defined(__x86_64__) || defined(__i386__)
+	/* A debugger's int3 where the site starts: named as what it is. */
+	poke(b, &int3, 1);
+	CHECK_ERR(skeys_enable(&two), SKEYS_ERR_BREAKPOINT);
+	CHECK(memcmp((void *)a, a_before, 5) == 0 && !skeys_enabled(&two));
+	CHECK(strstr(logged, "holds a breakpoint") != NULL);
+#endif
 	poke(b, b_before, 1);
 	CHECK_ERR(skeys_enable(&two), 0);
 	CHECK(two_a() == 1 && two_b() == 1);
