@@ -214,6 +214,12 @@ extern "C" {
  * fork(): the runtime waits for a switch in flight before the process
  * forks (pthread_atfork), so the child finds every site whole and can
  * switch keys.
+ *
+ * Linux, with a second thread alive: the cores are synchronised with
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE); where that is
+ * refused, by a signal to every thread listed in /proc/self/task. Without
+ * both, a switch fails with the errno of opening that directory (-ENOENT
+ * when /proc is not mounted, -EACCES when it is hidden), every site as it was.
  */
 int skeys_key_enable(struct skeys_key *key);
 int skeys_key_disable(struct skeys_key *key);

@@ -181,6 +181,24 @@ bool skeys_os_exiting(void);
 
 size_t skeys_os_page_size(void);
 
+/*
+ * Under valgrind, code it translated before a write would run on: it must
+ * be told (it sees neither /proc/self/mem nor, at its default
+ * --smc-check, stores to code outside the stack). A client request is a
+ * few instructions that do nothing outside valgrind.
+ */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define skeys_valgrind_discard(addr, len) VALGRIND_DISCARD_TRANSLATIONS((addr), (len))
+#define skeys_valgrind_running() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef skeys_valgrind_discard
+#define skeys_valgrind_discard(addr, len) ((void)(addr), (void)(len))
+#define skeys_valgrind_running() false
+#endif
+
 
 /*
  * The write method (runtime/patch.c): the ports read it after

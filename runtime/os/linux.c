@@ -175,8 +175,27 @@ static void store_site(const struct skeys_patch *p)
 	}
 }
 
+/*
+ * A site takes several stores (x86: two overlapping 4-byte ones for 5
+ * bytes), and between them it holds no instruction at all: no handler of
+ * this thread may run then. The signals a fault raises stay open (the
+ * kernel would kill the process for one that is blocked).
+ */
+static void signals_hold(sigset_t *old)
+{
+	static const int faults[] = { SIGTRAP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS };
+	sigset_t all;
+	size_t i;
+
+	sigfillset(&all);
+	for (i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+		sigdelset(&all, faults[i]);
+	pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 static int mprotect_write(const struct skeys_patch *p, size_t n)
 {
+	sigset_t held;
 	size_t pg = skeys_os_page_size(), i;
 	uintptr_t lo = p[0].addr & ~(pg - 1);
 	uintptr_t hi = (p[n - 1].addr + p[n - 1].len + pg - 1) & ~(pg - 1);
@@ -188,8 +207,12 @@ static int mprotect_write(const struct skeys_patch *p, size_t n)
 	 */
 	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC))
 		return -errno;
+	signals_hold(&held);
 	for (i = 0; i < n; i++)
 		store_site(&p[i]);
+	/* Before any system call: valgrind lets another thread run during one. */
+	skeys_valgrind_discard(lo, hi - lo);
+	pthread_sigmask(SIG_SETMASK, &held, NULL);
 	while (mprotect((void *)lo, hi - lo, p[0].seg->prot)) {
 		err = -errno;
 		if (err != -EINTR && err != -EAGAIN) {
@@ -215,7 +238,12 @@ int skeys_os_write_run(const struct skeys_patch *p, size_t n)
 	if (!skeys_os_single_threaded())
 		goto store;
 #endif
-	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
+	/*
+	 * Valgrind's threads run its translations of the old code until told
+	 * to drop them, which only the stores can do before the next system
+	 * call lets another thread run: never through /proc/self/mem there.
+	 */
+	if (skeys_write_method != SKEYS_WRITE_MPROTECT && !skeys_valgrind_running()) {
 		err = procmem_write(p, n);
 		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
 			goto out;
@@ -284,9 +312,13 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	uintptr_t resume;
 
-	/* The kernel reports int3 one byte past it; SI_KERNEL: an int3 ran. */
+	/*
+	 * The kernel reports int3 one byte past it; SI_KERNEL: an int3 ran
+	 * (TRAP_BRKPT under valgrind, which may run an int3 of a translation
+	 * made before the byte changed, until the runtime discards it).
+	 */
 	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG] - 1,
-			   si->si_code == SI_KERNEL, &resume))
+			   si->si_code == SI_KERNEL || si->si_code == TRAP_BRKPT, &resume))
 		uc->uc_mcontext.gregs[IP_REG] = (greg_t)resume;
 	else
 		chain(sig, si, ucv);
@@ -302,7 +334,12 @@ int skeys_os_trap_install(void)
 	/* First time, or someone replaced ours: chain to whatever is there now. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_trap;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	/*
+	 * SA_NODEFER: a signal handler that interrupts this one may meet another
+	 * site of the batch, and a trap while SIGTRAP is blocked kills the
+	 * process. on_trap is reentrant: it only reads the published batch.
+	 */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTRAP, &sa, &chained))
 		return -errno;
@@ -388,8 +425,15 @@ static int sync_by_signals(void)
 		installed = true;
 	}
 	d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
+	if (!d) {
+		int err = -errno;
+
+		/* No other way to find every thread: a documented limit (README). */
+		skeys_log(SKEYS_LOG_ERROR, "no membarrier, and /proc/self/task cannot be read "
+					   "(%s) to find the other threads: mount /proc or allow "
+					   "membarrier", strerror(-err));
+		return err;
+	}
 	__atomic_store_n(&sync_n, 0, __ATOMIC_RELEASE);
 	while ((e = readdir(d)) != NULL && n < MAX_SYNC_THREADS) {
 		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);

@@ -73,8 +73,7 @@ static int run_single(void)
 {
 	struct sigaction sa;
 
-	/* The site runs before each switch too: valgrind translates it then. */
-	if (k0_u() || skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
+	if (skeys_enable(&k0) || !k0_u() || skeys_disable(&k0) || k0_u())
 		return 1;
 	if (sigaction(SIGTRAP, NULL, &sa) || sa.sa_handler != SIG_DFL) {
 		fprintf(stderr, "single: a SIGTRAP handler was installed in a one-thread process\n");
@@ -84,7 +83,7 @@ static int run_single(void)
 }
 
 const char stress_os_modes[] = "chain | single | nested procmem|mprotect | fork | deadlock | "
-				"torn | noproc | gdb-break";
+				"torn | noproc | follow | gdb-break";
 
 int stress_os_mode(const char *mode, const char *arg)
 {
