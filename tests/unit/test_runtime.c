@@ -174,7 +174,7 @@ static void t_mismatch(void)
 {
 	uintptr_t a = site_of(two_a), b = site_of(two_b);
 	uint8_t b_before[5], a_before[5];
-	static const uint8_t other = 0xf4, int3 = 0xcc;
+	static const uint8_t other = 0xf4;
 
 	CHECK(a && b);
 	if (!a || !b)
@@ -189,6 +189,8 @@ static void t_mismatch(void)
 	CHECK(strstr(logged, "does not hold the expected") != NULL);
 #if defined(__x86_64__) || defined(__i386__)
 	/* A debugger's int3 where the site starts: named as what it is. */
+	static const uint8_t int3 = 0xcc;
+
 	poke(b, &int3, 1);
 	CHECK_ERR(skeys_enable(&two), SKEYS_ERR_BREAKPOINT);
 	CHECK(memcmp((void *)a, a_before, 5) == 0 && !skeys_enabled(&two));
