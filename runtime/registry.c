@@ -186,11 +186,10 @@ static bool in_data(const struct skeys_module *m, uintptr_t a, size_t len)
 
 	if (m->n_data == 0)
 		return true; /* an OS port that does not report its data segments */
-	if (a < m->relro_hi && a + len > m->relro_lo)
-		return false;
 	for (i = 0; i < m->n_data; i++)
 		if (a >= m->data[i].start && a + len <= m->data[i].end)
-			return true;
+			return skeys_key_place(SKEYS_PLACE_WRITE, a, len, m->relro_lo,
+					       m->relro_hi) == SKEYS_KEY_PLACE_OK;
 	return false;
 }
 
@@ -312,8 +311,8 @@ void skeys_registry_add(const struct skeys_header *h)
 		return; /* its keys are then refused: skeys_module_of() finds no module */
 	lock();
 	m->header = h;
-	start = (const char *)&h->start + h->start;
-	stop = (const char *)&h->stop + h->stop;
+	start = (const char *)(uintptr_t)skeys_header_start(h, (uintptr_t)h);
+	stop = (const char *)(uintptr_t)skeys_header_stop(h, (uintptr_t)h);
 	m->entries = (const struct skeys_entry *)(const void *)start;
 	m->count = (size_t)(stop - start) / sizeof(struct skeys_entry);
 	err = skeys_os_module_lookup(h, m);

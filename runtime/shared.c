@@ -109,6 +109,7 @@ static struct skeys_runtime refused = { RUNTIME_MAGIC, RUNTIME_VERSION, NULL, &r
 
 struct search {
 	struct skeys_runtime *found;
+	const char *path; /* ELF: the file of the module holding `found` ("" for the executable) */
 };
 
 #ifdef HAS_NOTE
@@ -174,17 +175,32 @@ static int find_leader(struct dl_phdr_info *info, size_t size, void *data)
 		if (info->dlpi_phdr[i].p_type == PT_NOTE)
 			scan_notes((const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr),
 				   info->dlpi_phdr[i].p_memsz, s);
+	if (s->found)
+		s->path = info->dlpi_name;
 	return s->found != NULL;
 }
 
-/* The leader's module must outlive this copy: make it impossible to unload. */
-static void pin(const struct skeys_runtime *rt)
-{
-	Dl_info info;
+/*
+ * dlopen is looked up, never named: glibc's static dlopen carries a
+ * link-time warning for every object that names it, and a fully static
+ * program (`cc -static ... $(pkg-config --static --libs skeys)`) must link
+ * under -Wl,--fatal-warnings (install@pkg-config-static). There the
+ * executable's copy leads and nothing is pinned.
+ */
+typedef void *skeys_dlopen_fn(const char *file, int mode);
 
-	if (dladdr(rt, &info) && info.dli_fname &&
-	    !dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
-		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", info.dli_fname);
+/* The leader's module must outlive this copy: make it impossible to unload. */
+static void pin(const struct search *s)
+{
+	skeys_dlopen_fn *open_module;
+	void *sym;
+
+	if (!s->path || !s->path[0]) /* the executable is never unloaded */
+		return;
+	sym = dlsym(RTLD_DEFAULT, "dlopen");
+	memcpy(&open_module, &sym, sizeof(sym)); /* ISO C has no object-to-function cast */
+	if (!open_module || !open_module(s->path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
+		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", s->path);
 }
 
 static void find_leaders(struct search *s)
@@ -273,8 +289,9 @@ static void find_leaders(struct search *s)
 }
 
 /* The leader's module must outlive this copy: make it impossible to unload. */
-static void pin(const struct skeys_runtime *rt)
+static void pin(const struct search *s)
 {
+	const struct skeys_runtime *rt = s->found;
 	HMODULE h;
 
 	if (!GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
@@ -289,7 +306,7 @@ static void pin(const struct skeys_runtime *rt)
 static struct skeys_runtime *resolve(void)
 {
 	struct skeys_runtime *l = __atomic_load_n(&skeys__runtime.leader, __ATOMIC_ACQUIRE);
-	struct search s = { NULL };
+	struct search s = { NULL, NULL };
 
 	if (l)
 		return l;
@@ -305,7 +322,7 @@ static struct skeys_runtime *resolve(void)
 		l = &refused;
 	} else {
 #ifdef HAS_NOTE
-		pin(s.found);
+		pin(&s);
 #endif
 		l = s.found;
 	}
