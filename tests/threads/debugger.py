@@ -11,6 +11,8 @@
   debugger.py lldb-switch STRESS   the same under lldb and its recipe
   debugger.py valgrind STRESS ARGS...  STRESS ARGS under valgrind at its
                                    defaults (no --smc-check)
+  debugger.py valgrind-noheader ...  skip: the runtime was built without
+                                   <valgrind/valgrind.h>
 
 Exit 0 when the program behaved, 1 when not, 77 when the tool is missing.
 """
@@ -106,6 +108,9 @@ def main():
         print(__doc__, file=sys.stderr)
         return 64
     mode, stress, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if mode == 'valgrind-noheader':
+        print('SKIP: libskeys was built without <valgrind/valgrind.h> (package valgrind)')
+        return 77
     tool = mode.split('-')[0]
     if not shutil.which(tool):
         print(f'SKIP: {tool} not found')
