@@ -79,8 +79,14 @@ struct skeys_module {
 	struct skeys_module *next;
 };
 
-/* Everything below is called with skeys_lock held. */
+/*
+ * Everything below is called with skeys_lock held. Take it with
+ * skeys_lock_take(): a switch from a signal handler on the thread that
+ * holds it is then refused (-EDEADLK) instead of waiting forever.
+ */
 extern pthread_mutex_t skeys_lock;
+void skeys_lock_take(void);
+void skeys_lock_release(void);
 extern struct skeys_module *skeys_modules;
 
 /* One site to rewrite. */

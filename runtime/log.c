@@ -10,10 +10,10 @@ static void *log_ctx;
 
 void skeys_log_set(skeys_log_fn fn, void *ctx)
 {
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	log_fn = fn;
 	log_ctx = ctx;
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 }
 
 void skeys_log(enum skeys_log_level level, const char *fmt, ...)

@@ -238,10 +238,10 @@ int skeys_write_method_set(enum skeys_write_method method)
 	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
 	    method != SKEYS_WRITE_MPROTECT)
 		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	method_read = true;
 	skeys_write_method = method;
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 	return 0;
 }
 

@@ -22,7 +22,7 @@ struct skeys_module *skeys_modules;
 static pthread_t lock_owner;
 static bool lock_held;
 
-static void lock(void)
+void skeys_lock_take(void)
 {
 	pthread_t self = pthread_self();
 
@@ -31,7 +31,7 @@ static void lock(void)
 	__atomic_store_n(&lock_held, true, __ATOMIC_RELEASE);
 }
 
-static void unlock(void)
+void skeys_lock_release(void)
 {
 	__atomic_store_n(&lock_held, false, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&skeys_lock);
@@ -62,19 +62,19 @@ static void fork_prepare(void)
 {
 	fork_took_lock = !lock_mine();
 	if (fork_took_lock)
-		lock();
+		skeys_lock_take();
 }
 
 static void fork_parent(void)
 {
 	if (fork_took_lock)
-		unlock();
+		skeys_lock_release();
 }
 
 static void fork_child(void)
 {
 	if (fork_took_lock)
-		unlock();
+		skeys_lock_release();
 }
 
 static void atfork_register(void)
@@ -309,7 +309,7 @@ void skeys_registry_add(const struct skeys_header *h)
 	atfork_install();
 	if (!m)
 		return; /* its keys are then refused: skeys_module_of() finds no module */
-	lock();
+	skeys_lock_take();
 	m->header = h;
 	start = (const char *)(uintptr_t)skeys_header_start(h, (uintptr_t)h);
 	stop = (const char *)(uintptr_t)skeys_header_stop(h, (uintptr_t)h);
@@ -346,7 +346,7 @@ void skeys_registry_add(const struct skeys_header *h)
 	/* A key may have changed already: this module then starts out patched. */
 	if (toggles)
 		skeys_module_prepare(m);
-	unlock();
+	skeys_lock_release();
 }
 
 void skeys_registry_remove(const struct skeys_header *h)
@@ -357,7 +357,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 	/* Nothing switches a key any more; the module goes with the process. */
 	if (skeys_os_exiting())
 		return;
-	lock();
+	skeys_lock_take();
 	for (p = &skeys_modules; *p; p = &(*p)->next) {
 		if ((*p)->header != h)
 			continue;
@@ -373,7 +373,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 		free(m);
 		break;
 	}
-	unlock();
+	skeys_lock_release();
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -482,7 +482,7 @@ int skeys_key_op(struct skeys_key *proxy, enum skeys_key_op op)
 	/* A signal handler that interrupted a switch on this thread: waiting would never end. */
 	if (lock_mine())
 		return -EDEADLK;
-	lock();
+	skeys_lock_take();
 	err = key_resolve(proxy, &key);
 	if (err)
 		goto out;
@@ -502,7 +502,7 @@ int skeys_key_op(struct skeys_key *proxy, enum skeys_key_op op)
 		break;
 	}
 out:
-	unlock();
+	skeys_lock_release();
 	return err;
 }
 
