@@ -174,7 +174,12 @@ static void t_mismatch(void)
 {
 	uintptr_t a = site_of(two_a), b = site_of(two_b);
 	uint8_t b_before[5], a_before[5];
-	static const uint8_t other = 0xf4;
+	static const uint8_t other = 0xf4, int3 = 0xcc;
+#if defined(__x86_64__) || defined(__i386__)
+	const int int3_err = SKEYS_ERR_BREAKPOINT; /* a debugger's: named as what it is */
+#else
+	const int int3_err = SKEYS_ERR_MISMATCH; /* another byte, here */
+#endif
 
 	CHECK(a && b);
 	if (!a || !b)
@@ -187,16 +192,26 @@ static void t_mismatch(void)
 	CHECK(!skeys_enabled(&two));
 	CHECK(two_a() == 0);
 	CHECK(strstr(logged, "does not hold the expected") != NULL);
-#if defined(__x86_64__) || defined(__i386__)
-	/* A debugger's int3 where the site starts: named as what it is. */
-	static const uint8_t int3 = 0xcc;
-
 	poke(b, &int3, 1);
-	CHECK_ERR(skeys_enable(&two), SKEYS_ERR_BREAKPOINT);
+	CHECK_ERR(skeys_enable(&two), int3_err);
 	CHECK(memcmp((void *)a, a_before, 5) == 0 && !skeys_enabled(&two));
-	CHECK(strstr(logged, "holds a breakpoint") != NULL);
-#endif
+	CHECK(int3_err != SKEYS_ERR_BREAKPOINT || strstr(logged, "holds a breakpoint") != NULL);
 	poke(b, b_before, 1);
+	CHECK_ERR(skeys_enable(&two), 0);
+	CHECK(two_a() == 1 && two_b() == 1);
+	/* Switching straight back turns the last batch round: each site is checked again. */
+	memcpy(a_before, (void *)a, 5);
+	memcpy(b_before, (void *)b, 5);
+	poke(b, &other, 1);
+	CHECK_ERR(skeys_disable(&two), SKEYS_ERR_MISMATCH);
+	poke(b, &int3, 1);
+	CHECK_ERR(skeys_disable(&two), int3_err);
+	CHECK(memcmp((void *)a, a_before, 5) == 0);
+	CHECK(skeys_enabled(&two));
+	CHECK(two_a() == 1);
+	poke(b, b_before, 1);
+	CHECK_ERR(skeys_disable(&two), 0);
+	CHECK(two_a() == 0 && two_b() == 0);
 	CHECK_ERR(skeys_enable(&two), 0);
 	CHECK(two_a() == 1 && two_b() == 1);
 	expect_no_wx();
