@@ -22,8 +22,6 @@
 #include <mach-o/loader.h>
 #include <mach/mach.h>
 #include <mach/mach_vm.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,31 +154,6 @@ bool skeys_os_wx_exclusive(void)
 void skeys_os_flush_icache(uintptr_t start, size_t len)
 {
 	sys_icache_invalidate((void *)start, len);
-}
-
-/*
- * The signals a fault raises stay open: the kernel kills a thread that
- * faults with them blocked.
- */
-static sigset_t signals_held;
-
-void skeys_os_signals_hold(void)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGTRAP);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGSYS);
-	pthread_sigmask(SIG_BLOCK, &all, &signals_held);
-}
-
-void skeys_os_signals_release(void)
-{
-	pthread_sigmask(SIG_SETMASK, &signals_held, NULL);
 }
 
 /* ---- threads ------------------------------------------------------------- */

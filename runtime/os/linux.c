@@ -173,31 +173,6 @@ void skeys_os_flush_icache(uintptr_t start, size_t len)
 
 /* ---- threads ------------------------------------------------------------- */
 
-/*
- * The signals a fault raises stay open: the kernel kills a thread that
- * faults with them blocked.
- */
-static sigset_t signals_held;
-
-void skeys_os_signals_hold(void)
-{
-	sigset_t all;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGTRAP);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGSYS);
-	pthread_sigmask(SIG_BLOCK, &all, &signals_held);
-}
-
-void skeys_os_signals_release(void)
-{
-	pthread_sigmask(SIG_SETMASK, &signals_held, NULL);
-}
-
 /* exit() runs destructors with every thread still there to release its locks. */
 bool skeys_os_exiting(void)
 {

@@ -121,8 +121,13 @@ static int run_nested(const char *method)
 	pthread_create(&t, NULL, switcher, &switches);
 	pthread_create(&u1, NULL, signaller, &s1);
 	pthread_create(&u2, NULL, signaller, &s2);
-	/* A nanosleep ends early at each signal of SKEYS_SYNC=signals. */
-	while (now() < end)
+	/*
+	 * A second at least, longer on a loaded machine until enough happened
+	 * (SKEYS_SYNC=signals is slow there). A nanosleep ends early at each
+	 * of its signals.
+	 */
+	while (now() < end + 9.0 &&
+	       (now() < end || atomic_load(&switches) < 10 || atomic_load(&handler_sites) < 100))
 		pause_us(10000);
 	atomic_store(&quit, true);
 	pthread_join(t, NULL);
