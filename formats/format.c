@@ -13,11 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const struct skeys_format *const formats[] = {
-	&skeys_format_elf,
-	&skeys_format_pe,
-	&skeys_format_macho,
-};
+#define SKEYS_FORMAT_ROW(name) &skeys_format_##name,
+static const struct skeys_format *const formats[] = { SKEYS_FORMAT_LIST(SKEYS_FORMAT_ROW) };
+#undef SKEYS_FORMAT_ROW
 
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 

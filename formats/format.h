@@ -7,7 +7,7 @@
  * sealing, dumping) is written once against this interface.
  *
  * Adding a format: one folder under formats/ with a `struct skeys_format`,
- * one row in format.c.
+ * one name in formats/meson.build's list (docs/design.md).
  *
  * Readers never print: every failure returns -1 with a message in the
  * caller's buffer, so that a fuzzer can drive skeys_image_open_mem().
@@ -254,10 +254,14 @@ int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
  */
 void skeys_image_func_sizes(struct skeys_image *img);
 
-/* The readers, for the registry. */
-extern const struct skeys_format skeys_format_elf;
-extern const struct skeys_format skeys_format_pe;
-extern const struct skeys_format skeys_format_macho;
+/*
+ * The readers, for the registry: skeys_format_NAME for each NAME of
+ * SKEYS_FORMAT_LIST(X), generated from formats/meson.build's list.
+ */
+#include "format-list.h"
+#define SKEYS_FORMAT_EXTERN(name) extern const struct skeys_format skeys_format_##name;
+SKEYS_FORMAT_LIST(SKEYS_FORMAT_EXTERN)
+#undef SKEYS_FORMAT_EXTERN
 
 /* The PE checksum of `len` bytes, the 4 at `field` counting as zero. */
 uint32_t skeys_pe_checksum(const uint8_t *b, size_t len, size_t field);

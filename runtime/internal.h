@@ -168,11 +168,23 @@ void skeys_log_set(skeys_log_fn fn, void *ctx);
 
 /* ---- this copy's implementation, behind the shared entry points ------- */
 
-enum skeys_key_op { SKEYS_OP_ENABLE, SKEYS_OP_DISABLE, SKEYS_OP_INC, SKEYS_OP_DEC };
+enum skeys_key_op {
+	SKEYS_OP_ENABLE,
+	SKEYS_OP_DISABLE,
+	SKEYS_OP_INC,
+	SKEYS_OP_DEC,
+	/* <skeys/kernel.h>: */
+	SKEYS_OP_DISABLE_ONE, /* disable unless the count is above 1 (then warn) */
+	SKEYS_OP_DEC_NOT_LAST, /* decrement unless the count is 1 (then return 1) */
+};
 
 void skeys_registry_add(const struct skeys_header *h);
 void skeys_registry_remove(const struct skeys_header *h);
 int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
+/* Declared for users in <skeys/kernel.h>. */
+int skeys_key_count(const struct skeys_key *key);
+/* skeys_key_op of the runtime copy that leads the process (runtime/shared.c). */
+int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
 
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 

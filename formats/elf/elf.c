@@ -397,7 +397,7 @@ static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *e
 			FAIL("symbol %zu: name: %s", i, elf_errmsg(-1));
 		s.addr = sym.st_value;
 		/* arm: bit 0 of a function's address says Thumb; the code starts one byte lower. */
-		if (img->arch->id == SKEYS_ARCH_ARM && type == STT_FUNC)
+		if (img->arch == &skeys_arch_arm && type == STT_FUNC)
 			s.addr &= ~(uint64_t)1;
 		s.size = sym.st_size;
 		s.rank = sym_rank(&sym);
