@@ -217,6 +217,13 @@ extern const struct skeys_protocol skeys_protocol_threads;
 void skeys_arch_serialise(void);
 
 /*
+ * Does the site hold a debugger's breakpoint where it starts, the rest of
+ * p->old as expected (x86: gdb's, lldb's or a uprobe's int3)? False where
+ * the architecture layer cannot tell.
+ */
+bool skeys_arch_breakpoint_on(const struct skeys_patch *p);
+
+/*
  * The x86 protocol's trap (runtime/arch/x86.c). The OS port installs a
  * handler for the breakpoint trap and calls this with the instruction
  * pointer as the CPU leaves it after an int3 (one byte past it), and

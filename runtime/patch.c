@@ -71,31 +71,21 @@ static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
 
 /*
  * Why a site that does not hold p->old is refused. A debugger's breakpoint
- * where it starts, the rest as expected (x86: the int3 of gdb, lldb or a
- * uprobe), is named as such: writing under it would be undone, half, when
- * the debugger puts its saved byte back. `module`: its name, or NULL.
+ * where it starts, the rest as expected, is named as such: writing under it
+ * would be undone, half, when the debugger puts its saved byte back.
+ * `module`: its name, or NULL.
  */
 static int site_refused(const struct skeys_patch *p, const char *module)
 {
-	const char *sep = module ? ": " : "";
-	const struct skeys_arch *native = skeys_arch_native();
-	const volatile uint8_t *code = (const volatile uint8_t *)p->addr;
-	const char *want = p->jumps ? "nop" : "jump";
-	size_t i;
+	const char *sep = module ? ": " : "", *want = p->jumps ? "nop" : "jump";
 
-	if ((native->id == SKEYS_ARCH_X86_64 || native->id == SKEYS_ARCH_I386) && code[0] == 0xcc &&
-	    p->old[0] != 0xcc) {
-		for (i = 1; i < p->len && code[i] == p->old[i]; i++)
-			;
-		if (i == p->len) {
-			skeys_log(SKEYS_LOG_ERROR,
-				  "%s%ssite %#lx holds a breakpoint (int3 where the site starts, the "
-				  "rest of the expected %s as it should be): probably a debugger's "
-				  "(gdb, lldb) or a uprobe's (perf probe); delete it, then switch "
-				  "again: refusing to patch", module ? module : "", sep,
-				  (unsigned long)p->addr, want);
-			return SKEYS_ERR_BREAKPOINT;
-		}
+	if (skeys_arch_breakpoint_on(p)) {
+		skeys_log(SKEYS_LOG_ERROR,
+			  "%s%ssite %#lx holds a breakpoint (int3 where the site starts, the rest "
+			  "of the expected %s as it should be): probably a debugger's (gdb, lldb) "
+			  "or a uprobe's (perf probe); delete it, then switch again: refusing to "
+			  "patch", module ? module : "", sep, (unsigned long)p->addr, want);
+		return SKEYS_ERR_BREAKPOINT;
 	}
 	skeys_log(SKEYS_LOG_ERROR, "%s%ssite %#lx does not hold the expected %s: refusing to patch",
 		  module ? module : "", sep, (unsigned long)p->addr, want);

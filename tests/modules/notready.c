@@ -7,7 +7,7 @@
  * library's destructor at exit (after the executable's). Between those,
  * the same keys switch as usual.
  */
-#include "../check.h"
+#include "../testing.h"
 
 #include <skeys.h>
 
