@@ -160,6 +160,31 @@ static int skeys_section_note(struct skeys_image *img, const struct skeys_sectio
 	return 0;
 }
 
+/*
+ * objcopy --only-keep-debug keeps every section header but none of the
+ * loaded bytes: the skeys sections and the code alike are NOBITS. Such a
+ * file is an input error, not a table that failed verification. A file
+ * whose code has bytes and whose skeys section has none is damaged, and
+ * verification says so.
+ */
+static bool debug_only(const struct skeys_image *img)
+{
+	bool code = false;
+	size_t i;
+
+	if (!(img->has_header && (img->header.flags & SKEYS_SEC_NOBITS)) &&
+	    !(img->has_table && (img->table.flags & SKEYS_SEC_NOBITS)))
+		return false;
+	for (i = 0; i < img->n_sections; i++) {
+		if (!(img->sections[i].flags & SKEYS_SEC_EXEC))
+			continue;
+		if (!(img->sections[i].flags & SKEYS_SEC_NOBITS))
+			return false;
+		code = true;
+	}
+	return code;
+}
+
 static bool bytes_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return alen && blen && a < b + blen && b < a + alen;
@@ -450,6 +475,10 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)) ||
 	    skeys_image_finish(img, err, errlen))
 		return -1;
+	if (debug_only(img))
+		FAIL("a debug-only file (its code and skeys sections have no bytes in it, "
+		     "as objcopy --only-keep-debug leaves them): seal the stripped program "
+		     "instead");
 	if (check_segments(img, p->elf, &eh, err, errlen))
 		return -1;
 	read_relro(img, p->elf);

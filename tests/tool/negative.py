@@ -815,27 +815,40 @@ def case_mode_flag(src):
     unchanged(f, snap, 'a failed run')
 
 
-def main():
+class Skip(Exception):
+    pass
+
+
+def run_cases(cases, argv, doc, prefix):
+    """`argv`: CASE SEAL DUMP FILE...; runs cases['case_' + CASE] on the
+    FILEs in a temporary directory (TMP). Returns the exit status."""
     global SEAL, DUMP, TMP
-    if len(sys.argv) >= 2 and sys.argv[1] == 'skip':
-        print('SKIP: ' + ' '.join(sys.argv[2:]))
+    if len(argv) >= 2 and argv[1] == 'skip':
+        print('SKIP: ' + ' '.join(argv[2:]))
         return 77
-    if len(sys.argv) < 4:
-        print(__doc__, file=sys.stderr)
+    if len(argv) < 4:
+        print(doc, file=sys.stderr)
         return 64
-    case, SEAL, DUMP = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
-    fn = globals().get('case_' + case.replace('-', '_'))
+    case, SEAL, DUMP = argv[1], os.path.abspath(argv[2]), os.path.abspath(argv[3])
+    fn = cases.get('case_' + case.replace('-', '_'))
     if not fn:
         print('unknown case ' + case, file=sys.stderr)
         return 64
-    with tempfile.TemporaryDirectory(prefix='skeys-tool-') as TMP:
+    with tempfile.TemporaryDirectory(prefix=prefix) as TMP:
         try:
-            fn(*[os.path.abspath(a) for a in sys.argv[4:]])
+            fn(*[os.path.abspath(a) for a in argv[4:]])
+        except Skip as e:
+            print('SKIP: %s' % e)
+            return 77
         except Fail as e:
             print('FAIL: %s' % e, file=sys.stderr)
             return 1
     print('ok: ' + case)
     return 0
+
+
+def main():
+    return run_cases(globals(), sys.argv, __doc__, 'skeys-tool-')
 
 
 if __name__ == '__main__':
