@@ -2,6 +2,8 @@
 /* Format-neutral parts of the readers: registry, lookups, byte order. */
 #include "format.h"
 
+#include <skeys/abi.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,30 @@ static size_t symbols_dedupe(struct skeys_symbol *s, size_t n)
 		if (k == 0 || s[k - 1].addr != s[i].addr)
 			s[k++] = s[i];
 	return k;
+}
+
+int skeys_image_note_skeys(struct skeys_image *img, const struct skeys_section *s,
+			   const char *prefix, char *err, size_t errlen)
+{
+	bool *has;
+	struct skeys_section *dst;
+
+	if (!strcmp(s->name, SKEYS_SECTION_TABLE)) {
+		has = &img->has_table;
+		dst = &img->table;
+	} else if (!strcmp(s->name, SKEYS_SECTION_HEADER)) {
+		has = &img->has_header;
+		dst = &img->header;
+	} else {
+		return 0;
+	}
+	if (*has) {
+		snprintf(err, errlen, "two %s%s sections", prefix, s->name);
+		return -1;
+	}
+	*has = true;
+	*dst = *s;
+	return 0;
 }
 
 int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen)

@@ -201,6 +201,13 @@ static inline void skeys_image_put64(const struct skeys_image *img, uint8_t *p, 
 /* The registry's i-th format, NULL past the end (for --help). */
 const struct skeys_format *skeys_format_at(size_t i);
 
+/*
+ * For readers: when `s` is the skeys table or header section (by name),
+ * record it in img->table or img->header. 0, or -1 with a message when the
+ * image already has one ("two PREFIXname sections").
+ */
+int skeys_image_note_skeys(struct skeys_image *img, const struct skeys_section *s,
+			   const char *prefix, char *err, size_t errlen);
 /* For readers: sort and deduplicate the section and symbol arrays. */
 int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
 /*

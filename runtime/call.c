@@ -48,6 +48,21 @@ static bool inside(const struct skeys_module *m, const void *p, size_t len)
 }
 
 /*
+ * A call of a module that is mapped but not registered: its constructors
+ * have not run yet, or its destructors have. Read only once the OS says
+ * the object lies in that module.
+ */
+static bool unregistered_call(const struct skeys_call *call)
+{
+	struct skeys_module m;
+
+	memset(&m, 0, sizeof(m));
+	return (uintptr_t)call % 8 == 0 && skeys_os_module_lookup(call, &m) == 0 &&
+	       inside(&m, call, sizeof(*call)) &&
+	       (call->flags & SKEYS_CALL_MAGIC_MASK) == SKEYS_CALL_MAGIC;
+}
+
+/*
  * The call's module and its trampoline, from the module's sealed call
  * table: a call object is trusted only once that table lists it.
  */
@@ -60,7 +75,9 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	struct skeys_site s;
 	size_t n, i;
 
-	if (!m || (uintptr_t)call % 8 || !inside(m, call, sizeof(*call)) ||
+	if (!m)
+		return unregistered_call(call) ? SKEYS_ERR_NOTREADY : SKEYS_ERR_NOTKEY;
+	if ((uintptr_t)call % 8 || !inside(m, call, sizeof(*call)) ||
 	    (call->flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC)
 		return SKEYS_ERR_NOTKEY;
 	if (m->state != SKEYS_MODULE_OK)
@@ -149,7 +166,10 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 
 	if (!call)
 		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
+	/* A signal handler that interrupted a switch on this thread: waiting would never end. */
+	if (skeys_lock_mine())
+		return -EDEADLK;
+	skeys_lock_take();
 	err = call_find(call, &m, &tramp);
 	if (err)
 		goto out;
@@ -196,7 +216,7 @@ failed:
 	skeys_log(SKEYS_LOG_ERROR, "%s: static call %p not updated: %s", m->name, (void *)call,
 		  skeys_strerror(err));
 out:
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 	return err;
 }
 

@@ -138,28 +138,6 @@ static unsigned sec_flags(const GElf_Shdr *sh)
 	return f;
 }
 
-static int skeys_section_note(struct skeys_image *img, const struct skeys_section *s,
-			      char *err, size_t errlen)
-{
-	bool *has;
-	struct skeys_section *dst;
-
-	if (strcmp(s->name, SKEYS_SECTION_TABLE) == 0) {
-		has = &img->has_table;
-		dst = &img->table;
-	} else if (strcmp(s->name, SKEYS_SECTION_HEADER) == 0) {
-		has = &img->has_header;
-		dst = &img->header;
-	} else {
-		return 0;
-	}
-	if (*has)
-		FAIL("two %s sections", s->name);
-	*has = true;
-	*dst = *s;
-	return 0;
-}
-
 /*
  * objcopy --only-keep-debug keeps every section header but none of the
  * loaded bytes: the skeys sections and the code alike are NOBITS. Such a
@@ -277,7 +255,7 @@ static int read_sections(struct skeys_image *img, Elf *elf, Elf_Scn **symtab,
 			     (unsigned long long)s.size, img->len);
 		if ((s.flags & SKEYS_SEC_ALLOC) && s.addr + s.size < s.addr)
 			FAIL("section %s wraps around the address space", s.name);
-		if (skeys_section_note(img, &s, err, errlen))
+		if (skeys_image_note_skeys(img, &s, "", err, errlen))
 			return -1;
 		/* A .tbss template overlaps the sections after it; it holds no code or key. */
 		if ((s.flags & SKEYS_SEC_ALLOC) && !(sh.sh_flags & SHF_TLS) && s.size)
