@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 int add1(int x);
 int add2(int x);
@@ -196,6 +198,23 @@ int main(int argc, char **argv)
 	kernel_hook();
 	CHECK(counter == 1 && kernel_hook_update(NULL) == 0);
 	counter = 0;
+
+	/* A debugger's breakpoint on the trampoline: refused, and said so. */
+	{
+		int (*t)(int) = skeys_call(op);
+		unsigned char *p;
+		uintptr_t page;
+		long pg = sysconf(_SC_PAGESIZE);
+
+		memcpy(&p, &t, sizeof(p));
+		page = (uintptr_t)p & ~(uintptr_t)(pg - 1);
+		CHECK(mprotect((void *)page, (size_t)pg, PROT_READ | PROT_WRITE | PROT_EXEC) == 0);
+		p[0] = 0xcc;
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_BREAKPOINT);
+		p[0] = 0xe9;
+		CHECK(mprotect((void *)page, (size_t)pg, PROT_READ | PROT_EXEC) == 0);
+		CHECK(skeys_call(op)(1) == 3);
+	}
 
 	/* Only call objects of a sealed table are updated. */
 	CHECK_ERR(skeys_call_set(&forged, 0), SKEYS_ERR_NOTKEY);
