@@ -15,11 +15,19 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(_WIN32)
-#define SKEYS_API    /* libskeys.def lists the DLL's exports */
-#define SKEYS_HIDDEN /* a PE symbol is not exported unless listed */
+#if defined(_WIN32) || defined(SKEYS_STATIC_HIDDEN)
+/*
+ * Windows: libskeys.def lists the DLL's exports. The static archive: its
+ * API stays hidden, so that a user's shared library linking it does not
+ * re-export skeys_* (runtime/meson.build).
+ */
+#define SKEYS_API
 #else
 #define SKEYS_API __attribute__((visibility("default")))
+#endif
+#if defined(_WIN32)
+#define SKEYS_HIDDEN /* a PE symbol is not exported unless listed */
+#else
 #define SKEYS_HIDDEN __attribute__((visibility("hidden")))
 #endif
 
@@ -126,7 +134,8 @@ struct skeys_batch {
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on);
-/* Tests only: see a multi-threaded write between its phases. */
+/* Tests only, never exported: see a multi-threaded write between its phases
+ * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
 
 /* Sort and write the batch, with the cross-thread protocol when needed. */

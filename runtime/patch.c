@@ -266,7 +266,7 @@ static const struct skeys_protocol direct = { .phases = 1 };
 /* Tests only: called after each phase of a multi-threaded write. */
 static void (*phase_hook)(unsigned phase, uintptr_t first_site);
 
-SKEYS_API void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
+void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 {
 	phase_hook = hook;
 }

@@ -386,6 +386,9 @@ struct search {
 	struct skeys_runtime *found;
 };
 
+/* The file of the module whose runtime was found last ("" for the executable). */
+static const char *found_path;
+
 static void scan_notes(const char *p, size_t len, struct search *s)
 {
 	while (len >= 12 && !s->found) {
@@ -426,6 +429,8 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
 		if (info->dlpi_phdr[i].p_type == PT_NOTE)
 			scan_notes((const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr),
 				   info->dlpi_phdr[i].p_memsz, s);
+	if (s->found)
+		found_path = info->dlpi_name;
 	return s->found != NULL;
 }
 
@@ -439,11 +444,25 @@ struct skeys_runtime *skeys_os_runtime_find(bool (*accept)(struct skeys_runtime 
 	return s.found;
 }
 
+/*
+ * dlopen is looked up, never named: glibc's static dlopen carries a
+ * link-time warning for every object that names it, and a fully static
+ * program (`cc -static ... $(pkg-config --static --libs skeys)`) must link
+ * under -Wl,--fatal-warnings (install@pkg-config-static). There the
+ * executable's copy leads and nothing is pinned.
+ */
+typedef void *skeys_dlopen_fn(const char *file, int mode);
+
 void skeys_os_runtime_pin(const struct skeys_runtime *rt)
 {
-	Dl_info info;
+	skeys_dlopen_fn *open_module;
+	void *sym;
 
-	if (dladdr(rt, &info) && info.dli_fname &&
-	    !dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
-		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", info.dli_fname);
+	(void)rt; /* the one skeys_os_runtime_find() just found, in found_path */
+	if (!found_path || !found_path[0]) /* the executable is never unloaded */
+		return;
+	sym = dlsym(RTLD_DEFAULT, "dlopen");
+	memcpy(&open_module, &sym, sizeof(sym)); /* ISO C has no object-to-function cast */
+	if (!open_module || !open_module(found_path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
+		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", found_path);
 }
