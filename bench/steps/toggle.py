@@ -17,15 +17,11 @@ import re
 import subprocess
 import tempfile
 
-from common import SRC, have, out, run, spread
+from common import C_TIMING, SRC, have, out, run, spread
 
-MAIN = r"""
+MAIN = C_TIMING + r"""
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
 #define NFNS (sizeof(fns) / sizeof(fns[0]))
 static atomic_int stop, started;
 static atomic_long calls;
@@ -40,17 +36,6 @@ static void *spin(void *arg)
 	}
 	atomic_fetch_add(&calls, n + (s == 42));
 	return NULL;
-}
-static long long now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-	return x < y ? -1 : x > y;
 }
 int main(int argc, char **argv)
 {

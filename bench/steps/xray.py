@@ -21,27 +21,12 @@ import re
 import subprocess
 import tempfile
 
-from common import INCLUDE, have, out, run, spread
+from common import C_TIMING, INCLUDE, have, out, run, spread
 
 CC = "clang-14"
 CXX = "clang++-14"  # <xray/xray_interface.h> is a C++ header
 
-TIMER = r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-static long long now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-	return x < y ? -1 : x > y;
-}
+TIMER = C_TIMING + r"""
 volatile int sink;
 /* time REPS: REPS timed pairs, sorted; pairs REPS: REPS pairs, untimed; idle: none */
 int main(int argc, char **argv)
