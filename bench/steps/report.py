@@ -579,11 +579,16 @@ def targets(res):
     if tg:
         dense = {r["sites"]: r for r in tg["rows"] if r["layout"] == "dense"
                  and "median_us" in r["procmem_lat"]}
-        if 1000 in dense and 100000 in dense:
-            g = (dense[100000]["procmem_lat"]["median_us"] / 100000) / \
+        big = max(dense) if dense else 0
+        if 1000 in dense and big > 1000:
+            g = (dense[big]["procmem_lat"]["median_us"] / big) / \
                 (dense[1000]["procmem_lat"]["median_us"] / 1000)
             T.append(("Toggle grows linearly: time a site at 100k within 1.2x of 1k",
-                      f"x{g:.2f} (procmem, dense)", "met" if g <= 1.2 else "not met"))
+                      f"{big:,} sites: x{g:.2f} (procmem, dense)"
+                      + ("" if big >= 100000 else "; 100,000 not measured (the 100,000-function "
+                         "program takes gcc and gas over 15 minutes to build here)"),
+                      ("met" if g <= 1.2 else "not met") if big >= 100000
+                      else ("met to 10k" if g <= 1.2 else "not met")))
         if 1000 in dense and "first_us" in dense[1000]["procmem_lat"]:
             lat = dense[1000]["procmem_lat"]
             q = lat["first_us"] / lat["median_us"]
