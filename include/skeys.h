@@ -19,24 +19,8 @@
 #include <stdbool.h>
 #endif
 
-#if defined(__x86_64__)
-#include <skeys/arch/x86_64.h>
-#elif defined(__i386__)
-#include <skeys/arch/i386.h>
-#elif defined(__aarch64__) || defined(__arm64__)
-#include <skeys/arch/aarch64.h>
-#elif defined(__riscv) && __riscv_xlen == 64
-#include <skeys/arch/riscv64.h>
-#elif defined(__arm__)
-#include <skeys/arch/arm.h>
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&   \
-	defined(_CALL_ELF) && _CALL_ELF == 2
-#include <skeys/arch/ppc64le.h>
-#elif defined(__s390x__)
-#include <skeys/arch/s390x.h>
-#elif defined(__loongarch__) && __loongarch_grlen == 64
-#include <skeys/arch/loongarch64.h>
-#else
+#include <skeys/arches.h>
+#ifndef SKEYS__ARCH_ID
 #error "skeys: this architecture is not supported yet"
 #endif
 
@@ -73,9 +57,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define SKEYS__STR2(x) #x
-#define SKEYS__STR(x) SKEYS__STR2(x)
 
 /* ---- keys -------------------------------------------------------------- */
 
@@ -161,16 +142,16 @@ extern "C" {
  * only a macro guarantees at every optimisation level. The expression is
  * true when the site jumps.
  */
-#define SKEYS__SITE(k, br)                                                     \
+#define SKEYS__SITE_AT(kp, on, br)                                             \
 	__extension__({                                                        \
 		__label__ skeys__yes, skeys__out;                              \
 		SKEYS__BOOL skeys__r;                                          \
 		__asm__ goto(SKEYS__ASM_SITE_PRE SKEYS__ASM_SITE_LABEL         \
 			     SKEYS__ASM_SITE SKEYS__ASM_ENTRY                  \
 			     : /* no outputs */                                \
-			     : [skeys_k] SKEYS__KEY_CONSTRAINT(&(k)->key),     \
+			     : [skeys_k] SKEYS__KEY_CONSTRAINT(kp),            \
 			       [skeys_br] "i"(br),                             \
-			       [skeys_jmp] "i"(SKEYS__INITIAL(k) ^ (br))       \
+			       [skeys_jmp] "i"((on) ^ (br))                   \
 			     : /* no clobbers */                               \
 			     : skeys__yes);                                    \
 		skeys__r = 0;                                                  \
@@ -189,10 +170,15 @@ extern "C" {
  * code is the same once inlined, at -O0 too.
  */
 #if defined(__cplusplus) && defined(__clang__) && __clang_major__ < 17
-#define SKEYS__SITE_EXPR(k, br)                                                	([]() __attribute__((always_inline)) -> bool { return SKEYS__SITE(k, br); }())
+#define SKEYS__SITE_AT_EXPR(kp, on, br)                                        \
+	([]() __attribute__((always_inline)) -> bool {                         \
+		return SKEYS__SITE_AT(kp, on, br);                             \
+	}())
 #else
-#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE(k, br)
+#define SKEYS__SITE_AT_EXPR(kp, on, br) SKEYS__SITE_AT(kp, on, br)
 #endif
+/* kp: the key's address (any key type: <skeys/kernel.h> has its own); on: its initial state. */
+#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE_AT_EXPR(&(k)->key, SKEYS__INITIAL(k), br)
 
 #define skeys_branch_unlikely(k) SKEYS__SITE_EXPR(k, 0)
 #define skeys_branch_likely(k) (!SKEYS__SITE_EXPR(k, 1))
@@ -202,6 +188,24 @@ extern "C" {
 /*
  * All return 0 or a negative error code (a negated errno value, or one of
  * SKEYS_ERR_*); on error no site of the key was changed.
+ *
+ * Signals: only skeys_enabled() (skeys_key_enabled) is async-signal-safe.
+ * A signal handler may run sites at any time, also while another thread
+ * or the thread it interrupted switches their key, as long as SIGTRAP is
+ * not in its sa_mask (x86: a thread reaching a site in the middle of a
+ * switch takes a trap). A handler that switches a key on the thread whose
+ * switch it interrupted gets -EDEADLK; on another thread it waits for that
+ * switch to end, as any caller does.
+ *
+ * fork(): the runtime waits for a switch in flight before the process
+ * forks (pthread_atfork), so the child finds every site whole and can
+ * switch keys.
+ *
+ * Linux, with a second thread alive: the cores are synchronised with
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE); where that is
+ * refused, by a signal to every thread listed in /proc/self/task. Without
+ * both, a switch fails with the errno of opening that directory (-ENOENT
+ * when /proc is not mounted, -EACCES when it is hidden), every site as it was.
  */
 int skeys_key_enable(struct skeys_key *key);
 int skeys_key_disable(struct skeys_key *key);
@@ -224,6 +228,19 @@ enum skeys_error {
 	SKEYS_ERR_CHECKSUM = -4005, /* table changed after sealing */
 	SKEYS_ERR_ABI = -4006,      /* table of another ABI version or architecture */
 	SKEYS_ERR_NOTKEY = -4007,   /* pointer does not designate a skeys key */
+	/*
+	 * A key of a module whose registration has not run yet or already
+	 * ended: switched from .preinit_array, from a shared library's
+	 * constructor (before the executable's) or from a destructor at exit
+	 * (after the executable's). Switch it from main() or later.
+	 */
+	SKEYS_ERR_NOTREADY = -4008,
+	/*
+	 * A site holds a breakpoint (x86: int3 where it starts, the rest as
+	 * expected), most likely a debugger's or a uprobe's: nothing written.
+	 * Delete the breakpoint (or the probe) and switch again.
+	 */
+	SKEYS_ERR_BREAKPOINT = -4009,
 };
 
 const char *skeys_strerror(int err);
@@ -260,6 +277,8 @@ void skeys_module_unregister(const struct skeys_header *header);
 #ifdef __cplusplus
 }
 #endif
+
+#include <skeys/call.h>
 
 #ifndef SKEYS_NO_MODULE
 __asm__(SKEYS__ASM_MODULE);

@@ -15,19 +15,19 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(_WIN32) || defined(SKEYS_STATIC_HIDDEN)
+#if defined(_WIN32)
+#define SKEYS_API    /* libskeys.def lists the DLL's exports */
+#define SKEYS_HIDDEN /* a PE symbol is not exported unless listed */
+#else
+#if defined(SKEYS_STATIC_HIDDEN)
 /*
- * Windows: libskeys.def lists the DLL's exports. The static archive: its
- * API stays hidden, so that a user's shared library linking it does not
- * re-export skeys_* (runtime/meson.build).
+ * The static archive: its API stays hidden, so that a user's shared
+ * library linking it does not re-export skeys_* (runtime/meson.build).
  */
 #define SKEYS_API
 #else
 #define SKEYS_API __attribute__((visibility("default")))
 #endif
-#if defined(_WIN32)
-#define SKEYS_HIDDEN /* a PE symbol is not exported unless listed */
-#else
 #define SKEYS_HIDDEN __attribute__((visibility("hidden")))
 #endif
 
@@ -85,8 +85,16 @@ struct skeys_module {
 	struct skeys_module *next;
 };
 
-/* Everything below is called with skeys_lock held. */
+/*
+ * Everything below is called with skeys_lock held. Take it with
+ * skeys_lock_take(): a switch from a signal handler on the thread that
+ * holds it is then refused (-EDEADLK) instead of waiting forever.
+ */
 extern pthread_mutex_t skeys_lock;
+void skeys_lock_take(void);
+void skeys_lock_release(void);
+/* This thread holds skeys_lock (a handler interrupted its switch). Async-signal-safe. */
+bool skeys_lock_mine(void);
 extern struct skeys_module *skeys_modules;
 
 /* One site to rewrite. */
@@ -134,6 +142,14 @@ struct skeys_batch {
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on);
+/*
+ * Queue one rewrite of `p->len` bytes of module `m`'s code at p->addr, from
+ * p->old to p->new_, with p->target and p->jumps saying where a trapped
+ * thread goes (as for a site: p->target, or p->addr + p->len): checks that
+ * the code is the module's and holds p->old. For code that is not a key's
+ * site (runtime/call.c).
+ */
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p);
 /* Tests only, never exported: see a multi-threaded write between its phases
  * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
@@ -162,11 +178,25 @@ void skeys_log_set(skeys_log_fn fn, void *ctx);
 
 /* ---- this copy's implementation, behind the shared entry points ------- */
 
-enum skeys_key_op { SKEYS_OP_ENABLE, SKEYS_OP_DISABLE, SKEYS_OP_INC, SKEYS_OP_DEC };
+enum skeys_key_op {
+	SKEYS_OP_ENABLE,
+	SKEYS_OP_DISABLE,
+	SKEYS_OP_INC,
+	SKEYS_OP_DEC,
+	/* <skeys/kernel.h>: */
+	SKEYS_OP_DISABLE_ONE, /* disable unless the count is above 1 (then warn) */
+	SKEYS_OP_DEC_NOT_LAST, /* decrement unless the count is 1 (then return 1) */
+};
 
 void skeys_registry_add(const struct skeys_header *h);
 void skeys_registry_remove(const struct skeys_header *h);
 int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
+/* Declared for users in <skeys/kernel.h>. */
+int skeys_key_count(const struct skeys_key *key);
+/* skeys_key_op of the runtime copy that leads the process (runtime/shared.c). */
+int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
+/* skeys_call_set() (runtime/call.c). */
+int skeys_call_op(struct skeys_call *call, void (*fn)(void));
 
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 
@@ -197,6 +227,13 @@ extern const struct skeys_protocol skeys_protocol_threads;
 
 /* Make this core fetch instructions afresh (x86 cpuid, arm isb, riscv fence.i). */
 void skeys_arch_serialise(void);
+
+/*
+ * Does the site hold a debugger's breakpoint where it starts, the rest of
+ * p->old as expected (x86: gdb's, lldb's or a uprobe's int3)? False where
+ * the architecture layer cannot tell.
+ */
+bool skeys_arch_breakpoint_on(const struct skeys_patch *p);
 
 /*
  * The x86 protocol's trap (runtime/arch/x86.c). The OS port installs a
@@ -257,6 +294,14 @@ int skeys_os_write_direct(uintptr_t addr, const void *buf, size_t len, size_t *d
 
 /* Make [start, start + len), just written, what this core's instruction fetch sees. */
 void skeys_os_flush_icache(uintptr_t start, size_t len);
+
+/*
+ * Hold off this thread's asynchronous signals while sites are stored in
+ * several pieces (none of its handlers may run a half-written site), and
+ * let them in again. With skeys_lock held; no-ops where there are none.
+ */
+void skeys_os_signals_hold(void);
+void skeys_os_signals_release(void);
 
 /* Serialise every core running a thread of the process. */
 int skeys_os_sync_cores(void);

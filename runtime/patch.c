@@ -71,6 +71,29 @@ static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
 	return true;
 }
 
+/*
+ * Why a site that does not hold p->old is refused. A debugger's breakpoint
+ * where it starts, the rest as expected, is named as such: writing under it
+ * would be undone, half, when the debugger puts its saved byte back.
+ * `module`: its name, or NULL.
+ */
+static int site_refused(const struct skeys_patch *p, const char *module)
+{
+	const char *sep = module ? ": " : "", *want = p->jumps ? "nop" : "jump";
+
+	if (skeys_arch_breakpoint_on(p)) {
+		skeys_log(SKEYS_LOG_ERROR,
+			  "%s%ssite %#lx holds a breakpoint (int3 where the site starts, the rest "
+			  "of the expected %s as it should be): probably a debugger's (gdb, lldb) "
+			  "or a uprobe's (perf probe); delete it, then switch again: refusing to "
+			  "patch", module ? module : "", sep, (unsigned long)p->addr, want);
+		return SKEYS_ERR_BREAKPOINT;
+	}
+	skeys_log(SKEYS_LOG_ERROR, "%s%ssite %#lx does not hold the expected %s: refusing to patch",
+		  module ? module : "", sep, (unsigned long)p->addr, want);
+	return SKEYS_ERR_MISMATCH;
+}
+
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on)
 {
@@ -117,15 +140,42 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 		if (site_encode(a, p->addr, p->target, p->jumps ? p->old : p->new_,
 				p->jumps ? p->new_ : p->old))
 			return SKEYS_ERR_MISMATCH;
-		if (!site_holds(p, p->old)) {
-			skeys_log(SKEYS_LOG_ERROR,
-				  "%s: site %#lx does not hold the expected %s: refusing to patch",
-				  m->name, (unsigned long)p->addr, p->jumps ? "nop" : "jump");
-			return SKEYS_ERR_MISMATCH;
-		}
+		if (!site_holds(p, p->old))
+			return site_refused(p, m->name);
 		b->n++;
 		b->sorted = false;
 	}
+	return 0;
+}
+
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+{
+	struct skeys_patch *q;
+	int err = batch_reserve(b, 1);
+
+	if (err)
+		return err;
+	q = &b->p[b->n];
+	*q = *p;
+	q->mask = skeys_site_mask(q->len);
+	q->run = 0;
+	q->seg = segment_of(m, q->addr, q->len);
+	if (!q->seg) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx is outside the module's code",
+			  m->name, (unsigned long)q->addr);
+		return SKEYS_ERR_OUTSIDE;
+	}
+	if (!site_holds(q, q->old)) {
+		bool bp = skeys_arch_breakpoint_on(q);
+
+		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx %s: refusing to patch", m->name,
+			  (unsigned long)q->addr,
+			  bp ? "holds a breakpoint (a debugger's or a uprobe's?)"
+			     : "does not hold the expected bytes");
+		return bp ? SKEYS_ERR_BREAKPOINT : SKEYS_ERR_MISMATCH;
+	}
+	b->n++;
+	b->sorted = false;
 	return 0;
 }
 
@@ -332,12 +382,8 @@ int skeys_batch_reverse(struct skeys_batch *b)
 		memcpy(p->old, p->new_, sizeof(p->old));
 		memcpy(p->new_, &was, sizeof(p->new_));
 		p->jumps = !p->jumps;
-		if (!site_holds(p, p->old)) {
-			skeys_log(SKEYS_LOG_ERROR, "site %#lx does not hold the expected %s: "
-						   "refusing to patch",
-				  (unsigned long)p->addr, p->jumps ? "nop" : "jump");
-			return SKEYS_ERR_MISMATCH;
-		}
+		if (!site_holds(p, p->old))
+			return site_refused(p, NULL);
 	}
 	return 0;
 }

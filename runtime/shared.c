@@ -19,7 +19,7 @@
 #ifdef SKEYS_TEST_RUNTIME_VERSION
 #define RUNTIME_VERSION SKEYS_TEST_RUNTIME_VERSION
 #else
-#define RUNTIME_VERSION 1u
+#define RUNTIME_VERSION 2u /* 2: call_set */
 #endif
 
 struct skeys_ops {
@@ -28,6 +28,7 @@ struct skeys_ops {
 	int (*key_op)(struct skeys_key *key, enum skeys_key_op op);
 	void (*log_set)(skeys_log_fn fn, void *ctx);
 	int (*set_write_method)(enum skeys_write_method method);
+	int (*call_set)(struct skeys_call *call, void (*fn)(void));
 };
 
 struct skeys_runtime {
@@ -43,6 +44,7 @@ static const struct skeys_ops local_ops = {
 	.key_op = skeys_key_op,
 	.log_set = skeys_log_set,
 	.set_write_method = skeys_write_method_set,
+	.call_set = skeys_call_op,
 };
 
 static void refused_add(const struct skeys_header *h)
@@ -63,6 +65,13 @@ static int refused_method(enum skeys_write_method m)
 	return SKEYS_ERR_ABI;
 }
 
+static int refused_call_set(struct skeys_call *call, void (*fn)(void))
+{
+	(void)call;
+	(void)fn;
+	return SKEYS_ERR_ABI;
+}
+
 /* A copy that met a leader of another version: everything fails, nothing is written. */
 static const struct skeys_ops refused_ops = {
 	.registry_add = refused_add,
@@ -70,6 +79,7 @@ static const struct skeys_ops refused_ops = {
 	.key_op = refused_key_op,
 	.log_set = skeys_log_set,
 	.set_write_method = refused_method,
+	.call_set = refused_call_set,
 };
 
 /* Named from the port's note, which other copies read. */
@@ -125,6 +135,11 @@ SKEYS_API void skeys_module_unregister(const struct skeys_header *h)
 	ops()->registry_remove(h);
 }
 
+int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op)
+{
+	return ops()->key_op(key, op);
+}
+
 SKEYS_API int skeys_key_enable(struct skeys_key *key)
 {
 	return ops()->key_op(key, SKEYS_OP_ENABLE);
@@ -153,4 +168,9 @@ SKEYS_API void skeys_set_log(skeys_log_fn fn, void *ctx)
 SKEYS_API int skeys_set_write_method(enum skeys_write_method method)
 {
 	return ops()->set_write_method(method);
+}
+
+SKEYS_API int skeys_call_set(struct skeys_call *call, void (*fn)(void))
+{
+	return ops()->call_set(call, fn);
 }

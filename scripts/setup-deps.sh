@@ -30,7 +30,7 @@ minimal="
 packages="$minimal
 	clang lld make cmake scdoc man-db
 	liblief-dev
-	strace file
+	strace file libcap2-bin
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
 	gcc-mingw-w64-i686 g++-mingw-w64-i686
 	qemu-user
@@ -42,6 +42,7 @@ packages="$minimal
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu
 	clang-19 lld-19
 	valgrind cppcheck clang-tidy libclang-rt-14-dev
+	gdb lldb
 "
 # Cross compilers for the cross suites (scripts/test-cross.sh). Not
 # gcc-multilib: it conflicts with them. clang-19 and lld-19 target

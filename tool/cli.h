@@ -4,6 +4,7 @@
 #define SKEYS_TOOL_CLI_H
 
 #include "check.h"
+#include "file.h"
 
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ enum skeys_exit {
  */
 struct skeys_input {
 	const char *path;
+	struct skeys_file file; /* what img reads (not open for an image given) */
 	struct skeys_image *img;
 	struct skeys_check check;
 	bool checked;
@@ -34,10 +36,11 @@ void skeys_cli_error(const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * Read, parse and verify `path`. Returns SKEYS_EXIT_OK, or SKEYS_EXIT_INPUT
- * after printing why; verification results are in in->check.
+ * Read, parse and verify `path`, opened with skeys_file_open()'s flags.
+ * Returns SKEYS_EXIT_OK, or SKEYS_EXIT_INPUT after printing why;
+ * verification results are in in->check.
  */
-int skeys_input_load(struct skeys_input *in, const char *path);
+int skeys_input_load(struct skeys_input *in, const char *path, unsigned file_flags);
 /* As skeys_input_load(), for an image already open; the input owns it. */
 int skeys_input_open(struct skeys_input *in, const char *path, struct skeys_image *img);
 
@@ -50,9 +53,17 @@ bool skeys_input_intact(const struct skeys_input *in);
 void skeys_input_free(struct skeys_input *in);
 
 /*
- * Print every table problem and every bad site, objtool style:
- * "PATH: func+0x1c (0x401136): error: ...". Returns the number printed.
+ * Print every table problem and the bad sites, objtool style:
+ * "PATH: func+0x1c (0x401136): error: ...". A wrong key can make every
+ * site of a big binary bad: at most SKEYS_REPORT_PER_KEY sites of a key
+ * and SKEYS_REPORT_SITES in all are printed, then a count for each key with
+ * more ("PATH: error: and 199,990 more bad sites of key k ..."), for
+ * SKEYS_REPORT_KEYS keys, and one for the others. Returns the number of
+ * lines printed.
  */
+#define SKEYS_REPORT_PER_KEY 10
+#define SKEYS_REPORT_SITES 100
+#define SKEYS_REPORT_KEYS 10
 size_t skeys_input_report(const struct skeys_input *in);
 
 /* The parts of --help both tools print. */

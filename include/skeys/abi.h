@@ -7,6 +7,7 @@
 #ifndef SKEYS_ABI_H
 #define SKEYS_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -72,7 +73,7 @@ struct skeys_header {
 	uint16_t version;      /* SKEYS_ABI_VERSION */
 	uint16_t header_size;  /* sizeof(struct skeys_header) */
 	uint16_t entry_size;   /* sizeof(struct skeys_entry) */
-	uint16_t arch;         /* SKEYS_ARCH_* the module was compiled for */
+	uint16_t arch;         /* SKEYS__ARCH_ID of the module's architecture */
 	uint32_t flags;        /* SKEYS_HEADER_SEALED */
 	uint32_t count;        /* entries, filled when sealed */
 	uint64_t checksum;     /* skeys_table_checksum() of the sealed entries */
@@ -83,9 +84,109 @@ struct skeys_header {
 #define SKEYS_HEADER_MAGIC "SKEYSHDR"
 #define SKEYS_HEADER_SEALED 0x1u
 
+/*
+ * `arch` is the SKEYS__ARCH_ID that the architecture's header of site
+ * templates defines (<skeys/arch/NAME.h>, picked by <skeys/arches.h>): the
+ * one place each number is written. A number is never reused.
+ */
+
+/*
+ * The layout as the format headers' assembly writes it (their module
+ * header), tied to the structures by the assertions below.
+ */
+#define SKEYS_HEADER_SIZE 40
+#define SKEYS_ENTRY_SIZE 12
+
+#define SKEYS__STR2(x) #x
+#define SKEYS__STR(x) SKEYS__STR2(x)
+
+/*
+ * The header's fields before `start`, in assembler syntax, as every format
+ * header's module header begins: magic, version, sizes, arch (the
+ * architecture header's SKEYS__ARCH_ID), and flags, count and checksum
+ * left zero for skeys-seal. The format then writes `start` and `stop`.
+ */
+#define SKEYS__ASM_HEADER_FIELDS                                               \
+	".ascii \"" SKEYS_HEADER_MAGIC "\"\n\t"                                \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", "                           \
+	SKEYS__STR(SKEYS_HEADER_SIZE) ", " SKEYS__STR(SKEYS_ENTRY_SIZE) ", "   \
+	SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                                      \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"
+
+#ifdef __cplusplus
+#define SKEYS__STATIC_ASSERT(c, msg) static_assert(c, msg)
+#else
+#define SKEYS__STATIC_ASSERT(c, msg) _Static_assert(c, msg)
+#endif
+SKEYS__STATIC_ASSERT(sizeof(struct skeys_entry) == SKEYS_ENTRY_SIZE,
+		     "struct skeys_entry is SKEYS_ENTRY_SIZE bytes");
+SKEYS__STATIC_ASSERT(sizeof(struct skeys_header) == SKEYS_HEADER_SIZE,
+		     "struct skeys_header is SKEYS_HEADER_SIZE bytes");
+/* Each field where SKEYS__ASM_HEADER_FIELDS puts it: 8 + 4 * 2 + 2 * 4 + 8. */
+SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
+			     offsetof(struct skeys_header, header_size) == 10 &&
+			     offsetof(struct skeys_header, entry_size) == 12 &&
+			     offsetof(struct skeys_header, arch) == 14 &&
+			     offsetof(struct skeys_header, flags) == 16 &&
+			     offsetof(struct skeys_header, count) == 20 &&
+			     offsetof(struct skeys_header, checksum) == 24 &&
+			     offsetof(struct skeys_header, start) == 32 &&
+			     offsetof(struct skeys_header, stop) == 36,
+		     "struct skeys_header is laid out as SKEYS__ASM_HEADER_FIELDS writes it");
+
 /* Section names (ELF). */
 #define SKEYS_SECTION_TABLE "__skeys"
 #define SKEYS_SECTION_HEADER "__skeys_hdr"
+
+/*
+ * A static call (<skeys/call.h>), in the defining module's writable data.
+ * Its trampoline (x86-64: 16 bytes in .text.skeys_call) starts with a
+ * 6-byte slot holding one of three forms:
+ *
+ *   near:  e9 rel32 cc          jmp target
+ *   far:   ff 25 rel32          jmp *lit(%rip), through this object's `lit`
+ *   ret0:  31 c0 c3 cc cc cc    xor %eax,%eax; ret
+ *
+ * followed at offset 6 by a fixed `ff 25 rel32`, jmp *lit(%rip) (where a
+ * thread trapped in the slot may be sent: `lit` holds the current target
+ * whenever the call has one). A call as compiled is in the far form
+ * (SKEYS_DEFINE_CALL) or the ret0 form (_NULL, _RET0).
+ */
+struct skeys_call {
+	void (*lit)(void);    /* the far form's target; written before the slot */
+	void (*target)(void); /* the current target, NULL for none (skeys_call_query) */
+	const struct skeys_header *table; /* the module's call table header */
+	uint32_t flags;       /* SKEYS_CALL_MAGIC | SKEYS_CALL_F_* */
+	uint32_t form;        /* runtime only: SKEYS_CALL_FORM_*, 0 as compiled */
+} __attribute__((aligned(8)));
+
+#define SKEYS_CALL_MAGIC 0x53430000u /* "SC" */
+#define SKEYS_CALL_MAGIC_MASK 0xffff0000u
+#define SKEYS_CALL_F_NULL 0x1u /* defined with no target (_NULL) */
+#define SKEYS_CALL_F_RET0 0x2u /* defined returning 0 (_RET0) */
+
+enum skeys_call_form {
+	SKEYS_CALL_FORM_COMPILED = 0, /* far, or ret0 when defined without a target */
+	SKEYS_CALL_FORM_NEAR = 1,
+	SKEYS_CALL_FORM_FAR = 2,
+	SKEYS_CALL_FORM_RET0 = 3,
+};
+
+/*
+ * The call table: one struct skeys_entry per call, with its fields read as
+ * code = the trampoline, target = its jmp *lit at offset 6, key = the call object
+ * with SKEYS_CALL_F_NULL/RET0 in the flag bits. It has a struct
+ * skeys_header of its own (magic SKEYS_CALLS_MAGIC) in SKEYS_SECTION_CALLS_
+ * HEADER, which each call object points at; skeys-seal sorts, counts,
+ * checksums and seals it as it does the key table.
+ */
+#define SKEYS_CALLS_MAGIC "SKEYSCAL"
+#define SKEYS_SECTION_CALLS "__skeys_calls"
+#define SKEYS_SECTION_CALLS_HEADER "__skeys_calls_hdr"
+#define SKEYS_CALL_TRAMP_SIZE 16
+#define SKEYS_CALL_SLOT_SIZE 6
+#define SKEYS_CALL_TAIL_OFFSET 6 /* the fixed jmp *lit(%rip) */
 
 enum skeys_arch_id {
 	SKEYS_ARCH_NONE = 0,

@@ -220,9 +220,13 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	uintptr_t resume;
 
-	/* SI_KERNEL: an int3 ran. */
-	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG], si->si_code == SI_KERNEL,
-			   &resume))
+	/*
+	 * SI_KERNEL: an int3 ran (TRAP_BRKPT under valgrind, which may run an
+	 * int3 of a translation made before the byte changed, until the
+	 * runtime has it discarded).
+	 */
+	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG],
+			   si->si_code == SI_KERNEL || si->si_code == TRAP_BRKPT, &resume))
 		uc->uc_mcontext.gregs[IP_REG] = (greg_t)resume;
 	else
 		chain(sig, si, ucv);
@@ -238,7 +242,12 @@ int skeys_os_trap_install(void)
 	/* First time, or someone replaced ours: chain to whatever is there now. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_trap;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	/*
+	 * SA_NODEFER: a signal handler that interrupts this one may meet another
+	 * site of the batch, and a trap while SIGTRAP is blocked kills the
+	 * process. on_trap is reentrant: it only reads the published batch.
+	 */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTRAP, &sa, &chained))
 		return -errno;
@@ -309,8 +318,15 @@ static int sync_by_signals(void)
 		installed = true;
 	}
 	d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
+	if (!d) {
+		int err = -errno;
+
+		/* No other way to find every thread: a documented limit (README). */
+		skeys_log(SKEYS_LOG_ERROR, "no membarrier, and /proc/self/task cannot be read "
+					   "(%s) to find the other threads: mount /proc or allow "
+					   "membarrier", strerror(-err));
+		return err;
+	}
 	__atomic_store_n(&sync_n, 0, __ATOMIC_RELEASE);
 	while ((e = readdir(d)) != NULL && n < MAX_SYNC_THREADS) {
 		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);
@@ -384,10 +400,11 @@ extern const int32_t skeys__runtime_note __attribute__((visibility("hidden")));
 struct search {
 	bool (*accept)(struct skeys_runtime *rt);
 	struct skeys_runtime *found;
+	const char *path; /* the file of the module holding `found` ("" for the executable) */
 };
 
-/* The file of the module whose runtime was found last ("" for the executable). */
-static const char *found_path;
+/* Set by skeys_os_runtime_find(), read by skeys_os_runtime_pin(). */
+static const char *leader_path;
 
 static void scan_notes(const char *p, size_t len, struct search *s)
 {
@@ -430,17 +447,18 @@ static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
 			scan_notes((const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr),
 				   info->dlpi_phdr[i].p_memsz, s);
 	if (s->found)
-		found_path = info->dlpi_name;
+		s->path = info->dlpi_name;
 	return s->found != NULL;
 }
 
 struct skeys_runtime *skeys_os_runtime_find(bool (*accept)(struct skeys_runtime *rt))
 {
-	struct search s = { accept, NULL };
+	struct search s = { accept, NULL, NULL };
 
 	/* Runs first in a module constructor, under the dynamic loader's lock. */
 	(void)*(volatile const int32_t *)&skeys__runtime_note;
 	dl_iterate_phdr(find_cb, &s);
+	leader_path = s.path;
 	return s.found;
 }
 
@@ -458,11 +476,11 @@ void skeys_os_runtime_pin(const struct skeys_runtime *rt)
 	skeys_dlopen_fn *open_module;
 	void *sym;
 
-	(void)rt; /* the one skeys_os_runtime_find() just found, in found_path */
-	if (!found_path || !found_path[0]) /* the executable is never unloaded */
+	(void)rt;
+	if (!leader_path || !leader_path[0]) /* the executable is never unloaded */
 		return;
 	sym = dlsym(RTLD_DEFAULT, "dlopen");
 	memcpy(&open_module, &sym, sizeof(sym)); /* ISO C has no object-to-function cast */
-	if (!open_module || !open_module(found_path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
-		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", found_path);
+	if (!open_module || !open_module(leader_path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
+		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", leader_path);
 }
