@@ -133,9 +133,11 @@ static bool header_read(struct skeys_check *c)
 
 	if (!section_sound(c, s))
 		return false;
-	if (s->size != HDR_SIZE) {
-		table_error(c, "section %s is %" PRIu64 " bytes, a header is %" PRIu64,
-			    s->name, s->size, HDR_SIZE);
+	/* A header with the names table's bounds, or one from before them. */
+	if (s->size != HDR_SIZE && s->size != SKEYS_HEADER_SIZE_V1) {
+		table_error(c, "section %s is %" PRIu64 " bytes, a header is %" PRIu64
+			       " (or %u without names)",
+			    s->name, s->size, HDR_SIZE, SKEYS_HEADER_SIZE_V1);
 		return false;
 	}
 	c->hdr_addr = s->addr;
@@ -150,10 +152,10 @@ static bool header_read(struct skeys_check *c)
 			    h->version, SKEYS_ABI_VERSION);
 		return false;
 	}
-	if (h->header_size != HDR_SIZE || h->entry_size != ENTRY_SIZE) {
+	if (h->header_size != s->size || h->entry_size != ENTRY_SIZE) {
 		table_error(c, "header declares header size %u and entry size %u, "
 			       "expected %" PRIu64 " and %" PRIu64,
-			    h->header_size, h->entry_size, HDR_SIZE, ENTRY_SIZE);
+			    h->header_size, h->entry_size, s->size, ENTRY_SIZE);
 		ok = false;
 	}
 	if (h->arch != (unsigned)c->img->arch->id) {

@@ -289,7 +289,7 @@ static int seal_streamed(const struct opts *o, struct skeys_input *in)
 	r = skeys_check_stream_header(c, &st, out, err, sizeof(err));
 	if (r)
 		goto failed;
-	if (skeys_output_write(&w, c->hdr_off, out + c->hdr_off, sizeof(struct skeys_header),
+	if (skeys_output_write(&w, c->hdr_off, out + c->hdr_off, c->img->header.size,
 			       err, sizeof(err)))
 		goto write_failed;
 	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {

@@ -78,14 +78,40 @@ struct skeys_header {
 	uint64_t checksum;     /* skeys_table_checksum() of the sealed entries */
 	int32_t start;         /* table start, relative to this field */
 	int32_t stop;          /* table end, relative to this field */
+	/*
+	 * The names table (struct skeys_name entries), relative to each field.
+	 * Only in a header of SKEYS_HEADER_SIZE_NAMES bytes: a header of
+	 * SKEYS_HEADER_SIZE_V1 bytes (modules built before names were
+	 * recorded) ends before them. Same ABI version: header_size says which.
+	 */
+	int32_t names_start;
+	int32_t names_stop;
 };
 
 #define SKEYS_HEADER_MAGIC "SKEYSHDR"
 #define SKEYS_HEADER_SEALED 0x1u
+#define SKEYS_HEADER_SIZE_V1 40u    /* without the names table's bounds */
+#define SKEYS_HEADER_SIZE_NAMES 48u /* sizeof(struct skeys_header) */
+
+/*
+ * A key's name, one per SKEYS_DEFINE_* and SKEYS_IMPORT_* (not sealed, not
+ * sorted: skeys-seal only verifies it). `key` and `name` are relative to
+ * their own address like an entry's fields: the key (an import's proxy)
+ * and its NUL-terminated name in read-only data. `count` is 1 for a key,
+ * n for an array of n keys (elements 16 bytes apart on every target),
+ * whose element i is called "name[i]".
+ */
+struct skeys_name {
+	int32_t key;
+	int32_t name;
+	uint32_t count;
+};
+#define SKEYS_KEY_STRIDE 16u /* sizeof(struct skeys_key) on every target */
 
 /* Section names (ELF). */
 #define SKEYS_SECTION_TABLE "__skeys"
 #define SKEYS_SECTION_HEADER "__skeys_hdr"
+#define SKEYS_SECTION_NAMES "__skeys_names"
 
 enum skeys_arch_id {
 	SKEYS_ARCH_NONE = 0,
