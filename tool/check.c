@@ -3,6 +3,7 @@
 
 #include "arch.h"
 #include "disasm.h"
+#include "names.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -67,6 +68,11 @@ static void table_error(struct skeys_check *c, const char *fmt, ...)
 	memcpy(s, tmp, len);
 	c->errors = e;
 	c->errors[c->n_errors++] = s;
+}
+
+void skeys_check_table_error(struct skeys_check *c, const char *msg)
+{
+	table_error(c, "%s", msg);
 }
 
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,
@@ -287,8 +293,14 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 			note(c, &k->error, "flags 0x%08x lack the key magic 0x%08x", flags,
 			     SKEYS_KEY_MAGIC);
 		k->initial = flags & SKEYS_KEY_F_INITIAL;
+		k->import = flags & SKEYS_KEY_F_PROXY;
 	}
 	k->valid = !k->error;
+}
+
+void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k)
+{
+	key_verify(c, k);
 }
 
 /* Key address -> index of first appearance, open addressing; grows at half full. */
@@ -803,6 +815,7 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		if (!duplicates_find(c, &by_code))
 			c->oom = true;
 		seal_verify(c);
+		skeys_names_verify(c);
 		for (i = 0; c->site_errors && i < c->n; i++)
 			c->n_bad += c->site_errors[i] != NULL;
 		/* Computed once here for sealing and for the proof of the sealed copy. */
@@ -822,6 +835,7 @@ void skeys_check_close(struct skeys_check *c)
 {
 	size_t i;
 
+	skeys_names_free(c);
 	for (i = 0; c->site_errors && i < c->n; i++)
 		free(c->site_errors[i]);
 	free(c->site_errors);

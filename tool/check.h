@@ -27,6 +27,7 @@ struct skeys_check_key {
 	uint32_t sites;
 	bool valid; /* a key object: data section, aligned, magic */
 	bool initial;
+	bool import; /* a proxy for a key of another module (SKEYS_IMPORT_*) */
 	char *error; /* why not valid */
 };
 
@@ -71,6 +72,8 @@ struct skeys_check {
 	size_t n_bad; /* sites with an error */
 	bool oom;     /* memory ran out while recording a problem */
 	const struct skeys_section *last_section; /* lookup cache, see section_at() */
+	/* The names table, read and verified by tool/names.c; NULL if none. */
+	struct skeys_names *names;
 	/* The checksum skeys_check_seal() wrote, for skeys_check_sealed(). */
 	uint64_t seal_checksum;
 	bool seal_checksum_set;
@@ -154,6 +157,11 @@ int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_str
 int skeys_check_stream_header(struct skeys_check *c, struct skeys_check_stream *st,
 			      uint8_t *out, char *err, size_t errlen);
 void skeys_check_stream_end(struct skeys_check_stream *st);
+
+/* A problem of the table as a whole (for tool/names.c). */
+void skeys_check_table_error(struct skeys_check *c, const char *msg);
+/* Check that k->addr holds a key: sets valid, initial, import, error. */
+void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k);
 
 /* "func+0x1c", or the address when no function symbol covers it. */
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,

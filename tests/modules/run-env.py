@@ -7,6 +7,9 @@
       `MODULES env` checks at the top of main() that they were; a name no
       module has is logged (SKEYS_LOG), and a name in both lists ends up
       disabled. Without SKEYS_LOG, nothing reaches stderr.
+  run-env.py dump MODULES PLUGIN SKEYS_DUMP LIBCORE
+      skeys-dump marks imported keys, lists keys without sites here and
+      names array elements NAME[i] (MODULES may be stripped).
   run-env.py log-unsealed MODULES_UNSEALED PLUGIN
       SKEYS_LOG=1 reports the unsealed program, by its path, on stderr from
       its constructor (before main: the line comes before main's output),
@@ -92,9 +95,39 @@ def log_unsealed(modules, plugin):
         fail('SKEYS_LOG=error prints warnings, or not the error')
 
 
+def dump_case(dump, prog, plugin, core):
+    """skeys-dump lists imports as imports, keys without sites, array elements."""
+    import json
+
+    def keys(path):
+        p = subprocess.run([dump, '--json', path], capture_output=True, text=True)
+        if p.returncode != 0:
+            fail('skeys-dump %s: %d %s' % (path, p.returncode, p.stderr))
+        return {k['name']: k for k in json.loads(p.stdout)['keys']}
+
+    want = {
+        prog: {'feature': (True, 1), 'main_own': (False, 0), 'main_arr[0]': (False, 0),
+               'main_arr[1]': (False, 1), 'main_arr[2]': (False, 0)},
+        core: {'feature': (False, 1), 'fast': (False, 1)},
+        plugin: {'feature': (True, 2), 'fast': (True, 1), 'plugin_own': (False, 0)},
+    }
+    for path, ks in want.items():
+        got = keys(path)
+        print('%s: %s' % (path, sorted(got)))
+        if sorted(got) != sorted(ks):
+            fail('%s: keys %s, want %s' % (path, sorted(got), sorted(ks)))
+        for name, (imp, sites) in ks.items():
+            if got[name]['import'] is not imp or got[name]['sites'] != sites:
+                fail('%s: %s is %r, want import %s with %d sites' % (path, name, got[name],
+                                                                     imp, sites))
+
+
 def main():
     mode, prog, plugin = sys.argv[1:4]
-    {'env': env_case, 'log-unsealed': log_unsealed}[mode](prog, plugin)
+    if mode == 'dump':
+        dump_case(sys.argv[4], prog, plugin, sys.argv[5])
+    else:
+        {'env': env_case, 'log-unsealed': log_unsealed}[mode](prog, plugin)
     print('OK')
 
 
