@@ -102,6 +102,14 @@ static int cross(const char *path)
 static atomic_bool stop, pause_req, paused;
 static atomic_ulong started, done;
 
+/* For skeys_foreach() racing dlopen/dlclose: the names only, never the keys. */
+static int count_named(const char *name, struct skeys_key *k, void *data)
+{
+	(void)k;
+	*(size_t *)data += strlen(name) > 0;
+	return 0;
+}
+
 static void *toggler(void *arg)
 {
 	unsigned long n = 0;
@@ -121,6 +129,15 @@ static void *toggler(void *arg)
 			failures++;
 		}
 		atomic_store(&done, ++n);
+		if (n % 4 == 0) {
+			/* The program's and the library's names, the plugin's maybe. */
+			size_t named = 0;
+
+			if (skeys_foreach(count_named, &named) != 0 || named < 7 || named > 10) {
+				fprintf(stderr, "skeys_foreach: %zu names\n", named);
+				failures++;
+			}
+		}
 		usleep(200); /* quiet windows, so that loads can be checked */
 	}
 	return NULL;
@@ -172,6 +189,7 @@ static int loop(const char *path)
 
 		if (plugin_open(&p, path))
 			return 1;
+		CHECK(skeys_find("plugin_own") == p.own_key());
 		/*
 		 * Every fourth plugin is read with the toggler held between two
 		 * toggles, so that some reads are always checked (Windows'
@@ -254,7 +272,11 @@ static int record(const char *name, struct skeys_key *k, void *data)
 
 	if (s->n < 64) {
 		/* Only valid during the call: keep a copy. */
-		s->names[s->n] = strdup(name);
+		char *copy = malloc(strlen(name) + 1);
+
+		if (copy)
+			memcpy(copy, name, strlen(name) + 1);
+		s->names[s->n] = copy ? copy : "";
 		s->keys[s->n] = k;
 	}
 	s->n++;
@@ -276,7 +298,8 @@ static int seen_at(const struct seen *s, const char *name, int i)
 static void seen_free(struct seen *s)
 {
 	for (int j = 0; j < s->n && j < 64; j++)
-		free((void *)s->names[j]);
+		if (*s->names[j])
+			free((void *)s->names[j]);
 	memset(s, 0, sizeof(*s));
 }
 
