@@ -141,9 +141,9 @@ static bool header_read(struct skeys_check *c)
 		return false;
 	/* A header with the names table's bounds, or one from before them. */
 	if (s->size != HDR_SIZE && s->size != SKEYS_HEADER_SIZE_V1) {
-		table_error(c, "section %s is %" PRIu64 " bytes, a header is %" PRIu64
-			       " (or %u without names)",
-			    s->name, s->size, HDR_SIZE, SKEYS_HEADER_SIZE_V1);
+		table_error(c, "section %s is %" PRIu64 " bytes, a header is %u (%" PRIu64
+			       " with the names table)",
+			    s->name, s->size, SKEYS_HEADER_SIZE_V1, HDR_SIZE);
 		return false;
 	}
 	c->hdr_addr = s->addr;
