@@ -57,6 +57,56 @@ static inline struct skeys_site skeys_entry_site(const struct skeys_entry *e, ui
 }
 
 /*
+ * The table a header records, [start, stop): each bound is stored relative
+ * to its own field, the header being at `at`. The runtime, the tools and
+ * the formats that fill the bounds in all decode and encode them here.
+ */
+static inline uint64_t skeys_header_start(const struct skeys_header *h, uint64_t at)
+{
+	return at + offsetof(struct skeys_header, start) + (uint64_t)(int64_t)h->start;
+}
+
+static inline uint64_t skeys_header_stop(const struct skeys_header *h, uint64_t at)
+{
+	return at + offsetof(struct skeys_header, stop) + (uint64_t)(int64_t)h->stop;
+}
+
+/* The start and stop fields for the table [start, stop), the header at `at`. */
+static inline void skeys_header_set_bounds(struct skeys_header *h, uint64_t at,
+					   uint64_t start, uint64_t stop)
+{
+	h->start = (int32_t)(uint32_t)(start - (at + offsetof(struct skeys_header, start)));
+	h->stop = (int32_t)(uint32_t)(stop - (at + offsetof(struct skeys_header, stop)));
+}
+
+/*
+ * Whether a key object may live at [addr, addr + len): the runtime writes
+ * a key (its count and state), so it must be in data that stays writable.
+ * `prot` is what the place is mapped as (SKEYS_PLACE_*); [relro_lo,
+ * relro_hi) is the module's RELRO range, writable while the loader
+ * relocates and read-only after (empty when lo == hi). The tool asks with a
+ * section's flags, the runtime with a data segment's: one answer for both,
+ * so that a key the runtime would refuse does not seal.
+ */
+enum skeys_key_place {
+	SKEYS_KEY_PLACE_OK,
+	SKEYS_KEY_PLACE_NOT_DATA, /* not writable, or executable */
+	SKEYS_KEY_PLACE_RELRO,    /* read-only after relocation */
+};
+#define SKEYS_PLACE_WRITE 1u
+#define SKEYS_PLACE_EXEC 2u
+
+static inline enum skeys_key_place skeys_key_place(unsigned prot, uint64_t addr, uint64_t len,
+						   uint64_t relro_lo, uint64_t relro_hi)
+{
+	if ((prot & (SKEYS_PLACE_WRITE | SKEYS_PLACE_EXEC)) != SKEYS_PLACE_WRITE)
+		return SKEYS_KEY_PLACE_NOT_DATA;
+	if (addr < relro_hi && addr + len > relro_lo)
+		return SKEYS_KEY_PLACE_RELRO;
+	return SKEYS_KEY_PLACE_OK;
+}
+
+/*
  * Encode `s` as the entry stored at `at`. Returns 0, or -1 when a field is
  * out of the 32-bit relative range (a table the linker could not have made).
  */

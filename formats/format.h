@@ -67,6 +67,13 @@ struct skeys_image {
 	struct skeys_section table, header;
 
 	/*
+	 * [relro_lo, relro_hi): addresses the loader makes read-only once it
+	 * has relocated them (ELF PT_GNU_RELRO), although their sections are
+	 * writable data. Empty when the file has none.
+	 */
+	uint64_t relro_lo, relro_hi;
+
+	/*
 	 * The header's table bounds may be zero in an unsealed file: the module
 	 * fills them in when it loads (Mach-O). The table is then its section.
 	 */

@@ -4,9 +4,10 @@
  * the format, read the image, verify the table and every site, and when it
  * verifies unsealed, seal a copy. Properties checked beyond "no crash":
  * a failure always has a message; sealing changes only the table and header
- * bytes; a sealed copy verifies again and is intact, and skeys-seal's light
- * proof of it (skeys_check_sealed) agrees, and so does sealing it piece by
- * piece (skeys_check_stream_*); a file that verifies as sealed is intact.
+ * bytes; a sealed copy verifies again and is intact, and the proof of a
+ * sealed copy (skeys_check_sealed) agrees; sealing it in pieces of other
+ * sizes (skeys_check_stream_*) gives the same bytes; a file that verifies as
+ * sealed is intact.
  */
 #include "check.h"
 #include "format.h"
@@ -38,7 +39,7 @@ static void only_table_changed(const struct skeys_check *c, const uint8_t *data,
 
 /*
  * skeys-seal streams an ELF table out in pieces: the pieces (sizes taken
- * from the input's bytes) must give the bytes the whole-copy path gave.
+ * from the input's bytes) must give the bytes sealing in one piece gave.
  */
 static void stream_agrees(struct skeys_check *c, const uint8_t *data, size_t size,
 			  const uint8_t *sealed)
@@ -86,7 +87,7 @@ static void seal_and_recheck(struct skeys_check *c, const uint8_t *data, size_t 
 		return;
 	}
 	only_table_changed(c, data, out, size);
-	/* skeys-seal's light proof of its copy must accept what the full check does. */
+	/* The proof of a sealed copy must accept what the full check does. */
 	REQUIRE(skeys_check_sealed(c, out, err, sizeof(err)) == 0);
 	stream_agrees(c, data, size, out);
 	REQUIRE(skeys_image_open_mem(&img, out, size, err, sizeof(err)) == 0);

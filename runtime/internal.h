@@ -13,11 +13,22 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(_WIN32)
-#define SKEYS_API /* libskeys.def lists the DLL's exports */
+#define SKEYS_API    /* libskeys.def lists the DLL's exports */
+#define SKEYS_HIDDEN /* a PE symbol is not exported unless listed */
+#else
+#if defined(SKEYS_STATIC_HIDDEN)
+/*
+ * The static archive: its API stays hidden, so that a user's shared
+ * library linking it does not re-export skeys_* (runtime/meson.build).
+ */
+#define SKEYS_API
 #else
 #define SKEYS_API __attribute__((visibility("default")))
+#endif
+#define SKEYS_HIDDEN __attribute__((visibility("hidden")))
 #endif
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -32,7 +43,7 @@
 struct skeys_segment {
 	uintptr_t start;
 	uintptr_t end;
-	int prot; /* PROT_* it has outside of a write */
+	int prot; /* SKEYS_PROT_* it has outside of a write */
 };
 
 enum skeys_module_state {
@@ -86,28 +97,61 @@ extern struct skeys_module *skeys_modules;
 /* One site to rewrite. */
 struct skeys_patch {
 	uintptr_t addr;
+	uintptr_t target; /* where its jump goes */
 	const struct skeys_segment *seg;
 	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
-	uintptr_t dest_old, dest_new;
 	uint8_t old[SKEYS_SITE_MAX];
 	uint8_t new_[SKEYS_SITE_MAX];
-	uint8_t buf[SKEYS_SITE_MAX]; /* what the next write puts there */
+	uint8_t buf[SKEYS_SITE_MAX]; /* between old and new_: what a protocol's phase puts there */
+	uint64_t mask; /* skeys_site_mask(len) */
+	uint32_t run;  /* patches in the run of pages this one starts, once known; else 0 */
 	uint8_t len;
+	bool jumps; /* new_ is the jump */
 };
+
+/*
+ * A site's bytes travel as the first `len` bytes of a 64-bit word (len <=
+ * SKEYS_SITE_MAX = 8): loads, compares and merges without a call.
+ */
+static inline uint64_t skeys_site_mask(size_t len)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+#else
+	return len >= 8 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> (8 * len));
+#endif
+}
+
+static inline uint64_t skeys_word_load(const void *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
 
 struct skeys_batch {
 	struct skeys_patch *p;
 	size_t n, cap;
+	bool sorted; /* in address order, its runs known */
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on);
-/* Tests only: see a multi-threaded write between its phases. */
+/* Tests only, never exported: see a multi-threaded write between its phases
+ * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
 
-/* Sort, write (with the cross-thread protocol when needed) and free the batch. */
+/* Sort and write the batch, with the cross-thread protocol when needed. */
 int skeys_batch_write(struct skeys_batch *b);
+void skeys_batch_free(struct skeys_batch *b);
+
+/*
+ * Turn a batch that was written round, to write the sites back: each site
+ * is checked again against what it must hold. 0 or SKEYS_ERR_MISMATCH.
+ */
+int skeys_batch_reverse(struct skeys_batch *b);
 
 /* Checksum, proxies and state of a module, once. 0 or an error code. */
 int skeys_module_prepare(struct skeys_module *m);
@@ -176,7 +220,16 @@ int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
  */
 struct skeys_protocol {
 	unsigned phases;
-	/* Fill p->buf for phase `k` (0-based) going forward. */
+	/*
+	 * Each site must change with one aligned store: the OS's direct write
+	 * (a kernel copy) may tear it, so runtime/write.c stores it itself.
+	 */
+	bool one_store;
+	/*
+	 * Fill p->buf with what the site holds after phase `k` (0-based) of
+	 * a write going forward, for every phase but the last (which leaves
+	 * new_); NULL with one phase.
+	 */
 	void (*fill)(struct skeys_patch *p, unsigned k);
 	/* Make trapped threads go to p->dest while the batch is in flight; NULL if none. */
 	int (*publish)(struct skeys_patch *p, size_t n);
@@ -185,25 +238,68 @@ struct skeys_protocol {
 
 extern const struct skeys_protocol skeys_protocol_threads;
 
+/* Make this core fetch instructions afresh (x86 cpuid, arm isb, riscv fence.i). */
+void skeys_arch_serialise(void);
+
 /*
- * The x86 protocol (runtime/arch/x86.c) and its trap handler in the OS
- * port: the port installs a handler for the breakpoint trap, which calls
- * skeys_x86_trap() with the address of the byte that trapped (the int3)
- * and whether an int3 instruction raised it (rather than raise(), kill()
+ * The x86 protocol's trap (runtime/arch/x86.c). The OS port installs a
+ * handler for the breakpoint trap and calls this with the instruction
+ * pointer as the CPU leaves it after an int3 (one byte past it), and
+ * whether an int3 instruction raised the trap (rather than raise(), kill()
  * or RaiseException()). True when the trap is ours: the thread goes on at
- * *resume. False: pass the trap on to whoever would have had it.
+ * *resume. False: the port passes the trap on to whoever would have had it.
  */
-bool skeys_x86_trap(uintptr_t site, bool executed_int3, uintptr_t *resume);
-/* Install that handler once (again if it was replaced); 0 or a negated errno. */
-int skeys_os_trap_install(void);
+bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
 
-/* ---- OS port (runtime/os/<os>.c): each returns 0 or a negated errno ---- */
+/* ---- write policy (runtime/write.c) -------------------------------------- */
 
-/* Fill m->exec, m->base, m->lo/hi and m->name for the module mapping `addr`. */
+/*
+ * Write every patch in [first, first + n) (sites in touching pages of one
+ * segment, in address order) with the bytes at offset `off` in its struct
+ * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
+ * error; *touched tells whether any byte may have changed, so that the
+ * caller walks the run back too.
+ */
+int skeys_write_run(const struct skeys_patch *first, size_t n, size_t off, bool one_store,
+		    bool *touched);
+
+/* The SKEYS_WRITE setting and skeys_set_write_method(). */
+int skeys_write_method_set(enum skeys_write_method method);
+
+/* ---- OS port (runtime/os/<os>.c) -----------------------------------------
+ *
+ * A port is one file of primitives: it chooses nothing (runtime/write.c
+ * picks the write method, falls back and buffers; runtime/patch.c orders,
+ * checks and walks back). Each returns 0 or a negated errno unless it says
+ * otherwise. A new OS is one more such file and its line in meson.build.
+ */
+
+/* Protections, as segments record them and skeys_os_protect() takes them. */
+#define SKEYS_PROT_READ 0x1
+#define SKEYS_PROT_WRITE 0x2
+#define SKEYS_PROT_EXEC 0x4
+
+/* Size of a page, the unit of skeys_os_protect(). */
+size_t skeys_os_page_size(void);
+
+/* Fill m->exec, m->data, m->relro_lo/hi, m->base, m->lo/hi and m->name for the module mapping `addr`. */
 int skeys_os_module_lookup(const void *addr, struct skeys_module *m);
 
-/* Write buf of every patch in [first, first + n): sites in touching pages of one segment. */
-int skeys_os_write_run(const struct skeys_patch *first, size_t n);
+/* Give the pages of [start, start + len) (page-aligned) the protection `prot` (SKEYS_PROT_*). */
+int skeys_os_protect(uintptr_t start, size_t len, int prot);
+
+/* True when the OS never maps a page writable and executable at once (Apple silicon). */
+bool skeys_os_wx_exclusive(void);
+
+/*
+ * Write len bytes at addr without changing any protection (Linux:
+ * /proc/self/mem, Windows: WriteProcessMemory); -ENOSYS where the OS has no
+ * such write. On error *done is how many bytes did reach memory.
+ */
+int skeys_os_write_direct(uintptr_t addr, const void *buf, size_t len, size_t *done);
+
+/* Make [start, start + len), just written, what this core's instruction fetch sees. */
+void skeys_os_flush_icache(uintptr_t start, size_t len);
 
 /* Serialise every core running a thread of the process. */
 int skeys_os_sync_cores(void);
@@ -222,16 +318,26 @@ bool skeys_os_single_threaded(void);
  */
 bool skeys_os_exiting(void);
 
-size_t skeys_os_page_size(void);
-
+/*
+ * x86 ports: install the breakpoint trap handler that calls
+ * skeys_x86_trap(), once (again if it was replaced).
+ */
+int skeys_os_trap_install(void);
 
 /*
- * The write method (runtime/patch.c): the ports read it after
- * skeys_write_method_load() (which applies SKEYS_WRITE once) and switch it
- * to MPROTECT when their direct writes are refused.
+ * Copies of the runtime (runtime/shared.c). The port marks this copy's
+ * skeys__runtime in its module the way its loader lets other copies find
+ * it (an ELF note, a PE section), and skeys_os_runtime_find() offers the
+ * runtime marked in each loaded module, in load order, to accept() until
+ * it takes one: that one, or NULL (also where copies cannot see each
+ * other: Mach-O for now).
  */
-extern enum skeys_write_method skeys_write_method;
-void skeys_write_method_load(void);
-int skeys_write_method_set(enum skeys_write_method method);
+struct skeys_runtime;
+extern SKEYS_HIDDEN struct skeys_runtime skeys__runtime;
+#define SKEYS_RUNTIME_MAGIC 0x534b5254 /* "SKRT", also the ELF note type */
+struct skeys_runtime *skeys_os_runtime_find(bool (*accept)(struct skeys_runtime *rt));
+
+/* Make the module holding `rt` impossible to unload (a warning when it cannot). */
+void skeys_os_runtime_pin(const struct skeys_runtime *rt);
 
 #endif

@@ -8,10 +8,12 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int batch_push(struct skeys_batch *b, const struct skeys_patch *p)
+/* Room for one more patch at b->p[b->n]. */
+static int batch_reserve(struct skeys_batch *b)
 {
 	if (b->n == b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 16;
@@ -22,7 +24,6 @@ static int batch_push(struct skeys_batch *b, const struct skeys_patch *p)
 		b->p = np;
 		b->cap = cap;
 	}
-	b->p[b->n++] = *p;
 	return 0;
 }
 
@@ -37,16 +38,42 @@ static const struct skeys_segment *segment_of(const struct skeys_module *m, uint
 	return NULL;
 }
 
-/* Where the site's instruction leads: its target when a jump, else past it. */
-static uintptr_t destination(size_t len, uintptr_t site, uintptr_t target, bool jump)
+/* Both forms of a site: its nop and its jump. 0, or -1 where it has none. */
+static int site_encode(const struct skeys_arch *a, uintptr_t code, uintptr_t target,
+		       uint8_t *nop, uint8_t *jump)
 {
-	return jump ? target : site + len;
+	if (code & (a->site_align - 1u)) /* a power of two */
+		return -1;
+	if (a->encode_nop) {
+		if (a->encode_nop(code, target, nop))
+			return -1;
+	} else {
+		memcpy(nop, a->nop, SKEYS_SITE_MAX);
+	}
+	return a->encode_jump(code, target, jump);
+}
+
+/*
+ * A site's bytes against what they should be, read as one word where the
+ * word stays inside its segment.
+ */
+static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
+{
+	size_t i;
+
+	if (p->addr + 8 <= p->seg->end)
+		return !((skeys_word_load((const void *)p->addr) ^ skeys_word_load(want)) & p->mask);
+	for (i = 0; i < p->len; i++)
+		if (((const volatile uint8_t *)p->addr)[i] != want[i])
+			return false;
+	return true;
 }
 
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on)
 {
 	const struct skeys_arch *native = skeys_arch_native(), *a;
+	const struct skeys_segment *seg = NULL;
 	size_t i;
 	int err;
 
@@ -55,40 +82,59 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 	for (; i < m->count; i++) {
 		const struct skeys_entry *e = &m->entries[i];
 		struct skeys_site s = skeys_entry_site(e, (uintptr_t)e);
-		bool branch = s.flags & SKEYS_ENTRY_BRANCH;
-		bool was_jump = !on ^ branch, jump = on ^ branch;
-		struct skeys_patch p = { .addr = (uintptr_t)s.code };
+		struct skeys_patch *p;
 
 		if (s.key != (uintptr_t)site_key)
 			break;
-		/* arm: the entry says whether the site is A32 or Thumb-2 code. */
-		a = skeys_arch_for_site(native, s.flags);
-		if (!a)
-			return SKEYS_ERR_MISMATCH;
-		p.len = a->site_len;
-		p.seg = segment_of(m, p.addr, p.len);
-		if (!p.seg) {
-			skeys_log(SKEYS_LOG_ERROR, "%s: site %#lx is outside the module's code",
-				  m->name, (unsigned long)p.addr);
-			return SKEYS_ERR_OUTSIDE;
-		}
-		if (skeys_arch_encode(a, was_jump, s.code, s.target, p.old) ||
-		    skeys_arch_encode(a, jump, s.code, s.target, p.new_))
-			return SKEYS_ERR_MISMATCH;
-		if (memcmp((const void *)p.addr, p.old, p.len)) {
-			skeys_log(SKEYS_LOG_ERROR,
-				  "%s: site %#lx does not hold the expected %s: refusing to patch",
-				  m->name, (unsigned long)p.addr, was_jump ? "jump" : "nop");
-			return SKEYS_ERR_MISMATCH;
-		}
-		p.dest_old = destination(p.len, p.addr, (uintptr_t)s.target, was_jump);
-		p.dest_new = destination(p.len, p.addr, (uintptr_t)s.target, jump);
-		p.dest = p.dest_new;
-		err = batch_push(b, &p);
+		err = batch_reserve(b);
 		if (err)
 			return err;
+		p = &b->p[b->n];
+		p->addr = (uintptr_t)s.code;
+		p->target = (uintptr_t)s.target;
+		p->jumps = on ^ (bool)(s.flags & SKEYS_ENTRY_BRANCH);
+		/* arm: the entry says whether the site is A32 or Thumb-2 code. */
+		a = s.flags & SKEYS_ENTRY_MODE ? skeys_arch_for_site(native, s.flags) : native;
+		if (!a)
+			return SKEYS_ERR_MISMATCH;
+		p->len = a->site_len;
+		p->mask = skeys_site_mask(p->len);
+		p->run = 0;
+		/* Sites of one key come in address order: mostly in the last one's segment. */
+		if (!seg || p->addr < seg->start || p->addr + p->len > seg->end ||
+		    p->addr + p->len < p->addr)
+			seg = segment_of(m, p->addr, p->len);
+		p->seg = seg;
+		if (!seg) {
+			skeys_log(SKEYS_LOG_ERROR, "%s: site %#lx is outside the module's code",
+				  m->name, (unsigned long)p->addr);
+			return SKEYS_ERR_OUTSIDE;
+		}
+		if (site_encode(a, p->addr, p->target, p->jumps ? p->old : p->new_,
+				p->jumps ? p->new_ : p->old))
+			return SKEYS_ERR_MISMATCH;
+		if (!site_holds(p, p->old)) {
+			skeys_log(SKEYS_LOG_ERROR,
+				  "%s: site %#lx does not hold the expected %s: refusing to patch",
+				  m->name, (unsigned long)p->addr, p->jumps ? "nop" : "jump");
+			return SKEYS_ERR_MISMATCH;
+		}
+		b->n++;
+		b->sorted = false;
 	}
 	return 0;
+}
+
+/* Where a thread trapped at each site goes: where its new (or, going back, old) instruction leads. */
+static void batch_aim(struct skeys_batch *b, bool forward)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		struct skeys_patch *p = &b->p[i];
+
+		p->dest = p->jumps == forward ? p->target : p->addr + p->len;
+	}
 }
 
 static int patch_cmp(const void *a, const void *b)
@@ -98,48 +144,85 @@ static int patch_cmp(const void *a, const void *b)
 	return (x->addr > y->addr) - (x->addr < y->addr);
 }
 
-/* Length of the run starting at p[0]: sites in touching pages of one segment. */
-static size_t run_length(const struct skeys_patch *p, size_t n)
+/*
+ * Address order, which one key's sites in one module already have (the
+ * sealed table) and modules too (kept by address): sorting is then a check.
+ */
+static void batch_sort(struct skeys_batch *b)
 {
-	size_t pg = skeys_os_page_size(), i;
+	size_t i;
+
+	if (b->sorted)
+		return;
+	for (i = 1; i < b->n; i++)
+		if (b->p[i - 1].addr > b->p[i].addr)
+			break;
+	if (i < b->n)
+		qsort(b->p, b->n, sizeof(*b->p), patch_cmp);
+	b->sorted = true;
+}
+
+/* Length of the run starting at p[0]: sites in touching pages of one segment. */
+static size_t run_length(const struct skeys_patch *p, size_t n, size_t pg)
+{
+	/* The run goes on below `end`: the end of the page after the last site's. */
+	uintptr_t end = ((p[0].addr + p[0].len - 1) | (pg - 1)) + 1 + pg;
+	size_t i;
 
 	for (i = 1; i < n; i++) {
-		uintptr_t last_page = (p[i - 1].addr + p[i - 1].len - 1) / pg;
-
-		if (p[i].seg != p[0].seg || p[i].addr / pg > last_page + 1)
+		if (p[i].seg != p[0].seg || p[i].addr >= end)
 			break;
+		end = ((p[i].addr + p[i].len - 1) | (pg - 1)) + 1 + pg;
 	}
 	return i;
 }
 
-/* Write buf of the first `n` patches, run by run; returns how many were written. */
-static size_t write_runs(struct skeys_patch *p, size_t n, int *err)
+/*
+ * Write the bytes at offset `off` of the first `n` patches, run by run.
+ * Returns how many may have changed: on an error, the run that failed
+ * counts when it was written in part, so that a walk back covers it.
+ */
+static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
+			 size_t off, int *err)
 {
-	size_t done = 0, len;
+	size_t pg = skeys_os_page_size(), done = 0, len;
+	bool touched;
 
 	*err = 0;
 	while (done < n) {
-		len = run_length(p + done, n - done);
-		*err = skeys_os_write_run(p + done, len);
-		if (*err)
+		/* Known from an earlier write of the batch (turned round since), or found now. */
+		len = p[done].run;
+		if (!len)
+			len = p[done].run = (uint32_t)run_length(p + done, n - done, pg);
+		if (len > n - done) /* a walk back over part of the batch */
+			len = n - done;
+		*err = skeys_write_run(p + done, len, off, proto->one_store, &touched);
+		if (*err) {
+			if (touched)
+				done += len;
 			break;
+		}
 		done += len;
 	}
 	return done;
 }
 
-/* Byte strings a site holds between phases: state 0 is old, state `phases` new. */
-static void fill_state(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
-		       unsigned state)
+/*
+ * Where the bytes a site holds in `state` are, in each patch: 0 is old,
+ * `phases` new, and the protocol fills buf for each state in between.
+ */
+static size_t state_bytes(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
+			  unsigned state)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (state == 0)
-			memcpy(p[i].buf, p[i].old, p[i].len);
-		else
-			proto->fill(&p[i], state - 1);
-	}
+	if (state == 0)
+		return offsetof(struct skeys_patch, old);
+	if (state == proto->phases)
+		return offsetof(struct skeys_patch, new_);
+	for (i = 0; i < n; i++)
+		proto->fill(&p[i], state - 1);
+	return offsetof(struct skeys_patch, buf);
 }
 
 static int sync_cores(void)
@@ -167,10 +250,9 @@ static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b,
 
 		if (n == 0)
 			continue;
-		for (size_t i = 0; i < b->n; i++)
-			b->p[i].dest = b->p[i].dest_old;
-		fill_state(proto, b->p, n, j);
-		if (write_runs(b->p, n, &err) != n)
+		if (proto->publish)
+			batch_aim(b, false);
+		if (write_runs(proto, b->p, n, state_bytes(proto, b->p, n, j), &err) != n || err)
 			skeys_log(SKEYS_LOG_ERROR, "rollback failed: %s: sites are inconsistent",
 				  skeys_strerror(err));
 		if (sync)
@@ -178,54 +260,13 @@ static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b,
 	}
 }
 
-static void direct_fill(struct skeys_patch *p, unsigned k)
-{
-	(void)k;
-	memcpy(p->buf, p->new_, p->len);
-}
-
 /* A process that never had a second thread: write each site once. */
-static const struct skeys_protocol direct = { .phases = 1, .fill = direct_fill };
-
-/* ---- how code is made writable: one setting for every OS port --------- */
-
-enum skeys_write_method skeys_write_method;
-static bool method_read;
-
-void skeys_write_method_load(void)
-{
-	const char *env;
-
-	if (method_read)
-		return;
-	method_read = true;
-	env = getenv("SKEYS_WRITE");
-	if (!env)
-		return;
-	if (!strcmp(env, "procmem"))
-		skeys_write_method = SKEYS_WRITE_PROCMEM;
-	else if (!strcmp(env, "mprotect"))
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-	else if (strcmp(env, "auto"))
-		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
-}
-
-int skeys_write_method_set(enum skeys_write_method method)
-{
-	if (method != SKEYS_WRITE_AUTO && method != SKEYS_WRITE_PROCMEM &&
-	    method != SKEYS_WRITE_MPROTECT)
-		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
-	method_read = true;
-	skeys_write_method = method;
-	pthread_mutex_unlock(&skeys_lock);
-	return 0;
-}
+static const struct skeys_protocol direct = { .phases = 1 };
 
 /* Tests only: called after each phase of a multi-threaded write. */
 static void (*phase_hook)(unsigned phase, uintptr_t first_site);
 
-SKEYS_API void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
+void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 {
 	phase_hook = hook;
 }
@@ -240,15 +281,15 @@ int skeys_batch_write(struct skeys_batch *b)
 
 	if (b->n == 0)
 		goto out;
-	qsort(b->p, b->n, sizeof(*b->p), patch_cmp);
+	batch_sort(b);
 	if (proto->publish) {
+		batch_aim(b, true);
 		err = proto->publish(b->p, b->n);
 		if (err)
 			goto out;
 	}
 	for (k = 0; k < proto->phases; k++) {
-		fill_state(proto, b->p, b->n, k + 1);
-		done = write_runs(b->p, b->n, &err);
+		done = write_runs(proto, b->p, b->n, state_bytes(proto, b->p, b->n, k + 1), &err);
 		if (err) {
 			roll_back(proto, b, k, done, threads);
 			break;
@@ -266,8 +307,33 @@ int skeys_batch_write(struct skeys_batch *b)
 	if (proto->unpublish)
 		proto->unpublish();
 out:
+	return err;
+}
+
+void skeys_batch_free(struct skeys_batch *b)
+{
 	free(b->p);
 	b->p = NULL;
 	b->n = b->cap = 0;
-	return err;
+}
+
+int skeys_batch_reverse(struct skeys_batch *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->n; i++) {
+		struct skeys_patch *p = &b->p[i];
+		uint64_t was = skeys_word_load(p->old);
+
+		memcpy(p->old, p->new_, sizeof(p->old));
+		memcpy(p->new_, &was, sizeof(p->new_));
+		p->jumps = !p->jumps;
+		if (!site_holds(p, p->old)) {
+			skeys_log(SKEYS_LOG_ERROR, "site %#lx does not hold the expected %s: "
+						   "refusing to patch",
+				  (unsigned long)p->addr, p->jumps ? "nop" : "jump");
+			return SKEYS_ERR_MISMATCH;
+		}
+	}
+	return 0;
 }

@@ -10,13 +10,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 pthread_mutex_t skeys_lock = PTHREAD_MUTEX_INITIALIZER;
 struct skeys_module *skeys_modules;
 
 /* Bumped by every toggle: a module registering later may need patching. */
 static unsigned long toggles;
+/* Bumped when a module comes or goes. */
+static unsigned long generation;
 
 static bool header_ok(const struct skeys_header *h)
 {
@@ -55,20 +56,20 @@ static int dev_sort(struct skeys_module *m)
 	size_t pg = skeys_os_page_size();
 	uintptr_t lo = (uintptr_t)m->entries & ~(pg - 1);
 	uintptr_t hi = ((uintptr_t)(m->entries + m->count) + pg - 1) & ~(pg - 1);
-	int prot = PROT_READ, err;
+	int prot = SKEYS_PROT_READ, err, err2;
 	unsigned i;
 
 	/* Linked without separate code, the table may share a page with code. */
 	for (i = 0; i < m->n_exec; i++)
 		if (lo < m->exec[i].end && hi > m->exec[i].start)
-			prot |= PROT_EXEC;
-	if (mprotect((void *)lo, hi - lo, prot | PROT_WRITE))
-		return -errno;
+			prot |= SKEYS_PROT_EXEC;
+	err = skeys_os_protect(lo, hi - lo, prot | SKEYS_PROT_WRITE);
+	if (err)
+		return err;
 	err = skeys_table_sort((struct skeys_entry *)m->entries, m->count,
 			       (uintptr_t)m->entries);
-	if (mprotect((void *)lo, hi - lo, prot) && !err)
-		err = -errno;
-	return err;
+	err2 = skeys_os_protect(lo, hi - lo, prot);
+	return err ? err : err2;
 }
 #endif
 
@@ -105,11 +106,10 @@ static bool in_data(const struct skeys_module *m, uintptr_t a, size_t len)
 
 	if (m->n_data == 0)
 		return true; /* an OS port that does not report its data segments */
-	if (a < m->relro_hi && a + len > m->relro_lo)
-		return false;
 	for (i = 0; i < m->n_data; i++)
 		if (a >= m->data[i].start && a + len <= m->data[i].end)
-			return true;
+			return skeys_key_place(SKEYS_PLACE_WRITE, a, len, m->relro_lo,
+					       m->relro_hi) == SKEYS_KEY_PLACE_OK;
 	return false;
 }
 
@@ -147,72 +147,113 @@ static bool key_on(const struct skeys_key *k)
 	return __atomic_load_n(&k->count, __ATOMIC_RELAXED) > 0;
 }
 
-int skeys_module_prepare(struct skeys_module *m)
+/* The table as sealed: intact, and in the order lookups rely on. */
+static int table_verify(const struct skeys_module *m)
 {
-	struct skeys_batch b = { 0 };
-	size_t i, n_proxies = 0;
-	int err;
-
-	if (m->prepared)
-		return m->error;
-	m->prepared = true;
-	if (m->error)
-		return m->error;
 	if (m->header->flags & SKEYS_HEADER_SEALED &&
 	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
 		    m->header->checksum) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
-		return m->error = SKEYS_ERR_CHECKSUM;
+		return SKEYS_ERR_CHECKSUM;
 	}
-	/* Lookups rely on the order: a table out of order was not sealed by skeys-seal. */
+	/* Checksummed but out of order: skeys-seal did not write it. */
 	if (!skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries)) {
-		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order", m->name);
-		return m->error = SKEYS_ERR_CHECKSUM;
+		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order: "
+					   "not sealed by skeys-seal", m->name);
+		return SKEYS_ERR_UNSEALED;
 	}
+	return 0;
+}
+
+/* Every key the table names is a key of the module; counts the proxies among them. */
+static int keys_verify(const struct skeys_module *m, size_t *n_proxies)
+{
+	size_t i;
+
+	*n_proxies = 0;
 	for (i = 0; i < m->count; i = next_key(m, i)) {
 		struct skeys_key *k = key_at(m, i);
 
 		if (skeys_module_of(k) != m || !is_key(k)) {
 			skeys_log(SKEYS_LOG_ERROR, "%s: table names %p, not a key of the module",
 				  m->name, (void *)k);
-			return m->error = SKEYS_ERR_NOTKEY;
+			return SKEYS_ERR_NOTKEY;
 		}
-		n_proxies += (k->flags & SKEYS_KEY_F_PROXY) != 0;
+		*n_proxies += (k->flags & SKEYS_KEY_F_PROXY) != 0;
 	}
-	if (n_proxies) {
-		m->proxies = calloc(n_proxies, sizeof(*m->proxies));
-		if (!m->proxies)
-			return m->error = -ENOMEM;
-	}
-	/* Bind proxies; bring sites whose key changed meanwhile to its state. */
-	for (i = 0; i < m->count; i = next_key(m, i)) {
-		struct skeys_key *k = key_at(m, i), *real = k;
+	return 0;
+}
 
-		if (k->flags & SKEYS_KEY_F_PROXY) {
-			real = proxy_target(k);
-			m->proxies[m->n_proxies].proxy = k;
-			m->proxies[m->n_proxies++].real = real;
-			if (!real) {
-				skeys_log(SKEYS_LOG_ERROR, "%s: imported key %p is not bound to "
-							   "a key of a loaded module", m->name, (void *)k);
-				continue;
-			}
-		}
-		if (key_on(real) != (bool)(k->flags & SKEYS_KEY_F_INITIAL)) {
-			err = skeys_batch_collect(&b, m, k, key_on(real));
-			if (err) {
-				free(b.p);
-				return m->error = err;
-			}
+/* The real key behind each of the module's proxies, NULL where it is bound to nothing. */
+static int proxies_bind(struct skeys_module *m, size_t n_proxies)
+{
+	size_t i;
+
+	if (!n_proxies)
+		return 0;
+	m->proxies = calloc(n_proxies, sizeof(*m->proxies));
+	if (!m->proxies)
+		return -ENOMEM;
+	for (i = 0; i < m->count; i = next_key(m, i)) {
+		struct skeys_key *k = key_at(m, i);
+
+		if (!(k->flags & SKEYS_KEY_F_PROXY))
+			continue;
+		m->proxies[m->n_proxies].proxy = k;
+		m->proxies[m->n_proxies].real = proxy_target(k);
+		if (!m->proxies[m->n_proxies++].real)
+			skeys_log(SKEYS_LOG_ERROR, "%s: imported key %p is not bound to "
+						   "a key of a loaded module", m->name, (void *)k);
+	}
+	return 0;
+}
+
+/* Bring the sites of keys that changed since the module was built to their state. */
+static int sites_sync(struct skeys_module *m)
+{
+	struct skeys_batch b = { 0 };
+	size_t i, proxy = 0;
+	int err;
+
+	for (i = 0; i < m->count; i = next_key(m, i)) {
+		struct skeys_key *k = key_at(m, i);
+		/* proxies_bind() recorded the proxies in table order. */
+		const struct skeys_key *real = k->flags & SKEYS_KEY_F_PROXY
+						       ? m->proxies[proxy++].real
+						       : k;
+
+		if (!real || key_on(real) == (bool)(k->flags & SKEYS_KEY_F_INITIAL))
+			continue;
+		err = skeys_batch_collect(&b, m, k, key_on(real));
+		if (err) {
+			skeys_batch_free(&b);
+			return err;
 		}
 	}
 	err = skeys_batch_write(&b);
-	if (err) {
+	skeys_batch_free(&b);
+	if (err)
 		skeys_log(SKEYS_LOG_ERROR, "%s: cannot bring its sites to their keys' state: %s",
 			  m->name, skeys_strerror(err));
-		m->error = err;
-	}
 	return err;
+}
+
+int skeys_module_prepare(struct skeys_module *m)
+{
+	size_t n_proxies;
+
+	if (m->prepared)
+		return m->error;
+	m->prepared = true;
+	if (!m->error)
+		m->error = table_verify(m);
+	if (!m->error)
+		m->error = keys_verify(m, &n_proxies);
+	if (!m->error)
+		m->error = proxies_bind(m, n_proxies);
+	if (!m->error)
+		m->error = sites_sync(m);
+	return m->error;
 }
 
 static void insert_sorted(struct skeys_module *m)
@@ -236,8 +277,8 @@ void skeys_registry_add(const struct skeys_header *h)
 		return; /* its keys are then refused: skeys_module_of() finds no module */
 	pthread_mutex_lock(&skeys_lock);
 	m->header = h;
-	start = (const char *)&h->start + h->start;
-	stop = (const char *)&h->stop + h->stop;
+	start = (const char *)(uintptr_t)skeys_header_start(h, (uintptr_t)h);
+	stop = (const char *)(uintptr_t)skeys_header_stop(h, (uintptr_t)h);
 	m->entries = (const struct skeys_entry *)(const void *)start;
 	m->count = (size_t)(stop - start) / sizeof(struct skeys_entry);
 	err = skeys_os_module_lookup(h, m);
@@ -271,6 +312,7 @@ void skeys_registry_add(const struct skeys_header *h)
 	if (m->state != SKEYS_MODULE_BAD)
 		skeys_names_attach(m);
 	insert_sorted(m);
+	generation++;
 	/* A key may have changed already: this module then starts out patched. */
 	if (toggles)
 		skeys_module_prepare(m);
@@ -292,6 +334,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 			continue;
 		m = *p;
 		*p = m->next;
+		generation++;
 		/* Proxies elsewhere bound to its keys are bound to nothing now. */
 		for (o = skeys_modules; o; o = o->next)
 			for (i = 0; i < o->n_proxies; i++)
@@ -307,16 +350,25 @@ void skeys_registry_remove(const struct skeys_header *h)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-/* Bring every site of `key`, and of the proxies bound to it, to state `on`. */
-static int toggle(struct skeys_key *key, bool on)
+/*
+ * The batch of the last switch, kept: switching the same key back, with
+ * the same modules loaded, turns it round instead of collecting and
+ * encoding every site again (each site is still checked before the write).
+ */
+static struct {
+	const struct skeys_key *key;
+	unsigned long generation; /* of the registry it was collected from */
+	bool on;                  /* what it switched the key to */
+	struct skeys_batch b;
+} last;
+
+/* Every site of `key`, and of the proxies bound to it, to go to state `on`. */
+static int collect(struct skeys_batch *b, struct skeys_key *key, bool on)
 {
-	struct skeys_batch b = { 0 };
 	struct skeys_module *m;
 	size_t i;
 	int err = 0;
 
-	for (m = skeys_modules; m; m = m->next)
-		skeys_module_prepare(m);
 	for (m = skeys_modules; m && !err; m = m->next) {
 		if (m->error) {
 			if (m->state == SKEYS_MODULE_BAD ? (uintptr_t)key >= m->lo &&
@@ -325,16 +377,42 @@ static int toggle(struct skeys_key *key, bool on)
 				err = m->error;
 			continue;
 		}
-		err = skeys_batch_collect(&b, m, key, on);
+		err = skeys_batch_collect(b, m, key, on);
 		for (i = 0; i < m->n_proxies && !err; i++)
 			if (m->proxies[i].real == key)
-				err = skeys_batch_collect(&b, m, m->proxies[i].proxy, on);
+				err = skeys_batch_collect(b, m, m->proxies[i].proxy, on);
 	}
+	return err;
+}
+
+/* Bring every site of `key`, and of the proxies bound to it, to state `on`. */
+static int toggle(struct skeys_key *key, bool on)
+{
+	struct skeys_batch b = last.b;
+	struct skeys_module *m;
+	int err;
+
+	for (m = skeys_modules; m; m = m->next)
+		skeys_module_prepare(m);
+	if (last.key == key && last.generation == generation && last.on != on) {
+		err = skeys_batch_reverse(&b);
+	} else {
+		b.n = 0; /* the array is reused */
+		err = collect(&b, key, on);
+	}
+	last.key = NULL;
+	if (!err)
+		err = skeys_batch_write(&b);
 	if (err) {
-		free(b.p);
+		skeys_batch_free(&b);
+		last.b = b;
 		return err;
 	}
-	return skeys_batch_write(&b);
+	last.key = key;
+	last.generation = generation;
+	last.on = on;
+	last.b = b;
+	return 0;
 }
 
 /* Move the key's count to `count`, patching when enabled-ness changes. */

@@ -2,8 +2,8 @@
 # The README's main command: build skeys, then compile examples/demo.c
 # against the build tree, seal it, show its sites and run it.
 #
-#   bash scripts/setup-deps.sh   # once: Debian 12 packages
-#   sh scripts/demo.sh
+#   bash scripts/setup-deps.sh --minimal   # once: the build dependencies
+#   bash scripts/demo.sh
 #
 # BUILD=dir picks the meson build directory (default: build). CC picks the
 # compiler (default: cc).

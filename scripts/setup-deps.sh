@@ -10,15 +10,26 @@
 # cannot install wine32 it says why in one line, takes the i386 architecture
 # away again if it added it, and scripts/test-pe.sh skips the i686 target.
 # SKEYS_NO_WINE32=1 skips the second step.
+#
+# --minimal installs only what building skeys and running scripts/demo.sh
+# need (the README's first command): the compilers, meson and the tools'
+# libraries; no wine, cross compilers, qemu or analysis tools, and no
+# second step. docs/setup.md says what each mode installs.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
 	exec sudo "$0" "$@"
 fi
 export DEBIAN_FRONTEND=noninteractive
-packages="
+# Building skeys: meson runs on python3; g++ compiles the C++ tests, which
+# a top-level build configures; libelf and capstone are the tools'.
+minimal="
 	meson ninja-build pkg-config python3
-	gcc g++ clang lld binutils make cmake
-	libelf-dev libcapstone-dev liblief-dev
+	gcc g++ binutils
+	libelf-dev libcapstone-dev
+"
+packages="$minimal
+	clang lld make cmake scdoc man-db
+	liblief-dev
 	strace file
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
 	gcc-mingw-w64-i686 g++-mingw-w64-i686
@@ -35,6 +46,14 @@ packages="
 # Cross compilers for the cross suites (scripts/test-cross.sh). Not
 # gcc-multilib: it conflicts with them. clang-19 and lld-19 target
 # loongarch64, which Debian 12 has no cross gcc or C library for.
+case ${1:-} in
+--minimal)
+	packages=$minimal ;;
+"") ;;
+*)
+	echo "usage: setup-deps.sh [--minimal]" >&2
+	exit 64 ;;
+esac
 native=$(dpkg --print-architecture)
 log=$(mktemp)
 trap 'rm -f "$log" "$log.err" "$log.pref"' EXIT
@@ -231,7 +250,9 @@ wine32_install() {
 	fi
 }
 
-if [ -n "${SKEYS_NO_WINE32:-}" ]; then
+if [ "${1:-}" = --minimal ]; then
+	: # build dependencies only: no wine32
+elif [ -n "${SKEYS_NO_WINE32:-}" ]; then
 	installed wine32:i386 ||
 		echo "setup-deps: SKEYS_NO_WINE32 is set: wine32:i386 not installed, the i686 PE programs will not run"
 elif ! installed wine32:i386; then

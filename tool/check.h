@@ -3,7 +3,10 @@
  * Verification of a module's skeys table, shared by skeys-seal and
  * skeys-dump: reads the header and entries out of an image (in the file's
  * byte order), checks the table and every site, and keeps one result per
- * site and per key. Nothing is printed here.
+ * site and per key; then seals it. Nothing is printed here.
+ *
+ * verify_table.c (header, bounds, entries, the steps in order),
+ * verify_keys.c, verify_sites.c and seal_stream.c; verify.h is what they share.
  */
 #ifndef SKEYS_TOOL_CHECK_H
 #define SKEYS_TOOL_CHECK_H
@@ -74,7 +77,7 @@ struct skeys_check {
 	const struct skeys_section *last_section; /* lookup cache, see section_at() */
 	/* The names table, read and verified by tool/names.c; NULL if none. */
 	struct skeys_names *names;
-	/* The checksum skeys_check_seal() wrote, for skeys_check_sealed(). */
+	/* The checksum sealing wrote, for skeys_check_sealed(). */
 	uint64_t seal_checksum;
 	bool seal_checksum_set;
 };
@@ -104,39 +107,13 @@ static inline const char *skeys_check_site_error(const struct skeys_check *c, si
 bool skeys_check_ok(const struct skeys_check *c);
 
 /*
- * Write the sealed table and header into `out`, a copy of the file's bytes,
- * and record the checksum written (for skeys_check_sealed()). Requires
- * skeys_check_ok(). 0, or -1 with a message in err.
- */
-int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen);
-/*
- * The two halves of skeys_check_seal(), for a caller that writes the table
- * out before the header is done: the sorted entries (0, or -1 with a
- * message, `out` left as it was), then the checksum, count and flag.
- */
-int skeys_check_seal_table(const struct skeys_check *c, uint8_t *out, char *err,
-			   size_t errlen);
-void skeys_check_seal_header(struct skeys_check *c, uint8_t *out);
-
-/*
- * Prove that `out`, this module's bytes after skeys_check_seal() (and the
- * format's seal_finish), is sealed as meant: header and bounds sound, marked
- * sealed with the right count, the table in sealed order, its entries
- * exactly the verified ones, moved, and the header's checksum the one
- * skeys_check_seal() computed over those bytes (computed here only when
- * nothing was sealed through `c`). Sealing changes only table and header
- * bytes, so site bytes and keys need no second look. Requires
- * skeys_check_ok(). 0, or -ENOMEM or -EINVAL with the reason in err.
- */
-int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
-		       size_t errlen);
-
-/*
- * Sealing the table piece by piece, for a writer that streams it out
- * rather than sealing a whole copy: each piece of entries is encoded into
- * the caller's buffer, proven as skeys_check_sealed() proves a whole table,
- * and checksummed; the header comes last. Each call: 0, or -ENOMEM,
- * -EINVAL or -ERANGE with the reason in err.
+ * Sealing, for a writer that streams the table out piece by piece: each
+ * piece of entries is encoded into the caller's buffer from the verified
+ * sites in sealed order, proven (strictly ascending, each entry one of the
+ * verified ones, none used twice) and checksummed; the header comes last,
+ * written into a copy of the module's bytes and read back. Each call: 0, or
+ * -ENOMEM, -EINVAL or -ERANGE (an entry that cannot be moved) with the
+ * reason in err. Requires skeys_check_ok().
  */
 struct skeys_check_stream {
 	size_t next;            /* entries sealed so far */
@@ -151,17 +128,37 @@ int skeys_check_stream_begin(const struct skeys_check *c, struct skeys_check_str
 int skeys_check_stream_table(const struct skeys_check *c, struct skeys_check_stream *st,
 			     uint8_t *buf, size_t count, char *err, size_t errlen);
 /*
- * With every entry done: the sealed header into `out` (a copy of the
- * module's bytes; only the header's are written), read back and proven.
+ * With every entry done: the sealed header (count, checksum, flag) into
+ * `out`, a copy of the module's bytes (only the header's are written), read
+ * back and proven. Records the checksum for the calls below.
  */
 int skeys_check_stream_header(struct skeys_check *c, struct skeys_check_stream *st,
 			      uint8_t *out, char *err, size_t errlen);
 void skeys_check_stream_end(struct skeys_check_stream *st);
 
-/* A problem of the table as a whole (for tool/names.c). */
-void skeys_check_table_error(struct skeys_check *c, const char *msg);
-/* Check that k->addr holds a key: sets valid, initial, import, error. */
-void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k);
+/*
+ * The sealed header in `out` proven again, for a format that wrote fields
+ * of its own after sealing (Mach-O fills in the table's bounds).
+ */
+int skeys_check_sealed_header(const struct skeys_check *c, const uint8_t *out, char *err,
+			      size_t errlen);
+
+/*
+ * The whole table sealed as one piece, in place in `out`, a copy of the
+ * module's bytes (left as it was on failure).
+ */
+int skeys_check_seal(struct skeys_check *c, uint8_t *out, char *err, size_t errlen);
+
+/*
+ * Prove that `out` holds this module sealed as meant: the table is exactly
+ * the verified entries in sealed order, and the header is sound, marked
+ * sealed, with the right count and checksum (the one sealing recorded, or
+ * computed here when nothing was sealed through `c`). Sealing changes only
+ * table and header bytes, so site bytes and keys need no second look.
+ * Requires skeys_check_ok(). 0, or -ENOMEM or -EINVAL with the reason in err.
+ */
+int skeys_check_sealed(const struct skeys_check *c, const uint8_t *out, char *err,
+		       size_t errlen);
 
 /* "func+0x1c", or the address when no function symbol covers it. */
 void skeys_check_func_name(const struct skeys_image *img, uint64_t addr, char *out,

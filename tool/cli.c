@@ -145,11 +145,91 @@ bool skeys_input_intact(const struct skeys_input *in)
 	return true;
 }
 
+/* "1,234,567": counts in summaries are read at a glance. */
+static void thousands(size_t v, char *out, size_t outlen)
+{
+	char digits[32];
+	size_t n = (size_t)snprintf(digits, sizeof(digits), "%zu", v), i, k = 0;
+
+	for (i = 0; i < n && k + 2 < outlen; i++) {
+		if (i && (n - i) % 3 == 0)
+			out[k++] = ',';
+		out[k++] = digits[i];
+	}
+	out[k] = 0;
+}
+
+static void report_site(const struct skeys_input *in, size_t i)
+{
+	const struct skeys_check *c = &in->check;
+	uint64_t code = skeys_check_site_at(c, i).code;
+	char where[512];
+
+	if (skeys_image_func_at(in->img, code))
+		skeys_check_func_name(in->img, code, where, sizeof(where));
+	else
+		where[0] = 0;
+	fprintf(stderr, "%s: %s%s0x%" PRIx64 "%s: error: %s\n", in->path, where,
+		where[0] ? " (" : "", code, where[0] ? ")" : "", skeys_check_site_error(c, i));
+}
+
+/*
+ * The bad sites, in file order, SKEYS_REPORT_PER_KEY at most for a key and
+ * SKEYS_REPORT_SITES in all; then, for each key with sites not shown, how
+ * many (SKEYS_REPORT_KEYS such lines, the other keys in one).
+ */
+static size_t report_sites(const struct skeys_input *in)
+{
+	const struct skeys_check *c = &in->check;
+	size_t *bad = calloc(c->n_keys + 1, sizeof(*bad));
+	size_t *shown = calloc(c->n_keys + 1, sizeof(*shown));
+	size_t i, n = 0, lines = 0, other_sites = 0, other_keys = 0;
+	char count[32], key[256];
+
+	for (i = 0; i < c->n; i++) {
+		uint32_t k = c->sites[i].key;
+
+		if (!skeys_check_site_error(c, i))
+			continue;
+		/* Out of memory: every site, as without a limit. */
+		if (bad && shown) {
+			bad[k]++;
+			if (shown[k] == SKEYS_REPORT_PER_KEY || n == SKEYS_REPORT_SITES)
+				continue;
+			shown[k]++;
+		}
+		report_site(in, i);
+		n++;
+	}
+	for (i = 0; bad && shown && i < c->n_keys; i++) {
+		if (bad[i] == shown[i])
+			continue;
+		if (lines == SKEYS_REPORT_KEYS) {
+			other_sites += bad[i] - shown[i];
+			other_keys++;
+			continue;
+		}
+		thousands(bad[i] - shown[i], count, sizeof(count));
+		skeys_check_key_name(in->img, c->keys[i].addr, key, sizeof(key));
+		skeys_cli_error(in->path, "and %s more bad site%s of key %s (skeys-dump lists "
+				"every site)", count, bad[i] - shown[i] == 1 ? "" : "s", key);
+		lines++;
+	}
+	if (other_keys) {
+		thousands(other_sites, count, sizeof(count));
+		skeys_cli_error(in->path, "and %s more bad site%s of %zu other key%s", count,
+				other_sites == 1 ? "" : "s", other_keys, other_keys == 1 ? "" : "s");
+		lines++;
+	}
+	free(bad);
+	free(shown);
+	return n + lines;
+}
+
 size_t skeys_input_report(const struct skeys_input *in)
 {
 	const struct skeys_check *c = &in->check;
 	size_t i, n = 0;
-	char where[512];
 
 	if (in->n_slices) {
 		for (i = 0; i < in->n_slices; i++)
@@ -159,22 +239,7 @@ size_t skeys_input_report(const struct skeys_input *in)
 	for (i = 0; i < c->n_errors; i++, n++)
 		skeys_cli_error(in->path, "%s", c->errors[i]);
 	/* site_errors is only made when a site has a problem. */
-	for (i = 0; c->site_errors && i < c->n; i++) {
-		const char *error = skeys_check_site_error(c, i);
-		uint64_t code;
-
-		if (!error)
-			continue;
-		code = skeys_check_site_at(c, i).code;
-		if (skeys_image_func_at(in->img, code))
-			skeys_check_func_name(in->img, code, where, sizeof(where));
-		else
-			where[0] = 0;
-		fprintf(stderr, "%s: %s%s0x%" PRIx64 "%s: error: %s\n", in->path, where,
-			where[0] ? " (" : "", code, where[0] ? ")" : "", error);
-		n++;
-	}
-	return n;
+	return n + (c->site_errors ? report_sites(in) : 0);
 }
 
 void skeys_cli_help_exit_status(FILE *f)

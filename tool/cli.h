@@ -50,9 +50,17 @@ bool skeys_input_intact(const struct skeys_input *in);
 void skeys_input_free(struct skeys_input *in);
 
 /*
- * Print every table problem and every bad site, objtool style:
- * "PATH: func+0x1c (0x401136): error: ...". Returns the number printed.
+ * Print every table problem and the bad sites, objtool style:
+ * "PATH: func+0x1c (0x401136): error: ...". A wrong key can make every
+ * site of a big binary bad: at most SKEYS_REPORT_PER_KEY sites of a key
+ * and SKEYS_REPORT_SITES in all are printed, then a count for each key with
+ * more ("PATH: error: and 199,990 more bad sites of key k ..."), for
+ * SKEYS_REPORT_KEYS keys, and one for the others. Returns the number of
+ * lines printed.
  */
+#define SKEYS_REPORT_PER_KEY 10
+#define SKEYS_REPORT_SITES 100
+#define SKEYS_REPORT_KEYS 10
 size_t skeys_input_report(const struct skeys_input *in);
 
 /* The parts of --help both tools print. */

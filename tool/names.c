@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "names.h"
+#include "verify.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -35,20 +36,7 @@ static void entry_error(struct reader *r, uint64_t at, const char *fmt, ...)
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	snprintf(msg, sizeof(msg), "names entry at 0x%" PRIx64 ": %s", at, what);
-	skeys_check_table_error(r->c, msg);
-}
-
-static void table_problem(struct skeys_check *c, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void table_problem(struct skeys_check *c, const char *fmt, ...)
-{
-	char msg[640];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	skeys_check_table_error(c, msg);
+	skeys_check_table_error(r->c, "%s", msg);
 }
 
 /* Where the header's names fields say the table is; false: no usable bounds. */
@@ -76,7 +64,7 @@ static bool bounds(struct skeys_check *c, uint64_t *start, uint64_t *stop)
 	if (*start == *stop)
 		return true;
 	if (*stop < *start || (*stop - *start) % NAME_SIZE || *start % 4) {
-		table_problem(c, "names table [0x%" PRIx64 ", 0x%" PRIx64 ") is not a whole "
+		skeys_check_table_error(c, "names table [0x%" PRIx64 ", 0x%" PRIx64 ") is not a whole "
 				 "number of aligned %" PRIu64 "-byte entries",
 			      *start, *stop, NAME_SIZE);
 		return false;
@@ -86,7 +74,7 @@ static bool bounds(struct skeys_check *c, uint64_t *start, uint64_t *stop)
 
 		if (!s || !(s->flags & SKEYS_SEC_ALLOC) || (s->flags & SKEYS_SEC_NOBITS) ||
 		    skeys_image_offset(img, *start, *stop - *start) < 0) {
-			table_problem(c, "names table [0x%" PRIx64 ", 0x%" PRIx64 ") is not loaded "
+			skeys_check_table_error(c, "names table [0x%" PRIx64 ", 0x%" PRIx64 ") is not loaded "
 					 "data of one section",
 				      *start, *stop);
 			return false;
@@ -261,7 +249,7 @@ void skeys_names_verify(struct skeys_check *c)
 			return;
 		}
 	if (r.bad > ERRORS_MAX)
-		table_problem(c, "and %zu more bad names entries", r.bad - ERRORS_MAX);
+		skeys_check_table_error(c, "and %zu more bad names entries", r.bad - ERRORS_MAX);
 	qsort(nm->keys, nm->n_keys, sizeof(*nm->keys), by_addr);
 	if (!mark_unique(nm))
 		c->oom = true;

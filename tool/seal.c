@@ -30,8 +30,13 @@ static void help(FILE *f)
 	      "  -h, --help        this text\n"
 	      "  -V, --version     print the version\n"
 	      "\n"
-	      "Every bad site is reported as FILE: function+offset (address): error: ...\n"
-	      "A file that is already sealed and verifies is left untouched (with -o,\n"
+	      "A bad site is reported as FILE: function+offset (address): error: ...\n",
+	      f);
+	fprintf(f,
+		"At most %d sites of a key and %d in all are shown; the rest are counted\n"
+		"(\"and 1,234 more bad sites of key k\"). skeys-dump FILE lists every site.\n",
+		SKEYS_REPORT_PER_KEY, SKEYS_REPORT_SITES);
+	fputs("A file that is already sealed and verifies is left untouched (with -o,\n"
 	      "OUT receives a copy). The file is replaced whole through a temporary\n"
 	      "file and rename; its mode is kept.\n"
 	      "\n",
@@ -177,176 +182,162 @@ static size_t units_of(struct skeys_input *in, struct skeys_input **u)
 	return in->n_slices ? in->n_slices : 1;
 }
 
-/*
- * Finish the sealed copy, whose tables are written: headers (checksum,
- * count, flag), the format's own fields, then the proof of every unit.
- * Only the table and header bytes change, so the proof re-reads those
- * (count, checksum, order, and the entries being the verified ones, moved)
- * rather than verifying every site a second time.
- */
-static int finish_and_prove(struct skeys_input *in, uint8_t *out)
-{
-	char err[SKEYS_ERR_LEN];
-	const struct skeys_format *fmt = in->img->format;
-	struct skeys_input *u;
-	size_t i, n = units_of(in, &u);
-	int r, rc = SKEYS_EXIT_OK;
-
-	for (i = 0; i < n; i++)
-		skeys_check_seal_header(&u[i].check, out + u[i].img->slice_offset);
-	if (fmt->seal_finish)
-		fmt->seal_finish(in->img, out);
-	for (i = 0; i < n && rc == SKEYS_EXIT_OK; i++) {
-		r = skeys_check_sealed(&u[i].check, out + u[i].img->slice_offset, err,
-				       sizeof(err));
-		if (r == -ENOMEM) {
-			skeys_cli_error(u[i].path, "%s", err);
-			rc = SKEYS_EXIT_INPUT;
-		} else if (r) {
-			skeys_cli_error(u[i].path,
-					"internal error: the sealed copy does not verify: %s", err);
-			rc = SKEYS_EXIT_VERIFY;
-		}
-	}
-	return rc;
-}
-
 /* Entries sealed, proven and written at a time: a buffer that stays in cache. */
 #define STREAM_ENTRIES 16384
 #define STREAM_BYTES ((size_t)STREAM_ENTRIES * 12u) /* entries of 12 bytes (skeys/abi.h) */
 _Static_assert(sizeof(struct skeys_entry) == 12, "an entry is 12 bytes");
 
-/* A failed sealing or proof step, reported as finish_and_prove() does. */
-static int stream_error(const struct skeys_input *in, int r, const char *err)
+/* A failed sealing or proof step. */
+static int seal_error(const char *path, int r, const char *err)
 {
 	if (r == -ENOMEM) {
-		skeys_cli_error(in->path, "%s", err);
+		skeys_cli_error(path, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
 	if (r == -ERANGE)
-		skeys_cli_error(in->path, "%s", err);
+		skeys_cli_error(path, "%s", err);
 	else
-		skeys_cli_error(in->path, "internal error: the sealed copy does not verify: %s",
-				err);
+		skeys_cli_error(path, "internal error: the sealed copy does not verify: %s", err);
 	return SKEYS_EXIT_VERIFY;
 }
 
 /*
- * For a single image with nothing to update over the whole file (ELF), no
- * copy of the file or of its table is made: the output gets the input's
- * bytes but for the table, and their way to disk is started; then the
- * table, piece by piece, each sealed, proven and checksummed in a small
- * buffer while the disk works; the header last. Nothing is committed
- * before all of it is proven.
+ * Where the sealed table goes: to the output as it is sealed, piece by
+ * piece through a small buffer (`w` set), or into the copy `out`, which is
+ * written whole once the format has updated its own fields.
  */
-static int seal_streamed(const struct opts *o, struct skeys_input *in)
+struct sink {
+	struct skeys_output *w;
+	uint8_t *buf;
+	uint8_t *out;
+};
+
+/*
+ * Seal one unit (an image, or a slice of a universal file, whose offsets
+ * count from its own start in `out`): its table a piece at a time, each
+ * piece sealed, proven and checksummed; then its header, proven.
+ */
+static int seal_unit(struct skeys_input *u, const struct sink *sk, char *err, size_t errlen)
+{
+	struct skeys_check *c = &u->check;
+	uint8_t *out = sk->out + u->img->slice_offset;
+	struct skeys_check_stream st;
+	size_t done, k;
+	int r = skeys_check_stream_begin(c, &st, err, errlen);
+
+	for (done = 0; !r && done < c->n; done += k) {
+		uint64_t at = c->table_off + done * sizeof(struct skeys_entry);
+
+		k = c->n - done < STREAM_ENTRIES ? c->n - done : STREAM_ENTRIES;
+		r = skeys_check_stream_table(c, &st, sk->w ? sk->buf : out + at, k, err, errlen);
+		if (!r && sk->w && skeys_output_write(sk->w, at, sk->buf,
+						      k * sizeof(struct skeys_entry), err, errlen))
+			r = 1; /* a write error, not the seal's */
+		if (!r && sk->w)
+			skeys_output_flush_start(sk->w);
+	}
+	if (!r)
+		r = skeys_check_stream_header(c, &st, out, err, errlen);
+	skeys_check_stream_end(&st);
+	return r;
+}
+
+/*
+ * Seal into the copy of the file, prove every step, then write. A single
+ * image with nothing to update over the whole file (ELF) is streamed: the
+ * output gets the input's bytes but for the table, and their way to disk is
+ * started; then the table, piece by piece, while the disk works; the header
+ * last. Otherwise (a format's own fields, as a file checksum or code
+ * signature hashes, need every byte) the sealed copy is written whole.
+ * Nothing is committed before all of it is proven.
+ */
+static int seal(const struct opts *o, struct skeys_input *in)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
 	const struct skeys_image *img = in->img;
-	struct skeys_check *c = &in->check;
-	uint64_t t0 = c->table_off, t1 = t0 + c->n * sizeof(struct skeys_entry);
+	const struct skeys_format *fmt = img->format;
 	struct source src = { o->file, img };
-	struct skeys_check_stream st;
 	struct skeys_output w;
-	uint8_t *buf = NULL, *out = NULL;
-	size_t done, k;
+	struct sink sk = { NULL, NULL, NULL };
+	struct skeys_input *u;
+	size_t i, n = units_of(in, &u);
+	bool streamed = !fmt->seal_finish && !in->n_slices;
 	mode_t mode;
-	int r, rc = input_mode(o, &mode);
+	int r, rc;
 
+	if (fmt->seal_prepare && fmt->seal_prepare(img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		return SKEYS_EXIT_INPUT;
+	}
+	/* The output's mode, now for a streamed output (write_result() finds its own). */
+	rc = streamed ? input_mode(o, &mode) : SKEYS_EXIT_OK;
 	if (rc)
 		return rc;
-	r = skeys_check_stream_begin(c, &st, err, sizeof(err));
-	if (r)
-		return stream_error(in, r, err);
-	buf = malloc(STREAM_BYTES);
-	if (!buf || skeys_image_copy(img, &out, err, sizeof(err))) {
-		if (!buf)
+	if ((streamed && !(sk.buf = malloc(STREAM_BYTES))) ||
+	    skeys_image_copy(img, &sk.out, err, sizeof(err))) {
+		if (streamed && !sk.buf)
 			snprintf(err, sizeof(err), "out of memory");
 		skeys_cli_error(o->file, "%s", err);
 		rc = SKEYS_EXIT_INPUT;
 		goto out;
 	}
-	if (skeys_output_begin(&w, dest, err, sizeof(err))) {
-		skeys_cli_error(dest, "%s", err);
-		rc = SKEYS_EXIT_INPUT;
-		goto out;
-	}
-	if (skeys_output_write(&w, 0, img->buf, t0, err, sizeof(err)) ||
-	    skeys_output_write(&w, t1, img->buf + t1, img->len - t1, err, sizeof(err)))
-		goto write_failed;
-	skeys_output_flush_start(&w);
-	for (done = 0; done < c->n; done += k) {
-		k = c->n - done < STREAM_ENTRIES ? c->n - done : STREAM_ENTRIES;
-		r = skeys_check_stream_table(c, &st, buf, k, err, sizeof(err));
-		if (r)
-			goto failed;
-		if (skeys_output_write(&w, t0 + done * sizeof(struct skeys_entry), buf,
-				       k * sizeof(struct skeys_entry), err, sizeof(err)))
+	if (streamed) {
+		uint64_t t0 = in->check.table_off;
+		uint64_t t1 = t0 + in->check.n * sizeof(struct skeys_entry);
+
+		if (skeys_output_begin(&w, dest, err, sizeof(err))) {
+			skeys_cli_error(dest, "%s", err);
+			rc = SKEYS_EXIT_INPUT;
+			goto out;
+		}
+		sk.w = &w;
+		if (skeys_output_write(&w, 0, img->buf, t0, err, sizeof(err)) ||
+		    skeys_output_write(&w, t1, img->buf + t1, img->len - t1, err, sizeof(err)))
 			goto write_failed;
 		skeys_output_flush_start(&w);
 	}
-	r = skeys_check_stream_header(c, &st, out, err, sizeof(err));
-	if (r)
-		goto failed;
-	if (skeys_output_write(&w, c->hdr_off, out + c->hdr_off, c->img->header.size,
-			       err, sizeof(err)))
+	for (i = 0; i < n; i++) {
+		r = seal_unit(&u[i], &sk, err, sizeof(err));
+		if (r > 0)
+			goto write_failed;
+		if (r) {
+			rc = seal_error(u[i].path, r, err);
+			goto failed;
+		}
+	}
+	if (fmt->seal_finish) {
+		fmt->seal_finish(img, sk.out);
+		for (i = 0; i < n; i++) {
+			r = skeys_check_sealed_header(&u[i].check, sk.out + u[i].img->slice_offset,
+						      err, sizeof(err));
+			if (r) {
+				rc = seal_error(u[i].path, r, err);
+				goto failed;
+			}
+		}
+	}
+	if (!streamed) {
+		rc = write_result(o, img, sk.out);
+		goto out;
+	}
+	if (skeys_output_write(&w, in->check.hdr_off, sk.out + in->check.hdr_off,
+			       in->img->header.size, err, sizeof(err)))
 		goto write_failed;
 	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
 		output_error(&src, dest, err);
 		rc = SKEYS_EXIT_INPUT;
 	}
 	goto out;
-failed:
-	rc = stream_error(in, r, err);
-	skeys_output_abort(&w);
-	goto out;
 write_failed:
 	output_error(&src, dest, err);
-	skeys_output_abort(&w);
 	rc = SKEYS_EXIT_INPUT;
+failed:
+	if (sk.w)
+		skeys_output_abort(&w);
 out:
-	skeys_check_stream_end(&st);
-	skeys_image_copy_free(img, out);
-	free(buf);
-	return rc;
-}
-
-/* Seal into a copy, prove the copy, then write it (streamed where it can be). */
-static int seal(const struct opts *o, struct skeys_input *in)
-{
-	char err[SKEYS_ERR_LEN];
-	const struct skeys_format *fmt = in->img->format;
-	struct skeys_input *u;
-	size_t i, n = units_of(in, &u);
-	uint8_t *out;
-	int r, rc;
-
-	if (fmt->seal_prepare && fmt->seal_prepare(in->img, err, sizeof(err))) {
-		skeys_cli_error(o->file, "%s", err);
-		return SKEYS_EXIT_INPUT;
-	}
-	if (!fmt->seal_finish && !in->n_slices)
-		return seal_streamed(o, in);
-	if (skeys_image_copy(in->img, &out, err, sizeof(err))) {
-		skeys_cli_error(o->file, "%s", err);
-		return SKEYS_EXIT_INPUT;
-	}
-	for (i = 0; i < n; i++) {
-		/* A slice's offsets count from its own start in the file. */
-		r = skeys_check_seal_table(&u[i].check, out + u[i].img->slice_offset, err,
-					   sizeof(err));
-		if (r) {
-			skeys_cli_error(u[i].path, "%s", err);
-			skeys_image_copy_free(in->img, out);
-			return r == -ENOMEM ? SKEYS_EXIT_INPUT : SKEYS_EXIT_VERIFY;
-		}
-	}
-	/* The format's fields (a file checksum, code signature hashes) need it all. */
-	rc = finish_and_prove(in, out);
-	if (rc == SKEYS_EXIT_OK)
-		rc = write_result(o, in->img, out);
-	skeys_image_copy_free(in->img, out);
+	skeys_image_copy_free(img, sk.out);
+	free(sk.buf);
 	return rc;
 }
 

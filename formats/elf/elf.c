@@ -327,6 +327,23 @@ static int check_segments(const struct skeys_image *img, Elf *elf, const GElf_Eh
 	return 0;
 }
 
+/* The RELRO segment, if any (the program headers are checked already). */
+static void read_relro(struct skeys_image *img, Elf *elf)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_GNU_RELRO &&
+		    ph.p_vaddr + ph.p_memsz >= ph.p_vaddr) {
+			img->relro_lo = ph.p_vaddr;
+			img->relro_hi = ph.p_vaddr + ph.p_memsz;
+		}
+	}
+}
+
 static unsigned sym_rank(const GElf_Sym *sym)
 {
 	switch (GELF_ST_BIND(sym->st_info)) {
@@ -435,6 +452,7 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 		return -1;
 	if (check_segments(img, p->elf, &eh, err, errlen))
 		return -1;
+	read_relro(img, p->elf);
 	return check_skeys_bytes(img, p->elf, err, errlen);
 }
 

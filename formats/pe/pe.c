@@ -318,7 +318,7 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 {
 	struct pe_priv *p = img->priv;
 	const uint8_t *b = img->buf;
-	uint32_t at = le32(b + l->coff + 8), n = le32(b + l->coff + 12), i;
+	uint32_t at = le32(b + l->coff + 8), n = le32(b + l->coff + 12), i, aux;
 	uint64_t str_at;
 
 	if (!at || !n)
@@ -336,14 +336,15 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 	p->symnames = calloc(n, sizeof(*p->symnames));
 	if (!img->funcs || !img->objects || !p->symnames)
 		FAIL("out of memory");
-	for (i = 0; i < n; i++) {
+	/* A symbol is followed by its auxiliary records (s[17] of them): skipped. */
+	for (i = 0; i < n; i += 1 + aux) {
 		const uint8_t *s = b + at + (size_t)i * SYM_SIZE;
 		int16_t scn = (int16_t)le16(s + 12);
-		uint8_t cls = s[16], aux = s[17];
+		uint8_t cls = s[16];
 		struct skeys_symbol sym;
 		const char *name;
 
-		i += aux;
+		aux = s[17];
 		if (scn <= 0 || (uint32_t)scn > p->n_scns ||
 		    (cls != SYM_CLASS_EXTERNAL && cls != SYM_CLASS_STATIC))
 			continue;
@@ -356,8 +357,8 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 			name = (const char *)p->strtab + off;
 		} else {
 			/* Short names are not terminated when they use all 8 bytes. */
-			memcpy(p->symnames[i - aux], s, 8);
-			name = p->symnames[i - aux];
+			memcpy(p->symnames[i], s, 8);
+			name = p->symnames[i];
 		}
 		/* i386 COFF spells C names with a leading underscore; show the C name. */
 		if (img->arch->coff_machine == COFF_MACHINE_I386 && name[0] == '_' && name[1])

@@ -11,7 +11,8 @@
  * with all cores synchronised after each phase (skeys_os_sync_cores). A
  * thread that traps is sent by the OS port's trap handler (a SIGTRAP
  * handler on Linux, a vectored exception handler on Windows), through
- * skeys_x86_trap(), to where the site's new instruction leads. One that
+ * skeys_x86_trap(), to where the site's new instruction leads; the port
+ * only reads and sets the instruction pointer of its trap context. One that
  * trapped but reaches the handler after the int3 is gone re-executes the
  * site. Traps that are not ours go on to whoever would have had them.
  */
@@ -54,7 +55,7 @@ static const struct skeys_patch *find(const struct skeys_patch *p, size_t n, uin
  * batches finished): only we put int3 into code and take it out again, a
  * debugger takes its own traps before any handler. `int $3` (cd 03), the
  * only other instruction raising this trap, is told apart by its bytes:
- * both Linux and Windows report it one byte past the cd.
+ * its site is then one byte past the cd.
  */
 static bool int3_gone(uintptr_t site)
 {
@@ -71,8 +72,9 @@ static bool int3_gone(uintptr_t site)
  * Lock-free and allocation-free: on Linux this runs in a signal handler,
  * on Windows possibly while the toggling thread holds the heap lock.
  */
-bool skeys_x86_trap(uintptr_t site, bool executed_int3, uintptr_t *resume)
+bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume)
 {
+	uintptr_t site = ip - 1; /* int3 traps: the CPU reports the byte after it */
 	const struct inflight *in;
 	const struct skeys_patch *p;
 	bool ours = false;
@@ -112,16 +114,24 @@ static void unpublish(void)
 		sched_yield();
 }
 
+/* Phases 0 and 1; phase 2 writes new_ itself. */
 static void fill(struct skeys_patch *p, unsigned k)
 {
-	memcpy(p->buf, k == 0 ? p->old : p->new_, p->len);
-	if (k < 2)
-		p->buf[0] = INT3;
+	memcpy(p->buf, k == 0 ? p->old : p->new_, SKEYS_SITE_MAX);
+	p->buf[0] = INT3;
 }
 
 const struct skeys_protocol skeys_protocol_threads = {
 	.phases = 3,
+	.one_store = false, /* a torn phase still starts with int3 */
 	.fill = fill,
 	.publish = publish,
 	.unpublish = unpublish,
 };
+
+void skeys_arch_serialise(void)
+{
+	unsigned a = 0, b, c = 0, d;
+
+	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)::"memory");
+}

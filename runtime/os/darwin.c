@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * macOS port: modules from their in-memory Mach-O headers (dladdr finds the
- * image holding the module header), code made writable with mach_vm_protect
- * and VM_PROT_COPY (a private copy of the page, as debuggers do), written,
- * protected again, and the instruction cache invalidated.
+ * image holding the module header), protection changed with
+ * mach_vm_protect, with VM_PROT_COPY when it makes code writable (a private
+ * copy of the page, as debuggers do), and the instruction cache
+ * invalidated. There is no direct write.
  *
  * Apple silicon never maps a page writable and executable at once outside
  * MAP_JIT, so on arm64 a page is read-write (not executable) during the
@@ -24,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 
@@ -41,8 +41,9 @@ size_t skeys_os_page_size(void)
 
 static int prot_of(vm_prot_t p)
 {
-	return ((p & VM_PROT_READ) ? PROT_READ : 0) | ((p & VM_PROT_WRITE) ? PROT_WRITE : 0) |
-	       ((p & VM_PROT_EXECUTE) ? PROT_EXEC : 0);
+	return ((p & VM_PROT_READ) ? SKEYS_PROT_READ : 0) |
+	       ((p & VM_PROT_WRITE) ? SKEYS_PROT_WRITE : 0) |
+	       ((p & VM_PROT_EXECUTE) ? SKEYS_PROT_EXEC : 0);
 }
 
 int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
@@ -121,41 +122,39 @@ static int kern_error(kern_return_t kr)
 
 static vm_prot_t vm_prot(int prot)
 {
-	return ((prot & PROT_READ) ? VM_PROT_READ : 0) |
-	       ((prot & PROT_WRITE) ? VM_PROT_WRITE : 0) |
-	       ((prot & PROT_EXEC) ? VM_PROT_EXECUTE : 0);
+	return ((prot & SKEYS_PROT_READ) ? VM_PROT_READ : 0) |
+	       ((prot & SKEYS_PROT_WRITE) ? VM_PROT_WRITE | VM_PROT_COPY : 0) |
+	       ((prot & SKEYS_PROT_EXEC) ? VM_PROT_EXECUTE : 0);
 }
 
-int skeys_os_write_run(const struct skeys_patch *p, size_t n)
+int skeys_os_protect(uintptr_t start, size_t len, int prot)
 {
-	size_t pg = skeys_os_page_size(), i;
-	uintptr_t lo = p[0].addr & ~(pg - 1);
-	uintptr_t hi = (p[n - 1].addr + p[n - 1].len + pg - 1) & ~(pg - 1);
-	/* Apple silicon refuses writable and executable together (see the top). */
-#if defined(__aarch64__) || defined(__arm64__)
-	vm_prot_t during = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_COPY;
-#else
-	vm_prot_t during = VM_PROT_READ | VM_PROT_WRITE | VM_PROT_EXECUTE | VM_PROT_COPY;
-#endif
-	kern_return_t kr;
-	int err = 0;
+	kern_return_t kr = mach_vm_protect(mach_task_self(), start, len, FALSE, vm_prot(prot));
 
-	skeys_write_method_load();
-	if (skeys_write_method == SKEYS_WRITE_PROCMEM)
-		return -ENOSYS;
-	kr = mach_vm_protect(mach_task_self(), lo, hi - lo, FALSE, during);
-	if (kr != KERN_SUCCESS)
-		return kern_error(kr);
-	for (i = 0; i < n; i++)
-		memcpy((void *)p[i].addr, p[i].buf, p[i].len);
-	kr = mach_vm_protect(mach_task_self(), lo, hi - lo, FALSE, vm_prot(p[0].seg->prot));
-	if (kr != KERN_SUCCESS) {
-		err = kern_error(kr);
-		skeys_log(SKEYS_LOG_ERROR, "cannot restore protection of %p: %s", (void *)lo,
-			  skeys_strerror(err));
-	}
-	sys_icache_invalidate((void *)p[0].addr, p[n - 1].addr + p[n - 1].len - p[0].addr);
-	return err;
+	return kr == KERN_SUCCESS ? 0 : kern_error(kr);
+}
+
+int skeys_os_write_direct(uintptr_t addr, const void *buf, size_t len, size_t *done)
+{
+	(void)addr;
+	(void)buf;
+	(void)len;
+	*done = 0;
+	return -ENOSYS;
+}
+
+bool skeys_os_wx_exclusive(void)
+{
+#if defined(__aarch64__) || defined(__arm64__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+void skeys_os_flush_icache(uintptr_t start, size_t len)
+{
+	sys_icache_invalidate((void *)start, len);
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -180,4 +179,18 @@ int skeys_os_sync_cores(void)
 {
 	__sync_synchronize();
 	return 0;
+}
+
+/* ---- copies of the runtime ------------------------------------------------ */
+
+/* Not yet: every copy keeps to itself (README). */
+struct skeys_runtime *skeys_os_runtime_find(bool (*accept)(struct skeys_runtime *rt))
+{
+	(void)accept;
+	return NULL;
+}
+
+void skeys_os_runtime_pin(const struct skeys_runtime *rt)
+{
+	(void)rt;
 }

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Linux port: modules from dl_iterate_phdr, code written through
- * /proc/self/mem (no protection change at all) or, where that is refused
- * (some kernels, qemu-user, seccomp), through mprotect.
+ * Linux port (any ELF system with dl_iterate_phdr): modules and the runtime
+ * notes of other copies from the loader's program headers, direct writes
+ * through /proc/self/mem, mprotect, membarrier (or a signal to each thread
+ * where it is missing) and a SIGTRAP handler for the x86 protocol.
  */
 #define _GNU_SOURCE
 #define _FILE_OFFSET_BITS 64
 #include "../internal.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
@@ -46,8 +48,8 @@ struct lookup {
 
 static int prot_of(unsigned pflags)
 {
-	return ((pflags & PF_R) ? PROT_READ : 0) | ((pflags & PF_W) ? PROT_WRITE : 0) |
-	       ((pflags & PF_X) ? PROT_EXEC : 0);
+	return ((pflags & PF_R) ? SKEYS_PROT_READ : 0) | ((pflags & PF_W) ? SKEYS_PROT_WRITE : 0) |
+	       ((pflags & PF_X) ? SKEYS_PROT_EXEC : 0);
 }
 
 static bool maps(const struct dl_phdr_info *info, uintptr_t addr)
@@ -131,14 +133,11 @@ static void reset_mem_fd(void)
 	mem_fd = -1;
 }
 
-static int procmem_write(const struct skeys_patch *p, size_t n)
+int skeys_os_write_direct(uintptr_t addr, const void *buf, size_t len, size_t *done)
 {
-	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
-	unsigned char *buf;
 	ssize_t w;
-	size_t i;
-	int err = 0;
 
+	*done = 0;
 	if (mem_fd < 0) {
 		if (!atfork_done && pthread_atfork(NULL, NULL, reset_mem_fd) == 0)
 			atfork_done = true;
@@ -146,99 +145,36 @@ static int procmem_write(const struct skeys_patch *p, size_t n)
 		if (mem_fd < 0)
 			return -errno;
 	}
-	/* One write for the whole run: the bytes between sites are rewritten unchanged. */
-	buf = malloc(2 * (hi - lo));
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, (const void *)lo, hi - lo);
-	memcpy(buf + (hi - lo), buf, hi - lo);
-	for (i = 0; i < n; i++)
-		memcpy(buf + (p[i].addr - lo), p[i].buf, p[i].len);
-	w = pwrite(mem_fd, buf, hi - lo, (off_t)lo);
-	if (w < 0) {
-		err = -errno;
-	} else if ((size_t)w != hi - lo) {
-		/* Never seen, but a torn run must not stay: put the old bytes back. */
-		err = -EIO;
-		if (pwrite(mem_fd, buf + (hi - lo), (size_t)w, (off_t)lo) != w)
-			skeys_log(SKEYS_LOG_ERROR, "short write at %#lx could not be undone",
-				  (unsigned long)lo);
-	}
-	free(buf);
-	return err;
+	w = pwrite(mem_fd, buf, len, (off_t)addr);
+	if (w >= 0 && (size_t)w == len)
+		return 0;
+	if (w > 0)
+		*done = (size_t)w;
+	/* Refused: keep no descriptor open that is not used. */
+	reset_mem_fd();
+	return w < 0 ? -errno : -EIO;
 }
 
-/* One store where the site is a naturally aligned word: no thread sees half. */
-static void store_site(const struct skeys_patch *p)
+static int mprot(int prot)
 {
-	if (p->len == 4 && p->addr % 4 == 0) {
-		uint32_t v;
-
-		memcpy(&v, p->buf, 4);
-		__atomic_store_n((uint32_t *)p->addr, v, __ATOMIC_RELAXED);
-	} else {
-		memcpy((void *)p->addr, p->buf, p->len);
-	}
+	return ((prot & SKEYS_PROT_READ) ? PROT_READ : 0) |
+	       ((prot & SKEYS_PROT_WRITE) ? PROT_WRITE : 0) |
+	       ((prot & SKEYS_PROT_EXEC) ? PROT_EXEC : 0);
 }
 
-static int mprotect_write(const struct skeys_patch *p, size_t n)
+int skeys_os_protect(uintptr_t start, size_t len, int prot)
 {
-	size_t pg = skeys_os_page_size(), i;
-	uintptr_t lo = p[0].addr & ~(pg - 1);
-	uintptr_t hi = (p[n - 1].addr + p[n - 1].len + pg - 1) & ~(pg - 1);
-	int err = 0;
-
-	/*
-	 * Writable and executable, never writable alone: the page may hold the
-	 * code doing this write, or code another thread is running.
-	 */
-	if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC))
-		return -errno;
-	for (i = 0; i < n; i++)
-		store_site(&p[i]);
-	while (mprotect((void *)lo, hi - lo, p[0].seg->prot)) {
-		err = -errno;
-		if (err != -EINTR && err != -EAGAIN) {
-			skeys_log(SKEYS_LOG_ERROR, "cannot restore protection of %#lx: %s",
-				  (unsigned long)lo, skeys_strerror(err));
-			break;
-		}
-	}
-	return err;
+	return mprotect((void *)start, len, mprot(prot)) ? -errno : 0;
 }
 
-int skeys_os_write_run(const struct skeys_patch *p, size_t n)
+bool skeys_os_wx_exclusive(void)
 {
-	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
-	int err;
+	return false;
+}
 
-	skeys_write_method_load();
-	/*
-	 * Outside x86 a site changes with one aligned store, which only the
-	 * mprotect path makes (the kernel's copy for /proc/self/mem may tear).
-	 */
-#if !defined(__x86_64__) && !defined(__i386__)
-	if (!skeys_os_single_threaded())
-		goto store;
-#endif
-	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
-		err = procmem_write(p, n);
-		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
-			goto out;
-		skeys_log(SKEYS_LOG_INFO,
-			  "/proc/self/mem write refused (%s): using mprotect from now on",
-			  skeys_strerror(err));
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-		reset_mem_fd();
-	}
-#if !defined(__x86_64__) && !defined(__i386__)
-store:
-#endif
-	err = mprotect_write(p, n);
-out:
-	if (!err)
-		__builtin___clear_cache((char *)lo, (char *)hi);
-	return err;
+void skeys_os_flush_icache(uintptr_t start, size_t len)
+{
+	__builtin___clear_cache((char *)start, (char *)(start + len));
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -290,9 +226,9 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	uintptr_t resume;
 
-	/* The kernel reports int3 one byte past it; SI_KERNEL: an int3 ran. */
-	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG] - 1,
-			   si->si_code == SI_KERNEL, &resume))
+	/* SI_KERNEL: an int3 ran. */
+	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG], si->si_code == SI_KERNEL,
+			   &resume))
 		uc->uc_mcontext.gregs[IP_REG] = (greg_t)resume;
 	else
 		chain(sig, si, ucv);
@@ -336,28 +272,13 @@ static pid_t sync_tids[MAX_SYNC_THREADS];
 static unsigned char sync_acked[MAX_SYNC_THREADS];
 static size_t sync_n;
 
-static void serialise(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	unsigned a = 0, b, c = 0, d;
-
-	__asm__ volatile("cpuid" : "+a"(a), "=b"(b), "+c"(c), "=d"(d)::"memory");
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ volatile("isb" ::: "memory");
-#elif defined(__riscv)
-	__asm__ volatile("fence.i" ::: "memory");
-#else
-	__sync_synchronize();
-#endif
-}
-
 static void on_sync_signal(int sig)
 {
 	pid_t me = (pid_t)syscall(SYS_gettid);
 	size_t i;
 
 	(void)sig;
-	serialise();
+	skeys_arch_serialise();
 	for (i = 0; i < __atomic_load_n(&sync_n, __ATOMIC_ACQUIRE); i++)
 		if (sync_tids[i] == me)
 			__atomic_store_n(&sync_acked[i], 1, __ATOMIC_RELEASE);
@@ -412,7 +333,7 @@ static int sync_by_signals(void)
 	for (i = 0; i < n; i++)
 		if (syscall(SYS_tgkill, pid, sync_tids[i], sig) && errno == ESRCH)
 			sync_acked[i] = 1; /* exited: nothing to serialise */
-	serialise();
+	skeys_arch_serialise();
 	/* A thread that never acknowledges has exited, or blocks the signal. */
 	for (spins = 0; spins < 20000; spins++) {
 		size_t waiting = 0;
@@ -449,4 +370,107 @@ int skeys_os_sync_cores(void)
 	if (cmd < 0)
 		return sync_by_signals();
 	return membarrier(cmd) ? -errno : 0;
+}
+
+/* ---- copies of the runtime ------------------------------------------------ */
+
+/* The note: name "skeys", a 32-bit offset from the descriptor to skeys__runtime. */
+__asm__(".pushsection .note.skeys.runtime,\"a\",%note\n\t"
+	".balign 4\n\t"
+	".long 6, 4, " SKEYS__STR(SKEYS_RUNTIME_MAGIC) "\n\t"
+	".asciz \"skeys\"\n\t"
+	".balign 4\n\t"
+	".hidden skeys__runtime_note\n\t"
+	".globl skeys__runtime_note\n\t"
+	"skeys__runtime_note:\n\t"
+	".long skeys__runtime - .\n\t"
+	".popsection\n");
+extern const int32_t skeys__runtime_note __attribute__((visibility("hidden")));
+
+struct search {
+	bool (*accept)(struct skeys_runtime *rt);
+	struct skeys_runtime *found;
+	const char *path; /* the file of the module holding `found` ("" for the executable) */
+};
+
+/* Set by skeys_os_runtime_find(), read by skeys_os_runtime_pin(). */
+static const char *leader_path;
+
+static void scan_notes(const char *p, size_t len, struct search *s)
+{
+	while (len >= 12 && !s->found) {
+		uint32_t namesz, descsz, type;
+		size_t name_al, desc_al, total;
+
+		memcpy(&namesz, p, 4);
+		memcpy(&descsz, p + 4, 4);
+		memcpy(&type, p + 8, 4);
+		name_al = (namesz + 3u) & ~3u;
+		desc_al = (descsz + 3u) & ~3u;
+		total = 12 + name_al + desc_al;
+		if (total > len || name_al < namesz || desc_al < descsz)
+			return;
+		if (type == SKEYS_RUNTIME_MAGIC && namesz == 6 && !memcmp(p + 12, "skeys", 6) &&
+		    descsz == 4) {
+			const char *desc = p + 12 + name_al;
+			int32_t rel;
+			struct skeys_runtime *rt;
+
+			memcpy(&rel, desc, 4);
+			rt = (struct skeys_runtime *)(uintptr_t)(desc + rel);
+			if (s->accept(rt))
+				s->found = rt;
+		}
+		p += total;
+		len -= total;
+	}
+}
+
+static int find_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+	struct search *s = data;
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum && !s->found; i++)
+		if (info->dlpi_phdr[i].p_type == PT_NOTE)
+			scan_notes((const char *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr),
+				   info->dlpi_phdr[i].p_memsz, s);
+	if (s->found)
+		s->path = info->dlpi_name;
+	return s->found != NULL;
+}
+
+struct skeys_runtime *skeys_os_runtime_find(bool (*accept)(struct skeys_runtime *rt))
+{
+	struct search s = { accept, NULL, NULL };
+
+	/* Runs first in a module constructor, under the dynamic loader's lock. */
+	(void)*(volatile const int32_t *)&skeys__runtime_note;
+	dl_iterate_phdr(find_cb, &s);
+	leader_path = s.path;
+	return s.found;
+}
+
+/*
+ * dlopen is looked up, never named: glibc's static dlopen carries a
+ * link-time warning for every object that names it, and a fully static
+ * program (`cc -static ... $(pkg-config --static --libs skeys)`) must link
+ * under -Wl,--fatal-warnings (install@pkg-config-static). There the
+ * executable's copy leads and nothing is pinned.
+ */
+typedef void *skeys_dlopen_fn(const char *file, int mode);
+
+void skeys_os_runtime_pin(const struct skeys_runtime *rt)
+{
+	skeys_dlopen_fn *open_module;
+	void *sym;
+
+	(void)rt;
+	if (!leader_path || !leader_path[0]) /* the executable is never unloaded */
+		return;
+	sym = dlsym(RTLD_DEFAULT, "dlopen");
+	memcpy(&open_module, &sym, sizeof(sym)); /* ISO C has no object-to-function cast */
+	if (!open_module || !open_module(leader_path, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
+		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime in %s", leader_path);
 }

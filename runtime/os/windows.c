@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <windows.h>
+#include <psapi.h>
 
 
 size_t skeys_os_page_size(void)
@@ -50,19 +50,9 @@ static int win_error(void)
 
 static DWORD page_prot(int prot)
 {
-	if (prot & PROT_EXEC)
-		return (prot & PROT_WRITE) ? PAGE_EXECUTE_READWRITE : PAGE_EXECUTE_READ;
-	return (prot & PROT_WRITE) ? PAGE_READWRITE : PAGE_READONLY;
-}
-
-int skeys_win_mprotect(void *addr, size_t len, int prot)
-{
-	DWORD old;
-
-	if (VirtualProtect(addr, len, page_prot(prot), &old))
-		return 0;
-	errno = -win_error();
-	return -1;
+	if (prot & SKEYS_PROT_EXEC)
+		return (prot & SKEYS_PROT_WRITE) ? PAGE_EXECUTE_READWRITE : PAGE_EXECUTE_READ;
+	return (prot & SKEYS_PROT_WRITE) ? PAGE_READWRITE : PAGE_READONLY;
 }
 
 /* ---- modules ------------------------------------------------------------- */
@@ -101,19 +91,20 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 			if (m->n_data == SKEYS_MAX_SEGMENTS)
 				continue;
 			s = &m->data[m->n_data++];
-			s->prot = PROT_READ | PROT_WRITE;
+			s->prot = SKEYS_PROT_READ | SKEYS_PROT_WRITE;
 		} else if (c & IMAGE_SCN_MEM_EXECUTE) {
 			if (m->n_exec == SKEYS_MAX_SEGMENTS)
 				continue;
 			s = &m->exec[m->n_exec++];
-			s->prot = PROT_READ | PROT_EXEC | ((c & IMAGE_SCN_MEM_WRITE) ? PROT_WRITE : 0);
+			s->prot = SKEYS_PROT_READ | SKEYS_PROT_EXEC |
+				  ((c & IMAGE_SCN_MEM_WRITE) ? SKEYS_PROT_WRITE : 0);
 		} else {
 			continue;
 		}
 		s->start = base + sec->VirtualAddress;
 		s->end = s->start + (sec->Misc.VirtualSize ? sec->Misc.VirtualSize
 							    : sec->SizeOfRawData);
-		if ((s->prot & PROT_EXEC) && s->start < m->base)
+		if ((s->prot & SKEYS_PROT_EXEC) && s->start < m->base)
 			m->base = s->start;
 	}
 	m->program = h == GetModuleHandleA(NULL);
@@ -124,76 +115,34 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 
 /* ---- writing code -------------------------------------------------------- */
 
-/* The "procmem" method here: one WriteProcessMemory per run. */
-static int wpm_write(const struct skeys_patch *p, size_t n)
+/* The kernel lifts the protection for the write. */
+int skeys_os_write_direct(uintptr_t addr, const void *buf, size_t len, size_t *done)
 {
-	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
-	unsigned char *buf;
 	SIZE_T w = 0;
-	size_t i;
-	int err = 0;
 
-	buf = malloc(2 * (hi - lo));
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, (const void *)lo, hi - lo);
-	memcpy(buf + (hi - lo), buf, hi - lo);
-	for (i = 0; i < n; i++)
-		memcpy(buf + (p[i].addr - lo), p[i].buf, p[i].len);
-	if (!WriteProcessMemory(GetCurrentProcess(), (void *)lo, buf, hi - lo, &w) ||
-	    w != hi - lo) {
-		err = w ? -EIO : win_error();
-		/* A torn run must not stay: put the old bytes back. */
-		if (w && !WriteProcessMemory(GetCurrentProcess(), (void *)lo, buf + (hi - lo), w,
-					     NULL))
-			skeys_log(SKEYS_LOG_ERROR, "short write at %p could not be undone",
-				  (void *)lo);
-	}
-	free(buf);
-	return err;
+	*done = 0;
+	if (WriteProcessMemory(GetCurrentProcess(), (void *)addr, buf, len, &w) && w == len)
+		return 0;
+	*done = w;
+	return w ? -EIO : win_error();
 }
 
-static int vp_write(const struct skeys_patch *p, size_t n)
+int skeys_os_protect(uintptr_t start, size_t len, int prot)
 {
-	size_t pg = skeys_os_page_size(), i;
-	uintptr_t lo = p[0].addr & ~(pg - 1);
-	uintptr_t hi = (p[n - 1].addr + p[n - 1].len + pg - 1) & ~(pg - 1);
-	DWORD old, ignored;
-	int err = 0;
+	DWORD old;
 
-	/* Writable and executable, never writable alone: another thread may run there. */
-	if (!VirtualProtect((void *)lo, hi - lo, PAGE_EXECUTE_READWRITE, &old))
-		return win_error();
-	for (i = 0; i < n; i++)
-		memcpy((void *)p[i].addr, p[i].buf, p[i].len);
-	if (!VirtualProtect((void *)lo, hi - lo, page_prot(p[0].seg->prot), &ignored)) {
-		err = win_error();
-		skeys_log(SKEYS_LOG_ERROR, "cannot restore protection of %p: %s", (void *)lo,
-			  skeys_strerror(err));
-	}
-	return err;
+	return VirtualProtect((void *)start, len, page_prot(prot), &old) ? 0 : win_error();
 }
 
-int skeys_os_write_run(const struct skeys_patch *p, size_t n)
+bool skeys_os_wx_exclusive(void)
 {
-	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
-	int err;
+	return false;
+}
 
-	skeys_write_method_load();
-	if (skeys_write_method != SKEYS_WRITE_MPROTECT) {
-		err = wpm_write(p, n);
-		if (!err || skeys_write_method == SKEYS_WRITE_PROCMEM)
-			goto out;
-		skeys_log(SKEYS_LOG_INFO,
-			  "WriteProcessMemory refused (%s): using VirtualProtect from now on",
-			  skeys_strerror(err));
-		skeys_write_method = SKEYS_WRITE_MPROTECT;
-	}
-	err = vp_write(p, n);
-out:
-	if (!err)
-		FlushInstructionCache(GetCurrentProcess(), (void *)lo, hi - lo);
-	return err;
+/* What Windows documents for code written at run time (x86: nothing to flush). */
+void skeys_os_flush_icache(uintptr_t start, size_t len)
+{
+	FlushInstructionCache(GetCurrentProcess(), (void *)start, len);
 }
 
 /* ---- threads ------------------------------------------------------------- */
@@ -319,13 +268,14 @@ static LONG CALLBACK on_breakpoint(EXCEPTION_POINTERS *ep)
 	 * wine; it is what debuggers rely on when they step over __debugbreak).
 	 * Take ExceptionAddress, and leave alone a breakpoint whose context is
 	 * neither there nor one byte past it: then it is not an int3 we know.
+	 * The protocol takes the address past the int3, where the CPU left it.
 	 * An int3 that ran carries one parameter, 0 (BREAKPOINT_BREAK);
 	 * RaiseException() without parameters carries none.
 	 */
 	if (IP(c) != site && IP(c) != site + 1)
 		return EXCEPTION_CONTINUE_SEARCH;
 	int3 = r->NumberParameters == 1 && r->ExceptionInformation[0] == 0;
-	if (!skeys_x86_trap(site, int3, &resume))
+	if (!skeys_x86_trap(site + 1, int3, &resume))
 		return EXCEPTION_CONTINUE_SEARCH;
 	IP(c) = resume;
 	return EXCEPTION_CONTINUE_EXECUTION;
@@ -347,3 +297,98 @@ __attribute__((destructor)) static void trap_uninstall(void)
 	trap_handler = NULL;
 }
 #endif
+
+/* ---- copies of the runtime ------------------------------------------------ */
+
+/*
+ * The mark: a section `.skeysrt` (eight characters, the most a section
+ * header holds without a string table) with the magic and a 32-bit offset
+ * from that field to skeys__runtime. `.long x - .` is a REL32: no base
+ * relocation, the section stays read-only.
+ */
+__asm__(".section .skeysrt,\"dr\"\n\t"
+	".balign 4\n\t"
+	".globl " SKEYS__SYM(skeys__runtime_note) "\n\t"
+	SKEYS__SYM(skeys__runtime_note) ":\n\t"
+	".long " SKEYS__STR(SKEYS_RUNTIME_MAGIC) "\n\t"
+	".long " SKEYS__SYM(skeys__runtime) " - .\n\t"
+	".text\n");
+extern const int32_t skeys__runtime_note;
+
+#define NOTE_SECTION ".skeysrt"
+
+/* The runtime the module loaded at `h` marks, if accept() takes it. */
+static struct skeys_runtime *scan_module(HMODULE h, bool (*accept)(struct skeys_runtime *rt))
+{
+	const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)h;
+	const IMAGE_NT_HEADERS *nt;
+	const IMAGE_SECTION_HEADER *sec;
+	WORD i;
+
+	if (dos->e_magic != IMAGE_DOS_SIGNATURE)
+		return NULL;
+	nt = (const IMAGE_NT_HEADERS *)((const char *)h + dos->e_lfanew);
+	if (nt->Signature != IMAGE_NT_SIGNATURE)
+		return NULL;
+	sec = IMAGE_FIRST_SECTION(nt);
+	for (i = 0; i < nt->FileHeader.NumberOfSections; i++, sec++) {
+		const char *p = (const char *)h + sec->VirtualAddress;
+		struct skeys_runtime *rt;
+		uint32_t magic;
+		int32_t rel;
+
+		if (memcmp(sec->Name, NOTE_SECTION, sizeof(sec->Name)) != 0 ||
+		    sec->Misc.VirtualSize < 8)
+			continue;
+		memcpy(&magic, p, 4);
+		memcpy(&rel, p + 4, 4);
+		rt = (struct skeys_runtime *)(uintptr_t)(p + 4 + rel);
+		if (magic == SKEYS_RUNTIME_MAGIC && accept(rt))
+			return rt;
+	}
+	return NULL;
+}
+
+/*
+ * The loader's list of modules, in load order (the EXE first). Runs first
+ * in a module constructor, with the loader lock held: the list is read
+ * without taking it, and skeys_os_runtime_pin() takes it again on this same
+ * thread, which the loader allows.
+ */
+struct skeys_runtime *skeys_os_runtime_find(bool (*accept)(struct skeys_runtime *rt))
+{
+	struct skeys_runtime *found = NULL;
+	HMODULE *all = NULL;
+	DWORD need = 64 * sizeof(*all), have = 0, i;
+
+	(void)*(volatile const int32_t *)&skeys__runtime_note;
+	while (need > have) {
+		HMODULE *more = realloc(all, need);
+
+		if (!more)
+			break;
+		all = more;
+		have = need;
+		if (!K32EnumProcessModules(GetCurrentProcess(), all, have, &need)) {
+			skeys_log(SKEYS_LOG_WARN, "cannot list the loaded modules (error %lu): "
+						  "this copy of the runtime may not be the only one",
+				  (unsigned long)GetLastError());
+			need = 0;
+		}
+	}
+	for (i = 0; i < need / sizeof(*all) && i < have / sizeof(*all) && !found; i++)
+		found = scan_module(all[i], accept);
+	free(all);
+	return found;
+}
+
+void skeys_os_runtime_pin(const struct skeys_runtime *rt)
+{
+	HMODULE h;
+
+	if (!GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+					GET_MODULE_HANDLE_EX_FLAG_PIN,
+				(LPCSTR)rt, &h))
+		skeys_log(SKEYS_LOG_WARN, "cannot pin the skeys runtime at %p (error %lu)",
+			  (const void *)rt, (unsigned long)GetLastError());
+}

@@ -15,8 +15,8 @@ import tempfile
 FLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wpedantic', '-Werror', '-Wshadow',
          '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wformat=2',
          '-Wno-unused-parameter', '-fvisibility=hidden', '-ffreestanding', '-nostdlibinc']
-SOURCES = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/log.c', 'runtime/names.c',
-           'runtime/env.c', 'runtime/os/darwin.c',
+SOURCES = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/write.c', 'runtime/log.c',
+           'runtime/names.c', 'runtime/env.c', 'runtime/os/darwin.c',
            'common/table.c', 'common/arch.c', 'common/arch/x86_64.c', 'common/arch/i386.c',
            'common/arch/aarch64.c', 'common/arch/riscv64.c', 'common/arch/arm.c',
            'common/arch/ppc64le.c', 'common/arch/s390x.c', 'common/arch/loongarch64.c']

@@ -19,26 +19,10 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-def run(cmd, env, cwd=None, what=None, timeout=120):
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=timeout)
-    dt = time.monotonic() - t0
-    print(f"  [{dt:5.2f}s rc={p.returncode}] {what + ': ' if what else ''}{shlex.join(cmd)}",
-          flush=True)
-    if p.returncode != 0:
-        sys.stdout.write(p.stdout)
-        raise Failure(f"{what or cmd[0]}: exit {p.returncode}")
-    return p.stdout
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from consumer import SKIP, Failure, run  # noqa: E402
 
 
 def tool(name):

@@ -10,7 +10,8 @@
  *   other     the entry names code in another module (libforgedother at
  *             its fixed address), checksum redone
  *   unsorted  kg's entry moved between kf's two, checksum redone: a lookup
- *             that trusts the order finds only some of kf's sites
+ *             that trusts the order finds only some of kf's sites:
+ *             SKEYS_ERR_UNSEALED, as skeys-seal never writes that
  *
  * For every refusal nothing may be written: neither the forged address nor
  * the key's genuine site.
@@ -111,8 +112,8 @@ int main(int argc, char **argv)
 		CHECK(memcmp(site, "\x0f\x1f\x44\x00\x00", 5) == 0);
 		refused(SKEYS_ERR_OUTSIDE, site, 16);
 	} else if (!strcmp(mode, "unsorted")) {
-		/* Any error will do; a partial toggle will not. */
-		refused(0, (const void *)(uintptr_t)forged_fb, 32);
+		/* In order is part of being sealed; a partial toggle would be worse. */
+		refused(SKEYS_ERR_UNSEALED, (const void *)(uintptr_t)forged_fb, 32);
 		CHECK(forged_fc() == 0);
 	} else {
 		fprintf(stderr, "usage: %s ok|checksum|data|other|unsorted\n", argv[0]);

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shlex
 import shutil
 import stat
@@ -306,6 +307,27 @@ def case_bad_key(src):
     d = dump_json(f, 1)
     k = next(k for k in d['keys'] if k['name'] == 'key_false')
     expect(k['initial'] is None and k['ok'] is False, 'dump: bad key not flagged')
+
+
+def case_relro_key(src):
+    """A key the loader makes read-only (tests/tool/relro.c) does not seal,
+    and the runtime refuses it too: the program checks that itself."""
+    f = copy(src)
+    snap = snapshot(f)
+    want = ('key relro_key (0x', 'is not a key: in section .data.rel.ro, which becomes '
+            'read-only after relocation')
+    for args in (['--check', f], [f]):
+        _, err = run_rc(1, SEAL, *args)
+        expect(all(w in err for w in want), 'RELRO key not reported:\n' + err)
+        expect('data_key' not in err, 'a key in .data reported:\n' + err)
+    unchanged(f, snap, 'a refused seal')
+    no_temporaries(TMP)
+    d = dump_json(f, 1)
+    k = next(k for k in d['keys'] if k['name'] == 'relro_key')
+    expect(k['ok'] is False, 'dump: RELRO key not flagged')
+    out, _ = run_rc(0, f)
+    expect('relro_key: pointer does not designate a skeys key' in out,
+           'runtime: RELRO key accepted:\n' + out)
 
 
 def tamper(src, name, edit, want):
@@ -754,6 +776,59 @@ def case_scale(src):
     expect(n == d['entries'] and n >= 100000, 'only %d sites' % n)
     expect(d['sealed'] and all(s['ok'] for s in d['sites']), 'not all sites ok')
     print('%d sites: seal %.2fs, check %.2fs, dump --json %.2fs' % (n, t1 - t0, t2 - t1, t3 - t2))
+
+
+def site_lines(err):
+    """The per-site lines of skeys-seal's report ('FILE: where (0x...): error: ...')."""
+    return [l for l in err.splitlines() if re.match(r'.*: (\S+ \()?0x[0-9a-f]+\)?: error: ', l)]
+
+
+def case_report_cap(src):
+    """200,000 bad sites are not 200,000 lines: at most 10 sites of a key and
+    100 in all, then a count per key (10 keys, then the others in one)."""
+    d = dump_json(src)
+    keys = {k['name']: k for k in d['keys']}
+    expect(set(keys) >= {'many_key_a', 'many_key_b'} and len(d['sites']) >= 200000,
+           'not the many-sites fixture')
+    # One key without its magic: every site of it is bad.
+    f = copy(src, 'one-key')
+    for name in ('many_key_a',):
+        patch(f, file_offset(f, int(keys[name]['address'], 16)) + 7, b'\0')
+    n_a = keys['many_key_a']['sites']
+    _, err = run_rc(1, SEAL, '--check', f)
+    lines = site_lines(err)
+    expect(len(lines) == 10 and all('many_key_a' in l for l in lines),
+           '%d site lines, expected 10 of many_key_a:\n%s' % (len(lines), err[:3000]))
+    want = '%s: error: and %s more bad sites of key many_key_a (skeys-dump lists every site)' \
+        % (f, format(n_a - 10, ','))
+    expect(want in err.splitlines(), 'no count of the sites not shown:\n' + err[:3000])
+    expect('%d of %d sites failed verification' % (n_a, len(d['sites'])) in err,
+           'total not given:\n' + err[:3000])
+    expect(len(err.splitlines()) <= 14, 'report too long:\n' + err[:3000])
+    # Both keys: 10 sites and a count each.
+    patch(f, file_offset(f, int(keys['many_key_b']['address'], 16)) + 7, b'\0')
+    _, err = run_rc(1, SEAL, f)
+    lines = site_lines(err)
+    expect(len(lines) == 20 and sum('many_key_b' in l for l in lines) == 10,
+           '%d site lines, expected 10 of each key:\n%s' % (len(lines), err[:3000]))
+    expect(sum(' more bad sites of key many_key_' in l for l in err.splitlines()) == 2,
+           'expected a count for each key:\n' + err[:3000])
+    # 150 entries pointing at 150 different addresses outside any section:
+    # 150 bad keys of a site each. 100 lines, 10 counts, one for the other 40.
+    g = copy(src, 'many-keys')
+    for i in range(150):
+        edit_entry(g, i, 2, 0x10000000 + 64 * i)
+    _, err = run_rc(1, SEAL, '--check', g)
+    lines = site_lines(err)
+    expect(len(lines) == 100 and all('not inside any section' in l for l in lines),
+           '%d site lines, expected 100:\n%s' % (len(lines), err[:3000]))
+    counts = [l for l in err.splitlines() if ': error: and 1 more bad site of key ' in l]
+    expect(len(counts) == 10, '%d per-key counts, expected 10:\n%s' % (len(counts), err))
+    expect('%s: error: and 40 more bad sites of 40 other keys' % g in err.splitlines(),
+           'no count of the other keys:\n' + err)
+    # skeys-dump lists every one.
+    d = dump_json(g, 1)
+    expect(sum(1 for s in d['sites'] if not s['ok']) == 150, 'dump does not list every bad site')
 
 
 # ---- architecture-neutral cases, run on every architecture's fixture --------

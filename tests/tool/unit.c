@@ -178,7 +178,7 @@ static int test_seal(const char *path)
 			break;
 		}
 	}
-	/* The light proof skeys-seal runs on its copy agrees with the full one. */
+	/* The proof of a sealed copy agrees with the full check. */
 	CHECK(skeys_check_sealed(&c, out, err, sizeof(err)) == 0);
 	CHECK(c.n >= 2);
 	/* It catches a changed table byte (the checksum), ... */
@@ -207,7 +207,7 @@ static int test_seal(const char *path)
 		CHECK(strstr(err, tamper ? "not one of the verified entries"
 					  : "not in strictly sorted order") != NULL);
 	}
-	/* Sealed piece by piece (as skeys-seal writes ELF files): the same bytes. */
+	/* Sealed in pieces of 3 entries rather than one: the same bytes. */
 	{
 		struct skeys_check_stream st;
 		uint8_t *piece = malloc(3 * 12);

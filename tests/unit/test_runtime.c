@@ -190,6 +190,19 @@ static void t_mismatch(void)
 	poke(b, b_before, 1);
 	CHECK_ERR(skeys_enable(&two), 0);
 	CHECK(two_a() == 1 && two_b() == 1);
+	/* Switching straight back turns the last batch round: each site is checked again. */
+	memcpy(a_before, (void *)a, 5);
+	memcpy(b_before, (void *)b, 5);
+	poke(b, &int3, 1);
+	CHECK_ERR(skeys_disable(&two), SKEYS_ERR_MISMATCH);
+	CHECK(memcmp((void *)a, a_before, 5) == 0);
+	CHECK(skeys_enabled(&two));
+	CHECK(two_a() == 1);
+	poke(b, b_before, 1);
+	CHECK_ERR(skeys_disable(&two), 0);
+	CHECK(two_a() == 0 && two_b() == 0);
+	CHECK_ERR(skeys_enable(&two), 0);
+	CHECK(two_a() == 1 && two_b() == 1);
 	expect_no_wx();
 }
 

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How a run of sites reaches memory, for every OS: the port's direct write
+ * (no protection change at all) where it has one and it is allowed, else a
+ * protection change around plain stores. A direct write that is refused
+ * (some kernels, qemu-user, seccomp, a hardened Windows) switches the
+ * process to protection changes for good. Pages are never writable
+ * without being executable, where the OS allows both at once: the page may
+ * hold the code doing this write, or code another thread is running.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static enum skeys_write_method method;
+static bool method_read;
+
+/* SKEYS_WRITE, read once, unless skeys_set_write_method() came first. */
+static void method_load(void)
+{
+	const char *env;
+
+	if (method_read)
+		return;
+	method_read = true;
+	env = getenv("SKEYS_WRITE");
+	if (!env)
+		return;
+	if (!strcmp(env, "procmem"))
+		method = SKEYS_WRITE_PROCMEM;
+	else if (!strcmp(env, "mprotect"))
+		method = SKEYS_WRITE_MPROTECT;
+	else if (strcmp(env, "auto"))
+		skeys_log(SKEYS_LOG_WARN, "SKEYS_WRITE=%s not understood, using auto", env);
+}
+
+int skeys_write_method_set(enum skeys_write_method m)
+{
+	if (m != SKEYS_WRITE_AUTO && m != SKEYS_WRITE_PROCMEM && m != SKEYS_WRITE_MPROTECT)
+		return -EINVAL;
+	pthread_mutex_lock(&skeys_lock);
+	method_read = true;
+	method = m;
+	pthread_mutex_unlock(&skeys_lock);
+	return 0;
+}
+
+/* The bytes at offset `off` of patch p. */
+static const uint8_t *bytes_of(const struct skeys_patch *p, size_t off)
+{
+	return (const uint8_t *)p + off;
+}
+
+/*
+ * Code into the buffer in blocks of a constant size, which the compiler
+ * copies with vector moves: glibc's memcpy takes `rep movsb` for large
+ * copies, which callgrind counts one instruction a byte.
+ */
+static void run_copy(unsigned char *to, const unsigned char *from, size_t len)
+{
+	enum { BLOCK = 256 };
+
+	for (; len >= BLOCK; len -= BLOCK, to += BLOCK, from += BLOCK)
+		memcpy(to, from, BLOCK);
+	memcpy(to, from, len);
+}
+
+/*
+ * One direct write for the whole run: the bytes between sites are
+ * rewritten unchanged. The buffer stays for the next run (skeys_lock is
+ * held): it is the run's current bytes with the sites' new ones over them.
+ */
+static int write_direct(const struct skeys_patch *p, size_t n, size_t off, bool *touched)
+{
+	static unsigned char *buf;
+	static size_t cap;
+	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
+	size_t i, done = 0;
+	int err;
+
+	/* 8 bytes more: every site is merged in as a word. */
+	if (hi - lo + 8 > cap) {
+		unsigned char *more = realloc(buf, hi - lo + 8);
+
+		if (!more)
+			return -ENOMEM;
+		buf = more;
+		cap = hi - lo + 8;
+	}
+	run_copy(buf, (const unsigned char *)lo, hi - lo);
+	for (i = 0; i < n; i++) {
+		unsigned char *at = buf + (p[i].addr - lo);
+		uint64_t v = (skeys_word_load(at) & ~p[i].mask) |
+			     (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
+
+		memcpy(at, &v, sizeof(v));
+	}
+	err = skeys_os_write_direct(lo, buf, hi - lo, &done);
+	if (!err || done)
+		*touched = true; /* torn: the caller's walk back puts the sites back */
+	return err;
+}
+
+/* One store where the site is a naturally aligned word: no thread sees half. */
+static void store_site(const struct skeys_patch *p, size_t off)
+{
+	if (p->len == 4 && p->addr % 4 == 0) {
+		uint32_t v;
+
+		memcpy(&v, bytes_of(p, off), 4);
+		__atomic_store_n((uint32_t *)p->addr, v, __ATOMIC_RELAXED);
+	} else {
+		memcpy((void *)p->addr, bytes_of(p, off), p->len);
+	}
+}
+
+static int write_stores(const struct skeys_patch *p, size_t n, size_t off, bool *touched)
+{
+	size_t pg = skeys_os_page_size(), i;
+	uintptr_t lo = p[0].addr & ~(pg - 1);
+	uintptr_t hi = (p[n - 1].addr + p[n - 1].len + pg - 1) & ~(pg - 1);
+	int during = SKEYS_PROT_READ | SKEYS_PROT_WRITE, err;
+
+	/* Where W^X is absolute, a thread running code in these pages faults: see README. */
+	if (!skeys_os_wx_exclusive())
+		during |= SKEYS_PROT_EXEC;
+	err = skeys_os_protect(lo, hi - lo, during);
+	if (err)
+		return err;
+	*touched = true;
+	for (i = 0; i < n; i++)
+		store_site(&p[i], off);
+	while ((err = skeys_os_protect(lo, hi - lo, p[0].seg->prot)) != 0) {
+		if (err != -EINTR && err != -EAGAIN) {
+			skeys_log(SKEYS_LOG_ERROR, "cannot restore protection of %#lx: %s",
+				  (unsigned long)lo, skeys_strerror(err));
+			break;
+		}
+	}
+	return err;
+}
+
+int skeys_write_run(const struct skeys_patch *p, size_t n, size_t off, bool one_store,
+		    bool *touched)
+{
+	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
+	int err;
+
+	*touched = false;
+	method_load();
+	if (!one_store && method != SKEYS_WRITE_MPROTECT) {
+		err = write_direct(p, n, off, touched);
+		if (!err || method == SKEYS_WRITE_PROCMEM)
+			goto out;
+		/* A torn run is written whole again below. */
+		if (err != -ENOSYS)
+			skeys_log(SKEYS_LOG_INFO,
+				  "direct write to code refused (%s): using mprotect "
+				  "(SKEYS_WRITE_MPROTECT) from now on", skeys_strerror(err));
+		method = SKEYS_WRITE_MPROTECT;
+	}
+	err = write_stores(p, n, off, touched);
+out:
+	if (*touched)
+		skeys_os_flush_icache(lo, hi - lo);
+	return err;
+}

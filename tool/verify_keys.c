@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The keys a table names: each distinct key address once, sorted, with its
+ * site count, and checked to be a key object the runtime will accept.
+ */
+#include "verify.h"
+
+#include <stdlib.h>
+
+/* struct skeys_key is aligned(8) for every target, 32- and 64-bit alike. */
+#define KEY_ALIGN 8u
+/* The tools read count and flags; `link` differs in size between targets. */
+#define KEY_READ_SIZE 8u
+
+/* The runtime's test of where a key may live (common/table.h), on the file's sections. */
+static enum skeys_key_place key_place(const struct skeys_image *img,
+				      const struct skeys_section *s, uint64_t addr)
+{
+	unsigned prot = ((s->flags & SKEYS_SEC_WRITE) ? SKEYS_PLACE_WRITE : 0) |
+			((s->flags & SKEYS_SEC_EXEC) ? SKEYS_PLACE_EXEC : 0);
+
+	return skeys_key_place(prot, addr, KEY_READ_SIZE, img->relro_lo, img->relro_hi);
+}
+
+static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
+{
+	const struct skeys_image *img = c->img;
+	const struct skeys_section *s = skeys_image_section_at(img, k->addr, KEY_READ_SIZE);
+	enum skeys_key_place place;
+	uint32_t flags;
+
+	if (!s) {
+		skeys_check_note(c, &k->error, "not inside any section");
+	} else if ((place = key_place(img, s, k->addr)) == SKEYS_KEY_PLACE_NOT_DATA) {
+		skeys_check_note(c, &k->error, "in section %s, which is not writable data",
+				 s->name);
+	} else if (place == SKEYS_KEY_PLACE_RELRO) {
+		skeys_check_note(c, &k->error, "in section %s, which becomes read-only after "
+				 "relocation (RELRO): the runtime could not switch it", s->name);
+	} else if (s->flags & SKEYS_SEC_NOBITS) {
+		skeys_check_note(c, &k->error,
+				 "in zero-filled section %s, so without the key magic", s->name);
+	} else if (k->addr % KEY_ALIGN) {
+		skeys_check_note(c, &k->error, "not %u-byte aligned", KEY_ALIGN);
+	} else {
+		const uint8_t *p = img->buf + skeys_image_offset(img, k->addr, KEY_READ_SIZE);
+
+		flags = skeys_image_get32(img, p + offsetof(struct skeys_key, flags));
+		if ((flags & SKEYS_KEY_MAGIC_MASK) != SKEYS_KEY_MAGIC)
+			skeys_check_note(c, &k->error, "flags 0x%08x lack the key magic 0x%08x",
+					 flags, SKEYS_KEY_MAGIC);
+		k->initial = flags & SKEYS_KEY_F_INITIAL;
+		k->import = flags & SKEYS_KEY_F_PROXY;
+	}
+	k->valid = !k->error;
+}
+
+void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k)
+{
+	key_verify(c, k);
+}
+
+/* Key address -> index of first appearance, open addressing; grows at half full. */
+struct key_map {
+	uint64_t *addr; /* slot's key address; KEY_FREE marks a free slot */
+	uint32_t *idx;
+	size_t mask, used;
+};
+
+/* Never a key's address: those have the entry flag bits clear. */
+#define KEY_FREE 1u
+
+static uint64_t key_hash(uint64_t a)
+{
+	/* Keys are 8-byte aligned and near one another: mix the bits that vary. */
+	a ^= a >> 29;
+	a *= 0xbf58476d1ce4e5b9ull;
+	return a ^ (a >> 32);
+}
+
+static bool key_map_init(struct key_map *m, size_t slots)
+{
+	size_t i;
+
+	m->addr = malloc(slots * sizeof(*m->addr));
+	m->idx = malloc(slots * sizeof(*m->idx));
+	if (!m->addr || !m->idx)
+		return false;
+	for (i = 0; i < slots; i++)
+		m->addr[i] = KEY_FREE;
+	m->mask = slots - 1;
+	m->used = 0;
+	return true;
+}
+
+static void key_map_free(struct key_map *m)
+{
+	free(m->addr);
+	free(m->idx);
+}
+
+/* The slot of `a`, free when `a` is not in the map. */
+static size_t key_map_slot(const struct key_map *m, uint64_t a)
+{
+	size_t h = (size_t)key_hash(a) & m->mask;
+
+	while (m->addr[h] != KEY_FREE && m->addr[h] != a)
+		h = (h + 1) & m->mask;
+	return h;
+}
+
+static bool key_map_grow(struct key_map *m)
+{
+	struct key_map g;
+	size_t i, h;
+
+	if (!key_map_init(&g, (m->mask + 1) * 2)) {
+		key_map_free(&g);
+		return false;
+	}
+	for (i = 0; i <= m->mask; i++) {
+		if (m->addr[i] == KEY_FREE)
+			continue;
+		h = key_map_slot(&g, m->addr[i]);
+		g.addr[h] = m->addr[i];
+		g.idx[h] = m->idx[i];
+	}
+	g.used = m->used;
+	key_map_free(m);
+	*m = g;
+	return true;
+}
+
+/* A key address and its number in order of first appearance. */
+struct key_seen {
+	uint64_t addr;
+	uint32_t first;
+};
+
+static int key_seen_cmp(const void *x, const void *y)
+{
+	const struct key_seen *a = x, *b = y;
+
+	return (a->addr > b->addr) - (a->addr < b->addr);
+}
+
+/*
+ * Number each site's key by first appearance, into c->sites[i].key, with
+ * the keys in `m`. A run of sites of one key needs no lookup.
+ */
+static bool keys_number(struct skeys_check *c, struct key_map *m)
+{
+	uint64_t last = KEY_FREE;
+	uint32_t last_idx = 0;
+	size_t i, h;
+
+	for (i = 0; i < c->n; i++) {
+		uint64_t a = skeys_entry_key(&c->entries[i], c->table_addr + i * ENTRY_SIZE);
+
+		if (a != last) {
+			h = key_map_slot(m, a);
+			if (m->addr[h] == KEY_FREE) {
+				if (2 * (m->used + 1) > m->mask + 1) {
+					if (!key_map_grow(m))
+						return false;
+					h = key_map_slot(m, a);
+				}
+				m->addr[h] = a;
+				m->idx[h] = (uint32_t)m->used++;
+			}
+			last = a;
+			last_idx = m->idx[h];
+		}
+		c->sites[i].key = last_idx;
+	}
+	return true;
+}
+
+/*
+ * One key record per distinct key address, by address, and each site's
+ * index into them. A table has few keys for many sites: each site finds
+ * its key in a small hash map (numbered by first appearance), then the
+ * few keys are sorted and the sites renumbered, with no sort of the sites.
+ */
+bool skeys_check_keys_collect(struct skeys_check *c)
+{
+	size_t n = c->n, i, k = 0, nk;
+	struct key_map m = { 0 };
+	struct key_seen *seen = NULL;
+	uint32_t *rank = NULL; /* first-appearance number -> index by address */
+	bool ok = false;
+
+	if (n > UINT32_MAX || !key_map_init(&m, 64) || !keys_number(c, &m))
+		goto out;
+	nk = m.used;
+	c->keys = calloc(nk ? nk : 1, sizeof(*c->keys));
+	seen = malloc((nk ? nk : 1) * sizeof(*seen));
+	rank = calloc(nk ? nk : 1, sizeof(*rank));
+	if (!c->keys || !seen || !rank)
+		goto out;
+	c->n_keys = nk;
+	for (i = 0; i <= m.mask; i++) {
+		if (m.addr[i] != KEY_FREE) {
+			seen[k].addr = m.addr[i];
+			seen[k++].first = m.idx[i];
+		}
+	}
+	qsort(seen, nk, sizeof(*seen), key_seen_cmp);
+	for (i = 0; i < nk; i++) {
+		c->keys[i].addr = seen[i].addr;
+		rank[seen[i].first] = (uint32_t)i;
+	}
+	for (i = 0; i < n; i++) {
+		c->sites[i].key = rank[c->sites[i].key];
+		c->keys[c->sites[i].key].sites++;
+	}
+	for (i = 0; i < nk; i++)
+		key_verify(c, &c->keys[i]);
+	ok = true;
+out:
+	key_map_free(&m);
+	free(seen);
+	free(rank);
+	if (!ok)
+		c->oom = true;
+	return ok;
+}
