@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "arch.h"
 
+#include <skeys/arches.h> /* SKEYS__ARCH_ID of the architecture compiled for */
 #include <stddef.h>
 #include <string.h>
 
-static const struct skeys_arch *const arches[] = {
-	&skeys_arch_x86_64,   &skeys_arch_i386,  &skeys_arch_aarch64,
-	&skeys_arch_riscv64,  &skeys_arch_arm,   &skeys_arch_ppc64le,
-	&skeys_arch_s390x,    &skeys_arch_loongarch64,
-};
+#define SKEYS_ARCH_ROW(name) &skeys_arch_##name,
+static const struct skeys_arch *const arches[] = { SKEYS_ARCH_LIST(SKEYS_ARCH_ROW) };
+#undef SKEYS_ARCH_ROW
 
 #define N_ARCHES (sizeof(arches) / sizeof(arches[0]))
 
@@ -54,25 +53,28 @@ const struct skeys_arch *skeys_arch_by_macho(uint32_t cputype)
 
 const struct skeys_arch *skeys_arch_native(void)
 {
-#if defined(__x86_64__)
-	return &skeys_arch_x86_64;
-#elif defined(__i386__)
-	return &skeys_arch_i386;
-#elif defined(__aarch64__) || defined(__arm64__)
-	return &skeys_arch_aarch64;
-#elif defined(__riscv) && __riscv_xlen == 64
-	return &skeys_arch_riscv64;
-#elif defined(__arm__)
-	return &skeys_arch_arm;
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return &skeys_arch_ppc64le;
-#elif defined(__s390x__)
-	return &skeys_arch_s390x;
-#elif defined(__loongarch__) && __loongarch_grlen == 64
-	return &skeys_arch_loongarch64;
+#ifdef SKEYS__ARCH_ID
+	return skeys_arch_by_id(SKEYS__ARCH_ID);
 #else
 	return NULL;
 #endif
+}
+
+const struct skeys_arch *skeys_arch_at(size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < N_ARCHES; k++) {
+		if (i == 0)
+			return arches[k];
+		i--;
+		if (arches[k]->mode_alt) {
+			if (i == 0)
+				return arches[k]->mode_alt;
+			i--;
+		}
+	}
+	return NULL;
 }
 
 const struct skeys_arch *skeys_arch_for_site(const struct skeys_arch *a, unsigned flags)

@@ -2,19 +2,41 @@
 /*
  * Site encodings, one row per architecture. The runtime uses the row of the
  * architecture it runs on; the tools pick the row of the file they read.
- * Adding an architecture: one file in common/arch/, one line in arch.c.
+ * Adding an architecture: docs/design.md. Each common/arch/NAME.c defines
+ * skeys_arch_NAME, for every NAME of <skeys/arches.h>'s list.
  */
 #ifndef SKEYS_COMMON_ARCH_H
 #define SKEYS_COMMON_ARCH_H
 
 #include <skeys/abi.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/*
+ * SKEYS_ARCH_LIST(X): X(NAME) for each architecture, in <skeys/arches.h>'s
+ * order; generated from that list by common/meson.build.
+ */
+#include "arch-list.h"
+
+/*
+ * Rows name the capstone architecture and mode that decode their code, for
+ * the tools' diagnostics. The tools' build compiles these files with
+ * capstone's headers (SKEYS_HAVE_CAPSTONE, no library: the tools load it
+ * when a site is bad); elsewhere nothing reads the numbers.
+ */
+#ifdef SKEYS_HAVE_CAPSTONE
+#include <capstone/capstone.h>
+#define SKEYS_ARCH_CAPSTONE(arch, mode)                                        \
+	.capstone = true, .cs_arch = (int)(arch), .cs_mode = (int)(mode)
+#else
+#define SKEYS_ARCH_CAPSTONE(arch, mode) .capstone = true
+#endif
 
 #define SKEYS_SITE_MAX 8
 
 struct skeys_arch {
-	enum skeys_arch_id id;
+	uint16_t id; /* SKEYS__ARCH_ID of <skeys/arch/NAME.h> */
 	const char *name;
 	uint16_t elf_machine; /* EM_* */
 	uint8_t elf_class;    /* ELFCLASS32 or ELFCLASS64 */
@@ -42,18 +64,26 @@ struct skeys_arch {
 	 * Thumb-2 instruction set), or NULL where that flag is reserved.
 	 */
 	const struct skeys_arch *mode_alt;
+	/*
+	 * Set by SKEYS_ARCH_CAPSTONE(): capstone decodes this code. Unset
+	 * (capstone 4 has no such architecture): the tools describe the nop
+	 * and the jump themselves, calling the jump `jump_name`.
+	 */
+	bool capstone;
+	int cs_arch, cs_mode;
+	const char *jump_name;
 };
 
-extern const struct skeys_arch skeys_arch_x86_64;
-extern const struct skeys_arch skeys_arch_i386;
-extern const struct skeys_arch skeys_arch_aarch64;
-extern const struct skeys_arch skeys_arch_riscv64;
-extern const struct skeys_arch skeys_arch_arm;
-extern const struct skeys_arch skeys_arch_arm_thumb;
-extern const struct skeys_arch skeys_arch_ppc64le;
-extern const struct skeys_arch skeys_arch_s390x;
-extern const struct skeys_arch skeys_arch_loongarch64;
+#define SKEYS_ARCH_EXTERN(name) extern const struct skeys_arch skeys_arch_##name;
+SKEYS_ARCH_LIST(SKEYS_ARCH_EXTERN)
+#undef SKEYS_ARCH_EXTERN
+extern const struct skeys_arch skeys_arch_arm_thumb; /* arm's mode_alt */
 
+/*
+ * Every row in the list's order, each followed by its mode_alt: NULL past
+ * the end (for --help and the tools' per-row state).
+ */
+const struct skeys_arch *skeys_arch_at(size_t i);
 const struct skeys_arch *skeys_arch_by_id(unsigned id);
 const struct skeys_arch *skeys_arch_by_elf(unsigned machine, unsigned elf_class);
 const struct skeys_arch *skeys_arch_by_coff(unsigned machine);

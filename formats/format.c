@@ -1,23 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* Format-neutral parts of the readers: registry, lookups, byte order. */
-#define _XOPEN_SOURCE 700 /* open, fstat, read, mmap, st_mtim */
 #include "format.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
+#include <skeys/abi.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-static const struct skeys_format *const formats[] = {
-	&skeys_format_elf,
-	&skeys_format_pe,
-	&skeys_format_macho,
-};
+#define SKEYS_FORMAT_ROW(name) &skeys_format_##name,
+static const struct skeys_format *const formats[] = { SKEYS_FORMAT_LIST(SKEYS_FORMAT_ROW) };
+#undef SKEYS_FORMAT_ROW
 
 #define N_FORMATS (sizeof(formats) / sizeof(formats[0]))
 
@@ -62,186 +55,6 @@ int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
 	return -1;
 }
 
-/* A descriptor of the regular file at `path` and its status, or -1 with a message. */
-static int file_open(const char *path, struct stat *st, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st)) {
-		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
-	} else if (!S_ISREG(st->st_mode)) {
-		snprintf(err, errlen, "not a regular file");
-	} else {
-		return fd;
-	}
-	close(fd);
-	return -1;
-}
-
-/* The `size` bytes of fd into a new buffer (one byte more, so never empty). */
-static int fd_read_all(int fd, size_t size, uint8_t **buf, char *err, size_t errlen)
-{
-	uint8_t *b = malloc(size + 1);
-	size_t n = 0;
-
-	if (!b) {
-		snprintf(err, errlen, "out of memory reading %zu bytes", size);
-		return -1;
-	}
-	while (n < size) {
-		ssize_t r = read(fd, b + n, size - n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, errlen, "read error: %s", strerror(errno));
-			free(b);
-			return -1;
-		}
-		if (r == 0) {
-			snprintf(err, errlen, "file shrank while being read");
-			free(b);
-			return -1;
-		}
-		n += (size_t)r;
-	}
-	*buf = b;
-	return 0;
-}
-
-int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
-		    size_t errlen)
-{
-	struct stat st;
-	int fd = file_open(path, &st, err, errlen), r;
-
-	if (fd < 0)
-		return -1;
-	r = fd_read_all(fd, (size_t)st.st_size, buf, err, errlen);
-	close(fd);
-	if (!r)
-		*len = (size_t)st.st_size;
-	return r;
-}
-
-static void stamp_of(const struct stat *st, struct skeys_file_stamp *t)
-{
-	t->dev = (uint64_t)st->st_dev;
-	t->ino = (uint64_t)st->st_ino;
-	t->size = (uint64_t)st->st_size;
-	t->mtime_sec = (int64_t)st->st_mtim.tv_sec;
-	t->mtime_nsec = (int64_t)st->st_mtim.tv_nsec;
-	t->ctime_sec = (int64_t)st->st_ctim.tv_sec;
-	t->ctime_nsec = (int64_t)st->st_ctim.tv_nsec;
-}
-
-/*
- * The file is mapped, not read: a copy would cost a second buffer of the
- * file's size and a fault per page of it; a read-only mapping shares the
- * page cache, and the tools read most of a file at most once. An empty
- * file, or one whose filesystem cannot map it, is read into a buffer.
- */
-int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
-			  size_t errlen)
-{
-	struct skeys_file_stamp stamp;
-	struct stat st;
-	void *map = NULL;
-	uint8_t *owned = NULL;
-	size_t len;
-	int fd;
-
-	*out = NULL;
-	fd = file_open(path, &st, err, errlen);
-	if (fd < 0)
-		return -1;
-	if ((uint64_t)st.st_size > SIZE_MAX) {
-		snprintf(err, errlen, "too large (%lld bytes)", (long long)st.st_size);
-		goto fail;
-	}
-	stamp_of(&st, &stamp);
-	len = (size_t)st.st_size;
-	if (len)
-		map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED || !len) {
-		map = NULL;
-		if (fd_read_all(fd, len, &owned, err, errlen))
-			goto fail;
-	}
-	if (skeys_image_open_mem(out, map ? map : owned, len, err, errlen))
-		goto fail;
-	(*out)->map = map;
-	(*out)->owned = owned;
-	(*out)->fd = fd;
-	(*out)->stamp = stamp;
-	return 0;
-fail:
-	if (map)
-		munmap(map, len);
-	free(owned);
-	close(fd);
-	return -1;
-}
-
-int skeys_image_copy(const struct skeys_image *img, uint8_t **out, char *err,
-		     size_t errlen)
-{
-	void *p;
-
-	if (img->map) {
-		/* Copy-on-write: the pages sealing leaves alone stay the page cache's. */
-		p = mmap(NULL, img->len, PROT_READ | PROT_WRITE, MAP_PRIVATE, img->fd, 0);
-		if (p == MAP_FAILED) {
-			snprintf(err, errlen, "cannot map a copy of %zu bytes: %s", img->len,
-				 strerror(errno));
-			return -1;
-		}
-		*out = p;
-		return 0;
-	}
-	*out = malloc(img->len ? img->len : 1);
-	if (!*out) {
-		snprintf(err, errlen, "out of memory copying %zu bytes", img->len);
-		return -1;
-	}
-	memcpy(*out, img->buf, img->len);
-	return 0;
-}
-
-void skeys_image_copy_free(const struct skeys_image *img, uint8_t *out)
-{
-	if (!out)
-		return;
-	if (img->map)
-		munmap(out, img->len);
-	else
-		free(out);
-}
-
-int skeys_image_changed(const struct skeys_image *img, char *err, size_t errlen)
-{
-	struct skeys_file_stamp now;
-	struct stat st;
-
-	if (!img->map && !img->owned)
-		return 0;
-	if (fstat(img->fd, &st)) {
-		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
-		return -1;
-	}
-	stamp_of(&st, &now);
-	if (memcmp(&now, &img->stamp, sizeof(now))) {
-		snprintf(err, errlen, "the file changed while it was read (size or "
-				      "modification time differ from when it was opened)");
-		return -1;
-	}
-	return 0;
-}
-
 void skeys_image_close(struct skeys_image *img)
 {
 	if (!img)
@@ -254,11 +67,6 @@ void skeys_image_close(struct skeys_image *img)
 	free(img->sections);
 	free(img->funcs);
 	free(img->objects);
-	free(img->owned);
-	if (img->map)
-		munmap(img->map, img->len);
-	if (img->map || img->owned)
-		close(img->fd);
 	free(img);
 }
 
@@ -294,6 +102,30 @@ static size_t symbols_dedupe(struct skeys_symbol *s, size_t n)
 		if (k == 0 || s[k - 1].addr != s[i].addr)
 			s[k++] = s[i];
 	return k;
+}
+
+int skeys_image_note_skeys(struct skeys_image *img, const struct skeys_section *s,
+			   const char *prefix, char *err, size_t errlen)
+{
+	bool *has;
+	struct skeys_section *dst;
+
+	if (!strcmp(s->name, SKEYS_SECTION_TABLE)) {
+		has = &img->has_table;
+		dst = &img->table;
+	} else if (!strcmp(s->name, SKEYS_SECTION_HEADER)) {
+		has = &img->has_header;
+		dst = &img->header;
+	} else {
+		return 0;
+	}
+	if (*has) {
+		snprintf(err, errlen, "two %s%s sections", prefix, s->name);
+		return -1;
+	}
+	*has = true;
+	*dst = *s;
+	return 0;
 }
 
 int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen)

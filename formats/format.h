@@ -7,10 +7,12 @@
  * sealing, dumping) is written once against this interface.
  *
  * Adding a format: one folder under formats/ with a `struct skeys_format`,
- * one row in format.c.
+ * one name in formats/meson.build's list (docs/design.md).
  *
  * Readers never print: every failure returns -1 with a message in the
  * caller's buffer, so that a fuzzer can drive skeys_image_open_mem().
+ * They work on memory only: opening, mapping and writing files is the
+ * tools' part (tool/file.h, tool/output.h).
  */
 #ifndef SKEYS_FORMATS_FORMAT_H
 #define SKEYS_FORMATS_FORMAT_H
@@ -89,23 +91,6 @@ struct skeys_image {
 	uint64_t slice_offset;
 
 	void *priv; /* the reader's own state */
-	void *owned; /* buffer freed on close (open_file, when not mapped) */
-
-	/*
-	 * open_file maps the file read-only instead of reading it into a
-	 * buffer (an empty file, or one that cannot be mapped, is read into
-	 * `owned`): `map` is buf, unmapped on close. The descriptor and the
-	 * file's status at open stay, so that skeys_image_copy() can map it
-	 * again copy-on-write and skeys_image_changed() can tell whether the
-	 * file changed since. fd is open only when map or owned is set (an
-	 * image opened from a file).
-	 */
-	void *map;
-	int fd;
-	struct skeys_file_stamp {
-		uint64_t dev, ino, size;
-		int64_t mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
-	} stamp;
 };
 
 struct skeys_format {
@@ -137,37 +122,7 @@ int skeys_image_open_mem(struct skeys_image **out, const void *buf, size_t len,
 /* The same with one reader, whatever the bytes look like (for its fuzzer). */
 int skeys_image_open_format(struct skeys_image **out, const struct skeys_format *fmt,
 			    const void *buf, size_t len, char *err, size_t errlen);
-/*
- * Map the whole file at `path` (read-only: it is never written through the
- * image; read instead where it cannot be mapped), then as
- * skeys_image_open_mem().
- */
-int skeys_image_open_file(struct skeys_image **out, const char *path, char *err,
-			  size_t errlen);
 void skeys_image_close(struct skeys_image *img);
-
-/*
- * A private, writable copy of the image's bytes in *out (len bytes). For a
- * mapped file it is a copy-on-write mapping of the same file: only the pages
- * written to are copied. Free it with skeys_image_copy_free(). 0, or -1
- * with a message in err.
- */
-int skeys_image_copy(const struct skeys_image *img, uint8_t **out, char *err,
-		     size_t errlen);
-void skeys_image_copy_free(const struct skeys_image *img, uint8_t *out);
-
-/*
- * For a mapped file, whose bytes are read where they lie: 0 when the file
- * still has the size, times and identity it had when opened, -1 with a
- * message in err when it changed (or cannot be checked). A writer checks
- * this after copying the bytes out, before it commits them. 0 for an image
- * not opened from a file.
- */
-int skeys_image_changed(const struct skeys_image *img, char *err, size_t errlen);
-
-/* Read all of `path` into a new buffer. 0, or -1 with a message in err. */
-int skeys_file_read(const char *path, uint8_t **buf, size_t *len, char *err,
-		    size_t errlen);
 
 /* The mapped section holding [addr, addr + len), or NULL. */
 const struct skeys_section *skeys_image_section_at(const struct skeys_image *img,
@@ -249,6 +204,13 @@ static inline void skeys_image_put64(const struct skeys_image *img, uint8_t *p, 
 /* The registry's i-th format, NULL past the end (for --help). */
 const struct skeys_format *skeys_format_at(size_t i);
 
+/*
+ * For readers: when `s` is the skeys table or header section (by name),
+ * record it in img->table or img->header. 0, or -1 with a message when the
+ * image already has one ("two PREFIXname sections").
+ */
+int skeys_image_note_skeys(struct skeys_image *img, const struct skeys_section *s,
+			   const char *prefix, char *err, size_t errlen);
 /* For readers: sort and deduplicate the section and symbol arrays. */
 int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
 /*
@@ -257,10 +219,14 @@ int skeys_image_finish(struct skeys_image *img, char *err, size_t errlen);
  */
 void skeys_image_func_sizes(struct skeys_image *img);
 
-/* The readers, for the registry. */
-extern const struct skeys_format skeys_format_elf;
-extern const struct skeys_format skeys_format_pe;
-extern const struct skeys_format skeys_format_macho;
+/*
+ * The readers, for the registry: skeys_format_NAME for each NAME of
+ * SKEYS_FORMAT_LIST(X), generated from formats/meson.build's list.
+ */
+#include "format-list.h"
+#define SKEYS_FORMAT_EXTERN(name) extern const struct skeys_format skeys_format_##name;
+SKEYS_FORMAT_LIST(SKEYS_FORMAT_EXTERN)
+#undef SKEYS_FORMAT_EXTERN
 
 /* The PE checksum of `len` bytes, the 4 at `field` counting as zero. */
 uint32_t skeys_pe_checksum(const uint8_t *b, size_t len, size_t field);

@@ -19,24 +19,8 @@
 #include <stdbool.h>
 #endif
 
-#if defined(__x86_64__)
-#include <skeys/arch/x86_64.h>
-#elif defined(__i386__)
-#include <skeys/arch/i386.h>
-#elif defined(__aarch64__) || defined(__arm64__)
-#include <skeys/arch/aarch64.h>
-#elif defined(__riscv) && __riscv_xlen == 64
-#include <skeys/arch/riscv64.h>
-#elif defined(__arm__)
-#include <skeys/arch/arm.h>
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&   \
-	defined(_CALL_ELF) && _CALL_ELF == 2
-#include <skeys/arch/ppc64le.h>
-#elif defined(__s390x__)
-#include <skeys/arch/s390x.h>
-#elif defined(__loongarch__) && __loongarch_grlen == 64
-#include <skeys/arch/loongarch64.h>
-#else
+#include <skeys/arches.h>
+#ifndef SKEYS__ARCH_ID
 #error "skeys: this architecture is not supported yet"
 #endif
 
@@ -73,9 +57,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-#define SKEYS__STR2(x) #x
-#define SKEYS__STR(x) SKEYS__STR2(x)
 
 /* ---- keys -------------------------------------------------------------- */
 
@@ -187,16 +168,16 @@ extern "C" {
  * only a macro guarantees at every optimisation level. The expression is
  * true when the site jumps.
  */
-#define SKEYS__SITE(k, br)                                                     \
+#define SKEYS__SITE_AT(kp, on, br)                                             \
 	__extension__({                                                        \
 		__label__ skeys__yes, skeys__out;                              \
 		SKEYS__BOOL skeys__r;                                          \
 		__asm__ goto(SKEYS__ASM_SITE_PRE SKEYS__ASM_SITE_LABEL         \
 			     SKEYS__ASM_SITE SKEYS__ASM_ENTRY                  \
 			     : /* no outputs */                                \
-			     : [skeys_k] SKEYS__KEY_CONSTRAINT(&(k)->key),     \
+			     : [skeys_k] SKEYS__KEY_CONSTRAINT(kp),            \
 			       [skeys_br] "i"(br),                             \
-			       [skeys_jmp] "i"(SKEYS__INITIAL(k) ^ (br))       \
+			       [skeys_jmp] "i"((on) ^ (br))                   \
 			     : /* no clobbers */                               \
 			     : skeys__yes);                                    \
 		skeys__r = 0;                                                  \
@@ -215,10 +196,15 @@ extern "C" {
  * code is the same once inlined, at -O0 too.
  */
 #if defined(__cplusplus) && defined(__clang__) && __clang_major__ < 17
-#define SKEYS__SITE_EXPR(k, br)                                                	([]() __attribute__((always_inline)) -> bool { return SKEYS__SITE(k, br); }())
+#define SKEYS__SITE_AT_EXPR(kp, on, br)                                        \
+	([]() __attribute__((always_inline)) -> bool {                         \
+		return SKEYS__SITE_AT(kp, on, br);                             \
+	}())
 #else
-#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE(k, br)
+#define SKEYS__SITE_AT_EXPR(kp, on, br) SKEYS__SITE_AT(kp, on, br)
 #endif
+/* kp: the key's address (any key type: <skeys/kernel.h> has its own); on: its initial state. */
+#define SKEYS__SITE_EXPR(k, br) SKEYS__SITE_AT_EXPR(&(k)->key, SKEYS__INITIAL(k), br)
 
 #define skeys_branch_unlikely(k) SKEYS__SITE_EXPR(k, 0)
 #define skeys_branch_likely(k) (!SKEYS__SITE_EXPR(k, 1))

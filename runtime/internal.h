@@ -165,7 +165,15 @@ struct skeys_module *skeys_module_of(const void *p);
 /* Is `k` a key of a registered module (its module's data, aligned, magic)? */
 bool skeys_key_valid(const struct skeys_key *k);
 
-enum skeys_key_op { SKEYS_OP_ENABLE, SKEYS_OP_DISABLE, SKEYS_OP_INC, SKEYS_OP_DEC };
+enum skeys_key_op {
+	SKEYS_OP_ENABLE,
+	SKEYS_OP_DISABLE,
+	SKEYS_OP_INC,
+	SKEYS_OP_DEC,
+	/* <skeys/kernel.h>: */
+	SKEYS_OP_DISABLE_ONE, /* disable unless the count is above 1 (then warn) */
+	SKEYS_OP_DEC_NOT_LAST, /* decrement unless the count is 1 (then return 1) */
+};
 
 /* skeys_key_op() for a caller that holds skeys_lock. */
 int skeys_key_op_locked(struct skeys_key *key, enum skeys_key_op op);
@@ -210,6 +218,10 @@ void skeys_log_set(skeys_log_fn fn, void *ctx);
 void skeys_registry_add(const struct skeys_header *h);
 void skeys_registry_remove(const struct skeys_header *h);
 int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
+/* Declared for users in <skeys/kernel.h>. */
+int skeys_key_count(const struct skeys_key *key);
+/* skeys_key_op of the runtime copy that leads the process (runtime/shared.c). */
+int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
 
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 

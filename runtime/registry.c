@@ -481,14 +481,30 @@ int skeys_key_op_locked(struct skeys_key *proxy, enum skeys_key_op op)
 	case SKEYS_OP_DEC:
 		err = c <= 0 ? SKEYS_ERR_COUNT : key_set(key, c - 1);
 		break;
+	case SKEYS_OP_DISABLE_ONE:
+		/* The kernel's rule: other users still hold the key. */
+		if (c > 1)
+			skeys_log(SKEYS_LOG_WARN, "key %p: disable with count %d: left enabled",
+				  (void *)proxy, (int)c);
+		else
+			err = c > 0 ? key_set(key, 0) : 0;
+		break;
+	case SKEYS_OP_DEC_NOT_LAST:
+		err = c <= 0 ? SKEYS_ERR_COUNT : c == 1 ? 1 : key_set(key, c - 1);
+		break;
 	}
 	return err;
 }
 
-SKEYS_API bool skeys_key_enabled(const struct skeys_key *key)
+SKEYS_API int skeys_key_count(const struct skeys_key *key)
 {
 	/* Lock-free: a query may be made anywhere, also from a site's slow path. */
 	if (key && (key->flags & SKEYS_KEY_F_PROXY) && key->link)
 		key = *(struct skeys_key *const *)key->link;
-	return key && __atomic_load_n(&key->count, __ATOMIC_ACQUIRE) > 0;
+	return key ? __atomic_load_n(&key->count, __ATOMIC_ACQUIRE) : -EINVAL;
+}
+
+SKEYS_API bool skeys_key_enabled(const struct skeys_key *key)
+{
+	return skeys_key_count(key) > 0;
 }

@@ -154,6 +154,11 @@ SKEYS_API void skeys_module_unregister(const struct skeys_header *h)
 	ops()->registry_remove(h);
 }
 
+int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op)
+{
+	return ops()->key_op(key, op);
+}
+
 SKEYS_API int skeys_key_enable(struct skeys_key *key)
 {
 	return ops()->key_op(key, SKEYS_OP_ENABLE);

@@ -11,8 +11,11 @@
 # what earlier runs found, kept in BUILD/fuzz-corpus/<target>; a crash is
 # written to BUILD/fuzz-artifacts/<target>/ and fails the script. Turn every
 # crash into a corpus file (docs/hardening.md). Exit 77 without clang.
+# The corpus replay and every target run even when an earlier one failed;
+# exit 1 if any failed (scripts/lib.sh).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 build=${BUILD:-build-fuzz}
 secs=${FUZZ_SECONDS:-}
 targets=${FUZZ_TARGETS:-}
@@ -21,11 +24,11 @@ if ! command -v clang >/dev/null 2>&1; then
 	echo "SKIP: clang not found (libFuzzer targets need it)"
 	exit 77
 fi
-if [ ! -f "$build/build.ninja" ]; then
-	# b_lundef=false: the instrumented shared runtime leaves coverage symbols
-	# to the executable that loads it.
-	CC=clang CXX=clang++ meson setup "$build" -Dfuzz=true -De2e_matrix=quick -Db_lundef=false >/dev/null
-fi
+# b_lundef=false: the instrumented shared runtime leaves coverage symbols
+# to the executable that loads it.
+CC=clang CXX=clang++
+export CC CXX
+configure "$build" -Dfuzz=true -De2e_matrix=quick -Db_lundef=false >/dev/null
 all=$(cd "$build" && meson introspect --targets |
 	python3 -c 'import json,sys; print(" ".join(sorted(t["name"] for t in json.load(sys.stdin) if t["type"] == "executable" and t["name"].startswith("fuzz-"))))')
 targets=${targets:-$all}
@@ -35,10 +38,12 @@ for t in $all; do
 done
 
 # Replay the committed corpus under ASan and UBSan first (suite fuzz).
-meson test -C "$build" --no-rebuild --suite fuzz --print-errorlogs >/dev/null || {
+replay() {
+	meson test -C "$build" --no-rebuild --suite fuzz --print-errorlogs >/dev/null && return 0
 	echo "FAIL: a committed corpus file crashes a fuzz target (see $build/meson-logs)"
-	exit 1
+	return 1
 }
+run_target replay replay
 # One dictionary: every format's names and magics.
 cat fuzz/*.dict >"$build/fuzz.dict"
 
@@ -60,8 +65,8 @@ seeds="$build/fuzz-seeds"
 for d in tests/hardening/corpus/*/; do
 	seeds="$seeds $d"
 done
-status=0
-for t in $targets; do
+fuzz_one() {
+	t=$1
 	work="$build/fuzz-corpus/$t"
 	art="$build/fuzz-artifacts/$t"
 	mkdir -p "$work" "$art"
@@ -88,12 +93,14 @@ for t in $targets; do
 	if ! "$build/fuzz/$t" $bound -timeout=10 -rss_limit_mb=2048 -close_fd_mask=2 \
 		-dict="$build/fuzz.dict" -artifact_prefix="$art/" -print_final_stats=1 \
 		"$work" $seeds >"$build/fuzz-$t.log" 2>&1; then
-		status=1
 		tail -n 40 "$build/fuzz-$t.log"
 		echo "FAIL: $t crashed; the input is in $art/"
-	else
-		grep -E '^Done|stat::number_of_executed_units|stat::new_units_added' "$build/fuzz-$t.log" | tr '\n' ' '
-		echo
+		return 1
 	fi
+	grep -E '^Done|stat::number_of_executed_units|stat::new_units_added' "$build/fuzz-$t.log" | tr '\n' ' '
+	echo
+}
+for t in $targets; do
+	run_target "$t" fuzz_one "$t"
 done
-exit $status
+report targets

@@ -30,7 +30,7 @@ minimal="
 packages="$minimal
 	clang lld make cmake scdoc man-db
 	liblief-dev
-	strace file
+	strace file libcap2-bin
 	gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 wine wine64
 	gcc-mingw-w64-i686 g++-mingw-w64-i686
 	qemu-user

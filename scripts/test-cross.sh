@@ -8,8 +8,11 @@
 #
 # An architecture whose cross compiler or qemu is missing is reported as
 # skipped; CI installs them all (scripts/setup-deps.sh), so CI skips none.
+# Every architecture runs even when an earlier one failed; exit 1 if any
+# failed (scripts/lib.sh).
 set -eu
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 native=${BUILD:-build}
 if [ ! -x "$native/tool/skeys-seal" ]; then
 	echo "test-cross: build the native tree first (ninja -C $native)" >&2
@@ -19,33 +22,26 @@ tools=$PWD/$native/tool
 if [ $# -eq 0 ]; then
 	set -- $(cd cross && ls *.txt | sed 's/\.txt$//')
 fi
-failed="" skipped=""
+
+cross_arch() {
+	configure "build-$1" --cross-file "cross/$1.txt" -Dhost_tools="$tools" >/dev/null &&
+		ninja -C "build-$1" >/dev/null &&
+		meson test -C "build-$1" --print-errorlogs --num-processes 2
+}
+
 for arch in "$@"; do
 	file=cross/$arch.txt
 	cc=$(sed -n "s/^c = \[*'\([^']*\)'.*/\1/p" "$file")
 	qemu=$(sed -n "s/^exe_wrapper = \['\([^']*\)'.*/\1/p" "$file")
+	missing=""
 	for prog in $cc $qemu; do
-		if ! command -v "$prog" >/dev/null 2>&1; then
-			echo "test-cross: $arch: SKIP, $prog is not installed"
-			skipped="$skipped $arch"
-			continue 2
-		fi
+		command -v "$prog" >/dev/null 2>&1 || missing=${missing:-$prog}
 	done
-	dir=build-$arch
+	if [ -n "$missing" ]; then
+		skip_target "$arch" "$missing is not installed"
+		continue
+	fi
 	printf '\n==> %s\n' "$arch"
-	if [ -d "$dir/meson-private" ]; then
-		meson setup --reconfigure "$dir" --cross-file "$file" -Dhost_tools="$tools" >/dev/null
-	else
-		meson setup "$dir" --cross-file "$file" -Dhost_tools="$tools" >/dev/null
-	fi
-	if ! { ninja -C "$dir" >/dev/null && meson test -C "$dir" --print-errorlogs --num-processes 2; }; then
-		failed="$failed $arch"
-	fi
+	run_target "$arch" cross_arch "$arch"
 done
-echo
-[ -z "$skipped" ] || echo "test-cross: skipped:$skipped"
-if [ -n "$failed" ]; then
-	echo "test-cross: FAILED:$failed"
-	exit 1
-fi
-echo "test-cross: all architectures passed"
+report architectures

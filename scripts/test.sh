@@ -8,12 +8,13 @@
 #   6. build-fuzz/  each libFuzzer target, a fixed seed and about a minute
 #                   of runs each (FUZZ_SECONDS=N: N seconds each instead)
 # Every step runs even when an earlier one failed; the exit status is 1 if
-# any failed. A step whose tool is missing (valgrind, clang) is skipped
-# with a message. SKEYS_TEST_STEPS="1 4" runs only those steps.
+# any failed (scripts/lib.sh, as test-cross.sh and test-pe.sh). A step whose
+# tool is missing (valgrind, clang) is skipped with a message.
+# SKEYS_TEST_STEPS="1 4" runs only those steps.
 set -u
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 steps=${SKEYS_TEST_STEPS:-1 2 3 4 5 6}
-failed=""
 
 step() {
 	n=$1
@@ -22,35 +23,18 @@ step() {
 	case " $steps " in *" $n "*) ;; *) return 0 ;; esac
 	printf '\n==> step %s: %s\n' "$n" "$what"
 	start=$(date +%s)
-	if "$@"; then
-		rc=0
-	else
-		rc=$?
-	fi
-	printf '==> step %s: exit %s in %ss\n' "$n" "$rc" "$(($(date +%s) - start))"
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
-		failed="$failed $n"
-	fi
-}
-
-configure() {
-	dir=$1
-	shift
-	if [ -d "$dir/meson-private" ]; then
-		meson setup --reconfigure "$dir" "$@" >/dev/null
-	else
-		meson setup "$dir" "$@" >/dev/null
-	fi
+	run_target "$n" "$@"
+	printf '==> step %s: exit %s in %ss\n' "$n" "$target_rc" "$(($(date +%s) - start))"
 }
 
 plain() {
-	configure build && ninja -C build &&
+	configure build >/dev/null && ninja -C build &&
 		meson test -C build --print-errorlogs --num-processes 2
 }
 
 asan() {
 	configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-		-De2e_matrix=quick && ninja -C build-asan &&
+		-De2e_matrix=quick >/dev/null && ninja -C build-asan &&
 		meson test -C build-asan --setup=asan --print-errorlogs --num-processes 2
 }
 
@@ -59,7 +43,7 @@ valgrind_suite() {
 		echo "SKIP: valgrind not found"
 		return 77
 	fi
-	configure build && ninja -C build &&
+	configure build >/dev/null && ninja -C build &&
 		meson test -C build --setup=valgrind --print-errorlogs --num-processes 2
 }
 
@@ -70,8 +54,4 @@ step 4 "meson test --setup=asan (ASan + UBSan)" asan
 step 5 "meson test --setup=valgrind" valgrind_suite
 step 6 "fuzzing, ${FUZZ_SECONDS:-a fixed number of runs, about 60}s a target" sh scripts/fuzz.sh
 
-if [ -n "$failed" ]; then
-	echo "FAILED steps:$failed"
-	exit 1
-fi
-echo "all steps passed"
+report steps

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Static analysis of skeys' own C code (common, formats, tool, runtime):
 #   lint.sh clang-tidy SRC BUILD   checks in SRC/.clang-tidy, compile_commands.json of BUILD
-#   lint.sh cppcheck SRC
+#   lint.sh cppcheck SRC BUILD      BUILD: for the generated arch-list.h, format-list.h
 # Exit 0 clean, 1 findings, 77 when the tool is not installed.
 set -eu
 tool=$1
@@ -30,12 +30,12 @@ cppcheck)
 	# shellcheck disable=SC2086
 	exec cppcheck --quiet --enable=warning,portability,performance --std=c11 \
 		--error-exitcode=1 --inline-suppr --suppress=missingIncludeSystem \
-		-I include -I common -I formats -I tool -I runtime \
-		-D__x86_64__ -D__GNUC__ -D__ELF__ -D__linux__ -DSKEYS_VERSION='"lint"' \
+		-I include -I common -I "$3/common" -I formats -I "$3/formats" -I tool -I runtime \
+		-D__x86_64__ -D__GNUC__ -D__ELF__ -D__linux__ -DSKEYS_VERSION='"lint"' -DSKEYS_HAVE_CAPSTONE \
 		$files
 	;;
 *)
-	echo "usage: lint.sh clang-tidy|cppcheck SRC [BUILD]" >&2
+	echo "usage: lint.sh clang-tidy|cppcheck SRC BUILD" >&2
 	exit 64
 	;;
 esac

@@ -69,17 +69,26 @@ int skeys_input_open(struct skeys_input *in, const char *path, struct skeys_imag
 	return SKEYS_EXIT_OK;
 }
 
-int skeys_input_load(struct skeys_input *in, const char *path)
+int skeys_input_load(struct skeys_input *in, const char *path, unsigned file_flags)
 {
 	char err[SKEYS_ERR_LEN];
 	struct skeys_image *img;
+	struct skeys_file file;
+	int rc;
 
 	memset(in, 0, sizeof(*in));
-	if (skeys_image_open_file(&img, path, err, sizeof(err))) {
+	if (skeys_file_open(&file, path, file_flags, err, sizeof(err)) ||
+	    skeys_image_open_mem(&img, file.buf, file.len, err, sizeof(err))) {
+		skeys_file_close(&file);
 		skeys_cli_error(path, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
-	return skeys_input_open(in, path, img);
+	rc = skeys_input_open(in, path, img);
+	if (rc)
+		skeys_file_close(&file);
+	else
+		in->file = file;
+	return rc;
 }
 
 void skeys_input_free(struct skeys_input *in)
@@ -99,6 +108,7 @@ void skeys_input_free(struct skeys_input *in)
 		skeys_check_close(&in->check);
 	skeys_image_close(in->img);
 	in->img = NULL;
+	skeys_file_close(&in->file); /* after the image, which reads its bytes */
 	in->checked = false;
 }
 
@@ -249,10 +259,12 @@ void skeys_cli_help_exit_status(FILE *f)
 		"  %d   success\n"
 		"  %d   a site or the table failed verification (skeys-seal then writes\n"
 		"      nothing; skeys-seal --check also when FILE is not sealed)\n"
-		"  %d   input or environment error: unreadable, not a supported binary,\n"
-		"      truncated, not built with skeys, cannot write the output\n"
+		"  %d   input or environment error: unreadable, not a regular file, not a\n"
+		"      supported binary, truncated, debug-only, not built with skeys; an\n"
+		"      output that cannot be written, replaced or given the input's owner,\n"
+		"      group, mode and extended attributes\n"
 		"  %d  usage error\n"
-		"A failed run never modifies its input.\n",
+		"A failed run never modifies its input. Every error names the file.\n",
 		SKEYS_EXIT_OK, SKEYS_EXIT_VERIFY, SKEYS_EXIT_INPUT, SKEYS_EXIT_USAGE);
 }
 

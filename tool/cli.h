@@ -4,6 +4,7 @@
 #define SKEYS_TOOL_CLI_H
 
 #include "check.h"
+#include "file.h"
 
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ enum skeys_exit {
  */
 struct skeys_input {
 	const char *path;
+	struct skeys_file file; /* what img reads (not open for an image given) */
 	struct skeys_image *img;
 	struct skeys_check check;
 	bool checked;
@@ -34,10 +36,11 @@ void skeys_cli_error(const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /*
- * Read, parse and verify `path`. Returns SKEYS_EXIT_OK, or SKEYS_EXIT_INPUT
- * after printing why; verification results are in in->check.
+ * Read, parse and verify `path`, opened with skeys_file_open()'s flags.
+ * Returns SKEYS_EXIT_OK, or SKEYS_EXIT_INPUT after printing why;
+ * verification results are in in->check.
  */
-int skeys_input_load(struct skeys_input *in, const char *path);
+int skeys_input_load(struct skeys_input *in, const char *path, unsigned file_flags);
 /* As skeys_input_load(), for an image already open; the input owns it. */
 int skeys_input_open(struct skeys_input *in, const char *path, struct skeys_image *img);
 

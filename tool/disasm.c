@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -48,10 +49,15 @@ static bool cs_load(void)
 	return cs.lib != NULL;
 }
 
+#ifndef SKEYS_HAVE_CAPSTONE
+#error "the architecture rows were compiled without capstone's numbers (common/meson.build)"
+#endif
+
 /*
- * Our own text for the two architectures capstone 4 lacks. Diagnostics
- * only: it names the site instructions (and the jump's target) and calls
- * everything else by its raw word, which is all a mismatch report needs.
+ * Our own text where capstone has no such architecture (a row without
+ * SKEYS_ARCH_CAPSTONE). Diagnostics only: it names the site instructions
+ * (and the jump's target) and calls everything else by its raw word, which
+ * is all a mismatch report needs.
  */
 static void describe_word(const struct skeys_arch *a, uint64_t addr, const uint8_t *b,
 			  size_t n, char *out, size_t outlen)
@@ -63,59 +69,48 @@ static void describe_word(const struct skeys_arch *a, uint64_t addr, const uint8
 	else if (!memcmp(b, a->nop, a->site_len))
 		snprintf(out, outlen, "nop");
 	else if (a->decode_jump(addr, b, &target))
-		snprintf(out, outlen, "%s 0x%" PRIx64,
-			 a->id == SKEYS_ARCH_RISCV64 ? "j" : "b", target);
+		snprintf(out, outlen, "%s 0x%" PRIx64, a->jump_name, target);
 	else
 		snprintf(out, outlen, "not a site instruction: .word 0x%08" PRIx32,
 			 skeys_get_le32(b));
 }
 
-/* Adding an architecture: one row. */
-static struct disasm_row {
-	const struct skeys_arch *arch;
-	cs_arch cs_arch;
-	cs_mode cs_mode;
-	/* Where capstone has no such architecture: our own, 0 bytes or site_len. */
-	void (*own)(const struct skeys_arch *a, uint64_t addr, const uint8_t *b, size_t n,
-		    char *out, size_t outlen);
-	/* Opened on first use, so a run with no bad site costs nothing. */
+/*
+ * One capstone handle per architecture row (skeys_arch_at's order), opened
+ * on first use, so a run with no bad site costs nothing.
+ */
+static struct disasm_handle {
 	csh handle;
 	bool opened, failed;
-} rows[] = {
-	{ .arch = &skeys_arch_x86_64, .cs_arch = CS_ARCH_X86, .cs_mode = CS_MODE_64 },
-	{ .arch = &skeys_arch_i386, .cs_arch = CS_ARCH_X86, .cs_mode = CS_MODE_32 },
-	{ .arch = &skeys_arch_aarch64, .cs_arch = CS_ARCH_ARM64, .cs_mode = CS_MODE_ARM },
-	{ .arch = &skeys_arch_riscv64, .own = describe_word },
-	{ .arch = &skeys_arch_arm, .cs_arch = CS_ARCH_ARM, .cs_mode = CS_MODE_ARM },
-	{ .arch = &skeys_arch_arm_thumb, .cs_arch = CS_ARCH_ARM, .cs_mode = CS_MODE_THUMB },
-	{ .arch = &skeys_arch_ppc64le, .cs_arch = CS_ARCH_PPC,
-	  .cs_mode = (cs_mode)(CS_MODE_64 | CS_MODE_LITTLE_ENDIAN) },
-	{ .arch = &skeys_arch_s390x, .cs_arch = CS_ARCH_SYSZ, .cs_mode = CS_MODE_BIG_ENDIAN },
-	{ .arch = &skeys_arch_loongarch64, .own = describe_word },
-};
+} *handles;
+static size_t n_handles;
 
-#define N_ROWS (sizeof(rows) / sizeof(rows[0]))
-
-static struct disasm_row *row_for(const struct skeys_arch *a)
+/* The open handle for `a`, or NULL (capstone missing or refusing the mode). */
+static struct disasm_handle *handle_for(const struct skeys_arch *a)
 {
+	const struct skeys_arch *r;
+	struct disasm_handle *h;
 	size_t i;
 
-	for (i = 0; i < N_ROWS; i++) {
-		struct disasm_row *r = &rows[i];
-
-		if (r->arch != a)
-			continue;
-		if (r->own)
-			return r;
-		if (!r->opened && !r->failed) {
-			if (cs_load() && cs.open(r->cs_arch, r->cs_mode, &r->handle) == CS_ERR_OK)
-				r->opened = true;
-			else
-				r->failed = true;
-		}
-		return r->opened ? r : NULL;
+	if (!handles) {
+		while (skeys_arch_at(n_handles))
+			n_handles++;
+		handles = calloc(n_handles, sizeof(*handles));
+		if (!handles)
+			return NULL;
 	}
-	return NULL;
+	for (i = 0; (r = skeys_arch_at(i)) && r != a; i++)
+		;
+	if (!r)
+		return NULL;
+	h = &handles[i];
+	if (!h->opened && !h->failed) {
+		if (cs_load() && cs.open((cs_arch)a->cs_arch, (cs_mode)a->cs_mode, &h->handle) == CS_ERR_OK)
+			h->opened = true;
+		else
+			h->failed = true;
+	}
+	return h->opened ? h : NULL;
 }
 
 /* Append to out[*pos..outlen), truncating quietly: diagnostics only. */
@@ -132,21 +127,24 @@ static void put(char *out, size_t outlen, size_t *pos, const char *s)
 	out[*pos] = 0;
 }
 
-static void describe_insns(struct disasm_row *r, uint64_t addr, const uint8_t *b,
+static void describe_insns(const struct skeys_arch *a, uint64_t addr, const uint8_t *b,
 			   size_t n, char *out, size_t outlen, size_t *pos)
 {
+	struct disasm_handle *h = NULL;
 	cs_insn *insn = NULL;
 	size_t count, i, used = 0;
 	char own[128];
 
-	if (r && r->own) {
-		r->own(r->arch, addr, b, n, own, sizeof(own));
+	if (a && !a->capstone) {
+		describe_word(a, addr, b, n, own, sizeof(own));
 		put(out, outlen, pos, own);
 		return;
 	}
-	count = r ? cs.disasm(r->handle, b, n, addr, 0, &insn) : 0;
+	if (a)
+		h = handle_for(a);
+	count = h ? cs.disasm(h->handle, b, n, addr, 0, &insn) : 0;
 	if (count == 0) {
-		put(out, outlen, pos, r ? "undecodable" : "no decoder");
+		put(out, outlen, pos, h ? "undecodable" : "no decoder");
 		return;
 	}
 	for (i = 0; i < count; i++) {
@@ -179,28 +177,29 @@ void skeys_disasm_describe(const struct skeys_arch *a, uint64_t addr,
 		put(out, outlen, &pos, hex);
 	}
 	put(out, outlen, &pos, " (");
-	describe_insns(row_for(a), addr, bytes, n, out, outlen, &pos);
+	describe_insns(a, addr, bytes, n, out, outlen, &pos);
 	put(out, outlen, &pos, ")");
 }
 
 void skeys_disasm_print_arches(FILE *f)
 {
+	const struct skeys_arch *a;
 	size_t i;
 
-	for (i = 0; i < N_ROWS; i++)
-		fprintf(f, "%s%s%s", i ? ", " : "", rows[i].arch->name,
-			rows[i].own ? " (own decoder)" : "");
+	for (i = 0; (a = skeys_arch_at(i)); i++)
+		fprintf(f, "%s%s%s", i ? ", " : "", a->name, a->capstone ? "" : " (own decoder)");
 }
 
 void skeys_disasm_cleanup(void)
 {
 	size_t i;
 
-	for (i = 0; i < N_ROWS; i++) {
-		if (rows[i].opened)
-			cs.close(&rows[i].handle);
-		rows[i].opened = false;
-	}
+	for (i = 0; i < n_handles; i++)
+		if (handles[i].opened)
+			cs.close(&handles[i].handle);
+	free(handles);
+	handles = NULL;
+	n_handles = 0;
 	if (cs.lib)
 		dlclose(cs.lib);
 	memset(&cs, 0, sizeof(cs));

@@ -270,7 +270,7 @@ static void dump_slices(const struct skeys_input *in, bool json)
 static int dump(const char *path, bool json)
 {
 	struct skeys_input in;
-	int rc = skeys_input_load(&in, path);
+	int rc = skeys_input_load(&in, path, 0);
 
 	if (rc)
 		return rc;

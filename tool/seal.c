@@ -37,8 +37,22 @@ static void help(FILE *f)
 		"(\"and 1,234 more bad sites of key k\"). skeys-dump FILE lists every site.\n",
 		SKEYS_REPORT_PER_KEY, SKEYS_REPORT_SITES);
 	fputs("A file that is already sealed and verifies is left untouched (with -o,\n"
-	      "OUT receives a copy). The file is replaced whole through a temporary\n"
-	      "file and rename; its mode is kept.\n"
+	      "OUT receives a copy).\n"
+	      "\n"
+	      "Files:\n"
+	      "  FILE must be a regular file (a FIFO or device is refused at once), not\n"
+	      "  a debug-only file (objcopy --only-keep-debug: seal the stripped program).\n"
+	      "  The file written (FILE, or OUT) is replaced whole: a temporary file in\n"
+	      "  its directory is written, fsynced and renamed over it. A symbolic link\n"
+	      "  is followed to the regular file it names, which is replaced; the link\n"
+	      "  stays. A device, FIFO, directory or link to nothing is refused, and so\n"
+	      "  is a file with several hard links (a rename would leave the other names\n"
+	      "  with the old file: seal before linking). What is written gets FILE's\n"
+	      "  owner, group, mode (setuid and setgid too) and extended attributes\n"
+	      "  (file capabilities, ACLs); where one cannot be given (another user's\n"
+	      "  file, sealed without root), nothing is written. Holes in FILE stay\n"
+	      "  holes. Runs sealing one FILE at once take turns (flock): the later\n"
+	      "  ones find it sealed.\n"
 	      "\n",
 	      f);
 	skeys_cli_help_support(f);
@@ -111,7 +125,7 @@ static bool same_file(const char *in, const char *out)
 
 struct source {
 	const char *path;
-	const struct skeys_image *img;
+	const struct skeys_file *file;
 };
 
 /*
@@ -123,7 +137,7 @@ static int unchanged(void *arg, char *err, size_t errlen)
 	const struct source *src = arg;
 	char why[SKEYS_ERR_LEN];
 
-	if (!skeys_image_changed(src->img, why, sizeof(why)))
+	if (!skeys_file_changed(src->file, why, sizeof(why)))
 		return 0;
 	snprintf(err, errlen, "input %s: %s; nothing written", src->path, why);
 	return -1;
@@ -143,32 +157,15 @@ static void output_error(const struct source *src, const char *dest, const char 
 	skeys_cli_error(dest, "%s", err);
 }
 
-/* The mode the output gets: the input's. */
-static int input_mode(const struct opts *o, mode_t *mode)
-{
-	struct stat st;
-
-	if (stat(o->file, &st)) {
-		skeys_cli_error(o->file, "cannot stat: %s", strerror(errno));
-		return SKEYS_EXIT_INPUT;
-	}
-	*mode = st.st_mode;
-	return SKEYS_EXIT_OK;
-}
-
-/* `buf` holds img->len bytes: the input's, or its sealed copy. */
-static int write_result(const struct opts *o, const struct skeys_image *img,
+/* `buf` holds the input's bytes, or its sealed copy. */
+static int write_result(const struct opts *o, const struct skeys_input *in,
 			const uint8_t *buf)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
-	struct source src = { o->file, img };
-	mode_t mode;
-	int rc = input_mode(o, &mode);
+	struct source src = { o->file, &in->file };
 
-	if (rc)
-		return rc;
-	if (skeys_output_replace(dest, buf, img->len, mode, unchanged, &src, err, sizeof(err))) {
+	if (skeys_output_replace(dest, &in->file, buf, unchanged, &src, err, sizeof(err))) {
 		output_error(&src, dest, err);
 		return SKEYS_EXIT_INPUT;
 	}
@@ -257,25 +254,20 @@ static int seal(const struct opts *o, struct skeys_input *in)
 	const char *dest = o->out ? o->out : o->file;
 	const struct skeys_image *img = in->img;
 	const struct skeys_format *fmt = img->format;
-	struct source src = { o->file, img };
+	struct source src = { o->file, &in->file };
 	struct skeys_output w;
 	struct sink sk = { NULL, NULL, NULL };
 	struct skeys_input *u;
 	size_t i, n = units_of(in, &u);
 	bool streamed = !fmt->seal_finish && !in->n_slices;
-	mode_t mode;
-	int r, rc;
+	int r, rc = SKEYS_EXIT_OK;
 
 	if (fmt->seal_prepare && fmt->seal_prepare(img, err, sizeof(err))) {
 		skeys_cli_error(o->file, "%s", err);
 		return SKEYS_EXIT_INPUT;
 	}
-	/* The output's mode, now for a streamed output (write_result() finds its own). */
-	rc = streamed ? input_mode(o, &mode) : SKEYS_EXIT_OK;
-	if (rc)
-		return rc;
 	if ((streamed && !(sk.buf = malloc(STREAM_BYTES))) ||
-	    skeys_image_copy(img, &sk.out, err, sizeof(err))) {
+	    skeys_file_copy(&in->file, &sk.out, err, sizeof(err))) {
 		if (streamed && !sk.buf)
 			snprintf(err, sizeof(err), "out of memory");
 		skeys_cli_error(o->file, "%s", err);
@@ -292,8 +284,8 @@ static int seal(const struct opts *o, struct skeys_input *in)
 			goto out;
 		}
 		sk.w = &w;
-		if (skeys_output_write(&w, 0, img->buf, t0, err, sizeof(err)) ||
-		    skeys_output_write(&w, t1, img->buf + t1, img->len - t1, err, sizeof(err)))
+		if (skeys_output_copy(&w, &in->file, 0, t0, err, sizeof(err)) ||
+		    skeys_output_copy(&w, &in->file, t1, img->len - t1, err, sizeof(err)))
 			goto write_failed;
 		skeys_output_flush_start(&w);
 	}
@@ -318,13 +310,13 @@ static int seal(const struct opts *o, struct skeys_input *in)
 		}
 	}
 	if (!streamed) {
-		rc = write_result(o, img, sk.out);
+		rc = write_result(o, in, sk.out);
 		goto out;
 	}
 	if (skeys_output_write(&w, in->check.hdr_off, sk.out + in->check.hdr_off,
 			       in->img->header.size, err, sizeof(err)))
 		goto write_failed;
-	if (skeys_output_commit(&w, mode, unchanged, &src, err, sizeof(err))) {
+	if (skeys_output_commit(&w, &in->file, unchanged, &src, err, sizeof(err))) {
 		output_error(&src, dest, err);
 		rc = SKEYS_EXIT_INPUT;
 	}
@@ -336,7 +328,7 @@ failed:
 	if (sk.w)
 		skeys_output_abort(&w);
 out:
-	skeys_image_copy_free(img, sk.out);
+	skeys_file_copy_free(&in->file, sk.out);
 	free(sk.buf);
 	return rc;
 }
@@ -345,7 +337,8 @@ static int run(const struct opts *o)
 {
 	struct skeys_input in;
 	const struct skeys_input *u;
-	int rc = skeys_input_load(&in, o->file);
+	/* Runs sealing one file take turns: the later one sees it sealed. */
+	int rc = skeys_input_load(&in, o->file, o->check ? 0 : SKEYS_FILE_LOCK);
 	size_t i, n;
 
 	if (rc)
@@ -370,7 +363,7 @@ static int run(const struct opts *o)
 	} else if (skeys_input_sealed(&in)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
-			rc = write_result(o, in.img, in.img->buf);
+			rc = write_result(o, &in, in.img->buf);
 	} else {
 		rc = seal(o, &in);
 	}

@@ -20,17 +20,17 @@
 #include <stdlib.h>
 
 /* A problem: without a place to note it, the site is decided (bad) at once. */
-#define PROBLEM(...)                                         \
-	do {                                                 \
-		if (!e)                                      \
-			return false;                        \
-		skeys_check_note(c, e, __VA_ARGS__);         \
-			    ok = false;                                  \
-		    } while (0)
-	    
-	    static const char *site_kind(const struct skeys_site *s)
-	    {
-		    return (s->flags & SKEYS_ENTRY_BRANCH) ? "a likely" : "an unlikely";
+#define PROBLEM(...)                                                           \
+	do {                                                                   \
+		if (!e)                                                        \
+			return false;                                          \
+		skeys_check_note(c, e, __VA_ARGS__);                           \
+		ok = false;                                                    \
+	} while (0)
+
+static const char *site_kind(const struct skeys_site *s)
+{
+	return (s->flags & SKEYS_ENTRY_BRANCH) ? "a likely" : "an unlikely";
 }
 
 /*
@@ -116,14 +116,14 @@ site_bytes(struct skeys_check *c, struct skeys_check_site *st, char **e,
 		skeys_disasm_describe(a, s->code, want_jmp ? jmp : nop, len, want, sizeof(want));
 		skeys_check_key_name(c->img, k->addr, key, sizeof(key));
 		skeys_check_note(c, e, "expected %s for %s site of %s key %s, found %s", want,
-					     site_kind(s), k->initial ? "TRUE" : "FALSE", key, f);
+				 site_kind(s), k->initial ? "TRUE" : "FALSE", key, f);
 		return false;
 	}
 	skeys_disasm_describe(a, s->code, nop, len, want, sizeof(want));
 	if (jmp_encodes)
 		skeys_disasm_describe(a, s->code, jmp, len, want2, sizeof(want2));
 	skeys_check_note(c, e, "expected %s%s%s, found %s", want, jmp_encodes ? " or " : "",
-				     jmp_encodes ? want2 : "", f);
+			 jmp_encodes ? want2 : "", f);
 	return false;
 }
 

@@ -575,7 +575,7 @@ def write(res, docs, readme, plots=True):
          "Written by `bench/run` (do not edit by hand): every figure here and in the README's "
          "headline block comes from one run of it. Raw results: "
          "[bench/results.json](bench/results.json).", "",
-         "```sh", "bash bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19",
+         "```sh", "sh bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19",
          "bench/run                  # builds build-bench/ (release) and rewrites this file", "```",
          "", "## Machine", "",
          f"- {m['date']}, {m['cpu']}, {m['cores']} cores, Linux {m['kernel']} ({m['arch']})",

@@ -2,6 +2,8 @@
 /* aarch64: NOP (d503201f) or B imm26, +-128 MiB, word-aligned both ends. */
 #include "../arch.h"
 
+#include <skeys/arch/aarch64.h> /* SKEYS__ARCH_ID */
+
 enum { EM_AARCH64_ = 183, ELFCLASS64_ = 2 };
 
 #define B_OP 0x14000000u
@@ -32,7 +34,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_aarch64 = {
-	.id = SKEYS_ARCH_AARCH64,
+	.id = SKEYS__ARCH_ID,
 	.name = "aarch64",
 	.elf_machine = EM_AARCH64_,
 	.elf_class = ELFCLASS64_,
@@ -42,4 +44,5 @@ const struct skeys_arch skeys_arch_aarch64 = {
 	.nop = { 0x1f, 0x20, 0x03, 0xd5 },
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_ARM64, CS_MODE_ARM),
 };

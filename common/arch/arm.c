@@ -8,6 +8,8 @@
  */
 #include "../arch.h"
 
+#include <skeys/arch/arm.h> /* SKEYS__ARCH_ID */
+
 enum { EM_ARM_ = 40, ELFCLASS32_ = 1 };
 
 #define A32_B 0xea000000u /* B, condition AL */
@@ -80,7 +82,7 @@ static bool t32_decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_arm_thumb = {
-	.id = SKEYS_ARCH_ARM,
+	.id = SKEYS__ARCH_ID,
 	.name = "arm-thumb",
 	.elf_machine = EM_ARM_,
 	.elf_class = ELFCLASS32_,
@@ -89,10 +91,11 @@ const struct skeys_arch skeys_arch_arm_thumb = {
 	.nop = { 0xaf, 0xf3, 0x00, 0x80 },
 	.encode_jump = t32_encode_jump,
 	.decode_jump = t32_decode_jump,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_ARM, CS_MODE_THUMB),
 };
 
 const struct skeys_arch skeys_arch_arm = {
-	.id = SKEYS_ARCH_ARM,
+	.id = SKEYS__ARCH_ID,
 	.name = "arm",
 	.elf_machine = EM_ARM_,
 	.elf_class = ELFCLASS32_,
@@ -102,4 +105,5 @@ const struct skeys_arch skeys_arch_arm = {
 	.encode_jump = a32_encode_jump,
 	.decode_jump = a32_decode_jump,
 	.mode_alt = &skeys_arch_arm_thumb,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_ARM, CS_MODE_ARM),
 };

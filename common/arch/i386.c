@@ -6,6 +6,8 @@
  */
 #include "../arch.h"
 
+#include <skeys/arch/i386.h> /* SKEYS__ARCH_ID */
+
 enum { I386_SITE = 5, EM_386_ = 3, ELFCLASS32_ = 1 };
 
 static int encode_jump(uint64_t site, uint64_t target, uint8_t *out)
@@ -26,7 +28,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_i386 = {
-	.id = SKEYS_ARCH_I386,
+	.id = SKEYS__ARCH_ID,
 	.name = "i386",
 	.elf_machine = EM_386_,
 	.elf_class = ELFCLASS32_,
@@ -36,4 +38,5 @@ const struct skeys_arch skeys_arch_i386 = {
 	.nop = { 0x3e, 0x8d, 0x74, 0x26, 0x00 },
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_X86, CS_MODE_32),
 };

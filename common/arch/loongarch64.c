@@ -5,6 +5,8 @@
  */
 #include "../arch.h"
 
+#include <skeys/arch/loongarch64.h> /* SKEYS__ARCH_ID */
+
 enum { EM_LOONGARCH_ = 258, ELFCLASS64_ = 2 };
 
 #define B_OP 0x50000000u
@@ -37,7 +39,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_loongarch64 = {
-	.id = SKEYS_ARCH_LOONGARCH64,
+	.id = SKEYS__ARCH_ID,
 	.name = "loongarch64",
 	.elf_machine = EM_LOONGARCH_,
 	.elf_class = ELFCLASS64_,
@@ -46,4 +48,5 @@ const struct skeys_arch skeys_arch_loongarch64 = {
 	.nop = { 0x00, 0x00, 0x40, 0x03 },
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	.jump_name = "b", /* capstone 4 has no loongarch64 */
 };

@@ -2,6 +2,8 @@
 /* ppc64le (ELFv2): nop (60000000) or b (I-form, AA = LK = 0), +-32 MiB. */
 #include "../arch.h"
 
+#include <skeys/arch/ppc64le.h> /* SKEYS__ARCH_ID */
+
 enum { EM_PPC64_ = 21, ELFCLASS64_ = 2 };
 
 #define B_OP 0x48000000u
@@ -32,7 +34,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_ppc64le = {
-	.id = SKEYS_ARCH_PPC64LE,
+	.id = SKEYS__ARCH_ID,
 	.name = "ppc64le",
 	.elf_machine = EM_PPC64_,
 	.elf_class = ELFCLASS64_,
@@ -41,4 +43,5 @@ const struct skeys_arch skeys_arch_ppc64le = {
 	.nop = { 0x00, 0x00, 0x00, 0x60 },
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_PPC, CS_MODE_64 | CS_MODE_LITTLE_ENDIAN),
 };

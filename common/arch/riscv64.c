@@ -6,6 +6,8 @@
  */
 #include "../arch.h"
 
+#include <skeys/arch/riscv64.h> /* SKEYS__ARCH_ID */
+
 enum { EM_RISCV_ = 243, ELFCLASS64_ = 2 };
 
 #define JAL_X0 0x0000006fu /* opcode JAL, rd = x0 */
@@ -40,7 +42,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_riscv64 = {
-	.id = SKEYS_ARCH_RISCV64,
+	.id = SKEYS__ARCH_ID,
 	.name = "riscv64",
 	.elf_machine = EM_RISCV_,
 	.elf_class = ELFCLASS64_,
@@ -49,4 +51,5 @@ const struct skeys_arch skeys_arch_riscv64 = {
 	.nop = { 0x13, 0x00, 0x00, 0x00 },
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	.jump_name = "j", /* capstone 4 has no riscv64 */
 };

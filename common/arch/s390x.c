@@ -8,6 +8,8 @@
  */
 #include "../arch.h"
 
+#include <skeys/arch/s390x.h> /* SKEYS__ARCH_ID */
+
 enum { S390_SITE = 6, EM_S390_ = 22, ELFCLASS64_ = 2 };
 
 static int encode(uint64_t site, uint64_t target, uint8_t mask, uint8_t *out)
@@ -49,7 +51,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_s390x = {
-	.id = SKEYS_ARCH_S390X,
+	.id = SKEYS__ARCH_ID,
 	.name = "s390x",
 	.elf_machine = EM_S390_,
 	.elf_class = ELFCLASS64_,
@@ -60,4 +62,5 @@ const struct skeys_arch skeys_arch_s390x = {
 	.encode_nop = encode_nop,
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_SYSZ, CS_MODE_BIG_ENDIAN),
 };

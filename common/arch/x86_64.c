@@ -2,6 +2,8 @@
 /* x86-64: 5-byte nopl 0x0(%rax,%rax,1) or jmp rel32. */
 #include "../arch.h"
 
+#include <skeys/arch/x86_64.h> /* SKEYS__ARCH_ID */
+
 #include <string.h>
 
 enum { X86_SITE = 5, EM_X86_64_ = 62, ELFCLASS64_ = 2 };
@@ -35,7 +37,7 @@ static bool decode_jump(uint64_t site, const uint8_t *b, uint64_t *target)
 }
 
 const struct skeys_arch skeys_arch_x86_64 = {
-	.id = SKEYS_ARCH_X86_64,
+	.id = SKEYS__ARCH_ID,
 	.name = "x86_64",
 	.elf_machine = EM_X86_64_,
 	.elf_class = ELFCLASS64_,
@@ -46,4 +48,5 @@ const struct skeys_arch skeys_arch_x86_64 = {
 	.nop = { 0x0f, 0x1f, 0x44, 0x00, 0x00 },
 	.encode_jump = encode_jump,
 	.decode_jump = decode_jump,
+	SKEYS_ARCH_CAPSTONE(CS_ARCH_X86, CS_MODE_64),
 };

@@ -138,26 +138,29 @@ static unsigned sec_flags(const GElf_Shdr *sh)
 	return f;
 }
 
-static int skeys_section_note(struct skeys_image *img, const struct skeys_section *s,
-			      char *err, size_t errlen)
+/*
+ * objcopy --only-keep-debug keeps every section header but none of the
+ * loaded bytes: the skeys sections and the code alike are NOBITS. Such a
+ * file is an input error, not a table that failed verification. A file
+ * whose code has bytes and whose skeys section has none is damaged, and
+ * verification says so.
+ */
+static bool debug_only(const struct skeys_image *img)
 {
-	bool *has;
-	struct skeys_section *dst;
+	bool code = false;
+	size_t i;
 
-	if (strcmp(s->name, SKEYS_SECTION_TABLE) == 0) {
-		has = &img->has_table;
-		dst = &img->table;
-	} else if (strcmp(s->name, SKEYS_SECTION_HEADER) == 0) {
-		has = &img->has_header;
-		dst = &img->header;
-	} else {
-		return 0;
+	if (!(img->has_header && (img->header.flags & SKEYS_SEC_NOBITS)) &&
+	    !(img->has_table && (img->table.flags & SKEYS_SEC_NOBITS)))
+		return false;
+	for (i = 0; i < img->n_sections; i++) {
+		if (!(img->sections[i].flags & SKEYS_SEC_EXEC))
+			continue;
+		if (!(img->sections[i].flags & SKEYS_SEC_NOBITS))
+			return false;
+		code = true;
 	}
-	if (*has)
-		FAIL("two %s sections", s->name);
-	*has = true;
-	*dst = *s;
-	return 0;
+	return code;
 }
 
 static bool bytes_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
@@ -252,7 +255,7 @@ static int read_sections(struct skeys_image *img, Elf *elf, Elf_Scn **symtab,
 			     (unsigned long long)s.size, img->len);
 		if ((s.flags & SKEYS_SEC_ALLOC) && s.addr + s.size < s.addr)
 			FAIL("section %s wraps around the address space", s.name);
-		if (skeys_section_note(img, &s, err, errlen))
+		if (skeys_image_note_skeys(img, &s, "", err, errlen))
 			return -1;
 		/* A .tbss template overlaps the sections after it; it holds no code or key. */
 		if ((s.flags & SKEYS_SEC_ALLOC) && !(sh.sh_flags & SHF_TLS) && s.size)
@@ -397,7 +400,7 @@ static int read_symbols(struct skeys_image *img, Elf *elf, Elf_Scn *scn, char *e
 			FAIL("symbol %zu: name: %s", i, elf_errmsg(-1));
 		s.addr = sym.st_value;
 		/* arm: bit 0 of a function's address says Thumb; the code starts one byte lower. */
-		if (img->arch->id == SKEYS_ARCH_ARM && type == STT_FUNC)
+		if (img->arch == &skeys_arch_arm && type == STT_FUNC)
 			s.addr &= ~(uint64_t)1;
 		s.size = sym.st_size;
 		s.rank = sym_rank(&sym);
@@ -450,6 +453,10 @@ static int elf_open(struct skeys_image *img, char *err, size_t errlen)
 	    (symtab && read_symbols(img, p->elf, symtab, err, errlen)) ||
 	    skeys_image_finish(img, err, errlen))
 		return -1;
+	if (debug_only(img))
+		FAIL("a debug-only file (its code and skeys sections have no bytes in it, "
+		     "as objcopy --only-keep-debug leaves them): seal the stripped program "
+		     "instead");
 	if (check_segments(img, p->elf, &eh, err, errlen))
 		return -1;
 	read_relro(img, p->elf);

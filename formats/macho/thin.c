@@ -32,30 +32,6 @@ static unsigned sect_flags(uint32_t flags, uint32_t initprot)
 	return f;
 }
 
-static int note_skeys(struct skeys_image *img, const struct skeys_section *s,
-		      const char *segname, char *err, size_t errlen)
-{
-	bool *has;
-	struct skeys_section *dst;
-
-	if (strcmp(segname, "__DATA"))
-		return 0;
-	if (!strcmp(s->name, SKEYS_SECTION_TABLE)) {
-		has = &img->has_table;
-		dst = &img->table;
-	} else if (!strcmp(s->name, SKEYS_SECTION_HEADER)) {
-		has = &img->has_header;
-		dst = &img->header;
-	} else {
-		return 0;
-	}
-	if (*has)
-		FAIL("two __DATA,%s sections", s->name);
-	*has = true;
-	*dst = *s;
-	return 0;
-}
-
 /*
  * The section whose 80-byte record is at h, in segment `sg`. Its bytes
  * must be the ones its segment maps at its address: the loader maps
@@ -94,7 +70,9 @@ static int read_section(struct skeys_image *img, const struct segment *sg, const
 		     "0x%llx (file offset 0x%llx)", sg->name, name, (unsigned long long)s.offset,
 		     sg->name, (unsigned long long)s.addr,
 		     (unsigned long long)(sg->fileoff + (s.addr - sg->vmaddr)));
-	if (note_skeys(img, &s, sg->name, err, errlen))
+	/* The skeys sections are in __DATA (include/skeys/format/macho.h). */
+	if (!strcmp(sg->name, "__DATA") &&
+	    skeys_image_note_skeys(img, &s, "__DATA,", err, errlen))
 		return -1;
 	img->sections[img->n_sections++] = s;
 	return 0;

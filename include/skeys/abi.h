@@ -7,6 +7,7 @@
 #ifndef SKEYS_ABI_H
 #define SKEYS_ABI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -72,7 +73,7 @@ struct skeys_header {
 	uint16_t version;      /* SKEYS_ABI_VERSION */
 	uint16_t header_size;  /* sizeof(struct skeys_header) */
 	uint16_t entry_size;   /* sizeof(struct skeys_entry) */
-	uint16_t arch;         /* SKEYS_ARCH_* the module was compiled for */
+	uint16_t arch;         /* SKEYS__ARCH_ID of the module's architecture */
 	uint32_t flags;        /* SKEYS_HEADER_SEALED */
 	uint32_t count;        /* entries, filled when sealed */
 	uint64_t checksum;     /* skeys_table_checksum() of the sealed entries */
@@ -90,8 +91,8 @@ struct skeys_header {
 
 #define SKEYS_HEADER_MAGIC "SKEYSHDR"
 #define SKEYS_HEADER_SEALED 0x1u
-#define SKEYS_HEADER_SIZE_V1 40u    /* without the names table's bounds */
-#define SKEYS_HEADER_SIZE_NAMES 48u /* sizeof(struct skeys_header) */
+#define SKEYS_HEADER_SIZE_V1 40u /* without the names table's bounds */
+#define SKEYS_HEADER_SIZE_NAMES 48u /* with them: SKEYS_HEADER_SIZE, sizeof(struct skeys_header) */
 
 /*
  * A key's name, one per SKEYS_DEFINE_* and SKEYS_IMPORT_* (not sealed, not
@@ -108,22 +109,64 @@ struct skeys_name {
 };
 #define SKEYS_KEY_STRIDE 16u /* sizeof(struct skeys_key) on every target */
 
+/*
+ * `arch` is the SKEYS__ARCH_ID that the architecture's header of site
+ * templates defines (<skeys/arch/NAME.h>, picked by <skeys/arches.h>): the
+ * one place each number is written. A number is never reused.
+ */
+
+/*
+ * The layout as the format headers' assembly writes it (their module
+ * header), tied to the structures by the assertions below.
+ */
+#define SKEYS_HEADER_SIZE 48
+#define SKEYS_ENTRY_SIZE 12
+
+#define SKEYS__STR2(x) #x
+#define SKEYS__STR(x) SKEYS__STR2(x)
+
+/*
+ * The header's fields before `start`, in assembler syntax, as every format
+ * header's module header begins: magic, version, sizes, arch (the
+ * architecture header's SKEYS__ARCH_ID), and flags, count and checksum
+ * left zero for skeys-seal. The format then writes `start` and `stop`,
+ * `names_start` and `names_stop`.
+ */
+#define SKEYS__ASM_HEADER_FIELDS                                               \
+	".ascii \"" SKEYS_HEADER_MAGIC "\"\n\t"                                \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", "                           \
+	SKEYS__STR(SKEYS_HEADER_SIZE) ", " SKEYS__STR(SKEYS_ENTRY_SIZE) ", "   \
+	SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                                      \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"
+
+#ifdef __cplusplus
+#define SKEYS__STATIC_ASSERT(c, msg) static_assert(c, msg)
+#else
+#define SKEYS__STATIC_ASSERT(c, msg) _Static_assert(c, msg)
+#endif
+SKEYS__STATIC_ASSERT(sizeof(struct skeys_entry) == SKEYS_ENTRY_SIZE,
+		     "struct skeys_entry is SKEYS_ENTRY_SIZE bytes");
+SKEYS__STATIC_ASSERT(sizeof(struct skeys_header) == SKEYS_HEADER_SIZE,
+		     "struct skeys_header is SKEYS_HEADER_SIZE bytes");
+/* Each field where SKEYS__ASM_HEADER_FIELDS puts it: 8 + 4 * 2 + 2 * 4 + 8. */
+SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
+			     offsetof(struct skeys_header, header_size) == 10 &&
+			     offsetof(struct skeys_header, entry_size) == 12 &&
+			     offsetof(struct skeys_header, arch) == 14 &&
+			     offsetof(struct skeys_header, flags) == 16 &&
+			     offsetof(struct skeys_header, count) == 20 &&
+			     offsetof(struct skeys_header, checksum) == 24 &&
+			     offsetof(struct skeys_header, start) == 32 &&
+			     offsetof(struct skeys_header, stop) == 36 &&
+			     offsetof(struct skeys_header, names_start) == SKEYS_HEADER_SIZE_V1 &&
+			     sizeof(struct skeys_header) == SKEYS_HEADER_SIZE_NAMES,
+		     "struct skeys_header is laid out as SKEYS__ASM_HEADER_FIELDS writes it");
+
 /* Section names (ELF). */
 #define SKEYS_SECTION_TABLE "__skeys"
 #define SKEYS_SECTION_HEADER "__skeys_hdr"
 #define SKEYS_SECTION_NAMES "__skeys_names"
-
-enum skeys_arch_id {
-	SKEYS_ARCH_NONE = 0,
-	SKEYS_ARCH_X86_64 = 1,
-	SKEYS_ARCH_I386 = 2,
-	SKEYS_ARCH_AARCH64 = 3,
-	SKEYS_ARCH_RISCV64 = 4,
-	SKEYS_ARCH_ARM = 5,
-	SKEYS_ARCH_PPC64LE = 6,
-	SKEYS_ARCH_S390X = 7,
-	SKEYS_ARCH_LOONGARCH64 = 8,
-};
 
 #ifdef __cplusplus
 }

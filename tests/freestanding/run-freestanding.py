@@ -8,11 +8,11 @@ the build machine's tools, run under qemu.
   run-freestanding.py --step e2e|golden-json|golden-text|site-corrupt|site-range
       --cc 'clang-19 --target=loongarch64-linux-gnu' --wrapper qemu-loongarch64
       --seal SEAL --dump DUMP --workdir DIR [--cflags=-O2] [--golden FILE]
+      --arch-src common/arch.c ... --arch-include BUILD/common
 
 Exit 0 pass, 1 fail, 77 skip (compiler, target or qemu missing).
 """
 import argparse
-import glob
 import json
 import os
 import shlex
@@ -46,12 +46,11 @@ def build(args, cc):
     exe = os.path.join(work, "fs")
     sources = [os.path.join(HERE, n) for n in ("prog.c", "other.c", "minirt.c")]
     # The encodings come from common/, as for the runtime and the tools.
-    sources += [os.path.join(ROOT, "common", "arch.c")]
-    sources += sorted(glob.glob(os.path.join(ROOT, "common", "arch", "*.c")))
+    sources += args.arch_src
     flags = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-ffreestanding", "-nostdlib",
              "-static", "-fno-pic", "-fuse-ld=lld"] + shlex.split(args.cflags)
     flags += ["-I", os.path.join(HERE, "include"), "-I", os.path.join(ROOT, "include"),
-              "-I", os.path.join(ROOT, "common")]
+              "-I", os.path.join(ROOT, "common"), "-I", args.arch_include]
     run(cc + flags + sources + ["-o", exe], what="compile+link")
     run([args.seal, exe, "-o", exe + ".sealed"], what="skeys-seal")
     return exe, exe + ".sealed"
@@ -81,6 +80,10 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--golden")
+    ap.add_argument("--arch-src", nargs="+", required=True,
+                    help="common/'s encodings: arch.c and one file an architecture")
+    ap.add_argument("--arch-include", required=True,
+                    help="the directory of the generated arch-list.h")
     args = ap.parse_args()
     cc, wrapper = shlex.split(args.cc), shlex.split(args.wrapper)
     for prog in (cc[0], wrapper[0]):

@@ -11,28 +11,16 @@ Edits that keep the table sealed recompute the checksum (reseal) so that the
 one defect under test is the only one reported.
 """
 from corpus_lib import INPUT, VERIFY, Image, both, entry_cases, table_cases, truncate
+from objfile import SHT_NOBITS, SHT_PROGBITS, SHT_STRTAB, SHT_SYMTAB, elf_layouts  # noqa: F401
 
 EHDR_SIZE = 64
 SHDR_SIZE = 64
 SYM_SIZE = 24
 
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_NOBITS = 1, 2, 3, 8
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 
-# Section header fields: (offset, struct format).
-SH = {
-    'name': (0x00, '<I'), 'type': (0x04, '<I'), 'flags': (0x08, '<Q'),
-    'addr': (0x10, '<Q'), 'offset': (0x18, '<Q'), 'size': (0x20, '<Q'),
-    'link': (0x28, '<I'), 'info': (0x2c, '<I'), 'align': (0x30, '<Q'),
-    'entsize': (0x38, '<Q'),
-}
-# ELF header fields.
-EH = {
-    'class': (4, '<B'), 'data': (5, '<B'), 'type': (0x10, '<H'),
-    'machine': (0x12, '<H'), 'phoff': (0x20, '<Q'), 'shoff': (0x28, '<Q'),
-    'phentsize': (0x36, '<H'), 'phnum': (0x38, '<H'), 'shentsize': (0x3a, '<H'),
-    'shnum': (0x3c, '<H'), 'shstrndx': (0x3e, '<H'),
-}
+# ELF header and section header fields: ELF64, little-endian.
+EH, SH = elf_layouts()
 
 
 class Elf(Image):

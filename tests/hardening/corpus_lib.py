@@ -8,19 +8,12 @@ table() -> (address, file offset, size) of the entries, header_offset(),
 file_off(address), sym(name) and func_range(name) -> [start, end). Offsets are relative to
 `base`, the start of the image in the file (a slice of a universal Mach-O).
 """
+import os
 import re
-import struct
+import sys
 
-ENTRY = 12
-HDR = 40
-
-# skeys header fields: (offset, struct format).
-HD = {
-    'magic': (0, '<8s'), 'version': (8, '<H'), 'header_size': (10, '<H'),
-    'entry_size': (12, '<H'), 'arch': (14, '<H'), 'flags': (16, '<I'),
-    'count': (20, '<I'), 'checksum': (24, '<Q'), 'start': (32, '<i'),
-    'stop': (36, '<i'),
-}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from objfile import ENTRY, HD, HDR, Image as FileImage  # noqa: E402,F401
 
 # Expectations: the exit status of every tool invocation.
 INPUT, VERIFY = 2, 1
@@ -33,28 +26,8 @@ def fnv1a(data):
     return h
 
 
-class Image:
+class Image(FileImage):
     """A file as a bytearray, edited the way an attacker would."""
-
-    base = 0
-
-    def __init__(self, data):
-        self.b = bytearray(data)
-
-    def get(self, off, fmt):
-        return struct.unpack_from(fmt, self.b, self.base + off)[0]
-
-    def put(self, off, fmt, v):
-        struct.pack_into(fmt, self.b, self.base + off, v)
-
-    def field(self, fields, at, name, v=None):
-        """Read, or with v write, field `name` of the structure at `at`;
-        `fields` maps names to (offset, struct format)."""
-        off, fmt = fields[name]
-        if v is None:
-            return self.get(at + off, fmt)
-        self.put(at + off, fmt, v)
-        return None
 
     # ---- the skeys header and table -----------------------------------
 

@@ -14,29 +14,11 @@ import subprocess
 import tempfile
 
 from corpus_lib import INPUT, VERIFY, Image, both, entry_cases, hdr_set, table_cases, truncate
+from objfile import (CD, CODESIG, FAT_ARCH, FAT_ARCH_64, HDR64, LC, LC_CODE_SIGNATURE,
+                     LC_SEGMENT_64, LC_SYMTAB, MH, NLIST64, S_ZEROFILL, SECT, SECT64, SEG, SEG64,
+                     SUPERBLOB, SYMTAB)
 
 FAT = 'seed-fat.macho'
-LC_SYMTAB, LC_SEGMENT_64, LC_CODE_SIGNATURE = 0x2, 0x19, 0x1d
-S_ZEROFILL = 0x1
-HDR64, SEG64, SECT64, NLIST64 = 32, 72, 80, 16
-
-MH = {'magic': (0, '<I'), 'cputype': (4, '<I'), 'filetype': (12, '<I'), 'ncmds': (16, '<I'),
-      'sizeofcmds': (20, '<I')}
-LC = {'cmd': (0, '<I'), 'cmdsize': (4, '<I')}
-SEG = {'cmdsize': (4, '<I'), 'vmaddr': (24, '<Q'), 'vmsize': (32, '<Q'), 'fileoff': (40, '<Q'),
-       'filesize': (48, '<Q'), 'nsects': (64, '<I')}
-SECT = {'sectname': (0, '<16s'), 'addr': (32, '<Q'), 'size': (40, '<Q'), 'offset': (48, '<I'),
-        'flags': (64, '<I')}
-SYMTAB = {'symoff': (8, '<I'), 'nsyms': (12, '<I'), 'stroff': (16, '<I'), 'strsize': (20, '<I')}
-CODESIG = {'dataoff': (8, '<I'), 'datasize': (12, '<I')}
-# The embedded signature is big-endian.
-SUPERBLOB = {'magic': (0, '>I'), 'length': (4, '>I'), 'count': (8, '>I')}
-CD = {'magic': (0, '>I'), 'length': (4, '>I'), 'hash_offset': (16, '>I'),
-      'n_code_slots': (28, '>I'), 'code_limit': (32, '>I')}
-# Universal header, big-endian: fat_header, then fat_arch entries (fat_arch_64
-# after the magic 0xcafebabf).
-FAT_ARCH = {'cputype': (0, '>I'), 'offset': (8, '>I'), 'size': (12, '>I'), 'align': (16, '>I')}
-FAT_ARCH_64 = {'cputype': (0, '>I'), 'offset': (8, '>Q'), 'size': (16, '>Q'), 'align': (24, '>I')}
 
 
 class Macho(Image):

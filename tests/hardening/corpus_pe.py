@@ -12,20 +12,9 @@ import subprocess
 
 from corpus_lib import (INPUT, VERIFY, Image, both, entry_cases, entry_edit, table_cases,
                         truncate)
+from objfile import COFF, HDR, OPT, SEC, SEC_HDR, SYM_SIZE
 
-SEC_HDR = 40
-SYM_SIZE = 18
 SCN_MEM_DISCARDABLE = 0x02000000
-
-# COFF file header fields, from the PE signature's end.
-COFF = {'machine': (0, '<H'), 'nsects': (2, '<H'), 'symptr': (8, '<I'), 'nsyms': (12, '<I'),
-        'optsize': (16, '<H'), 'chars': (18, '<H')}
-# PE32+ optional header fields.
-OPT = {'magic': (0, '<H'), 'image_base': (24, '<Q'), 'size_of_image': (56, '<I'),
-       'size_of_headers': (60, '<I'), 'checksum': (64, '<I'), 'n_dirs': (108, '<I')}
-# Section header fields.
-SEC = {'name': (0, '<8s'), 'vsize': (8, '<I'), 'rva': (12, '<I'), 'raw': (16, '<I'),
-       'raw_at': (20, '<I'), 'chars': (36, '<I')}
 
 
 class Pe(Image):
@@ -69,8 +58,8 @@ class Pe(Image):
     # ---- the skeys header and table: .skeys is the header, then the entries
 
     def table(self):
-        return (self.addr('.skeys') + 40, self.sec('.skeys', 'raw_at') + 40,
-                self.sec('.skeys', 'vsize') - 40)
+        return (self.addr('.skeys') + HDR, self.sec('.skeys', 'raw_at') + HDR,
+                self.sec('.skeys', 'vsize') - HDR)
 
     def header_offset(self):
         return self.sec('.skeys', 'raw_at')

@@ -43,7 +43,7 @@ NOINLINE int forged_fb(void) { return skeys_branch_unlikely(&kf); }
 int forged_fc(void);
 NOINLINE int forged_fc(void) { return skeys_branch_unlikely(&kg); }
 
-#include "../check.h"
+#include "../testing.h"
 
 static void expect_err(int got, int want, const char *what)
 {

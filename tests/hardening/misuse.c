@@ -35,7 +35,7 @@ __attribute__((noinline)) static int site_t(void) { return skeys_branch_likely(&
 /* Looks like a key to anything that only checks the magic. */
 static const struct skeys_key rodata_key = { 0, SKEYS_KEY_MAGIC, 0 };
 
-#include "../check.h"
+#include "../testing.h"
 
 /* Any error will do, as long as it is one. */
 #define CHECK_FAILS(call)                                                      \

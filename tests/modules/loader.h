@@ -15,7 +15,7 @@
 #include <dlfcn.h>
 #endif
 
-#include "../check.h"
+#include "../testing.h"
 
 #ifdef _WIN32
 static inline void *test_load(const char *path)

@@ -13,6 +13,7 @@
 #include <LIEF/PE.h>
 
 #include "arch.h"
+#include "file.h"
 #include "format.h"
 
 #include <inttypes.h>
@@ -148,14 +149,17 @@ int main(int argc, char **argv)
 {
 	char err[SKEYS_ERR_LEN];
 	struct skeys_image *img;
+	struct skeys_file file;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: lief-check FILE\n");
 		return 2;
 	}
 	/* Our reader first: it checks the format before LIEF sees the file. */
-	if (skeys_image_open_file(&img, argv[1], err, sizeof(err))) {
+	if (skeys_file_open(&file, argv[1], 0, err, sizeof(err)) ||
+	    skeys_image_open_mem(&img, file.buf, file.len, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", argv[1], err);
+		skeys_file_close(&file);
 		return 2;
 	}
 	if (!strcmp(img->format->name, "pe"))
@@ -165,5 +169,6 @@ int main(int argc, char **argv)
 	else
 		printf("format %s: nothing to compare\n", img->format->name);
 	skeys_image_close(img);
+	skeys_file_close(&file);
 	return failures ? 1 : 0;
 }

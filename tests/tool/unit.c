@@ -2,7 +2,7 @@
 /*
  * Unit tests of the tools' reader and verifier, driven as a library:
  *   tool-unit endian | emit | keys | lookup FILE | seal FILE | truncate FILE
- *   tool-unit mutate FILE [ITERATIONS [SEED]] | mapped FILE
+ *   tool-unit mutate FILE [ITERATIONS [SEED]] | mapped FILE | holes
  * The truncate and mutate subtests feed damaged copies of a fixture to
  * skeys_image_open_mem(): every one must fail cleanly or verify, never crash.
  */
@@ -10,7 +10,9 @@
 #include "arch.h"
 #include "check.h"
 #include "emit.h"
+#include "file.h"
 #include "format.h"
+#include "output.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -18,9 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include "../check.h"
+#include "../testing.h"
 
 static uint8_t *slurp(const char *path, size_t *len)
 {
@@ -395,8 +398,9 @@ static void synth_build(struct synth *y, size_t n, size_t k)
 {
 	uint64_t text = SYNTH_TEXT, data = text + 8 * n, table = data + 16 * k,
 		 hdr = table + 12 * n, len = hdr + 40;
-	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = 40,
-				  .entry_size = 12, .arch = SKEYS_ARCH_X86_64 };
+	/* A header without the names table's bounds: the tools read both sizes. */
+	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = SKEYS_HEADER_SIZE_V1,
+				  .entry_size = SKEYS_ENTRY_SIZE, .arch = skeys_arch_x86_64.id };
 	size_t i;
 
 	memset(y, 0, sizeof(*y));
@@ -428,7 +432,7 @@ static void synth_build(struct synth *y, size_t n, size_t k)
 	memcpy(h.magic, SKEYS_HEADER_MAGIC, 8);
 	h.start = (int32_t)(table - (hdr + offsetof(struct skeys_header, start)));
 	h.stop = (int32_t)(table + 12 * n - (hdr + offsetof(struct skeys_header, stop)));
-	memcpy(y->buf + hdr, &h, sizeof(h));
+	memcpy(y->buf + hdr, &h, SKEYS_HEADER_SIZE_V1);
 	y->img.arch = &skeys_arch_x86_64;
 	y->img.buf = y->buf;
 	y->img.len = len;
@@ -498,8 +502,8 @@ static void append(const char *path, const char *bytes)
 }
 
 /*
- * A file opened by skeys_image_open_file() is read where it lies: its copy
- * for sealing must not write through to the file, and a change to the file
+ * A file opened by skeys_file_open() is read where it lies: its copy for
+ * sealing must not write through to the file, and a change to the file
  * after opening must be seen (skeys-seal then writes nothing).
  */
 static int test_mapped(const char *path)
@@ -507,30 +511,122 @@ static int test_mapped(const char *path)
 	char err[SKEYS_ERR_LEN], tmp[] = "/tmp/skeys-unit-mapped.XXXXXX";
 	size_t len, len2;
 	uint8_t *buf = slurp(path, &len), *copy, *again;
-	struct skeys_image *img;
+	struct skeys_file file;
 	FILE *f;
 	int fd = mkstemp(tmp);
 
 	CHECK(fd >= 0 && (f = fdopen(fd, "wb")) && fwrite(buf, 1, len, f) == len &&
 	       fclose(f) == 0);
-	CHECK(skeys_image_open_file(&img, tmp, err, sizeof(err)) == 0);
-	CHECK(img->len == len && memcmp(img->buf, buf, len) == 0);
-	CHECK(skeys_image_changed(img, err, sizeof(err)) == 0);
-	CHECK(skeys_image_copy(img, &copy, err, sizeof(err)) == 0);
+	CHECK(skeys_file_open(&file, tmp, 0, err, sizeof(err)) == 0);
+	CHECK(file.len == len && memcmp(file.buf, buf, len) == 0);
+	CHECK(skeys_file_changed(&file, err, sizeof(err)) == 0);
+	CHECK(skeys_file_copy(&file, &copy, err, sizeof(err)) == 0);
 	CHECK(memcmp(copy, buf, len) == 0);
 	memset(copy, 0xa5, len);
-	skeys_image_copy_free(img, copy);
+	skeys_file_copy_free(&file, copy);
 	again = slurp(tmp, &len2);
 	CHECK(len2 == len && memcmp(again, buf, len) == 0);
-	CHECK(memcmp(img->buf, buf, len) == 0);
-	CHECK(skeys_image_changed(img, err, sizeof(err)) == 0);
+	CHECK(memcmp(file.buf, buf, len) == 0);
+	CHECK(skeys_file_changed(&file, err, sizeof(err)) == 0);
 	append(tmp, "x");
-	CHECK(skeys_image_changed(img, err, sizeof(err)) == -1);
+	CHECK(skeys_file_changed(&file, err, sizeof(err)) == -1);
 	CHECK(strstr(err, "changed") != NULL);
-	skeys_image_close(img);
+	skeys_file_close(&file);
 	unlink(tmp);
 	free(again);
 	free(buf);
+	return 0;
+}
+
+/* A file of HOLES_SIZE bytes: data in the ranges below, holes between. */
+#define HOLES_SIZE (4u << 20)
+static const struct {
+	uint64_t off, len;
+} holes_data[] = { { 0, 65536 }, { 1u << 20, 8192 }, { (4u << 20) - 4096, 4096 } };
+
+static uint8_t holes_byte(uint64_t at)
+{
+	return (uint8_t)(at * 7 + 1) | 1; /* never 0: data is told from a hole */
+}
+
+static bool all_zero(const uint8_t *b, uint64_t len)
+{
+	for (uint64_t at = 0; at < len; at++)
+		if (b[at])
+			return false;
+	return true;
+}
+
+/*
+ * skeys_output_copy() and skeys_output_replace() on a sparse file: every
+ * range of the input, starting and ending in data or in holes, comes out
+ * with the same bytes and without the holes filled; a change inside a hole
+ * is written.
+ */
+static int test_holes(void)
+{
+	static const uint64_t ranges[][2] = {
+		{ 0, HOLES_SIZE },	       /* all */
+		{ 32768, (1u << 20) + 4096 }, /* from data into data, a hole between */
+		{ 100000, 200000 },	       /* a hole only */
+		{ (1u << 20) + 100, 50 },      /* inside data */
+		{ 2u << 20, (2u << 20) - 10 }, /* a hole into the last data */
+	};
+	char err[SKEYS_ERR_LEN], in[] = "/tmp/skeys-unit-holes.XXXXXX", out[64];
+	struct skeys_output o;
+	struct skeys_file f;
+	uint8_t *b, *changed;
+	struct stat st;
+	size_t i, len;
+	int fd = mkstemp(in);
+
+	CHECK(fd >= 0 && ftruncate(fd, HOLES_SIZE) == 0);
+	for (i = 0; i < sizeof(holes_data) / sizeof(holes_data[0]); i++) {
+		uint8_t chunk[65536];
+
+		for (uint64_t k = 0; k < holes_data[i].len; k++)
+			chunk[k] = holes_byte(holes_data[i].off + k);
+		CHECK(pwrite(fd, chunk, holes_data[i].len, (off_t)holes_data[i].off) ==
+		      (ssize_t)holes_data[i].len);
+	}
+	close(fd);
+	CHECK(stat(in, &st) == 0);
+	if ((uint64_t)st.st_blocks * 512 >= HOLES_SIZE) {
+		unlink(in);
+		printf("SKIP: /tmp does not keep holes\n");
+		return 77;
+	}
+	CHECK(skeys_file_open(&f, in, 0, err, sizeof(err)) == 0);
+	snprintf(out, sizeof(out), "%s.out", in);
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+		uint64_t off = ranges[i][0], n = ranges[i][1];
+
+		CHECK(skeys_output_begin(&o, out, err, sizeof(err)) == 0);
+		CHECK(skeys_output_copy(&o, &f, off, n, err, sizeof(err)) == 0);
+		CHECK(skeys_output_commit(&o, &f, NULL, NULL, err, sizeof(err)) == 0);
+		b = slurp(out, &len);
+		CHECK(len == off + n);
+		/* Before the range: nothing copied, so zeros; in it, the input. */
+		CHECK(all_zero(b, off));
+		CHECK(memcmp(b + off, f.buf + off, n) == 0);
+		free(b);
+		CHECK(stat(out, &st) == 0 && (uint64_t)st.st_blocks * 512 <= (1u << 20));
+	}
+	/* A change in a hole and one in data, through replace. */
+	changed = malloc(f.len);
+	CHECK(changed != NULL);
+	memcpy(changed, f.buf, f.len);
+	changed[3u << 20] = 0x5a;
+	changed[10] ^= 0xff;
+	CHECK(skeys_output_replace(out, &f, changed, NULL, NULL, err, sizeof(err)) == 0);
+	b = slurp(out, &len);
+	CHECK(len == f.len && memcmp(b, changed, len) == 0);
+	CHECK(stat(out, &st) == 0 && (uint64_t)st.st_blocks * 512 <= (1u << 20));
+	free(b);
+	free(changed);
+	skeys_file_close(&f);
+	unlink(out);
+	unlink(in);
 	return 0;
 }
 
@@ -555,9 +651,11 @@ int main(int argc, char **argv)
 		rc = test_keys();
 	else if (argc == 3 && !strcmp(argv[1], "mapped"))
 		rc = test_mapped(argv[2]);
+	else if (argc == 2 && !strcmp(argv[1], "holes"))
+		rc = test_holes();
 	else
-		fprintf(stderr, "usage: tool-unit endian|emit|keys|lookup|seal|truncate|mutate|mapped "
-				"[FILE]\n");
+		fprintf(stderr, "usage: tool-unit endian|emit|keys|lookup|seal|truncate|mutate|mapped"
+				"|holes [FILE]\n");
 	if (rc == 0 && failures) {
 		fprintf(stderr, "%d expectation(s) failed\n", failures);
 		rc = 1;

@@ -3,11 +3,12 @@
 #include "arch.h"
 #include "table.h"
 
+#include <skeys/arches.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
+#include "../testing.h"
 
 static void set(struct skeys_entry *e, size_t i, uint64_t base, uint64_t code,
 		uint64_t target, uint64_t key, unsigned flags)
@@ -82,7 +83,7 @@ static void test_x86_64(void)
 	uint8_t out[SKEYS_SITE_MAX];
 	uint64_t t = 0;
 
-	CHECK(a && a == skeys_arch_by_id(SKEYS_ARCH_X86_64));
+	CHECK(a && a == skeys_arch_by_id(1)); /* x86-64 is 1 in every sealed table */
 	if (!a)
 		return;
 	CHECK(a->site_len == 5);
@@ -221,6 +222,37 @@ static void test_encodings(void)
 	CHECK(skeys_arch_encode(&skeys_arch_aarch64, false, 0x1002, 0, out) == -1);
 }
 
+/*
+ * The registry: every row once, a mode_alt row right after its own, ids
+ * unique but for a mode_alt, and the native row is the one <skeys.h> picks.
+ */
+static void test_registry(void)
+{
+	const struct skeys_arch *a, *b;
+	size_t i, j;
+
+	for (i = 0; (a = skeys_arch_at(i)); i++) {
+		CHECK(a->site_len > 0 && a->site_len <= SKEYS_SITE_MAX);
+		/* A row without capstone describes its own jump. */
+		CHECK(a->capstone || a->jump_name);
+		for (j = 0; j < i; j++) {
+			b = skeys_arch_at(j);
+			CHECK(strcmp(a->name, b->name) != 0);
+			CHECK(a->id != b->id || b->mode_alt == a);
+		}
+		if (a->mode_alt)
+			CHECK(skeys_arch_at(i + 1) == a->mode_alt);
+		else
+			CHECK(skeys_arch_by_id(a->id) == a || (i > 0 && skeys_arch_at(i - 1)->mode_alt == a));
+	}
+	CHECK(i > 1);
+#ifdef SKEYS__ARCH_ID
+	CHECK(skeys_arch_native() && skeys_arch_native()->id == SKEYS__ARCH_ID);
+#else
+	CHECK(skeys_arch_native() == NULL);
+#endif
+}
+
 int main(void)
 {
 	test_sort();
@@ -228,6 +260,7 @@ int main(void)
 	test_checksum();
 	test_x86_64();
 	test_encodings();
+	test_registry();
 	if (failures)
 		fprintf(stderr, "%d check(s) failed\n", failures);
 	return failures ? 1 : 0;

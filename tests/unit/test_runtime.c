@@ -36,7 +36,7 @@ SITE_FN static int lt(void) { return skeys_branch_likely(&kt); }
 SITE_FN static int two_a(void) { return skeys_branch_unlikely(&two); }
 SITE_FN static int two_b(void) { return skeys_branch_unlikely(&two); }
 
-#include "../check.h"
+#include "../testing.h"
 
 static char logged[4096];
 

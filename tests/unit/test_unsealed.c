@@ -10,7 +10,7 @@ SKEYS_DEFINE_TRUE(kt);
 __attribute__((noinline)) static int uf(void) { return skeys_branch_unlikely(&kf); }
 __attribute__((noinline)) static int lt(void) { return skeys_branch_likely(&kt); }
 
-#include "../check.h"
+#include "../testing.h"
 
 int main(void)
 {

@@ -3,9 +3,17 @@
 #ifndef SKEYS_ARCH_AARCH64_H
 #define SKEYS_ARCH_AARCH64_H
 
-#define SKEYS__ARCH_ID 3 /* SKEYS_ARCH_AARCH64 */
-/* gcc rejects "i" for a symbol address under PIE/PIC; "S" is a symbol reference. */
+#define SKEYS__ARCH_ID 3 /* the module header's `arch`; see <skeys/abi.h> */
+/*
+ * gcc rejects "i" for a symbol address under PIE/PIC; "S" is a symbol
+ * reference. clang takes "i", and rejects "S" for a symbol plus an offset
+ * (an element of an array of keys, a key inside a struct).
+ */
+#ifdef __clang__
+#define SKEYS__KEY_CONSTRAINT "i"
+#else
 #define SKEYS__KEY_CONSTRAINT "S"
+#endif
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"

@@ -7,7 +7,7 @@
 #ifndef SKEYS_ARCH_ARM_H
 #define SKEYS_ARCH_ARM_H
 
-#define SKEYS__ARCH_ID 5 /* SKEYS_ARCH_ARM */
+#define SKEYS__ARCH_ID 5 /* the module header's `arch`; see <skeys/abi.h> */
 /*
  * Under PIE/PIC gcc accepts a symbol address only with its internal "US"
  * (symbol reference) constraint; clang takes "i".

@@ -3,7 +3,7 @@
 #ifndef SKEYS_ARCH_I386_H
 #define SKEYS_ARCH_I386_H
 
-#define SKEYS__ARCH_ID 2 /* SKEYS_ARCH_I386 */
+#define SKEYS__ARCH_ID 2 /* the module header's `arch`; see <skeys/abi.h> */
 #if defined(_WIN32)
 /*
  * PE/COFF code is not position independent (a DLL is relocated by the

@@ -3,7 +3,7 @@
 #ifndef SKEYS_ARCH_LOONGARCH64_H
 #define SKEYS_ARCH_LOONGARCH64_H
 
-#define SKEYS__ARCH_ID 8 /* SKEYS_ARCH_LOONGARCH64 */
+#define SKEYS__ARCH_ID 8 /* the module header's `arch`; see <skeys/abi.h> */
 #define SKEYS__KEY_CONSTRAINT "i"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
 #define SKEYS__SECTION_TYPE "@progbits"

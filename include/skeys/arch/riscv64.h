@@ -3,7 +3,7 @@
 #ifndef SKEYS_ARCH_RISCV64_H
 #define SKEYS_ARCH_RISCV64_H
 
-#define SKEYS__ARCH_ID 4 /* SKEYS_ARCH_RISCV64 */
+#define SKEYS__ARCH_ID 4 /* the module header's `arch`; see <skeys/abi.h> */
 /* gcc for riscv has no %c modifier; a plain operand prints a bare constant. */
 #define SKEYS__KEY_CONSTRAINT "i"
 #define SKEYS__KEY_OPERAND "%[skeys_k]"

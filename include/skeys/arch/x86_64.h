@@ -3,7 +3,7 @@
 #ifndef SKEYS_ARCH_X86_64_H
 #define SKEYS_ARCH_X86_64_H
 
-#define SKEYS__ARCH_ID 1 /* SKEYS_ARCH_X86_64 */
+#define SKEYS__ARCH_ID 1 /* the module header's `arch`; see <skeys/abi.h> */
 #define SKEYS__KEY_CONSTRAINT "i"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
 #define SKEYS__SECTION_TYPE "@progbits"

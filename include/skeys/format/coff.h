@@ -111,11 +111,9 @@
 	".balign 8\n\t"                                                        \
 	".globl " SKEYS__SYM(skeys__module_header) "\n\t"                      \
 	SKEYS__SYM(skeys__module_header) ":\n\t"                               \
-	".ascii \"SKEYSHDR\"\n\t"                                              \
-	".short 1, 48, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
-	".long 0, 0\n\t"                                                       \
-	".quad 0\n\t"                                                          \
-	".long " SKEYS__SYM(skeys__module_header) " + 48 - .\n\t"              \
+	SKEYS__ASM_HEADER_FIELDS                                               \
+	".long " SKEYS__SYM(skeys__module_header) " + "                        \
+	SKEYS__STR(SKEYS_HEADER_SIZE) " - .\n\t"                               \
 	".long " SKEYS__SYM(skeys__table_end) " - .\n\t"                       \
 	".long " SKEYS__SYM(skeys__names_start) " - .\n\t"                     \
 	".long " SKEYS__SYM(skeys__names_end) " - .\n\t"                       \

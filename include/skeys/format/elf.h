@@ -70,15 +70,12 @@
 	".hidden __stop___skeys\n\t"                                          \
 	".hidden __start___skeys_names\n\t"                                   \
 	".hidden __stop___skeys_names\n\t"                                    \
-	".ascii \"SKEYSHDR\"\n\t"                                              \
-	".short 1, 48, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
-	".long 0, 0\n\t"                                                       \
-	".quad 0\n\t"                                                          \
+	SKEYS__ASM_HEADER_FIELDS                                               \
 	".long __start___skeys - .\n\t"                                        \
 	".long __stop___skeys - .\n\t"                                         \
 	".long __start___skeys_names - .\n\t"                                  \
 	".long __stop___skeys_names - .\n\t"                                   \
-	".size skeys__module_header, 48\n\t"                                   \
+	".size skeys__module_header, " SKEYS__STR(SKEYS_HEADER_SIZE) "\n\t"     \
 	".popsection\n\t"                                                      \
 	".pushsection __skeys,\"aGR\"," SKEYS__SECTION_TYPE                    \
 	",skeys__module,comdat\n\t"                                            \

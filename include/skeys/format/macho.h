@@ -55,10 +55,7 @@
 	".weak_definition _skeys__module_header\n\t"                           \
 	".private_extern _skeys__module_header\n\t"                            \
 	"_skeys__module_header:\n\t"                                           \
-	".ascii \"SKEYSHDR\"\n\t"                                              \
-	".short 1, 48, 12, " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                 \
-	".long 0, 0\n\t"                                                       \
-	".quad 0\n\t"                                                          \
+	SKEYS__ASM_HEADER_FIELDS                                               \
 	".long 0, 0, 0, 0\n\t"                                                 \
 	".popsection\n\t"                                                      \
 	".pushsection __DATA,__skeys,regular,live_support\n\t"                 \

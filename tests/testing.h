@@ -4,8 +4,8 @@
  * counts in `failures`, and lets the test go on; main() returns
  * `failures != 0`. CHECK_ERR needs <skeys.h> (skeys_strerror).
  */
-#ifndef SKEYS_TESTS_CHECK_H
-#define SKEYS_TESTS_CHECK_H
+#ifndef SKEYS_TESTS_TESTING_H
+#define SKEYS_TESTS_TESTING_H
 
 #include <stdio.h>
 
