@@ -214,6 +214,24 @@ extern "C" {
 /*
  * All return 0 or a negative error code (a negated errno value, or one of
  * SKEYS_ERR_*); on error no site of the key was changed.
+ *
+ * Signals: only skeys_enabled() (skeys_key_enabled) is async-signal-safe.
+ * A signal handler may run sites at any time, also while another thread
+ * or the thread it interrupted switches their key, as long as SIGTRAP is
+ * not in its sa_mask (x86: a thread reaching a site in the middle of a
+ * switch takes a trap). A handler that switches a key on the thread whose
+ * switch it interrupted gets -EDEADLK; on another thread it waits for that
+ * switch to end, as any caller does.
+ *
+ * fork(): the runtime waits for a switch in flight before the process
+ * forks (pthread_atfork), so the child finds every site whole and can
+ * switch keys.
+ *
+ * Linux, with a second thread alive: the cores are synchronised with
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE); where that is
+ * refused, by a signal to every thread listed in /proc/self/task. Without
+ * both, a switch fails with the errno of opening that directory (-ENOENT
+ * when /proc is not mounted, -EACCES when it is hidden), every site as it was.
  */
 int skeys_key_enable(struct skeys_key *key);
 int skeys_key_disable(struct skeys_key *key);
@@ -236,6 +254,19 @@ enum skeys_error {
 	SKEYS_ERR_CHECKSUM = -4005, /* table changed after sealing */
 	SKEYS_ERR_ABI = -4006,      /* table of another ABI version or architecture */
 	SKEYS_ERR_NOTKEY = -4007,   /* pointer does not designate a skeys key */
+	/*
+	 * A key of a module whose registration has not run yet or already
+	 * ended: switched from .preinit_array, from a shared library's
+	 * constructor (before the executable's) or from a destructor at exit
+	 * (after the executable's). Switch it from main() or later.
+	 */
+	SKEYS_ERR_NOTREADY = -4008,
+	/*
+	 * A site holds a breakpoint (x86: int3 where it starts, the rest as
+	 * expected), most likely a debugger's or a uprobe's: nothing written.
+	 * Delete the breakpoint (or the probe) and switch again.
+	 */
+	SKEYS_ERR_BREAKPOINT = -4009,
 };
 
 const char *skeys_strerror(int err);

@@ -20,14 +20,15 @@ struct list {
 	const char *var;
 	enum skeys_key_op op;
 	const char *done; /* what the log says happened */
+	char *buf;        /* the variable's value, which the tokens point into */
 	struct token *t;
 	size_t n;
 };
 
 /* Applied in this order: a name in both lists ends up disabled. */
 static struct list lists[] = {
-	{ "SKEYS_ENABLE", SKEYS_OP_ENABLE, "enabled", NULL, 0 },
-	{ "SKEYS_DISABLE", SKEYS_OP_DISABLE, "disabled", NULL, 0 },
+	{ "SKEYS_ENABLE", SKEYS_OP_ENABLE, "enabled", NULL, NULL, 0 },
+	{ "SKEYS_DISABLE", SKEYS_OP_DISABLE, "disabled", NULL, NULL, 0 },
 };
 #define N_LISTS (sizeof(lists) / sizeof(lists[0]))
 
@@ -42,7 +43,7 @@ static void parse(struct list *l)
 
 	if (!v || !*v)
 		return;
-	copy = malloc(strlen(v) + 1); /* kept for the life of the process */
+	copy = malloc(strlen(v) + 1);
 	if (copy)
 		memcpy(copy, v, strlen(v) + 1);
 	cap = 1;
@@ -56,6 +57,7 @@ static void parse(struct list *l)
 		l->t = NULL;
 		return;
 	}
+	l->buf = copy; /* kept for the life of the process */
 	for (char *p = copy, *end; p; p = end ? end + 1 : NULL) {
 		size_t len;
 

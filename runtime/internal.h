@@ -90,8 +90,14 @@ struct skeys_module {
 	struct skeys_module *next;
 };
 
-/* Everything below is called with skeys_lock held. */
+/*
+ * Everything below is called with skeys_lock held. Take it with
+ * skeys_lock_take(): a switch from a signal handler on the thread that
+ * holds it is then refused (-EDEADLK) instead of waiting forever.
+ */
 extern pthread_mutex_t skeys_lock;
+void skeys_lock_take(void);
+void skeys_lock_release(void);
 extern struct skeys_module *skeys_modules;
 
 /* One site to rewrite. */
@@ -254,6 +260,13 @@ extern const struct skeys_protocol skeys_protocol_threads;
 void skeys_arch_serialise(void);
 
 /*
+ * Does the site hold a debugger's breakpoint where it starts, the rest of
+ * p->old as expected (x86: gdb's, lldb's or a uprobe's int3)? False where
+ * the architecture layer cannot tell.
+ */
+bool skeys_arch_breakpoint_on(const struct skeys_patch *p);
+
+/*
  * The x86 protocol's trap (runtime/arch/x86.c). The OS port installs a
  * handler for the breakpoint trap and calls this with the instruction
  * pointer as the CPU leaves it after an int3 (one byte past it), and
@@ -312,6 +325,14 @@ int skeys_os_write_direct(uintptr_t addr, const void *buf, size_t len, size_t *d
 
 /* Make [start, start + len), just written, what this core's instruction fetch sees. */
 void skeys_os_flush_icache(uintptr_t start, size_t len);
+
+/*
+ * Hold off this thread's asynchronous signals while sites are stored in
+ * several pieces (none of its handlers may run a half-written site), and
+ * let them in again. With skeys_lock held; no-ops where there are none.
+ */
+void skeys_os_signals_hold(void);
+void skeys_os_signals_release(void);
 
 /* Serialise every core running a thread of the process. */
 int skeys_os_sync_cores(void);

@@ -10,10 +10,10 @@ static void *log_ctx;
 
 void skeys_log_set(skeys_log_fn fn, void *ctx)
 {
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	log_fn = fn;
 	log_ctx = ctx;
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 }
 
 void skeys_log(enum skeys_log_level level, const char *fmt, ...)
@@ -55,6 +55,12 @@ SKEYS_API const char *skeys_strerror(int err)
 		return "module table built for another skeys ABI version or architecture";
 	case SKEYS_ERR_NOTKEY:
 		return "pointer does not designate a skeys key";
+	case SKEYS_ERR_NOTREADY:
+		return "the key's module is not registered yet (switched before its constructors "
+		       "ran) or any more (after its destructors ran)";
+	case SKEYS_ERR_BREAKPOINT:
+		return "a site holds a breakpoint, probably a debugger's or a uprobe's: delete it, "
+		       "then switch the key";
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);

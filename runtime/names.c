@@ -136,7 +136,7 @@ int skeys_find_impl(const char *name, struct skeys_key **found)
 	*found = NULL;
 	if (!name)
 		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	all = by_seq(&n, &err);
 	for (i = 0; i < n && !*found; i++) {
 		for (e = 0; e < all[i]->n_names && !*found; e++) {
@@ -155,7 +155,7 @@ int skeys_find_impl(const char *name, struct skeys_key **found)
 	}
 	if (!*found)
 		*found = proxy;
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 	free(all);
 	return err;
 }
@@ -223,9 +223,9 @@ int skeys_foreach_impl(int (*fn)(const char *name, struct skeys_key *k, void *da
 
 	if (!fn)
 		return -EINVAL;
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	r = collect(&list, &n);
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 	/* Called without the lock: fn may switch keys. */
 	for (i = 0; i < n && !r; i++)
 		r = fn(list[i].name, list[i].key, data);
@@ -240,7 +240,7 @@ int skeys_check_sealed_impl(void)
 	struct skeys_module *m;
 	int first = 0, err;
 
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	for (m = skeys_modules; m; m = m->next) {
 		if (m->state == SKEYS_MODULE_BAD) {
 			err = SKEYS_ERR_ABI;
@@ -257,6 +257,6 @@ int skeys_check_sealed_impl(void)
 				first = err;
 		}
 	}
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 	return first;
 }

@@ -69,6 +69,29 @@ static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
 	return true;
 }
 
+/*
+ * Why a site that does not hold p->old is refused. A debugger's breakpoint
+ * where it starts, the rest as expected, is named as such: writing under it
+ * would be undone, half, when the debugger puts its saved byte back.
+ * `module`: its name, or NULL.
+ */
+static int site_refused(const struct skeys_patch *p, const char *module)
+{
+	const char *sep = module ? ": " : "", *want = p->jumps ? "nop" : "jump";
+
+	if (skeys_arch_breakpoint_on(p)) {
+		skeys_log(SKEYS_LOG_ERROR,
+			  "%s%ssite %#lx holds a breakpoint (int3 where the site starts, the rest "
+			  "of the expected %s as it should be): probably a debugger's (gdb, lldb) "
+			  "or a uprobe's (perf probe); delete it, then switch again: refusing to "
+			  "patch", module ? module : "", sep, (unsigned long)p->addr, want);
+		return SKEYS_ERR_BREAKPOINT;
+	}
+	skeys_log(SKEYS_LOG_ERROR, "%s%ssite %#lx does not hold the expected %s: refusing to patch",
+		  module ? module : "", sep, (unsigned long)p->addr, want);
+	return SKEYS_ERR_MISMATCH;
+}
+
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on)
 {
@@ -113,12 +136,8 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 		if (site_encode(a, p->addr, p->target, p->jumps ? p->old : p->new_,
 				p->jumps ? p->new_ : p->old))
 			return SKEYS_ERR_MISMATCH;
-		if (!site_holds(p, p->old)) {
-			skeys_log(SKEYS_LOG_ERROR,
-				  "%s: site %#lx does not hold the expected %s: refusing to patch",
-				  m->name, (unsigned long)p->addr, p->jumps ? "nop" : "jump");
-			return SKEYS_ERR_MISMATCH;
-		}
+		if (!site_holds(p, p->old))
+			return site_refused(p, m->name);
 		b->n++;
 		b->sorted = false;
 	}
@@ -328,12 +347,8 @@ int skeys_batch_reverse(struct skeys_batch *b)
 		memcpy(p->old, p->new_, sizeof(p->old));
 		memcpy(p->new_, &was, sizeof(p->new_));
 		p->jumps = !p->jumps;
-		if (!site_holds(p, p->old)) {
-			skeys_log(SKEYS_LOG_ERROR, "site %#lx does not hold the expected %s: "
-						   "refusing to patch",
-				  (unsigned long)p->addr, p->jumps ? "nop" : "jump");
-			return SKEYS_ERR_MISMATCH;
-		}
+		if (!site_holds(p, p->old))
+			return site_refused(p, NULL);
 	}
 	return 0;
 }

@@ -14,6 +14,89 @@
 pthread_mutex_t skeys_lock = PTHREAD_MUTEX_INITIALIZER;
 struct skeys_module *skeys_modules;
 
+/*
+ * Which thread holds skeys_lock, read without it: a signal handler that
+ * interrupted a switch on its own thread, and fork(), must know.
+ */
+static pthread_t lock_owner;
+static bool lock_held;
+
+void skeys_lock_take(void)
+{
+	pthread_t self = pthread_self();
+
+	pthread_mutex_lock(&skeys_lock);
+	__atomic_store(&lock_owner, &self, __ATOMIC_RELAXED);
+	__atomic_store_n(&lock_held, true, __ATOMIC_RELEASE);
+}
+
+void skeys_lock_release(void)
+{
+	__atomic_store_n(&lock_held, false, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&skeys_lock);
+}
+
+/* Async-signal-safe: only this thread can have set both to itself. */
+static bool lock_mine(void)
+{
+	pthread_t owner;
+
+	if (!__atomic_load_n(&lock_held, __ATOMIC_ACQUIRE))
+		return false;
+	__atomic_load(&lock_owner, &owner, __ATOMIC_RELAXED);
+	return pthread_equal(owner, pthread_self());
+}
+
+#if !defined(_WIN32)
+/*
+ * fork() never happens in the middle of a switch: the child gets a free
+ * lock and sites holding whole instructions, none of the protocol's traps.
+ * A fork from inside a switch (a signal handler, the log callback) cannot
+ * wait for it: there the child's copy of the thread finishes the switch
+ * and releases the lock, as the parent's does.
+ */
+static bool fork_took_lock;
+
+static void fork_prepare(void)
+{
+	fork_took_lock = !lock_mine();
+	if (fork_took_lock)
+		skeys_lock_take();
+}
+
+static void fork_parent(void)
+{
+	if (fork_took_lock)
+		skeys_lock_release();
+}
+
+static void fork_child(void)
+{
+	if (fork_took_lock)
+		skeys_lock_release();
+}
+
+static void atfork_register(void)
+{
+	if (pthread_atfork(fork_prepare, fork_parent, fork_child))
+		skeys_log(SKEYS_LOG_WARN, "pthread_atfork failed: a fork during a switch "
+					  "may leave the child unable to switch keys");
+}
+#endif
+
+/*
+ * Once, and not with skeys_lock held: older C libraries call the fork
+ * handlers under a lock of their own, which pthread_atfork takes too.
+ */
+static void atfork_install(void)
+{
+#if !defined(_WIN32)
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, atfork_register);
+#endif
+}
+
 /* Bumped by every toggle: a module registering later may need patching. */
 static unsigned long toggles;
 /* Bumped when a module comes or goes. */
@@ -273,9 +356,10 @@ void skeys_registry_add(const struct skeys_header *h)
 	const char *start, *stop;
 	int err;
 
+	atfork_install();
 	if (!m)
 		return; /* its keys are then refused: skeys_module_of() finds no module */
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	m->header = h;
 	start = (const char *)(uintptr_t)skeys_header_start(h, (uintptr_t)h);
 	stop = (const char *)(uintptr_t)skeys_header_stop(h, (uintptr_t)h);
@@ -317,7 +401,7 @@ void skeys_registry_add(const struct skeys_header *h)
 	if (toggles)
 		skeys_module_prepare(m);
 	skeys_env_apply(m);
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 }
 
 void skeys_registry_remove(const struct skeys_header *h)
@@ -328,7 +412,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 	/* Nothing switches a key any more; the module goes with the process. */
 	if (skeys_os_exiting())
 		return;
-	pthread_mutex_lock(&skeys_lock);
+	skeys_lock_take();
 	for (p = &skeys_modules; *p; p = &(*p)->next) {
 		if ((*p)->header != h)
 			continue;
@@ -345,7 +429,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 		free(m);
 		break;
 	}
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 }
 
 /* ---- keys ---------------------------------------------------------------- */
@@ -431,6 +515,38 @@ static int key_set(struct skeys_key *key, int32_t count)
 	return 0;
 }
 
+/*
+ * A key in a module that is loaded but not registered: its constructors
+ * have not run yet (.preinit_array, a library's constructor using a key of
+ * the executable) or its destructors already have (a library's destructor
+ * at exit). Only read once the OS says `k` lies in that module's data.
+ */
+static bool unregistered_key(const struct skeys_key *k)
+{
+	struct skeys_module m;
+
+	memset(&m, 0, sizeof(m));
+	return !skeys_module_of(k) && skeys_os_module_lookup(k, &m) == 0 &&
+	       (uintptr_t)k % _Alignof(struct skeys_key) == 0 && m.n_data &&
+	       in_data(&m, (uintptr_t)k, sizeof(*k)) &&
+	       (k->flags & SKEYS_KEY_MAGIC_MASK) == SKEYS_KEY_MAGIC;
+}
+
+/* Why a proxy has no real key: the module exporting it is not registered, or no key is there. */
+static int unbound_proxy(const struct skeys_key *proxy)
+{
+	struct skeys_key *const *slot = proxy->link;
+	struct skeys_module m;
+
+	memset(&m, 0, sizeof(m));
+	if (!slot || (uintptr_t)slot % _Alignof(void *))
+		return SKEYS_ERR_NOTKEY;
+	if ((!skeys_module_of(slot) || !skeys_module_of(slot + 1)) &&
+	    (skeys_os_module_lookup(slot, &m) || (uintptr_t)(slot + 1) > m.hi))
+		return SKEYS_ERR_NOTKEY;
+	return unregistered_key(*slot) ? SKEYS_ERR_NOTREADY : SKEYS_ERR_NOTKEY;
+}
+
 /* The key to operate on: `key` itself, or the real key behind a proxy. */
 static int key_resolve(struct skeys_key *key, struct skeys_key **real)
 {
@@ -438,12 +554,12 @@ static int key_resolve(struct skeys_key *key, struct skeys_key **real)
 		return -EINVAL;
 	/* A key of a module that was unloaded, or no key at all, is never read. */
 	if (!is_key(key))
-		return SKEYS_ERR_NOTKEY;
+		return unregistered_key(key) ? SKEYS_ERR_NOTREADY : SKEYS_ERR_NOTKEY;
 	*real = key;
 	if (key->flags & SKEYS_KEY_F_PROXY) {
 		*real = proxy_target(key);
 		if (!*real)
-			return SKEYS_ERR_NOTKEY;
+			return unbound_proxy(key);
 	}
 	return 0;
 }
@@ -452,9 +568,12 @@ int skeys_key_op(struct skeys_key *proxy, enum skeys_key_op op)
 {
 	int err;
 
-	pthread_mutex_lock(&skeys_lock);
+	/* A signal handler that interrupted a switch on this thread: waiting would never end. */
+	if (lock_mine())
+		return -EDEADLK;
+	skeys_lock_take();
 	err = skeys_key_op_locked(proxy, op);
-	pthread_mutex_unlock(&skeys_lock);
+	skeys_lock_release();
 	return err;
 }
 

@@ -42,6 +42,7 @@ packages="$minimal
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu
 	clang-19 lld-19
 	valgrind cppcheck clang-tidy libclang-rt-14-dev
+	gdb lldb
 "
 # Cross compilers for the cross suites (scripts/test-cross.sh). Not
 # gcc-multilib: it conflicts with them. clang-19 and lld-19 target

@@ -12,6 +12,13 @@ const struct skeys_protocol skeys_protocol_threads = {
 	.one_store = true,
 };
 
+/* Breakpoint instructions vary within these architectures (arm: A32 and Thumb): not told. */
+bool skeys_arch_breakpoint_on(const struct skeys_patch *p)
+{
+	(void)p;
+	return false;
+}
+
 void skeys_arch_serialise(void)
 {
 #if defined(__aarch64__) || defined(__arm__)

@@ -121,6 +121,19 @@ static void fill(struct skeys_patch *p, unsigned k)
 	p->buf[0] = INT3;
 }
 
+bool skeys_arch_breakpoint_on(const struct skeys_patch *p)
+{
+	const volatile uint8_t *code = (const volatile uint8_t *)p->addr;
+	size_t i;
+
+	if (code[0] != INT3 || p->old[0] == INT3)
+		return false;
+	for (i = 1; i < p->len; i++)
+		if (code[i] != p->old[i])
+			return false;
+	return true;
+}
+
 const struct skeys_protocol skeys_protocol_threads = {
 	.phases = 3,
 	.one_store = false, /* a torn phase still starts with int3 */

@@ -226,9 +226,13 @@ static void on_trap(int sig, siginfo_t *si, void *ucv)
 	ucontext_t *uc = ucv;
 	uintptr_t resume;
 
-	/* SI_KERNEL: an int3 ran. */
-	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG], si->si_code == SI_KERNEL,
-			   &resume))
+	/*
+	 * SI_KERNEL: an int3 ran (TRAP_BRKPT under valgrind, which may run an
+	 * int3 of a translation made before the byte changed, until the
+	 * runtime has it discarded).
+	 */
+	if (skeys_x86_trap((uintptr_t)uc->uc_mcontext.gregs[IP_REG],
+			   si->si_code == SI_KERNEL || si->si_code == TRAP_BRKPT, &resume))
 		uc->uc_mcontext.gregs[IP_REG] = (greg_t)resume;
 	else
 		chain(sig, si, ucv);
@@ -244,7 +248,12 @@ int skeys_os_trap_install(void)
 	/* First time, or someone replaced ours: chain to whatever is there now. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_trap;
-	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+	/*
+	 * SA_NODEFER: a signal handler that interrupts this one may meet another
+	 * site of the batch, and a trap while SIGTRAP is blocked kills the
+	 * process. on_trap is reentrant: it only reads the published batch.
+	 */
+	sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGTRAP, &sa, &chained))
 		return -errno;
@@ -315,8 +324,15 @@ static int sync_by_signals(void)
 		installed = true;
 	}
 	d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
+	if (!d) {
+		int err = -errno;
+
+		/* No other way to find every thread: a documented limit (README). */
+		skeys_log(SKEYS_LOG_ERROR, "no membarrier, and /proc/self/task cannot be read "
+					   "(%s) to find the other threads: mount /proc or allow "
+					   "membarrier", strerror(-err));
+		return err;
+	}
 	__atomic_store_n(&sync_n, 0, __ATOMIC_RELEASE);
 	while ((e = readdir(d)) != NULL && n < MAX_SYNC_THREADS) {
 		pid_t tid = (pid_t)strtol(e->d_name, NULL, 10);

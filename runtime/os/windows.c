@@ -145,6 +145,15 @@ void skeys_os_flush_icache(uintptr_t start, size_t len)
 	FlushInstructionCache(GetCurrentProcess(), (void *)start, len);
 }
 
+/* No asynchronous signals: nothing interrupts a thread's stores with code of its own. */
+void skeys_os_signals_hold(void)
+{
+}
+
+void skeys_os_signals_release(void)
+{
+}
+
 /* ---- threads ------------------------------------------------------------- */
 
 /*

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Windows: after every toggle, with either write method, the code pages
- * are back to PAGE_EXECUTE_READ; a site whose bytes changed is refused with
- * SKEYS_ERR_MISMATCH, nothing written, the protection unchanged. A DLL
- * loaded with LoadLibrary registers its module and FreeLibrary unregisters
- * it: toggles keep working after it is gone, and again when it comes back.
+ * are back to PAGE_EXECUTE_READ; a site whose first byte became an int3 is
+ * refused with SKEYS_ERR_BREAKPOINT, nothing written, the protection
+ * unchanged. A DLL loaded with LoadLibrary registers its module and
+ * FreeLibrary unregisters it: toggles keep working after it is gone, and
+ * again when it comes back.
  * The program's own constructors run beside the module's.
  * Exit 0 and "pe-prot: OK", or 1.
  */
@@ -106,7 +107,7 @@ int main(void)
 	FlushInstructionCache(GetCurrentProcess(), site, 1);
 	for (i = 0; i < 2; i++) {
 		CHECK(skeys_set_write_method(methods[i]) == 0);
-		CHECK(skeys_enable(&prot_key) == SKEYS_ERR_MISMATCH);
+		CHECK(skeys_enable(&prot_key) == SKEYS_ERR_BREAKPOINT);
 		CHECK(site[0] == 0xcc && site[1] == nop[1]);
 		CHECK(!skeys_enabled(&prot_key));
 		CHECK(protection(site) == PAGE_EXECUTE_READ);

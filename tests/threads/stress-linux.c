@@ -82,14 +82,14 @@ static int run_single(void)
 	return 0;
 }
 
-const char stress_os_modes[] = "chain | single";
+const char stress_os_modes[] = "chain | single | nested procmem|mprotect | fork | deadlock | "
+				"torn | noproc | follow | gdb-break";
 
 int stress_os_mode(const char *mode, const char *arg)
 {
-	(void)arg;
 	if (!strcmp(mode, "chain"))
 		return run_chain();
 	if (!strcmp(mode, "single"))
 		return run_single();
-	return -1;
+	return hostile_mode(mode, arg);
 }

@@ -302,13 +302,12 @@ static int run(const char *t, const char *m)
 	int status;
 
 	/*
-	 * Valgrind runs its translation of the old code after a write through
-	 * /proc/self/mem, even with --smc-check=all: a runner executes an int3
-	 * the toggle already replaced, and dies of SIGTRAP. mprotect and plain
-	 * stores it sees (it discards translations of the page).
+	 * Valgrind runs one thread at a time: the signal synchronisation takes
+	 * about a second a switch there, too few switches to tell anything
+	 * (threads@trap-signals covers it under valgrind).
 	 */
-	if (!strcmp(t, "stress") && strcmp(m, "mprotect") && getenv("SKEYS_UNDER_VALGRIND")) {
-		printf("SKIP: valgrind does not see code written through /proc/self/mem\n");
+	if (!strcmp(t, "stress") && getenv("SKEYS_UNDER_VALGRIND") && getenv("SKEYS_SYNC")) {
+		printf("SKIP: the signal synchronisation is too slow under valgrind\n");
 		return 77;
 	}
 	if (!strcmp(t, "stress"))

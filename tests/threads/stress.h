@@ -35,6 +35,9 @@ void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
 /* The OS's own modes (`chain`, `single`, ...): their status, or -1 for another mode. */
 int stress_os_mode(const char *mode, const char *arg);
 
+/* Linux: signals, fork, debuggers (hostile-linux.c); -1 for another mode. */
+int hostile_mode(const char *mode, const char *arg);
+
 /* Its modes for the usage line. */
 extern const char stress_os_modes[];
 

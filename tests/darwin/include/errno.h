@@ -5,6 +5,7 @@ extern int *__error(void);
 #define EINTR 4
 #define EIO 5
 #define ENOEXEC 8
+#define EDEADLK 11
 #define EAGAIN 35
 #define ENOMEM 12
 #define EACCES 13

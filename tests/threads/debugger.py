@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The threads test program under a debugger or valgrind (tests/threads).
+
+  debugger.py gdb-break STRESS     gdb's breakpoint on a site: the switch is
+                                   refused with SKEYS_ERR_BREAKPOINT
+  debugger.py gdb-switch STRESS RECIPE  keys switched while threads run
+                                   their sites, under gdb with the README's
+                                   recipe (scripts/skeys-gdb.py) and a
+                                   breakpoint of gdb's own hit meanwhile
+  debugger.py lldb-switch STRESS   the same under lldb and its recipe
+  debugger.py valgrind STRESS ARGS...  STRESS ARGS under valgrind at its
+                                   defaults (no --smc-check)
+  debugger.py valgrind-noheader ...  skip: the runtime was built without
+                                   <valgrind/valgrind.h>
+
+Exit 0 when the program behaved, 1 when not, 77 when the tool is missing.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+TIMEOUT = 300
+
+
+def run(argv, env=None):
+    print('$', ' '.join(argv), flush=True)
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=TIMEOUT, env=env)
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout or ''
+        print(out if isinstance(out, str) else out.decode(errors='replace'))
+        print(f'FAIL: still running after {TIMEOUT} s')
+        return None, ''
+    print(p.stdout)
+    return p.returncode, p.stdout
+
+
+def gdb(stress, commands, args, after=(), before=()):
+    argv = ['gdb', '-nx', '-batch'] + list(before)
+    for c in list(commands) + ['run'] + list(after):
+        argv += ['-ex', c]
+    return run(argv + ['--args', stress] + args)
+
+
+def gdb_break(stress):
+    # `break *k0_u`: gdb's int3 on the first byte of k0's site.
+    rc, out = gdb(stress, ['break *k0_u'], ['gdb-break'])
+    if 'exited normally' not in out:
+        print('FAIL: the program did not exit 0 under gdb')
+        return 1
+    if 'breakpoint' not in out.split('enable under a breakpoint:')[-1]:
+        print('FAIL: the error does not say that a breakpoint is in the way')
+        return 1
+    return 0
+
+
+def exited_normally(out, pattern):
+    if pattern not in out:
+        print('FAIL: the program did not exit 0 under the debugger')
+        return 1
+    if 'toggles,' not in out:
+        print('FAIL: the stress did not report its toggles')
+        return 1
+    return 0
+
+
+def gdb_switch(stress, recipe):
+    # The 21st call of skeys_key_enable stops at a breakpoint of gdb's own
+    # (the 20 before it are stepped over by gdb), then the program goes on:
+    # gdb's traps must never reach the program, ours always.
+    rc, out = gdb(stress, ['set breakpoint pending on', 'tbreak skeys_key_enable', 'ignore 1 20'],
+                  ['stress', 'procmem'], after=['continue'], before=['-x', recipe])
+    if 'hit Temporary breakpoint 1' not in out:
+        print("FAIL: gdb's own breakpoint did not stop the program")
+        return 1
+    return exited_normally(out, 'exited normally')
+
+
+def lldb_switch(stress):
+    # The recipe needs a process: launch stopped at the entry point first.
+    rc, out = run(['lldb', '--no-lldbinit', '--batch',
+                   '-o', 'process launch --stop-at-entry',
+                   '-o', 'process handle SIGTRAP --pass true --stop false --notify false',
+                   '-o', 'continue', '-k', 'thread backtrace all', '-k', 'quit 1',
+                   '--', stress, 'stress', 'procmem'])
+    return exited_normally(out, 'exited with status = 0')
+
+
+def valgrind(stress, args):
+    # SKEYS_UNDER_VALGRIND: the stress's W^X check leaves valgrind's own
+    # anonymous rwx mappings alone, as under the valgrind test setup.
+    env = dict(os.environ, SKEYS_UNDER_VALGRIND='1')
+    env.pop('SKEYS_WRITE', None)
+    rc, out = run(['valgrind', '--error-exitcode=99', '-q', stress] + args, env=env)
+    if rc == 77:
+        return 77
+    if rc != 0:
+        print(f'FAIL: exit status {rc} under valgrind')
+        return 1
+    return 0
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 64
+    mode, stress, args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    if mode == 'valgrind-noheader':
+        print('SKIP: libskeys was built without <valgrind/valgrind.h> (package valgrind)')
+        return 77
+    tool = mode.split('-')[0]
+    if not shutil.which(tool):
+        print(f'SKIP: {tool} not found')
+        return 77
+    if mode == 'gdb-break':
+        return gdb_break(stress)
+    if mode == 'gdb-switch' and len(args) == 1:
+        return gdb_switch(stress, args[0])
+    if mode == 'lldb-switch':
+        return lldb_switch(stress)
+    if mode == 'valgrind':
+        return valgrind(stress, args)
+    print(__doc__, file=sys.stderr)
+    return 64
+
+
+if __name__ == '__main__':
+    sys.exit(main())
