@@ -365,6 +365,8 @@ void skeys_module_unregister(const struct skeys_header *header);
 }
 #endif
 
+#include <skeys/call.h>
+
 #ifndef SKEYS_NO_MODULE
 __asm__(SKEYS__ASM_MODULE);
 #endif

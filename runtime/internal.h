@@ -98,6 +98,8 @@ struct skeys_module {
 extern pthread_mutex_t skeys_lock;
 void skeys_lock_take(void);
 void skeys_lock_release(void);
+/* This thread holds skeys_lock (a handler interrupted its switch). Async-signal-safe. */
+bool skeys_lock_mine(void);
 extern struct skeys_module *skeys_modules;
 
 /* One site to rewrite. */
@@ -145,6 +147,14 @@ struct skeys_batch {
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
 int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			const struct skeys_key *site_key, bool on);
+/*
+ * Queue one rewrite of `p->len` bytes of module `m`'s code at p->addr, from
+ * p->old to p->new_, with p->target and p->jumps saying where a trapped
+ * thread goes (as for a site: p->target, or p->addr + p->len): checks that
+ * the code is the module's and holds p->old. For code that is not a key's
+ * site (runtime/call.c).
+ */
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p);
 /* Tests only, never exported: see a multi-threaded write between its phases
  * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
@@ -228,6 +238,8 @@ int skeys_key_op(struct skeys_key *key, enum skeys_key_op op);
 int skeys_key_count(const struct skeys_key *key);
 /* skeys_key_op of the runtime copy that leads the process (runtime/shared.c). */
 int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
+/* skeys_call_set() (runtime/call.c). */
+int skeys_call_op(struct skeys_call *call, void (*fn)(void));
 
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 

@@ -144,6 +144,37 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 	return 0;
 }
 
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+{
+	struct skeys_patch *q;
+	int err = batch_reserve(b);
+
+	if (err)
+		return err;
+	q = &b->p[b->n];
+	*q = *p;
+	q->mask = skeys_site_mask(q->len);
+	q->run = 0;
+	q->seg = segment_of(m, q->addr, q->len);
+	if (!q->seg) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx is outside the module's code",
+			  m->name, (unsigned long)q->addr);
+		return SKEYS_ERR_OUTSIDE;
+	}
+	if (!site_holds(q, q->old)) {
+		bool bp = skeys_arch_breakpoint_on(q);
+
+		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx %s: refusing to patch", m->name,
+			  (unsigned long)q->addr,
+			  bp ? "holds a breakpoint (a debugger's or a uprobe's?)"
+			     : "does not hold the expected bytes");
+		return bp ? SKEYS_ERR_BREAKPOINT : SKEYS_ERR_MISMATCH;
+	}
+	b->n++;
+	b->sorted = false;
+	return 0;
+}
+
 /* Where a thread trapped at each site goes: where its new (or, going back, old) instruction leads. */
 static void batch_aim(struct skeys_batch *b, bool forward)
 {

@@ -47,6 +47,11 @@ static bool lock_mine(void)
 	return pthread_equal(owner, pthread_self());
 }
 
+bool skeys_lock_mine(void)
+{
+	return lock_mine();
+}
+
 #if !defined(_WIN32)
 /*
  * fork() never happens in the middle of a switch: the child gets a free

@@ -19,7 +19,7 @@
 #ifdef SKEYS_TEST_RUNTIME_VERSION
 #define RUNTIME_VERSION SKEYS_TEST_RUNTIME_VERSION
 #else
-#define RUNTIME_VERSION 2u /* 2: find, foreach and check_sealed */
+#define RUNTIME_VERSION 3u /* 2: call_set; 3: find, foreach and check_sealed */
 #endif
 
 struct skeys_ops {
@@ -31,6 +31,7 @@ struct skeys_ops {
 	int (*find)(const char *name, struct skeys_key **key);
 	int (*foreach)(int (*fn)(const char *name, struct skeys_key *k, void *data), void *data);
 	int (*check_sealed)(void);
+	int (*call_set)(struct skeys_call *call, void (*fn)(void));
 };
 
 struct skeys_runtime {
@@ -49,6 +50,7 @@ static const struct skeys_ops local_ops = {
 	.find = skeys_find_impl,
 	.foreach = skeys_foreach_impl,
 	.check_sealed = skeys_check_sealed_impl,
+	.call_set = skeys_call_op,
 };
 
 static void refused_add(const struct skeys_header *h)
@@ -89,6 +91,13 @@ static int refused_check(void)
 	return SKEYS_ERR_ABI;
 }
 
+static int refused_call_set(struct skeys_call *call, void (*fn)(void))
+{
+	(void)call;
+	(void)fn;
+	return SKEYS_ERR_ABI;
+}
+
 /* A copy that met a leader of another version: everything fails, nothing is written. */
 static const struct skeys_ops refused_ops = {
 	.registry_add = refused_add,
@@ -99,6 +108,7 @@ static const struct skeys_ops refused_ops = {
 	.find = refused_find,
 	.foreach = refused_foreach,
 	.check_sealed = refused_check,
+	.call_set = refused_call_set,
 };
 
 /* Named from the port's note, which other copies read. */
@@ -206,4 +216,9 @@ SKEYS_API int skeys_foreach(int (*fn)(const char *name, struct skeys_key *k, voi
 SKEYS_API int skeys_check_sealed(void)
 {
 	return ops()->check_sealed();
+}
+
+SKEYS_API int skeys_call_set(struct skeys_call *call, void (*fn)(void))
+{
+	return ops()->call_set(call, fn);
 }

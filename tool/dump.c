@@ -6,6 +6,7 @@
  * form shows it.
  */
 #include "cli.h"
+#include "verify_calls.h"
 #include "disasm.h"
 #include "emit.h"
 #include "names.h"
@@ -220,7 +221,8 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t
 	skeys_emit_elem_end(e);
 }
 
-static void emit_all(struct skeys_emit *e, const struct skeys_input *in)
+static void emit_all(struct skeys_emit *e, const struct skeys_input *in,
+		     const struct skeys_calls *calls)
 {
 	emit_header(e, in);
 	emit_keys(e, in);
@@ -228,16 +230,19 @@ static void emit_all(struct skeys_emit *e, const struct skeys_input *in)
 	for (size_t i = 0; i < in->check.n; i++)
 		emit_site(e, in, i);
 	skeys_emit_array_end(e);
+	/* Only files with static calls have the array: key-only output stays as it was. */
+	if (calls && calls->present)
+		skeys_calls_emit(e, calls);
 }
 
-static void dump_one(const struct skeys_input *in, bool json)
+static void dump_one(const struct skeys_input *in, bool json, const struct skeys_calls *calls)
 {
 	struct skeys_emit e;
 
 	/* Text aligns its columns to their widest cell: a pass to measure first. */
 	skeys_emit_begin_form(&e, stdout, json ? SKEYS_EMIT_JSON : SKEYS_EMIT_TABLE);
 	do
-		emit_all(&e, in);
+		emit_all(&e, in, calls);
 	while (skeys_emit_again(&e));
 	skeys_emit_end(&e);
 }
@@ -261,7 +266,7 @@ static void dump_slices(const struct skeys_input *in, bool json)
 	for (i = 0; i < in->n_slices; i++) {
 		if (i)
 			fputs(json ? ",\n" : "\n", stdout);
-		dump_one(&in->slices[i], json);
+		dump_one(&in->slices[i], json, NULL);
 	}
 	if (json)
 		fputs("  ]\n}\n", stdout);
@@ -269,16 +274,24 @@ static void dump_slices(const struct skeys_input *in, bool json)
 
 static int dump(const char *path, bool json)
 {
+	char err[SKEYS_ERR_LEN];
 	struct skeys_input in;
+	struct skeys_calls calls;
 	int rc = skeys_input_load(&in, path, 0);
 
 	if (rc)
 		return rc;
+	if (skeys_calls_open(&calls, in.img, err, sizeof(err))) {
+		skeys_cli_error(path, "%s", err);
+		skeys_input_free(&in);
+		return SKEYS_EXIT_INPUT;
+	}
 	if (in.n_slices)
 		dump_slices(&in, json);
 	else
-		dump_one(&in, json);
-	rc = skeys_input_ok(&in) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
+		dump_one(&in, json, &calls);
+	rc = skeys_input_ok(&in) && skeys_calls_ok(&calls) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
+	skeys_calls_close(&calls);
 	skeys_input_free(&in);
 	return rc;
 }

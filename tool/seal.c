@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "disasm.h"
 #include "output.h"
+#include "verify_calls.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -248,7 +249,7 @@ static int seal_unit(struct skeys_input *u, const struct sink *sk, char *err, si
  * signature hashes, need every byte) the sealed copy is written whole.
  * Nothing is committed before all of it is proven.
  */
-static int seal(const struct opts *o, struct skeys_input *in)
+static int seal(const struct opts *o, struct skeys_input *in, const struct skeys_calls *calls)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
@@ -259,7 +260,8 @@ static int seal(const struct opts *o, struct skeys_input *in)
 	struct sink sk = { NULL, NULL, NULL };
 	struct skeys_input *u;
 	size_t i, n = units_of(in, &u);
-	bool streamed = !fmt->seal_finish && !in->n_slices;
+	/* A call table is sealed into the copy, which is then written whole. */
+	bool streamed = !fmt->seal_finish && !in->n_slices && !calls->present;
 	int r, rc = SKEYS_EXIT_OK;
 
 	if (fmt->seal_prepare && fmt->seal_prepare(img, err, sizeof(err))) {
@@ -298,6 +300,11 @@ static int seal(const struct opts *o, struct skeys_input *in)
 			goto failed;
 		}
 	}
+	if (skeys_calls_seal(calls, sk.out, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		rc = SKEYS_EXIT_INPUT;
+		goto failed;
+	}
 	if (fmt->seal_finish) {
 		fmt->seal_finish(img, sk.out);
 		for (i = 0; i < n; i++) {
@@ -335,7 +342,9 @@ out:
 
 static int run(const struct opts *o)
 {
+	char err[SKEYS_ERR_LEN];
 	struct skeys_input in;
+	struct skeys_calls calls;
 	const struct skeys_input *u;
 	/* Runs sealing one file take turns: the later one sees it sealed. */
 	int rc = skeys_input_load(&in, o->file, o->check ? 0 : SKEYS_FILE_LOCK);
@@ -343,7 +352,13 @@ static int run(const struct opts *o)
 
 	if (rc)
 		return rc;
+	if (skeys_calls_open(&calls, in.img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		skeys_input_free(&in);
+		return SKEYS_EXIT_INPUT;
+	}
 	skeys_input_report(&in);
+	skeys_calls_report(&calls, o->file);
 	n = skeys_input_units(&in, &u);
 	for (i = 0; i < n; i++) {
 		const struct skeys_check *c = &u[i].check;
@@ -354,19 +369,26 @@ static int run(const struct opts *o)
 		if (o->check && c->usable && !c->sealed)
 			skeys_cli_error(u[i].path, "not sealed (run skeys-seal on it after linking)");
 	}
-	if (!skeys_input_ok(&in)) {
+	if (calls.n_bad)
+		skeys_cli_error(o->file, "%zu of %zu static calls failed verification", calls.n_bad,
+				calls.n);
+	if (o->check && calls.present && !calls.sealed)
+		skeys_cli_error(o->file, "call table not sealed (run skeys-seal on it after linking)");
+	if (!skeys_input_ok(&in) || !skeys_calls_ok(&calls)) {
 		if (!o->check)
 			skeys_cli_error(o->file, "verification failed: nothing written");
 		rc = SKEYS_EXIT_VERIFY;
 	} else if (o->check) {
-		rc = skeys_input_sealed(&in) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
-	} else if (skeys_input_sealed(&in)) {
+		rc = skeys_input_sealed(&in) && skeys_calls_sealed(&calls) ? SKEYS_EXIT_OK
+									  : SKEYS_EXIT_VERIFY;
+	} else if (skeys_input_sealed(&in) && skeys_calls_sealed(&calls)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
 			rc = write_result(o, &in, in.img->buf);
 	} else {
-		rc = seal(o, &in);
+		rc = seal(o, &in, &calls);
 	}
+	skeys_calls_close(&calls);
 	skeys_input_free(&in);
 	return rc;
 }

@@ -168,6 +168,67 @@ SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
 #define SKEYS_SECTION_HEADER "__skeys_hdr"
 #define SKEYS_SECTION_NAMES "__skeys_names"
 
+/*
+ * A static call (<skeys/call.h>), in the defining module's writable data.
+ * Its trampoline (x86-64: 16 bytes in .text.skeys_call) starts with a
+ * 6-byte slot holding one of three forms:
+ *
+ *   near:  e9 rel32 cc          jmp target
+ *   far:   ff 25 rel32          jmp *lit(%rip), through this object's `lit`
+ *   ret0:  31 c0 c3 cc cc cc    xor %eax,%eax; ret
+ *
+ * followed at offset 6 by a fixed `ff 25 rel32`, jmp *lit(%rip) (where a
+ * thread trapped in the slot may be sent: `lit` holds the current target
+ * whenever the call has one). A call as compiled is in the far form
+ * (SKEYS_DEFINE_CALL) or the ret0 form (_NULL, _RET0).
+ */
+struct skeys_call {
+	void (*lit)(void);    /* the far form's target; written before the slot */
+	void (*target)(void); /* the current target, NULL for none (skeys_call_query) */
+	const struct skeys_header *table; /* the module's call table header */
+	uint32_t flags;       /* SKEYS_CALL_MAGIC | SKEYS_CALL_F_* */
+	uint32_t form;        /* runtime only: SKEYS_CALL_FORM_*, 0 as compiled */
+} __attribute__((aligned(8)));
+
+#define SKEYS_CALL_MAGIC 0x53430000u /* "SC" */
+#define SKEYS_CALL_MAGIC_MASK 0xffff0000u
+#define SKEYS_CALL_F_NULL 0x1u /* defined with no target (_NULL) */
+#define SKEYS_CALL_F_RET0 0x2u /* defined returning 0 (_RET0) */
+
+enum skeys_call_form {
+	SKEYS_CALL_FORM_COMPILED = 0, /* far, or ret0 when defined without a target */
+	SKEYS_CALL_FORM_NEAR = 1,
+	SKEYS_CALL_FORM_FAR = 2,
+	SKEYS_CALL_FORM_RET0 = 3,
+};
+
+/*
+ * The call table: one struct skeys_entry per call, with its fields read as
+ * code = the trampoline, target = its jmp *lit at offset 6, key = the call object
+ * with SKEYS_CALL_F_NULL/RET0 in the flag bits. It has a struct
+ * skeys_header of its own (magic SKEYS_CALLS_MAGIC) in SKEYS_SECTION_CALLS_
+ * HEADER, which each call object points at; skeys-seal sorts, counts,
+ * checksums and seals it as it does the key table.
+ */
+#define SKEYS_CALLS_MAGIC "SKEYSCAL"
+#define SKEYS_SECTION_CALLS "__skeys_calls"
+#define SKEYS_SECTION_CALLS_HEADER "__skeys_calls_hdr"
+#define SKEYS_CALL_TRAMP_SIZE 16
+#define SKEYS_CALL_SLOT_SIZE 6
+#define SKEYS_CALL_TAIL_OFFSET 6 /* the fixed jmp *lit(%rip) */
+
+enum skeys_arch_id {
+	SKEYS_ARCH_NONE = 0,
+	SKEYS_ARCH_X86_64 = 1,
+	SKEYS_ARCH_I386 = 2,
+	SKEYS_ARCH_AARCH64 = 3,
+	SKEYS_ARCH_RISCV64 = 4,
+	SKEYS_ARCH_ARM = 5,
+	SKEYS_ARCH_PPC64LE = 6,
+	SKEYS_ARCH_S390X = 7,
+	SKEYS_ARCH_LOONGARCH64 = 8,
+};
+
 #ifdef __cplusplus
 }
 #endif

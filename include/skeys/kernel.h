@@ -434,6 +434,23 @@ static inline void jump_label_init(void)
 {
 }
 
+/* ---- static calls (<linux/static_call.h>) ----------------------------- */
+
+/*
+ * skeys' static calls (<skeys/call.h>) under the kernel's names. As for
+ * keys, static_call_update() returns skeys' error code where the kernel's
+ * returns void. EXPORT_STATIC_CALL is not there yet: a call is used in the
+ * module that defines it.
+ */
+#define DEFINE_STATIC_CALL(name, func) SKEYS_DEFINE_CALL(name, func)
+#define DEFINE_STATIC_CALL_NULL(name, func) SKEYS_DEFINE_CALL_NULL(name, func)
+#define DEFINE_STATIC_CALL_RET0(name, func) SKEYS_DEFINE_CALL_RET0(name, func)
+#define DECLARE_STATIC_CALL(name, func) SKEYS_DECLARE_CALL(name, func)
+#define static_call(name) skeys_call(name)
+#define static_call_cond(name) skeys_call_cond(name)
+#define static_call_update(name, func) skeys_call_update(name, func)
+#define static_call_query(name) skeys_call_query(name)
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Static calls, one case: build tests/calls with a compiler, flags and link
+mode, seal it, list its calls with skeys-dump, and run it (both write
+methods). Other modes: `tamper` (a changed trampoline is refused by
+skeys-seal, exit 1, nothing written) and `typecheck` (an update with a
+function of another type does not compile; the same file with the right
+type does). Exit: 0 pass, 1 fail, 77 skip (compiler missing).
+"""
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+
+
+class Failure(Exception):
+    pass
+
+
+def run(cmd, expect=0, env=None):
+    print("+ " + " ".join(cmd), flush=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env,
+                       timeout=100)
+    sys.stdout.write(p.stdout)
+    sys.stdout.write(p.stderr)
+    if expect is not None and p.returncode != expect:
+        raise Failure("%s: exit %d, expected %d" % (cmd[0], p.returncode, expect))
+    return p
+
+
+def compiler(args):
+    cc = {"c": args.cc, "c++": {"gcc": "g++", "clang": "clang++"}[args.cc]}[args.lang]
+    if not shutil.which(cc):
+        print("SKIP: %s is not installed" % cc)
+        sys.exit(SKIP)
+    return cc
+
+
+def cflags(args):
+    f = ["-I" + args.include, "-I" + HERE] + shlex.split(args.opt) + ["-g", "-Wall", "-Wextra", "-Werror"]
+    if args.lang == "c++":
+        f += ["-x", "c++", "-std=c++17"]
+    else:
+        f += ["-std=c11"]
+    return f
+
+
+def build(args, work):
+    cc = compiler(args)
+    libdir = os.path.dirname(os.path.abspath(args.libskeys))
+    exe = os.path.join(work, "calls")
+    cmd = [cc] + cflags(args)
+    srcs = [os.path.join(HERE, f) for f in ("calls_main.c", "calls_other.c", "calls_kernel.c")]
+    link = []
+    if args.link == "shared":
+        lib = os.path.join(work, "libcalls.so")
+        run([cc] + cflags(args) + ["-fPIC", "-shared", "-o", lib,
+            os.path.join(HERE, "calls_lib.c"), "-x", "none", args.libskeys])
+        run([args.seal, lib])
+        cmd += ["-DWITH_LIB"]
+        link += [lib, "-Wl,-rpath," + work]
+    if args.link == "nopie":
+        cmd += ["-fno-pie"]
+        link += ["-no-pie"]
+    else:
+        cmd += ["-fPIE"]
+        link += ["-pie"]
+    link = ["-x", "none"] + link + [args.libskeys, "-Wl,-rpath," + libdir, "-lpthread"]
+    run(cmd + srcs + ["-o", exe] + link)
+    return exe
+
+
+def dump_calls(args, path):
+    p = run([args.dump, "--json", path])
+    return {c["name"]: c for c in json.loads(p.stdout)["calls"]}
+
+
+def case_run(args, work):
+    exe = build(args, work)
+    calls = dump_calls(args, exe)
+    # Targets by symbol name: C, or C++ mangled (add1(int), static twice(int)).
+    want = {"op": ("call", ("add1+0x0", "_Z4add1i+0x0")), "hook": ("null", (None,)),
+            "r0": ("ret0", (None,)), "far": ("call", ("twice+0x0", "_ZL5twicei+0x0")),
+            "own": ("call", ("add3+0x0", "_Z4add3i+0x0"))}
+    for name, (kind, target) in want.items():
+        c = calls.get(name)
+        if not c or c["kind"] != kind or c["target"] not in target or not c["ok"] \
+                or c["sites"] != 0:
+            raise Failure("skeys-dump: call %s is %r, expected kind %s target %s"
+                          % (name, c, kind, target))
+    # Unsealed: updates are refused.
+    run([exe, "unsealed"])
+    run([args.seal, exe])
+    run([args.seal, "--check", exe])
+    for method in ("procmem", "mprotect"):
+        env = dict(os.environ, SKEYS_WRITE=method)
+        p = run([exe], env=env)
+        if "calls ok" not in p.stdout:
+            raise Failure("no 'calls ok'")
+        if args.link != "nopie" and "far=1" not in p.stdout:
+            raise Failure("no far target was exercised")
+
+
+def sections(path):
+    """(name, type, address, file offset, size) of each section, from readelf."""
+    p = run(["readelf", "-W", "-S", path])
+    for line in p.stdout.splitlines():
+        f = line.replace("[ ", "[").split()
+        if len(f) > 6 and f[0].startswith("[") and f[0] != "[Nr]":
+            yield f[1], f[2], int(f[3], 16), int(f[4], 16), int(f[5], 16)
+
+
+def section_offset(path, addr):
+    """File offset of virtual address addr."""
+    for _, kind, a, off, size in sections(path):
+        if kind != "NOBITS" and a <= addr < a + size:
+            return off + addr - a
+    raise Failure("no section holds 0x%x" % addr)
+
+
+def case_tamper(args, work):
+    exe = build(args, work)
+    tramp = int(dump_calls(args, exe)["op"]["trampoline"], 16)
+    off = section_offset(exe, tramp)
+    data = bytearray(open(exe, "rb").read())
+    if data[off] != 0xff:
+        raise Failure("trampoline at 0x%x starts with %02x" % (tramp, data[off]))
+    data[off:off + 6] = b"\xe9\x00\x00\x00\x00\xcc"
+    bad = os.path.join(work, "calls-bad")
+    open(bad, "wb").write(data)
+    p = run([args.seal, bad], expect=1)
+    if "skeys__tramp_op+0x0 (0x%x): error: static call:" % tramp not in p.stderr:
+        raise Failure("no diagnostic naming the trampoline")
+    if open(bad, "rb").read() != data:
+        raise Failure("skeys-seal changed a file that failed verification")
+    run([args.dump, bad], expect=1)
+
+    # Sealed, then its call table header changed: the runtime refuses updates.
+    run([args.seal, exe])
+    hdr = [off for name, _, _, off, _ in sections(exe) if name == "__skeys_calls_hdr"]
+    if len(hdr) != 1:
+        raise Failure("no __skeys_calls_hdr section")
+    data = bytearray(open(exe, "rb").read())
+    data[hdr[0] + 24] ^= 0xff  # the checksum
+    changed = os.path.join(work, "calls-changed")
+    open(changed, "wb").write(data)
+    os.chmod(changed, 0o755)
+    run([args.seal, "--check", changed], expect=1)
+    run([changed, "tampered"])
+
+
+def case_typecheck(args, work):
+    cc = compiler(args)
+    src = os.path.join(HERE, "typecheck.c")
+    run([cc] + cflags(args) + ["-DGOOD", "-c", src, "-o", os.path.join(work, "good.o")])
+    p = run([cc] + cflags(args) + ["-c", src, "-o", os.path.join(work, "bad.o")], expect=None)
+    if p.returncode == 0:
+        raise Failure("an update with a function of another type compiled")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", choices=["run", "tamper", "typecheck"], default="run")
+    ap.add_argument("--cc", required=True)
+    ap.add_argument("--lang", choices=["c", "c++"], required=True)
+    ap.add_argument("--opt", default="-O2")
+    ap.add_argument("--link", choices=["pie", "nopie", "shared"], default="pie")
+    ap.add_argument("--include", required=True)
+    ap.add_argument("--libskeys", required=True)
+    ap.add_argument("--seal", required=True)
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
+    try:
+        {"run": case_run, "tamper": case_tamper, "typecheck": case_typecheck}[args.mode](
+            args, args.workdir)
+    except (Failure, subprocess.TimeoutExpired) as e:
+        print("FAIL: %s" % e)
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,372 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The call table, verified: for every entry, the trampoline decodes to the
+ * form the call was compiled with (far through the call object's `lit`, or
+ * ret0), the fixed jmp *lit(%rip) follows it, and the call object is one (magic,
+ * kind, in writable data). The initial target is the call object's `lit`
+ * as the file gives it: its bytes, or the dynamic relocation that fills it.
+ */
+#define _XOPEN_SOURCE 700 /* strdup */
+#include "verify_calls.h"
+
+#include "arch.h"
+#include "check.h"
+#include "table.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	HDR_FLAGS = 16,
+	HDR_COUNT = 20,
+	HDR_CHECKSUM = 24,
+	HDR_START = 32,
+	HDR_STOP = 36,
+	CALL_SIZE = 32, /* sizeof(struct skeys_call) on x86-64 */
+	CALL_FLAGS = 24,
+	CALL_FORM = 28,
+	R_X86_64_64 = 1,
+	R_X86_64_GLOB_DAT = 6,
+	R_X86_64_RELATIVE = 8,
+};
+
+static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+
+static const struct skeys_section *section_named(const struct skeys_image *img,
+						 const char *name)
+{
+	for (size_t i = 0; i < img->n_sections; i++)
+		if (!strcmp(img->sections[i].name, name))
+			return &img->sections[i];
+	return NULL;
+}
+
+/* The file's bytes at [addr, addr + len), or NULL. */
+static const uint8_t *bytes_at(const struct skeys_image *img, uint64_t addr, uint64_t len)
+{
+	int64_t off = skeys_image_offset(img, addr, len);
+
+	return off < 0 ? NULL : img->buf + off;
+}
+
+static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->error)
+		return false; /* the first problem says enough */
+	(*n_bad)++;
+	c->error = malloc(256);
+	if (!c->error)
+		return false;
+	va_start(ap, fmt);
+	vsnprintf(c->error, 256, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* The dynamic relocation filling the 8 bytes at `addr`, named as skeys-dump shows it. */
+static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out, size_t len)
+{
+	const struct skeys_section *rela = section_named(img, ".rela.dyn");
+	const struct skeys_section *sym = section_named(img, ".dynsym");
+	const struct skeys_section *str = section_named(img, ".dynstr");
+	const uint8_t *r, *s;
+
+	if (!rela || (rela->flags & SKEYS_SEC_NOBITS) || rela->offset + rela->size > img->len)
+		return false;
+	for (uint64_t i = 0; i + 24 <= rela->size; i += 24) {
+		r = img->buf + rela->offset + i;
+		uint64_t info = skeys_image_get64(img, r + 8);
+		uint64_t addend = skeys_image_get64(img, r + 16);
+		uint32_t type = (uint32_t)info, idx = (uint32_t)(info >> 32);
+
+		if (skeys_image_get64(img, r) != addr)
+			continue;
+		if (type == R_X86_64_RELATIVE) {
+			skeys_check_func_name(img, addend, out, len);
+			return true;
+		}
+		if ((type != R_X86_64_64 && type != R_X86_64_GLOB_DAT) || !sym || !str ||
+		    (uint64_t)idx * 24 + 24 > sym->size || sym->offset + sym->size > img->len)
+			return false;
+		s = img->buf + sym->offset + (uint64_t)idx * 24;
+		uint32_t name = skeys_image_get32(img, s);
+		uint64_t value = skeys_image_get64(img, s + 8);
+
+		if (value) {
+			skeys_check_func_name(img, value + addend, out, len);
+		} else {
+			if (name >= str->size || str->offset + str->size > img->len)
+				return false;
+			snprintf(out, len, "%.*s+0x%" PRIx64, (int)(str->size - name),
+				 (const char *)img->buf + str->offset + name, addend);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* `p`, at `at`, is jmp *call(%rip): ff 25 and the displacement to the call's `lit`. */
+static bool jmp_lit(const struct skeys_image *img, const uint8_t *p, uint64_t at, uint64_t call)
+{
+	return p[0] == 0xff && p[1] == 0x25 &&
+	       at + 6 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p + 2) == call;
+}
+
+/* False when it does not verify (its error recorded). */
+static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
+{
+	const struct skeys_image *img = cs->img;
+	const struct skeys_section *code = skeys_image_section_at(img, c->tramp,
+								  SKEYS_CALL_TRAMP_SIZE);
+	const struct skeys_section *data = skeys_image_section_at(img, c->call, CALL_SIZE);
+	const uint8_t *t = bytes_at(img, c->tramp, SKEYS_CALL_TRAMP_SIZE);
+	const uint8_t *o = bytes_at(img, c->call, CALL_SIZE);
+	uint32_t flags;
+	uint64_t lit;
+
+	if (!code || !(code->flags & SKEYS_SEC_EXEC) || !t)
+		return call_error(c, &cs->n_bad, "trampoline is not in executable code");
+	if (c->tail != c->tramp + SKEYS_CALL_TAIL_OFFSET)
+		return call_error(c, &cs->n_bad, "entry names 0x%" PRIx64 " as the trampoline's "
+				  "jmp *lit, expected 0x%" PRIx64, c->tail,
+				  c->tramp + SKEYS_CALL_TAIL_OFFSET);
+	if (c->kind == (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0))
+		return call_error(c, &cs->n_bad, "entry flags 0x3: neither a NULL nor a RET0 call");
+	if (!data || !(data->flags & SKEYS_SEC_WRITE) || c->call % 8 ||
+	    (!o && !(data->flags & SKEYS_SEC_NOBITS)))
+		return call_error(c, &cs->n_bad,
+				  "call object 0x%" PRIx64 " is not aligned writable data", c->call);
+	flags = o ? skeys_image_get32(img, o + CALL_FLAGS) : 0;
+	if ((flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
+	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind || skeys_image_get32(img, o + CALL_FORM))
+		return call_error(c, &cs->n_bad,
+				  "call object 0x%" PRIx64 " is not a static call of this kind "
+				  "(flags 0x%08x)", c->call, flags);
+	if (!jmp_lit(img, t + SKEYS_CALL_TAIL_OFFSET, c->tail, c->call))
+		return call_error(c, &cs->n_bad, "expected jmp *0x%" PRIx64 "(%%rip) at offset 6", c->call);
+	if (c->kind) {
+		if (memcmp(t, ret0_slot, sizeof(ret0_slot)))
+			return call_error(c, &cs->n_bad, "expected the return-0 form "
+					  "(31 c0 c3 cc cc cc), found %02x %02x %02x %02x %02x %02x",
+					  t[0], t[1], t[2], t[3], t[4], t[5]);
+		return true;
+	}
+	if (!jmp_lit(img, t, c->tramp, c->call))
+		return call_error(c, &cs->n_bad,
+				  "expected jmp *0x%" PRIx64 "(%%rip) through the call object, "
+				  "found %02x %02x %02x %02x %02x %02x",
+				  c->call, t[0], t[1], t[2], t[3], t[4], t[5]);
+	lit = skeys_image_get64(img, o);
+	if (lit)
+		skeys_check_func_name(img, lit, c->target, sizeof(c->target));
+	else if (!reloc_target(img, c->call, c->target, sizeof(c->target)))
+		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
+				  c->call);
+	return true;
+}
+
+static int table_error(struct skeys_calls *cs, const char *msg)
+{
+	cs->error = strdup(msg);
+	return cs->error ? 0 : -1;
+}
+
+static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
+{
+	const struct skeys_image *img = cs->img;
+	/* The call table's header is of the first size: it has no names table. */
+	const uint8_t *h = bytes_at(img, hs->addr, SKEYS_HEADER_SIZE_V1);
+	const struct skeys_section *ts;
+	uint64_t stop;
+
+	if (!h || memcmp(h, SKEYS_CALLS_MAGIC, 8) || skeys_image_get16(img, h + 8) != 1 ||
+	    skeys_image_get16(img, h + 10) != 40 || skeys_image_get16(img, h + 12) != 12 ||
+	    skeys_image_get16(img, h + 14) != SKEYS_ARCH_X86_64)
+		return false;
+	cs->hdr_addr = hs->addr;
+	cs->hdr_off = (uint64_t)(h - img->buf);
+	cs->hdr.flags = skeys_image_get32(img, h + HDR_FLAGS);
+	cs->hdr.count = skeys_image_get32(img, h + HDR_COUNT);
+	cs->hdr.checksum = skeys_image_get64(img, h + HDR_CHECKSUM);
+	cs->table_addr = hs->addr + HDR_START + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_START);
+	stop = hs->addr + HDR_STOP + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_STOP);
+	ts = skeys_image_section_at(img, cs->table_addr, stop - cs->table_addr);
+	if (stop < cs->table_addr || (stop - cs->table_addr) % 12 || !ts ||
+	    !bytes_at(img, cs->table_addr, stop - cs->table_addr))
+		return false;
+	cs->n = (size_t)(stop - cs->table_addr) / 12;
+	if (cs->n)
+		cs->table_off = (uint64_t)(bytes_at(img, cs->table_addr, cs->n * 12) - img->buf);
+	return true;
+}
+
+int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char *err,
+		     size_t errlen)
+{
+	const struct skeys_section *hs;
+
+	memset(cs, 0, sizeof(*cs));
+	cs->img = img;
+	hs = img->n_slices ? NULL : section_named(img, SKEYS_SECTION_CALLS_HEADER);
+	if (!hs)
+		return 0;
+	cs->present = true;
+	if (strcmp(img->format->name, "elf") || img->arch->id != SKEYS_ARCH_X86_64 ||
+	    img->big_endian) {
+		if (table_error(cs, "static calls are supported on x86-64 ELF only so far"))
+			goto oom;
+		return 0;
+	}
+	if (!table_read(cs, hs)) {
+		if (table_error(cs, "call table header or bounds are not sound"))
+			goto oom;
+		return 0;
+	}
+	cs->entries = calloc(cs->n ? cs->n : 1, sizeof(*cs->entries));
+	cs->calls = calloc(cs->n ? cs->n : 1, sizeof(*cs->calls));
+	if (!cs->entries || !cs->calls)
+		goto oom;
+	memcpy(cs->entries, img->buf + cs->table_off, cs->n * sizeof(*cs->entries));
+	for (size_t i = 0; i < cs->n; i++) {
+		struct skeys_site s = skeys_entry_site(&cs->entries[i], cs->table_addr + i * 12);
+		struct skeys_call_check *c = &cs->calls[i];
+
+		c->tramp = s.code;
+		c->tail = s.target;
+		c->call = s.key;
+		c->kind = s.flags;
+		(void)call_verify(cs, c);
+	}
+	cs->sealed = cs->hdr.flags & SKEYS_HEADER_SEALED;
+	cs->intact = cs->sealed && cs->hdr.count == cs->n &&
+		     skeys_table_is_sorted(cs->entries, cs->n, cs->table_addr) &&
+		     skeys_table_checksum(img->buf + cs->table_off, cs->n * 12) == cs->hdr.checksum;
+	if (cs->sealed && !cs->intact && table_error(cs, "call table changed after sealing"))
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	skeys_calls_close(cs);
+	return -1;
+}
+
+void skeys_calls_close(struct skeys_calls *cs)
+{
+	for (size_t i = 0; cs->calls && i < cs->n; i++)
+		free(cs->calls[i].error);
+	free(cs->calls);
+	free(cs->entries);
+	free(cs->error);
+	memset(cs, 0, sizeof(*cs));
+}
+
+bool skeys_calls_ok(const struct skeys_calls *cs)
+{
+	return !cs->present || (!cs->error && !cs->n_bad);
+}
+
+bool skeys_calls_sealed(const struct skeys_calls *cs)
+{
+	return !cs->present || cs->intact;
+}
+
+size_t skeys_calls_report(const struct skeys_calls *cs, const char *path)
+{
+	char where[512];
+	size_t n = 0;
+
+	if (cs->error) {
+		fprintf(stderr, "%s: error: %s\n", path, cs->error);
+		n++;
+	}
+	for (size_t i = 0; cs->calls && i < cs->n; i++) {
+		const struct skeys_call_check *c = &cs->calls[i];
+
+		if (!c->error)
+			continue;
+		skeys_check_func_name(cs->img, c->tramp, where, sizeof(where));
+		fprintf(stderr, "%s: %s (0x%" PRIx64 "): error: static call: %s\n", path, where,
+			c->tramp, c->error);
+		n++;
+	}
+	return n;
+}
+
+int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size_t errlen)
+{
+	const struct skeys_image *img = cs->img;
+	size_t bytes = cs->n * sizeof(struct skeys_entry);
+	struct skeys_entry *t;
+	uint8_t *h = out + cs->hdr_off;
+
+	if (!cs->present)
+		return 0;
+	t = malloc(bytes ? bytes : 1);
+	if (!t) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(t, cs->entries, bytes);
+	if (skeys_table_sort(t, cs->n, cs->table_addr)) {
+		snprintf(err, errlen, "call table: cannot sort");
+		free(t);
+		return -1;
+	}
+	memcpy(out + cs->table_off, t, bytes); /* x86-64: host and file order agree */
+	skeys_image_put32(img, h + HDR_FLAGS, cs->hdr.flags | SKEYS_HEADER_SEALED);
+	skeys_image_put32(img, h + HDR_COUNT, (uint32_t)cs->n);
+	skeys_image_put64(img, h + HDR_CHECKSUM, skeys_table_checksum(t, bytes));
+	free(t);
+	return 0;
+}
+
+void skeys_calls_emit(struct skeys_emit *e, const struct skeys_calls *cs)
+{
+	static const struct skeys_field F_CALLS = { .key = "calls", .head = "Calls" },
+		C_NAME = { .key = "name", .head = "NAME" },
+		C_TRAMP = { .key = "trampoline", .head = "TRAMPOLINE" },
+		C_KIND = { .key = "kind", .head = "KIND" },
+		C_TARGET = { .key = "target", .head = "TARGET" },
+		C_SITES = { .key = "sites", .head = "SITES" },
+		C_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
+		C_ERROR = { .key = "error", .fmt = ": %s" };
+	static const char *const kinds[] = { "call", "null", "ret0", "?" };
+	char name[256];
+
+	skeys_emit_field_array(e, &F_CALLS, cs->calls ? cs->n : 0);
+	for (size_t i = 0; cs->calls && i < cs->n; i++) {
+		const struct skeys_call_check *c = &cs->calls[i];
+		const struct skeys_symbol *sym = skeys_image_object_at(cs->img, c->call);
+		const char *nm = sym ? sym->name : NULL;
+
+		/* Named after its object, skeys__call_NAME. */
+		if (nm && !strncmp(nm, "skeys__call_", 12))
+			nm += 12;
+		if (nm)
+			snprintf(name, sizeof(name), "%s", nm);
+		else
+			snprintf(name, sizeof(name), "0x%" PRIx64, c->call);
+		skeys_emit_elem_begin(e);
+		skeys_emit_field_str(e, &C_NAME, name);
+		skeys_emit_field_addr(e, &C_TRAMP, c->tramp);
+		skeys_emit_field_str(e, &C_KIND, kinds[c->kind & 3]);
+		if (c->target[0])
+			skeys_emit_field_str(e, &C_TARGET, c->target);
+		else
+			skeys_emit_field_null(e, &C_TARGET);
+		/* Inline call sites are not recorded yet: every call goes through its trampoline. */
+		skeys_emit_field_uint(e, &C_SITES, 0);
+		skeys_emit_field_bool(e, &C_OK, !c->error);
+		if (c->error)
+			skeys_emit_field_str(e, &C_ERROR, c->error);
+		skeys_emit_elem_end(e);
+	}
+	skeys_emit_array_end(e);
+}
