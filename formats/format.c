@@ -247,6 +247,16 @@ const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
 	return NULL;
 }
 
+const struct skeys_symbol *skeys_image_object_in(const struct skeys_image *img,
+						 uint64_t addr)
+{
+	size_t i = symbol_floor(img->objects, img->n_objects, addr);
+
+	if (i < img->n_objects && symbol_contains(&img->objects[i], addr))
+		return &img->objects[i];
+	return NULL;
+}
+
 const struct skeys_symbol *skeys_image_object_at(const struct skeys_image *img,
 						 uint64_t addr)
 {

@@ -132,6 +132,9 @@ int64_t skeys_image_offset(const struct skeys_image *img, uint64_t addr, uint64_
 /* The function containing `addr`, or NULL. */
 const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
 					       uint64_t addr);
+/* The data object whose extent holds `addr` (an array's element), or NULL. */
+const struct skeys_symbol *skeys_image_object_in(const struct skeys_image *img,
+						 uint64_t addr);
 /* The data object starting exactly at `addr`, or NULL. */
 const struct skeys_symbol *skeys_image_object_at(const struct skeys_image *img,
 						 uint64_t addr);

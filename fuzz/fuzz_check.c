@@ -29,7 +29,7 @@ static void only_table_changed(const struct skeys_check *c, const uint8_t *data,
 			       const uint8_t *out, size_t size)
 {
 	uint64_t t0 = c->table_off, t1 = c->table_off + c->n * sizeof(struct skeys_entry);
-	uint64_t h0 = c->hdr_off, h1 = c->hdr_off + sizeof(struct skeys_header);
+	uint64_t h0 = c->hdr_off, h1 = c->hdr_off + c->img->header.size;
 	size_t i;
 
 	for (i = 0; i < size; i++)

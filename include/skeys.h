@@ -72,10 +72,35 @@ extern "C" {
 #define SKEYS__KEY_INIT(on)                                                    \
 	{ { (on), SKEYS_KEY_MAGIC | (on), 0 } }
 
+/*
+ * Every defined or imported key records its name in the module's names
+ * table (struct skeys_name), which skeys_find(), skeys_foreach(),
+ * SKEYS_ENABLE and skeys-dump read, stripped binaries too. The entry is
+ * emitted by an unused function's asm: only an asm operand names the key
+ * the way the compiler spells it (C++ namespaces, static keys, LTO's
+ * renaming), which a file-scope asm cannot. The function itself is never
+ * called (one return instruction; --gc-sections drops it). The typedef
+ * takes the user's semicolon. `key` is the address of the key, or of an
+ * array's first element, `n` the number of keys there.
+ */
+#define SKEYS__CAT2(a, b) a##b
+#define SKEYS__CAT(a, b) SKEYS__CAT2(a, b)
+#define SKEYS__NAME(id, type, key, n)                                          \
+	__attribute__((used)) static void SKEYS__CAT(skeys__name_, id)(void)   \
+	{                                                                      \
+		__asm__(SKEYS__ASM_NAME(#id)                                   \
+			: /* no outputs */                                     \
+			: [skeys_k] SKEYS__KEY_CONSTRAINT(key),                \
+			  [skeys_n] "i"(n));                                   \
+	}                                                                      \
+	typedef struct type SKEYS__CAT(skeys__name_t_, id)
+
 #define SKEYS_DEFINE_TRUE(name)                                                \
-	SKEYS__KEY_ATTR struct skeys_key_true name = SKEYS__KEY_INIT(1)
+	SKEYS__KEY_ATTR struct skeys_key_true name = SKEYS__KEY_INIT(1);       \
+	SKEYS__NAME(name, skeys_key_true, &(name).key, 1)
 #define SKEYS_DEFINE_FALSE(name)                                               \
-	SKEYS__KEY_ATTR struct skeys_key_false name = SKEYS__KEY_INIT(0)
+	SKEYS__KEY_ATTR struct skeys_key_false name = SKEYS__KEY_INIT(0);      \
+	SKEYS__NAME(name, skeys_key_false, &(name).key, 1)
 #define SKEYS_DECLARE_TRUE(name)                                               \
 	extern SKEYS__KEY_ATTR struct skeys_key_true name
 #define SKEYS_DECLARE_FALSE(name)                                              \
@@ -116,7 +141,8 @@ extern "C" {
 	SKEYS__KEY_ATTR struct type name = {                                   \
 		{ (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (on),            \
 		  (void *)&skeys__export_##name }                              \
-	}
+	};                                                                     \
+	SKEYS__NAME(name, type, &(name).key, 1)
 #define SKEYS_IMPORT_TRUE(name) SKEYS__IMPORT(skeys_key_true, 1, name)
 #define SKEYS_IMPORT_FALSE(name) SKEYS__IMPORT(skeys_key_false, 0, name)
 
@@ -245,6 +271,49 @@ enum skeys_error {
 
 const char *skeys_strerror(int err);
 
+/* ---- keys by name ------------------------------------------------------ */
+
+/*
+ * The key defined or imported under `name` (the identifier given to
+ * SKEYS_DEFINE_* or SKEYS_IMPORT_*, without C++ namespaces; "name[i]" for
+ * element i of a key array) in any registered module, or NULL. Where
+ * several modules have a key of that name, a defined key wins over an
+ * import's proxy, then the module registered first wins (load order: a
+ * library before the program that links it, a dlopen'd plugin last). An
+ * import's proxy switches the key it stands for, so either is fine to pass
+ * to skeys_key_enable(). The pointer stays valid while its module is
+ * loaded. Thread-safe.
+ */
+struct skeys_key *skeys_find(const char *name);
+
+/*
+ * Call fn(name, key, data) for every named key of every registered module,
+ * modules in load order, keys in the order of their module's names table;
+ * stop at the first non-zero return and return it (0 when every call
+ * returned 0). Thread-safe: the keys are collected under the runtime's lock
+ * and fn is called without it, so fn may switch keys (skeys_key_enable(),
+ * also on the key it was given) and look keys up. A module unloaded while
+ * the calls run leaves its keys behind as stale pointers: switching one
+ * then fails with SKEYS_ERR_NOTKEY. `name` is valid during the call only.
+ * An import's proxy is listed too, under the same name as the key it
+ * imports: skeys_key_enabled() and the switching calls treat both alike.
+ * Returns a negative error code (-ENOMEM) if the list cannot be collected.
+ */
+int skeys_foreach(int (*fn)(const char *name, struct skeys_key *key, void *data),
+		  void *data);
+
+/*
+ * 0 when every registered module was sealed by skeys-seal and its table is
+ * intact; otherwise the first problem's error code (SKEYS_ERR_UNSEALED,
+ * SKEYS_ERR_CHECKSUM, SKEYS_ERR_ABI, ...), each faulty module logged at
+ * SKEYS_LOG_ERROR with its path. For a start-up assertion:
+ *
+ *   if (skeys_check_sealed() != 0) abort();
+ *
+ * Modules loaded later (dlopen) are checked by a later call.
+ */
+int skeys_check_sealed(void);
+
 /* ---- configuration ----------------------------------------------------- */
 
 enum skeys_log_level {
@@ -255,7 +324,25 @@ enum skeys_log_level {
 };
 typedef void (*skeys_log_fn)(enum skeys_log_level level, const char *msg,
 			     void *ctx);
-/* The library never prints; it reports through this callback (NULL: silent). */
+/*
+ * The library reports through this callback (NULL: none). Without one it
+ * is silent, unless the SKEYS_LOG environment variable asks for its
+ * messages on stderr: SKEYS_LOG=1 (or "warn") prints errors and warnings,
+ * "error", "info" and "debug" choose another level, "0" none. That works
+ * from the first module's constructor on, before main() could set a
+ * callback; a callback, once set, receives the messages instead.
+ *
+ * Environment read when a module registers (in its constructor, so before
+ * main() for the program and the libraries it links):
+ *   SKEYS_ENABLE=name,name,...   enable these keys of the module
+ *   SKEYS_DISABLE=name,...       disable these (applied after SKEYS_ENABLE:
+ *                                a name in both ends up disabled)
+ * Names as for skeys_find(), only keys the module defines (an import
+ * follows the key it imports). A name that no key of the modules
+ * registered so far has is logged (SKEYS_LOG_WARN) once; a module loaded
+ * later may still define it. A key that cannot be switched is logged as an
+ * error.
+ */
 void skeys_set_log(skeys_log_fn fn, void *ctx);
 
 /*

@@ -37,7 +37,8 @@
 static bool calls_header_ok(const struct skeys_header *h)
 {
 	return h->version == SKEYS_ABI_VERSION &&
-	       h->header_size == sizeof(struct skeys_header) &&
+	       /* The call table's header has no names table: the first size. */
+	       h->header_size == SKEYS_HEADER_SIZE_V1 &&
 	       h->entry_size == sizeof(struct skeys_entry) && h->arch == SKEYS_ARCH_X86_64;
 }
 
@@ -84,7 +85,7 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 		return m->error ? m->error : SKEYS_ERR_UNSEALED;
 	h = call->table;
 	/* Not pointing at its module's call table: not a static call at all. */
-	if (!inside(m, h, sizeof(*h)) || memcmp(h->magic, SKEYS_CALLS_MAGIC, sizeof(h->magic)))
+	if (!inside(m, h, SKEYS_HEADER_SIZE_V1) || memcmp(h->magic, SKEYS_CALLS_MAGIC, sizeof(h->magic)))
 		return SKEYS_ERR_NOTKEY;
 	if (!calls_header_ok(h)) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: static call %p has no call table of this ABI",

@@ -82,6 +82,11 @@ struct skeys_module {
 	unsigned n_data;
 	uintptr_t relro_lo, relro_hi;
 	char name[128];
+	bool program; /* the main program (the OS port says; false when it cannot tell) */
+	unsigned long seq; /* registration order: skeys_find's "first module" */
+	/* Its names table (runtime/names.c), empty for a header without one. */
+	const struct skeys_name *names;
+	size_t n_names;
 	struct skeys_module *next;
 };
 
@@ -173,10 +178,8 @@ bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key 
 /* The registered module whose mapping holds `p`, or NULL. */
 struct skeys_module *skeys_module_of(const void *p);
 
-void skeys_log(enum skeys_log_level level, const char *fmt, ...) SKEYS_PRINTF(2, 3);
-void skeys_log_set(skeys_log_fn fn, void *ctx);
-
-/* ---- this copy's implementation, behind the shared entry points ------- */
+/* Is `k` a key of a registered module (its module's data, aligned, magic)? */
+bool skeys_key_valid(const struct skeys_key *k);
 
 enum skeys_key_op {
 	SKEYS_OP_ENABLE,
@@ -187,6 +190,46 @@ enum skeys_key_op {
 	SKEYS_OP_DISABLE_ONE, /* disable unless the count is above 1 (then warn) */
 	SKEYS_OP_DEC_NOT_LAST, /* decrement unless the count is 1 (then return 1) */
 };
+
+/* skeys_key_op() for a caller that holds skeys_lock. */
+int skeys_key_op_locked(struct skeys_key *key, enum skeys_key_op op);
+
+/* ---- names (runtime/names.c) and environment (runtime/env.c) ---------- */
+
+/* Record m's names table from its header (registration, before insertion). */
+void skeys_names_attach(struct skeys_module *m);
+
+/*
+ * Name entry i of m, checked to lie in the module, its string
+ * NUL-terminated there: the name, the first key and the number of keys
+ * (array elements, SKEYS_KEY_STRIDE apart). NULL for an entry that fails.
+ */
+const char *skeys_names_entry(const struct skeys_module *m, size_t i,
+			      struct skeys_key **key, uint32_t *count);
+
+/*
+ * Does `query` (qlen bytes) name element `*index` of the entry `name` of
+ * `count` keys? "name" for a single key, "name[i]" for any.
+ */
+bool skeys_names_match(const char *name, uint32_t count, const char *query, size_t qlen,
+		       uint32_t *index);
+
+/* SKEYS_ENABLE / SKEYS_DISABLE for the module that has just registered. */
+void skeys_env_apply(struct skeys_module *m);
+
+/* The stderr log level SKEYS_LOG asks for, -1 for none. */
+int skeys_env_log_level(void);
+
+int skeys_find_impl(const char *name, struct skeys_key **key);
+int skeys_foreach_impl(int (*fn)(const char *name, struct skeys_key *k, void *data),
+		       void *data);
+int skeys_check_sealed_impl(void);
+
+void skeys_log(enum skeys_log_level level, const char *fmt, ...) SKEYS_PRINTF(2, 3);
+void skeys_log_set(skeys_log_fn fn, void *ctx);
+
+/* ---- this copy's implementation, behind the shared entry points ------- */
+
 
 void skeys_registry_add(const struct skeys_header *h);
 void skeys_registry_remove(const struct skeys_header *h);

@@ -21,12 +21,19 @@ void skeys_log(enum skeys_log_level level, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	if (!log_fn)
+	static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+	/* Without a callback, SKEYS_LOG may ask for stderr (runtime/env.c). */
+	if (!log_fn && (int)level > skeys_env_log_level())
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_fn(level, msg, log_ctx);
+	if (log_fn)
+		log_fn(level, msg, log_ctx);
+	else
+		fprintf(stderr, "skeys: %s: %s\n",
+			(unsigned)level < 4 ? level_names[level] : "log", msg);
 }
 
 SKEYS_API const char *skeys_strerror(int err)

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for one more patch at b->p[b->n]. */
-static int batch_reserve(struct skeys_batch *b)
+/* Room for `more` patches at b->p[b->n]. */
+static int batch_reserve(struct skeys_batch *b, size_t more)
 {
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 16;
+	if (b->cap - b->n < more) {
+		size_t cap = b->cap * 2 > b->n + more ? b->cap * 2 : b->n + more;
 		struct skeys_patch *np = realloc(b->p, cap * sizeof(*np));
 
 		if (!np)
@@ -45,11 +45,13 @@ static int site_encode(const struct skeys_arch *a, uintptr_t code, uintptr_t tar
 	if (code & (a->site_align - 1u)) /* a power of two */
 		return -1;
 	if (a->encode_nop) {
+		memset(nop, 0, SKEYS_SITE_MAX);
 		if (a->encode_nop(code, target, nop))
 			return -1;
 	} else {
 		memcpy(nop, a->nop, SKEYS_SITE_MAX);
 	}
+	memset(jump, 0, SKEYS_SITE_MAX); /* compared and merged as whole words: all defined */
 	return a->encode_jump(code, target, jump);
 }
 
@@ -97,22 +99,24 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 {
 	const struct skeys_arch *native = skeys_arch_native(), *a;
 	const struct skeys_segment *seg = NULL;
-	size_t i;
+	size_t i, end;
 	int err;
 
+	/* The key's run of entries: the table is sorted by key address. */
 	i = skeys_table_lower_bound(m->entries, m->count, (uintptr_t)m->entries,
 				    (uintptr_t)site_key);
-	for (; i < m->count; i++) {
+	end = skeys_table_lower_bound(m->entries, m->count, (uintptr_t)m->entries,
+				      (uintptr_t)site_key + 1);
+	err = batch_reserve(b, end - i);
+	if (err)
+		return err;
+	for (; i < end; i++) {
 		const struct skeys_entry *e = &m->entries[i];
 		struct skeys_site s = skeys_entry_site(e, (uintptr_t)e);
-		struct skeys_patch *p;
+		struct skeys_patch *p = &b->p[b->n];
 
 		if (s.key != (uintptr_t)site_key)
 			break;
-		err = batch_reserve(b);
-		if (err)
-			return err;
-		p = &b->p[b->n];
 		p->addr = (uintptr_t)s.code;
 		p->target = (uintptr_t)s.target;
 		p->jumps = on ^ (bool)(s.flags & SKEYS_ENTRY_BRANCH);
@@ -147,7 +151,7 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
 {
 	struct skeys_patch *q;
-	int err = batch_reserve(b);
+	int err = batch_reserve(b, 1);
 
 	if (err)
 		return err;

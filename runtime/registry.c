@@ -109,9 +109,11 @@ static unsigned long generation;
 
 static bool header_ok(const struct skeys_header *h)
 {
+	/* A header of the first size has no names table; see skeys_names_attach(). */
 	return memcmp(h->magic, SKEYS_HEADER_MAGIC, sizeof(h->magic)) == 0 &&
 	       h->version == SKEYS_ABI_VERSION &&
-	       h->header_size == sizeof(struct skeys_header) &&
+	       (h->header_size == SKEYS_HEADER_SIZE_V1 ||
+		h->header_size == SKEYS_HEADER_SIZE_NAMES) &&
 	       h->entry_size == sizeof(struct skeys_entry) && skeys_arch_native() &&
 	       h->arch == (unsigned)skeys_arch_native()->id;
 }
@@ -207,6 +209,11 @@ static bool is_key(const struct skeys_key *k)
 	return m && (uintptr_t)k % _Alignof(struct skeys_key) == 0 &&
 	       in_data(m, (uintptr_t)k, sizeof(*k)) &&
 	       (k->flags & SKEYS_KEY_MAGIC_MASK) == SKEYS_KEY_MAGIC;
+}
+
+bool skeys_key_valid(const struct skeys_key *k)
+{
+	return is_key(k);
 }
 
 /* The real key behind a proxy, or NULL when it cannot be trusted. */
@@ -349,6 +356,7 @@ static void insert_sorted(struct skeys_module *m)
 
 void skeys_registry_add(const struct skeys_header *h)
 {
+	static unsigned long registered;
 	struct skeys_module *m = calloc(1, sizeof(*m));
 	const char *start, *stop;
 	int err;
@@ -389,11 +397,15 @@ void skeys_registry_add(const struct skeys_header *h)
 	} else if (h->count != m->count) {
 		m->error = SKEYS_ERR_CHECKSUM;
 	}
+	m->seq = registered++;
+	if (m->state != SKEYS_MODULE_BAD)
+		skeys_names_attach(m);
 	insert_sorted(m);
 	generation++;
 	/* A key may have changed already: this module then starts out patched. */
 	if (toggles)
 		skeys_module_prepare(m);
+	skeys_env_apply(m);
 	skeys_lock_release();
 }
 
@@ -559,17 +571,26 @@ static int key_resolve(struct skeys_key *key, struct skeys_key **real)
 
 int skeys_key_op(struct skeys_key *proxy, enum skeys_key_op op)
 {
-	struct skeys_key *key = NULL;
-	int32_t c;
 	int err;
 
 	/* A signal handler that interrupted a switch on this thread: waiting would never end. */
 	if (lock_mine())
 		return -EDEADLK;
 	skeys_lock_take();
+	err = skeys_key_op_locked(proxy, op);
+	skeys_lock_release();
+	return err;
+}
+
+int skeys_key_op_locked(struct skeys_key *proxy, enum skeys_key_op op)
+{
+	struct skeys_key *key = NULL;
+	int32_t c;
+	int err;
+
 	err = key_resolve(proxy, &key);
 	if (err)
-		goto out;
+		return err;
 	c = key->count;
 	switch (op) {
 	case SKEYS_OP_ENABLE:
@@ -596,8 +617,6 @@ int skeys_key_op(struct skeys_key *proxy, enum skeys_key_op op)
 		err = c <= 0 ? SKEYS_ERR_COUNT : c == 1 ? 1 : key_set(key, c - 1);
 		break;
 	}
-out:
-	skeys_lock_release();
 	return err;
 }
 

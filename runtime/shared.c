@@ -19,7 +19,7 @@
 #ifdef SKEYS_TEST_RUNTIME_VERSION
 #define RUNTIME_VERSION SKEYS_TEST_RUNTIME_VERSION
 #else
-#define RUNTIME_VERSION 2u /* 2: call_set */
+#define RUNTIME_VERSION 3u /* 2: call_set; 3: find, foreach and check_sealed */
 #endif
 
 struct skeys_ops {
@@ -28,6 +28,9 @@ struct skeys_ops {
 	int (*key_op)(struct skeys_key *key, enum skeys_key_op op);
 	void (*log_set)(skeys_log_fn fn, void *ctx);
 	int (*set_write_method)(enum skeys_write_method method);
+	int (*find)(const char *name, struct skeys_key **key);
+	int (*foreach)(int (*fn)(const char *name, struct skeys_key *k, void *data), void *data);
+	int (*check_sealed)(void);
 	int (*call_set)(struct skeys_call *call, void (*fn)(void));
 };
 
@@ -44,6 +47,9 @@ static const struct skeys_ops local_ops = {
 	.key_op = skeys_key_op,
 	.log_set = skeys_log_set,
 	.set_write_method = skeys_write_method_set,
+	.find = skeys_find_impl,
+	.foreach = skeys_foreach_impl,
+	.check_sealed = skeys_check_sealed_impl,
 	.call_set = skeys_call_op,
 };
 
@@ -65,6 +71,26 @@ static int refused_method(enum skeys_write_method m)
 	return SKEYS_ERR_ABI;
 }
 
+static int refused_find(const char *name, struct skeys_key **key)
+{
+	(void)name;
+	*key = NULL;
+	return SKEYS_ERR_ABI;
+}
+
+static int refused_foreach(int (*fn)(const char *name, struct skeys_key *k, void *data),
+			   void *data)
+{
+	(void)fn;
+	(void)data;
+	return SKEYS_ERR_ABI;
+}
+
+static int refused_check(void)
+{
+	return SKEYS_ERR_ABI;
+}
+
 static int refused_call_set(struct skeys_call *call, void (*fn)(void))
 {
 	(void)call;
@@ -79,6 +105,9 @@ static const struct skeys_ops refused_ops = {
 	.key_op = refused_key_op,
 	.log_set = skeys_log_set,
 	.set_write_method = refused_method,
+	.find = refused_find,
+	.foreach = refused_foreach,
+	.check_sealed = refused_check,
 	.call_set = refused_call_set,
 };
 
@@ -168,6 +197,25 @@ SKEYS_API void skeys_set_log(skeys_log_fn fn, void *ctx)
 SKEYS_API int skeys_set_write_method(enum skeys_write_method method)
 {
 	return ops()->set_write_method(method);
+}
+
+SKEYS_API struct skeys_key *skeys_find(const char *name)
+{
+	struct skeys_key *key;
+
+	ops()->find(name, &key);
+	return key;
+}
+
+SKEYS_API int skeys_foreach(int (*fn)(const char *name, struct skeys_key *k, void *data),
+			    void *data)
+{
+	return ops()->foreach(fn, data);
+}
+
+SKEYS_API int skeys_check_sealed(void)
+{
+	return ops()->check_sealed();
 }
 
 SKEYS_API int skeys_call_set(struct skeys_call *call, void (*fn)(void))

@@ -99,7 +99,7 @@ static int write_direct(const struct skeys_patch *p, size_t n, size_t off, bool 
 	int err;
 
 	/* 8 bytes more: every site is merged in as a word. */
-	if (hi - lo + 8 > cap) {
+	if (!buf || hi - lo + 8 > cap) {
 		unsigned char *more = realloc(buf, hi - lo + 8);
 
 		if (!more)

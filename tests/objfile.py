@@ -12,7 +12,8 @@ import struct
 # ---- the skeys header and table (include/skeys/abi.h) ----------------------
 
 ENTRY = 12  # SKEYS_ENTRY_SIZE
-HDR = 40  # SKEYS_HEADER_SIZE
+HDR = 40  # SKEYS_HEADER_SIZE_V1: the corpus seeds' headers, without names
+HDR_NAMES = 48  # SKEYS_HEADER_SIZE: with the names table's bounds
 HD = {
     'magic': (0, '<8s'), 'version': (8, '<H'), 'header_size': (10, '<H'),
     'entry_size': (12, '<H'), 'arch': (14, '<H'), 'flags': (16, '<I'),
@@ -122,7 +123,8 @@ def pe_layout(b):
 def pe_sections(b):
     """The sections as loaded: a section's bytes past its raw data are
     zero-filled (SHT_NOBITS). The .skeys section holds the module header,
-    then the table: listed also as __skeys_hdr and __skeys."""
+    then the table: listed also as __skeys_hdr and __skeys; .skeysn (the
+    names table) also as __skeys_names."""
     coff, opt, opt_size, plus = pe_layout(b)
     img = Image(b)
     base = img.field(OPT if plus else OPT32, opt, 'image_base')
@@ -140,9 +142,14 @@ def pe_sections(b):
                         'size': vsize - size})
     for s in list(out):
         if s['name'] == '.skeys' and s['type'] != SHT_NOBITS:
-            out.append(dict(s, name='__skeys_hdr', size=HDR))
-            out.append(dict(s, name='__skeys', addr=s['addr'] + HDR, offset=s['offset'] + HDR,
-                            size=s['size'] - HDR))
+            # The header says its size: HDR_NAMES with the names table's bounds.
+            hsize = img.get(s['offset'] + HD['header_size'][0], HD['header_size'][1])
+            hsize = hsize if hsize == HDR_NAMES and s['size'] >= HDR_NAMES else HDR
+            out.append(dict(s, name='__skeys_hdr', size=hsize))
+            out.append(dict(s, name='__skeys', addr=s['addr'] + hsize,
+                            offset=s['offset'] + hsize, size=s['size'] - hsize))
+        if s['name'] == '.skeysn' and s['type'] != SHT_NOBITS:
+            out.append(dict(s, name='__skeys_names'))
     return out
 
 

@@ -30,6 +30,7 @@ struct skeys_check_key {
 	uint32_t sites;
 	bool valid; /* a key object: data section, aligned, magic */
 	bool initial;
+	bool import; /* a proxy for a key of another module (SKEYS_IMPORT_*) */
 	char *error; /* why not valid */
 };
 
@@ -74,6 +75,8 @@ struct skeys_check {
 	size_t n_bad; /* sites with an error */
 	bool oom;     /* memory ran out while recording a problem */
 	const struct skeys_section *last_section; /* lookup cache, see section_at() */
+	/* The names table, read and verified by tool/names.c; NULL if none. */
+	struct skeys_names *names;
 	/* The checksum sealing wrote, for skeys_check_sealed(). */
 	uint64_t seal_checksum;
 	bool seal_checksum_set;

@@ -9,10 +9,12 @@
 #include "verify_calls.h"
 #include "disasm.h"
 #include "emit.h"
+#include "names.h"
 
 #include "arch.h"
 
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void help(FILE *f)
@@ -23,17 +25,28 @@ static void help(FILE *f)
 	      "on the header's state, then a table of keys and a table of every site\n"
 	      "with its current instruction and whether it verifies, then problems of\n"
 	      "the table as a whole. Works on sealed and unsealed, stripped and\n"
-	      "unstripped files; without symbols, names are addresses.\n"
+	      "unstripped files. Keys are named as SKEYS_DEFINE_* and SKEYS_IMPORT_*\n"
+	      "recorded them (stripped files too), else by their symbol, else by\n"
+	      "address; element i of an array of keys is NAME[i]. Every key the file\n"
+	      "defines or imports is listed, also one without a site in this file (a\n"
+	      "library that only exports it); IMPORT marks an import's proxy.\n"
 	      "\n"
-	      "  -j, --json     one JSON object instead of text\n"
+	      "  -j, --json     one JSON object instead of text (fields: see README)\n"
 	      "  -h, --help     this text\n"
 	      "  -V, --version  print the version\n"
-	      "\n"
-	      "An unsealed table is not a failure here; use skeys-seal --check for that.\n"
 	      "\n",
 	      f);
 	skeys_cli_help_support(f);
-	skeys_cli_help_exit_status(f);
+	fprintf(f,
+		"Exit status:\n"
+		"  %d   the table and every site verify, sealed or not (an unsealed\n"
+		"      table is not a failure here: skeys-seal --check is)\n"
+		"  %d   a site or the table failed verification; the dump shows why\n"
+		"  %d   input or environment error: unreadable, not a supported binary,\n"
+		"      truncated, not built with skeys, output not written\n"
+		"  %d  usage error\n"
+		"skeys-dump only reads FILE.\n",
+		SKEYS_EXIT_OK, SKEYS_EXIT_VERIFY, SKEYS_EXIT_INPUT, SKEYS_EXIT_USAGE);
 }
 
 static int usage(const char *msg, const char *arg)
@@ -78,6 +91,7 @@ static const struct skeys_field
 	K_NAME = { .key = "name", .head = "NAME" },
 	K_ADDRESS = { .key = "address", .head = "ADDRESS" },
 	K_INITIAL = { .key = "initial", .head = "INITIAL", .yes = "true", .no = "false" },
+	K_IMPORT = { .key = "import", .head = "IMPORT", .yes = "yes", .no = "no" },
 	K_SITES = { .key = "sites", .head = "SITES" },
 	K_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
 	K_ERROR = { .key = "error", .fmt = ": %s" },
@@ -118,28 +132,68 @@ static void emit_header(struct skeys_emit *e, const struct skeys_input *in,
 	skeys_emit_array_end(e);
 }
 
+static void emit_key(struct skeys_emit *e, const struct skeys_input *in,
+		     const struct skeys_check_key *k)
+{
+	char name[512];
+
+	skeys_names_key_name(&in->check, k->addr, name, sizeof(name));
+	skeys_emit_elem_begin(e);
+	skeys_emit_field_str(e, &K_NAME, name);
+	skeys_emit_field_addr(e, &K_ADDRESS, k->addr);
+	if (k->valid) {
+		skeys_emit_field_bool(e, &K_INITIAL, k->initial);
+		skeys_emit_field_bool(e, &K_IMPORT, k->import);
+	} else {
+		skeys_emit_field_null(e, &K_INITIAL);
+		skeys_emit_field_null(e, &K_IMPORT);
+	}
+	skeys_emit_field_uint(e, &K_SITES, k->sites);
+	skeys_emit_field_bool(e, &K_OK, k->valid);
+	if (k->error)
+		skeys_emit_field_str(e, &K_ERROR, k->error);
+	skeys_emit_elem_end(e);
+}
+
+/*
+ * The keys of the site table and the keys of the names table, one list by
+ * address: a named key without sites here (exported only, or its sites
+ * collected) is listed with 0 sites.
+ */
+static int key_addr_cmp(const void *a, const void *k)
+{
+	uint64_t x = *(const uint64_t *)a, y = ((const struct skeys_check_key *)k)->addr;
+
+	return (x > y) - (x < y);
+}
+
+/* Is the key at `addr` one of the site table's (c->keys, by address)? */
+static bool has_sites(const struct skeys_check *c, uint64_t addr)
+{
+	return c->n_keys && bsearch(&addr, c->keys, c->n_keys, sizeof(*c->keys), key_addr_cmp);
+}
+
+/*
+ * The keys of the site table and the keys of the names table, one list by
+ * address: a named key without sites here (exported only, or its sites
+ * collected) is listed with 0 sites.
+ */
 static void emit_keys(struct skeys_emit *e, const struct skeys_input *in)
 {
 	const struct skeys_check *c = &in->check;
-	char name[512];
+	const struct skeys_names *nm = c->names;
+	size_t n_named = nm ? nm->n_keys : 0, n = c->n_keys, i = 0, j;
 
-	skeys_emit_field_array(e, &F_KEYS, c->n_keys);
-	for (size_t i = 0; i < c->n_keys; i++) {
-		const struct skeys_check_key *k = &c->keys[i];
+	for (j = 0; j < n_named; j++)
+		n += !has_sites(c, nm->keys[j].key.addr);
+	skeys_emit_field_array(e, &F_KEYS, n);
+	for (j = 0; j <= n_named; j++) {
+		uint64_t next = j < n_named ? nm->keys[j].key.addr : UINT64_MAX;
 
-		skeys_check_key_name(in->img, k->addr, name, sizeof(name));
-		skeys_emit_elem_begin(e);
-		skeys_emit_field_str(e, &K_NAME, name);
-		skeys_emit_field_addr(e, &K_ADDRESS, k->addr);
-		if (k->valid)
-			skeys_emit_field_bool(e, &K_INITIAL, k->initial);
-		else
-			skeys_emit_field_null(e, &K_INITIAL);
-		skeys_emit_field_uint(e, &K_SITES, k->sites);
-		skeys_emit_field_bool(e, &K_OK, k->valid);
-		if (k->error)
-			skeys_emit_field_str(e, &K_ERROR, k->error);
-		skeys_emit_elem_end(e);
+		while (i < c->n_keys && c->keys[i].addr <= next)
+			emit_key(e, in, &c->keys[i++]);
+		if (j < n_named && !has_sites(c, next))
+			emit_key(e, in, &nm->keys[j].key);
 	}
 	skeys_emit_array_end(e);
 }
@@ -155,7 +209,7 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t
 	skeys_emit_field_addr(e, &S_ADDRESS, site.code);
 	skeys_check_func_name(in->img, site.code, buf, sizeof(buf));
 	skeys_emit_field_str(e, &S_FUNCTION, buf);
-	skeys_check_key_name(in->img, site.key, buf, sizeof(buf));
+	skeys_names_key_name(&in->check, site.key, buf, sizeof(buf));
 	skeys_emit_field_str(e, &S_KEY, buf);
 	skeys_emit_field_str(e, &S_BRANCH,
 			     (site.flags & SKEYS_ENTRY_BRANCH) ? "likely" : "unlikely");

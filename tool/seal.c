@@ -321,7 +321,7 @@ static int seal(const struct opts *o, struct skeys_input *in, const struct skeys
 		goto out;
 	}
 	if (skeys_output_write(&w, in->check.hdr_off, sk.out + in->check.hdr_off,
-			       sizeof(struct skeys_header), err, sizeof(err)))
+			       in->img->header.size, err, sizeof(err)))
 		goto write_failed;
 	if (skeys_output_commit(&w, &in->file, unchanged, &src, err, sizeof(err))) {
 		output_error(&src, dest, err);

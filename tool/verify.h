@@ -56,6 +56,9 @@ static inline struct skeys_entry skeys_check_entry_decode(const struct skeys_ima
 bool skeys_check_header_read(struct skeys_check *c);
 bool skeys_check_bounds(struct skeys_check *c);
 
+/* verify_keys.c: does k->addr hold a key? Sets valid, initial, import, error. */
+void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k);
+
 /* verify_keys.c: c->keys and each site's key index. False when memory ran out. */
 bool skeys_check_keys_collect(struct skeys_check *c);
 

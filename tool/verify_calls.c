@@ -181,7 +181,8 @@ static int table_error(struct skeys_calls *cs, const char *msg)
 static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 {
 	const struct skeys_image *img = cs->img;
-	const uint8_t *h = bytes_at(img, hs->addr, sizeof(struct skeys_header));
+	/* The call table's header is of the first size: it has no names table. */
+	const uint8_t *h = bytes_at(img, hs->addr, SKEYS_HEADER_SIZE_V1);
 	const struct skeys_section *ts;
 	uint64_t stop;
 

@@ -50,8 +50,14 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 			skeys_check_note(c, &k->error, "flags 0x%08x lack the key magic 0x%08x",
 					 flags, SKEYS_KEY_MAGIC);
 		k->initial = flags & SKEYS_KEY_F_INITIAL;
+		k->import = flags & SKEYS_KEY_F_PROXY;
 	}
 	k->valid = !k->error;
+}
+
+void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k)
+{
+	key_verify(c, k);
 }
 
 /* Key address -> index of first appearance, open addressing; grows at half full. */

@@ -5,6 +5,7 @@
  * step of verification in order.
  */
 #include "verify.h"
+#include "names.h"
 
 #include "arch.h"
 
@@ -122,9 +123,11 @@ bool skeys_check_header_read(struct skeys_check *c)
 
 	if (!section_sound(c, s))
 		return false;
-	if (s->size != HDR_SIZE) {
-		skeys_check_table_error(c, "section %s is %" PRIu64 " bytes, a header is %" PRIu64,
-					s->name, s->size, HDR_SIZE);
+	/* A header with the names table's bounds, or one from before them. */
+	if (s->size != HDR_SIZE && s->size != SKEYS_HEADER_SIZE_V1) {
+		skeys_check_table_error(c, "section %s is %" PRIu64 " bytes, a header is %u (%" PRIu64
+					   " with the names table)",
+					s->name, s->size, SKEYS_HEADER_SIZE_V1, HDR_SIZE);
 		return false;
 	}
 	c->hdr_addr = s->addr;
@@ -139,10 +142,10 @@ bool skeys_check_header_read(struct skeys_check *c)
 					h->version, SKEYS_ABI_VERSION);
 		return false;
 	}
-	if (h->header_size != HDR_SIZE || h->entry_size != ENTRY_SIZE) {
+	if (h->header_size != s->size || h->entry_size != ENTRY_SIZE) {
 		skeys_check_table_error(c, "header declares header size %u and entry size %u, "
 					   "expected %" PRIu64 " and %" PRIu64,
-					h->header_size, h->entry_size, HDR_SIZE, ENTRY_SIZE);
+					h->header_size, h->entry_size, s->size, ENTRY_SIZE);
 		ok = false;
 	}
 	if (h->arch != (unsigned)c->img->arch->id) {
@@ -279,6 +282,7 @@ int skeys_check_open(struct skeys_check *c, struct skeys_image *img, char *err,
 		if (!skeys_check_duplicates(c, &by_code))
 			c->oom = true;
 		seal_verify(c);
+		skeys_names_verify(c);
 		for (i = 0; c->site_errors && i < c->n; i++)
 			c->n_bad += c->site_errors[i] != NULL;
 		/* Computed once here for sealing and for the proof of the sealed copy. */
@@ -299,6 +303,7 @@ void skeys_check_close(struct skeys_check *c)
 {
 	size_t i;
 
+	skeys_names_free(c);
 	for (i = 0; c->site_errors && i < c->n; i++)
 		free(c->site_errors[i]);
 	free(c->site_errors);

@@ -12,6 +12,27 @@ SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 INCLUDE = os.path.join(SRC, "include")
 
 
+# C for the benchmark programs: a monotonic clock in nanoseconds and a
+# comparison for sorting the measured times (C and C++ alike).
+C_TIMING = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+static long long now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+static int cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+	return x < y ? -1 : x > y;
+}
+"""
+
+
 class Ctx:
     """Where things are and how big the run is."""
 

@@ -17,6 +17,8 @@ from common import INCLUDE, compilers, have, out, run, spread, version
 SHAPES = {
     "cold": ("slow path is a call; x is still needed after it",
              "if ({c}) slow_cold(x); return x * 3 + 1;"),
+    "coldattr": ("as cold, the slow function's declaration says __attribute__((cold))",
+                 "if ({c}) slow_coldattr(x); return x * 3 + 1;"),
     "ncsr": ("as cold, the slow function declared no_caller_saved_registers",
              "if ({c}) slow_ncsr(x); return x * 3 + 1;"),
     "used": ("slow path's result is used after it",
@@ -28,6 +30,7 @@ SHAPES = {
 }
 FNPTR = {
     "cold": "hook_cold(x); return x * 3 + 1;",
+    "coldattr": "hook_cold(x); return x * 3 + 1;",
     "ncsr": "hook_cold(x); return x * 3 + 1;",
     "used": "return x * 3 + 1 + hook_val(x);",
     "tail": "return hook_tail(x);",
@@ -56,6 +59,7 @@ extern _Atomic bool aflag_off;
 extern int ev_dummy;
 extern long stat_n, stat_sum;
 void slow_cold(int x);
+__attribute__((cold)) void slow_coldattr(int x);
 __attribute__((no_caller_saved_registers)) void slow_ncsr(int x);
 int slow_val(int x);
 extern void (*hook_cold)(int);
@@ -72,6 +76,7 @@ int ev_dummy __attribute__((aligned(64)));
 long stat_n, stat_sum;
 volatile int slow_sink;
 __attribute__((noinline, cold)) void slow_cold(int x) { slow_sink += x; }
+__attribute__((noinline, cold)) void slow_coldattr(int x) { slow_sink += x; }
 __attribute__((noinline, cold)) int slow_val(int x) { return x + slow_sink; }
 __attribute__((noinline, cold, no_caller_saved_registers)) void slow_ncsr(int x)
 {

@@ -217,7 +217,19 @@ def zero_cost_md(hp, L, plot):
           "`-mgeneral-regs-only`) lets the compiler keep everything in registers across the "
           "call, see shape `ncsr`; gcc 12 and clang 14 gain little or nothing from it.",
           "- Keep the slow function out of line (`noinline`, `cold`, as in every shape here "
-          "but `inline`), so that its code stays away from the hot path.", ""]
+          "but `inline`), so that its code stays away from the hot path."]
+    if "coldattr" in hp["shapes"]:
+        L.append("- Put `__attribute__((cold))` on the slow function's *declaration*, the one "
+                 "the site's file sees (shape `coldattr`; in `cold` only its definition, in "
+                 "another file, says so): a disabled site then costs "
+                 + ", ".join(f"+{hot_delta(hp['compilers'][cc], 'coldattr', 'site'):.0f} with {cc}"
+                             for cc in ccs)
+                 + ", against "
+                 + ", ".join(f"+{hot_delta(hp['compilers'][cc], 'cold', 'site'):.0f}"
+                             for cc in ccs)
+                 + " for `cold` (where it is +1, the compiler moved the register save "
+                 "into the slow path).")
+    L.append("")
     if plot:
         L += ["![instructions per site and shape](bench/sites.png)", ""]
 
@@ -321,6 +333,70 @@ plot 'toggle-dense.dat' using 1:2 with linespoints title 'dense (1 page run), pr
      'toggle-dense.dat' using 1:3 with linespoints title 'dense (1 page run), mprotect', \\
      'toggle-spread.dat' using 1:2 with linespoints title 'spread (1 run per site), procmem', \\
      'toggle-spread.dat' using 1:3 with linespoints title 'spread (1 run per site), mprotect'
+""", where)
+
+
+# ---- skeys against XRay -------------------------------------------------------
+
+def xray_rows(xr):
+    return [r for r in xr.get("rows", []) if "ir" in r["skeys"] or "median_us" in r["skeys"]]
+
+
+def xray_md(xr, L, plot):
+    L += ["## 2b. skeys against LLVM XRay", ""]
+    if "skipped" in xr:
+        L += [f"Not measured: {xr['skipped']}.", ""]
+        return
+    L += ["The same N small functions built twice by "
+          f"{xr['compiler']}: with one skeys site each (one key; `skeys_enable` + "
+          "`skeys_disable` is a pair), and with `-fxray-instrument "
+          "-fxray-instruction-threshold=1` (an entry and an exit sled each; `__xray_patch` + "
+          "`__xray_unpatch` is a pair, `XRAY_OPTIONS=patch_premain=false`). Instructions: "
+          "callgrind, user space, a run of 11 pairs minus a run of 1, over 10. Time: "
+          "`clock_gettime` around each pair, median per run, median of the runs; the two "
+          "programs run in alternating rounds. Syscalls: `strace -c`, one pair after start-up "
+          "minus a run with none. skeys checks every site's bytes before writing, can walk a "
+          "failed write back and synchronises other threads' cores when there are any; "
+          "XRay does none of that and makes the whole span writable and executable.", "",
+          "| functions | skeys sites | XRay sleds | skeys instr. / pair | XRay instr. / pair | "
+          "skeys time / pair | XRay time / pair | time ratio | skeys syscalls | XRay syscalls |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in xray_rows(xr):
+        a, b = r["skeys"], r["xray"]
+        sc = lambda d: ", ".join(f"{v} {k}" for k, v in sorted(d.get("syscalls", {}).items())) or "-"  # noqa: E731
+        L.append(f"| {r['functions']:,} | {r['skeys_sites']:,} | {r['xray_sleds']:,} | "
+                 f"{a.get('ir', 0):,.0f} | {b.get('ir', 0):,.0f} | {human_us(a['median_us'])} "
+                 f"±{100 * a['spread']:.0f}% | {human_us(b['median_us'])} ±{100 * b['spread']:.0f}% | "
+                 f"{a['median_us'] / b['median_us']:.2f} | {sc(a)} | {sc(b)} |")
+    if xr.get("hot"):
+        L += ["", f"Hot path (callgrind, per call, over the same function with neither): "
+              f"a disabled skeys site +{xr['hot']['site']:.0f} instruction, an unpatched XRay "
+              f"function (entry and exit sled) +{xr['hot']['sled']:.0f}."]
+    L += ["", "skeys' syscalls include opening `/proc/self/mem` once, in the first pair after "
+          "start-up.", ""]
+    if plot:
+        L += ["![skeys against XRay](bench/xray.png)", ""]
+
+
+def xray_plot(xr, where):
+    rows = [r for r in xray_rows(xr) if "ir" in r["skeys"]]
+    if not rows:
+        return None
+    with open(os.path.join(where, "xray.dat"), "w") as f:
+        for r in rows:
+            f.write(f"{r['functions']} {r['skeys']['ir']} {r['xray']['ir']} "
+                    f"{r['skeys']['median_us']} {r['xray']['median_us']}\n")
+    return gnuplot("""set terminal pngcairo size 800,480 font ',10'
+set output 'xray.png'
+set title 'Switching N functions on and off: skeys against XRay (one pair)'
+set logscale xy
+set xlabel 'functions'
+set ylabel 'user-space instructions / microseconds'
+set key top left
+plot 'xray.dat' using 1:2 with linespoints title 'skeys, instructions', \\
+     'xray.dat' using 1:3 with linespoints title 'XRay, instructions', \\
+     'xray.dat' using 1:4 with linespoints title 'skeys, µs', \\
+     'xray.dat' using 1:5 with linespoints title 'XRay, µs'
 """, where)
 
 
@@ -485,6 +561,48 @@ def targets(res):
                       "(membarrier, signals) per enable + disable pair, whatever the sites",
                       ("met" if len(per_run) == 1 and len(fixed) == 1 else "see table")
                       if tg["protocol"] else "not applicable until the protocol lands"))
+    xr = res.get("xray")
+    xrows = {r["functions"]: r for r in xray_rows(xr)} if xr and "rows" in xr else {}
+    if 1000 in xrows and "ir" in xrows[1000]["skeys"]:
+        r = xrows[1000]
+        per = r["skeys"]["ir"] / 1000
+        T.append(("Toggle 1,000 sites: at most 100 user-space instructions a site per enable + "
+                  "disable pair (callgrind)", f"{per:.0f} a site ({r['skeys']['ir']:,.0f} a pair; "
+                  f"XRay {r['xray']['ir']:,.0f} for 1,000 functions)", "met" if per <= 100 else "not met"))
+    if 1000 in xrows:
+        r = xrows[1000]
+        q = r["skeys"]["median_us"] / r["xray"]["median_us"]
+        T.append(("... and a pair faster than XRay's __xray_patch + __xray_unpatch of 1,000 "
+                  "functions (median of interleaved rounds)",
+                  f"{human_us(r['skeys']['median_us'])} against {human_us(r['xray']['median_us'])}: "
+                  f"{q:.2f}x", "met" if q < 1 else "not met"))
+    if tg:
+        dense = {r["sites"]: r for r in tg["rows"] if r["layout"] == "dense"
+                 and "median_us" in r["procmem_lat"]}
+        big = max(dense) if dense else 0
+        if 1000 in dense and big > 1000:
+            g = (dense[big]["procmem_lat"]["median_us"] / big) / \
+                (dense[1000]["procmem_lat"]["median_us"] / 1000)
+            T.append(("Toggle grows linearly: time a site at 100k within 1.2x of 1k",
+                      f"{big:,} sites: x{g:.2f} (procmem, dense)"
+                      + ("" if big >= 100000 else "; 100,000 not measured (the 100,000-function "
+                         "program takes gcc and gas over 15 minutes to build here)"),
+                      ("met" if g <= 1.2 else "not met") if big >= 100000
+                      else ("met to 10k" if g <= 1.2 else "not met")))
+        if 1000 in dense and "first_us" in dense[1000]["procmem_lat"]:
+            lat = dense[1000]["procmem_lat"]
+            q = lat["first_us"] / lat["median_us"]
+            T.append(("First switch after start-up, 1,000 sites, within 1.5x of a later one",
+                      f"{human_us(lat['first_us'])} against {human_us(lat['median_us'])}: x{q:.2f} "
+                      "(it checks the whole table: checksum, order, keys)",
+                      "met" if q <= 1.5 else "not met"))
+        th = [r for r in tg["rows"] if r.get("procmem_syscalls_threads")]
+        if th:
+            # one pair from start-up: membarrier's registration, then each batch's syncs
+            syncs = max((r["procmem_syscalls_threads"].get("membarrier", 0) - 1) / 2 for r in th)
+            T.append(("At most 3 core synchronisations a batch with threads",
+                      f"{syncs:g} membarrier a batch (one pair from start-up, less the "
+                      "registration)", "met" if syncs <= 3 else "not met"))
     tl = res.get("tool")
     if tl:
         rows = {r["sites"]: r for r in tl["rows"]}
@@ -534,6 +652,18 @@ def headline(res):
                  f"through `/proc/self/mem`, {human_us(big['mprotect_lat']['median_us'])} through "
                  "`mprotect`; one `pwrite` (or two `mprotect`) per page run and toggle, whatever "
                  "the number of sites.")
+    xr = res.get("xray")
+    if xr and "rows" in xr:
+        xrows = {r["functions"]: r for r in xray_rows(xr)}
+        if 1000 in xrows:
+            r = xrows[1000]
+            L.append(f"- Against LLVM XRay (clang 14), switching 1,000 functions on and off: "
+                     f"skeys {human_us(r['skeys']['median_us'])} a pair, "
+                     f"XRay {human_us(r['xray']['median_us'])} "
+                     f"(**{r['xray']['median_us'] / r['skeys']['median_us']:.1f}x** in skeys' favour)"
+                     + (f"; {r['skeys']['ir'] / 1000:.0f} user-space instructions a site against "
+                        f"{r['xray']['ir'] / 1000:.0f} a function" if "ir" in r["skeys"] else "")
+                     + ", every site checked before it is written.")
     tl = res.get("tool")
     if tl:
         rows = {r["sites"]: r for r in tl["rows"]}
@@ -564,8 +694,8 @@ def write(res, docs, readme, plots=True):
     if plots:
         if "hotpath" in res:
             made["sites"] = zero_cost_plot(res["hotpath"], pdir)
-        for k, fn in (("hotpath", hotpath_plot), ("toggle", toggle_plot), ("tool", tool_plot),
-                      ("startup", startup_plot)):
+        for k, fn in (("hotpath", hotpath_plot), ("toggle", toggle_plot), ("xray", xray_plot),
+                      ("tool", tool_plot), ("startup", startup_plot)):
             if k in res:
                 made[k] = fn(res[k], pdir)
         for f in os.listdir(pdir):
@@ -575,12 +705,14 @@ def write(res, docs, readme, plots=True):
          "Written by `bench/run` (do not edit by hand): every figure here and in the README's "
          "headline block comes from one run of it. Raw results: "
          "[bench/results.json](bench/results.json).", "",
-         "```sh", "sh bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19",
+         "```sh", "sh bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19, XRay",
          "bench/run                  # builds build-bench/ (release) and rewrites this file", "```",
          "", "## Machine", "",
          f"- {m['date']}, {m['cpu']}, {m['cores']} cores, Linux {m['kernel']} ({m['arch']})",
          f"- load average before / after: {m['load_before']} / {m.get('load_after', '?')} "
-         "(the machine is shared; medians and interleaved rounds are used against that)",
+         "(a shared machine: other jobs ran on its 2 cores during the run; medians and "
+         "interleaved rounds are used against that, and times vary from run to run more than "
+         "instruction counts do)",
          f"- run time of `bench/run`: {m.get('seconds', '?')} s"]
     for cc, v in m["compilers"].items():
         L.append(f"- `{cc}`: {v}")
@@ -596,6 +728,8 @@ def write(res, docs, readme, plots=True):
         zero_cost_md(res["hotpath"], L, made.get("sites"))
     if "toggle" in res:
         toggle_md(res["toggle"], L, made.get("toggle"))
+    if "xray" in res:
+        xray_md(res["xray"], L, made.get("xray"))
     if "tool" in res:
         tool_md(res["tool"], L, made.get("tool"))
     if "startup" in res:

@@ -159,22 +159,30 @@ static unsigned scn_flags(uint32_t c)
 static int note_skeys(struct skeys_image *img, const struct skeys_section *s, char *err,
 		      size_t errlen)
 {
+	uint16_t hsize;
+
 	if (strcmp(s->name, PE_SECTION))
 		return 0;
 	if (img->has_header)
 		FAIL("two %s sections", PE_SECTION);
 	if (s->flags & SKEYS_SEC_NOBITS)
 		FAIL("section %s has no contents in the file", PE_SECTION);
-	if (s->size < sizeof(struct skeys_header))
-		FAIL("section %s is %llu bytes, shorter than the %zu-byte module header",
-		     PE_SECTION, (unsigned long long)s->size, sizeof(struct skeys_header));
+	if (s->size < SKEYS_HEADER_SIZE_V1)
+		FAIL("section %s is %llu bytes, shorter than the %u-byte module header",
+		     PE_SECTION, (unsigned long long)s->size, SKEYS_HEADER_SIZE_V1);
+	/* The header says its size: with the names table's bounds, or without. */
+	hsize = SKEYS_HEADER_SIZE_V1;
+	if (s->size >= SKEYS_HEADER_SIZE_NAMES && in_file(img, s->offset, SKEYS_HEADER_SIZE_V1) &&
+	    le16(img->buf + s->offset + offsetof(struct skeys_header, header_size)) ==
+		    SKEYS_HEADER_SIZE_NAMES)
+		hsize = SKEYS_HEADER_SIZE_NAMES;
 	img->has_header = img->has_table = true;
 	img->header = *s;
-	img->header.size = sizeof(struct skeys_header);
+	img->header.size = hsize;
 	img->table = *s;
-	img->table.addr += sizeof(struct skeys_header);
-	img->table.offset += sizeof(struct skeys_header);
-	img->table.size -= sizeof(struct skeys_header);
+	img->table.addr += hsize;
+	img->table.offset += hsize;
+	img->table.size -= hsize;
 	return 0;
 }
 

@@ -79,10 +79,35 @@ struct skeys_header {
 	uint64_t checksum;     /* skeys_table_checksum() of the sealed entries */
 	int32_t start;         /* table start, relative to this field */
 	int32_t stop;          /* table end, relative to this field */
+	/*
+	 * The names table (struct skeys_name entries), relative to each field.
+	 * Only in a header of SKEYS_HEADER_SIZE_NAMES bytes: a header of
+	 * SKEYS_HEADER_SIZE_V1 bytes (modules built before names were
+	 * recorded) ends before them. Same ABI version: header_size says which.
+	 */
+	int32_t names_start;
+	int32_t names_stop;
 };
 
 #define SKEYS_HEADER_MAGIC "SKEYSHDR"
 #define SKEYS_HEADER_SEALED 0x1u
+#define SKEYS_HEADER_SIZE_V1 40u /* without the names table's bounds */
+#define SKEYS_HEADER_SIZE_NAMES 48u /* with them: SKEYS_HEADER_SIZE, sizeof(struct skeys_header) */
+
+/*
+ * A key's name, one per SKEYS_DEFINE_* and SKEYS_IMPORT_* (not sealed, not
+ * sorted: skeys-seal only verifies it). `key` and `name` are relative to
+ * their own address like an entry's fields: the key (an import's proxy)
+ * and its NUL-terminated name in read-only data. `count` is 1 for a key,
+ * n for an array of n keys (elements 16 bytes apart on every target),
+ * whose element i is called "name[i]".
+ */
+struct skeys_name {
+	int32_t key;
+	int32_t name;
+	uint32_t count;
+};
+#define SKEYS_KEY_STRIDE 16u /* sizeof(struct skeys_key) on every target */
 
 /*
  * `arch` is the SKEYS__ARCH_ID that the architecture's header of site
@@ -94,7 +119,7 @@ struct skeys_header {
  * The layout as the format headers' assembly writes it (their module
  * header), tied to the structures by the assertions below.
  */
-#define SKEYS_HEADER_SIZE 40
+#define SKEYS_HEADER_SIZE 48
 #define SKEYS_ENTRY_SIZE 12
 
 #define SKEYS__STR2(x) #x
@@ -104,7 +129,8 @@ struct skeys_header {
  * The header's fields before `start`, in assembler syntax, as every format
  * header's module header begins: magic, version, sizes, arch (the
  * architecture header's SKEYS__ARCH_ID), and flags, count and checksum
- * left zero for skeys-seal. The format then writes `start` and `stop`.
+ * left zero for skeys-seal. The format then writes `start` and `stop`,
+ * `names_start` and `names_stop`.
  */
 #define SKEYS__ASM_HEADER_FIELDS                                               \
 	".ascii \"" SKEYS_HEADER_MAGIC "\"\n\t"                                \
@@ -132,12 +158,15 @@ SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
 			     offsetof(struct skeys_header, count) == 20 &&
 			     offsetof(struct skeys_header, checksum) == 24 &&
 			     offsetof(struct skeys_header, start) == 32 &&
-			     offsetof(struct skeys_header, stop) == 36,
+			     offsetof(struct skeys_header, stop) == 36 &&
+			     offsetof(struct skeys_header, names_start) == SKEYS_HEADER_SIZE_V1 &&
+			     sizeof(struct skeys_header) == SKEYS_HEADER_SIZE_NAMES,
 		     "struct skeys_header is laid out as SKEYS__ASM_HEADER_FIELDS writes it");
 
 /* Section names (ELF). */
 #define SKEYS_SECTION_TABLE "__skeys"
 #define SKEYS_SECTION_HEADER "__skeys_hdr"
+#define SKEYS_SECTION_NAMES "__skeys_names"
 
 /*
  * A static call (<skeys/call.h>), in the defining module's writable data.

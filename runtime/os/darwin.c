@@ -99,6 +99,7 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 			m->base = s;
 		m->n_exec++;
 	}
+	m->program = mh->filetype == 2; /* MH_EXECUTE */
 	snprintf(m->name, sizeof(m->name), "%s", info.dli_fname ? info.dli_fname : "image");
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <link.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +103,13 @@ static int lookup_cb(struct dl_phdr_info *info, size_t size, void *data)
 			m->base = m->exec[m->n_exec].start;
 		m->n_exec++;
 	}
-	snprintf(m->name, sizeof(m->name), "%s",
-		 info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "main program");
+	/* The program has no name here: the path it was started by (logs name it). */
+	m->program = !info->dlpi_name || !info->dlpi_name[0];
+	if (m->program && getauxval(AT_EXECFN))
+		snprintf(m->name, sizeof(m->name), "%s", (const char *)getauxval(AT_EXECFN));
+	else
+		snprintf(m->name, sizeof(m->name), "%s",
+			 m->program ? "main program" : info->dlpi_name);
 	l->found = true;
 	return 1;
 }

@@ -107,6 +107,7 @@ int skeys_os_module_lookup(const void *addr, struct skeys_module *m)
 		if ((s->prot & SKEYS_PROT_EXEC) && s->start < m->base)
 			m->base = s->start;
 	}
+	m->program = h == GetModuleHandleA(NULL);
 	if (!GetModuleFileNameA(h, m->name, sizeof(m->name)))
 		snprintf(m->name, sizeof(m->name), "module at %p", (void *)h);
 	return 0;

@@ -6,7 +6,7 @@ with mingw-w64 gcc or with clang, sealed by the native skeys-seal, run
 under wine.
 
   modules CASE    core.dll defines and exports keys; pe_modules.exe imports
-                  one and runs CASE (cross, loop, unloaded) with plugin.dll,
+                  one and runs CASE (cross, loop, unloaded, names) with plugin.dll,
                   which imports both; all three link the libskeys DLL.
   modules exe-export
                   pe_export.exe defines and exports the keys, plugin.dll is
@@ -23,7 +23,7 @@ Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
   run-pe-modules.py --cc gcc|clang [--ld bfd|lld] --include include
       --libskeys-dir DIR --seal skeys-seal --wine wine --prefix WINEPREFIX
       --workdir DIR [--other-version-lib LIB]
-      modules cross|loop|unloaded|exe-export | copies [exe|other-version]
+      modules cross|loop|unloaded|names|exe-export | copies [exe|other-version]
 """
 
 import argparse
@@ -113,11 +113,12 @@ def main():
     ap.add_argument("--other-version-lib")
     ap.add_argument("what", choices=["modules", "copies"])
     ap.add_argument("case", nargs="?",
-                    choices=["cross", "loop", "unloaded", "exe-export", "exe",
+                    choices=["cross", "loop", "unloaded", "names", "exe-export", "exe",
                              "other-version"])
     args = ap.parse_args()
-    if (args.what == "modules") != (args.case in ("cross", "loop", "unloaded", "exe-export")):
-        ap.error("modules takes a case (cross, loop, unloaded, exe-export); "
+    if (args.what == "modules") != (args.case in ("cross", "loop", "unloaded", "names",
+                                                  "exe-export")):
+        ap.error("modules takes a case (cross, loop, unloaded, names, exe-export); "
                  "copies takes none, exe or other-version")
     if args.case == "other-version" and not args.other_version_lib:
         ap.error("copies other-version needs --other-version-lib")

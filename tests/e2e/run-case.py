@@ -144,6 +144,10 @@ def check_table(args, path, doc, want_keys, sealed):
                           f"{'TRUE' if initial[k] else 'FALSE'} key is "
                           f"{s.get('instruction')!r}, expected {want!r}")
     for k in keys:
+        # Every key comes from SKEYS_DEFINE_* or SKEYS_IMPORT_*, whose names
+        # table entry survives --gc-sections, LTO and C++ COMDAT folding.
+        if re.fullmatch(r"0x[0-9a-f]+", k["name"]):
+            errors.append(f"key at {k['name']} has no name (names table)")
         if k.get("sites") != per_key.get(k["name"], 0):
             errors.append(f"key {k['name']}: 'sites' says {k.get('sites')}, "
                           f"the table has {per_key.get(k['name'], 0)}")

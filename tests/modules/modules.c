@@ -9,6 +9,7 @@
 #include "modules.h"
 #include "loader.h"
 
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -20,6 +21,17 @@
 #include <unistd.h>
 
 SKEYS_IMPORT_FALSE(feature);
+/* Keys of the executable's own, for the names test. */
+SKEYS_DEFINE_TRUE(main_own);
+/* An array of keys, named as the kernel's DEFINE_STATIC_KEY_ARRAY_* name theirs. */
+SKEYS__KEY_ATTR struct skeys_key_false main_arr[3] = { SKEYS__KEY_INIT(0), SKEYS__KEY_INIT(0),
+						       SKEYS__KEY_INIT(0) };
+SKEYS__NAME(main_arr, skeys_key_false, &main_arr[0].key, 3);
+
+__attribute__((noinline)) static int main_arr1(void)
+{
+	return skeys_branch_unlikely(&main_arr[1]);
+}
 
 __attribute__((noinline)) static int main_feature(void)
 {
@@ -90,6 +102,14 @@ static int cross(const char *path)
 static atomic_bool stop, pause_req, paused;
 static atomic_ulong started, done;
 
+/* For skeys_foreach() racing dlopen/dlclose: the names only, never the keys. */
+static int count_named(const char *name, struct skeys_key *k, void *data)
+{
+	(void)k;
+	*(size_t *)data += strlen(name) > 0;
+	return 0;
+}
+
 static void *toggler(void *arg)
 {
 	unsigned long n = 0;
@@ -109,6 +129,15 @@ static void *toggler(void *arg)
 			failures++;
 		}
 		atomic_store(&done, ++n);
+		if (n % 4 == 0) {
+			/* The program's and the library's names, the plugin's maybe. */
+			size_t named = 0;
+
+			if (skeys_foreach(count_named, &named) != 0 || named < 7 || named > 10) {
+				fprintf(stderr, "skeys_foreach: %zu names\n", named);
+				failures++;
+			}
+		}
 		usleep(200); /* quiet windows, so that loads can be checked */
 	}
 	return NULL;
@@ -160,6 +189,7 @@ static int loop(const char *path)
 
 		if (plugin_open(&p, path))
 			return 1;
+		CHECK(skeys_find("plugin_own") == p.own_key());
 		/*
 		 * Every fourth plugin is read with the toggler held between two
 		 * toggles, so that some reads are always checked (Windows'
@@ -228,12 +258,160 @@ static int unloaded(const char *path)
 	return 0;
 }
 
+/* ---- keys by name ---------------------------------------------------------- */
+
+struct seen {
+	const char *names[64];
+	struct skeys_key *keys[64];
+	int n, stop_at, enable_at;
+};
+
+static int record(const char *name, struct skeys_key *k, void *data)
+{
+	struct seen *s = data;
+
+	if (s->n < 64) {
+		/* Only valid during the call: keep a copy. */
+		char *copy = malloc(strlen(name) + 1);
+
+		if (copy)
+			memcpy(copy, name, strlen(name) + 1);
+		s->names[s->n] = copy ? copy : "";
+		s->keys[s->n] = k;
+	}
+	s->n++;
+	/* The lock is not held: switching a key from here must work. */
+	if (s->n == s->enable_at)
+		CHECK(skeys_key_enable(k) == 0);
+	return s->n == s->stop_at ? 42 : 0;
+}
+
+/* Index of the i-th (0-based) listing of `name`, or -1. */
+static int seen_at(const struct seen *s, const char *name, int i)
+{
+	for (int j = 0; j < s->n && j < 64; j++)
+		if (!strcmp(s->names[j], name) && i-- == 0)
+			return j;
+	return -1;
+}
+
+static void seen_free(struct seen *s)
+{
+	for (int j = 0; j < s->n && j < 64; j++)
+		if (*s->names[j])
+			free((void *)s->names[j]);
+	memset(s, 0, sizeof(*s));
+}
+
+static int names(const char *path)
+{
+	struct seen s = { .stop_at = -1, .enable_at = -1 };
+	struct skeys_key *f = skeys_find("feature");
+	struct plugin p;
+	int core_f, main_f, at;
+
+	/* The defining module's key, not the executable's proxy of it. */
+	CHECK(f && f != &feature.key && !(f->flags & SKEYS_KEY_F_PROXY));
+	CHECK(skeys_key_enable(f) == 0);
+	CHECK(core_feature() == 1 && main_feature() == 1);
+	CHECK(skeys_key_disable(f) == 0);
+	CHECK(skeys_find("fast") != NULL);
+	CHECK(skeys_find("main_own") == &main_own.key);
+	CHECK(skeys_find("main_arr[2]") == &main_arr[2].key);
+	CHECK(skeys_find("main_arr[0]") == &main_arr[0].key);
+	CHECK(skeys_find("main_arr") == NULL);
+	CHECK(skeys_find("main_arr[3]") == NULL);
+	CHECK(skeys_find("main_arr[01]") == NULL);
+	CHECK(skeys_find("main_ow") == NULL);
+	CHECK(skeys_find("plugin_own") == NULL);
+	CHECK(skeys_find("") == NULL);
+	CHECK(skeys_find(NULL) == NULL);
+	CHECK(skeys_key_enable(skeys_find("main_arr[1]")) == 0);
+	CHECK(main_arr1() == 1);
+
+	/* Every name of every module, load order: the library, then the program. */
+	CHECK(skeys_foreach(record, &s) == 0);
+	core_f = seen_at(&s, "feature", 0);
+	main_f = seen_at(&s, "feature", 1);
+	CHECK(core_f >= 0 && main_f > core_f && seen_at(&s, "feature", 2) < 0);
+	CHECK(core_f >= 0 && s.keys[core_f] == f);
+	CHECK(main_f >= 0 && s.keys[main_f] == &feature.key);
+	CHECK(seen_at(&s, "fast", 0) >= 0 && seen_at(&s, "main_own", 0) > seen_at(&s, "fast", 0));
+	CHECK(seen_at(&s, "main_arr[0]", 0) >= 0 && seen_at(&s, "main_arr[1]", 0) >= 0 &&
+	      seen_at(&s, "main_arr[2]", 0) >= 0 && seen_at(&s, "main_arr", 0) < 0);
+	CHECK(s.n == 7); /* feature, fast; feature (import), main_own, main_arr[0..2] */
+	seen_free(&s);
+
+	/* A non-zero return stops the walk and is returned. */
+	s.stop_at = 2;
+	s.enable_at = -1;
+	CHECK(skeys_foreach(record, &s) == 42 && s.n == 2);
+	seen_free(&s);
+	CHECK(skeys_foreach(NULL, NULL) == -EINVAL);
+
+	/* A plugin's keys are found while it is loaded, and listed last. */
+	if (plugin_open(&p, path))
+		return 1;
+	CHECK(skeys_find("plugin_own") == p.own_key());
+	CHECK(skeys_find("feature") == f);
+	s.stop_at = s.enable_at = -1;
+	CHECK(skeys_foreach(record, &s) == 0);
+	CHECK(s.n == 10 && seen_at(&s, "plugin_own", 0) > seen_at(&s, "main_own", 0));
+	CHECK(seen_at(&s, "feature", 2) > seen_at(&s, "main_own", 0));
+	/* fn may switch keys: enable the plugin's key from inside the walk. */
+	at = seen_at(&s, "plugin_own", 0);
+	seen_free(&s);
+	s.stop_at = -1;
+	s.enable_at = at + 1;
+	CHECK(at >= 0 && skeys_foreach(record, &s) == 0);
+	CHECK(skeys_key_enabled(p.own_key()));
+	seen_free(&s);
+	CHECK(skeys_check_sealed() == 0);
+	CHECK(test_unload(p.h) == 0);
+	CHECK(skeys_find("plugin_own") == NULL);
+	s.stop_at = s.enable_at = -1;
+	CHECK(skeys_foreach(record, &s) == 0 && s.n == 7);
+	seen_free(&s);
+	return 0;
+}
+
+/*
+ * Run with SKEYS_ENABLE=feature,main_arr[2],plugin_own,nosuch
+ * SKEYS_DISABLE=fast,main_own: the keys were switched before main().
+ */
+static int env(const char *path)
+{
+	struct plugin p;
+
+	CHECK(core_feature() == 1 && main_feature() == 1 && skeys_enabled(&feature));
+	CHECK(core_fast() == 0);
+	CHECK(!skeys_enabled(&main_own));
+	CHECK(skeys_enabled(&main_arr[2]) && !skeys_enabled(&main_arr[1]));
+	if (plugin_open(&p, path))
+		return 1;
+	/* The plugin's own key, at its registration; its imports follow theirs. */
+	CHECK(skeys_key_enabled(p.own_key()));
+	CHECK(p.feature() == 1 && p.fast() == 0);
+	CHECK(test_unload(p.h) == 0);
+	return 0;
+}
+
+/* The program is not sealed (its libraries are): the check says so. */
+static int unsealed(const char *path)
+{
+	(void)path;
+	fprintf(stderr, "main: start\n");
+	CHECK_ERR(skeys_check_sealed(), SKEYS_ERR_UNSEALED);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: %s cross|loop|unloaded PLUGIN\n", argv[0]);
+		fprintf(stderr, "usage: %s cross|loop|unloaded|names|env|unsealed PLUGIN\n",
+			argv[0]);
 		return 64;
 	}
 	if (!strcmp(argv[1], "cross"))
@@ -242,6 +420,12 @@ int main(int argc, char **argv)
 		rc = loop(argv[2]);
 	else if (!strcmp(argv[1], "unloaded"))
 		rc = unloaded(argv[2]);
+	else if (!strcmp(argv[1], "names"))
+		rc = names(argv[2]);
+	else if (!strcmp(argv[1], "env"))
+		rc = env(argv[2]);
+	else if (!strcmp(argv[1], "unsealed"))
+		rc = unsealed(argv[2]);
 	else
 		return 64;
 	if (rc || failures)

@@ -285,10 +285,11 @@ def render_text(d):
         words(d['ok'], 'verification ok', 'verification BAD'))]
     rows = []
     for k in d['keys']:
-        known('key', k, ('name', 'address', 'initial', 'sites', 'ok', 'error'))
+        known('key', k, ('name', 'address', 'initial', 'import', 'sites', 'ok', 'error'))
         rows.append([esc(k['name']), k['address'], words(k['initial'], 'true', 'false'),
-                     str(k['sites']), status(k)])
-    out += render_table('Keys', ['NAME', 'ADDRESS', 'INITIAL', 'SITES', 'STATUS'], rows)
+                     words(k['import'], 'yes', 'no'), str(k['sites']), status(k)])
+    out += render_table('Keys', ['NAME', 'ADDRESS', 'INITIAL', 'IMPORT', 'SITES', 'STATUS'],
+                        rows)
     rows = []
     for s in d['sites']:
         known('site', s, ('address', 'function', 'key', 'branch', 'instruction', 'length',

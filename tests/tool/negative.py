@@ -216,8 +216,11 @@ def case_bad_key(src):
     patch(f, off, b'\0')
     snap = snapshot(f)
     _, err = run_rc(1, SEAL, '--check', f)
-    expect(err.count('lack the key magic') == key['sites'],
+    # Each site, and the names table's entry for the key.
+    expect(err.count('lack the key magic') == key['sites'] + 1,
            'every site of the key should be reported:\n' + err)
+    expect('names entry at 0x' in err and 'key_false names 0x' in err,
+           'the names entry of the key should be reported:\n' + err)
     run_rc(1, SEAL, f)
     unchanged(f, snap, 'a failed run')
     d = dump_json(f, 1)
@@ -280,6 +283,29 @@ def case_table_tamper(src):
     tamper(src, 'checksum', lambda f: patch(f, hdr + 24, b'\x00\x11'), 'checksum')
     tamper(src, 'order', swap_entries, 'not in sorted order')
     tamper(src, 'bounds', lambda f: patch(f, hdr + 36, b'\x00'), "header's table")
+    # The names table: each entry names a key and a NUL-terminated identifier.
+    names = section(src, '__skeys_names')
+    expect(names['size'] >= 12, 'no names table')
+    # The first entry's string, and the section it lies in.
+    rel, = struct.unpack_from(byte_order(src) + 'i', read_at(src, names['offset'] + 4, 4))
+    at = names['addr'] + 4 + rel
+    strs = next(x for x in sections(src) if x['type'] != NOBITS and x['addr'] <= at <
+                x['addr'] + x['size'] and x['name'] != '__skeys_names')
+    strs = dict(strs, offset=strs['offset'] + at - strs['addr'], size=strs['size'] - (at - strs['addr']))
+    tamper(src, 'names-bounds', lambda f: patch(f, hdr + 44, b'\x02'),
+           'names table [0x')
+    tamper(src, 'names-key', lambda f: patch(f, names['offset'], b'\x04'),
+           'not a key of the module')
+    tamper(src, 'names-string', lambda f: patch(f, strs['offset'], b'-'),
+           'is not a C identifier')
+    if strs['size'] < 1024 and read_at(src, strs['offset'] + strs['size'] - 1, 1) == b'\0':
+        # The section's last string loses its NUL (ELF: __skeys_str holds only names).
+        last = strs['offset'] + strs['size'] - 1
+        tamper(src, 'names-nul', lambda f: patch(f, last, b'x'), 'without a NUL in its section')
+    tamper(src, 'names-outside', lambda f: patch(f, names['offset'] + 7, b'\x40'),
+           'is not in loaded data')
+    tamper(src, 'names-count', lambda f: patch(f, names['offset'] + 8, b'\x00'),
+           ': 0 keys')
 
 
 def case_bad_input(src):

@@ -398,7 +398,8 @@ static void synth_build(struct synth *y, size_t n, size_t k)
 {
 	uint64_t text = SYNTH_TEXT, data = text + 8 * n, table = data + 16 * k,
 		 hdr = table + 12 * n, len = hdr + 40;
-	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = SKEYS_HEADER_SIZE,
+	/* A header without the names table's bounds: the tools read both sizes. */
+	struct skeys_header h = { .version = SKEYS_ABI_VERSION, .header_size = SKEYS_HEADER_SIZE_V1,
 				  .entry_size = SKEYS_ENTRY_SIZE, .arch = skeys_arch_x86_64.id };
 	size_t i;
 
@@ -431,7 +432,7 @@ static void synth_build(struct synth *y, size_t n, size_t k)
 	memcpy(h.magic, SKEYS_HEADER_MAGIC, 8);
 	h.start = (int32_t)(table - (hdr + offsetof(struct skeys_header, start)));
 	h.stop = (int32_t)(table + 12 * n - (hdr + offsetof(struct skeys_header, stop)));
-	memcpy(y->buf + hdr, &h, sizeof(h));
+	memcpy(y->buf + hdr, &h, SKEYS_HEADER_SIZE_V1);
 	y->img.arch = &skeys_arch_x86_64;
 	y->img.buf = y->buf;
 	y->img.len = len;

@@ -32,6 +32,23 @@
 	".text\n\t"
 
 /*
+ * A key's name (struct skeys_name): entries in .skeysn$m, between the
+ * module's .skeysn$a and .skeysn$z, which the linker merges into one
+ * `.skeysn` section; the string in .rdata. SKEYS__NAME's function is plain
+ * .text, where the switch back lands.
+ */
+#define SKEYS__ASM_NAME(str)                                                   \
+	".section .skeysn$m,\"dr\"\n\t"                                        \
+	".balign 4\n\t"                                                        \
+	".long " SKEYS__KEY_OPERAND " - .\n\t"                                 \
+	".long .Lskeys_name%= - .\n\t"                                         \
+	".long %c[skeys_n]\n\t"                                                \
+	".section .rdata$skeysn,\"dr\"\n\t"                                    \
+	".Lskeys_name%=:\n\t"                                                  \
+	".asciz \"" str "\"\n\t"                                              \
+	".text\n\t"
+
+/*
  * COFF has no hidden visibility, but clang takes the attribute as "defined in
  * this module", which its mingw target needs to accept a declared key as a
  * constant. gcc ignores it with a warning; it needs -mcmodel=small instead
@@ -77,7 +94,7 @@
 #endif
 
 /*
- * The module header, the end of the table, and the constructor and
+ * The module header, the end of the table, the bounds of the names, and the constructor and
  * destructor that register the module, each in a `.linkonce discard`
  * (COMDAT "any") section: every translation unit emits them, the linker
  * keeps one copy per EXE or DLL. Constructors and destructors go through
@@ -98,10 +115,21 @@
 	".long " SKEYS__SYM(skeys__module_header) " + "                        \
 	SKEYS__STR(SKEYS_HEADER_SIZE) " - .\n\t"                               \
 	".long " SKEYS__SYM(skeys__table_end) " - .\n\t"                       \
+	".long " SKEYS__SYM(skeys__names_start) " - .\n\t"                     \
+	".long " SKEYS__SYM(skeys__names_end) " - .\n\t"                       \
 	".section .skeys$z,\"dr\"\n\t"                                         \
 	".linkonce discard\n\t"                                                \
 	".globl " SKEYS__SYM(skeys__table_end) "\n\t"                          \
 	SKEYS__SYM(skeys__table_end) ":\n\t"                                   \
+	".section .skeysn$a,\"dr\"\n\t"                                        \
+	".linkonce discard\n\t"                                                \
+	".balign 4\n\t"                                                        \
+	".globl " SKEYS__SYM(skeys__names_start) "\n\t"                        \
+	SKEYS__SYM(skeys__names_start) ":\n\t"                                 \
+	".section .skeysn$z,\"dr\"\n\t"                                        \
+	".linkonce discard\n\t"                                                \
+	".globl " SKEYS__SYM(skeys__names_end) "\n\t"                          \
+	SKEYS__SYM(skeys__names_end) ":\n\t"                                   \
 	".section .ctors.65435$skeys,\"dw\"\n\t"                               \
 	".linkonce discard\n\t"                                                \
 	SKEYS__PTR_ALIGN                                                       \

@@ -22,6 +22,24 @@
 #define SKEYS__ASM_SITE_LABEL ".Lskeys_site%=:\n\t"
 
 /*
+ * A key's name (struct skeys_name), emitted by SKEYS__NAME's function. The
+ * entry is retained ("R"): a key is named whether or not a site of it
+ * survived --gc-sections, and the entry keeps the key it names. The string
+ * goes to a read-only section of its own, kept by the entry's reference.
+ */
+#define SKEYS__ASM_NAME(str)                                                   \
+	".pushsection __skeys_names,\"aR\"," SKEYS__SECTION_TYPE_EXT "\n\t"   \
+	".balign 4\n\t"                                                        \
+	".long " SKEYS__KEY_OPERAND " - .\n\t"                                 \
+	".long .Lskeys_name%= - .\n\t"                                         \
+	".long " SKEYS__CONST("skeys_n") "\n\t"                                \
+	".popsection\n\t"                                                      \
+	".pushsection __skeys_str,\"a\"," SKEYS__SECTION_TYPE_EXT "\n\t"      \
+	".Lskeys_name%=:\n\t"                                                  \
+	".asciz \"" str "\"\n\t"                                              \
+	".popsection\n\t"
+
+/*
  * Constructor arrays are plain pointer arrays: padding in one would be
  * called as a null function, so align them to the pointer size exactly.
  */
@@ -32,9 +50,9 @@
 #endif
 
 /*
- * The module header, its constructor and destructor, and an empty retained
- * table contribution (so __start___skeys exists even when every site was
- * collected), all in one COMDAT group: every translation unit that includes
+ * The module header, its constructor and destructor, and empty retained
+ * table and names contributions (so __start___skeys and
+ * __start___skeys_names exist even when every site was collected), all in one COMDAT group: every translation unit that includes
  * <skeys.h> emits them, the linker keeps one copy per module. Symbols are
  * weak so that LTO's symbol tables accept the copies; `.ifndef` keeps one
  * copy when LTO merges translation units into one assembly file.
@@ -50,12 +68,20 @@
 	"skeys__module_header:\n\t"                                            \
 	".hidden __start___skeys\n\t"                                         \
 	".hidden __stop___skeys\n\t"                                          \
+	".hidden __start___skeys_names\n\t"                                   \
+	".hidden __stop___skeys_names\n\t"                                    \
 	SKEYS__ASM_HEADER_FIELDS                                               \
 	".long __start___skeys - .\n\t"                                        \
 	".long __stop___skeys - .\n\t"                                         \
+	".long __start___skeys_names - .\n\t"                                  \
+	".long __stop___skeys_names - .\n\t"                                   \
 	".size skeys__module_header, " SKEYS__STR(SKEYS_HEADER_SIZE) "\n\t"     \
 	".popsection\n\t"                                                      \
 	".pushsection __skeys,\"aGR\"," SKEYS__SECTION_TYPE                    \
+	",skeys__module,comdat\n\t"                                            \
+	".balign 4\n\t"                                                        \
+	".popsection\n\t"                                                      \
+	".pushsection __skeys_names,\"aGR\"," SKEYS__SECTION_TYPE              \
 	",skeys__module,comdat\n\t"                                            \
 	".balign 4\n\t"                                                        \
 	".popsection\n\t"                                                      \

@@ -22,12 +22,30 @@
 	".popsection\n\t"
 
 /*
+ * A key's name (struct skeys_name) in __DATA,__skeys_names, kept whatever
+ * dead stripping removes (`no_dead_strip`: a key is named whether or not a
+ * site of it survived); the string in __TEXT,__cstring.
+ */
+#define SKEYS__ASM_NAME(str)                                                   \
+	".pushsection __DATA,__skeys_names,regular,no_dead_strip\n\t"          \
+	".p2align 2\n\t"                                                       \
+	"l_skeys_name%=:\n\t"                                                  \
+	".long " SKEYS__KEY_OPERAND " - l_skeys_name%=\n\t"                    \
+	".long Lskeys_str%= - (l_skeys_name%= + 4)\n\t"                        \
+	".long %c[skeys_n]\n\t"                                                \
+	".popsection\n\t"                                                      \
+	".pushsection __TEXT,__const\n\t"                                      \
+	"Lskeys_str%=:\n\t"                                                    \
+	".asciz \"" str "\"\n\t"                                              \
+	".popsection\n\t"
+
+/*
  * The module header: a weak definition, so that the linker keeps one per
  * image. Mach-O relocations cannot subtract from the linker's undefined
- * section$start/end symbols, so the table bounds are left zero here: the
- * constructor fills them in before registering, and skeys-seal writes the
- * same values into the file. An empty __skeys contribution makes sure the
- * section exists.
+ * section$start/end symbols, so the table and names bounds are left zero
+ * here: the constructor fills them in before registering (the tools take
+ * the sections instead). Empty __skeys and __skeys_names contributions
+ * make sure the sections exist.
  */
 #define SKEYS__ASM_MODULE                                                      \
 	".ifndef _skeys__module_header\n\t"                                    \
@@ -38,9 +56,11 @@
 	".private_extern _skeys__module_header\n\t"                            \
 	"_skeys__module_header:\n\t"                                           \
 	SKEYS__ASM_HEADER_FIELDS                                               \
-	".long 0, 0\n\t"                                                       \
+	".long 0, 0, 0, 0\n\t"                                                 \
 	".popsection\n\t"                                                      \
 	".pushsection __DATA,__skeys,regular,live_support\n\t"                 \
+	".popsection\n\t"                                                      \
+	".pushsection __DATA,__skeys_names,regular,no_dead_strip\n\t"          \
 	".popsection\n\t"                                                      \
 	".endif\n"
 
@@ -60,6 +80,10 @@ extern const char skeys__table_start[] __asm__("section$start$__DATA$__skeys")
 	__attribute__((visibility("hidden")));
 extern const char skeys__table_stop[] __asm__("section$end$__DATA$__skeys")
 	__attribute__((visibility("hidden")));
+extern const char skeys__names_start[] __asm__("section$start$__DATA$__skeys_names")
+	__attribute__((visibility("hidden")));
+extern const char skeys__names_stop[] __asm__("section$end$__DATA$__skeys_names")
+	__attribute__((visibility("hidden")));
 void skeys_module_register(const struct skeys_header *header);
 void skeys_module_unregister(const struct skeys_header *header);
 void skeys__module_ctor(void);
@@ -74,6 +98,12 @@ __attribute__((weak, visibility("hidden"), constructor)) void skeys__module_ctor
 						       (uintptr_t)&skeys__module_header.start);
 		skeys__module_header.stop = (int32_t)((uintptr_t)skeys__table_stop -
 						      (uintptr_t)&skeys__module_header.stop);
+		skeys__module_header.names_start =
+			(int32_t)((uintptr_t)skeys__names_start -
+				  (uintptr_t)&skeys__module_header.names_start);
+		skeys__module_header.names_stop =
+			(int32_t)((uintptr_t)skeys__names_stop -
+				  (uintptr_t)&skeys__module_header.names_stop);
 		skeys_module_register(&skeys__module_header);
 	}
 }
