@@ -108,7 +108,9 @@ static const struct skeys_field
 	S_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
 	S_ERROR = { .key = "error", .fmt = ": %s" };
 
-static void emit_header(struct skeys_emit *e, const struct skeys_input *in)
+/* calls: NULL for a slice of a universal file (no static calls there). */
+static void emit_header(struct skeys_emit *e, const struct skeys_input *in,
+			const struct skeys_calls *calls)
 {
 	const struct skeys_check *c = &in->check;
 
@@ -122,7 +124,8 @@ static void emit_header(struct skeys_emit *e, const struct skeys_input *in)
 		skeys_emit_field_bool(e, &F_CHECKSUM, c->checksum_ok);
 	else
 		skeys_emit_field_null(e, &F_CHECKSUM);
-	skeys_emit_field_bool(e, &F_OK, skeys_check_ok(c));
+	/* The whole file: its key table and, where it has them, its static calls. */
+	skeys_emit_field_bool(e, &F_OK, skeys_check_ok(c) && (!calls || skeys_calls_ok(calls)));
 	skeys_emit_field_array(e, &F_ERRORS, c->n_errors);
 	for (size_t i = 0; i < c->n_errors; i++)
 		skeys_emit_field_str(e, NULL, c->errors[i]);
@@ -224,7 +227,7 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t
 static void emit_all(struct skeys_emit *e, const struct skeys_input *in,
 		     const struct skeys_calls *calls)
 {
-	emit_header(e, in);
+	emit_header(e, in, calls);
 	emit_keys(e, in);
 	skeys_emit_field_array(e, &F_SITES, in->check.n);
 	for (size_t i = 0; i < in->check.n; i++)

@@ -3,7 +3,8 @@
 """Static calls, one case: build tests/calls with a compiler, flags and link
 mode, seal it, list its calls with skeys-dump, and run it (both write
 methods). Other modes: `tamper` (a changed trampoline is refused by
-skeys-seal, exit 1, nothing written) and `typecheck` (an update with a
+skeys-seal, exit 1, nothing written;
+skeys-dump exits 1 and says not ok) and `typecheck` (an update with a
 function of another type does not compile; the same file with the right
 type does). Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 """
@@ -140,7 +141,16 @@ def case_tamper(args, work):
         raise Failure("no diagnostic naming the trampoline")
     if open(bad, "rb").read() != data:
         raise Failure("skeys-seal changed a file that failed verification")
-    run([args.dump, bad], expect=1)
+    # skeys-dump: exit 1, and its summary says so, in text and in JSON.
+    p = run([args.dump, bad], expect=1)
+    if "verification BAD" not in p.stdout.splitlines()[0]:
+        raise Failure("skeys-dump's summary line does not say verification BAD")
+    doc = json.loads(run([args.dump, "--json", bad], expect=1).stdout)
+    if doc["ok"] is not False or [c["ok"] for c in doc["calls"] if c["name"] == "op"] != [False]:
+        raise Failure("skeys-dump --json: ok is %r, call op %r, expected false"
+                      % (doc["ok"], [c for c in doc["calls"] if c["name"] == "op"]))
+    if json.loads(run([args.dump, "--json", exe]).stdout)["ok"] is not True:
+        raise Failure("skeys-dump --json: the untampered file is not ok")
 
     # Sealed, then its call table header changed: the runtime refuses updates.
     run([args.seal, exe])

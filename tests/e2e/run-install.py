@@ -6,7 +6,8 @@ would. One case a run:
 
   pkg-config              cc prog.c $(pkg-config --cflags --libs skeys), sealed
                           with the installed skeys-seal, run against the
-                          installed libskeys; one version everywhere
+                          installed libskeys; one version everywhere; the
+                          gdb recipe in DATADIR/skeys
   pkg-config-static       cc -static ... $(pkg-config --static ...) links under
                           -Wl,--fatal-warnings (no dlopen warning) and runs
   static-archive-exports  a user's .so linking libskeys.a exports no skeys_*;
@@ -96,6 +97,13 @@ def case_pkg_config(args, tmp):
     run_prog(args, inst, work, "./prog", env)
     run([inst.seal, "--check", "prog"], env, cwd=work, what="installed skeys-seal --check")
     run([inst.dump, "prog"], env, cwd=work, what="installed skeys-dump")
+    gdb_py = os.path.join(inst.prefix, "share", "skeys", "skeys-gdb.py")
+    if not os.path.isfile(gdb_py):
+        raise Failure(f"the gdb recipe was not installed as {gdb_py}")
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                           "skeys-gdb.py"), "rb") as f, open(gdb_py, "rb") as g:
+        if f.read() != g.read():
+            raise Failure(f"{gdb_py} is not scripts/skeys-gdb.py")
     ldd = shutil.which("ldd")
     if ldd:
         out = run([ldd, "./prog"], env, cwd=work, what="ldd")
