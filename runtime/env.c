@@ -89,7 +89,7 @@ static bool apply_token(struct skeys_module *m, const struct list *l, const stru
 		if (!s || !skeys_names_match(s, count, t->s, t->len, &idx))
 			continue;
 		named = true;
-		k = (struct skeys_key *)((char *)k + idx * SKEYS_KEY_STRIDE);
+		k = (struct skeys_key *)((char *)k + (size_t)idx * SKEYS_KEY_STRIDE);
 		/* An import follows the key it imports, which its own module set. */
 		if (k->flags & SKEYS_KEY_F_PROXY)
 			continue;
@@ -116,7 +116,7 @@ void skeys_env_apply(struct skeys_module *m)
 	for (i = 0; i < N_LISTS; i++) {
 		struct list *l = &lists[i];
 
-		for (j = 0; j < l->n; j++)
+		for (j = 0; l->t && j < l->n; j++)
 			if (apply_token(m, l, &l->t[j]))
 				l->t[j].matched = true;
 	}
@@ -129,7 +129,7 @@ void skeys_env_apply(struct skeys_module *m)
 	for (i = 0; i < N_LISTS; i++) {
 		struct list *l = &lists[i];
 
-		for (j = 0; j < l->n; j++) {
+		for (j = 0; l->t && j < l->n; j++) {
 			struct token *t = &l->t[j];
 
 			if (t->matched || t->reported)

@@ -63,8 +63,8 @@ const char *skeys_names_entry(const struct skeys_module *m, size_t i, struct ske
 	    e->count > (m->hi - m->lo) / SKEYS_KEY_STRIDE)
 		return NULL;
 	for (j = 0; j < e->count; j++)
-		if (skeys_module_of((const void *)(k + j * SKEYS_KEY_STRIDE)) != m ||
-		    !skeys_key_valid((const struct skeys_key *)(k + j * SKEYS_KEY_STRIDE)))
+		if (skeys_module_of((const void *)(k + (size_t)j * SKEYS_KEY_STRIDE)) != m ||
+		    !skeys_key_valid((const struct skeys_key *)(k + (size_t)j * SKEYS_KEY_STRIDE)))
 			return NULL;
 	*key = (struct skeys_key *)k;
 	*count = e->count;
@@ -111,7 +111,7 @@ static struct skeys_module **by_seq(size_t *n, int *err)
 		(*n)++;
 	if (!*n)
 		return NULL;
-	all = malloc(*n * sizeof(*all));
+	all = malloc(*n * sizeof(struct skeys_module *));
 	if (!all) {
 		*err = -ENOMEM;
 		return NULL;
@@ -146,7 +146,7 @@ int skeys_find_impl(const char *name, struct skeys_key **found)
 
 			if (!s || !skeys_names_match(s, count, name, strlen(name), &idx))
 				continue;
-			k = (struct skeys_key *)((char *)k + idx * SKEYS_KEY_STRIDE);
+			k = (struct skeys_key *)((char *)k + (size_t)idx * SKEYS_KEY_STRIDE);
 			if (!(k->flags & SKEYS_KEY_F_PROXY))
 				*found = k;
 			else if (!proxy)
@@ -197,7 +197,7 @@ static int collect(struct named **out, size_t *n_out)
 					snprintf(buf, sizeof(buf), "%s", s);
 				else
 					snprintf(buf, sizeof(buf), "%s[%u]", s, (unsigned)j);
-				list[have].key = (struct skeys_key *)((char *)k + j * SKEYS_KEY_STRIDE);
+				list[have].key = (struct skeys_key *)((char *)k + (size_t)j * SKEYS_KEY_STRIDE);
 				list[have].name = malloc(strlen(buf) + 1);
 				if (list[have].name)
 					memcpy(list[have].name, buf, strlen(buf) + 1);

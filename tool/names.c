@@ -202,14 +202,14 @@ static int by_name(const void *x, const void *y)
 /* `unique`: a name that no other entry (another namespace's key) has. */
 static bool mark_unique(struct skeys_names *nm)
 {
-	struct skeys_named_key **v = malloc((nm->n_keys ? nm->n_keys : 1) * sizeof(*v));
+	struct skeys_named_key **v = malloc((nm->n_keys ? nm->n_keys : 1) * sizeof(struct skeys_named_key *));
 	size_t i, j;
 
 	if (!v)
 		return false;
 	for (i = 0; i < nm->n_keys; i++)
 		v[i] = &nm->keys[i];
-	qsort(v, nm->n_keys, sizeof(*v), by_name);
+	qsort(v, nm->n_keys, sizeof(struct skeys_named_key *), by_name);
 	for (i = 0; i < nm->n_keys; i = j) {
 		size_t entries = 0;
 
@@ -250,7 +250,8 @@ void skeys_names_verify(struct skeys_check *c)
 		}
 	if (r.bad > ERRORS_MAX)
 		skeys_check_table_error(c, "and %zu more bad names entries", r.bad - ERRORS_MAX);
-	qsort(nm->keys, nm->n_keys, sizeof(*nm->keys), by_addr);
+	if (nm->n_keys)
+		qsort(nm->keys, nm->n_keys, sizeof(*nm->keys), by_addr);
 	if (!mark_unique(nm))
 		c->oom = true;
 }
@@ -300,7 +301,7 @@ void skeys_names_key_name(const struct skeys_check *c, uint64_t addr, char *out,
 	/* An array of keys (kernel.h's DEFINE_STATIC_KEY_ARRAY_*): element i. */
 	if (!s)
 		s = skeys_image_object_in(c->img, addr);
-	if (s && s->size >= 2 * SKEYS_KEY_STRIDE && s->size % SKEYS_KEY_STRIDE == 0 &&
+	if (s && s->size >= 2 * (uint64_t)SKEYS_KEY_STRIDE && s->size % SKEYS_KEY_STRIDE == 0 &&
 	    (addr - s->addr) % SKEYS_KEY_STRIDE == 0) {
 		snprintf(out, outlen, "%s[%" PRIu64 "]", s->name, (addr - s->addr) / SKEYS_KEY_STRIDE);
 		return;
