@@ -61,13 +61,27 @@ static bool ro_site(void)
 	return static_branch_unlikely(&km_ro_off) || !static_branch_likely(&km_ro_on);
 }
 
+/*
+ * gcc for 32-bit arm cannot take a symbol plus an offset as the site's key
+ * operand under PIE/PIC ("impossible constraint in 'asm'"): there a site
+ * can name only the first element of an array (docs/kernel.md), and the
+ * other elements are read as keys.
+ */
+#if defined(__arm__) && !defined(__clang__)
+#define KM_ELEM_UNLIKELY(k) static_key_enabled(k)
+#define KM_ELEM_LIKELY(k) static_key_enabled(k)
+#else
+#define KM_ELEM_UNLIKELY(k) static_branch_unlikely(k)
+#define KM_ELEM_LIKELY(k) static_branch_likely(k)
+#endif
+
 static unsigned arr_sites(void)
 {
 	return (unsigned)static_branch_unlikely(&km_arr_off[0]) |
-	       (unsigned)static_branch_unlikely(&km_arr_off[1]) << 1 |
-	       (unsigned)static_branch_unlikely(&km_arr_off[2]) << 2 |
+	       (unsigned)KM_ELEM_UNLIKELY(&km_arr_off[1]) << 1 |
+	       (unsigned)KM_ELEM_UNLIKELY(&km_arr_off[2]) << 2 |
 	       (unsigned)static_branch_likely(&km_arr_on[0]) << 3 |
-	       (unsigned)static_branch_likely(&km_arr_on[1]) << 4;
+	       (unsigned)KM_ELEM_LIKELY(&km_arr_on[1]) << 4;
 }
 
 static bool maybe_a(void)
