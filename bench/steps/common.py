@@ -120,6 +120,20 @@ def spread(xs):
     return m, (q[2] - q[0]) / 2 / m
 
 
+def strace_counts(args, env=None, trace=None):
+    """Calls per syscall of running `args` (strace -f -c), by name."""
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as o:
+        opts = ["-e", "trace=" + trace] if trace else []
+        run(["strace", "-f", "-c", "-o", o.name] + opts + list(args), env=env,
+            stdout=subprocess.DEVNULL)
+        calls = {}
+        for line in open(o.name):
+            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
+            if m and m.group(2) != "total":
+                calls[m.group(2)] = int(m.group(1))
+        return calls
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])

@@ -13,11 +13,9 @@ patching protocol: without one, a thread may execute a half-written site.
 """
 import json
 import os
-import re
 import subprocess
-import tempfile
 
-from common import C_TIMING, SRC, have, out, run, spread
+from common import C_TIMING, SRC, have, out, run, spread, strace_counts
 
 MAIN = C_TIMING + r"""
 #include <pthread.h>
@@ -87,17 +85,9 @@ SYSCALLS = "mprotect,pwrite64,membarrier,tgkill,rt_sigaction"
 
 
 def count(exe, toggle, method, threads=0):
-    with tempfile.NamedTemporaryFile("r", suffix=".strace") as o:
-        env = dict(os.environ, SKEYS_WRITE=method)
-        run(["strace", "-f", "-c", "-o", o.name, "-e", "trace=" + SYSCALLS,
-             exe, "toggle" if toggle else "idle", "1", str(threads)], env=env,
-            stdout=subprocess.DEVNULL)
-        calls = {}
-        for line in open(o.name):
-            m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
-            if m and m.group(2) != "total":
-                calls[m.group(2)] = int(m.group(1))
-        return calls
+    env = dict(os.environ, SKEYS_WRITE=method)
+    return strace_counts([exe, "toggle" if toggle else "idle", "1", str(threads)], env=env,
+                         trace=SYSCALLS)
 
 
 def page_runs(dump_json, page=4096):

@@ -21,7 +21,7 @@ import re
 import subprocess
 import tempfile
 
-from common import C_TIMING, INCLUDE, have, out, run, spread
+from common import C_TIMING, INCLUDE, have, out, run, spread, strace_counts
 
 CC = "clang-14"
 CXX = "clang++-14"  # <xray/xray_interface.h> is a C++ header
@@ -101,15 +101,7 @@ def instructions(exe, reps):
 
 def syscalls(exe):
     def count(mode):
-        with tempfile.NamedTemporaryFile("r", suffix=".strace") as o:
-            run(["strace", "-f", "-c", "-o", o.name, exe, mode, "1"], env=ENV,
-                stdout=subprocess.DEVNULL)
-            calls = {}
-            for line in open(o.name):
-                m = re.match(r"\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)\s*$", line)
-                if m and m.group(2) != "total":
-                    calls[m.group(2)] = int(m.group(1))
-            return calls
+        return strace_counts([exe, mode, "1"], env=ENV)
     a, b = count("pairs"), count("idle")
     return {k: a.get(k, 0) - b.get(k, 0) for k in set(a) | set(b) if a.get(k, 0) != b.get(k, 0)}
 
