@@ -124,6 +124,92 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	return 0;
 }
 
+/*
+ * The module's inline call-site table (<skeys/abi.h>), sealed and
+ * unchanged: its entries and how many, or n = 0 for none. 0 or an error.
+ */
+static int csites_find(const struct skeys_module *m, const struct skeys_header *calls,
+		       const struct skeys_entry **e, size_t *n)
+{
+	const struct skeys_header *h =
+		(const struct skeys_header *)(const void *)((const char *)calls + SKEYS_HEADER_SIZE_V1);
+	const char *start, *stop;
+
+	*n = 0;
+	if (!(calls->flags & SKEYS_CALLS_F_SITES))
+		return 0; /* an architecture without inline sites, or built before them */
+	if (!inside(m, h, SKEYS_HEADER_SIZE_V1) ||
+	    memcmp(h->magic, SKEYS_CSITES_MAGIC, sizeof(h->magic)) || !calls_header_ok(h) ||
+	    !(h->flags & SKEYS_HEADER_SEALED) || !skeys_arch_native()->encode_call)
+		goto bad;
+	start = (const char *)&h->start + h->start;
+	stop = (const char *)&h->stop + h->stop;
+	*e = (const struct skeys_entry *)(const void *)start;
+	if (stop < start || !inside(m, start, (size_t)(stop - start)) ||
+	    h->count > (size_t)(stop - start) / sizeof(**e) ||
+	    skeys_table_checksum(*e, h->count * sizeof(**e)) != h->checksum ||
+	    !skeys_table_is_sorted(*e, h->count, (uintptr_t)*e))
+		goto bad;
+	*n = h->count;
+	return 0;
+bad:
+	skeys_log(SKEYS_LOG_ERROR, "%s: inline call-site table changed after sealing", m->name);
+	return SKEYS_ERR_CHECKSUM;
+}
+
+/*
+ * What an inline site holds: a call (a jump for a tail call) to the target
+ * when the sites follow it (form not COMPILED) and it is in reach, the nop
+ * for a cond call site with no target, else a call to the trampoline.
+ */
+static void csite_encode(const struct skeys_arch *a, uintptr_t site, unsigned flags,
+			 enum skeys_call_form form, uintptr_t target, uintptr_t tramp,
+			 uint8_t *out)
+{
+	int (*encode)(uint64_t, uint64_t, uint8_t *) =
+		flags & SKEYS_CSITE_JMP ? a->encode_jump : a->encode_call;
+
+	memset(out, 0, SKEYS_SITE_MAX);
+	if (form != SKEYS_CALL_FORM_COMPILED && !target && (flags & SKEYS_CSITE_COND) &&
+	    !(flags & SKEYS_CSITE_JMP))
+		memcpy(out, a->nop, a->site_len);
+	else if (form == SKEYS_CALL_FORM_COMPILED || !target || encode(site, target, out))
+		(void)encode(site, tramp, out); /* verified by skeys-seal: in reach */
+}
+
+/* Queue the rewrite of every inline site of `call` from its state now to calling fn. */
+static int csites_queue(struct skeys_batch *b, struct skeys_module *m, struct skeys_call *call,
+			uintptr_t tramp, enum skeys_call_form new_, uintptr_t fn)
+{
+	const struct skeys_arch *a = skeys_arch_native();
+	const struct skeys_entry *e = NULL;
+	size_t n, i;
+	int err = csites_find(m, call->table, &e, &n);
+
+	if (err)
+		return err;
+	for (i = skeys_table_lower_bound(e, n, (uintptr_t)e, (uintptr_t)call); i < n; i++) {
+		struct skeys_site s = skeys_entry_site(&e[i], (uintptr_t)&e[i]);
+		/* A trapped thread runs the site again once written: it is a call. */
+		struct skeys_patch p = { .len = a->site_len, .retry = true, .jumps = true };
+
+		if (s.key != (uintptr_t)call)
+			break;
+		if (s.target != tramp)
+			return SKEYS_ERR_MISMATCH;
+		p.addr = p.target = (uintptr_t)s.code;
+		csite_encode(a, p.addr, s.flags, (enum skeys_call_form)call->form,
+			     (uintptr_t)call->target, tramp, p.old);
+		csite_encode(a, p.addr, s.flags, new_, fn, tramp, p.new_);
+		if (!memcmp(p.old, p.new_, p.len))
+			continue;
+		err = skeys_batch_queue(b, m, &p);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 {
 	struct skeys_batch b = { 0 };
@@ -174,6 +260,10 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 	/* Far to far, ret0 to ret0: the slot stays; checked, nothing to write. */
 	if (!memcmp(p.old, p.new_, p.len))
 		b.n = 0;
+	/* The sites in the same batch: each thread reaches the old target or the new one. */
+	err = csites_queue(&b, m, call, tramp, new_, (uintptr_t)fn);
+	if (err)
+		goto failed;
 	if (fn)
 		__atomic_store_n(&call->lit, fn, __ATOMIC_SEQ_CST);
 	err = skeys_batch_write(&b);

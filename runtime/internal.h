@@ -115,6 +115,11 @@ struct skeys_patch {
 	uint32_t run;  /* patches in the run of pages this one starts, once known; else 0 */
 	uint8_t len;
 	bool jumps; /* new_ is the jump */
+	/*
+	 * A trapped thread runs the site again once it is written, wherever
+	 * it leads (a call: sending the thread on would lose its return address).
+	 */
+	bool retry;
 };
 
 /*

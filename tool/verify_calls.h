@@ -25,6 +25,27 @@ struct skeys_call_check {
 	char *error;         /* NULL when it verified */
 };
 
+/* An inline call site (<skeys/abi.h>): found from relocations, or recorded. */
+struct skeys_csite_check {
+	uint64_t code, tramp, call; /* the e8/e9 byte, the trampoline, the call object */
+	unsigned flags;             /* SKEYS_CSITE_* */
+	char *error;                /* NULL when it verified */
+};
+
+/* The module's inline call-site table. */
+struct skeys_csites {
+	bool present; /* the call table's header says it has one (SKEYS_CALLS_F_SITES) */
+	struct skeys_header hdr;
+	uint64_t hdr_off, table_addr, table_off;
+	size_t cap; /* slots reserved */
+	/* Recorded (a sealed file) or found from relocations, in sealed order. */
+	struct skeys_csite_check *sites;
+	size_t n, n_bad;
+	size_t n_over; /* found beyond the reserved slots: they keep calling the trampoline */
+	bool relocs;   /* the file kept relocations for its code */
+	bool sealed, intact;
+};
+
 struct skeys_calls {
 	const struct skeys_image *img;
 	const struct skeys_call_arch *arch; /* its trampolines' row */
@@ -36,7 +57,17 @@ struct skeys_calls {
 	size_t n, n_bad;
 	char *error; /* a problem of the table as a whole */
 	bool sealed, intact;
+	struct skeys_csites sites;
 };
+
+/* The file's bytes at [addr, addr + len), or NULL. */
+static inline const uint8_t *skeys_calls_bytes_at(const struct skeys_image *img, uint64_t addr,
+						  uint64_t len)
+{
+	int64_t off = skeys_image_offset(img, addr, len);
+
+	return off < 0 ? NULL : img->buf + off;
+}
 
 /* 0 (problems recorded), or -1 with a message when memory ran out. */
 int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char *err,
@@ -50,7 +81,21 @@ bool skeys_calls_sealed(const struct skeys_calls *cs);
 size_t skeys_calls_report(const struct skeys_calls *cs, const char *path);
 /* The sealed table and header into `out`, a copy of the file's bytes. 0, or -1 with err. */
 int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size_t errlen);
-/* skeys-dump's `calls` array. */
+/* The call's name (from skeys__call_NAME), or its address. */
+void skeys_calls_name(const struct skeys_calls *cs, uint64_t call, char *out, size_t len);
+/* skeys-dump's `calls` array, and `call_sites` when it has inline sites. */
 void skeys_calls_emit(struct skeys_emit *e, const struct skeys_calls *cs);
+
+/* tool/verify_csites.c: the inline call sites, once the calls are read. 0, or -1 out of memory. */
+int skeys_csites_open(struct skeys_calls *cs);
+void skeys_csites_close(struct skeys_csites *t);
+/* Sites of the call object `call`. */
+size_t skeys_csites_count(const struct skeys_csites *t, uint64_t call);
+/* Every problem, as skeys_calls_report(); and a note on sites left to their trampolines. */
+size_t skeys_csites_report(const struct skeys_calls *cs, const char *path);
+/* The sealed site table and its header into `out`. 0, or -1 with err. */
+int skeys_csites_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size_t errlen);
+/* skeys-dump's `call_sites` array. */
+void skeys_csites_emit(struct skeys_emit *e, const struct skeys_calls *cs);
 
 #endif

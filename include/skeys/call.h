@@ -74,7 +74,12 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 #endif
 
 #define skeys_call(name) (skeys__tramp_##name)
+#ifdef SKEYS__CALL_SITES
+/* The trampoline under another name, so that skeys-seal can tell these sites apart. */
+#define skeys_call_cond(name) (skeys__tcond_##name)
+#else
 #define skeys_call_cond(name) (skeys__tramp_##name)
+#endif
 #define skeys_call_update(name, fn)                                            \
 	skeys_call_set(&skeys__call_##name, SKEYS__CALL_FN(skeys__tramp_##name, fn))
 /* The current target as a pointer of the call's type, or NULL for none. */
@@ -86,7 +91,8 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 /* Both names of a call, with C linkage so that the assembly can name them. */
 #define SKEYS_DECLARE_CALL(name, func)                                         \
 	SKEYS__C_LINKAGE SKEYS__CALL_ATTR struct skeys_call skeys__call_##name; \
-	SKEYS__C_LINKAGE SKEYS__CALL_ATTR __typeof__(func) skeys__tramp_##name
+	SKEYS__C_LINKAGE SKEYS__CALL_ATTR __typeof__(func) skeys__tramp_##name; \
+	SKEYS__C_LINKAGE SKEYS__CALL_ATTR __typeof__(func) skeys__tcond_##name
 
 /*
  * Where the architecture header has a trampoline template
@@ -100,15 +106,22 @@ SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS_DECLARE_CALL(name, func);                                        \
 	__attribute__((used)) struct skeys_call skeys__call_##name = {         \
-		lit, target, &skeys__calls_header, SKEYS_CALL_MAGIC | (kind), 0 \
+		lit, target, &skeys__calls_header, SKEYS_CALL_MAGIC | (kind), 0, 0 \
 	};                                                                     \
 	__asm__(SKEYS__ASM_CALL(name, kind))
+
+/*
+ * n more slots for the module's inline call sites (<skeys/abi.h>), at file
+ * scope; nothing where the architecture has none.
+ */
+#define SKEYS_RESERVE_CALL_SITES(n) __asm__(SKEYS__ASM_CALL_SITES(#n))
 
 #else
 
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS__CALL_STATIC_ASSERT(sizeof(struct skeys_call) == 0,                          \
 				  "skeys: static calls are not supported on this architecture or object format yet")
+#define SKEYS_RESERVE_CALL_SITES(n) SKEYS__CALL_STATIC_ASSERT((n) >= 0, "a number of sites")
 
 #endif
 

@@ -98,7 +98,7 @@ SKEYS_DEFINE_CALL(ns_call, thousand);
 #endif
 
 /* Looks like a call object, but no sealed call table lists it. */
-static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0 };
+static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0, 0 };
 
 static volatile int stop;
 

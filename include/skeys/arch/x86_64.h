@@ -53,5 +53,7 @@
 	".endif\n\t"                                                           \
 	".byte 0xff, 0x25\n\t"                                                 \
 	".long skeys__call_" #name " - (. + 4)\n\t"
+/* Calls to a trampoline may be rewritten in place (inline call sites, <skeys/abi.h>). */
+#define SKEYS__CALL_SITES 1
 
 #endif
