@@ -21,17 +21,22 @@ static bool x86_64_jmp_lit(const struct skeys_image *img, const uint8_t *p, uint
 static bool x86_64_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
 			  uint64_t call, unsigned kind, char *err, size_t errlen)
 {
-	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	static const uint8_t ret0[6] = { 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc };
+	static const uint8_t stub[3] = { 0x31, 0xc0, 0xc3 };
 
 	if (!x86_64_jmp_lit(img, t + 6, slot + 6, call)) {
 		snprintf(err, errlen, "expected jmp *0x%" PRIx64 "(%%rip) at offset 6", call);
+		return false;
+	}
+	if (memcmp(t + 12, stub, sizeof(stub))) {
+		snprintf(err, errlen, "expected xor %%eax,%%eax; ret (31 c0 c3) at offset 12");
 		return false;
 	}
 	if (kind) {
 		if (!memcmp(t, ret0, sizeof(ret0)))
 			return true;
 		snprintf(err, errlen, "expected the return-0 form "
-			 "(31 c0 c3 cc cc cc), found %02x %02x %02x %02x %02x %02x",
+			 "(eb 0a cc cc cc cc), found %02x %02x %02x %02x %02x %02x",
 			 t[0], t[1], t[2], t[3], t[4], t[5]);
 		return false;
 	}

@@ -177,7 +177,7 @@ SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
  *
  *   near:  e9 rel32 cc          jmp target
  *   far:   ff 25 rel32          jmp *lit(%rip), through this object's `lit`
- *   ret0:  31 c0 c3 cc cc cc    xor %eax,%eax; ret
+ *   ret0:  eb 0a cc cc cc cc    jmp to offset 12: xor %eax,%eax; ret
  *
  * followed at offset 6 by a fixed `ff 25 rel32`, jmp *lit(%rip) (where a
  * thread trapped in the slot may be sent: `lit` holds the current target

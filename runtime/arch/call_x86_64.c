@@ -21,7 +21,8 @@ static void put32(uint8_t *p, int64_t v)
 int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
 		    const struct skeys_call *call, uint8_t *out)
 {
-	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	/* One instruction, as every form: a thread may stop at any instruction of the slot. */
+	static const uint8_t ret0[6] = { 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc };
 	int64_t d = (int64_t)(target - (slot + 5));
 
 	switch (form) {
@@ -37,7 +38,7 @@ int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
 		out[1] = 0x25;
 		put32(out + 2, (int64_t)((uintptr_t)&call->lit - (slot + 6)));
 		break;
-	default: /* xor %eax,%eax; ret */
+	default: /* jmp to offset 12: xor %eax,%eax; ret */
 		memcpy(out, ret0, sizeof(ret0));
 		break;
 	}

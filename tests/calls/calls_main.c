@@ -3,6 +3,8 @@
  * Static calls end to end (built as C and as C++ by run-calls.py): near
  * and far targets, NULL and RET0, query, threads calling while another
  * thread updates. With -DWITH_LIB, calls across a shared library too.
+ * Run as `calls inline` (linked with --emit-relocs), its call sites are
+ * checked to call the target directly; as `calls`, the trampoline.
  */
 #include "../testing.h"
 #include "calls.h"
@@ -58,7 +60,7 @@ SKEYS_DEFINE_CALL_NULL(hook, bump);
 SKEYS_DEFINE_CALL_RET0(r0, add1);
 SKEYS_DEFINE_CALL(far, twice);
 
-/* The trampoline's first byte: 0xe9 near, 0xff far, 0x31 return 0. */
+/* The trampoline's first byte: 0xe9 near, 0xff far, 0xeb return 0. */
 static unsigned form_of(int (*tramp)(int))
 {
 	const unsigned char *p;
@@ -97,10 +99,108 @@ SKEYS_DEFINE_CALL(ns_call, thousand);
 } // namespace ns
 #endif
 
+/* Inline call sites: a call whose result is used, a tail call, a cond call. */
+static int inline_mode;
+static int counter2;
+__attribute__((noinline)) static int via_op(int x)
+{
+	return skeys_call(op)(x) * 2;
+}
+__attribute__((noinline)) static int via_op_tail(int x)
+{
+	return skeys_call(op)(x);
+}
+__attribute__((noinline)) static void via_hook(void)
+{
+	skeys_call_cond(hook)();
+	counter2++;
+}
+
+/* Whether a call or jmp rel32 in fn's first bytes leads to dest. */
+static int reaches(const void *fn, const void *dest)
+{
+	const unsigned char *p = (const unsigned char *)fn;
+	int32_t d;
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		if (p[i] != 0xe8 && p[i] != 0xe9)
+			continue;
+		memcpy(&d, p + i + 1, 4);
+		if (p + i + 5 + d == (const unsigned char *)dest)
+			return 1;
+	}
+	return 0;
+}
+
+#define CODE(f) ((const void *)(uintptr_t)(f))
+
+/*
+ * The sites of `via_op` and `via_op_tail` lead to fn directly when they
+ * are inline sites and fn is in reach (else through the trampoline), and
+ * they call it.
+ */
+static void check_sites(int (*fn)(int), int arg, int want)
+{
+	int (*tramp)(int) = skeys_call(op);
+	int direct = inline_mode && fn && !is_far(via_op, fn);
+
+	CHECK(via_op(arg) == 2 * want && via_op_tail(arg) == want);
+	CHECK(reaches(CODE(via_op), direct ? CODE(fn) : CODE(tramp)));
+	CHECK(reaches(CODE(via_op_tail), direct ? CODE(fn) : CODE(tramp)));
+}
+
+static void inline_sites(void)
+{
+	void (*tcond)(void) = skeys_call_cond(hook);
+
+	CHECK(skeys_call_update(op, add2) == 0);
+	check_sites(add2, 1, 3);
+	CHECK(skeys_call_update(op, abs) == 0); /* libc: far from a PIE executable */
+	check_sites(abs, -5, 5);
+	CHECK(skeys_call_update(op, NULL) == 0); /* not a cond site: the trampoline returns 0 */
+	CHECK(via_op(1) == 0 && via_op_tail(1) == 0);
+	CHECK(reaches(CODE(via_op), CODE(skeys_call(op))));
+	CHECK(skeys_call_update(op, add1) == 0);
+	check_sites(add1, 1, 2);
+
+	/* A cond site: a nop while there is no target. */
+	CHECK(skeys_call_update(hook, NULL) == 0);
+	counter = counter2 = 0;
+	via_hook();
+	CHECK(counter == 0 && counter2 == 1);
+	CHECK(inline_mode ? !reaches(CODE(via_hook), CODE(tcond)) && !reaches(CODE(via_hook), CODE(bump))
+			  : reaches(CODE(via_hook), CODE(tcond)));
+	CHECK(skeys_call_update(hook, bump) == 0);
+	via_hook();
+	CHECK(counter == 1 && counter2 == 2);
+	CHECK(reaches(CODE(via_hook), inline_mode ? CODE(bump) : CODE(tcond)));
+	CHECK(skeys_call_update(hook, NULL) == 0);
+	via_hook();
+	CHECK(counter == 1 && counter2 == 3);
+	CHECK(reaches(CODE(via_hook), CODE(tcond)) == !inline_mode);
+	counter = 0;
+}
+
 /* Looks like a call object, but no sealed call table lists it. */
 static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0, 0 };
 
 static volatile int stop;
+static unsigned long ticks;
+
+static void tick(void)
+{
+	__atomic_add_fetch(&ticks, 1, __ATOMIC_RELAXED);
+}
+
+/* One result of op: add1, add2, abs (far) or none, nothing else. */
+static void expect_op(int r)
+{
+	if (r != 2 && r != 3 && r != 1 && r != 0) {
+		fprintf(stderr, "caller: got %d\n", r);
+		abort();
+	}
+}
 
 static void *caller(void *arg)
 {
@@ -108,13 +208,11 @@ static void *caller(void *arg)
 
 	(void)arg;
 	while (!stop) {
-		int r = skeys_call(op)(1);
-
-		/* add1, add2, abs (far) or none: nothing else. */
-		if (r != 2 && r != 3 && r != 1 && r != 0) {
-			fprintf(stderr, "caller: got %d\n", r);
-			abort();
-		}
+		expect_op(skeys_call(op)(1));
+		/* Inline sites (a call, a tail call) and a cond site, when linked to have them. */
+		expect_op(via_op(1) / 2);
+		expect_op(via_op_tail(1));
+		skeys_call_cond(hook)();
 		n++;
 	}
 	return (void *)n;
@@ -133,9 +231,12 @@ static void threads(void)
 	for (i = 0; i < 2000; i++) {
 		k = i % 4;
 		CHECK(skeys_call_update(op, targets[k]) == 0);
+		CHECK(skeys_call_update(hook, i % 2 ? tick : NULL) == 0);
 		/* Once update returns, only the new target. */
 		CHECK(skeys_call(op)(1) == expect[k]);
+		CHECK(via_op(1) == 2 * expect[k] && via_op_tail(1) == expect[k]);
 	}
+	CHECK(skeys_call_update(hook, NULL) == 0);
 	stop = 1;
 	for (i = 0; i < 3; i++) {
 		void *n;
@@ -162,6 +263,18 @@ int main(int argc, char **argv)
 		CHECK(skeys_call(op)(1) == 2);
 		return failures != 0;
 	}
+
+	/* One of its inline call sites changed after sealing (--mode tamper --relocs). */
+	if (argc > 1 && !strcmp(argv[1], "tampered-site")) {
+		CHECK_ERR(skeys_call_update(op, add2), SKEYS_ERR_MISMATCH);
+		CHECK(skeys_call(op)(1) == 2 && skeys_call_query(op) == add1);
+		return failures != 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "inline"))
+		inline_mode = 1;
+	/* As compiled, every site calls the trampoline. */
+	CHECK(reaches(CODE(via_op), CODE(skeys_call(op))));
+	CHECK(reaches(CODE(via_op_tail), CODE(skeys_call(op))));
 
 	/* As compiled: through the call object, then near once updated. */
 	CHECK(skeys_call(op)(1) == 2);
@@ -261,6 +374,7 @@ int main(int argc, char **argv)
 #endif
 	CHECK(skeys_call_update(op, add1) == 0);
 	printf("far=%d\n", far_seen);
+	inline_sites();
 
 	if (!failures)
 		threads();
