@@ -245,6 +245,8 @@ int skeys_key_count(const struct skeys_key *key);
 int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
 /* skeys_call_set() (runtime/call.c). */
 int skeys_call_op(struct skeys_call *call, void (*fn)(void));
+/* Module m goes: forget the proxies of its calls, and of calls it defines (runtime/call.c). */
+void skeys_calls_forget(const struct skeys_module *m);
 
 /* ---- static-call slots (runtime/arch/call_<arch>.c) -------------------- */
 

@@ -142,8 +142,11 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not aligned writable data", c->call);
 	flags = o ? skeys_image_get32(img, o + call_flags(img)) : 0;
+	/* A proxy (SKEYS_IMPORT_CALL) is compiled far, through the exporter's trampoline. */
+	c->import = flags & SKEYS_CALL_F_PROXY;
 	if ((flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
-	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind ||
+	    (flags & ~SKEYS_CALL_MAGIC_MASK & ~SKEYS_CALL_F_PROXY) != c->kind ||
+	    (c->import && c->kind) ||
 	    skeys_image_get32(img, o + call_flags(img) + 4))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not a static call of this kind "
@@ -355,7 +358,7 @@ void skeys_calls_emit(struct skeys_emit *e, const struct skeys_calls *cs)
 		skeys_emit_elem_begin(e);
 		skeys_emit_field_str(e, &C_NAME, name);
 		skeys_emit_field_addr(e, &C_TRAMP, c->tramp);
-		skeys_emit_field_str(e, &C_KIND, kinds[c->kind & 3]);
+		skeys_emit_field_str(e, &C_KIND, c->import ? "import" : kinds[c->kind & 3]);
 		if (c->target[0])
 			skeys_emit_field_str(e, &C_TARGET, c->target);
 		else

@@ -21,6 +21,7 @@ struct skeys_call_arch;
 struct skeys_call_check {
 	uint64_t tramp, slot, tail, call; /* trampoline, its slot, its jump through lit, call object */
 	unsigned kind;       /* SKEYS_CALL_F_NULL, _RET0 or 0 */
+	bool import;         /* a proxy (SKEYS_IMPORT_CALL): its target is the exporter's trampoline */
 	char target[256];    /* "function+0x0", an imported name, or "" for none */
 	char *error;         /* NULL when it verified */
 };

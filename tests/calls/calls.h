@@ -11,6 +11,9 @@ int lib_add10(int x);
 int lib_call(int x);
 int lib_update(int (*fn)(int));
 int (*lib_query(void))(int);
+/* A call the library exports (SKEYS_EXPORT_CALL), the executable imports. */
+int lib_shared_call(int x);
+int lib_shared_update(int (*fn)(int));
 /* First bytes of the library's trampoline. */
 const unsigned char *lib_tramp(void);
 

@@ -182,6 +182,44 @@ static void inline_sites(void)
 	counter = 0;
 }
 
+#ifdef WITH_LIB
+/* The library's call, imported: a proxy with its own trampoline and sites. */
+SKEYS_IMPORT_CALL(shared_op, lib_add10);
+__attribute__((noinline)) static int via_shared(int x)
+{
+	return skeys_call(shared_op)(x) * 2;
+}
+
+/* Both sides reach the target, and the importer's site calls it directly once rewritten. */
+static void check_shared(int (*fn)(int), int arg, int want, int direct)
+{
+	CHECK(lib_shared_call(arg) == want && skeys_call(shared_op)(arg) == want);
+	CHECK(via_shared(arg) == 2 * want);
+	CHECK(skeys_call_query(shared_op) == fn);
+	if (inline_mode && direct)
+		CHECK(reaches(CODE(via_shared), CODE(fn)));
+}
+
+static void across_modules(void)
+{
+	/* As loaded: the proxy jumps through the exporter's trampoline. */
+	check_shared(lib_add10, 1, 11, 0);
+	/* From the exporter's side: the proxy, never updated, follows. */
+	CHECK(lib_shared_update(add2) == 0);
+	check_shared(add2, 1, 3, 0);
+	/* From the importer's side: both, and its site calls the target. */
+	CHECK(skeys_call_update(shared_op, add1) == 0);
+	check_shared(add1, 1, 2, 1);
+	/* The exporter's side again: the proxy is rewritten with it. */
+	CHECK(lib_shared_update(add2) == 0);
+	check_shared(add2, 1, 3, 1);
+	CHECK(lib_shared_update(NULL) == 0);
+	CHECK(lib_shared_call(1) == 0 && via_shared(1) == 0 && skeys_call_query(shared_op) == NULL);
+	CHECK(skeys_call_update(shared_op, lib_add10) == 0);
+	check_shared(lib_add10, 1, 11, 0);
+}
+#endif
+
 /* Looks like a call object, but no sealed call table lists it. */
 static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0, 0 };
 
@@ -371,6 +409,7 @@ int main(int argc, char **argv)
 	CHECK(skeys_call(op)(1) == 11);
 	far_seen |= is_far(skeys_call(op), lib_add10);
 	CHECK(lib_update(NULL) == 0 && lib_call(1) == 0);
+	across_modules();
 #endif
 	CHECK(skeys_call_update(op, add1) == 0);
 	printf("far=%d\n", far_seen);

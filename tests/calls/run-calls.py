@@ -112,6 +112,8 @@ def case_run(args, work):
     want = {"op": ("call", ("add1+0x0", "_Z4add1i+0x0")), "hook": ("null", (None,)),
             "r0": ("ret0", (None,)), "far": ("call", ("twice+0x0", "_ZL5twicei+0x0")),
             "own": ("call", ("add3+0x0", "_Z4add3i+0x0"))}
+    if args.link == "shared":
+        want["shared_op"] = ("import", ("skeys__xtramp_shared_op+0x0",))
     for name, (kind, target) in want.items():
         c = calls.get(name)
         if not c or c["kind"] != kind or c["target"] not in target or not c["ok"]:

@@ -151,6 +151,16 @@
 #endif
 
 /*
+ * SKEYS_EXPORT_CALL: the trampoline under a name other modules can bind
+ * to, skeys__xtramp_NAME, which an importer's proxy jumps through until an
+ * update rewrites it.
+ */
+#define SKEYS__ASM_CALL_EXPORT(name)                                           \
+	".globl skeys__xtramp_" #name "\n\t"                                   \
+	".type skeys__xtramp_" #name ", %function\n\t"                         \
+	".set skeys__xtramp_" #name ", skeys__tramp_" #name "\n\t"
+
+/*
  * A static call (<skeys/call.h>): its trampoline, from the architecture's
  * template (SKEYS__ASM_CALL_TRAMP, in .text.skeys_call), its entry in the
  * retained call table (code = the slot the runtime rewrites, target = the
