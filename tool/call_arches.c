@@ -43,15 +43,75 @@ static bool x86_64_verify(const struct skeys_image *img, uint64_t slot, const ui
 	return false;
 }
 
+/*
+ * ---- one-word slots (aarch64, riscv64) -----------------------------------
+ * slot, a three-word tail through the call object's lit, a two-word
+ * return-0 stub at slot + 16: what differs is in the architecture's form.
+ */
+struct word_tramp {
+	/* Words 1 to 3, after the slot at `slot`: the tail through `call`? */
+	bool (*tail_ok)(uint64_t slot, const uint32_t *w, uint64_t call);
+	const char *tail_name;
+	uint32_t stub[2]; /* the return-0 stub */
+	const char *stub_name;
+	uint32_t far, b_ret0; /* the slot as compiled: with a target, without */
+	const char *far_name, *b_ret0_name;
+};
+
+static bool word_verify(const struct word_tramp *f, const struct skeys_image *img,
+			uint64_t slot, const uint8_t *t, uint64_t call, unsigned kind, char *err,
+			size_t errlen)
+{
+	uint32_t w[6];
+
+	for (int i = 0; i < 6; i++)
+		w[i] = skeys_image_get32(img, t + 4 * i);
+	if (!f->tail_ok(slot, w, call)) {
+		snprintf(err, errlen, "expected %s through the call object 0x%" PRIx64
+			 " after the slot, found %08x %08x %08x", f->tail_name, call, w[1], w[2], w[3]);
+		return false;
+	}
+	if (w[4] != f->stub[0] || w[5] != f->stub[1]) {
+		snprintf(err, errlen, "expected %s at slot + 16, found %08x %08x", f->stub_name,
+			 w[4], w[5]);
+		return false;
+	}
+	if (w[0] == (kind ? f->b_ret0 : f->far))
+		return true;
+	snprintf(err, errlen, "expected in the slot %s (%08x), found %08x",
+		 kind ? f->b_ret0_name : f->far_name, kind ? f->b_ret0 : f->far, w[0]);
+	return false;
+}
+
 /* ---- aarch64: bti c?, slot, adrp/ldr/br x16 through lit, mov x0 #0; ret ---- */
 
-#define A64_NOP 0xd503201fu
 #define A64_BTI_C 0xd503245fu
-#define A64_BR_X16 0xd61f0200u
-#define A64_MOV_X0_0 0xd2800000u
-#define A64_RET 0xd65f03c0u
-#define A64_B_RET0 0x14000004u /* b slot + 16 */
 #define A64_ALIGN 32u
+
+static bool aarch64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/* adrp x16, call: the page of the call object; ldr x16, [x16, lo12]; br x16 */
+	int64_t imm = (int64_t)(((w[1] >> 5) & 0x7ffffu) << 2 | ((w[1] >> 29) & 3u));
+	uint64_t page;
+
+	if (imm & (1 << 20))
+		imm -= 1 << 21;
+	page = ((slot + 4) & ~(uint64_t)0xfff) + (uint64_t)(imm * 4096);
+	return (w[1] & 0x9f00001fu) == 0x90000010u && page == (call & ~(uint64_t)0xfff) &&
+	       w[2] == (0xf9400210u | (uint32_t)((call & 0xfff) / 8) << 10) &&
+	       w[3] == 0xd61f0200u;
+}
+
+static const struct word_tramp aarch64_tramp = {
+	.tail_ok = aarch64_tail,
+	.tail_name = "adrp x16, ldr x16, br x16",
+	.stub = { 0xd2800000u, 0xd65f03c0u },
+	.stub_name = "mov x0, #0; ret",
+	.far = 0xd503201fu,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0x14000004u,
+	.b_ret0_name = "b to the return-0 stub",
+};
 
 static uint64_t aarch64_start(const struct skeys_image *img, uint64_t slot)
 {
@@ -62,12 +122,6 @@ static uint64_t aarch64_start(const struct skeys_image *img, uint64_t slot)
 static bool aarch64_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
 			   uint64_t call, unsigned kind, char *err, size_t errlen)
 {
-	uint32_t w[6], want_ldr;
-	uint64_t page;
-	int64_t imm;
-
-	for (int i = 0; i < 6; i++)
-		w[i] = skeys_image_get32(img, t + 4 * i);
 	if (slot % A64_ALIGN == 4) {
 		int64_t off = skeys_image_offset(img, slot - 4, 4);
 
@@ -80,29 +134,36 @@ static bool aarch64_verify(const struct skeys_image *img, uint64_t slot, const u
 			 "(offset 0 or 4 of 32 bytes)", slot);
 		return false;
 	}
-	/* adrp x16, call: the page of the call object */
-	imm = (int64_t)(((w[1] >> 5) & 0x7ffffu) << 2 | ((w[1] >> 29) & 3u));
-	if (imm & (1 << 20))
-		imm -= 1 << 21;
-	page = ((slot + 4) & ~(uint64_t)0xfff) + (uint64_t)(imm * 4096);
-	want_ldr = 0xf9400210u | (uint32_t)((call & 0xfff) / 8) << 10;
-	if ((w[1] & 0x9f00001fu) != 0x90000010u || page != (call & ~(uint64_t)0xfff) ||
-	    w[2] != want_ldr || w[3] != A64_BR_X16) {
-		snprintf(err, errlen, "expected adrp x16, ldr x16, br x16 through the call object "
-			 "0x%" PRIx64 " after the slot, found %08x %08x %08x", call, w[1], w[2], w[3]);
-		return false;
-	}
-	if (w[4] != A64_MOV_X0_0 || w[5] != A64_RET) {
-		snprintf(err, errlen, "expected mov x0, #0; ret at slot + 16, found %08x %08x",
-			 w[4], w[5]);
-		return false;
-	}
-	if (w[0] == (kind ? A64_B_RET0 : A64_NOP))
-		return true;
-	snprintf(err, errlen, "expected in the slot %s, found %08x",
-		 kind ? "b to the return-0 stub (14000004)" : "nop (d503201f: far, through the call object)",
-		 w[0]);
-	return false;
+	return word_verify(&aarch64_tramp, img, slot, t, call, kind, err, errlen);
+}
+
+/* ---- riscv64: slot, auipc/ld/jr t1 through lit, li a0, 0; ret ---------- */
+
+static bool riscv64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/* auipc t1, hi; ld t1, lo(t1): slot + 4 + hi + lo is the call object; jr t1 */
+	uint64_t at = slot + 4 + (uint64_t)(int64_t)(int32_t)(w[1] & 0xfffff000u) +
+		      (uint64_t)(int64_t)((int32_t)w[2] >> 20);
+
+	return (w[1] & 0xfffu) == 0x317u && (w[2] & 0xfffffu) == 0x33303u && at == call &&
+	       w[3] == 0x00030067u;
+}
+
+static const struct word_tramp riscv64_tramp = {
+	.tail_ok = riscv64_tail,
+	.tail_name = "auipc t1, ld t1, jr t1",
+	.stub = { 0x00000513u, 0x00008067u },
+	.stub_name = "li a0, 0; ret",
+	.far = 0x00000013u,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0x0100006fu, /* jal x0, slot + 16 */
+	.b_ret0_name = "j to the return-0 stub",
+};
+
+static bool riscv64_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			   uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	return word_verify(&riscv64_tramp, img, slot, t, call, kind, err, errlen);
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -126,6 +187,15 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 1027, /* R_AARCH64_RELATIVE */
 		.r_abs = 257,       /* R_AARCH64_ABS64 */
 		.r_glob_dat = 1025, /* R_AARCH64_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_RISCV64,
+		.slot_len = 4,
+		.span = 24, /* slot, tail, ret0 */
+		.verify = riscv64_verify,
+		.r_relative = 3, /* R_RISCV_RELATIVE */
+		.r_abs = 2,      /* R_RISCV_64 */
+		.r_glob_dat = 2, /* (no GLOB_DAT: R_RISCV_64 fills the GOT) */
 	},
 };
 

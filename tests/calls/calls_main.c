@@ -66,6 +66,20 @@ SKEYS_DEFINE_CALL(far, twice);
  */
 enum { F_NEAR = 1, F_FAR, F_RET0, F_OTHER };
 
+#if defined(__aarch64__)
+#define SLOT_NOP 0xd503201fu
+#define SLOT_J_RET0 0x14000004u /* b slot + 16 */
+#define SLOT_J_MASK 0xfc000000u
+#define SLOT_J 0x14000000u /* b */
+#define SLOT_REACH 27 /* +-2^27 bytes */
+#elif defined(__riscv)
+#define SLOT_NOP 0x00000013u
+#define SLOT_J_RET0 0x0100006fu /* j slot + 16 */
+#define SLOT_J_MASK 0x00000fffu
+#define SLOT_J 0x0000006fu /* jal x0 */
+#define SLOT_REACH 20
+#endif
+
 #if !defined(__x86_64__)
 /* An instruction word, in the code's (the machine's) byte order. */
 static uint32_t word_at(const unsigned char *p)
@@ -91,15 +105,16 @@ static int form_at(const unsigned char *p)
 	p = slot_of(p);
 #if defined(__x86_64__)
 	return p[0] == 0xe9 ? F_NEAR : p[0] == 0xff ? F_FAR : p[0] == 0x31 ? F_RET0 : F_OTHER;
-#elif defined(__aarch64__)
+#else
 	{
+		/* One word: nop (through lit), a jump to the return-0 stub, or a jump. */
 		uint32_t w = word_at(p);
 
-		if (w == 0xd503201fu) /* nop: through lit */
+		if (w == SLOT_NOP)
 			return F_FAR;
-		if (w == 0x14000004u) /* b ret0 */
+		if (w == SLOT_J_RET0)
 			return F_RET0;
-		return (w & 0xfc000000u) == 0x14000000u ? F_NEAR : F_OTHER;
+		return (w & SLOT_J_MASK) == SLOT_J ? F_NEAR : F_OTHER;
 	}
 #endif
 }
@@ -126,9 +141,10 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 #if defined(__x86_64__)
 	f -= t + 5;
 	return (intptr_t)f != (intptr_t)(int32_t)(intptr_t)f;
-#elif defined(__aarch64__)
+#else
 	f -= t;
-	return (intptr_t)f < -((intptr_t)1 << 27) || (intptr_t)f >= ((intptr_t)1 << 27);
+	return (intptr_t)f < -((intptr_t)1 << SLOT_REACH) ||
+	       (intptr_t)f >= ((intptr_t)1 << SLOT_REACH);
 #endif
 }
 
@@ -144,6 +160,9 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 #elif defined(__aarch64__)
 	/* add w0, w0, #add; ret */
 	const uint32_t code[] = { 0x11000000u | (uint32_t)add << 10, 0xd65f03c0u };
+#elif defined(__riscv)
+	/* addiw a0, a0, add; ret */
+	const uint32_t code[] = { (uint32_t)add << 20 | 0x0005051bu, 0x00008067u };
 #endif
 	uintptr_t t = (uintptr_t)slot_of(bytes_of(tramp));
 	long pg = sysconf(_SC_PAGESIZE);
@@ -315,6 +334,9 @@ int main(int argc, char **argv)
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_BREAKPOINT);
 #elif defined(__aarch64__)
 		memcpy(p, "\x00\x00\x20\xd4", 4); /* brk #0 */
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
+#elif defined(__riscv)
+		memcpy(p, "\x73\x00\x10\x00", 4); /* ebreak */
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #endif
 		memcpy(p, saved, 4);

@@ -33,6 +33,7 @@ WRAPPER = []
 TAMPER = {
     "x86_64": (b"\xff\x25", b"\xe9\x00\x00\x00\x00\xcc"),
     "aarch64": (b"\x1f\x20\x03\xd5", b"\x00\x00\x00\x14"),  # nop, b .
+    "riscv64": (b"\x13\x00\x00\x00", b"\x6f\x00\x00\x00"),  # nop, j .
 }
 
 
