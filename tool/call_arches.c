@@ -49,31 +49,33 @@ static bool x86_64_verify(const struct skeys_image *img, uint64_t slot, const ui
  * return-0 stub at slot + 16: what differs is in the architecture's form.
  */
 struct word_tramp {
-	/* Words 1 to 3, after the slot at `slot`: the tail through `call`? */
+	/* The words from the slot (w[0]) on: the tail through `call`, from w[1]? */
 	bool (*tail_ok)(uint64_t slot, const uint32_t *w, uint64_t call);
 	const char *tail_name;
-	uint32_t stub[2]; /* the return-0 stub */
+	unsigned stub_at; /* the return-0 stub's first word (aarch64, riscv64: 4) */
+	uint32_t stub[2];
 	const char *stub_name;
 	uint32_t far, b_ret0; /* the slot as compiled: with a target, without */
 	const char *far_name, *b_ret0_name;
+	unsigned words; /* from the slot on: the row's span / 4, at most 8 */
 };
 
 static bool word_verify(const struct word_tramp *f, const struct skeys_image *img,
 			uint64_t slot, const uint8_t *t, uint64_t call, unsigned kind, char *err,
 			size_t errlen)
 {
-	uint32_t w[6];
+	uint32_t w[8];
 
-	for (int i = 0; i < 6; i++)
-		w[i] = skeys_image_get32(img, t + 4 * i);
+	for (unsigned i = 0; i < 8; i++)
+		w[i] = i < f->words ? skeys_image_get32(img, t + 4 * i) : 0;
 	if (!f->tail_ok(slot, w, call)) {
 		snprintf(err, errlen, "expected %s through the call object 0x%" PRIx64
 			 " after the slot, found %08x %08x %08x", f->tail_name, call, w[1], w[2], w[3]);
 		return false;
 	}
-	if (w[4] != f->stub[0] || w[5] != f->stub[1]) {
-		snprintf(err, errlen, "expected %s at slot + 16, found %08x %08x", f->stub_name,
-			 w[4], w[5]);
+	if (w[f->stub_at] != f->stub[0] || w[f->stub_at + 1] != f->stub[1]) {
+		snprintf(err, errlen, "expected %s at slot + %u, found %08x %08x", f->stub_name,
+			 4 * f->stub_at, w[f->stub_at], w[f->stub_at + 1]);
 		return false;
 	}
 	if (w[0] == (kind ? f->b_ret0 : f->far))
@@ -105,6 +107,8 @@ static bool aarch64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
 static const struct word_tramp aarch64_tramp = {
 	.tail_ok = aarch64_tail,
 	.tail_name = "adrp x16, ldr x16, br x16",
+	.stub_at = 4,
+	.words = 6,
 	.stub = { 0xd2800000u, 0xd65f03c0u },
 	.stub_name = "mov x0, #0; ret",
 	.far = 0xd503201fu,
@@ -152,6 +156,8 @@ static bool riscv64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
 static const struct word_tramp riscv64_tramp = {
 	.tail_ok = riscv64_tail,
 	.tail_name = "auipc t1, ld t1, jr t1",
+	.stub_at = 4,
+	.words = 6,
 	.stub = { 0x00000513u, 0x00008067u },
 	.stub_name = "li a0, 0; ret",
 	.far = 0x00000013u,
@@ -164,6 +170,35 @@ static bool riscv64_verify(const struct skeys_image *img, uint64_t slot, const u
 			   uint64_t call, unsigned kind, char *err, size_t errlen)
 {
 	return word_verify(&riscv64_tramp, img, slot, t, call, kind, err, errlen);
+}
+
+/* ---- arm (A32): slot, ldr/add/ldr/bx ip through lit, mov r0, #0; bx lr, literal ---- */
+
+static bool arm_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/* ldr ip, [pc, #16] (the literal at slot + 28); add ip, pc, ip (pc = slot + 16); */
+	/* ldr ip, [ip]; bx ip */
+	return w[1] == 0xe59fc010u && w[2] == 0xe08fc00cu && w[3] == 0xe59cc000u &&
+	       w[4] == 0xe12fff1cu && (uint32_t)(slot + 16 + w[7]) == (uint32_t)call;
+}
+
+static const struct word_tramp arm_tramp = {
+	.tail_ok = arm_tail,
+	.tail_name = "ldr ip, add ip, pc, ldr ip, bx ip",
+	.stub_at = 5,
+	.stub = { 0xe3a00000u, 0xe12fff1eu },
+	.stub_name = "mov r0, #0; bx lr",
+	.far = 0xe320f000u,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0xea000003u, /* b slot + 20 */
+	.b_ret0_name = "b to the return-0 stub",
+	.words = 8,
+};
+
+static bool arm_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+		       uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	return word_verify(&arm_tramp, img, slot, t, call, kind, err, errlen);
 }
 
 /* ---- the table ------------------------------------------------------------ */
@@ -196,6 +231,16 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 3, /* R_RISCV_RELATIVE */
 		.r_abs = 2,      /* R_RISCV_64 */
 		.r_glob_dat = 2, /* (no GLOB_DAT: R_RISCV_64 fills the GOT) */
+	},
+	{
+		.id = SKEYS_ARCH_ARM,
+		.slot_len = 4,
+		.span = 32, /* slot, tail, ret0, the literal */
+		.verify = arm_verify,
+		.mode_bit = 1,    /* Thumb */
+		.r_relative = 23, /* R_ARM_RELATIVE */
+		.r_abs = 2,       /* R_ARM_ABS32 */
+		.r_glob_dat = 21, /* R_ARM_GLOB_DAT */
 	},
 };
 

@@ -78,6 +78,13 @@ enum { F_NEAR = 1, F_FAR, F_RET0, F_OTHER };
 #define SLOT_J_MASK 0x00000fffu
 #define SLOT_J 0x0000006fu /* jal x0 */
 #define SLOT_REACH 20
+#elif defined(__arm__)
+/* The trampoline is A32 in Thumb units too. */
+#define SLOT_NOP 0xe320f000u
+#define SLOT_J_RET0 0xea000003u /* b slot + 20 */
+#define SLOT_J_MASK 0xff000000u
+#define SLOT_J 0xea000000u /* b */
+#define SLOT_REACH 25
 #endif
 
 #if !defined(__x86_64__)
@@ -142,16 +149,27 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 	f -= t + 5;
 	return (intptr_t)f != (intptr_t)(int32_t)(intptr_t)f;
 #else
+#if defined(__arm__)
+	if (f & 1)
+		return 1; /* Thumb: b cannot reach it, whatever the distance */
+	t += 8;
+#endif
 	f -= t;
 	return (intptr_t)f < -((intptr_t)1 << SLOT_REACH) ||
 	       (intptr_t)f >= ((intptr_t)1 << SLOT_REACH);
 #endif
 }
 
+/* The form an update to fn must leave: near where the slot's jump reaches fn. */
+static int expected_form(int (*tramp)(int), int (*fn)(int))
+{
+	return is_far(tramp, fn) ? F_FAR : F_NEAR;
+}
+
 /*
  * A function out of every near form's reach, on every architecture and in
- * every link mode: `x + add` as machine code in a page mapped at least
- * 4 GiB from the trampoline (NULL if no such page could be had).
+ * every link mode: `x + add` as machine code in a page mapped out of the
+ * near form's reach (NULL if no such page could be had).
  */
 static int (*far_function(int (*tramp)(int), int add))(int)
 {
@@ -163,6 +181,9 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 #elif defined(__riscv)
 	/* addiw a0, a0, add; ret */
 	const uint32_t code[] = { (uint32_t)add << 20 | 0x0005051bu, 0x00008067u };
+#elif defined(__arm__)
+	/* A32: add r0, r0, #add; bx lr */
+	const uint32_t code[] = { 0xe2800000u | (uint32_t)add, 0xe12fff1eu };
 #endif
 	uintptr_t t = (uintptr_t)slot_of(bytes_of(tramp));
 	long pg = sysconf(_SC_PAGESIZE);
@@ -170,7 +191,9 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 	int i;
 
 	for (i = 1; i < 64; i++) {
-		uintptr_t hint = (t & ~(uintptr_t)(pg - 1)) + ((uintptr_t)i << 32);
+		/* 4 GiB steps; 256 MiB in a 32-bit address space */
+		uintptr_t step = sizeof(void *) == 8 ? (uintptr_t)1 << 16 << 16 : (uintptr_t)1 << 28;
+		uintptr_t hint = (t & ~(uintptr_t)(pg - 1)) + (uintptr_t)i * step;
 		void *p = mmap((void *)hint, (size_t)pg, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
@@ -286,7 +309,7 @@ int main(int argc, char **argv)
 	CHECK(skeys_call_update(op, add2) == 0);
 	CHECK(skeys_call(op)(1) == 3);
 	CHECK(skeys_call_query(op) == add2);
-	CHECK(form_of(skeys_call(op)) == F_NEAR);
+	CHECK(form_of(skeys_call(op)) == expected_form(skeys_call(op), add2));
 
 	/* The same call from another file (SKEYS_DECLARE_CALL), and that file's own. */
 	CHECK(other_call(1) == 3);
@@ -338,6 +361,9 @@ int main(int argc, char **argv)
 #elif defined(__riscv)
 		memcpy(p, "\x73\x00\x10\x00", 4); /* ebreak */
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
+#elif defined(__arm__)
+		memcpy(p, "\xf0\x00\xf0\xe7", 4); /* udf #0 */
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #endif
 		memcpy(p, saved, 4);
 		__builtin___clear_cache((char *)p, (char *)p + 4);
@@ -371,11 +397,12 @@ int main(int argc, char **argv)
 	CHECK(skeys_call_update(far, abs) == 0);
 	CHECK(skeys_call(far)(-4) == 4);
 	far_seen |= is_far(skeys_call(far), abs);
-	CHECK(form_of(skeys_call(far)) == (is_far(skeys_call(far), abs) ? F_FAR : F_NEAR));
+	CHECK(form_of(skeys_call(far)) == expected_form(skeys_call(far), abs));
 	CHECK(skeys_call_update(far, toupper) == 0); /* far to far: the literal alone */
 	CHECK(skeys_call(far)('a') == 'A');
 	CHECK(skeys_call_update(far, twice) == 0);
-	CHECK(skeys_call(far)(4) == 8 && form_of(skeys_call(far)) == F_NEAR);
+	CHECK(skeys_call(far)(4) == 8 &&
+	      form_of(skeys_call(far)) == expected_form(skeys_call(far), twice));
 
 #ifdef WITH_LIB
 	/* Across a shared library: each call's trampoline is in its own module. */
@@ -404,7 +431,8 @@ int main(int argc, char **argv)
 		CHECK(skeys_call_update(op, far5) == 0);
 		CHECK(skeys_call(op)(1) == 6 && form_of(skeys_call(op)) == F_FAR);
 		CHECK(skeys_call_update(op, add2) == 0);
-		CHECK(skeys_call(op)(1) == 3 && form_of(skeys_call(op)) == F_NEAR);
+		CHECK(skeys_call(op)(1) == 3 &&
+		      form_of(skeys_call(op)) == expected_form(skeys_call(op), add2));
 		far_seen = 1;
 	}
 	CHECK(skeys_call_update(op, add1) == 0);
