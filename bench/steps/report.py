@@ -780,6 +780,12 @@ def headline(res):
                  f"through `/proc/self/mem`, {human_us(big['mprotect_lat']['median_us'])} through "
                  "`mprotect`; one `pwrite` (or two `mprotect`) per page run and toggle, whatever "
                  "the number of sites.")
+        sc = {q["sites"]: q["procmem_lat"] for q in tg.get("scale", [])
+              if "cpu_median_us" in q["procmem_lat"]}
+        if 1000 in sc and 100000 in sc:
+            ns = {n: 1000 * sc[n]["cpu_median_us"] / n for n in (1000, 100000)}
+            L[-1] += (f" 100,000 sites: {human_us(sc[100000]['median_us'])} a pair, "
+                      f"{ns[100000]:.0f} ns of CPU time a site ({ns[1000]:.0f} ns at 1,000).")
     xr = res.get("xray")
     if xr and "rows" in xr:
         xrows = {r["functions"]: r for r in xray_rows(xr)}
@@ -791,6 +797,10 @@ def headline(res):
                      f"(**{r['xray']['median_us'] / r['skeys']['median_us']:.1f}x** in skeys' favour)"
                      + (f"; {r['skeys']['ir'] / 1000:.0f} user-space instructions a site against "
                         f"{r['xray']['ir'] / 1000:.0f} a function" if "ir" in r["skeys"] else "")
+                     + "".join(f"; {n:,} functions: {human_us(q['skeys']['median_us'])} against "
+                               f"{human_us(q['xray']['median_us'])} "
+                               f"(**{q['xray']['median_us'] / q['skeys']['median_us']:.2f}x**)"
+                               for n, q in sorted(xrows.items()) if n > 1000)
                      + ", every site checked before it is written.")
     tl = res.get("tool")
     if tl:
