@@ -159,7 +159,8 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 			skeys_check_note(c, &k->error, "flags 0x%08x lack the key magic 0x%08x",
 					 flags, SKEYS_KEY_MAGIC);
 		k->initial = flags & SKEYS_KEY_F_INITIAL;
-		k->import = flags & SKEYS_KEY_F_PROXY;
+		/* A named cell stands for a key the module defines. */
+		k->import = (flags & (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED)) == SKEYS_KEY_F_PROXY;
 		if ((flags & (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED)) == SKEYS_KEY_F_NAMED)
 			skeys_check_note(c, &k->error, "flags 0x%08x: a named cell (0x%x) that "
 					 "is no proxy (0x%x)", flags, SKEYS_KEY_F_NAMED,

@@ -171,8 +171,10 @@ def forged_cell(a, w, cflags, link, src):
     dump = subprocess.run([a.seal.replace("skeys-seal", "skeys-dump"), "--json", good],
                           stdout=subprocess.PIPE, text=True, check=True)
     keys = json.loads(dump.stdout)["keys"]
-    cell = int(next(k for k in keys if k["name"].startswith("skeys__kcell"))["address"], 16)
-    named = int(next(k for k in keys if k["name"] == "k")["address"], 16)
+    # skeys-dump names a site's cell after the key its slot names; the named
+    # cell is the key's name, not an import.
+    cell = int(next(k for k in keys if k["name"] == "cell(k)")["address"], 16)
+    named = int(next(k for k in keys if k["name"] == "k" and not k["import"])["address"], 16)
     secs = objfile.elf_sections(data)
 
     def file_off(addr):
