@@ -46,7 +46,7 @@ struct skeys_symbol {
 };
 
 /* A relocation a link kept in the file (--emit-relocs) against its code. */
-struct skeys_reloc {
+struct skeys_code_reloc {
 	uint64_t at;      /* the address of the field it fills */
 	uint32_t type;    /* the format's number for its architecture */
 	int64_t addend;
@@ -54,9 +54,24 @@ struct skeys_reloc {
 	const char *name; /* its symbol's name, "" for none or a section */
 };
 
-typedef int skeys_reloc_fn(void *ctx, const struct skeys_reloc *r);
+typedef int skeys_code_reloc_fn(void *ctx, const struct skeys_code_reloc *r);
 
 struct skeys_format;
+
+enum skeys_reloc_kind {
+	SKEYS_RELOC_COPY = 1, /* copies another module's data here (ELF R_*_COPY) */
+	SKEYS_RELOC_RELATIVE, /* the module's load address plus `addend` */
+	SKEYS_RELOC_SYMBOL,   /* anything else: a symbol's address, GOT-like */
+};
+
+/* A dynamic relocation, as format->reloc_at() reports it. */
+struct skeys_reloc {
+	enum skeys_reloc_kind kind;
+	const char *type;   /* its name, "R_X86_64_RELATIVE" (NULL for an unnamed type) */
+	const char *symbol; /* the symbol it names, or NULL */
+	uint64_t offset;    /* where it applies */
+	uint64_t addend;    /* RELATIVE: the address it holds once the module is at 0 */
+};
 
 struct skeys_image {
 	const struct skeys_format *format;
@@ -123,8 +138,14 @@ struct skeys_format {
 	 * until fn returns nonzero, which this returns; 0 when there are none.
 	 * -1 with a message in err when they cannot be read.
 	 */
-	int (*code_relocs)(const struct skeys_image *img, skeys_reloc_fn *fn, void *ctx,
+	int (*code_relocs)(const struct skeys_image *img, skeys_code_reloc_fn *fn, void *ctx,
 			   char *err, size_t errlen);
+	/*
+	 * Optional: the first dynamic relocation (one the loader applies) at an
+	 * address in [addr, addr + len), into *out; false when there is none.
+	 */
+	bool (*reloc_at)(const struct skeys_image *img, uint64_t addr, uint64_t len,
+			 struct skeys_reloc *out);
 };
 
 /* Space for a reader's error message. */

@@ -122,7 +122,7 @@ struct scan {
 };
 
 /* A kept relocation: a site when it is the rel32 of a call or jmp to a trampoline. */
-static int scan_one(void *ctx, const struct skeys_reloc *r)
+static int scan_one(void *ctx, const struct skeys_code_reloc *r)
 {
 	struct scan *sc = ctx;
 	struct skeys_calls *cs = sc->cs;
