@@ -207,7 +207,10 @@ def md(cl, L, plot):
           "(± half the interquartile range). Valgrind maps the library within 2 GiB of the "
           "program, so under callgrind the far inline site calls its target directly; run "
           "natively it is out of reach and goes through the trampoline, as the far cycles show "
-          "(inline and trampoline alike).", ""]
+          "(inline and trampoline alike). The function pointer is measured at its best: one "
+          "target, called in a loop, so the indirect branch is predicted every time, and no "
+          "retpoline (Debian's user space builds without); the target of being below it in "
+          "cycles is set against that.", ""]
     for cc, c in cl["compilers"].items():
         L += [f"### {c['version']}", "",
               "Inline sites `skeys-seal` recorded, per call: "
