@@ -14,6 +14,9 @@ int (*lib_query(void))(int);
 /* A call the library exports (SKEYS_EXPORT_CALL), the executable imports. */
 int lib_shared_call(int x);
 int lib_shared_update(int (*fn)(int));
+/* calls_plugin.c, loaded with dlopen (C names in C++ too). */
+int plugin_call(int x);
+int plugin_update(int (*fn)(int));
 /* First bytes of the library's trampoline. */
 const unsigned char *lib_tramp(void);
 

@@ -11,6 +11,7 @@
 #include "calls.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <skeys.h>
@@ -364,6 +365,38 @@ static void check_shared(int (*fn)(int), int arg, int want, int direct)
 		CHECK(reaches(CODE(via_shared), CODE(fn)));
 }
 
+/*
+ * A plugin importing the call (CALLS_PLUGIN): updated through its proxy,
+ * then unloaded; the next update must not reach for the proxy that went.
+ */
+static void plugin_unload(void)
+{
+	const char *path = getenv("CALLS_PLUGIN");
+	int (*call)(int), (*update)(int (*)(int));
+	void *h;
+
+	if (!path)
+		return;
+	h = dlopen(path, RTLD_NOW);
+	CHECK(h != NULL);
+	if (!h)
+		return;
+	*(void **)&call = dlsym(h, "plugin_call");
+	*(void **)&update = dlsym(h, "plugin_update");
+	CHECK(call && update);
+	if (!call || !update)
+		return;
+	CHECK(call(1) == 11);
+	CHECK(update(add1) == 0);
+	CHECK(call(1) == 2 && lib_shared_call(1) == 2 && via_shared(1) == 4);
+	CHECK(dlclose(h) == 0);
+	CHECK(dlopen(path, RTLD_NOW | RTLD_NOLOAD) == NULL); /* gone */
+	CHECK(lib_shared_update(add2) == 0);
+	CHECK(lib_shared_call(1) == 3 && via_shared(1) == 6);
+	CHECK(skeys_call_update(shared_op, lib_add10) == 0);
+	puts("plugin unloaded");
+}
+
 static void across_modules(void)
 {
 	/* As loaded: the proxy jumps through the exporter's trampoline. */
@@ -381,6 +414,7 @@ static void across_modules(void)
 	CHECK(lib_shared_call(1) == 0 && via_shared(1) == 0 && skeys_call_query(shared_op) == NULL);
 	CHECK(skeys_call_update(shared_op, lib_add10) == 0);
 	check_shared(lib_add10, 1, 11, 0);
+	plugin_unload();
 }
 #endif
 

@@ -101,6 +101,12 @@ def build(args, work):
         run(cc + cflags(args) + linker(args) + ["-fPIC", "-shared", "-o", lib,
             os.path.join(HERE, "calls_lib.c"), "-x", "none", args.libskeys])
         run([args.seal, lib])
+        # x86-64: a plugin importing the library's call, loaded and unloaded by the program.
+        if not WRAPPER:
+            plugin = os.path.join(work, "plugin.so")
+            run(cc + cflags(args) + linker(args) + ["-fPIC", "-shared", "-o", plugin,
+                os.path.join(HERE, "calls_plugin.c"), "-x", "none", lib, args.libskeys])
+            run([args.seal, plugin])
         cmd += ["-DWITH_LIB"]
         link += [lib, "-Wl,-rpath," + work]
     if args.link == "nopie":
@@ -110,7 +116,7 @@ def build(args, work):
         cmd += ["-fPIE"]
         link += ["-pie"]
     link = ["-x", "none"] + linker(args) + link + [args.libskeys, "-Wl,-rpath," + libdir,
-                                                   "-lpthread"]
+                                                   "-lpthread", "-ldl"]
     run(cmd + srcs + ["-o", exe] + link)
     return exe
 
@@ -152,6 +158,8 @@ def case_run(args, work):
         env = dict(os.environ, SKEYS_WRITE=method)
         if args.no_threads:
             env["SKEYS_TEST_NO_THREADS"] = "1"
+        if args.link == "shared" and not WRAPPER:
+            env["CALLS_PLUGIN"] = os.path.join(os.path.dirname(exe), "plugin.so")
         p = run_prog([exe] + (["inline"] if args.relocs else []), env=env)
         if "calls ok" not in p.stdout:
             raise Failure("no 'calls ok'")
