@@ -355,7 +355,8 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 		if (i == n_proxies) {
 			if (n_proxies == cap_proxies) {
 				size_t cap = cap_proxies ? 2 * cap_proxies : 8;
-				struct skeys_call **np = realloc(proxies, cap * sizeof(*np));
+				struct skeys_call **np =
+					realloc(proxies, cap * sizeof(struct skeys_call *));
 
 				if (!np) {
 					err = -ENOMEM;
