@@ -107,6 +107,11 @@ struct skeys_format {
 	 */
 	int (*seal_prepare)(const struct skeys_image *img, char *err, size_t errlen);
 	void (*seal_finish)(const struct skeys_image *img, uint8_t *out);
+	/*
+	 * The section that starts with the static-call table's header (the
+	 * format header's emission of <skeys/call.h>), or NULL for none.
+	 */
+	const char *calls_section;
 };
 
 /* Space for a reader's error message. */

@@ -32,14 +32,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__ELF__)
+#if (defined(__x86_64__) && defined(__ELF__)) ||                             \
+	(defined(_WIN32) && (defined(__x86_64__) || defined(__i386__)))
 
 static bool calls_header_ok(const struct skeys_header *h)
 {
 	return h->version == SKEYS_ABI_VERSION &&
 	       /* The call table's header has no names table: the first size. */
 	       h->header_size == SKEYS_HEADER_SIZE_V1 &&
-	       h->entry_size == sizeof(struct skeys_entry) && h->arch == SKEYS_ARCH_X86_64;
+	       h->entry_size == sizeof(struct skeys_entry) && h->arch == SKEYS__ARCH_ID;
 }
 
 static bool inside(const struct skeys_module *m, const void *p, size_t len)
@@ -127,16 +128,26 @@ static void put32(uint8_t *p, int64_t v)
 	memcpy(p, &w, 4);
 }
 
-static bool rel32_ok(int64_t d)
+/* i386: a rel32 wraps around the 32-bit address space, so it reaches everything. */
+static bool rel32_ok(uintptr_t from, uintptr_t to)
 {
+#if UINTPTR_MAX == 0xffffffffu
+	(void)from;
+	(void)to;
+	return true;
+#else
+	int64_t d = (int64_t)(to - from);
+
 	return d >= INT32_MIN && d <= INT32_MAX;
+#endif
 }
 
 /* The slot's bytes in `form`; for near, jumping to `target`. */
 static void encode(enum skeys_call_form form, uintptr_t tramp, uintptr_t target,
 		   const struct skeys_call *call, uint8_t *out)
 {
-	static const uint8_t ret0[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	/* jmp to the return-0 stub at offset 12: one instruction, like the other forms. */
+	static const uint8_t ret0[SKEYS_CALL_SLOT_SIZE] = { 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc };
 
 	switch (form) {
 	case SKEYS_CALL_FORM_NEAR:
@@ -147,7 +158,11 @@ static void encode(enum skeys_call_form form, uintptr_t tramp, uintptr_t target,
 	case SKEYS_CALL_FORM_FAR:
 		out[0] = 0xff;
 		out[1] = 0x25;
+#if defined(__i386__)
+		put32(out + 2, (int64_t)(uintptr_t)&call->lit); /* jmp *abs32: no %rip */
+#else
 		put32(out + 2, (int64_t)((uintptr_t)&call->lit - (tramp + 6)));
+#endif
 		break;
 	default:
 		memcpy(out, ret0, sizeof(ret0));
@@ -180,7 +195,7 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 									     : SKEYS_CALL_FORM_FAR;
 	if (!fn)
 		new_ = SKEYS_CALL_FORM_RET0;
-	else if (rel32_ok((int64_t)((uintptr_t)fn - (tramp + 5))))
+	else if (rel32_ok(tramp + 5, (uintptr_t)fn))
 		new_ = SKEYS_CALL_FORM_NEAR;
 	else
 		new_ = SKEYS_CALL_FORM_FAR;

@@ -25,15 +25,47 @@ enum {
 	HDR_CHECKSUM = 24,
 	HDR_START = 32,
 	HDR_STOP = 36,
-	CALL_SIZE = 32, /* sizeof(struct skeys_call) on x86-64 */
-	CALL_FLAGS = 24,
-	CALL_FORM = 28,
 	R_X86_64_64 = 1,
 	R_X86_64_GLOB_DAT = 6,
 	R_X86_64_RELATIVE = 8,
 };
 
-static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+/*
+ * The trampolines the tools know (<skeys/abi.h>; the forms the
+ * architecture headers emit), by architecture and format.
+ */
+struct call_arch {
+	uint16_t id;        /* SKEYS_ARCH_* */
+	const char *format; /* the format it is emitted for, NULL for any */
+	bool abs_lit;       /* jmp *lit names lit's absolute address (i386), not %rip-relative */
+	unsigned ptr;       /* pointer size: struct skeys_call is 3 pointers, flags, form */
+	uint8_t stub[SKEYS_CALL_TRAMP_SIZE - SKEYS_CALL_STUB_OFFSET]; /* the return-0 stub */
+};
+
+static const struct call_arch call_arches[] = {
+	{ SKEYS_ARCH_X86_64, NULL, false, 8, { 0x31, 0xc0, 0xc3, 0xcc } },
+	{ SKEYS_ARCH_I386, "pe", true, 4, { 0x31, 0xc0, 0x99, 0xc3 } },
+};
+
+/* The return-0 form of the slot: jmp to the stub. */
+static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc };
+
+static const struct call_arch *call_arch_of(const struct skeys_image *img)
+{
+	for (size_t i = 0; i < sizeof(call_arches) / sizeof(call_arches[0]); i++)
+		if (call_arches[i].id == img->arch->id && !img->big_endian &&
+		    (!call_arches[i].format || !strcmp(call_arches[i].format, img->format->name)))
+			return &call_arches[i];
+	return NULL;
+}
+
+/* struct skeys_call's size and fields in the file. */
+static uint64_t call_size(const struct call_arch *a)
+{
+	return (3 * a->ptr + 8 + 7) & ~(uint64_t)7;
+}
+#define CALL_FLAGS(a) (3 * (a)->ptr)
+#define CALL_FORM(a) (3 * (a)->ptr + 4)
 
 static const struct skeys_section *section_named(const struct skeys_image *img,
 						 const char *name)
@@ -112,22 +144,32 @@ static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out
 	return false;
 }
 
-/* `p`, at `at`, is jmp *call(%rip): ff 25 and the displacement to the call's `lit`. */
-static bool jmp_lit(const struct skeys_image *img, const uint8_t *p, uint64_t at, uint64_t call)
+/*
+ * `p`, at `at`, is jmp *lit through the call's `lit` (at the call object's
+ * start): ff 25 and the displacement to it from the next instruction
+ * (x86-64), or its absolute address (i386).
+ */
+static bool jmp_lit(const struct skeys_calls *cs, const uint8_t *p, uint64_t at, uint64_t call)
 {
-	return p[0] == 0xff && p[1] == 0x25 &&
-	       at + 6 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p + 2) == call;
+	uint32_t v = skeys_image_get32(cs->img, p + 2);
+
+	if (p[0] != 0xff || p[1] != 0x25)
+		return false;
+	if (cs->arch->abs_lit)
+		return v == call;
+	return at + 6 + (uint64_t)(int64_t)(int32_t)v == call;
 }
 
 /* False when it does not verify (its error recorded). */
 static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 {
 	const struct skeys_image *img = cs->img;
+	const struct call_arch *a = cs->arch;
 	const struct skeys_section *code = skeys_image_section_at(img, c->tramp,
 								  SKEYS_CALL_TRAMP_SIZE);
-	const struct skeys_section *data = skeys_image_section_at(img, c->call, CALL_SIZE);
+	const struct skeys_section *data = skeys_image_section_at(img, c->call, call_size(a));
 	const uint8_t *t = bytes_at(img, c->tramp, SKEYS_CALL_TRAMP_SIZE);
-	const uint8_t *o = bytes_at(img, c->call, CALL_SIZE);
+	const uint8_t *o = bytes_at(img, c->call, call_size(a));
 	uint32_t flags;
 	uint64_t lit;
 
@@ -143,27 +185,33 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	    (!o && !(data->flags & SKEYS_SEC_NOBITS)))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not aligned writable data", c->call);
-	flags = o ? skeys_image_get32(img, o + CALL_FLAGS) : 0;
+	flags = o ? skeys_image_get32(img, o + CALL_FLAGS(a)) : 0;
 	if ((flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
-	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind || skeys_image_get32(img, o + CALL_FORM))
+	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind || skeys_image_get32(img, o + CALL_FORM(a)))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not a static call of this kind "
 				  "(flags 0x%08x)", c->call, flags);
-	if (!jmp_lit(img, t + SKEYS_CALL_TAIL_OFFSET, c->tail, c->call))
-		return call_error(c, &cs->n_bad, "expected jmp *0x%" PRIx64 "(%%rip) at offset 6", c->call);
+	if (!jmp_lit(cs, t + SKEYS_CALL_TAIL_OFFSET, c->tail, c->call))
+		return call_error(c, &cs->n_bad, "expected jmp *0x%" PRIx64 "%s at offset 6", c->call,
+				  a->abs_lit ? "" : "(%rip)");
+	if (memcmp(t + SKEYS_CALL_STUB_OFFSET, a->stub, sizeof(a->stub)))
+		return call_error(c, &cs->n_bad, "expected the return-0 stub "
+				  "(%02x %02x %02x %02x) at offset %u, found %02x %02x %02x %02x",
+				  a->stub[0], a->stub[1], a->stub[2], a->stub[3],
+				  SKEYS_CALL_STUB_OFFSET, t[12], t[13], t[14], t[15]);
 	if (c->kind) {
 		if (memcmp(t, ret0_slot, sizeof(ret0_slot)))
 			return call_error(c, &cs->n_bad, "expected the return-0 form "
-					  "(31 c0 c3 cc cc cc), found %02x %02x %02x %02x %02x %02x",
+					  "(eb 0a cc cc cc cc), found %02x %02x %02x %02x %02x %02x",
 					  t[0], t[1], t[2], t[3], t[4], t[5]);
 		return true;
 	}
-	if (!jmp_lit(img, t, c->tramp, c->call))
+	if (!jmp_lit(cs, t, c->tramp, c->call))
 		return call_error(c, &cs->n_bad,
-				  "expected jmp *0x%" PRIx64 "(%%rip) through the call object, "
+				  "expected jmp *0x%" PRIx64 "%s through the call object, "
 				  "found %02x %02x %02x %02x %02x %02x",
-				  c->call, t[0], t[1], t[2], t[3], t[4], t[5]);
-	lit = skeys_image_get64(img, o);
+				  c->call, a->abs_lit ? "" : "(%rip)", t[0], t[1], t[2], t[3], t[4], t[5]);
+	lit = a->ptr == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
 	if (lit)
 		skeys_check_func_name(img, lit, c->target, sizeof(c->target));
 	else if (!reloc_target(img, c->call, c->target, sizeof(c->target)))
@@ -188,7 +236,7 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 
 	if (!h || memcmp(h, SKEYS_CALLS_MAGIC, 8) || skeys_image_get16(img, h + 8) != 1 ||
 	    skeys_image_get16(img, h + 10) != 40 || skeys_image_get16(img, h + 12) != 12 ||
-	    skeys_image_get16(img, h + 14) != SKEYS_ARCH_X86_64)
+	    skeys_image_get16(img, h + 14) != img->arch->id)
 		return false;
 	cs->hdr_addr = hs->addr;
 	cs->hdr_off = (uint64_t)(h - img->buf);
@@ -214,13 +262,19 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 
 	memset(cs, 0, sizeof(*cs));
 	cs->img = img;
-	hs = img->n_slices ? NULL : section_named(img, SKEYS_SECTION_CALLS_HEADER);
+	hs = img->n_slices || !img->format->calls_section
+		     ? NULL
+		     : section_named(img, img->format->calls_section);
 	if (!hs)
 		return 0;
 	cs->present = true;
-	if (strcmp(img->format->name, "elf") || img->arch->id != SKEYS_ARCH_X86_64 ||
-	    img->big_endian) {
-		if (table_error(cs, "static calls are supported on x86-64 ELF only so far"))
+	cs->arch = call_arch_of(img);
+	if (!cs->arch) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "static calls are not supported on %s %s yet",
+			 img->arch->name, img->format->name);
+		if (table_error(cs, msg))
 			goto oom;
 		return 0;
 	}

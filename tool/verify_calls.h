@@ -2,7 +2,8 @@
 /*
  * Static calls in the tools: the call table (<skeys/abi.h>) read, every
  * trampoline verified against its entry and call object, and the table
- * sealed as the key table is (sorted, counted, checksummed). x86-64 ELF.
+ * sealed as the key table is (sorted, counted, checksummed). x86-64 ELF
+ * and PE, i386 PE.
  */
 #ifndef SKEYS_TOOL_VERIFY_CALLS_H
 #define SKEYS_TOOL_VERIFY_CALLS_H
@@ -22,8 +23,11 @@ struct skeys_call_check {
 	char *error;         /* NULL when it verified */
 };
 
+struct call_arch;
+
 struct skeys_calls {
 	const struct skeys_image *img;
+	const struct call_arch *arch; /* its trampolines' forms */
 	bool present; /* the file has a call table */
 	struct skeys_header hdr;
 	uint64_t hdr_addr, hdr_off, table_addr, table_off;

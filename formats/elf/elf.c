@@ -481,4 +481,5 @@ const struct skeys_format skeys_format_elf = {
 	.probe = elf_probe,
 	.open = elf_open,
 	.close = elf_close,
+	.calls_section = SKEYS_SECTION_CALLS_HEADER,
 };

@@ -175,12 +175,18 @@ SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
  *
  *   near:  e9 rel32 cc          jmp target
  *   far:   ff 25 rel32          jmp *lit(%rip), through this object's `lit`
- *   ret0:  31 c0 c3 cc cc cc    xor %eax,%eax; ret
+ *   ret0:  eb 0a cc cc cc cc    jmp to offset 12
  *
  * followed at offset 6 by a fixed `ff 25 rel32`, jmp *lit(%rip) (where a
  * thread trapped in the slot may be sent: `lit` holds the current target
- * whenever the call has one). A call as compiled is in the far form
- * (SKEYS_DEFINE_CALL) or the ret0 form (_NULL, _RET0).
+ * whenever the call has one), and at offset 12 a fixed stub returning 0:
+ * 31 c0 c3 cc, xor %eax,%eax; ret (i386: 31 c0 99 c3, with cltd clearing
+ * %edx). Each form is one instruction, so a thread stopped inside the slot
+ * is always at its start, the one byte the int3 protocol traps. A call as
+ * compiled is in the far form (SKEYS_DEFINE_CALL) or the ret0 form (_NULL,
+ * _RET0). i386 (PE) has no %rip: its jmp *lit is `ff 25 abs32`, the
+ * address of `lit` itself, and rel32 reaches every address, so an update
+ * there is always near or ret0.
  */
 struct skeys_call {
 	void (*lit)(void);    /* the far form's target; written before the slot */
@@ -216,6 +222,7 @@ enum skeys_call_form {
 #define SKEYS_CALL_TRAMP_SIZE 16
 #define SKEYS_CALL_SLOT_SIZE 6
 #define SKEYS_CALL_TAIL_OFFSET 6 /* the fixed jmp *lit(%rip) */
+#define SKEYS_CALL_STUB_OFFSET 12 /* the fixed return-0 stub */
 
 enum skeys_arch_id {
 	SKEYS_ARCH_NONE = 0,

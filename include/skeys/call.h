@@ -18,8 +18,8 @@
  * A call lives in the module that defines it; other files of that module
  * use SKEYS_DECLARE_CALL. Names are C-level symbols (skeys__call_NAME,
  * skeys__tramp_NAME), so a name is used once per module, whatever the C++
- * namespace. Supported on x86-64 ELF so far; elsewhere a definition does
- * not compile.
+ * namespace. Supported on x86-64 ELF and on PE (x86-64, i686) so far;
+ * elsewhere a definition does not compile.
  */
 #ifndef SKEYS_CALL_H
 #define SKEYS_CALL_H
@@ -80,7 +80,11 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 #define skeys_call_query(name)                                                 \
 	((__typeof__(&skeys__tramp_##name))skeys__call_target(&skeys__call_##name))
 
+#if defined(_WIN32)
+#define SKEYS__CALL_ATTR SKEYS__KEY_ATTR /* see <skeys/format/coff.h> */
+#else
 #define SKEYS__CALL_ATTR __attribute__((visibility("hidden")))
+#endif
 
 /* Both names of a call, with C linkage so that the assembly can name them. */
 #define SKEYS_DECLARE_CALL(name, func)                                         \
@@ -104,14 +108,12 @@ SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 	".type skeys__tramp_" #name ", @function\n\t"                          \
 	"skeys__tramp_" #name ":\n\t"                                          \
 	".if " #kind "\n\t"                                                    \
-	".byte 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc\n\t"                         \
+	SKEYS__ASM_CALL_RET0                                                   \
 	".else\n\t"                                                            \
-	".byte 0xff, 0x25\n\t"                                                 \
-	".long skeys__call_" #name " - (. + 4)\n\t"                            \
+	SKEYS__ASM_CALL_JMP_LIT("skeys__call_" #name)                          \
 	".endif\n\t"                                                           \
-	".byte 0xff, 0x25\n\t"                                                 \
-	".long skeys__call_" #name " - (. + 4)\n\t"                            \
-	".balign 16, 0xcc\n\t"                                                 \
+	SKEYS__ASM_CALL_JMP_LIT("skeys__call_" #name)                          \
+	SKEYS__ASM_CALL_STUB                                                   \
 	".size skeys__tramp_" #name ", 16\n\t"                                 \
 	".popsection\n\t"                                                      \
 	".pushsection __skeys_calls,\"aR\",@progbits\n\t"                      \
@@ -146,11 +148,23 @@ SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 	};                                                                     \
 	__asm__(SKEYS__CALL_ASM(name, kind))
 
+#elif defined(_WIN32) && defined(SKEYS__ASM_CALL_JMP_LIT)
+
+/* PE (x86-64, i386): the trampoline, its entry and the header, in <skeys/format/coff.h>. */
+SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
+
+#define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
+	SKEYS_DECLARE_CALL(name, func);                                        \
+	SKEYS__CALL_TRAMP(name, kind)                                          \
+	__attribute__((used)) struct skeys_call skeys__call_##name = {         \
+		lit, target, &skeys__calls_header, SKEYS_CALL_MAGIC | (kind), 0 \
+	}
+
 #else
 
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS__CALL_STATIC_ASSERT(sizeof(struct skeys_call) == 0,                          \
-				  "skeys: static calls are supported on x86-64 ELF only so far")
+				  "skeys: static calls are supported on x86-64 ELF and PE (x86-64, i686) only so far")
 
 #endif
 

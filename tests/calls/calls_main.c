@@ -3,6 +3,7 @@
  * Static calls end to end (built as C and as C++ by run-calls.py): near
  * and far targets, NULL and RET0, query, threads calling while another
  * thread updates. With -DWITH_LIB, calls across a shared library too.
+ * Also built for Windows (tests/cross/run-pe-calls.py), the library a DLL.
  */
 #include "../testing.h"
 #include "calls.h"
@@ -15,8 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+/* <windows.h> defines `far` and `near` away (16-bit pointers): a call here is named far. */
+#undef far
+#undef near
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 int add1(int x);
 int add2(int x);
@@ -58,7 +66,7 @@ SKEYS_DEFINE_CALL_NULL(hook, bump);
 SKEYS_DEFINE_CALL_RET0(r0, add1);
 SKEYS_DEFINE_CALL(far, twice);
 
-/* The trampoline's first byte: 0xe9 near, 0xff far, 0x31 return 0. */
+/* The trampoline's first byte: 0xe9 near, 0xff far, 0xeb return 0. */
 static unsigned form_of(int (*tramp)(int))
 {
 	const unsigned char *p;
@@ -97,6 +105,21 @@ SKEYS_DEFINE_CALL(ns_call, thousand);
 } // namespace ns
 #endif
 
+/* Code at p made writable (on) or not, as a debugger would. 0 or -1. */
+static int code_writable(void *p, int on)
+{
+#ifdef _WIN32
+	DWORD old;
+
+	return VirtualProtect(p, 16, on ? PAGE_EXECUTE_READWRITE : PAGE_EXECUTE_READ, &old) ? 0 : -1;
+#else
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t page = (uintptr_t)p & ~(uintptr_t)(pg - 1);
+
+	return mprotect((void *)page, (size_t)pg, PROT_READ | PROT_EXEC | (on ? PROT_WRITE : 0));
+#endif
+}
+
 /* Looks like a call object, but no sealed call table lists it. */
 static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0 };
 
@@ -117,7 +140,7 @@ static void *caller(void *arg)
 		}
 		n++;
 	}
-	return (void *)n;
+	return (void *)(uintptr_t)n;
 }
 
 static void threads(void)
@@ -141,7 +164,7 @@ static void threads(void)
 		void *n;
 
 		CHECK(pthread_join(t[i], &n) == 0);
-		calls += (unsigned long)n;
+		calls += (unsigned long)(uintptr_t)n;
 	}
 	printf("threads: %lu calls during 2000 updates\n", calls);
 }
@@ -203,16 +226,13 @@ int main(int argc, char **argv)
 	{
 		int (*t)(int) = skeys_call(op);
 		unsigned char *p;
-		uintptr_t page;
-		long pg = sysconf(_SC_PAGESIZE);
 
 		memcpy(&p, &t, sizeof(p));
-		page = (uintptr_t)p & ~(uintptr_t)(pg - 1);
-		CHECK(mprotect((void *)page, (size_t)pg, PROT_READ | PROT_WRITE | PROT_EXEC) == 0);
+		CHECK(code_writable(p, 1) == 0);
 		p[0] = 0xcc;
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_BREAKPOINT);
 		p[0] = 0xe9;
-		CHECK(mprotect((void *)page, (size_t)pg, PROT_READ | PROT_EXEC) == 0);
+		CHECK(code_writable(p, 0) == 0);
 		CHECK(skeys_call(op)(1) == 3);
 	}
 

@@ -71,4 +71,20 @@
 	"ret\n\t"
 #endif
 
+#if defined(_WIN32)
+/*
+ * Static-call trampoline pieces (PE; <skeys/abi.h> has the forms). i386 has
+ * no %rip: the 6-byte `ff 25 abs32` is jmp *lit through the call object's
+ * absolute address, which the loader relocates in a DLL like any other
+ * absolute address in PE code. The return-0 slot is a jmp to offset 12,
+ * whose stub clears %edx too (xor %eax,%eax; cltd; ret), so that a 64-bit
+ * integer result is 0 as well.
+ */
+#define SKEYS__ASM_CALL_JMP_LIT(sym)                                           \
+	".byte 0xff, 0x25\n\t"                                                 \
+	".long " sym "\n\t"
+#define SKEYS__ASM_CALL_RET0 ".byte 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc\n\t"
+#define SKEYS__ASM_CALL_STUB ".byte 0x31, 0xc0, 0x99, 0xc3\n\t"
+#endif
+
 #endif

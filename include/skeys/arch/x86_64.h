@@ -34,4 +34,16 @@
 	"jmp " fn "@PLT\n\t"
 #endif
 
+/*
+ * Static-call trampoline pieces (<skeys/abi.h> has the forms): the 6-byte
+ * jmp *lit(%rip) through the call object's `lit` (an assembler symbol),
+ * the return-0 slot (one instruction, jmp to offset 12) and, at offset 12,
+ * the 4 bytes it jumps to (xor %eax,%eax; ret).
+ */
+#define SKEYS__ASM_CALL_JMP_LIT(sym)                                           \
+	".byte 0xff, 0x25\n\t"                                                 \
+	".long " sym " - (. + 4)\n\t"
+#define SKEYS__ASM_CALL_RET0 ".byte 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc\n\t"
+#define SKEYS__ASM_CALL_STUB ".byte 0x31, 0xc0, 0xc3, 0xcc\n\t"
+
 #endif
