@@ -2,14 +2,17 @@
 /*
  * The call table, verified: for every entry, the trampoline decodes to the
  * form the call was compiled with (far through the call object's `lit`, or
- * ret0), the fixed jmp *lit(%rip) follows it, and the call object is one (magic,
- * kind, in writable data). The initial target is the call object's `lit`
- * as the file gives it: its bytes, or the dynamic relocation that fills it.
+ * ret0), the fixed tail that jumps through `lit` follows it (each
+ * architecture's forms: tool/call_arches.c), and the call object is one
+ * (magic, kind, in writable data). The initial target is the call object's
+ * `lit` as the file gives it: its bytes, or the dynamic relocation that
+ * fills it.
  */
 #define _XOPEN_SOURCE 700 /* strdup */
 #include "verify_calls.h"
 
 #include "arch.h"
+#include "call_arches.h"
 #include "check.h"
 #include "table.h"
 
@@ -25,47 +28,21 @@ enum {
 	HDR_CHECKSUM = 24,
 	HDR_START = 32,
 	HDR_STOP = 36,
-	R_X86_64_64 = 1,
-	R_X86_64_GLOB_DAT = 6,
-	R_X86_64_RELATIVE = 8,
 };
 
-/*
- * The trampolines the tools know (<skeys/abi.h>; the forms the
- * architecture headers emit), by architecture and format.
- */
-struct call_arch {
-	uint16_t id;        /* SKEYS_ARCH_* */
-	const char *format; /* the format it is emitted for, NULL for any */
-	bool abs_lit;       /* jmp *lit names lit's absolute address (i386), not %rip-relative */
-	unsigned ptr;       /* pointer size: struct skeys_call is 3 pointers, flags, form */
-	uint8_t stub[SKEYS_CALL_TRAMP_SIZE - SKEYS_CALL_STUB_OFFSET]; /* the return-0 stub */
-};
-
-static const struct call_arch call_arches[] = {
-	{ SKEYS_ARCH_X86_64, NULL, false, 8, { 0x31, 0xc0, 0xc3, 0xcc } },
-	{ SKEYS_ARCH_I386, "pe", true, 4, { 0x31, 0xc0, 0x99, 0xc3 } },
-};
-
-/* The return-0 form of the slot: jmp to the stub. */
-static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc };
-
-static const struct call_arch *call_arch_of(const struct skeys_image *img)
+/* struct skeys_call in the file: three pointers, flags, form, aligned to 8. */
+static unsigned ptr_size(const struct skeys_image *img)
 {
-	for (size_t i = 0; i < sizeof(call_arches) / sizeof(call_arches[0]); i++)
-		if (call_arches[i].id == img->arch->id && !img->big_endian &&
-		    (!call_arches[i].format || !strcmp(call_arches[i].format, img->format->name)))
-			return &call_arches[i];
-	return NULL;
+	return img->arch->elf_class == 2 ? 8 : 4;
 }
-
-/* struct skeys_call's size and fields in the file. */
-static uint64_t call_size(const struct call_arch *a)
+static unsigned call_size(const struct skeys_image *img)
 {
-	return (3 * a->ptr + 8 + 7) & ~(uint64_t)7;
+	return (3 * ptr_size(img) + 8 + 7) / 8 * 8;
 }
-#define CALL_FLAGS(a) (3 * (a)->ptr)
-#define CALL_FORM(a) (3 * (a)->ptr + 4)
+static unsigned call_flags(const struct skeys_image *img)
+{
+	return 3 * ptr_size(img);
+}
 
 static const struct skeys_section *section_named(const struct skeys_image *img,
 						 const char *name)
@@ -103,7 +80,8 @@ static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fm
 }
 
 /* The dynamic relocation filling the 8 bytes at `addr`, named as skeys-dump shows it. */
-static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out, size_t len)
+static bool reloc_target(const struct skeys_image *img, const struct skeys_call_arch *ca,
+			 uint64_t addr, char *out, size_t len)
 {
 	const struct skeys_section *rela = section_named(img, ".rela.dyn");
 	const struct skeys_section *sym = section_named(img, ".dynsym");
@@ -120,11 +98,11 @@ static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out
 
 		if (skeys_image_get64(img, r) != addr)
 			continue;
-		if (type == R_X86_64_RELATIVE) {
+		if (type == ca->r_relative) {
 			skeys_check_func_name(img, addend, out, len);
 			return true;
 		}
-		if ((type != R_X86_64_64 && type != R_X86_64_GLOB_DAT) || !sym || !str ||
+		if ((type != ca->r_abs && type != ca->r_glob_dat) || !sym || !str ||
 		    (uint64_t)idx * 24 + 24 > sym->size || sym->offset + sym->size > img->len)
 			return false;
 		s = img->buf + sym->offset + (uint64_t)idx * 24;
@@ -144,77 +122,46 @@ static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out
 	return false;
 }
 
-/*
- * `p`, at `at`, is jmp *lit through the call's `lit` (at the call object's
- * start): ff 25 and the displacement to it from the next instruction
- * (x86-64), or its absolute address (i386).
- */
-static bool jmp_lit(const struct skeys_calls *cs, const uint8_t *p, uint64_t at, uint64_t call)
-{
-	uint32_t v = skeys_image_get32(cs->img, p + 2);
-
-	if (p[0] != 0xff || p[1] != 0x25)
-		return false;
-	if (cs->arch->abs_lit)
-		return v == call;
-	return at + 6 + (uint64_t)(int64_t)(int32_t)v == call;
-}
-
 /* False when it does not verify (its error recorded). */
 static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 {
 	const struct skeys_image *img = cs->img;
-	const struct call_arch *a = cs->arch;
-	const struct skeys_section *code = skeys_image_section_at(img, c->tramp,
-								  SKEYS_CALL_TRAMP_SIZE);
-	const struct skeys_section *data = skeys_image_section_at(img, c->call, call_size(a));
-	const uint8_t *t = bytes_at(img, c->tramp, SKEYS_CALL_TRAMP_SIZE);
-	const uint8_t *o = bytes_at(img, c->call, call_size(a));
+	const struct skeys_call_arch *ca = cs->arch;
+	const struct skeys_section *code = skeys_image_section_at(img, c->slot, ca->span);
+	const struct skeys_section *data = skeys_image_section_at(img, c->call, call_size(img));
+	const uint8_t *t = bytes_at(img, c->slot, ca->span);
+	const uint8_t *o = bytes_at(img, c->call, call_size(img));
+	char why[256];
 	uint32_t flags;
 	uint64_t lit;
 
 	if (!code || !(code->flags & SKEYS_SEC_EXEC) || !t)
 		return call_error(c, &cs->n_bad, "trampoline is not in executable code");
-	if (c->tail != c->tramp + SKEYS_CALL_TAIL_OFFSET)
+	if (c->tail != c->slot + ca->slot_len)
 		return call_error(c, &cs->n_bad, "entry names 0x%" PRIx64 " as the trampoline's "
 				  "jmp *lit, expected 0x%" PRIx64, c->tail,
-				  c->tramp + SKEYS_CALL_TAIL_OFFSET);
+				  c->slot + ca->slot_len);
 	if (c->kind == (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0))
 		return call_error(c, &cs->n_bad, "entry flags 0x3: neither a NULL nor a RET0 call");
 	if (!data || !(data->flags & SKEYS_SEC_WRITE) || c->call % 8 ||
 	    (!o && !(data->flags & SKEYS_SEC_NOBITS)))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not aligned writable data", c->call);
-	flags = o ? skeys_image_get32(img, o + CALL_FLAGS(a)) : 0;
+	flags = o ? skeys_image_get32(img, o + call_flags(img)) : 0;
 	if ((flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
-	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind || skeys_image_get32(img, o + CALL_FORM(a)))
+	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind ||
+	    skeys_image_get32(img, o + call_flags(img) + 4))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not a static call of this kind "
 				  "(flags 0x%08x)", c->call, flags);
-	if (!jmp_lit(cs, t + SKEYS_CALL_TAIL_OFFSET, c->tail, c->call))
-		return call_error(c, &cs->n_bad, "expected jmp *0x%" PRIx64 "%s at offset 6", c->call,
-				  a->abs_lit ? "" : "(%rip)");
-	if (memcmp(t + SKEYS_CALL_STUB_OFFSET, a->stub, sizeof(a->stub)))
-		return call_error(c, &cs->n_bad, "expected the return-0 stub "
-				  "(%02x %02x %02x %02x) at offset %u, found %02x %02x %02x %02x",
-				  a->stub[0], a->stub[1], a->stub[2], a->stub[3],
-				  SKEYS_CALL_STUB_OFFSET, t[12], t[13], t[14], t[15]);
-	if (c->kind) {
-		if (memcmp(t, ret0_slot, sizeof(ret0_slot)))
-			return call_error(c, &cs->n_bad, "expected the return-0 form "
-					  "(eb 0a cc cc cc cc), found %02x %02x %02x %02x %02x %02x",
-					  t[0], t[1], t[2], t[3], t[4], t[5]);
+	if (!ca->verify(img, c->slot, t, c->call, c->kind, why, sizeof(why)))
+		return call_error(c, &cs->n_bad, "%s", why);
+	if (c->kind)
 		return true;
-	}
-	if (!jmp_lit(cs, t, c->tramp, c->call))
-		return call_error(c, &cs->n_bad,
-				  "expected jmp *0x%" PRIx64 "%s through the call object, "
-				  "found %02x %02x %02x %02x %02x %02x",
-				  c->call, a->abs_lit ? "" : "(%rip)", t[0], t[1], t[2], t[3], t[4], t[5]);
-	lit = a->ptr == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
+	lit = ptr_size(img) == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
 	if (lit)
 		skeys_check_func_name(img, lit, c->target, sizeof(c->target));
-	else if (!reloc_target(img, c->call, c->target, sizeof(c->target)))
+	else if (!reloc_target(img, ca, c->call, c->target, sizeof(c->target)))
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
 	return true;
@@ -245,6 +192,20 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 	cs->hdr.checksum = skeys_image_get64(img, h + HDR_CHECKSUM);
 	cs->table_addr = hs->addr + HDR_START + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_START);
 	stop = hs->addr + HDR_STOP + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_STOP);
+	if (img->bounds_at_load && !skeys_image_get32(img, h + HDR_START) &&
+	    !skeys_image_get32(img, h + HDR_STOP)) {
+		/*
+		 * Left zero by the compiler (Mach-O: <skeys/format/macho.h>),
+		 * written by sealing: the table is its section, or empty when
+		 * dead stripping took every entry.
+		 */
+		ts = section_named(img, SKEYS_SECTION_CALLS);
+		cs->table_addr = ts ? ts->addr : hs->addr + SKEYS_HEADER_SIZE_V1;
+		stop = ts ? ts->addr + ts->size : cs->table_addr;
+		cs->bounds_unset = true;
+		if (stop == cs->table_addr)
+			return true;
+	}
 	ts = skeys_image_section_at(img, cs->table_addr, stop - cs->table_addr);
 	if (stop < cs->table_addr || (stop - cs->table_addr) % 12 || !ts ||
 	    !bytes_at(img, cs->table_addr, stop - cs->table_addr))
@@ -268,7 +229,7 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 	if (!hs)
 		return 0;
 	cs->present = true;
-	cs->arch = call_arch_of(img);
+	cs->arch = skeys_call_arch(img->arch->id, img->format->name);
 	if (!cs->arch) {
 		char msg[128];
 
@@ -292,7 +253,8 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 		struct skeys_site s = skeys_entry_site(&cs->entries[i], cs->table_addr + i * 12);
 		struct skeys_call_check *c = &cs->calls[i];
 
-		c->tramp = s.code;
+		c->slot = s.code;
+		c->tramp = cs->arch->start ? cs->arch->start(img, s.code) : s.code;
 		c->tail = s.target;
 		c->call = s.key;
 		c->kind = s.flags;
@@ -374,6 +336,12 @@ int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size
 		return -1;
 	}
 	memcpy(out + cs->table_off, t, bytes); /* x86-64: host and file order agree */
+	if (cs->bounds_unset) {
+		skeys_image_put32(img, h + HDR_START,
+				  (uint32_t)(cs->table_addr - (cs->hdr_addr + HDR_START)));
+		skeys_image_put32(img, h + HDR_STOP,
+				  (uint32_t)(cs->table_addr + bytes - (cs->hdr_addr + HDR_STOP)));
+	}
 	skeys_image_put32(img, h + HDR_FLAGS, cs->hdr.flags | SKEYS_HEADER_SEALED);
 	skeys_image_put32(img, h + HDR_COUNT, (uint32_t)cs->n);
 	skeys_image_put64(img, h + HDR_CHECKSUM, skeys_table_checksum(t, bytes));
