@@ -134,6 +134,7 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	char why[256];
 	uint32_t flags;
 	uint64_t lit;
+	int how;
 
 	if (!code || !(code->flags & SKEYS_SEC_EXEC) || !t)
 		return call_error(c, &cs->n_bad, "trampoline is not in executable code");
@@ -159,6 +160,14 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	if (c->kind)
 		return true;
 	lit = ptr_size(img) == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
+	how = img->format->pointer
+		      ? img->format->pointer(img, c->call, &lit, c->target, sizeof(c->target))
+		      : 0;
+	if (how < 0)
+		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 ": its initial target is "
+				  "not a fixup the loader applies", c->call);
+	if (how == 2)
+		return true; /* bound to a symbol of another image, named */
 	if (lit)
 		skeys_check_func_name(img, lit, c->target, sizeof(c->target));
 	else if (!reloc_target(img, ca, c->call, c->target, sizeof(c->target)))
