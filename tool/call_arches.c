@@ -224,6 +224,34 @@ static bool arm_verify(const struct skeys_image *img, uint64_t slot, const uint8
 	return word_verify(&arm_tramp, img, slot, t, call, kind, err, errlen);
 }
 
+/* ---- i686: 6-byte slot, then a register-keeping jump through lit --------- */
+
+static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	static const uint8_t far[6] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90 };
+	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	/* push %eax; call 1f; 1: pop %eax; push disp(%eax); mov 4(%esp),%eax; ret $4 */
+	static const uint8_t head[9] = { 0x50, 0xe8, 0, 0, 0, 0, 0x58, 0xff, 0xb0 };
+	static const uint8_t end[7] = { 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00 };
+	const uint8_t *want = kind ? ret0 : far;
+
+	if (memcmp(t + 6, head, sizeof(head)) || memcmp(t + 19, end, sizeof(end)) ||
+	    (uint32_t)(slot + 12 + skeys_image_get32(img, t + 15)) != (uint32_t)call) {
+		snprintf(err, errlen, "expected at offset 6 the jump through the call object "
+			 "0x%" PRIx64 " (push %%eax; call; pop %%eax; push lit(%%eax); ...; ret $4)",
+			 call);
+		return false;
+	}
+	if (!memcmp(t, want, 6))
+		return true;
+	snprintf(err, errlen, "expected the %s form (%02x %02x %02x %02x %02x %02x), "
+		 "found %02x %02x %02x %02x %02x %02x", kind ? "return-0" : "far",
+		 want[0], want[1], want[2], want[3], want[4], want[5],
+		 t[0], t[1], t[2], t[3], t[4], t[5]);
+	return false;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct skeys_call_arch rows[] = {
@@ -235,6 +263,24 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 8, /* R_X86_64_RELATIVE */
 		.r_abs = 1,      /* R_X86_64_64 */
 		.r_glob_dat = 6, /* R_X86_64_GLOB_DAT */
+	},
+	{
+		/* PE (<skeys/arch/i386.h>), before ELF's row below: `lit` holds its target in the file. */
+		.id = SKEYS_ARCH_I386,
+		.slot_len = 6,
+		.span = 16,
+		.verify = x86_verify,
+		.format = "pe",
+	},
+	{
+		.id = SKEYS_ARCH_I386,
+		.slot_len = 6,
+		.span = 26, /* slot and tail */
+		.verify = i686_verify,
+		.format = "elf",
+		.r_relative = 8, /* R_386_RELATIVE */
+		.r_abs = 1,      /* R_386_32 */
+		.r_glob_dat = 6, /* R_386_GLOB_DAT */
 	},
 	{
 		.id = SKEYS_ARCH_AARCH64,
@@ -264,14 +310,6 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 23, /* R_ARM_RELATIVE */
 		.r_abs = 2,       /* R_ARM_ABS32 */
 		.r_glob_dat = 21, /* R_ARM_GLOB_DAT */
-	},
-	{
-		/* PE only (<skeys/arch/i386.h>): `lit` holds its target in the file. */
-		.id = SKEYS_ARCH_I386,
-		.slot_len = 6,
-		.span = 16,
-		.verify = x86_verify,
-		.format = "pe",
 	},
 };
 

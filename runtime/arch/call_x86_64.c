@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * x86 static-call slots, x86-64 and i386 (PE): the 6 bytes at the start of
- * a trampoline (<skeys/arch/x86_64.h>, <skeys/arch/i386.h>, forms in
- * <skeys/abi.h>). runtime/call.c writes
+ * x86 static-call slots, x86-64 and i386 on PE (runtime/meson.build; i686
+ * ELF's are call_x86.c): the 6 bytes at the start of a trampoline
+ * (<skeys/arch/x86_64.h>, <skeys/arch/i386.h>, forms in <skeys/abi.h>). runtime/call.c writes
  * them through the int3 protocol; the fixed jmp *lit(%rip) at offset 6 is
  * where a thread trapped in the slot goes on.
  */
