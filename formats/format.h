@@ -128,6 +128,21 @@ struct skeys_format {
 	 */
 	bool (*reloc_at)(const struct skeys_image *img, uint64_t addr, uint64_t len,
 			 struct skeys_reloc *out);
+	/*
+	 * The section that starts with the static-call table's header (the
+	 * format header's emission of <skeys/call.h>), or NULL for none.
+	 */
+	const char *calls_section;
+	/*
+	 * Optional: what the loader puts into the pointer at `addr`: 1 and the
+	 * address in *value (Mach-O's chained rebases, whose file bytes are a
+	 * chain's link), 2 and the symbol it binds as "name+0xaddend" in out,
+	 * 0 when the file's bytes are the pointer (ELF's dynamic relocations
+	 * are read by tool/verify_calls.c), -1 when the file says nothing
+	 * sound about it (a chained image's pointer that no chain links).
+	 */
+	int (*pointer)(const struct skeys_image *img, uint64_t addr, uint64_t *value, char *out,
+		       size_t len);
 };
 
 /* Space for a reader's error message. */

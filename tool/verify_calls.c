@@ -160,9 +160,9 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	const uint8_t *t = bytes_at(img, c->slot, ca->span);
 	const uint8_t *o = bytes_at(img, c->call, call_size(img));
 	char why[256];
-	bool from_reloc;
 	uint32_t flags;
 	uint64_t lit;
+	int how;
 
 	if (!code || !(code->flags & SKEYS_SEC_EXEC) || !t)
 		return call_error(c, &cs->n_bad, "trampoline is not in executable code");
@@ -188,17 +188,24 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	if (c->kind)
 		return true;
 	lit = ptr_size(img) == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
-	/*
-	 * ELF64: the bytes, or the relocation where they are zero. ELF32
-	 * (REL): the bytes are the addend of a relocation, if there is one.
-	 */
-	from_reloc = !(lit && ptr_size(img) == 8) &&
-		     reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target));
-	if (!from_reloc && !lit)
+	how = img->format->pointer
+		      ? img->format->pointer(img, c->call, &lit, c->target, sizeof(c->target))
+		      : 0;
+	if (how < 0)
+		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 ": its initial target is "
+				  "not a fixup the loader applies", c->call);
+	if (how == 2)
+		return true; /* bound to a symbol of another image, named */
+	/* ELF32 (REL): the bytes are the addend of a relocation, if any. */
+	if (lit && ptr_size(img) == 8)
+		name_code(img, ca, lit, c->target, sizeof(c->target));
+	else if (reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
+		;
+	else if (lit)
+		name_code(img, ca, lit, c->target, sizeof(c->target));
+	else
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
-	if (!from_reloc)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
 	return true;
 }
 
@@ -227,6 +234,20 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 	cs->hdr.checksum = skeys_image_get64(img, h + HDR_CHECKSUM);
 	cs->table_addr = hs->addr + HDR_START + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_START);
 	stop = hs->addr + HDR_STOP + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_STOP);
+	if (img->bounds_at_load && !skeys_image_get32(img, h + HDR_START) &&
+	    !skeys_image_get32(img, h + HDR_STOP)) {
+		/*
+		 * Left zero by the compiler (Mach-O: <skeys/format/macho.h>),
+		 * written by sealing: the table is its section, or empty when
+		 * dead stripping took every entry.
+		 */
+		ts = section_named(img, SKEYS_SECTION_CALLS);
+		cs->table_addr = ts ? ts->addr : hs->addr + SKEYS_HEADER_SIZE_V1;
+		stop = ts ? ts->addr + ts->size : cs->table_addr;
+		cs->bounds_unset = true;
+		if (stop == cs->table_addr)
+			return true;
+	}
 	ts = skeys_image_section_at(img, cs->table_addr, stop - cs->table_addr);
 	if (stop < cs->table_addr || (stop - cs->table_addr) % 12 || !ts ||
 	    !bytes_at(img, cs->table_addr, stop - cs->table_addr))
@@ -244,13 +265,19 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 
 	memset(cs, 0, sizeof(*cs));
 	cs->img = img;
-	hs = img->n_slices ? NULL : section_named(img, SKEYS_SECTION_CALLS_HEADER);
+	hs = img->n_slices || !img->format->calls_section
+		     ? NULL
+		     : section_named(img, img->format->calls_section);
 	if (!hs)
 		return 0;
 	cs->present = true;
-	cs->arch = skeys_call_arch(img->arch->id);
-	if (strcmp(img->format->name, "elf") || !cs->arch) {
-		if (table_error(cs, "static calls are not supported on this architecture or format yet"))
+	cs->arch = skeys_call_arch(img->arch->id, img->format->name);
+	if (!cs->arch) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "static calls are not supported on %s %s yet",
+			 img->arch->name, img->format->name);
+		if (table_error(cs, msg))
 			goto oom;
 		return 0;
 	}
@@ -351,6 +378,12 @@ int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size
 		return -1;
 	}
 	memcpy(out + cs->table_off, t, bytes); /* x86-64: host and file order agree */
+	if (cs->bounds_unset) {
+		skeys_image_put32(img, h + HDR_START,
+				  (uint32_t)(cs->table_addr - (cs->hdr_addr + HDR_START)));
+		skeys_image_put32(img, h + HDR_STOP,
+				  (uint32_t)(cs->table_addr + bytes - (cs->hdr_addr + HDR_STOP)));
+	}
 	skeys_image_put32(img, h + HDR_FLAGS, cs->hdr.flags | SKEYS_HEADER_SEALED);
 	skeys_image_put32(img, h + HDR_COUNT, (uint32_t)cs->n);
 	skeys_image_put64(img, h + HDR_CHECKSUM, skeys_table_checksum(t, bytes));

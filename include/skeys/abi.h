@@ -176,19 +176,25 @@ SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
 
 /*
  * A static call (<skeys/call.h>), in the defining module's writable data.
- * Its trampoline, in .text.skeys_call, is the architecture's (its template
+ * Its trampoline, in .text.skeys_call (PE: .text$skeysc), is the architecture's (its template
  * in <skeys/arch/NAME.h>, docs/architectures.md): a slot the runtime
  * rewrites, then a fixed tail that jumps through `lit`. On x86-64 (16
  * bytes) the slot is 6 bytes holding one of three forms:
  *
  *   near:  e9 rel32 cc          jmp target
  *   far:   ff 25 rel32          jmp *lit(%rip), through this object's `lit`
- *   ret0:  31 c0 c3 cc cc cc    xor %eax,%eax; ret
+ *   ret0:  eb 0a cc cc cc cc    jmp to offset 12
  *
  * followed at offset 6 by a fixed `ff 25 rel32`, jmp *lit(%rip) (where a
  * thread trapped in the slot may be sent: `lit` holds the current target
- * whenever the call has one). A call as compiled is in the far form
- * (SKEYS_DEFINE_CALL) or the ret0 form (_NULL, _RET0).
+ * whenever the call has one), and at offset 12 a fixed stub returning 0:
+ * 31 c0 c3 cc, xor %eax,%eax; ret (i386: 31 c0 99 c3, with cltd clearing
+ * %edx). Each form is one instruction, so a thread stopped inside the slot
+ * is always at its start, the one byte the int3 protocol traps. A call as
+ * compiled is in the far form (SKEYS_DEFINE_CALL) or the ret0 form (_NULL,
+ * _RET0). i386 (PE) has no %rip: its jmp *lit is `ff 25 abs32`, the
+ * address of `lit` itself, and rel32 reaches every address, so an update
+ * there is always near or ret0.
  */
 struct skeys_call {
 	void (*lit)(void);    /* the far form's target; written before the slot */
