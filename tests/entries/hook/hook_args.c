@@ -482,8 +482,11 @@ int main(int argc, char **argv)
 			uintptr_t here = (uintptr_t)replacement & ~(uintptr_t)0xffff;
 			bool mapped = false;
 
+			/* Below the program, else above it (valgrind loads it low). */
 			for (uintptr_t k = 16; k < 1024 && !mapped; k += 16)
-				mapped = pads_map(&nearp, here - (k << 20), 1 << 16);
+				mapped = (here > (k << 20) + (1u << 24) &&
+					  pads_map(&nearp, here - (k << 20), 1 << 16)) ||
+					 pads_map(&nearp, here + (k << 20), 1 << 16);
 			CHECK(mapped);
 			if (mapped) {
 				test_jump(&nearp, false);

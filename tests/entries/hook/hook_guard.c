@@ -212,12 +212,15 @@ static void test_pair(struct pads *p)
 /* ---- wx --------------------------------------------------------------------- */
 
 static atomic_ulong wx_found, wx_reads;
+/* The stubs handed out and the pads' mapping: what is ours in the maps. */
+static uintptr_t wx_mine[3002];
+static atomic_size_t wx_n;
 
 static void *wx_thread(void *arg)
 {
 	(void)arg;
 	while (!atomic_load(&stop)) {
-		atomic_fetch_add(&wx_found, (unsigned long)maps_wx());
+		atomic_fetch_add(&wx_found, (unsigned long)maps_wx(wx_mine, atomic_load(&wx_n)));
 		atomic_fetch_add(&wx_reads, 1);
 	}
 	return NULL;
@@ -228,7 +231,7 @@ static void wx_handler(void *fn, void *data)
 	(void)fn;
 	(void)data;
 	atomic_fetch_add(&handler_calls, 1);
-	atomic_fetch_add(&wx_found, (unsigned long)maps_wx());
+	atomic_fetch_add(&wx_found, (unsigned long)maps_wx(wx_mine, atomic_load(&wx_n)));
 }
 
 static void test_wx(void)
@@ -245,12 +248,16 @@ static void test_wx(void)
 		failures++;
 		return;
 	}
+	wx_mine[0] = (uintptr_t)p.base;
+	atomic_store(&wx_n, 1);
 	CHECK(pthread_create(&t, NULL, wx_thread, NULL) == 0);
 	for (int i = 0; i < N; i++) {
 		uintptr_t from = (uintptr_t)p.base + (size_t)i * PAD_SIZE + 5;
 
 		CHECK(hook_stub_locked(from, FN(body), wx_handler, NULL, &stub) == 0);
 		CHECK(pads_reach(from, stub));
+		wx_mine[i + 1] = stub;
+		atomic_store(&wx_n, (size_t)i + 2);
 		if (!first)
 			first = stub;
 	}

@@ -172,25 +172,37 @@ static inline bool maps_perms(uintptr_t addr, char perms[5])
 	return found;
 }
 
-/* Lines of /proc/self/maps that are writable and executable at once (printed). */
-static inline int maps_wx(void)
+/*
+ * Lines of /proc/self/maps that are writable and executable at once
+ * (printed). Valgrind keeps its translated code in anonymous rwx mappings
+ * of its own: under it (SKEYS_UNDER_VALGRIND, the valgrind test setup)
+ * only mappings holding one of the `n` addresses of `mine` count.
+ */
+static inline int maps_wx(const uintptr_t *mine, size_t n)
 {
+	bool own_only = getenv("SKEYS_UNDER_VALGRIND") != NULL;
 	char line[512];
 	FILE *f = fopen("/proc/self/maps", "re");
-	int n = 0;
+	int found = 0;
 
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof(line), f)) {
+		unsigned long s, e;
 		char perms[5];
+		bool counts = !own_only;
 
-		if (sscanf(line, "%*x-%*x %4s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x') {
+		if (sscanf(line, "%lx-%lx %4s", &s, &e, perms) != 3 || perms[1] != 'w' || perms[2] != 'x')
+			continue;
+		for (size_t i = 0; i < n && !counts; i++)
+			counts = mine[i] >= s && mine[i] < e;
+		if (counts) {
 			fprintf(stderr, "writable and executable: %s", line);
-			n++;
+			found++;
 		}
 	}
 	fclose(f);
-	return n;
+	return found;
 }
 
 #endif
