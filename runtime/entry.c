@@ -25,6 +25,7 @@
  * on first use.
  */
 #include "internal.h"
+#include "entry_hook.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -47,38 +48,6 @@ static struct {
 } all;
 
 #if defined(__x86_64__) && defined(__ELF__)
-
-/*
- * runtime/entry_hook.c's stubs. Weak here so that the runtime builds
- * before that file is part of it: then attaching fails with -ENOSYS and a
- * redirection works only within a rel32 of the pad.
- */
-int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
-			  uintptr_t *stub);
-int skeys_entry_jump_dest(uintptr_t from, void *replacement, uintptr_t *dest);
-
-__attribute__((weak)) int skeys_entry_hook_stub(uintptr_t from, void *function,
-						 skeys_entry_fn *handler, void *data,
-						 uintptr_t *stub)
-{
-	(void)from;
-	(void)function;
-	(void)handler;
-	(void)data;
-	(void)stub;
-	return -ENOSYS;
-}
-
-__attribute__((weak)) int skeys_entry_jump_dest(uintptr_t from, void *replacement,
-						 uintptr_t *dest)
-{
-	int64_t d = (int64_t)((uintptr_t)replacement - from);
-
-	if (d < INT32_MIN || d > INT32_MAX)
-		return -ENOSYS;
-	*dest = (uintptr_t)replacement;
-	return 0;
-}
 
 static const uint8_t nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
@@ -527,6 +496,11 @@ void skeys_entries_added(struct skeys_module *m)
 
 void skeys_entries_removed(struct skeys_module *m)
 {
+#if defined(__x86_64__) && defined(__ELF__)
+	/* Its pads' stubs may serve other modules' functions now. */
+	if (m->fn)
+		skeys_entry_hook_forget(m->lo, m->hi);
+#endif
 	free(m->fn);
 	m->fn = NULL;
 }

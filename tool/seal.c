@@ -392,7 +392,7 @@ static int run(const struct opts *o)
 	if (fentries.n_bad)
 		skeys_cli_error(o->file, "%zu of %zu function entries failed verification",
 				fentries.n_bad, fentries.n);
-	if (o->check && fentries.present && !fentries.sealed)
+	if (o->check && !skeys_fentries_sealed(&fentries) && !fentries.sealed)
 		skeys_cli_error(o->file, "function entries not sealed (run skeys-seal on it after "
 					 "linking)");
 	if (!skeys_input_ok(&in) || !skeys_calls_ok(&calls) || !skeys_fentries_ok(&fentries)) {

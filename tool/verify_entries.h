@@ -48,7 +48,7 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 void skeys_fentries_close(struct skeys_fentries_check *fs);
 /* No list, or every entry verified. */
 bool skeys_fentries_ok(const struct skeys_fentries_check *fs);
-/* No list, or one sealed and unchanged since. */
+/* No entries, or sealed and unchanged since. */
 bool skeys_fentries_sealed(const struct skeys_fentries_check *fs);
 /* Functions whose pads sealing rewrites (0: only the part's fields change). */
 size_t skeys_fentries_pads(const struct skeys_fentries_check *fs);
