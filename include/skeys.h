@@ -267,6 +267,12 @@ enum skeys_error {
 	 * Delete the breakpoint (or the probe) and switch again.
 	 */
 	SKEYS_ERR_BREAKPOINT = -4009,
+	/*
+	 * Not a function entry the registered modules list (not compiled with
+	 * -fpatchable-function-entry, its module without <skeys.h>, or its
+	 * pad too short to patch): <skeys/entry.h>.
+	 */
+	SKEYS_ERR_NOTPATCHABLE = -4010,
 };
 
 const char *skeys_strerror(int err);
@@ -366,6 +372,7 @@ void skeys_module_unregister(const struct skeys_header *header);
 #endif
 
 #include <skeys/call.h>
+#include <skeys/entry.h>
 
 #ifndef SKEYS_NO_MODULE
 __asm__(SKEYS__ASM_MODULE);

@@ -35,23 +35,6 @@ enum {
 
 static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
 
-static const struct skeys_section *section_named(const struct skeys_image *img,
-						 const char *name)
-{
-	for (size_t i = 0; i < img->n_sections; i++)
-		if (!strcmp(img->sections[i].name, name))
-			return &img->sections[i];
-	return NULL;
-}
-
-/* The file's bytes at [addr, addr + len), or NULL. */
-static const uint8_t *bytes_at(const struct skeys_image *img, uint64_t addr, uint64_t len)
-{
-	int64_t off = skeys_image_offset(img, addr, len);
-
-	return off < 0 ? NULL : img->buf + off;
-}
-
 static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
@@ -73,9 +56,9 @@ static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fm
 /* The dynamic relocation filling the 8 bytes at `addr`, named as skeys-dump shows it. */
 static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out, size_t len)
 {
-	const struct skeys_section *rela = section_named(img, ".rela.dyn");
-	const struct skeys_section *sym = section_named(img, ".dynsym");
-	const struct skeys_section *str = section_named(img, ".dynstr");
+	const struct skeys_section *rela = skeys_image_section_named(img, ".rela.dyn");
+	const struct skeys_section *sym = skeys_image_section_named(img, ".dynsym");
+	const struct skeys_section *str = skeys_image_section_named(img, ".dynstr");
 	const uint8_t *r, *s;
 
 	if (!rela || (rela->flags & SKEYS_SEC_NOBITS) || rela->offset + rela->size > img->len)
@@ -126,8 +109,8 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	const struct skeys_section *code = skeys_image_section_at(img, c->tramp,
 								  SKEYS_CALL_TRAMP_SIZE);
 	const struct skeys_section *data = skeys_image_section_at(img, c->call, CALL_SIZE);
-	const uint8_t *t = bytes_at(img, c->tramp, SKEYS_CALL_TRAMP_SIZE);
-	const uint8_t *o = bytes_at(img, c->call, CALL_SIZE);
+	const uint8_t *t = skeys_image_bytes(img, c->tramp, SKEYS_CALL_TRAMP_SIZE);
+	const uint8_t *o = skeys_image_bytes(img, c->call, CALL_SIZE);
 	uint32_t flags;
 	uint64_t lit;
 
@@ -182,7 +165,7 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 {
 	const struct skeys_image *img = cs->img;
 	/* The call table's header is of the first size: it has no names table. */
-	const uint8_t *h = bytes_at(img, hs->addr, SKEYS_HEADER_SIZE_V1);
+	const uint8_t *h = skeys_image_bytes(img, hs->addr, SKEYS_HEADER_SIZE_V1);
 	const struct skeys_section *ts;
 	uint64_t stop;
 
@@ -199,11 +182,11 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 	stop = hs->addr + HDR_STOP + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, h + HDR_STOP);
 	ts = skeys_image_section_at(img, cs->table_addr, stop - cs->table_addr);
 	if (stop < cs->table_addr || (stop - cs->table_addr) % 12 || !ts ||
-	    !bytes_at(img, cs->table_addr, stop - cs->table_addr))
+	    !skeys_image_bytes(img, cs->table_addr, stop - cs->table_addr))
 		return false;
 	cs->n = (size_t)(stop - cs->table_addr) / 12;
 	if (cs->n)
-		cs->table_off = (uint64_t)(bytes_at(img, cs->table_addr, cs->n * 12) - img->buf);
+		cs->table_off = (uint64_t)(skeys_image_bytes(img, cs->table_addr, cs->n * 12) - img->buf);
 	return true;
 }
 
@@ -214,7 +197,7 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 
 	memset(cs, 0, sizeof(*cs));
 	cs->img = img;
-	hs = img->n_slices ? NULL : section_named(img, SKEYS_SECTION_CALLS_HEADER);
+	hs = img->n_slices ? NULL : skeys_image_section_named(img, SKEYS_SECTION_CALLS_HEADER);
 	if (!hs)
 		return 0;
 	cs->present = true;

@@ -50,6 +50,31 @@
 #endif
 
 /*
+ * The function entries part of the module header (struct skeys_fentries):
+ * the bounds of the compiler's table of patchable functions, the rest left
+ * for skeys-seal.
+ */
+#define SKEYS__ASM_FENTRIES                                                    \
+	".long __start___patchable_function_entries - .\n\t"                  \
+	".long __stop___patchable_function_entries - .\n\t"                   \
+	".long 0, 0\n\t"                                                       \
+	".byte " SKEYS__STR(__SIZEOF_POINTER__) ", 0, 0, 0, 0, 0, 0, 0\n\t"    \
+	".quad 0\n\t"
+
+/*
+ * An empty contribution to that table, so that its bounds exist in a
+ * module without a patchable function. Like the compiler's own, it is
+ * linked ("o") to code, here the module constructor: it goes with the
+ * COMDAT copy that is kept, and --gc-sections keeps it with that code. Not
+ * in the group itself: assemblers disagree on how to write both.
+ */
+#define SKEYS__ASM_FENTRIES_EMPTY                                              \
+	".pushsection __patchable_function_entries,\"awo\","                   \
+	SKEYS__SECTION_TYPE ",skeys__module_ctor\n\t"                          \
+	SKEYS__PTR_ALIGN                                                       \
+	".popsection\n\t"
+
+/*
  * The module header, its constructor and destructor, and empty retained
  * table and names contributions (so __start___skeys and
  * __start___skeys_names exist even when every site was collected), all in one COMDAT group: every translation unit that includes
@@ -70,12 +95,15 @@
 	".hidden __stop___skeys\n\t"                                          \
 	".hidden __start___skeys_names\n\t"                                   \
 	".hidden __stop___skeys_names\n\t"                                    \
-	SKEYS__ASM_HEADER_FIELDS                                               \
+	".hidden __start___patchable_function_entries\n\t"                   \
+	".hidden __stop___patchable_function_entries\n\t"                    \
+	SKEYS__ASM_HEADER_FIELDS_SIZED(SKEYS__STR(SKEYS_HEADER_SIZE_ENTRIES)) \
 	".long __start___skeys - .\n\t"                                        \
 	".long __stop___skeys - .\n\t"                                         \
 	".long __start___skeys_names - .\n\t"                                  \
 	".long __stop___skeys_names - .\n\t"                                   \
-	".size skeys__module_header, " SKEYS__STR(SKEYS_HEADER_SIZE) "\n\t"     \
+	SKEYS__ASM_FENTRIES                                                    \
+	".size skeys__module_header, " SKEYS__STR(SKEYS_HEADER_SIZE_ENTRIES) "\n\t" \
 	".popsection\n\t"                                                      \
 	".pushsection __skeys,\"aGR\"," SKEYS__SECTION_TYPE                    \
 	",skeys__module,comdat\n\t"                                            \
@@ -110,6 +138,7 @@
 	".size skeys__module_dtor, . - skeys__module_dtor\n\t"                 \
 	SKEYS__ASM_TEXT_LEAVE                                                  \
 	".popsection\n\t"                                                      \
+	SKEYS__ASM_FENTRIES_EMPTY                                              \
 	".endif\n"
 
 #endif

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Function entries: tracing hooks and redirection on functions compiled
+ * with -fpatchable-function-entry=N[,M] (N - M >= 5 on x86-64). Included
+ * by <skeys.h>.
+ *
+ *   static void count(void *fn, void *data) { ++*(long *)data; }
+ *   skeys_entry_attach((void *)parse, count, &calls);  // parse() runs count first
+ *   skeys_entry_detach((void *)parse);
+ *   skeys_entry_redirect((void *)parse, (void *)parse_fixed);  // calls run parse_fixed
+ *   skeys_entry_restore((void *)parse);
+ *
+ * A module's patchable functions are found through its module header, so
+ * at least one file of the module includes <skeys.h>, and the module goes
+ * through skeys-seal (which verifies every function's nops and rewrites
+ * them into one patch point). `function` is the address a C function
+ * pointer gives. A function is idle, traced (attached) or redirected:
+ * attaching a redirected function, or redirecting a traced one, is -EBUSY;
+ * detaching or restoring a function that is not in that state does
+ * nothing and returns 0. Every call returns 0 or a negative error code
+ * (SKEYS_ERR_NOTPATCHABLE for a function the registered modules do not
+ * list, the keys' errors otherwise), and on error nothing changed.
+ * Thread-safe as keys are: once a call returns, every call of the function
+ * on any thread takes the new path; a thread already inside the function
+ * finishes the body it entered. Supported on x86-64 ELF.
+ */
+#ifndef SKEYS_ENTRY_H
+#define SKEYS_ENTRY_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Runs before the body of a traced function: `function` as attached, `data` as given. */
+typedef void skeys_entry_fn(void *function, void *data);
+
+int skeys_entry_attach(void *function, skeys_entry_fn *handler, void *data);
+int skeys_entry_detach(void *function);
+/* Calls of `function` run `replacement` (of the same type: the caller's responsibility). */
+int skeys_entry_redirect(void *function, void *replacement);
+int skeys_entry_restore(void *function);
+/*
+ * Attach `handler` to every patchable function of every registered module
+ * that is not redirected, in one batch; a module registered later follows
+ * (until skeys_entry_detach_all()). detach_all detaches every traced function.
+ */
+int skeys_entry_attach_all(skeys_entry_fn *handler, void *data);
+int skeys_entry_detach_all(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
