@@ -417,36 +417,41 @@ static void stub_free(struct hook_slot *slot)
 
 /* ---- pads ------------------------------------------------------------------ */
 
-static size_t pad_hash(uintptr_t from, size_t cap)
+static inline size_t pad_hash(uintptr_t from, size_t cap)
 {
-	return (size_t)((from * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+	return (size_t)((from * 0x9e3779b97f4a7c15ull) >> 40) & (cap - 1);
+}
+
+/* Twice the room for pads (all their entries moved). False when out of memory. */
+static bool pads_grow(void)
+{
+	size_t cap = pads_cap ? pads_cap * 2 : 256, i;
+	struct pad_stubs *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return false;
+	pads_used = 0;
+	for (size_t k = 0; k < pads_cap; k++) {
+		if (pads[k].from <= 1)
+			continue;
+		for (i = pad_hash(pads[k].from, cap); t[i].from; i = (i + 1) & (cap - 1))
+			;
+		t[i] = pads[k];
+		pads_used++;
+	}
+	free(pads);
+	pads = t;
+	pads_cap = cap;
+	return true;
 }
 
 /* The pad's entry; a new one (all zero but from) when `add`; NULL if none or out of memory. */
-static struct pad_stubs *pad_find(uintptr_t from, bool add)
+static inline struct pad_stubs *pad_find(uintptr_t from, bool add)
 {
 	size_t i;
 
-	if (add && (pads_used + 1) * 4 > pads_cap * 3) {
-		size_t cap = pads_cap ? pads_cap * 2 : 256;
-		struct pad_stubs *t = calloc(cap, sizeof(*t));
-
-		if (!t)
-			return NULL;
-		for (size_t k = 0; k < pads_cap; k++) {
-			if (pads[k].from <= 1)
-				continue;
-			for (i = pad_hash(pads[k].from, cap); t[i].from; i = (i + 1) & (cap - 1))
-				;
-			t[i] = pads[k];
-		}
-		pads_used = 0;
-		for (size_t k = 0; k < pads_cap; k++)
-			pads_used += pads[k].from > 1;
-		free(pads);
-		pads = t;
-		pads_cap = cap;
-	}
+	if (add && (pads_used + 1) * 4 > pads_cap * 3 && !pads_grow())
+		return NULL;
 	if (!pads_cap)
 		return NULL;
 	for (i = pad_hash(from, pads_cap); pads[i].from; i = (i + 1) & (pads_cap - 1))
@@ -488,6 +493,15 @@ int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handle
 
 	if (!from || !function || !handler || !stub)
 		return -EINVAL;
+	/* Attached again with the same pair (attach_all after detach_all): nothing to change. */
+	p = pad_find(from, false);
+	if (p && p->hook) {
+		r = p->hook_slot->record;
+		if (r && r->handler == handler && r->data == data) {
+			*stub = p->hook;
+			return 0;
+		}
+	}
 	save_probe();
 	r = record_get(handler, data);
 	p = r ? pad_find(from, true) : NULL;

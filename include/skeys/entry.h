@@ -31,7 +31,18 @@
 extern "C" {
 #endif
 
-/* Runs before the body of a traced function: `function` as attached, `data` as given. */
+/*
+ * Runs before the body of a traced function: `function` as attached, `data`
+ * as given. The body then gets its arguments as the caller passed them (the
+ * stub saves and restores every argument register, vector ones at full
+ * width), so a handler may use any register, floating point, memcpy...
+ * One handler at a time per thread: while a thread runs a handler, the
+ * traced functions it calls (the handler's own included, and from a signal
+ * handler that interrupted it) run their bodies without a handler, so a
+ * handler never recurses. A handler must return (no longjmp out of it).
+ * Changing a function's (handler, data) swaps both at once: a call sees
+ * the old pair or the new one, never a mix.
+ */
 typedef void skeys_entry_fn(void *function, void *data);
 
 int skeys_entry_attach(void *function, skeys_entry_fn *handler, void *data);
