@@ -17,8 +17,8 @@
  * executable at once, and nothing writes it again. What a stub does lives
  * in its slot (a read-write data page, never executable): a hook stub's
  * target is skeys__entry_hook_common (runtime/arch/x86_64-entry.S), which
- * saves the argument registers, calls skeys__entry_hook_run(slot) and
- * returns into the body; a jump stub's target is the replacement. Both are
+ * saves the argument registers (the vector ones at full width), calls
+ * skeys__entry_hook_run(slot) and returns into the body; a jump stub's target is the replacement. Both are
  * changed with single aligned 8-byte stores: a caller sees the old value
  * or the new one. (handler, data) travel together as a pointer to an
  * immutable record, so a call never mixes one pair's handler with
@@ -92,23 +92,12 @@ static size_t pads_cap, pads_used; /* used counts removed entries too */
 #define RECORD_BUCKETS 256
 static struct hook_record *records[RECORD_BUCKETS];
 
-/* Read by runtime/arch/x86_64-entry.S: how to save the vector registers. */
-SKEYS_HIDDEN uint64_t skeys__entry_xsave_size; /* bytes, a multiple of 64 */
-SKEYS_HIDDEN uint64_t skeys__entry_xsave_mask; /* XSAVE components */
-SKEYS_HIDDEN uint32_t skeys__entry_xsave_mode; /* enum save_mode */
+/* Read by runtime/arch/x86_64-entry.S: how wide the vector registers it saves are. */
+SKEYS_HIDDEN uint32_t skeys__entry_save_mode; /* enum save_mode */
 void skeys__entry_hook_common(void);
 void skeys__entry_hook_run(const struct hook_slot *slot);
 
-enum save_mode { SAVE_FXSAVE, SAVE_XSAVE, SAVE_XSAVEC };
-
-/*
- * The components a call may carry arguments in, or the handler may change
- * under it: x87, SSE (xmm, mxcsr), AVX (upper ymm), AVX-512 (opmask, upper
- * zmm, zmm16-31). Not MPX (gone), not PKRU (a handler's protection-key
- * change is its own business), not AMX (its tiles are not arguments and
- * would make the frame 8 KiB).
- */
-#define XSAVE_ARGS 0xe7u
+enum save_mode { SAVE_XMM, SAVE_YMM, SAVE_ZMM };
 
 static uint64_t xgetbv0(void)
 {
@@ -118,55 +107,50 @@ static uint64_t xgetbv0(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* Pick how the common routine saves the vector registers, once. */
+/* The widest vector registers the CPU has and the OS saves (XCR0). */
+static enum save_mode save_widest(void)
+{
+	unsigned a, b, c, d;
+	uint64_t xcr0;
+
+	/* AVX and OSXSAVE: the OS enabled XSAVE, so XCR0 is readable. */
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28)))
+		return SAVE_XMM;
+	xcr0 = xgetbv0();
+	if ((xcr0 & 0x6) != 0x6)
+		return SAVE_XMM;
+	/* AVX-512F, its opmask, upper-zmm and zmm16-31 state enabled. */
+	if (__get_cpuid_max(0, NULL) >= 7) {
+		__cpuid_count(7, 0, a, b, c, d);
+		if (b & (1u << 16) && (xcr0 & 0xe0) == 0xe0)
+			return SAVE_ZMM;
+	}
+	return SAVE_YMM;
+}
+
 static void save_probe(void)
 {
 	static bool done;
-	unsigned a, b, c, d;
-	uint64_t size = 512, mask;
 
-	if (done)
-		return;
-	done = true;
-	skeys__entry_xsave_mode = SAVE_FXSAVE;
-	skeys__entry_xsave_size = 512;
-	/* OSXSAVE: the OS enabled XSAVE (and XCR0 is readable). */
-	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || __get_cpuid_max(0, NULL) < 0xd)
-		return;
-	mask = xgetbv0() & XSAVE_ARGS;
-	for (unsigned i = 2; i < 8; i++) {
-		if (!(mask & (1u << i)))
-			continue;
-		__cpuid_count(0xd, i, a, b, c, d);
-		if (b + a > size)
-			size = b + a;
+	if (!done) {
+		skeys__entry_save_mode = save_widest();
+		done = true;
 	}
-	if (size < 576)
-		size = 576; /* the legacy area and the header */
-	skeys__entry_xsave_mask = mask;
-	skeys__entry_xsave_size = (size + 63) & ~(uint64_t)63;
-	__cpuid_count(0xd, 1, a, b, c, d);
-	/* XSAVEC writes no more than XSAVE's layout does: the same frame fits. */
-	skeys__entry_xsave_mode = a & 2 ? SAVE_XSAVEC : SAVE_XSAVE;
 }
 
-/* Tests only, never exported: force a save mode (0 fxsave, 1 xsave, 2 xsavec); -1 if the CPU lacks it. */
+/*
+ * Tests only, never exported: save the vector registers `mode` wide (0
+ * xmm, 1 ymm, 2 zmm); -1 if the CPU lacks them.
+ */
 int skeys__entry_hook_save_mode(int mode);
 int skeys__entry_hook_save_mode(int mode)
 {
-	unsigned a, b, c, d;
-
 	skeys_lock_take();
 	save_probe();
-	if (mode == SAVE_XSAVEC) {
-		__cpuid_count(0xd, 1, a, b, c, d);
-		if (!skeys__entry_xsave_mask || !(a & 2))
-			mode = -1;
-	} else if (mode == SAVE_XSAVE && !skeys__entry_xsave_mask) {
+	if (mode < 0 || mode > (int)save_widest())
 		mode = -1;
-	}
-	if (mode >= 0)
-		__atomic_store_n(&skeys__entry_xsave_mode, (uint32_t)mode, __ATOMIC_SEQ_CST);
+	else
+		__atomic_store_n(&skeys__entry_save_mode, (uint32_t)mode, __ATOMIC_SEQ_CST);
 	skeys_lock_release();
 	return mode;
 }
