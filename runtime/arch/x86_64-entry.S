@@ -62,34 +62,19 @@ skeys__entry_hook_common:
 	cmpl	$1, %ebx
 	je	.Lsave_ymm
 	ja	.Lsave_zmm
-	movdqa	%xmm0, 0(%rsp)
-	movdqa	%xmm1, 16(%rsp)
-	movdqa	%xmm2, 32(%rsp)
-	movdqa	%xmm3, 48(%rsp)
-	movdqa	%xmm4, 64(%rsp)
-	movdqa	%xmm5, 80(%rsp)
-	movdqa	%xmm6, 96(%rsp)
-	movdqa	%xmm7, 112(%rsp)
+	.irp	i, 0, 1, 2, 3, 4, 5, 6, 7
+	movdqa	%xmm\i, \i*16(%rsp)
+	.endr
 	jmp	.Lsaved
 .Lsave_ymm:
-	vmovdqa	%ymm0, 0(%rsp)
-	vmovdqa	%ymm1, 32(%rsp)
-	vmovdqa	%ymm2, 64(%rsp)
-	vmovdqa	%ymm3, 96(%rsp)
-	vmovdqa	%ymm4, 128(%rsp)
-	vmovdqa	%ymm5, 160(%rsp)
-	vmovdqa	%ymm6, 192(%rsp)
-	vmovdqa	%ymm7, 224(%rsp)
+	.irp	i, 0, 1, 2, 3, 4, 5, 6, 7
+	vmovdqa	%ymm\i, \i*32(%rsp)
+	.endr
 	jmp	.Lsaved
 .Lsave_zmm:
-	vmovdqa64	%zmm0, 0(%rsp)
-	vmovdqa64	%zmm1, 64(%rsp)
-	vmovdqa64	%zmm2, 128(%rsp)
-	vmovdqa64	%zmm3, 192(%rsp)
-	vmovdqa64	%zmm4, 256(%rsp)
-	vmovdqa64	%zmm5, 320(%rsp)
-	vmovdqa64	%zmm6, 384(%rsp)
-	vmovdqa64	%zmm7, 448(%rsp)
+	.irp	i, 0, 1, 2, 3, 4, 5, 6, 7
+	vmovdqa64 %zmm\i, \i*64(%rsp)
+	.endr
 .Lsaved:
 	movq	%r11, %rdi
 	call	skeys__entry_hook_run
@@ -97,34 +82,19 @@ skeys__entry_hook_common:
 	cmpl	$1, %ebx
 	je	.Lrestore_ymm
 	ja	.Lrestore_zmm
-	movdqa	0(%rsp), %xmm0
-	movdqa	16(%rsp), %xmm1
-	movdqa	32(%rsp), %xmm2
-	movdqa	48(%rsp), %xmm3
-	movdqa	64(%rsp), %xmm4
-	movdqa	80(%rsp), %xmm5
-	movdqa	96(%rsp), %xmm6
-	movdqa	112(%rsp), %xmm7
+	.irp	i, 0, 1, 2, 3, 4, 5, 6, 7
+	movdqa	\i*16(%rsp), %xmm\i
+	.endr
 	jmp	.Lrestored
 .Lrestore_ymm:
-	vmovdqa	0(%rsp), %ymm0
-	vmovdqa	32(%rsp), %ymm1
-	vmovdqa	64(%rsp), %ymm2
-	vmovdqa	96(%rsp), %ymm3
-	vmovdqa	128(%rsp), %ymm4
-	vmovdqa	160(%rsp), %ymm5
-	vmovdqa	192(%rsp), %ymm6
-	vmovdqa	224(%rsp), %ymm7
+	.irp	i, 0, 1, 2, 3, 4, 5, 6, 7
+	vmovdqa	\i*32(%rsp), %ymm\i
+	.endr
 	jmp	.Lrestored
 .Lrestore_zmm:
-	vmovdqa64	0(%rsp), %zmm0
-	vmovdqa64	64(%rsp), %zmm1
-	vmovdqa64	128(%rsp), %zmm2
-	vmovdqa64	192(%rsp), %zmm3
-	vmovdqa64	256(%rsp), %zmm4
-	vmovdqa64	320(%rsp), %zmm5
-	vmovdqa64	384(%rsp), %zmm6
-	vmovdqa64	448(%rsp), %zmm7
+	.irp	i, 0, 1, 2, 3, 4, 5, 6, 7
+	vmovdqa64 \i*64(%rsp), %zmm\i
+	.endr
 .Lrestored:
 	leaq	-80(%rbp), %rsp
 	popq	%r11
