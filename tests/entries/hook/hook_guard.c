@@ -14,10 +14,16 @@
  *           handed out (a dozen arenas mapped): no mapping is ever
  *           writable and executable; stub code is r-x, slots rw-, and the
  *           handler itself sees no such page
+ *   unwind  a real patchable function (its pad made a call through
+ *           /proc/self/mem, as the runtime can): backtrace() from the
+ *           handler walks through the stub's routine to the function's body
+ *           and on to its caller
  */
 #include "hook_pads.h"
 #include "../../testing.h"
 
+#include <execinfo.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -281,6 +287,72 @@ static void test_wx(void)
 	CHECK(atomic_load(&wx_found) == 0);
 }
 
+/* ---- unwind ----------------------------------------------------------------- */
+
+static void *unwind_frames[32];
+static int unwind_n;
+static void *unwind_caller;
+
+static void unwind_handler(void *fn, void *data)
+{
+	(void)fn;
+	(void)data;
+	atomic_fetch_add(&handler_calls, 1);
+	unwind_n = backtrace(unwind_frames, 32);
+}
+
+__attribute__((noinline, patchable_function_entry(5, 0))) static long traced_real(long x)
+{
+	unwind_caller = __builtin_return_address(0);
+	__asm__ volatile("" ::: "memory");
+	return x + 1;
+}
+
+static void test_unwind(void)
+{
+	const uint8_t *f = (const uint8_t *)FN(traced_real);
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa }, nops[5] = { 0x90, 0x90, 0x90,
+										   0x90, 0x90 };
+	uintptr_t pad = (uintptr_t)f + (memcmp(f, endbr64, 4) ? 0 : 4), stub = 0;
+	uint8_t call[5] = { 0xe8 };
+	bool from_seen = false, caller_seen = false;
+	int32_t rel;
+	int fd;
+
+	/* gcc's pad: five one-byte nops; clang's: one 5-byte nop. */
+	if (memcmp((const void *)pad, nops, 5) && ((const uint8_t *)pad)[0] != 0x0f) {
+		fprintf(stderr, "no pad at %p\n", (void *)pad);
+		failures++;
+		return;
+	}
+	CHECK(hook_stub_locked(pad + 5, FN(traced_real), unwind_handler, NULL, &stub) == 0);
+	rel = (int32_t)(int64_t)(stub - (pad + 5));
+	memcpy(call + 1, &rel, 4);
+	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || pwrite(fd, call, 5, (off_t)pad) != 5) {
+		printf("SKIP: cannot write the pad through /proc/self/mem\n");
+		exit(77);
+	}
+	close(fd);
+	CHECK(traced_real(1) == 2);
+	CHECK(atomic_load(&handler_calls) == 1);
+	for (int i = 0; i < unwind_n; i++) {
+		from_seen |= unwind_frames[i] == (void *)(pad + 5);
+		caller_seen |= unwind_frames[i] == unwind_caller;
+	}
+	if (!from_seen || !caller_seen) {
+		char **names = backtrace_symbols(unwind_frames, unwind_n);
+
+		fprintf(stderr, "backtrace from the handler (%d frames), body %p, caller %p:\n",
+			unwind_n, (void *)(pad + 5), unwind_caller);
+		for (int i = 0; names && i < unwind_n; i++)
+			fprintf(stderr, "  %s\n", names[i]);
+		free(names);
+	}
+	CHECK(from_seen);
+	CHECK(caller_seen);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -297,8 +369,10 @@ int main(int argc, char **argv)
 		test_pair(&p);
 	else if (!strcmp(mode, "wx"))
 		test_wx();
+	else if (!strcmp(mode, "unwind"))
+		test_unwind();
 	else {
-		fprintf(stderr, "usage: hook_guard guard|pair|wx\n");
+		fprintf(stderr, "usage: hook_guard guard|pair|wx|unwind\n");
 		return 2;
 	}
 	return failures != 0;
