@@ -190,6 +190,19 @@ static uintptr_t align_down(uintptr_t v, uintptr_t a)
 	return v & ~(a - 1);
 }
 
+/* The range "start-end ..." a line of /proc/self/maps starts with. */
+static bool maps_line(const char *line, unsigned long *start, unsigned long *end)
+{
+	char *p;
+
+	*start = strtoul(line, &p, 16);
+	if (p == line || *p != '-')
+		return false;
+	line = p + 1;
+	*end = strtoul(line, &p, 16);
+	return p != line && *end > *start;
+}
+
 /*
  * A free range of `size` bytes whose every byte a rel32 from `from`
  * reaches, from /proc/self/maps: the closest below `from` (below a module
@@ -200,7 +213,7 @@ static uintptr_t gap_near(uintptr_t from, size_t size)
 {
 	const uintptr_t pg = skeys_os_page_size(), top = (uintptr_t)1 << 47;
 	uintptr_t lo, hi, prev_end = 0, below = 0, above = 0;
-	char line[512], name[32];
+	char line[512];
 	FILE *f = fopen("/proc/self/maps", "re");
 
 	if (!f)
@@ -214,9 +227,8 @@ static uintptr_t gap_near(uintptr_t from, size_t size)
 		uintptr_t gs = prev_end, ge = top;
 		bool eof = !fgets(line, sizeof(line), f);
 
-		name[0] = 0;
 		if (!eof) {
-			int got = sscanf(line, "%lx-%lx %*s %*s %*s %*s %31s", &s, &e, name);
+			bool ok = maps_line(line, &s, &e);
 
 			if (!strchr(line, '\n')) { /* a long path: skip the rest of its line */
 				int ch;
@@ -224,11 +236,11 @@ static uintptr_t gap_near(uintptr_t from, size_t size)
 				while ((ch = fgetc(f)) != EOF && ch != '\n')
 					;
 			}
-			if (got < 2)
+			if (!ok)
 				continue;
 			ge = (uintptr_t)s;
 			/* Leave room for the stack to grow into. */
-			if (!strcmp(name, "[stack]"))
+			if (strstr(line, " [stack]"))
 				ge = ge > (1u << 20) ? ge - (1u << 20) : 0;
 		}
 		if (gs < lo)

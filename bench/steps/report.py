@@ -545,10 +545,11 @@ def entries_md(en, L):
               f"+{hot['attached']['entry']:.0f} | +{hot['attached']['sled']:.0f} |",
               f"| the same, nanoseconds a call (best of 5 loops) | "
               f"+{hot['attached']['entry_ns']:.1f} ns | +{hot['attached']['sled_ns']:.1f} ns |", "",
-              "A skeys stub saves every argument register and the whole vector state (XSAVEC, "
-              "or XSAVE, as the CPU has it: the upper halves of ymm arguments survive a handler "
-              "that calls glibc) around the handler; XRay's trampoline saves the xmm registers "
-              "only. Callgrind counts an XSAVE as one instruction: the time row shows its cost.", ""]
+              "A skeys stub saves every argument register around the handler, xmm0-7 at the "
+              "full width the CPU has (ymm or zmm: the upper halves of `__m256` arguments "
+              "survive a handler that calls glibc); XRay's trampoline saves the xmm registers "
+              "only, and its handler runs twice a call. Times are of a shared machine: compare "
+              "within a row.", ""]
     L += ["Attaching and detaching N functions, a pair: `skeys_entry_attach_all` + "
           "`skeys_entry_detach_all` (every pad's bytes checked before it is written, the "
           "cross-thread protocol when other threads run) against `__xray_patch` + "
