@@ -107,6 +107,12 @@ struct skeys_format {
 	 */
 	int (*seal_prepare)(const struct skeys_image *img, char *err, size_t errlen);
 	void (*seal_finish)(const struct skeys_image *img, uint8_t *out);
+	/*
+	 * Optional, for messages: the name of the relocation by which the
+	 * loader copies another module's data into [addr, addr + len) (ELF's
+	 * copy relocations, "R_X86_64_COPY"), or NULL for none.
+	 */
+	const char *(*copied)(const struct skeys_image *img, uint64_t addr, uint64_t len);
 };
 
 /* Space for a reader's error message. */

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Static calls: an update rewrites the 6-byte slot at the start of the
- * call's trampoline (forms in <skeys/abi.h>) as one batch of the patching
- * core, so it gets what key sites get: the bytes checked before the write,
- * W^X, rollback, and with other threads the int3 + core-sync protocol.
+ * Static calls: an update rewrites the slot of the call's trampoline (the
+ * bytes its table entry's `code` names; their forms are the architecture's,
+ * runtime/arch/call_<arch>.c, docs/architectures.md) as one batch of the
+ * patching core, so it gets what key sites get: the bytes checked before
+ * the write, W^X, rollback, and with other threads the architecture's
+ * protocol (x86: int3 + core sync; elsewhere one aligned store, then core
+ * sync). Below, x86-64's slot (6 bytes; forms in <skeys/abi.h>); every
+ * architecture's is built the same way: near, far through `lit`, ret0,
+ * and a fixed tail after the slot that jumps through `lit`.
  *
  * Every state a thread can meet is a valid call, to the old or the new
  * target:
@@ -32,14 +37,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__ELF__)
-
 static bool calls_header_ok(const struct skeys_header *h)
 {
 	return h->version == SKEYS_ABI_VERSION &&
 	       /* The call table's header has no names table: the first size. */
 	       h->header_size == SKEYS_HEADER_SIZE_V1 &&
-	       h->entry_size == sizeof(struct skeys_entry) && h->arch == SKEYS_ARCH_X86_64;
+	       h->entry_size == sizeof(struct skeys_entry) && skeys_arch_native() &&
+	       h->arch == skeys_arch_native()->id;
 }
 
 static bool inside(const struct skeys_module *m, const void *p, size_t len)
@@ -112,7 +116,7 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	s = skeys_entry_site(&e[i], (uintptr_t)&e[i]);
 	if (s.key != (uintptr_t)call)
 		return SKEYS_ERR_NOTKEY;
-	if (s.target != s.code + SKEYS_CALL_SLOT_SIZE ||
+	if (s.target != s.code + skeys_call_slot_len ||
 	    s.flags != (call->flags & (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0)))
 		return SKEYS_ERR_MISMATCH;
 	*mp = m;
@@ -120,45 +124,10 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	return 0;
 }
 
-static void put32(uint8_t *p, int64_t v)
-{
-	int32_t w = (int32_t)v;
-
-	memcpy(p, &w, 4);
-}
-
-static bool rel32_ok(int64_t d)
-{
-	return d >= INT32_MIN && d <= INT32_MAX;
-}
-
-/* The slot's bytes in `form`; for near, jumping to `target`. */
-static void encode(enum skeys_call_form form, uintptr_t tramp, uintptr_t target,
-		   const struct skeys_call *call, uint8_t *out)
-{
-	static const uint8_t ret0[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
-
-	switch (form) {
-	case SKEYS_CALL_FORM_NEAR:
-		out[0] = 0xe9;
-		put32(out + 1, (int64_t)(target - (tramp + 5)));
-		out[5] = 0xcc;
-		break;
-	case SKEYS_CALL_FORM_FAR:
-		out[0] = 0xff;
-		out[1] = 0x25;
-		put32(out + 2, (int64_t)((uintptr_t)&call->lit - (tramp + 6)));
-		break;
-	default:
-		memcpy(out, ret0, sizeof(ret0));
-		break;
-	}
-}
-
 int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 {
 	struct skeys_batch b = { 0 };
-	struct skeys_patch p = { .len = SKEYS_CALL_SLOT_SIZE };
+	struct skeys_patch p = { .len = (uint8_t)skeys_call_slot_len };
 	enum skeys_call_form old, new_;
 	struct skeys_module *m = NULL;
 	void (*old_lit)(void);
@@ -167,6 +136,8 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 
 	if (!call)
 		return -EINVAL;
+	if (!skeys_call_slot_len)
+		return -ENOSYS; /* no trampolines on this architecture yet */
 	/* A signal handler that interrupted a switch on this thread: waiting would never end. */
 	if (skeys_lock_mine())
 		return -EDEADLK;
@@ -178,23 +149,25 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 	if (old == SKEYS_CALL_FORM_COMPILED)
 		old = call->flags & (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0) ? SKEYS_CALL_FORM_RET0
 									     : SKEYS_CALL_FORM_FAR;
-	if (!fn)
-		new_ = SKEYS_CALL_FORM_RET0;
-	else if (rel32_ok((int64_t)((uintptr_t)fn - (tramp + 5))))
-		new_ = SKEYS_CALL_FORM_NEAR;
-	else
-		new_ = SKEYS_CALL_FORM_FAR;
+	new_ = fn ? SKEYS_CALL_FORM_NEAR : SKEYS_CALL_FORM_RET0;
 	p.addr = tramp;
 	old_lit = call->lit;
-	encode(old, tramp, (uintptr_t)call->target, call, p.old);
-	encode(new_, tramp, (uintptr_t)fn, call, p.new_);
+	/* Near when the slot's jump reaches fn, else far. */
+	if (skeys_call_slot(new_, tramp, (uintptr_t)fn, call, p.new_)) {
+		new_ = SKEYS_CALL_FORM_FAR;
+		(void)skeys_call_slot(new_, tramp, (uintptr_t)fn, call, p.new_);
+	}
+	if (skeys_call_slot(old, tramp, (uintptr_t)call->target, call, p.old)) {
+		err = SKEYS_ERR_MISMATCH; /* a recorded near form out of reach: memory damaged */
+		goto failed;
+	}
 	p.jumps = fn != NULL;
 	if (fn)
 		p.target = (uintptr_t)fn;
 	else if (old == SKEYS_CALL_FORM_NEAR)
 		p.target = (uintptr_t)call->target;
 	else
-		p.target = tramp + SKEYS_CALL_SLOT_SIZE; /* far: through lit, still the old target */
+		p.target = tramp + skeys_call_slot_len; /* far: through lit, still the old target */
 	err = skeys_batch_queue(&b, m, &p);
 	if (err)
 		goto failed;
@@ -220,14 +193,3 @@ out:
 	skeys_lock_release();
 	return err;
 }
-
-#else
-
-int skeys_call_op(struct skeys_call *call, void (*fn)(void))
-{
-	(void)call;
-	(void)fn;
-	return -ENOSYS; /* no trampolines on this architecture or format yet */
-}
-
-#endif

@@ -260,6 +260,24 @@ int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handl
 void skeys_entries_added(struct skeys_module *m);
 void skeys_entries_removed(struct skeys_module *m);
 
+/* ---- static-call slots (runtime/arch/call_<arch>.c) -------------------- */
+
+/*
+ * Bytes of a trampoline's slot: what an update rewrites, at the address its
+ * table entry's `code` names; the trampoline's fixed tail (a jump through
+ * the call object's `lit`) follows it. 0 where there are no trampolines.
+ */
+extern const size_t skeys_call_slot_len;
+
+/*
+ * The slot's bytes in `form` (not SKEYS_CALL_FORM_COMPILED) into out, for
+ * the slot at `slot` of call object `call`: near jumps to `target`, far goes
+ * through call->lit, ret0 returns 0. Returns 0, or -1 when `target` is out
+ * of the near form's reach.
+ */
+int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
+		    const struct skeys_call *call, uint8_t *out);
+
 /* ---- text writing protocol (runtime/arch/<arch>.c) --------------------- */
 
 /*

@@ -59,16 +59,30 @@ static int site_encode(const struct skeys_arch *a, uintptr_t code, uintptr_t tar
  * A site's bytes against what they should be, read as one word where the
  * word stays inside its segment.
  */
-static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
+/* Byte by byte: a site that ends less than a word before the end of its segment. */
+__attribute__((noinline)) static bool site_holds_bytes(const struct skeys_patch *p,
+							 const uint8_t *want)
 {
 	size_t i;
 
-	if (p->addr + 8 <= p->seg->end)
-		return !((skeys_word_load((const void *)p->addr) ^ skeys_word_load(want)) & p->mask);
 	for (i = 0; i < p->len; i++)
 		if (((const volatile uint8_t *)p->addr)[i] != want[i])
 			return false;
 	return true;
+}
+
+/* `want_word`: the first 8 bytes at `want`, already loaded. */
+static inline bool site_holds_word(const struct skeys_patch *p, const uint8_t *want,
+				   uint64_t want_word)
+{
+	if (p->addr + 8 <= p->seg->end)
+		return !((skeys_word_load((const void *)p->addr) ^ want_word) & p->mask);
+	return site_holds_bytes(p, want);
+}
+
+static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
+{
+	return site_holds_word(p, want, skeys_word_load(want));
 }
 
 /*
@@ -373,16 +387,16 @@ void skeys_batch_free(struct skeys_batch *b)
 
 int skeys_batch_reverse(struct skeys_batch *b)
 {
-	size_t i;
+	/* Locals, not b->p[i]: the stores into the patches cannot alias them. */
+	struct skeys_patch *p = b->p, *end = b->p + b->n;
 
-	for (i = 0; i < b->n; i++) {
-		struct skeys_patch *p = &b->p[i];
-		uint64_t was = skeys_word_load(p->old);
+	for (; p < end; p++) {
+		uint64_t was = skeys_word_load(p->old), now = skeys_word_load(p->new_);
 
-		memcpy(p->old, p->new_, sizeof(p->old));
+		memcpy(p->old, &now, sizeof(p->old));
 		memcpy(p->new_, &was, sizeof(p->new_));
 		p->jumps = !p->jumps;
-		if (!site_holds(p, p->old))
+		if (!site_holds_word(p, p->old, now))
 			return site_refused(p, NULL);
 	}
 	return 0;

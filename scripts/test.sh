@@ -15,6 +15,7 @@ set -u
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 steps=${SKEYS_TEST_STEPS:-1 2 3 4 5 6}
+run_start=$(date +%s)
 
 step() {
 	n=$1
@@ -54,4 +55,10 @@ step 4 "meson test --setup=asan (ASan + UBSan)" asan
 step 5 "meson test --setup=valgrind" valgrind_suite
 step 6 "fuzzing, ${FUZZ_SECONDS:-a fixed number of runs, about 60}s a target" sh scripts/fuzz.sh
 
+# A CI log may show only its end: name the failed tests of this run there.
+if [ -n "$lib_failed" ]; then
+	echo
+	echo "==> failed tests of this run (the end of each one's output):"
+	python3 scripts/failed-tests.py --since "$run_start" build*/meson-logs/testlog*.json
+fi
 report steps

@@ -2,14 +2,17 @@
 /*
  * The call table, verified: for every entry, the trampoline decodes to the
  * form the call was compiled with (far through the call object's `lit`, or
- * ret0), the fixed jmp *lit(%rip) follows it, and the call object is one (magic,
- * kind, in writable data). The initial target is the call object's `lit`
- * as the file gives it: its bytes, or the dynamic relocation that fills it.
+ * ret0), the fixed tail that jumps through `lit` follows it (each
+ * architecture's forms: tool/call_arches.c), and the call object is one
+ * (magic, kind, in writable data). The initial target is the call object's
+ * `lit` as the file gives it: its bytes, or the dynamic relocation that
+ * fills it.
  */
 #define _XOPEN_SOURCE 700 /* strdup */
 #include "verify_calls.h"
 
 #include "arch.h"
+#include "call_arches.h"
 #include "check.h"
 #include "table.h"
 
@@ -25,15 +28,21 @@ enum {
 	HDR_CHECKSUM = 24,
 	HDR_START = 32,
 	HDR_STOP = 36,
-	CALL_SIZE = 32, /* sizeof(struct skeys_call) on x86-64 */
-	CALL_FLAGS = 24,
-	CALL_FORM = 28,
-	R_X86_64_64 = 1,
-	R_X86_64_GLOB_DAT = 6,
-	R_X86_64_RELATIVE = 8,
 };
 
-static const uint8_t ret0_slot[SKEYS_CALL_SLOT_SIZE] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+/* struct skeys_call in the file: three pointers, flags, form, aligned to 8. */
+static unsigned ptr_size(const struct skeys_image *img)
+{
+	return img->arch->elf_class == 2 ? 8 : 4;
+}
+static unsigned call_size(const struct skeys_image *img)
+{
+	return (3 * ptr_size(img) + 8 + 7) / 8 * 8;
+}
+static unsigned call_flags(const struct skeys_image *img)
+{
+	return 3 * ptr_size(img);
+}
 
 static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -54,7 +63,8 @@ static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fm
 }
 
 /* The dynamic relocation filling the 8 bytes at `addr`, named as skeys-dump shows it. */
-static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out, size_t len)
+static bool reloc_target(const struct skeys_image *img, const struct skeys_call_arch *ca,
+			 uint64_t addr, char *out, size_t len)
 {
 	const struct skeys_section *rela = skeys_image_section_named(img, ".rela.dyn");
 	const struct skeys_section *sym = skeys_image_section_named(img, ".dynsym");
@@ -71,11 +81,11 @@ static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out
 
 		if (skeys_image_get64(img, r) != addr)
 			continue;
-		if (type == R_X86_64_RELATIVE) {
+		if (type == ca->r_relative) {
 			skeys_check_func_name(img, addend, out, len);
 			return true;
 		}
-		if ((type != R_X86_64_64 && type != R_X86_64_GLOB_DAT) || !sym || !str ||
+		if ((type != ca->r_abs && type != ca->r_glob_dat) || !sym || !str ||
 		    (uint64_t)idx * 24 + 24 > sym->size || sym->offset + sym->size > img->len)
 			return false;
 		s = img->buf + sym->offset + (uint64_t)idx * 24;
@@ -95,61 +105,46 @@ static bool reloc_target(const struct skeys_image *img, uint64_t addr, char *out
 	return false;
 }
 
-/* `p`, at `at`, is jmp *call(%rip): ff 25 and the displacement to the call's `lit`. */
-static bool jmp_lit(const struct skeys_image *img, const uint8_t *p, uint64_t at, uint64_t call)
-{
-	return p[0] == 0xff && p[1] == 0x25 &&
-	       at + 6 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p + 2) == call;
-}
-
 /* False when it does not verify (its error recorded). */
 static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 {
 	const struct skeys_image *img = cs->img;
-	const struct skeys_section *code = skeys_image_section_at(img, c->tramp,
-								  SKEYS_CALL_TRAMP_SIZE);
-	const struct skeys_section *data = skeys_image_section_at(img, c->call, CALL_SIZE);
-	const uint8_t *t = skeys_image_bytes(img, c->tramp, SKEYS_CALL_TRAMP_SIZE);
-	const uint8_t *o = skeys_image_bytes(img, c->call, CALL_SIZE);
+	const struct skeys_call_arch *ca = cs->arch;
+	const struct skeys_section *code = skeys_image_section_at(img, c->slot, ca->span);
+	const struct skeys_section *data = skeys_image_section_at(img, c->call, call_size(img));
+	const uint8_t *t = skeys_image_bytes(img, c->slot, ca->span);
+	const uint8_t *o = skeys_image_bytes(img, c->call, call_size(img));
+	char why[256];
 	uint32_t flags;
 	uint64_t lit;
 
 	if (!code || !(code->flags & SKEYS_SEC_EXEC) || !t)
 		return call_error(c, &cs->n_bad, "trampoline is not in executable code");
-	if (c->tail != c->tramp + SKEYS_CALL_TAIL_OFFSET)
+	if (c->tail != c->slot + ca->slot_len)
 		return call_error(c, &cs->n_bad, "entry names 0x%" PRIx64 " as the trampoline's "
 				  "jmp *lit, expected 0x%" PRIx64, c->tail,
-				  c->tramp + SKEYS_CALL_TAIL_OFFSET);
+				  c->slot + ca->slot_len);
 	if (c->kind == (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0))
 		return call_error(c, &cs->n_bad, "entry flags 0x3: neither a NULL nor a RET0 call");
 	if (!data || !(data->flags & SKEYS_SEC_WRITE) || c->call % 8 ||
 	    (!o && !(data->flags & SKEYS_SEC_NOBITS)))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not aligned writable data", c->call);
-	flags = o ? skeys_image_get32(img, o + CALL_FLAGS) : 0;
+	flags = o ? skeys_image_get32(img, o + call_flags(img)) : 0;
 	if ((flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
-	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind || skeys_image_get32(img, o + CALL_FORM))
+	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind ||
+	    skeys_image_get32(img, o + call_flags(img) + 4))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not a static call of this kind "
 				  "(flags 0x%08x)", c->call, flags);
-	if (!jmp_lit(img, t + SKEYS_CALL_TAIL_OFFSET, c->tail, c->call))
-		return call_error(c, &cs->n_bad, "expected jmp *0x%" PRIx64 "(%%rip) at offset 6", c->call);
-	if (c->kind) {
-		if (memcmp(t, ret0_slot, sizeof(ret0_slot)))
-			return call_error(c, &cs->n_bad, "expected the return-0 form "
-					  "(31 c0 c3 cc cc cc), found %02x %02x %02x %02x %02x %02x",
-					  t[0], t[1], t[2], t[3], t[4], t[5]);
+	if (!ca->verify(img, c->slot, t, c->call, c->kind, why, sizeof(why)))
+		return call_error(c, &cs->n_bad, "%s", why);
+	if (c->kind)
 		return true;
-	}
-	if (!jmp_lit(img, t, c->tramp, c->call))
-		return call_error(c, &cs->n_bad,
-				  "expected jmp *0x%" PRIx64 "(%%rip) through the call object, "
-				  "found %02x %02x %02x %02x %02x %02x",
-				  c->call, t[0], t[1], t[2], t[3], t[4], t[5]);
-	lit = skeys_image_get64(img, o);
+	lit = ptr_size(img) == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
 	if (lit)
 		skeys_check_func_name(img, lit, c->target, sizeof(c->target));
-	else if (!reloc_target(img, c->call, c->target, sizeof(c->target)))
+	else if (!reloc_target(img, ca, c->call, c->target, sizeof(c->target)))
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
 	return true;
@@ -171,7 +166,7 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 
 	if (!h || memcmp(h, SKEYS_CALLS_MAGIC, 8) || skeys_image_get16(img, h + 8) != 1 ||
 	    skeys_image_get16(img, h + 10) != 40 || skeys_image_get16(img, h + 12) != 12 ||
-	    skeys_image_get16(img, h + 14) != SKEYS_ARCH_X86_64)
+	    skeys_image_get16(img, h + 14) != img->arch->id)
 		return false;
 	cs->hdr_addr = hs->addr;
 	cs->hdr_off = (uint64_t)(h - img->buf);
@@ -201,9 +196,9 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 	if (!hs)
 		return 0;
 	cs->present = true;
-	if (strcmp(img->format->name, "elf") || img->arch->id != SKEYS_ARCH_X86_64 ||
-	    img->big_endian) {
-		if (table_error(cs, "static calls are supported on x86-64 ELF only so far"))
+	cs->arch = skeys_call_arch(img->arch->id);
+	if (strcmp(img->format->name, "elf") || !cs->arch) {
+		if (table_error(cs, "static calls are not supported on this architecture or format yet"))
 			goto oom;
 		return 0;
 	}
@@ -221,7 +216,8 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 		struct skeys_site s = skeys_entry_site(&cs->entries[i], cs->table_addr + i * 12);
 		struct skeys_call_check *c = &cs->calls[i];
 
-		c->tramp = s.code;
+		c->slot = s.code;
+		c->tramp = cs->arch->start ? cs->arch->start(img, s.code) : s.code;
 		c->tail = s.target;
 		c->call = s.key;
 		c->kind = s.flags;

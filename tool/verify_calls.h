@@ -2,7 +2,8 @@
 /*
  * Static calls in the tools: the call table (<skeys/abi.h>) read, every
  * trampoline verified against its entry and call object, and the table
- * sealed as the key table is (sorted, counted, checksummed). x86-64 ELF.
+ * sealed as the key table is (sorted, counted, checksummed). ELF, on the
+ * architectures of tool/call_arches.c.
  */
 #ifndef SKEYS_TOOL_VERIFY_CALLS_H
 #define SKEYS_TOOL_VERIFY_CALLS_H
@@ -15,8 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct skeys_call_arch;
+
 struct skeys_call_check {
-	uint64_t tramp, tail, call; /* trampoline, its jmp *lit, call object */
+	uint64_t tramp, slot, tail, call; /* trampoline, its slot, its jump through lit, call object */
 	unsigned kind;       /* SKEYS_CALL_F_NULL, _RET0 or 0 */
 	char target[256];    /* "function+0x0", an imported name, or "" for none */
 	char *error;         /* NULL when it verified */
@@ -24,6 +27,7 @@ struct skeys_call_check {
 
 struct skeys_calls {
 	const struct skeys_image *img;
+	const struct skeys_call_arch *arch; /* its trampolines' row */
 	bool present; /* the file has a call table */
 	struct skeys_header hdr;
 	uint64_t hdr_addr, hdr_off, table_addr, table_off;

@@ -433,6 +433,7 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 		goto oom;
 	if (!list_read(fs, v)) {
 		free(v);
+		v = NULL;
 		if (list_error(fs, "__patchable_function_entries holds an address that is not "
 				   "the module's own"))
 			goto oom;
@@ -549,7 +550,7 @@ int skeys_fentries_seal(const struct skeys_fentries_check *fs, uint8_t *out, cha
 void skeys_fentries_emit(struct skeys_emit *e, const struct skeys_fentries_check *fs)
 {
 	static const struct skeys_field F_FENTRIES = { .key = "function_entries",
-						       .head = "Function entries" },
+						       .head = "Functions" },
 		E_FUNCTION = { .key = "function", .head = "FUNCTION" },
 		E_ADDRESS = { .key = "address", .head = "ADDRESS" },
 		E_NOPS = { .key = "nops", .head = "NOPS" },

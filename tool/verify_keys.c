@@ -22,6 +22,38 @@ static enum skeys_key_place key_place(const struct skeys_image *img,
 	return skeys_key_place(prot, addr, KEY_READ_SIZE, img->relro_lo, img->relro_hi);
 }
 
+/*
+ * A key in zero-filled data that the loader fills from another module's by
+ * a copy relocation: the file names a shared library's key directly (a
+ * non-PIE executable, or a gcc PIE, using a plain `extern`). Say which
+ * import line to write. False when `addr` is no such copy.
+ */
+static bool copy_note(struct skeys_check *c, struct skeys_check_key *k,
+		      const struct skeys_section *s)
+{
+	const struct skeys_image *img = c->img;
+	const struct skeys_symbol *obj = skeys_image_object_in(img, k->addr);
+	const char *name = obj ? obj->name : "NAME";
+	const char *reloc = img->format->copied
+				    ? img->format->copied(img, obj ? obj->addr : k->addr, 1)
+				    : NULL;
+
+	if (!reloc)
+		return false;
+	skeys_check_note(c, &k->error,
+			 "in zero-filled section %s, a copy of another module's key that the "
+			 "loader makes (%s): this file names a shared library's key directly, "
+			 "and its sites would follow the copy, not the key. Import the key "
+			 "instead, with the initial state the library defined it with: "
+			 "SKEYS_IMPORT_FALSE(%s) or SKEYS_IMPORT_TRUE(%s) (<skeys.h>), "
+			 "IMPORT_STATIC_KEY_FALSE(%s) or IMPORT_STATIC_KEY_TRUE(%s) "
+			 "(<skeys/kernel.h>; IMPORT_STATIC_KEY(%s, false) or (%s, true) for a "
+			 "struct static_key); the library exports it with SKEYS_EXPORT(%s) "
+			 "or EXPORT_SYMBOL(%s)",
+			 s->name, reloc, name, name, name, name, name, name, name, name);
+	return true;
+}
+
 static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 {
 	const struct skeys_image *img = c->img;
@@ -37,6 +69,8 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	} else if (place == SKEYS_KEY_PLACE_RELRO) {
 		skeys_check_note(c, &k->error, "in section %s, which becomes read-only after "
 				 "relocation (RELRO): the runtime could not switch it", s->name);
+	} else if ((s->flags & SKEYS_SEC_NOBITS) && copy_note(c, k, s)) {
+		/* noted */
 	} else if (s->flags & SKEYS_SEC_NOBITS) {
 		skeys_check_note(c, &k->error,
 				 "in zero-filled section %s, so without the key magic", s->name);

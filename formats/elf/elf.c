@@ -476,9 +476,77 @@ static void elf_close(struct skeys_image *img)
 	img->priv = NULL;
 }
 
+/* The machine's copy relocation: its type and name; false for a machine without. */
+static bool copy_type(GElf_Half machine, unsigned *type, const char **name)
+{
+	static const struct {
+		GElf_Half machine;
+		unsigned type;
+		const char *name;
+	} copies[] = {
+		{ EM_X86_64, R_X86_64_COPY, "R_X86_64_COPY" },
+		{ EM_386, R_386_COPY, "R_386_COPY" },
+		{ EM_AARCH64, R_AARCH64_COPY, "R_AARCH64_COPY" },
+		{ EM_ARM, R_ARM_COPY, "R_ARM_COPY" },
+		{ EM_RISCV, R_RISCV_COPY, "R_RISCV_COPY" },
+		{ EM_PPC64, R_PPC64_COPY, "R_PPC64_COPY" },
+		{ EM_S390, R_390_COPY, "R_390_COPY" },
+		{ EM_LOONGARCH, R_LARCH_COPY, "R_LARCH_COPY" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(copies) / sizeof(copies[0]); i++) {
+		if (copies[i].machine == machine) {
+			*type = copies[i].type;
+			*name = copies[i].name;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A dynamic relocation (an allocated REL or RELA section's) copying to an address in [addr, addr + len)? */
+static const char *elf_copied(const struct skeys_image *img, uint64_t addr, uint64_t len)
+{
+	const struct elf_priv *p = img->priv;
+	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
+	const char *name;
+	unsigned type;
+
+	if (!p || !gelf_getehdr(p->elf, &eh) || !copy_type(eh.e_machine, &type, &name))
+		return NULL;
+	while ((scn = elf_nextscn(p->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, n;
+
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
+		    (sh.sh_type != SHT_RELA && sh.sh_type != SHT_REL) || !sh.sh_entsize ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			GElf_Rela r;
+			GElf_Rel rel;
+
+			if (sh.sh_type == SHT_RELA ? !gelf_getrela(data, (int)i, &r)
+						   : !gelf_getrel(data, (int)i, &rel))
+				break;
+			if (sh.sh_type == SHT_REL)
+				r.r_offset = rel.r_offset, r.r_info = rel.r_info;
+			if (GELF_R_TYPE(r.r_info) == type && r.r_offset >= addr &&
+			    r.r_offset - addr < len)
+				return name;
+		}
+	}
+	return NULL;
+}
+
 const struct skeys_format skeys_format_elf = {
 	.name = "elf",
 	.probe = elf_probe,
 	.open = elf_open,
 	.close = elf_close,
+	.copied = elf_copied,
 };

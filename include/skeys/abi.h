@@ -220,8 +220,10 @@ SKEYS__STATIC_ASSERT(sizeof(struct skeys_fentries) == SKEYS_FENTRIES_SIZE &&
 
 /*
  * A static call (<skeys/call.h>), in the defining module's writable data.
- * Its trampoline (x86-64: 16 bytes in .text.skeys_call) starts with a
- * 6-byte slot holding one of three forms:
+ * Its trampoline, in .text.skeys_call, is the architecture's (its template
+ * in <skeys/arch/NAME.h>, docs/architectures.md): a slot the runtime
+ * rewrites, then a fixed tail that jumps through `lit`. On x86-64 (16
+ * bytes) the slot is 6 bytes holding one of three forms:
  *
  *   near:  e9 rel32 cc          jmp target
  *   far:   ff 25 rel32          jmp *lit(%rip), through this object's `lit`
@@ -254,8 +256,9 @@ enum skeys_call_form {
 
 /*
  * The call table: one struct skeys_entry per call, with its fields read as
- * code = the trampoline, target = its jmp *lit at offset 6, key = the call object
- * with SKEYS_CALL_F_NULL/RET0 in the flag bits. It has a struct
+ * code = the trampoline's slot (x86-64: the trampoline itself), target = the
+ * tail right after the slot (x86-64: its jmp *lit at offset 6), key = the
+ * call object with SKEYS_CALL_F_NULL/RET0 in the flag bits. It has a struct
  * skeys_header of its own (magic SKEYS_CALLS_MAGIC) in SKEYS_SECTION_CALLS_
  * HEADER, which each call object points at; skeys-seal sorts, counts,
  * checksums and seals it as it does the key table.
@@ -263,6 +266,7 @@ enum skeys_call_form {
 #define SKEYS_CALLS_MAGIC "SKEYSCAL"
 #define SKEYS_SECTION_CALLS "__skeys_calls"
 #define SKEYS_SECTION_CALLS_HEADER "__skeys_calls_hdr"
+/* x86-64's trampoline; other architectures': their template and row. */
 #define SKEYS_CALL_TRAMP_SIZE 16
 #define SKEYS_CALL_SLOT_SIZE 6
 #define SKEYS_CALL_TAIL_OFFSET 6 /* the fixed jmp *lit(%rip) */

@@ -18,8 +18,9 @@
  * A call lives in the module that defines it; other files of that module
  * use SKEYS_DECLARE_CALL. Names are C-level symbols (skeys__call_NAME,
  * skeys__tramp_NAME), so a name is used once per module, whatever the C++
- * namespace. Supported on x86-64 ELF so far; elsewhere a definition does
- * not compile.
+ * namespace. Supported where the architecture's header has a trampoline
+ * template and the object format's header emits calls (README lists
+ * them); elsewhere a definition does not compile.
  */
 #ifndef SKEYS_CALL_H
 #define SKEYS_CALL_H
@@ -87,70 +88,27 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 	SKEYS__C_LINKAGE SKEYS__CALL_ATTR struct skeys_call skeys__call_##name; \
 	SKEYS__C_LINKAGE SKEYS__CALL_ATTR __typeof__(func) skeys__tramp_##name
 
-#if defined(__x86_64__) && defined(__ELF__) && !defined(_WIN32)
+/*
+ * Where the architecture header has a trampoline template
+ * (SKEYS__ASM_CALL_TRAMP) and the format header emits calls
+ * (SKEYS__ASM_CALL): the call object, and the assembly for the rest.
+ */
+#if defined(SKEYS__ASM_CALL_TRAMP) && defined(SKEYS__ASM_CALL)
 
 SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
-
-/*
- * The trampoline (its forms are in <skeys/abi.h>), its table entry, and the
- * module's call table header, once per module (COMDAT, as the key header).
- * `kind` is 0, SKEYS_CALL_F_NULL or SKEYS_CALL_F_RET0.
- */
-#define SKEYS__CALL_ASM(name, kind)                                            \
-	".pushsection .text.skeys_call,\"ax\",@progbits\n\t"                   \
-	".balign 16, 0xcc\n\t"                                                 \
-	".globl skeys__tramp_" #name "\n\t"                                    \
-	".hidden skeys__tramp_" #name "\n\t"                                   \
-	".type skeys__tramp_" #name ", @function\n\t"                          \
-	"skeys__tramp_" #name ":\n\t"                                          \
-	".if " #kind "\n\t"                                                    \
-	".byte 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc\n\t"                         \
-	".else\n\t"                                                            \
-	".byte 0xff, 0x25\n\t"                                                 \
-	".long skeys__call_" #name " - (. + 4)\n\t"                            \
-	".endif\n\t"                                                           \
-	".byte 0xff, 0x25\n\t"                                                 \
-	".long skeys__call_" #name " - (. + 4)\n\t"                            \
-	".balign 16, 0xcc\n\t"                                                 \
-	".size skeys__tramp_" #name ", 16\n\t"                                 \
-	".popsection\n\t"                                                      \
-	".pushsection __skeys_calls,\"aR\",@progbits\n\t"                      \
-	".balign 4\n\t"                                                        \
-	".long skeys__tramp_" #name " - .\n\t"                                 \
-	".long skeys__tramp_" #name " + 6 - .\n\t"                             \
-	".long skeys__call_" #name " + " #kind " - .\n\t"                      \
-	".popsection\n\t"                                                      \
-	".ifndef skeys__calls_header\n\t"                                      \
-	".pushsection __skeys_calls_hdr,\"aG\",@progbits,skeys__calls,comdat\n\t" \
-	".balign 8\n\t"                                                        \
-	".weak skeys__calls_header\n\t"                                        \
-	".hidden skeys__calls_header\n\t"                                      \
-	".type skeys__calls_header, %object\n\t"                               \
-	"skeys__calls_header:\n\t"                                             \
-	".hidden __start___skeys_calls\n\t"                                    \
-	".hidden __stop___skeys_calls\n\t"                                     \
-	".ascii \"SKEYSCAL\"\n\t"                                              \
-	".short 1, 40, 12, 1\n\t"                                              \
-	".long 0, 0\n\t"                                                       \
-	".quad 0\n\t"                                                          \
-	".long __start___skeys_calls - .\n\t"                                  \
-	".long __stop___skeys_calls - .\n\t"                                   \
-	".size skeys__calls_header, 40\n\t"                                    \
-	".popsection\n\t"                                                      \
-	".endif\n"
 
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS_DECLARE_CALL(name, func);                                        \
 	__attribute__((used)) struct skeys_call skeys__call_##name = {         \
 		lit, target, &skeys__calls_header, SKEYS_CALL_MAGIC | (kind), 0 \
 	};                                                                     \
-	__asm__(SKEYS__CALL_ASM(name, kind))
+	__asm__(SKEYS__ASM_CALL(name, kind))
 
 #else
 
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS__CALL_STATIC_ASSERT(sizeof(struct skeys_call) == 0,                          \
-				  "skeys: static calls are supported on x86-64 ELF only so far")
+				  "skeys: static calls are not supported on this architecture or object format yet")
 
 #endif
 

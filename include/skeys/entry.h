@@ -14,7 +14,9 @@
  * at least one file of the module includes <skeys.h>, and the module goes
  * through skeys-seal (which verifies every function's nops and rewrites
  * them into one patch point). `function` is the address a C function
- * pointer gives. A function is idle, traced (attached) or redirected:
+ * pointer gives (in a non-PIE program the address of a shared library's
+ * function is its PLT entry, which is refused: take it in the library or
+ * with dlsym()). A function is idle, traced (attached) or redirected:
  * attaching a redirected function, or redirecting a traced one, is -EBUSY;
  * detaching or restoring a function that is not in that state does
  * nothing and returns 0. Every call returns 0 or a negative error code
@@ -52,7 +54,8 @@ int skeys_entry_redirect(void *function, void *replacement);
 int skeys_entry_restore(void *function);
 /*
  * Attach `handler` to every patchable function of every registered module
- * that is not redirected, in one batch; a module registered later follows
+ * that is not redirected, in one batch (all or nothing: a module whose
+ * entries are not sealed fails it); a module registered later follows
  * (until skeys_entry_detach_all()). detach_all detaches every traced function.
  */
 int skeys_entry_attach_all(skeys_entry_fn *handler, void *data);

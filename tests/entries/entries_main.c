@@ -4,7 +4,8 @@
  * compiler and -fpatchable-function-entry, then sealed): redirect and
  * restore, attach and detach, the states' rules, NOTPATCHABLE,
  * attach_all/detach_all and a module loaded later (PLUGIN), and attach and
- * detach while other threads call the function in a loop.
+ * detach while other threads call the function in a loop, a signal handler
+ * calls it and children forked between switches call it.
  */
 #define _GNU_SOURCE
 #include "entries.h"
@@ -17,8 +18,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Calls through a volatile pointer: nothing is folded at compile time. */
 static int (*volatile add1)(int) = ent_add1;
@@ -159,13 +165,49 @@ static void *caller(void *arg)
 	return NULL;
 }
 
+/* A signal handler that calls the function whenever it interrupts. */
+static volatile sig_atomic_t in_signal_calls;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (add1(41) != 42)
+		abort();
+	in_signal_calls++;
+}
+
+/* A child forked between a switch and the next calls the function and exits. */
+static void fork_calls(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(add1(1) == 2 && add2(1) == 3 ? 0 : 1);
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void under_threads(void)
 {
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa;
+	sigset_t alarm_set;
 	pthread_t t[THREADS];
 	int r, i, k;
 
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+	CHECK(setitimer(ITIMER_REAL, &every, NULL) == 0);
+
 	for (i = 0; i < THREADS; i++)
 		CHECK(pthread_create(&t[i], NULL, caller, &called[i]) == 0);
+	/* The signal goes to the callers: this thread counts its own calls. */
+	sigemptyset(&alarm_set);
+	sigaddset(&alarm_set, SIGALRM);
+	CHECK(pthread_sigmask(SIG_BLOCK, &alarm_set, NULL) == 0);
 	/* Every thread calls the function before the first attach. */
 	while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) < THREADS)
 		sched_yield();
@@ -181,12 +223,19 @@ static void under_threads(void)
 		for (k = 0; k < MINE; k++)
 			CHECK(add1(k) == k + 1);
 		CHECK(hits == before + MINE);
+		if (r % 50 == 0)
+			fork_calls();
 	}
+	/* The signal handler called it at least once meanwhile. */
+	while (!in_signal_calls)
+		sched_yield();
+	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
 	for (i = 0; i < THREADS; i++) {
 		CHECK(pthread_join(t[i], NULL) == 0);
 		CHECK(called[i] > 0);
 	}
+	CHECK(pthread_sigmask(SIG_UNBLOCK, &alarm_set, NULL) == 0);
 }
 
 int main(void)

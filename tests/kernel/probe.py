@@ -33,6 +33,16 @@ DEF_C = """#include <skeys/kernel.h>
 struct static_key k = STATIC_KEY_INIT_FALSE;
 EXPORT_SYMBOL(k);
 """
+# What skeys-seal's message on a copied key says to write: the import line.
+IMPORT_MAIN_C = """#include <skeys/kernel.h>
+IMPORT_STATIC_KEY(k, false);
+static int site(void) { return static_key_false(&k); }
+int main(void)
+{
+	if (site() || static_key_enable(&k) || !site()) return 1;
+	return 0;
+}
+"""
 # A legacy unlikely site on a key initialised TRUE: the pairing the docs rule out.
 MISMATCH_C = """#include <skeys/kernel.h>
 struct static_key k = STATIC_KEY_INIT_TRUE;
@@ -72,7 +82,7 @@ class Failure(Exception):
     pass
 
 
-def run(cmd, expect_ok=True, want=None, env=None):
+def run(cmd, expect_ok=True, want=None, env=None, also=None):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                        env=env, timeout=120)
     print(f"[rc={p.returncode}] {' '.join(cmd)}")
@@ -83,6 +93,8 @@ def run(cmd, expect_ok=True, want=None, env=None):
     wants = [want] if isinstance(want, str) else want or []
     if wants and not any(x in p.stdout for x in wants):
         raise Failure(f"{cmd[0]}: output lacks {' or '.join(map(repr, wants))}")
+    if also and also not in p.stdout:
+        raise Failure(f"{cmd[0]}: output lacks {also!r}")
 
 
 def main():
@@ -138,8 +150,23 @@ def main():
             # Another module: linked through a copy relocation, refused by skeys-seal.
             run(["gcc", "-fPIE", "-pie", "-DPLAIN"] + cflags + [main_c, "-o", w + "/two",
                  w + "/libdef.so"] + link)
+            copy = ("a copy of another module's key that the loader makes (R_X86_64_COPY)"
+                    ": this file names a shared library's key directly")
+            fix = "IMPORT_STATIC_KEY(k, false)"
             run([a.seal, w + "/two", "-o", w + "/two.sealed"], expect_ok=False,
-                want="zero-filled section .bss")
+                want=copy, also=fix)
+            # A non-PIE executable: the same copy, the same advice.
+            run(["gcc", "-fno-pie", "-no-pie", "-DPLAIN"] + cflags + [main_c, "-o",
+                 w + "/three", w + "/libdef.so"] + link)
+            run([a.seal, w + "/three", "-o", w + "/three.sealed"], expect_ok=False,
+                want=copy, also=fix)
+            # The advice followed: the import line instead of the extern, in both.
+            imp = write("imp.c", IMPORT_MAIN_C)
+            for pie, name in ((["-fPIE", "-pie"], "four"), (["-fno-pie", "-no-pie"], "five")):
+                run(["gcc"] + pie + cflags + [imp, "-o", w + "/" + name + ".unsealed",
+                     w + "/libdef.so"] + link)
+                run([a.seal, w + "/" + name + ".unsealed", "-o", w + "/" + name])
+                run([w + "/" + name], env=dict(os.environ, LD_LIBRARY_PATH=w))
         elif a.case == "mixed-export":
             run(["gcc", "-fPIC", "-shared", "-Wl,-soname,libmixed.so"] + cflags
                 + [write("mlib.c", MIXED_LIB_C), "-o", w + "/libmixed.so.unsealed"] + link)

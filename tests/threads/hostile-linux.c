@@ -183,6 +183,18 @@ static int run_fork(void)
 	atomic_ulong switches = 0;
 	int i, status, bad = 0, children = getenv("SKEYS_UNDER_VALGRIND") ? 10 : 60;
 
+#if defined(__SANITIZE_ADDRESS__)
+	/*
+	 * gcc 12's ASan allocator is not fork-safe: a child forked while
+	 * another thread held one of its size-class locks hangs in its first
+	 * allocation of that class (seen here in pthread_create's ASan thread
+	 * set-up, with the switcher thread freeing outside any skeys lock).
+	 * The plain and valgrind runs test fork.
+	 */
+	fprintf(stderr, "SKIP: ASan's allocator (gcc 12) deadlocks a child forked while "
+			"another thread allocates, whatever that thread does\n");
+	return 77;
+#endif
 	pthread_create(&t, NULL, switcher, &switches);
 	for (i = 0; i < children && !bad; i++) {
 		pid_t pid = fork();

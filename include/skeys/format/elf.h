@@ -141,4 +141,52 @@
 	SKEYS__ASM_FENTRIES_EMPTY                                              \
 	".endif\n"
 
+/*
+ * A static call (<skeys/call.h>): its trampoline, from the architecture's
+ * template (SKEYS__ASM_CALL_TRAMP, in .text.skeys_call), its entry in the
+ * retained call table (code = the slot the runtime rewrites, target = the
+ * tail after it, key = the call object plus `kind`), and the module's call
+ * table header, once per module (COMDAT, as the key header), of the first
+ * size (SKEYS_HEADER_SIZE_V1, 40: no names table). `kind` is 0,
+ * SKEYS_CALL_F_NULL or SKEYS_CALL_F_RET0.
+ */
+#define SKEYS__ASM_CALL(name, kind)                                            \
+	".pushsection .text.skeys_call,\"ax\"," SKEYS__SECTION_TYPE "\n\t"     \
+	SKEYS__CALL_ALIGN                                                      \
+	".globl skeys__tramp_" #name "\n\t"                                    \
+	".hidden skeys__tramp_" #name "\n\t"                                   \
+	".type skeys__tramp_" #name ", %function\n\t"                          \
+	"skeys__tramp_" #name ":\n\t"                                          \
+	SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	SKEYS__CALL_ALIGN                                                      \
+	".size skeys__tramp_" #name ", " SKEYS__CALL_SIZE "\n\t"               \
+	".popsection\n\t"                                                      \
+	".pushsection __skeys_calls,\"aR\"," SKEYS__SECTION_TYPE "\n\t"        \
+	".balign 4\n\t"                                                        \
+	".long skeys__tramp_" #name " + " SKEYS__CALL_SLOT " - .\n\t"          \
+	".long skeys__tramp_" #name " + " SKEYS__CALL_SLOT " + "               \
+	SKEYS__CALL_SLOT_LEN " - .\n\t"                                        \
+	".long skeys__call_" #name " + " #kind " - .\n\t"                      \
+	".popsection\n\t"                                                      \
+	".ifndef skeys__calls_header\n\t"                                      \
+	".pushsection __skeys_calls_hdr,\"aG\"," SKEYS__SECTION_TYPE           \
+	",skeys__calls,comdat\n\t"                                             \
+	".balign 8\n\t"                                                        \
+	".weak skeys__calls_header\n\t"                                        \
+	".hidden skeys__calls_header\n\t"                                      \
+	".type skeys__calls_header, %object\n\t"                               \
+	"skeys__calls_header:\n\t"                                             \
+	".hidden __start___skeys_calls\n\t"                                    \
+	".hidden __stop___skeys_calls\n\t"                                     \
+	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long __start___skeys_calls - .\n\t"                                  \
+	".long __stop___skeys_calls - .\n\t"                                   \
+	".size skeys__calls_header, 40\n\t"                                    \
+	".popsection\n\t"                                                      \
+	".endif\n"
+
 #endif
