@@ -16,6 +16,7 @@ Exit: 0 pass, 1 fail, 77 skip (make, cmake or cc not installed).
 """
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -61,9 +62,12 @@ def entries_example(name, src, seal, dump, work, env):
             run([make, "-f", mk, "CC=" + cc, "SKEYS_SEAL=" + seal], env, cwd=d,
                 what=f"make ({cc})")
             exe = os.path.join(d, name)
-            listed = run([dump, exe], env, what="skeys-dump")
-            if "Function entries" not in listed:
-                raise Failure("skeys-dump lists no function entries:\n" + listed)
+            listed = json.loads(run([dump, "--json", exe], env, what="skeys-dump --json"))
+            names = {e["function"].split("+")[0] for e in listed.get("function_entries", [])
+                     if e["ok"]}
+            want = {"days_in_february"} if name == "livepatch" else {"fib", "is_prime", "work"}
+            if not want <= names:
+                raise Failure(f"skeys-dump's function_entries lack {sorted(want - names)}")
             out = run([exe], env, what=f"run {name}")
             sys.stdout.write(out)
             for want in ENTRIES_WANT[name]:
