@@ -27,6 +27,10 @@
 
 #if defined(__x86_64__) && defined(__ELF__)
 
+	/* The runtime's own (runtime/entry_hook.c): reached PC-relative, no PLT or GOT. */
+	.hidden	skeys__entry_save_mode
+	.hidden	skeys__entry_hook_run
+
 	.text
 	.globl	skeys__entry_hook_common
 	.hidden	skeys__entry_hook_common

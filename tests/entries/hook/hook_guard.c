@@ -272,6 +272,9 @@ static void test_wx(void)
 		usleep(1000);
 	atomic_store(&stop, true);
 	CHECK(pthread_join(t, NULL) == 0);
+	/* Every stub starts with endbr64 (reached by a direct call or jump: harmless). */
+	CHECK(!memcmp((const void *)first, "\xf3\x0f\x1e\xfa", 4));
+	CHECK(!memcmp((const void *)stub, "\xf3\x0f\x1e\xfa", 4));
 	CHECK(maps_perms(first, perms) && !strcmp(perms, "r-xp"));
 	CHECK(maps_perms(stub, perms) && !strcmp(perms, "r-xp"));
 	CHECK(maps_perms((first & ~(uintptr_t)4095) + 4096, perms) && !strcmp(perms, "rw-p"));
