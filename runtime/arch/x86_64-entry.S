@@ -46,15 +46,25 @@ skeys__entry_hook_common:
 	.cfi_def_cfa_register %rbp
 	pushq	%rbx
 	.cfi_rel_offset %rbx, -8
+	/* Described in the CFI too: a debugger shows the traced function's arguments. */
 	pushq	%rax
+	.cfi_rel_offset %rax, -16
 	pushq	%rdi
+	.cfi_rel_offset %rdi, -24
 	pushq	%rsi
+	.cfi_rel_offset %rsi, -32
 	pushq	%rdx
+	.cfi_rel_offset %rdx, -40
 	pushq	%rcx
+	.cfi_rel_offset %rcx, -48
 	pushq	%r8
+	.cfi_rel_offset %r8, -56
 	pushq	%r9
+	.cfi_rel_offset %r9, -64
 	pushq	%r10
+	.cfi_rel_offset %r10, -72
 	pushq	%r11
+	.cfi_rel_offset %r11, -80
 
 	/*
 	 * The vector argument registers at the width the CPU has: the
@@ -102,14 +112,23 @@ skeys__entry_hook_common:
 .Lrestored:
 	leaq	-80(%rbp), %rsp
 	popq	%r11
+	.cfi_restore %r11
 	popq	%r10
+	.cfi_restore %r10
 	popq	%r9
+	.cfi_restore %r9
 	popq	%r8
+	.cfi_restore %r8
 	popq	%rcx
+	.cfi_restore %rcx
 	popq	%rdx
+	.cfi_restore %rdx
 	popq	%rsi
+	.cfi_restore %rsi
 	popq	%rdi
+	.cfi_restore %rdi
 	popq	%rax
+	.cfi_restore %rax
 	popq	%rbx
 	.cfi_restore %rbx
 	popq	%rbp
