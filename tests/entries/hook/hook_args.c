@@ -13,6 +13,9 @@
  *          argument and the stack pointer, bit for bit
  *   far    `c` with the pads mapped more than 2 GiB from the runtime: the
  *          stubs are near the pads; and redirection (jump) pads near and far
+ *   full   a pad whose ±2 GiB are all taken (reserved here): the stub is
+ *          refused with -ENOMEM and a log message naming the pad, and a
+ *          redirection to a far replacement too
  *
  * Each runs once per width the CPU lets the stubs save the vector
  * registers at (zmm, ymm, xmm; xmm only with SSE arguments, as on a CPU
@@ -20,6 +23,8 @@
  */
 #include "hook_pads.h"
 #include "../../testing.h"
+
+#include <skeys.h>
 
 #include <cpuid.h>
 #include <immintrin.h>
@@ -421,10 +426,105 @@ static bool map_far(struct pads *p)
 
 		if (rt > d + (1ull << 32) && pads_map(p, (rt - d) & ~(uintptr_t)0xffff, 1 << 16))
 			return true;
-		if (rt + d < (1ull << 46) && pads_map(p, (rt + d) & ~(uintptr_t)0xffff, 1 << 16))
+		if (rt + d < (1ull << 47) && pads_map(p, (rt + d) & ~(uintptr_t)0xffff, 1 << 16))
 			return true;
 	}
 	return false;
+}
+
+/* ---- no room near the pad ------------------------------------------------ */
+
+static char logged[512];
+
+static void log_to_buffer(enum skeys_log_level level, const char *msg, void *ctx)
+{
+	(void)level;
+	(void)ctx;
+	snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+/*
+ * Reserve (PROT_NONE, nothing committed) every free page of [lo, hi),
+ * hole by hole as /proc/self/maps shows them; false if some page stays free.
+ */
+static bool reserve(uintptr_t lo, uintptr_t hi)
+{
+	for (int round = 0; round < 3; round++) {
+		char line[512];
+		FILE *f = fopen("/proc/self/maps", "re");
+		uintptr_t at = lo, holes[64][2];
+		size_t n = 0;
+
+		if (!f)
+			return false;
+		while (at < hi && n < 64) {
+			unsigned long s = hi, e = hi;
+
+			if (fgets(line, sizeof(line), f) && sscanf(line, "%lx-%lx", &s, &e) != 2)
+				continue;
+			if (s > at) {
+				holes[n][0] = at;
+				holes[n++][1] = s < hi ? s : hi;
+			}
+			if (e > at)
+				at = e;
+			if (feof(f))
+				break;
+		}
+		fclose(f);
+		if (!n)
+			return true;
+		for (size_t i = 0; i < n; i++) {
+			size_t len = holes[i][1] - holes[i][0];
+			void *p = mmap((void *)holes[i][0], len, PROT_NONE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+				       -1, 0);
+
+			if (p != MAP_FAILED && (uintptr_t)p != holes[i][0])
+				munmap(p, len); /* a kernel without MAP_FIXED_NOREPLACE */
+		}
+	}
+	return false;
+}
+
+static int test_full(void)
+{
+	const uintptr_t rt = (uintptr_t)&skeys_entry_hook_stub, two_gib = (uintptr_t)1 << 31;
+	uintptr_t pad = 0, stub = 0, dest = 0, from;
+	struct pads p;
+	char want[64];
+
+	/* A pad 64 GiB from the runtime, with nothing of ours in its reach. */
+	for (uintptr_t gib = 64; gib <= 512 && !pad; gib *= 2) {
+		uintptr_t d = gib << 30;
+
+		if ((rt > d + two_gib * 2 && pads_map(&p, (rt - d) & ~(uintptr_t)0xffff, 1 << 16)) ||
+		    (rt + d < ((uintptr_t)1 << 47) - two_gib * 2 &&
+		     pads_map(&p, (rt + d) & ~(uintptr_t)0xffff, 1 << 16)))
+			pad = (uintptr_t)p.base;
+	}
+	if (!pad) {
+		printf("SKIP: no address space 64 GiB away from the runtime\n");
+		return 77;
+	}
+	if (!reserve(pad - two_gib - (1u << 20), pad) ||
+	    !reserve(pad + (1 << 16), pad + two_gib + (1u << 20))) {
+		printf("SKIP: could not take every page within 2 GiB of %p\n", (void *)pad);
+		return 77;
+	}
+	skeys_set_log(log_to_buffer, NULL);
+	from = pad + 5;
+	CHECK(hook_stub_locked(from, FN(replacement), clobbering_handler, NULL, &stub) == -ENOMEM);
+	snprintf(want, sizeof(want), "%p", (void *)from);
+	printf("logged: %s\n", logged);
+	CHECK(strstr(logged, want) != NULL);
+	CHECK(strstr(logged, "within 2 GiB") != NULL);
+	logged[0] = 0;
+	skeys_lock_take();
+	CHECK(skeys_entry_jump_dest(from, FN(replacement), &dest) == -ENOMEM);
+	skeys_lock_release();
+	CHECK(strstr(logged, want) != NULL);
+	return failures != 0;
 }
 
 int main(int argc, char **argv)
@@ -441,8 +541,10 @@ int main(int argc, char **argv)
 		printf("SKIP: this CPU (or OS) has no AVX: no __m256 arguments to check\n");
 		return 77;
 	}
+	if (!strcmp(mode, "full"))
+		return test_full();
 	if (strcmp(mode, "c") && strcmp(mode, "avx") && strcmp(mode, "regs") && strcmp(mode, "far")) {
-		fprintf(stderr, "usage: hook_args c|avx|regs|far\n");
+		fprintf(stderr, "usage: hook_args c|avx|regs|far|full\n");
 		return 2;
 	}
 	/* zmm, ymm, xmm: each the CPU has. */
