@@ -24,7 +24,7 @@ import re
 import tempfile
 
 import xray
-from common import C_TIMING, INCLUDE, have, out, run
+from common import C_TIMING, INCLUDE, have, out, run, spread
 
 CC, CXX, ENV = xray.CC, xray.CXX, xray.ENV
 
@@ -155,6 +155,23 @@ def hot_path(ctx):
     return res
 
 
+def pair_costs(exes, reps, rounds, grind):
+    """Per pair: median time of alternating runs of `reps` timed pairs (the
+    first line xray.TIMER prints), and user-space instructions when `grind`."""
+    times = {k: [] for k in exes}
+    for r in range(rounds):  # alternating order: the load hits both alike
+        for k in sorted(exes, reverse=r % 2 == 1):
+            first = out([exes[k], "time", str(reps)], env=ENV).split("\n")[0]
+            times[k].append(spread([int(x) / 1000 for x in first.split()])[0])
+    row = {}
+    for k, exe in exes.items():
+        m, s = spread(times[k])
+        row[k] = {"median_us": m, "spread": s}
+        if grind:
+            row[k]["ir"] = (xray.instructions(exe, 11) - xray.instructions(exe, 1)) / 10
+    return row
+
+
 def measure(ctx):
     if os.uname().machine != "x86_64":
         return {"skipped": "function entries are x86-64 only so far"}
@@ -170,7 +187,7 @@ def measure(ctx):
         exes = {"skeys": pair_program(ctx, n), "xray": xray.build(ctx, n, "xray")}
         row = {"functions": n}
         reps = 5 if ctx.smoke else max(20, min(200, 20000 // n))
-        row.update(xray.pair_costs(exes, reps, rounds, grind))
+        row.update(pair_costs(exes, reps, rounds, grind))
         res["rows"].append(row)
     if grind:
         ctx.log("entries: hot path")

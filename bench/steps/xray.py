@@ -164,26 +164,6 @@ def hot_path(ctx):
     return {"site": ir["site"] - ir["plain"], "sled": ir["sled"] - ir["plain"]}
 
 
-def pair_costs(exes, reps, rounds, grind):
-    """Per pair, for programs `exes` {"skeys": ..., "xray": ...} that run TIMER's
-    modes: median time of `rounds` alternating runs of `reps` pairs, and
-    user-space instructions when `grind`."""
-    times = {k: [] for k in exes}
-    for r in range(rounds):  # interleaved: the load hits both alike
-        for k in (("skeys", "xray") if r % 2 == 0 else ("xray", "skeys")):
-            p = subprocess.run([exes[k], "time", str(reps)], env=ENV, capture_output=True,
-                               text=True, timeout=300, check=True)
-            ts = [int(x) / 1000 for x in p.stdout.split()]
-            times[k].append(spread(ts)[0])
-    row = {}
-    for k, exe in exes.items():
-        m, s = spread(times[k])
-        row[k] = {"median_us": m, "spread": s}
-        if grind:
-            row[k]["ir"] = (instructions(exe, 11) - instructions(exe, 1)) / 10
-    return row
-
-
 def measure(ctx):
     if not have(CC) or not have(CXX) or not glob.glob("/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.xray-*.a"):
         return {"skipped": f"{CC}, {CXX} or the XRay runtime (libclang-rt-14-dev) is not installed"}
@@ -196,8 +176,18 @@ def measure(ctx):
         exes = {k: build(ctx, n, k) for k in ("skeys", "xray")}
         row = {"functions": n, "skeys_sites": n, "xray_sleds": 2 * n}
         reps = 5 if ctx.smoke else max(20, min(200, 20000 // n))
-        row.update(pair_costs(exes, reps, rounds, grind))
+        times = {k: [] for k in exes}
+        for r in range(rounds):  # interleaved: the load hits both alike
+            for k in (("skeys", "xray") if r % 2 == 0 else ("xray", "skeys")):
+                p = subprocess.run([exes[k], "time", str(reps)], env=ENV, capture_output=True,
+                                   text=True, timeout=300, check=True)
+                ts = [int(x) / 1000 for x in p.stdout.split()]
+                times[k].append(spread(ts)[0])
         for k, exe in exes.items():
+            m, s = spread(times[k])
+            row[k] = {"median_us": m, "spread": s}
+            if grind:
+                row[k]["ir"] = (instructions(exe, 11) - instructions(exe, 1)) / 10
             if have("strace"):
                 row[k]["syscalls"] = syscalls(exe)
         res["rows"].append(row)
