@@ -5,7 +5,8 @@
 function_entries, and run it with both write methods. Mode `tamper`: a pad
 altered after linking is refused by skeys-seal (exit 1, the file left as
 it was) and skeys-dump says not ok; the same for a sealed file whose patch
-point was altered. Mode `stripped`: a file stripped before sealing is
+point was altered, and a function with more nops than the module's
+others. Mode `stripped`: a file stripped before sealing is
 refused unless endbr64 marks where its functions start. Mode `empty`: a module that includes <skeys.h> but has
 no patchable function links (PIE and not) and seals.
 Exit: 0 pass, 1 fail, 77 skip (compiler missing).
@@ -158,6 +159,23 @@ def tamper(args, work):
     run([args.seal, exe])
     refused(args, exe, "ent_add2", 0x01, "0f 1f 44 00 00")
     run([args.seal, "--check", exe], expect=1)
+    # One function with more nops than the module's others: refused, named.
+    src = os.path.join(work, "odd.c")
+    with open(src, "w") as f:
+        f.write("#include <skeys.h>\n"
+                "int one(void); int two(void); int odd(void);\n"
+                "int one(void) { return 1; }\n"
+                "int two(void) { return 2; }\n"
+                "__attribute__((patchable_function_entry(9, 0))) int odd(void) { return 3; }\n"
+                "int main(void) { return one() + two() + odd() - 6; }\n")
+    exe = os.path.join(work, "odd")
+    run([args.cc] + cflags(args) + ["-fPIE", "-pie", src, "-o", exe, args.libskeys])
+    before = digest(exe)
+    p = run([args.seal, exe], expect=1)
+    if "odd+0x0" not in p.stderr or "as the module's other functions have" not in p.stderr:
+        raise Failure("skeys-seal does not name the function with other nops")
+    if digest(exe) != before:
+        raise Failure("skeys-seal changed a file it refused")
 
 
 def stripped(args, work):
