@@ -516,11 +516,22 @@ int skeys_fentries_seal(const struct skeys_fentries_check *fs, uint8_t *out, cha
 
 	if (!fs->present)
 		return 0;
+	if (!skeys_fentries_ok(fs)) {
+		snprintf(err, errlen, "function entries did not verify");
+		return -1;
+	}
 	for (i = 0; i < fs->n; i++) {
 		const struct skeys_fentry_check *e = &fs->e[i];
-		uint8_t *p = out + skeys_image_offset(img, e->patch, e->pad);
+		int64_t off = skeys_image_offset(img, e->patch, e->pad);
 		unsigned left = e->pad - SKEYS_FENTRY_PATCH, k;
+		uint8_t *p;
 
+		if (off < 0 || e->pad < SKEYS_FENTRY_PATCH) { /* verified: cannot happen */
+			snprintf(err, errlen, "internal error: pad at 0x%" PRIx64 " not in the file",
+				 e->patch);
+			return -1;
+		}
+		p = out + off;
 		memcpy(p, nop5, sizeof(nop5));
 		for (p += sizeof(nop5); left; left -= k, p += k) {
 			k = left < 8 ? left : 8;

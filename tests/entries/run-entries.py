@@ -5,7 +5,9 @@
 function_entries, and run it with both write methods. Mode `tamper`: a pad
 altered after linking is refused by skeys-seal (exit 1, the file left as
 it was) and skeys-dump says not ok; the same for a sealed file whose patch
-point was altered. Mode `empty`: a module that includes <skeys.h> but has
+point was altered, and a function with more nops than the module's
+others. Mode `stripped`: a file stripped before sealing is
+refused unless endbr64 marks where its functions start. Mode `empty`: a module that includes <skeys.h> but has
 no patchable function links (PIE and not) and seals.
 Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 """
@@ -157,6 +159,46 @@ def tamper(args, work):
     run([args.seal, exe])
     refused(args, exe, "ent_add2", 0x01, "0f 1f 44 00 00")
     run([args.seal, "--check", exe], expect=1)
+    # One function with more nops than the module's others: refused, named.
+    src = os.path.join(work, "odd.c")
+    with open(src, "w") as f:
+        f.write("#include <skeys.h>\n"
+                "int one(void); int two(void); int odd(void);\n"
+                "int one(void) { return 1; }\n"
+                "int two(void) { return 2; }\n"
+                "__attribute__((patchable_function_entry(9, 0))) int odd(void) { return 3; }\n"
+                "int main(void) { return one() + two() + odd() - 6; }\n")
+    exe = os.path.join(work, "odd")
+    run([args.cc] + cflags(args) + ["-fPIE", "-pie", src, "-o", exe, args.libskeys])
+    before = digest(exe)
+    p = run([args.seal, exe], expect=1)
+    if "odd+0x0" not in p.stderr or "as the module's other functions have" not in p.stderr:
+        raise Failure("skeys-seal does not name the function with other nops")
+    if digest(exe) != before:
+        raise Failure("skeys-seal changed a file it refused")
+
+
+def stripped(args, work):
+    """Stripped before sealing: where no symbol and no endbr64 says where the
+    functions start in their nops, skeys-seal refuses (exit 1, file as it
+    was); with -fcf-protection, endbr64 says it, and the file seals and runs."""
+    args.link = "pie"
+    args.flags = ""
+    exe = build(args, work)
+    run(["strip", "--strip-all", exe])
+    before = digest(exe)
+    p = run([args.seal, exe], expect=1)
+    if "seal before stripping" not in p.stderr:
+        raise Failure("skeys-seal does not say why it cannot seal a stripped file")
+    if digest(exe) != before:
+        raise Failure("skeys-seal changed a file it refused")
+    args.flags = "-fcf-protection"
+    exe = build(args, work)
+    run(["strip", "--strip-all", exe])
+    run([args.seal, exe])
+    p = run([exe], env=dict(os.environ, SKEYS_WRITE="mprotect"))
+    if "entries: ok" not in p.stdout:
+        raise Failure("no 'entries: ok' from the stripped program")
 
 
 def empty(args, work):
@@ -177,7 +219,7 @@ def empty(args, work):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", default="run", choices=["run", "tamper", "empty"])
+    ap.add_argument("--mode", default="run", choices=["run", "tamper", "empty", "stripped"])
     ap.add_argument("--cc", required=True)
     ap.add_argument("--nops", default="5")
     ap.add_argument("--flags", default="")
@@ -194,7 +236,7 @@ def main():
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     try:
-        {"run": case, "tamper": tamper, "empty": empty}[args.mode](args, args.workdir)
+        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped}[args.mode](args, args.workdir)
     except (Failure, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
         print("FAIL: %s" % e)
         return 1

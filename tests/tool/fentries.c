@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Function entries for the golden dump: built with
+ * Function entries for the golden dump: functions with the attribute of
  * -fpatchable-function-entry=7,2 (two nops before each symbol, five at its
- * entry), one function without nops, one key so that the module has a
- * site too.
+ * entry; the attribute, not the flag, so that what a sanitizer or coverage
+ * build adds has none), one function without nops, one key so that the
+ * module has a site too.
  */
 #include <skeys.h>
+
+#define PATCHABLE __attribute__((patchable_function_entry(7, 2)))
 
 SKEYS_DEFINE_FALSE(fentries_key);
 
@@ -14,12 +17,12 @@ static volatile int zero;
 int fentries_one(int x);
 int fentries_plain(int x);
 
-__attribute__((noinline)) int fentries_one(int x)
+PATCHABLE __attribute__((noinline)) int fentries_one(int x)
 {
 	return x + 1 + zero;
 }
 
-__attribute__((noinline)) static int fentries_local(int x)
+PATCHABLE __attribute__((noinline)) static int fentries_local(int x)
 {
 	if (skeys_branch_unlikely(&fentries_key))
 		return -x;
@@ -33,7 +36,7 @@ __attribute__((noinline, patchable_function_entry(0, 0))) int fentries_plain(int
 	return x + zero;
 }
 
-int main(void)
+PATCHABLE int main(void)
 {
 	return fentries_one(0) + fentries_ptr(0) + fentries_plain(0);
 }

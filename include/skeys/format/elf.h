@@ -64,13 +64,19 @@
 /*
  * An empty contribution to that table, so that its bounds exist in a
  * module without a patchable function. Like the compiler's own, it is
- * linked ("o") to code, here the module constructor: it goes with the
- * COMDAT copy that is kept, and --gc-sections keeps it with that code. Not
- * in the group itself: assemblers disagree on how to write both.
+ * linked ("o") to code, here the module constructor, and in the module's
+ * COMDAT group: it goes with the copy that is kept, and --gc-sections
+ * keeps it with that code. GNU as (2.35 on) and clang from 18 read the
+ * linked-to symbol before the group, clang before 18 after it.
  */
+#if defined(__clang__) && __clang_major__ < 18
+#define SKEYS__FENTRIES_EMPTY_ARGS ",skeys__module,comdat,skeys__module_ctor"
+#else
+#define SKEYS__FENTRIES_EMPTY_ARGS ",skeys__module_ctor,skeys__module,comdat"
+#endif
 #define SKEYS__ASM_FENTRIES_EMPTY                                              \
-	".pushsection __patchable_function_entries,\"awo\","                   \
-	SKEYS__SECTION_TYPE ",skeys__module_ctor\n\t"                          \
+	".pushsection __patchable_function_entries,\"awoG\","                  \
+	SKEYS__SECTION_TYPE SKEYS__FENTRIES_EMPTY_ARGS "\n\t"                  \
 	SKEYS__PTR_ALIGN                                                       \
 	".popsection\n\t"
 
