@@ -480,24 +480,15 @@ static const struct hook_record *record_get(skeys_entry_fn *handler, void *data)
 	return r;
 }
 
-int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
-			  uintptr_t *stub)
+/* The pad's first hook stub, or a new pair for its stub. */
+static __attribute__((noinline)) int hook_stub_set(uintptr_t from, void *function,
+						   skeys_entry_fn *handler, void *data,
+						   uintptr_t *stub)
 {
 	const struct hook_record *r;
 	struct pad_stubs *p;
 	int err;
 
-	if (!from || !function || !handler || !stub)
-		return -EINVAL;
-	/* Attached again with the same pair (attach_all after detach_all): nothing to change. */
-	p = pad_find(from, false);
-	if (p && p->hook) {
-		r = p->hook_slot->record;
-		if (r && r->handler == handler && r->data == data) {
-			*stub = p->hook;
-			return 0;
-		}
-	}
 	save_probe();
 	r = record_get(handler, data);
 	p = r ? pad_find(from, true) : NULL;
@@ -514,6 +505,24 @@ int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handle
 	__atomic_store_n(&p->hook_slot->record, r, __ATOMIC_RELEASE);
 	*stub = p->hook;
 	return 0;
+}
+
+int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
+			  uintptr_t *stub)
+{
+	const struct pad_stubs *p;
+	const struct hook_record *r;
+
+	if (!from || !function || !handler || !stub)
+		return -EINVAL;
+	/* Attached again with the pair it has (attach_all after detach_all): one lookup. */
+	p = pad_find(from, false);
+	r = p && p->hook ? p->hook_slot->record : NULL;
+	if (r && r->handler == handler && r->data == data) {
+		*stub = p->hook;
+		return 0;
+	}
+	return hook_stub_set(from, function, handler, data, stub);
 }
 
 int skeys_entry_jump_dest(uintptr_t from, void *replacement, uintptr_t *dest)
