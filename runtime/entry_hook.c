@@ -356,7 +356,7 @@ static struct arena *arena_new(uintptr_t from, int *err)
 		stub_write(p + i * STUB_SIZE, a->code + i * STUB_SIZE, (uintptr_t)&a->slots[i]);
 	*err = skeys_os_protect(a->code, pg, SKEYS_PROT_READ | SKEYS_PROT_EXEC);
 	if (*err) {
-		skeys_log(SKEYS_LOG_ERROR, "entry stubs: cannot make %p executable: %s", p,
+		skeys_log(SKEYS_LOG_ERROR, "entry stubs: cannot make %p executable: %s", (void *)p,
 			  skeys_strerror(*err));
 		munmap(p, size); /* never executable: nobody can be inside */
 		free(a);

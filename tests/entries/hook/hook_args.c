@@ -30,7 +30,11 @@
 #include <immintrin.h>
 #include <stdarg.h>
 
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
 #define NOINLINE __attribute__((noinline, noclone))
+#endif
 
 static bool have_avx;
 static unsigned long handler_calls;
@@ -344,13 +348,17 @@ void regs_body_avx(void);
 	VLOAD(op, reg, 8) VLOAD(op, reg, 9) VLOAD(op, reg, 10) VLOAD(op, reg, 11)              \
 	VLOAD(op, reg, 12) VLOAD(op, reg, 13) VLOAD(op, reg, 14) VLOAD(op, reg, 15)
 
+/* One statement each: ISO C's limit on a string literal's length. */
 __asm__(".text\n"
 	".p2align 4\n"
-	"regs_call_sse:\n" VLOAD16("movdqu", "%xmm") LOAD_GP
+	"regs_call_sse:\n" VLOAD16("movdqu", "%xmm") LOAD_GP);
+__asm__(".text\n"
 	".p2align 4\n"
-	"regs_call_avx:\n" VLOAD16("vmovdqu", "%ymm") LOAD_GP
+	"regs_call_avx:\n" VLOAD16("vmovdqu", "%ymm") LOAD_GP);
+__asm__(".text\n"
 	".p2align 4\n"
-	"regs_body_sse:\n" STORE_GP VEC16("movdqu", "%xmm") "	ret\n"
+	"regs_body_sse:\n" STORE_GP VEC16("movdqu", "%xmm") "	ret\n");
+__asm__(".text\n"
 	".p2align 4\n"
 	"regs_body_avx:\n" STORE_GP VEC16("vmovdqu", "%ymm") "	vzeroupper\n	ret\n");
 

@@ -29,7 +29,11 @@
 #include <stdatomic.h>
 #include <time.h>
 
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
 #define NOINLINE __attribute__((noinline, noclone))
+#endif
 
 static atomic_ulong body_calls, handler_calls;
 
