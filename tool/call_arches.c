@@ -66,7 +66,7 @@ static bool word_verify(const struct word_tramp *f, const struct skeys_image *im
 {
 	uint32_t w[8];
 
-	for (unsigned i = 0; i < 8; i++)
+	for (size_t i = 0; i < 8; i++)
 		w[i] = i < f->words ? skeys_image_get32(img, t + 4 * i) : 0;
 	if (!f->tail_ok(slot, w, call)) {
 		snprintf(err, errlen, "expected %s through the call object 0x%" PRIx64

@@ -144,6 +144,7 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	const uint8_t *t = skeys_image_bytes(img, c->slot, ca->span);
 	const uint8_t *o = skeys_image_bytes(img, c->call, call_size(img));
 	char why[256];
+	bool from_reloc;
 	uint32_t flags;
 	uint64_t lit;
 
@@ -171,16 +172,17 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	if (c->kind)
 		return true;
 	lit = ptr_size(img) == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
-	/* ELF32 (REL): the bytes are the addend of a relocation, if any. */
-	if (lit && ptr_size(img) == 8)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else if (reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
-		;
-	else if (lit)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else
+	/*
+	 * ELF64: the bytes, or the relocation where they are zero. ELF32
+	 * (REL): the bytes are the addend of a relocation, if there is one.
+	 */
+	from_reloc = !(lit && ptr_size(img) == 8) &&
+		     reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target));
+	if (!from_reloc && !lit)
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
+	if (!from_reloc)
+		name_code(img, ca, lit, c->target, sizeof(c->target));
 	return true;
 }
 
