@@ -2,8 +2,8 @@
 /*
  * Static calls in the tools: the call table (<skeys/abi.h>) read, every
  * trampoline verified against its entry and call object, and the table
- * sealed as the key table is (sorted, counted, checksummed). ELF, on the
- * architectures of tool/call_arches.c.
+ * sealed as the key table is (sorted, counted, checksummed). On the
+ * architectures and formats of tool/call_arches.c.
  */
 #ifndef SKEYS_TOOL_VERIFY_CALLS_H
 #define SKEYS_TOOL_VERIFY_CALLS_H
@@ -59,16 +59,8 @@ struct skeys_calls {
 	char *error; /* a problem of the table as a whole */
 	bool sealed, intact;
 	struct skeys_csites sites;
+	bool bounds_unset; /* zero in the header (Mach-O): sealing writes them */
 };
-
-/* The file's bytes at [addr, addr + len), or NULL. */
-static inline const uint8_t *skeys_calls_bytes_at(const struct skeys_image *img, uint64_t addr,
-						  uint64_t len)
-{
-	int64_t off = skeys_image_offset(img, addr, len);
-
-	return off < 0 ? NULL : img->buf + off;
-}
 
 /* 0 (problems recorded), or -1 with a message when memory ran out. */
 int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char *err,

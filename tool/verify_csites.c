@@ -28,7 +28,7 @@
 #define HDR_CHECKSUM offsetof(struct skeys_header, checksum)
 #define HDR_START offsetof(struct skeys_header, start)
 #define HDR_STOP offsetof(struct skeys_header, stop)
-#define bytes_at skeys_calls_bytes_at
+#define bytes_at skeys_image_bytes
 
 enum {
 	SITE_LEN = 5,

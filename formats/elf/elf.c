@@ -667,4 +667,5 @@ const struct skeys_format skeys_format_elf = {
 	.close = elf_close,
 	.code_relocs = elf_code_relocs,
 	.reloc_at = elf_reloc_at,
+	.calls_section = SKEYS_SECTION_CALLS_HEADER,
 };

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A shared library with a static call of its own: targets in the executable are far. */
+#define CALLS_LIB
 #include "calls.h"
 
 #include <skeys.h>
@@ -12,6 +13,8 @@ int lib_add10(int x)
 }
 
 SKEYS_DEFINE_CALL(libop, lib_add10);
+#ifdef __ELF__
+/* Exported (SKEYS_EXPORT_CALL is ELF's so far): the executable imports it. */
 SKEYS_DEFINE_CALL(shared_op, lib_add10);
 SKEYS_EXPORT_CALL(shared_op);
 
@@ -24,6 +27,7 @@ int lib_shared_update(int (*fn)(int))
 {
 	return skeys_call_update(shared_op, fn);
 }
+#endif
 
 int lib_call(int x)
 {
