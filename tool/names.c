@@ -285,7 +285,7 @@ const struct skeys_named_key *skeys_names_at(const struct skeys_check *c, uint64
 }
 
 /*
- * A site's cell (<skeys/kernel.h>: a static "skeys__kcell" proxy whose slot,
+ * A site's cell (<skeys/kernel.h>: a static skeys__kcell proxy whose slot,
  * 16 bytes on, the loader fills): "cell(NAME)" after what the slot names,
  * the relocation's symbol or, for a relative one, the key of this file.
  */
@@ -297,7 +297,8 @@ static bool cell_name(const struct skeys_check *c, const struct skeys_symbol *s,
 	struct skeys_reloc r;
 	char key[256];
 
-	if (strncmp(s->name, "skeys__kcell", 12) || !img->format->reloc_at ||
+	/* gcc calls the static "skeys__kcell.N", clang "FUNCTION.skeys__kcell". */
+	if (!strstr(s->name, "skeys__kcell") || !img->format->reloc_at ||
 	    !img->format->reloc_at(img, slot, 1, &r))
 		return false;
 	if (r.kind == SKEYS_RELOC_RELATIVE)
