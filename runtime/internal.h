@@ -142,6 +142,7 @@ struct skeys_batch {
 	struct skeys_patch *p;
 	size_t n, cap;
 	bool sorted; /* in address order, its runs known */
+	bool unchecked; /* turned round: no site checked against its old bytes yet */
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -164,8 +165,9 @@ int skeys_batch_write(struct skeys_batch *b);
 void skeys_batch_free(struct skeys_batch *b);
 
 /*
- * Turn a batch that was written round, to write the sites back: each site
- * is checked again against what it must hold. 0 or SKEYS_ERR_MISMATCH.
+ * Turn a batch that was written round, to write the sites back:
+ * skeys_batch_write() checks each site again against what it must hold
+ * before it writes any. 0.
  */
 int skeys_batch_reverse(struct skeys_batch *b);
 
@@ -315,10 +317,15 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
  * segment, in address order) with the bytes at offset `off` in its struct
  * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
  * error; *touched tells whether any byte may have changed, so that the
- * caller walks the run back too.
+ * caller walks the run back too. With `bad`, which only a direct write
+ * takes (skeys_write_direct_first()), every site is first checked to hold
+ * its old bytes: else nothing is written, SKEYS_ERR_MISMATCH and *bad the
+ * index of the first that does not (n once all were checked).
  */
 int skeys_write_run(const struct skeys_patch *first, size_t n, size_t off, bool one_store,
-		    bool *touched);
+		    size_t *bad, bool *touched);
+/* Will skeys_write_run() try a direct write first? */
+bool skeys_write_direct_first(bool one_store);
 
 /* The SKEYS_WRITE setting and skeys_set_write_method(). */
 int skeys_write_method_set(enum skeys_write_method method);

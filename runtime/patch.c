@@ -71,18 +71,11 @@ __attribute__((noinline)) static bool site_holds_bytes(const struct skeys_patch 
 	return true;
 }
 
-/* `want_word`: the first 8 bytes at `want`, already loaded. */
-static inline bool site_holds_word(const struct skeys_patch *p, const uint8_t *want,
-				   uint64_t want_word)
+static inline bool site_holds(const struct skeys_patch *p, const uint8_t *want)
 {
 	if (p->addr + 8 <= p->seg->end)
-		return !((skeys_word_load((const void *)p->addr) ^ want_word) & p->mask);
+		return !((skeys_word_load((const void *)p->addr) ^ skeys_word_load(want)) & p->mask);
 	return site_holds_bytes(p, want);
-}
-
-static bool site_holds(const struct skeys_patch *p, const uint8_t *want)
-{
-	return site_holds_word(p, want, skeys_word_load(want));
 }
 
 /*
@@ -251,7 +244,7 @@ static size_t run_length(const struct skeys_patch *p, size_t n, size_t pg)
  * counts when it was written in part, so that a walk back covers it.
  */
 static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
-			 size_t off, int *err)
+			 size_t off, size_t *bad, int *err)
 {
 	size_t pg = skeys_os_page_size(), done = 0, len;
 	bool touched;
@@ -264,7 +257,7 @@ static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch 
 			len = p[done].run = (uint32_t)run_length(p + done, n - done, pg);
 		if (len > n - done) /* a walk back over part of the batch */
 			len = n - done;
-		*err = skeys_write_run(p + done, len, off, proto->one_store, &touched);
+		*err = skeys_write_run(p + done, len, off, proto->one_store, bad, &touched);
 		if (*err) {
 			if (touched)
 				done += len;
@@ -320,7 +313,7 @@ static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b,
 			continue;
 		if (proto->publish)
 			batch_aim(b, false);
-		if (write_runs(proto, b->p, n, state_bytes(proto, b->p, n, j), &err) != n || err)
+		if (write_runs(proto, b->p, n, state_bytes(proto, b->p, n, j), NULL, &err) != n || err)
 			skeys_log(SKEYS_LOG_ERROR, "rollback failed: %s: sites are inconsistent",
 				  skeys_strerror(err));
 		if (sync)
@@ -339,17 +332,50 @@ void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 	phase_hook = hook;
 }
 
+/* Every site of a batch turned round holds its old bytes. */
+static int batch_check(const struct skeys_batch *b)
+{
+	const struct skeys_patch *p = b->p, *end = b->p + b->n;
+
+	for (; p < end; p++)
+		if (!site_holds(p, p->old))
+			return site_refused(p, NULL);
+	return 0;
+}
+
+/*
+ * Where a batch turned round is checked: all of it before anything is
+ * written, or, when it is one run that goes to a direct write, in the
+ * write's copy of the run (no second pass over the sites). NULL: checked.
+ */
+static size_t *check_where(struct skeys_batch *b, const struct skeys_protocol *proto,
+			   size_t *bad, int *err)
+{
+	*err = 0;
+	if (!b->unchecked)
+		return NULL;
+	if (!b->p[0].run)
+		b->p[0].run = (uint32_t)run_length(b->p, b->n, skeys_os_page_size());
+	if (proto == &direct && b->p[0].run == b->n && skeys_write_direct_first(proto->one_store))
+		return bad;
+	*err = batch_check(b);
+	return NULL;
+}
+
 int skeys_batch_write(struct skeys_batch *b)
 {
 	bool threads = !skeys_os_single_threaded();
 	const struct skeys_protocol *proto = threads ? &skeys_protocol_threads : &direct;
 	unsigned k;
-	size_t done = 0;
+	size_t done = 0, bad, *check;
 	int err = 0;
 
 	if (b->n == 0)
 		goto out;
 	batch_sort(b);
+	check = check_where(b, proto, &bad, &err);
+	if (err)
+		goto out;
 	if (proto->publish) {
 		batch_aim(b, true);
 		err = proto->publish(b->p, b->n);
@@ -357,7 +383,13 @@ int skeys_batch_write(struct skeys_batch *b)
 			goto out;
 	}
 	for (k = 0; k < proto->phases; k++) {
-		done = write_runs(proto, b->p, b->n, state_bytes(proto, b->p, b->n, k + 1), &err);
+		done = write_runs(proto, b->p, b->n, state_bytes(proto, b->p, b->n, k + 1), check,
+				  &err);
+		if (err == SKEYS_ERR_MISMATCH && check && bad < b->n) {
+			err = site_refused(&b->p[bad], NULL); /* nothing was written */
+			break;
+		}
+		check = NULL;
 		if (err) {
 			roll_back(proto, b, k, done, threads);
 			break;
@@ -375,6 +407,7 @@ int skeys_batch_write(struct skeys_batch *b)
 	if (proto->unpublish)
 		proto->unpublish();
 out:
+	b->unchecked = false;
 	return err;
 }
 
@@ -391,13 +424,12 @@ int skeys_batch_reverse(struct skeys_batch *b)
 	struct skeys_patch *p = b->p, *end = b->p + b->n;
 
 	for (; p < end; p++) {
-		uint64_t was = skeys_word_load(p->old), now = skeys_word_load(p->new_);
+		uint64_t was = skeys_word_load(p->old);
 
-		memcpy(p->old, &now, sizeof(p->old));
+		memcpy(p->old, p->new_, sizeof(p->old));
 		memcpy(p->new_, &was, sizeof(p->new_));
 		p->jumps = !p->jumps;
-		if (!site_holds_word(p, p->old, now))
-			return site_refused(p, NULL);
 	}
+	b->unchecked = b->n > 0; /* skeys_batch_write() checks before it writes */
 	return 0;
 }

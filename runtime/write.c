@@ -90,7 +90,8 @@ static void run_copy(unsigned char *to, const unsigned char *from, size_t len)
  * rewritten unchanged. The buffer stays for the next run (skeys_lock is
  * held): it is the run's current bytes with the sites' new ones over them.
  */
-static int write_direct(const struct skeys_patch *p, size_t n, size_t off, bool *touched)
+static int write_direct(const struct skeys_patch *p, size_t n, size_t off, size_t *bad,
+			bool *touched)
 {
 	static unsigned char *buf;
 	static size_t cap;
@@ -110,11 +111,18 @@ static int write_direct(const struct skeys_patch *p, size_t n, size_t off, bool 
 	run_copy(buf, (const unsigned char *)lo, hi - lo);
 	for (i = 0; i < n; i++) {
 		unsigned char *at = buf + (p[i].addr - lo);
-		uint64_t v = (skeys_word_load(at) & ~p[i].mask) |
-			     (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
+		uint64_t now = skeys_word_load(at);
+		uint64_t v = (now & ~p[i].mask) | (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
 
+		/* The copy is what the code holds: nothing is written unless every site is old. */
+		if (bad && ((now ^ skeys_word_load(p[i].old)) & p[i].mask)) {
+			*bad = i;
+			return SKEYS_ERR_MISMATCH;
+		}
 		memcpy(at, &v, sizeof(v));
 	}
+	if (bad)
+		*bad = n; /* every site checked */
 	err = skeys_os_write_direct(lo, buf, hi - lo, &done);
 	if (!err || done)
 		*touched = true; /* torn: the caller's walk back puts the sites back */
@@ -169,22 +177,32 @@ static int write_stores(const struct skeys_patch *p, size_t n, size_t off, bool 
 	return err;
 }
 
+/*
+ * Never a direct write under valgrind: it could only hear of it after the
+ * system call, and another thread may run its translation of the old code
+ * meanwhile.
+ */
+bool skeys_write_direct_first(bool one_store)
+{
+	method_load();
+	return !one_store && method != SKEYS_WRITE_MPROTECT && !under_valgrind();
+}
+
 int skeys_write_run(const struct skeys_patch *p, size_t n, size_t off, bool one_store,
-		    bool *touched)
+		    size_t *bad, bool *touched)
 {
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
 	int err;
 
 	*touched = false;
-	method_load();
-	/*
-	 * Never a direct write under valgrind: it could only hear of it after
-	 * the system call, and another thread may run its translation of the
-	 * old code meanwhile.
-	 */
-	if (!one_store && method != SKEYS_WRITE_MPROTECT && !under_valgrind()) {
-		err = write_direct(p, n, off, touched);
+	if (bad)
+		*bad = 0;
+	if (skeys_write_direct_first(one_store)) {
+		err = write_direct(p, n, off, bad, touched);
 		if (!err || method == SKEYS_WRITE_PROCMEM)
+			goto out;
+		/* Unchecked (a site does not hold its old bytes, or no buffer): no other way either. */
+		if (bad && *bad < n)
 			goto out;
 		/* A torn run is written whole again below. */
 		if (err != -ENOSYS)
@@ -193,6 +211,8 @@ int skeys_write_run(const struct skeys_patch *p, size_t n, size_t off, bool one_
 				  "(SKEYS_WRITE_MPROTECT) from now on", skeys_strerror(err));
 		method = SKEYS_WRITE_MPROTECT;
 	}
+	if (bad && *bad < n)
+		return -EINVAL; /* only a direct write checks: the caller checks first otherwise */
 	err = write_stores(p, n, off, touched);
 out:
 	if (*touched)

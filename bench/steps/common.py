@@ -139,6 +139,16 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def callgrind_total(args, env=None):
+    """User-space instructions of a command: callgrind's program total."""
+    with tempfile.NamedTemporaryFile(suffix=".cg") as f:
+        run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + f.name, *args], env=env,
+            capture_output=True)
+        text = out(["callgrind_annotate", "--threshold=100", f.name])
+    m = re.search(r"([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?PROGRAM TOTALS", text)
+    return int(m.group(1).replace(",", ""))
+
+
 def callgrind_profile(args, outf, top=8):
     """Total instructions of a command under callgrind and its `top` functions
     by self cost: [(function, instructions)]."""

@@ -21,13 +21,21 @@ import re
 import subprocess
 import tempfile
 
-from common import C_TIMING, INCLUDE, have, out, run, spread, strace_counts
+from common import C_TIMING, INCLUDE, callgrind_total, have, out, run, spread, strace_counts
 
 CC = "clang-14"
 CXX = "clang++-14"  # <xray/xray_interface.h> is a C++ header
 
 TIMER = C_TIMING + r"""
+#include <sys/resource.h>
 volatile int sink;
+static long long cpu_us(int sys)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	struct timeval t = sys ? u.ru_stime : u.ru_utime;
+	return t.tv_sec * 1000000LL + t.tv_usec;
+}
 /* time REPS: REPS timed pairs, sorted; pairs REPS: REPS pairs, untimed; idle: none */
 int main(int argc, char **argv)
 {
@@ -37,7 +45,9 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < NFNS; i++) sink += fns[i](1);
 	if (!strcmp(mode, "idle"))
 		return 0;
+	long long u0 = 0, s0 = 0; /* user and system time of the pairs after the first */
 	for (int r = 0; r < reps; r++) {
+		if (r == 1) u0 = cpu_us(0), s0 = cpu_us(1);
 		long long t0 = now();
 		if (pair_on() || pair_off()) return 1;
 		t[r] = now() - t0;
@@ -46,7 +56,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "time")) {
 		qsort(t, (size_t)reps, sizeof(*t), cmp_ll);
 		for (int r = 0; r < reps; r++) printf("%lld ", t[r]);
-		printf("\n");
+		printf("\n%lld %lld\n", cpu_us(0) - u0, cpu_us(1) - s0);
 	}
 	return 0;
 }
@@ -91,12 +101,7 @@ def build(ctx, n, kind):
 
 
 def instructions(exe, reps):
-    with tempfile.NamedTemporaryFile(suffix=".cg") as f:
-        run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + f.name, exe, "pairs",
-             str(reps)], env=ENV, capture_output=True)
-        text = out(["callgrind_annotate", "--threshold=100", f.name])
-    m = re.search(r"([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?PROGRAM TOTALS", text)
-    return int(m.group(1).replace(",", ""))
+    return callgrind_total([exe, "pairs", str(reps)], env=ENV)
 
 
 def syscalls(exe):
@@ -176,16 +181,25 @@ def measure(ctx):
         exes = {k: build(ctx, n, k) for k in ("skeys", "xray")}
         row = {"functions": n, "skeys_sites": n, "xray_sleds": 2 * n}
         reps = 5 if ctx.smoke else max(20, min(200, 20000 // n))
-        times = {k: [] for k in exes}
-        for r in range(rounds):  # interleaved: the load hits both alike
-            for k in (("skeys", "xray") if r % 2 == 0 else ("xray", "skeys")):
-                p = subprocess.run([exes[k], "time", str(reps)], env=ENV, capture_output=True,
-                                   text=True, timeout=300, check=True)
-                ts = [int(x) / 1000 for x in p.stdout.split()]
-                times[k].append(spread(ts)[0])
+        # skeys as it writes by default (/proc/self/mem), and with SKEYS_WRITE=mprotect,
+        # which changes protections around plain stores as XRay does
+        kinds = {"skeys": ENV, "xray": ENV, "skeys_mprotect": dict(ENV, SKEYS_WRITE="mprotect")}
+        times = {k: [] for k in kinds}
+        cpu = {k: [0, 0] for k in kinds}  # user, system µs of the timed pairs
+        for r in range(rounds):  # interleaved: the load hits all alike
+            order = list(kinds) if r % 2 == 0 else list(reversed(kinds))
+            for k in order:
+                p = subprocess.run([exes[k.split("_")[0]], "time", str(reps)], env=kinds[k],
+                                   capture_output=True, text=True, timeout=300, check=True)
+                lines = p.stdout.split("\n")
+                times[k].append(spread([int(x) / 1000 for x in lines[0].split()])[0])
+                cpu[k] = [a + int(b) for a, b in zip(cpu[k], lines[1].split())]
+        row["skeys_mprotect"] = dict(zip(("median_us", "spread"), spread(times["skeys_mprotect"])))
+        for k in kinds:  # the kernel's share of the CPU time of the pairs
+            row.setdefault(k, {})["sys_share"] = cpu[k][1] / max(1, sum(cpu[k]))
         for k, exe in exes.items():
             m, s = spread(times[k])
-            row[k] = {"median_us": m, "spread": s}
+            row[k].update({"median_us": m, "spread": s})
             if grind:
                 row[k]["ir"] = (instructions(exe, 11) - instructions(exe, 1)) / 10
             if have("strace"):

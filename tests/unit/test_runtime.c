@@ -35,6 +35,10 @@ SITE_FN static int ut(void) { return skeys_branch_unlikely(&kt); }
 SITE_FN static int lt(void) { return skeys_branch_likely(&kt); }
 SITE_FN static int two_a(void) { return skeys_branch_unlikely(&two); }
 SITE_FN static int two_b(void) { return skeys_branch_unlikely(&two); }
+/* Two sites in one page run (the batch is one write): near_b follows near_a. */
+SKEYS_DEFINE_FALSE(near);
+SITE_FN static int near_a(void) { return skeys_branch_unlikely(&near); }
+__attribute__((noinline)) static int near_b(void) { return skeys_branch_unlikely(&near); }
 
 #include "../testing.h"
 
@@ -169,6 +173,39 @@ static void t_notkey(void)
 	CHECK_ERR(skeys_set_write_method((enum skeys_write_method)7), -EINVAL);
 }
 
+/*
+ * Switching back a key whose sites are one page run: with a direct write,
+ * the sites are checked in the write's copy of the run, still before any
+ * byte is written.
+ */
+static void t_mismatch_one_run(int int3_err)
+{
+	uintptr_t a = site_of(near_a), b = site_of(near_b);
+	uint8_t a_before[5], b_before[5];
+	static const uint8_t other = 0xf4, int3 = 0xcc;
+
+	/* The premise: both in one run (the compiler kept near_b after near_a). */
+	CHECK(a && b && b > a && b - a < 4096);
+	if (!a || !b)
+		return;
+	CHECK_ERR(skeys_enable(&near), 0);
+	CHECK(near_a() == 1 && near_b() == 1);
+	memcpy(a_before, (void *)a, 5);
+	memcpy(b_before, (void *)b, 5);
+	poke(b, &other, 1);
+	logged[0] = 0;
+	CHECK_ERR(skeys_disable(&near), SKEYS_ERR_MISMATCH);
+	CHECK(memcmp((void *)a, a_before, 5) == 0 && near_a() == 1); /* not written */
+	CHECK(skeys_enabled(&near));
+	CHECK(strstr(logged, "does not hold the expected") != NULL);
+	poke(b, &int3, 1);
+	CHECK_ERR(skeys_disable(&near), int3_err);
+	CHECK(memcmp((void *)a, a_before, 5) == 0 && skeys_enabled(&near));
+	poke(b, b_before, 1);
+	CHECK_ERR(skeys_disable(&near), 0);
+	CHECK(near_a() == 0 && near_b() == 0 && !skeys_enabled(&near));
+}
+
 /* A site whose bytes were changed behind our back: refuse, write nothing. */
 static void t_mismatch(void)
 {
@@ -214,6 +251,7 @@ static void t_mismatch(void)
 	CHECK(two_a() == 0 && two_b() == 0);
 	CHECK_ERR(skeys_enable(&two), 0);
 	CHECK(two_a() == 1 && two_b() == 1);
+	t_mismatch_one_run(int3_err);
 	expect_no_wx();
 }
 
@@ -321,7 +359,11 @@ int main(int argc, char **argv)
 	else if (!strcmp(t, "notkey"))
 		t_notkey();
 	else if (!strcmp(t, "mismatch"))
+		t_mismatch(); /* auto: one run written directly checks in its copy */
+	else if (!strcmp(t, "mismatch-mprotect")) { /* the sites checked before any store */
+		CHECK_ERR(skeys_set_write_method(SKEYS_WRITE_MPROTECT), 0);
 		t_mismatch();
+	}
 	else if (!strcmp(t, "procmem"))
 		rc = t_method(SKEYS_WRITE_PROCMEM);
 	else if (!strcmp(t, "mprotect"))
