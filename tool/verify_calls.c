@@ -183,16 +183,17 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 				  "not a fixup the loader applies", c->call);
 	if (how == 2)
 		return true; /* bound to a symbol of another image, named */
-	/* ELF32 (REL): the bytes are the addend of a relocation, if any. */
-	if (lit && ptr_size(img) == 8)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else if (reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
-		;
-	else if (lit)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else
+	/*
+	 * ELF64: the bytes, or the relocation where they are zero. ELF32
+	 * (REL): the bytes are the addend of a relocation, if any.
+	 */
+	if (!(lit && ptr_size(img) == 8) &&
+	    reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
+		return true;
+	if (!lit)
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
+	name_code(img, ca, lit, c->target, sizeof(c->target));
 	return true;
 }
 
