@@ -47,6 +47,21 @@ struct skeys_symbol {
 
 struct skeys_format;
 
+enum skeys_reloc_kind {
+	SKEYS_RELOC_COPY = 1, /* copies another module's data here (ELF R_*_COPY) */
+	SKEYS_RELOC_RELATIVE, /* the module's load address plus `addend` */
+	SKEYS_RELOC_SYMBOL,   /* anything else: a symbol's address, GOT-like */
+};
+
+/* A dynamic relocation, as format->reloc_at() reports it. */
+struct skeys_reloc {
+	enum skeys_reloc_kind kind;
+	const char *type;   /* its name, "R_X86_64_RELATIVE" (NULL for an unnamed type) */
+	const char *symbol; /* the symbol it names, or NULL */
+	uint64_t offset;    /* where it applies */
+	uint64_t addend;    /* RELATIVE: the address it holds once the module is at 0 */
+};
+
 struct skeys_image {
 	const struct skeys_format *format;
 	const struct skeys_arch *arch;
@@ -108,11 +123,11 @@ struct skeys_format {
 	int (*seal_prepare)(const struct skeys_image *img, char *err, size_t errlen);
 	void (*seal_finish)(const struct skeys_image *img, uint8_t *out);
 	/*
-	 * Optional, for messages: the name of the relocation by which the
-	 * loader copies another module's data into [addr, addr + len) (ELF's
-	 * copy relocations, "R_X86_64_COPY"), or NULL for none.
+	 * Optional: the first dynamic relocation (one the loader applies) at an
+	 * address in [addr, addr + len), into *out; false when there is none.
 	 */
-	const char *(*copied)(const struct skeys_image *img, uint64_t addr, uint64_t len);
+	bool (*reloc_at)(const struct skeys_image *img, uint64_t addr, uint64_t len,
+			 struct skeys_reloc *out);
 };
 
 /* Space for a reader's error message. */

@@ -14,6 +14,7 @@ struct token {
 	size_t len;
 	bool matched;  /* a key of a registered module has this name */
 	bool reported; /* logged as unknown */
+	bool waiting;  /* names a key not bound yet: applied again with the program */
 };
 
 struct list {
@@ -74,8 +75,14 @@ static void parse(struct list *l)
 	}
 }
 
-/* Apply the token to every key of m it names; true if one has that name. */
-static bool apply_token(struct skeys_module *m, const struct list *l, const struct token *t)
+/*
+ * Apply the token to every key of m it names; true if one has that name.
+ * A named cell not bound yet (<skeys/kernel.h>: a key that a copy
+ * relocation put into the program, which registers last) is left for the
+ * program's registration, which applies the token again (`waiting`).
+ */
+static bool apply_token(struct skeys_module *m, const struct list *l, struct token *t,
+			bool defer)
 {
 	bool named = false;
 	size_t e;
@@ -90,9 +97,17 @@ static bool apply_token(struct skeys_module *m, const struct list *l, const stru
 			continue;
 		named = true;
 		k = (struct skeys_key *)((char *)k + (size_t)idx * SKEYS_KEY_STRIDE);
-		/* An import follows the key it imports, which its own module set. */
-		if (k->flags & SKEYS_KEY_F_PROXY)
+		/*
+		 * An import follows the key it imports, which its own module set.
+		 * A named cell (SKEYS_KEY_F_NAMED) is a defined key whose own
+		 * module is not registered yet: switching it says so.
+		 */
+		if ((k->flags & (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED)) == SKEYS_KEY_F_PROXY)
 			continue;
+		if ((k->flags & SKEYS_KEY_F_NAMED) && defer) {
+			t->waiting = true;
+			continue;
+		}
 		err = skeys_key_op_locked(k, l->op);
 		if (err)
 			skeys_log(SKEYS_LOG_ERROR, "%s: cannot switch %.*s in %s: %s", l->var,
@@ -117,8 +132,22 @@ void skeys_env_apply(struct skeys_module *m)
 		struct list *l = &lists[i];
 
 		for (j = 0; l->t && j < l->n; j++)
-			if (apply_token(m, l, &l->t[j]))
+			if (apply_token(m, l, &l->t[j], !m->program))
 				l->t[j].matched = true;
+	}
+	/* The program: the tokens that waited for it, on every module (switching is idempotent). */
+	for (i = 0; m->program && i < N_LISTS; i++) {
+		struct list *l = &lists[i];
+		struct skeys_module *o;
+
+		for (j = 0; l->t && j < l->n; j++) {
+			if (!l->t[j].waiting)
+				continue;
+			l->t[j].waiting = false;
+			for (o = skeys_modules; o; o = o->next)
+				if (o != m)
+					apply_token(o, l, &l->t[j], false);
+		}
 	}
 	/*
 	 * The program registers after the libraries it was linked with: a name

@@ -182,6 +182,8 @@ struct skeys_module *skeys_module_of(const void *p);
 
 /* Is `k` a key of a registered module (its module's data, aligned, magic)? */
 bool skeys_key_valid(const struct skeys_key *k);
+/* The key a proxy stands for, or NULL when it is bound to none. */
+struct skeys_key *skeys_proxy_target(const struct skeys_key *proxy);
 
 enum skeys_key_op {
 	SKEYS_OP_ENABLE,

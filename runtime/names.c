@@ -67,6 +67,11 @@ const char *skeys_names_entry(const struct skeys_module *m, size_t i, struct ske
 		    !skeys_key_valid((const struct skeys_key *)(k + (size_t)j * SKEYS_KEY_STRIDE)))
 			return NULL;
 	*key = (struct skeys_key *)k;
+	/* A cell named for a key of <skeys/kernel.h> (SKEYS_KEY_F_NAMED): the key, once bound. */
+	if (e->count == 1 && ((*key)->flags & (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED)) ==
+				     (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED) &&
+	    skeys_proxy_target(*key))
+		*key = skeys_proxy_target(*key);
 	*count = e->count;
 	return (const char *)s;
 }

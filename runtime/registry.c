@@ -216,18 +216,35 @@ bool skeys_key_valid(const struct skeys_key *k)
 	return is_key(k);
 }
 
-/* The real key behind a proxy, or NULL when it cannot be trusted. */
-static struct skeys_key *proxy_target(const struct skeys_key *proxy)
+/* What a proxy's slot points at, if that is a key (maybe a proxy itself). */
+static struct skeys_key *proxy_next(const struct skeys_key *proxy)
 {
 	struct skeys_key *const *slot = proxy->link;
-	struct skeys_key *real;
 
-	if (!slot || !skeys_module_of(slot) || !skeys_module_of(slot + 1))
+	if (!slot || !skeys_module_of(slot) || !skeys_module_of(slot + 1) || !is_key(*slot))
 		return NULL;
-	real = *slot;
-	if (!is_key(real) || (real->flags & SKEYS_KEY_F_PROXY))
+	return *slot;
+}
+
+/*
+ * The real key behind a proxy, or NULL when it cannot be trusted. A cell
+ * of <skeys/kernel.h> may stand for an import's proxy (a module that both
+ * imports a key and names it in cells): one step more, never further.
+ */
+static struct skeys_key *proxy_target(const struct skeys_key *proxy)
+{
+	struct skeys_key *real = proxy_next(proxy);
+
+	if (real && (real->flags & SKEYS_KEY_F_PROXY))
+		real = proxy_next(real);
+	if (!real || (real->flags & SKEYS_KEY_F_PROXY))
 		return NULL;
 	return real;
+}
+
+struct skeys_key *skeys_proxy_target(const struct skeys_key *proxy)
+{
+	return proxy_target(proxy);
 }
 
 static bool key_on(const struct skeys_key *k)
@@ -467,9 +484,18 @@ static int collect(struct skeys_batch *b, struct skeys_key *key, bool on)
 			continue;
 		}
 		err = skeys_batch_collect(b, m, key, on);
-		for (i = 0; i < m->n_proxies && !err; i++)
+		for (i = 0; i < m->n_proxies && !err; i++) {
+			/*
+			 * A proxy whose key was not registered when the module was
+			 * prepared (a library's cell for a key that a copy relocation
+			 * put into the executable) binds once it is: its sites are
+			 * still as compiled, the key's state before this switch.
+			 */
+			if (!m->proxies[i].real)
+				m->proxies[i].real = proxy_target(m->proxies[i].proxy);
 			if (m->proxies[i].real == key)
 				err = skeys_batch_collect(b, m, m->proxies[i].proxy, on);
+		}
 	}
 	return err;
 }

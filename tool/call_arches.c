@@ -43,6 +43,192 @@ static bool x86_64_verify(const struct skeys_image *img, uint64_t slot, const ui
 	return false;
 }
 
+/*
+ * ---- one-word slots (aarch64, riscv64) -----------------------------------
+ * slot, a three-word tail through the call object's lit, a two-word
+ * return-0 stub at slot + 16: what differs is in the architecture's form.
+ */
+struct word_tramp {
+	/* The words from the slot (w[0]) on: the tail through `call`, from w[1]? */
+	bool (*tail_ok)(uint64_t slot, const uint32_t *w, uint64_t call);
+	const char *tail_name;
+	unsigned stub_at; /* the return-0 stub's first word (aarch64, riscv64: 4) */
+	uint32_t stub[2];
+	const char *stub_name;
+	uint32_t far, b_ret0; /* the slot as compiled: with a target, without */
+	const char *far_name, *b_ret0_name;
+	unsigned words; /* from the slot on: the row's span / 4, at most 8 */
+};
+
+static bool word_verify(const struct word_tramp *f, const struct skeys_image *img,
+			uint64_t slot, const uint8_t *t, uint64_t call, unsigned kind, char *err,
+			size_t errlen)
+{
+	uint32_t w[8];
+
+	for (unsigned i = 0; i < 8; i++)
+		w[i] = i < f->words ? skeys_image_get32(img, t + 4 * i) : 0;
+	if (!f->tail_ok(slot, w, call)) {
+		snprintf(err, errlen, "expected %s through the call object 0x%" PRIx64
+			 " after the slot, found %08x %08x %08x", f->tail_name, call, w[1], w[2], w[3]);
+		return false;
+	}
+	if (w[f->stub_at] != f->stub[0] || w[f->stub_at + 1] != f->stub[1]) {
+		snprintf(err, errlen, "expected %s at slot + %u, found %08x %08x", f->stub_name,
+			 4 * f->stub_at, w[f->stub_at], w[f->stub_at + 1]);
+		return false;
+	}
+	if (w[0] == (kind ? f->b_ret0 : f->far))
+		return true;
+	snprintf(err, errlen, "expected in the slot %s (%08x), found %08x",
+		 kind ? f->b_ret0_name : f->far_name, kind ? f->b_ret0 : f->far, w[0]);
+	return false;
+}
+
+/* ---- aarch64: bti c?, slot, adrp/ldr/br x16 through lit, mov x0 #0; ret ---- */
+
+#define A64_BTI_C 0xd503245fu
+#define A64_ALIGN 32u
+
+static bool aarch64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/* adrp x16, call: the page of the call object; ldr x16, [x16, lo12]; br x16 */
+	int64_t imm = (int64_t)(((w[1] >> 5) & 0x7ffffu) << 2 | ((w[1] >> 29) & 3u));
+	uint64_t page;
+
+	if (imm & (1 << 20))
+		imm -= 1 << 21;
+	page = ((slot + 4) & ~(uint64_t)0xfff) + (uint64_t)(imm * 4096);
+	return (w[1] & 0x9f00001fu) == 0x90000010u && page == (call & ~(uint64_t)0xfff) &&
+	       w[2] == (0xf9400210u | (uint32_t)((call & 0xfff) / 8) << 10) &&
+	       w[3] == 0xd61f0200u;
+}
+
+static const struct word_tramp aarch64_tramp = {
+	.tail_ok = aarch64_tail,
+	.tail_name = "adrp x16, ldr x16, br x16",
+	.stub_at = 4,
+	.words = 6,
+	.stub = { 0xd2800000u, 0xd65f03c0u },
+	.stub_name = "mov x0, #0; ret",
+	.far = 0xd503201fu,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0x14000004u,
+	.b_ret0_name = "b to the return-0 stub",
+};
+
+static uint64_t aarch64_start(const struct skeys_image *img, uint64_t slot)
+{
+	(void)img;
+	return slot % A64_ALIGN == 4 ? slot - 4 : slot;
+}
+
+static bool aarch64_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			   uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	if (slot % A64_ALIGN == 4) {
+		int64_t off = skeys_image_offset(img, slot - 4, 4);
+
+		if (off < 0 || skeys_image_get32(img, img->buf + off) != A64_BTI_C) {
+			snprintf(err, errlen, "expected bti c before the slot at offset 4");
+			return false;
+		}
+	} else if (slot % A64_ALIGN) {
+		snprintf(err, errlen, "slot at 0x%" PRIx64 " is not where a trampoline's is "
+			 "(offset 0 or 4 of 32 bytes)", slot);
+		return false;
+	}
+	return word_verify(&aarch64_tramp, img, slot, t, call, kind, err, errlen);
+}
+
+/* ---- riscv64: slot, auipc/ld/jr t1 through lit, li a0, 0; ret ---------- */
+
+static bool riscv64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/* auipc t1, hi; ld t1, lo(t1): slot + 4 + hi + lo is the call object; jr t1 */
+	uint64_t at = slot + 4 + (uint64_t)(int64_t)(int32_t)(w[1] & 0xfffff000u) +
+		      (uint64_t)(int64_t)((int32_t)w[2] >> 20);
+
+	return (w[1] & 0xfffu) == 0x317u && (w[2] & 0xfffffu) == 0x33303u && at == call &&
+	       w[3] == 0x00030067u;
+}
+
+static const struct word_tramp riscv64_tramp = {
+	.tail_ok = riscv64_tail,
+	.tail_name = "auipc t1, ld t1, jr t1",
+	.stub_at = 4,
+	.words = 6,
+	.stub = { 0x00000513u, 0x00008067u },
+	.stub_name = "li a0, 0; ret",
+	.far = 0x00000013u,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0x0100006fu, /* jal x0, slot + 16 */
+	.b_ret0_name = "j to the return-0 stub",
+};
+
+static bool riscv64_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			   uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	return word_verify(&riscv64_tramp, img, slot, t, call, kind, err, errlen);
+}
+
+/* ---- arm (A32): slot, ldr/add/ldr/bx ip through lit, mov r0, #0; bx lr, literal ---- */
+
+static bool arm_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/* ldr ip, [pc, #16] (the literal at slot + 28); add ip, pc, ip (pc = slot + 16); */
+	/* ldr ip, [ip]; bx ip */
+	return w[1] == 0xe59fc010u && w[2] == 0xe08fc00cu && w[3] == 0xe59cc000u &&
+	       w[4] == 0xe12fff1cu && (uint32_t)(slot + 16 + w[7]) == (uint32_t)call;
+}
+
+static const struct word_tramp arm_tramp = {
+	.tail_ok = arm_tail,
+	.tail_name = "ldr ip, add ip, pc, ldr ip, bx ip",
+	.stub_at = 5,
+	.stub = { 0xe3a00000u, 0xe12fff1eu },
+	.stub_name = "mov r0, #0; bx lr",
+	.far = 0xe320f000u,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0xea000003u, /* b slot + 20 */
+	.b_ret0_name = "b to the return-0 stub",
+	.words = 8,
+};
+
+static bool arm_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+		       uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	return word_verify(&arm_tramp, img, slot, t, call, kind, err, errlen);
+}
+
+/* ---- i686: 6-byte slot, then a register-keeping jump through lit --------- */
+
+static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	static const uint8_t far[6] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90 };
+	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	/* push %eax; call 1f; 1: pop %eax; push disp(%eax); mov 4(%esp),%eax; ret $4 */
+	static const uint8_t head[9] = { 0x50, 0xe8, 0, 0, 0, 0, 0x58, 0xff, 0xb0 };
+	static const uint8_t end[7] = { 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00 };
+	const uint8_t *want = kind ? ret0 : far;
+
+	if (memcmp(t + 6, head, sizeof(head)) || memcmp(t + 19, end, sizeof(end)) ||
+	    (uint32_t)(slot + 12 + skeys_image_get32(img, t + 15)) != (uint32_t)call) {
+		snprintf(err, errlen, "expected at offset 6 the jump through the call object "
+			 "0x%" PRIx64 " (push %%eax; call; pop %%eax; push lit(%%eax); ...; ret $4)",
+			 call);
+		return false;
+	}
+	if (!memcmp(t, want, 6))
+		return true;
+	snprintf(err, errlen, "expected the %s form (%02x %02x %02x %02x %02x %02x), "
+		 "found %02x %02x %02x %02x %02x %02x", kind ? "return-0" : "far",
+		 want[0], want[1], want[2], want[3], want[4], want[5],
+		 t[0], t[1], t[2], t[3], t[4], t[5]);
+	return false;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct skeys_call_arch rows[] = {
@@ -54,6 +240,44 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 8, /* R_X86_64_RELATIVE */
 		.r_abs = 1,      /* R_X86_64_64 */
 		.r_glob_dat = 6, /* R_X86_64_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_I386,
+		.slot_len = 6,
+		.span = 26, /* slot and tail */
+		.verify = i686_verify,
+		.r_relative = 8, /* R_386_RELATIVE */
+		.r_abs = 1,      /* R_386_32 */
+		.r_glob_dat = 6, /* R_386_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_AARCH64,
+		.slot_len = 4,
+		.span = 24, /* slot, tail, ret0 */
+		.verify = aarch64_verify,
+		.start = aarch64_start,
+		.r_relative = 1027, /* R_AARCH64_RELATIVE */
+		.r_abs = 257,       /* R_AARCH64_ABS64 */
+		.r_glob_dat = 1025, /* R_AARCH64_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_RISCV64,
+		.slot_len = 4,
+		.span = 24, /* slot, tail, ret0 */
+		.verify = riscv64_verify,
+		.r_relative = 3, /* R_RISCV_RELATIVE */
+		.r_abs = 2,      /* R_RISCV_64 */
+		.r_glob_dat = 2, /* (no GLOB_DAT: R_RISCV_64 fills the GOT) */
+	},
+	{
+		.id = SKEYS_ARCH_ARM,
+		.slot_len = 4,
+		.span = 32, /* slot, tail, ret0, the literal */
+		.verify = arm_verify,
+		.mode_bit = 1,    /* Thumb */
+		.r_relative = 23, /* R_ARM_RELATIVE */
+		.r_abs = 2,       /* R_ARM_ABS32 */
+		.r_glob_dat = 21, /* R_ARM_GLOB_DAT */
 	},
 };
 

@@ -34,6 +34,8 @@ struct skeys_call_arch {
 	 * landing pad such as aarch64's BTI C). NULL: at the slot.
 	 */
 	uint64_t (*start)(const struct skeys_image *img, uint64_t slot);
+	/* Set in a code address to select an instruction set (arm: Thumb, 1); named without it. */
+	uint8_t mode_bit;
 	/* Dynamic relocation types that fill a pointer of data (RELA, or REL with an implicit addend). */
 	uint32_t r_relative, r_abs, r_glob_dat;
 };

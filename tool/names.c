@@ -284,11 +284,40 @@ const struct skeys_named_key *skeys_names_at(const struct skeys_check *c, uint64
 	return lo < nm->n_keys && nm->keys[lo].key.addr == addr ? &nm->keys[lo] : NULL;
 }
 
+/*
+ * A site's cell (<skeys/kernel.h>: a static "skeys__kcell" proxy whose slot,
+ * 16 bytes on, the loader fills): "cell(NAME)" after what the slot names,
+ * the relocation's symbol or, for a relative one, the key of this file.
+ */
+static bool cell_name(const struct skeys_check *c, const struct skeys_symbol *s, char *out,
+		      size_t outlen)
+{
+	const struct skeys_image *img = c->img;
+	uint64_t slot = s->addr + SKEYS_KEY_STRIDE;
+	struct skeys_reloc r;
+	char key[256];
+
+	if (strncmp(s->name, "skeys__kcell", 12) || !img->format->reloc_at ||
+	    !img->format->reloc_at(img, slot, 1, &r))
+		return false;
+	if (r.kind == SKEYS_RELOC_RELATIVE)
+		skeys_names_key_name(c, r.addend, key, sizeof(key));
+	else if (r.symbol && *r.symbol)
+		snprintf(key, sizeof(key), "%s", r.symbol);
+	else
+		return false;
+	snprintf(out, outlen, "cell(%s)", key);
+	return true;
+}
+
 void skeys_names_key_name(const struct skeys_check *c, uint64_t addr, char *out,
 			  size_t outlen)
 {
 	const struct skeys_named_key *k = skeys_names_at(c, addr);
 	const struct skeys_symbol *s = skeys_image_object_at(c->img, addr);
+
+	if (!k && s && cell_name(c, s, out, outlen))
+		return;
 
 	/* Two keys of one name (C++ namespaces): their symbols tell them apart. */
 	if (k && (k->unique || !s)) {

@@ -79,38 +79,66 @@ static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fm
 	return false;
 }
 
-/* The dynamic relocation filling the 8 bytes at `addr`, named as skeys-dump shows it. */
-static bool reloc_target(const struct skeys_image *img, const struct skeys_call_arch *ca,
-			 uint64_t addr, char *out, size_t len)
+/* A function's address as skeys-dump names it ("add1+0x0"; arm: without the Thumb bit). */
+static void name_code(const struct skeys_image *img, const struct skeys_call_arch *ca,
+		      uint64_t addr, char *out, size_t len)
 {
-	const struct skeys_section *rela = section_named(img, ".rela.dyn");
+	skeys_check_func_name(img, addr & ~(uint64_t)ca->mode_bit, out, len);
+}
+
+/*
+ * The dynamic relocation filling the pointer at `addr` (`lit`, whose file
+ * bytes are `word`), named as skeys-dump shows it. ELF64: .rela.dyn;
+ * ELF32: .rel.dyn, whose addend is the word itself.
+ */
+static bool reloc_target(const struct skeys_image *img, const struct skeys_call_arch *ca,
+			 uint64_t addr, uint64_t word, char *out, size_t len)
+{
+	bool is64 = ptr_size(img) == 8;
+	const struct skeys_section *rel = section_named(img, is64 ? ".rela.dyn" : ".rel.dyn");
 	const struct skeys_section *sym = section_named(img, ".dynsym");
 	const struct skeys_section *str = section_named(img, ".dynstr");
+	unsigned rsize = is64 ? 24 : 8, ssize = is64 ? 24 : 16;
 	const uint8_t *r, *s;
 
-	if (!rela || (rela->flags & SKEYS_SEC_NOBITS) || rela->offset + rela->size > img->len)
+	if (!rel || (rel->flags & SKEYS_SEC_NOBITS) || rel->offset + rel->size > img->len)
 		return false;
-	for (uint64_t i = 0; i + 24 <= rela->size; i += 24) {
-		r = img->buf + rela->offset + i;
-		uint64_t info = skeys_image_get64(img, r + 8);
-		uint64_t addend = skeys_image_get64(img, r + 16);
-		uint32_t type = (uint32_t)info, idx = (uint32_t)(info >> 32);
+	for (uint64_t i = 0; i + rsize <= rel->size; i += rsize) {
+		uint64_t where, addend, value;
+		uint32_t type, idx, name;
 
-		if (skeys_image_get64(img, r) != addr)
+		r = img->buf + rel->offset + i;
+		if (is64) {
+			uint64_t info = skeys_image_get64(img, r + 8);
+
+			where = skeys_image_get64(img, r);
+			addend = skeys_image_get64(img, r + 16);
+			type = (uint32_t)info;
+			idx = (uint32_t)(info >> 32);
+		} else {
+			uint32_t info = skeys_image_get32(img, r + 4);
+
+			where = skeys_image_get32(img, r);
+			addend = word;
+			type = info & 0xffu;
+			idx = info >> 8;
+		}
+		if (where != addr)
 			continue;
 		if (type == ca->r_relative) {
-			skeys_check_func_name(img, addend, out, len);
+			name_code(img, ca, addend, out, len);
 			return true;
 		}
 		if ((type != ca->r_abs && type != ca->r_glob_dat) || !sym || !str ||
-		    (uint64_t)idx * 24 + 24 > sym->size || sym->offset + sym->size > img->len)
+		    (uint64_t)idx * ssize + ssize > sym->size || sym->offset + sym->size > img->len)
 			return false;
-		s = img->buf + sym->offset + (uint64_t)idx * 24;
-		uint32_t name = skeys_image_get32(img, s);
-		uint64_t value = skeys_image_get64(img, s + 8);
-
+		s = img->buf + sym->offset + (uint64_t)idx * ssize;
+		name = skeys_image_get32(img, s);
+		value = is64 ? skeys_image_get64(img, s + 8) : skeys_image_get32(img, s + 4);
+		if (type == ca->r_glob_dat && !is64)
+			addend = 0; /* REL GLOB_DAT: the word is not an addend */
 		if (value) {
-			skeys_check_func_name(img, value + addend, out, len);
+			name_code(img, ca, value + addend, out, len);
 		} else {
 			if (name >= str->size || str->offset + str->size > img->len)
 				return false;
@@ -159,9 +187,14 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	if (c->kind)
 		return true;
 	lit = ptr_size(img) == 8 ? skeys_image_get64(img, o) : skeys_image_get32(img, o);
-	if (lit)
-		skeys_check_func_name(img, lit, c->target, sizeof(c->target));
-	else if (!reloc_target(img, ca, c->call, c->target, sizeof(c->target)))
+	/* ELF32 (REL): the bytes are the addend of a relocation, if any. */
+	if (lit && ptr_size(img) == 8)
+		name_code(img, ca, lit, c->target, sizeof(c->target));
+	else if (reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
+		;
+	else if (lit)
+		name_code(img, ca, lit, c->target, sizeof(c->target));
+	else
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
 	return true;

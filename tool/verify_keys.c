@@ -5,6 +5,8 @@
  */
 #include "verify.h"
 
+#include "arch.h"
+
 #include <stdlib.h>
 
 /* struct skeys_key is aligned(8) for every target, 32- and 64-bit alike. */
@@ -34,12 +36,13 @@ static bool copy_note(struct skeys_check *c, struct skeys_check_key *k,
 	const struct skeys_image *img = c->img;
 	const struct skeys_symbol *obj = skeys_image_object_in(img, k->addr);
 	const char *name = obj ? obj->name : "NAME";
-	const char *reloc = img->format->copied
-				    ? img->format->copied(img, obj ? obj->addr : k->addr, 1)
-				    : NULL;
+	struct skeys_reloc r;
+	const char *reloc;
 
-	if (!reloc)
+	if (!img->format->reloc_at || !img->format->reloc_at(img, obj ? obj->addr : k->addr, 1, &r) ||
+	    r.kind != SKEYS_RELOC_COPY)
 		return false;
+	reloc = r.type;
 	skeys_check_note(c, &k->error,
 			 "in zero-filled section %s, a copy of another module's key that the "
 			 "loader makes (%s): this file names a shared library's key directly, "
@@ -49,9 +52,81 @@ static bool copy_note(struct skeys_check *c, struct skeys_check_key *k,
 			 "IMPORT_STATIC_KEY_FALSE(%s) or IMPORT_STATIC_KEY_TRUE(%s) "
 			 "(<skeys/kernel.h>; IMPORT_STATIC_KEY(%s, false) or (%s, true) for a "
 			 "struct static_key); the library exports it with SKEYS_EXPORT(%s) "
-			 "or EXPORT_SYMBOL(%s)",
+			 "or EXPORT_SYMBOL(%s). Or, for <skeys/kernel.h> sites in C, compile "
+			 "this file -fPIE or -fPIC: its sites then reach the key through cells",
 			 s->name, reloc, name, name, name, name, name, name, name, name);
 	return true;
+}
+
+/* A pointer of the file's architecture at `addr`, if the file holds it. */
+static bool read_ptr(const struct skeys_image *img, uint64_t addr, uint64_t *v)
+{
+	size_t n = img->arch->elf_class == 2 /* ELFCLASS64 */ ? 8 : 4;
+	int64_t at = skeys_image_offset(img, addr, n);
+
+	if (at < 0)
+		return false;
+	*v = n == 8 ? skeys_image_get64(img, img->buf + at) : skeys_image_get32(img, img->buf + at);
+	return true;
+}
+
+/* A pointer the loader will hold at `addr`: a RELATIVE relocation's, else the file's; false if unknown. */
+static bool loaded_ptr(const struct skeys_image *img, uint64_t addr, uint64_t *v)
+{
+	struct skeys_reloc r;
+
+	if (img->format->reloc_at && img->format->reloc_at(img, addr, 1, &r)) {
+		*v = r.addend;
+		return r.kind == SKEYS_RELOC_RELATIVE;
+	}
+	return read_ptr(img, addr, v);
+}
+
+/*
+ * A proxy key: an import's (its link is the exporter's pointer, bound by
+ * the runtime) or a cell of <skeys/kernel.h> (its link is its own slot,
+ * 16 bytes on, struct skeys_kcell). A cell whose slot the loader fills
+ * with a symbol's address is bound by the runtime; one whose slot holds an
+ * address of this file must name a key of this file whose initial state
+ * is the one its sites were compiled for.
+ */
+static void proxy_verify(struct skeys_check *c, struct skeys_check_key *k, uint32_t flags)
+{
+	const struct skeys_image *img = c->img;
+	uint64_t slot = k->addr + SKEYS_KEY_STRIDE, link, target;
+	const struct skeys_section *ts;
+	const struct skeys_symbol *obj;
+	uint32_t tflags;
+	int64_t at;
+
+	if (!loaded_ptr(img, k->addr + 8, &link) || link != slot) {
+		if (flags & SKEYS_KEY_F_NAMED)
+			skeys_check_note(c, &k->error, "a named cell (flags 0x%08x) whose link "
+					 "is not its own slot 0x%llx", flags,
+					 (unsigned long long)slot);
+		return; /* an import: the runtime checks what its link points at */
+	}
+	if (!loaded_ptr(img, slot, &target))
+		return; /* a symbol's address, filled in by the loader: bound at run time */
+	obj = skeys_image_object_in(img, target);
+	ts = skeys_image_section_at(img, target, KEY_READ_SIZE);
+	at = skeys_image_offset(img, target, KEY_READ_SIZE);
+	if (!ts || at < 0 || key_place(img, ts, target) != SKEYS_KEY_PLACE_OK ||
+	    target % KEY_ALIGN ||
+	    ((tflags = skeys_image_get32(img, img->buf + at + offsetof(struct skeys_key, flags))) &
+	     SKEYS_KEY_MAGIC_MASK) != SKEYS_KEY_MAGIC) {
+		skeys_check_note(c, &k->error, "a cell whose slot 0x%llx names 0x%llx (%s), "
+				 "which is not a key", (unsigned long long)slot,
+				 (unsigned long long)target, obj ? obj->name : "no symbol");
+		return;
+	}
+	if ((tflags & SKEYS_KEY_F_INITIAL) != (flags & SKEYS_KEY_F_INITIAL))
+		skeys_check_note(c, &k->error, "a cell for sites of a %s key names key %s "
+				 "(0x%llx), which is %s: each site must be of the kind its key's "
+				 "initial state needs (static_key_false() for STATIC_KEY_INIT_FALSE)",
+				 (flags & SKEYS_KEY_F_INITIAL) ? "TRUE" : "FALSE",
+				 obj ? obj->name : "?", (unsigned long long)target,
+				 (tflags & SKEYS_KEY_F_INITIAL) ? "TRUE" : "FALSE");
 }
 
 static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
@@ -84,7 +159,14 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 			skeys_check_note(c, &k->error, "flags 0x%08x lack the key magic 0x%08x",
 					 flags, SKEYS_KEY_MAGIC);
 		k->initial = flags & SKEYS_KEY_F_INITIAL;
-		k->import = flags & SKEYS_KEY_F_PROXY;
+		/* A named cell stands for a key the module defines. */
+		k->import = (flags & (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED)) == SKEYS_KEY_F_PROXY;
+		if ((flags & (SKEYS_KEY_F_PROXY | SKEYS_KEY_F_NAMED)) == SKEYS_KEY_F_NAMED)
+			skeys_check_note(c, &k->error, "flags 0x%08x: a named cell (0x%x) that "
+					 "is no proxy (0x%x)", flags, SKEYS_KEY_F_NAMED,
+					 SKEYS_KEY_F_PROXY);
+		else if (!k->error && (flags & SKEYS_KEY_F_PROXY))
+			proxy_verify(c, k, flags);
 	}
 	k->valid = !k->error;
 }

@@ -476,46 +476,78 @@ static void elf_close(struct skeys_image *img)
 	img->priv = NULL;
 }
 
-/* The machine's copy relocation: its type and name; false for a machine without. */
-static bool copy_type(GElf_Half machine, unsigned *type, const char **name)
+/* The machine's copy and relative relocations; NULL for a machine without them. */
+static const struct elf_relocs {
+	GElf_Half machine;
+	unsigned copy, relative;
+	const char *copy_name, *relative_name;
+} *relocs_of(GElf_Half machine)
 {
-	static const struct {
-		GElf_Half machine;
-		unsigned type;
-		const char *name;
-	} copies[] = {
-		{ EM_X86_64, R_X86_64_COPY, "R_X86_64_COPY" },
-		{ EM_386, R_386_COPY, "R_386_COPY" },
-		{ EM_AARCH64, R_AARCH64_COPY, "R_AARCH64_COPY" },
-		{ EM_ARM, R_ARM_COPY, "R_ARM_COPY" },
-		{ EM_RISCV, R_RISCV_COPY, "R_RISCV_COPY" },
-		{ EM_PPC64, R_PPC64_COPY, "R_PPC64_COPY" },
-		{ EM_S390, R_390_COPY, "R_390_COPY" },
-		{ EM_LOONGARCH, R_LARCH_COPY, "R_LARCH_COPY" },
+	static const struct elf_relocs relocs[] = {
+		{ EM_X86_64, R_X86_64_COPY, R_X86_64_RELATIVE, "R_X86_64_COPY", "R_X86_64_RELATIVE" },
+		{ EM_386, R_386_COPY, R_386_RELATIVE, "R_386_COPY", "R_386_RELATIVE" },
+		{ EM_AARCH64, R_AARCH64_COPY, R_AARCH64_RELATIVE, "R_AARCH64_COPY",
+		  "R_AARCH64_RELATIVE" },
+		{ EM_ARM, R_ARM_COPY, R_ARM_RELATIVE, "R_ARM_COPY", "R_ARM_RELATIVE" },
+		{ EM_RISCV, R_RISCV_COPY, R_RISCV_RELATIVE, "R_RISCV_COPY", "R_RISCV_RELATIVE" },
+		{ EM_PPC64, R_PPC64_COPY, R_PPC64_RELATIVE, "R_PPC64_COPY", "R_PPC64_RELATIVE" },
+		{ EM_S390, R_390_COPY, R_390_RELATIVE, "R_390_COPY", "R_390_RELATIVE" },
+		{ EM_LOONGARCH, R_LARCH_COPY, R_LARCH_RELATIVE, "R_LARCH_COPY", "R_LARCH_RELATIVE" },
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(copies) / sizeof(copies[0]); i++) {
-		if (copies[i].machine == machine) {
-			*type = copies[i].type;
-			*name = copies[i].name;
-			return true;
-		}
-	}
-	return false;
+	for (i = 0; i < sizeof(relocs) / sizeof(relocs[0]); i++)
+		if (relocs[i].machine == machine)
+			return &relocs[i];
+	return NULL;
 }
 
-/* A dynamic relocation (an allocated REL or RELA section's) copying to an address in [addr, addr + len)? */
-static const char *elf_copied(const struct skeys_image *img, uint64_t addr, uint64_t len)
+/* Describe relocation `r` of an allocated REL or RELA section `sh` into *out. */
+static void reloc_describe(const struct skeys_image *img, Elf *elf, const GElf_Shdr *sh,
+			   const GElf_Rela *r, const struct elf_relocs *rel,
+			   struct skeys_reloc *out)
+{
+	unsigned type = (unsigned)GELF_R_TYPE(r->r_info);
+	Elf_Scn *symscn = elf_getscn(elf, sh->sh_link);
+	GElf_Shdr symsh;
+	Elf_Data *syms;
+	GElf_Sym sym;
+	int64_t at;
+
+	out->offset = r->r_offset;
+	out->addend = (uint64_t)r->r_addend;
+	out->symbol = NULL;
+	out->kind = type == rel->copy ? SKEYS_RELOC_COPY
+		    : type == rel->relative ? SKEYS_RELOC_RELATIVE
+					    : SKEYS_RELOC_SYMBOL;
+	out->type = type == rel->copy ? rel->copy_name
+		    : type == rel->relative ? rel->relative_name
+					    : NULL;
+	/* REL: the addend is what the file holds where it applies. */
+	if (sh->sh_type == SHT_REL) {
+		size_t n = img->arch->elf_class == ELFCLASS64 ? 8 : 4;
+
+		at = skeys_image_offset(img, r->r_offset, n);
+		out->addend = at < 0 ? 0
+			      : n == 8 ? skeys_image_get64(img, img->buf + at)
+				       : skeys_image_get32(img, img->buf + at);
+	}
+	if (GELF_R_SYM(r->r_info) && symscn && gelf_getshdr(symscn, &symsh) &&
+	    (syms = elf_getdata(symscn, NULL)) &&
+	    gelf_getsym(syms, (int)GELF_R_SYM(r->r_info), &sym))
+		out->symbol = elf_strptr(elf, symsh.sh_link, sym.st_name);
+}
+
+static bool elf_reloc_at(const struct skeys_image *img, uint64_t addr, uint64_t len,
+			 struct skeys_reloc *out)
 {
 	const struct elf_priv *p = img->priv;
+	const struct elf_relocs *rel;
 	Elf_Scn *scn = NULL;
 	GElf_Ehdr eh;
-	const char *name;
-	unsigned type;
 
-	if (!p || !gelf_getehdr(p->elf, &eh) || !copy_type(eh.e_machine, &type, &name))
-		return NULL;
+	if (!p || !gelf_getehdr(p->elf, &eh) || !(rel = relocs_of(eh.e_machine)))
+		return false;
 	while ((scn = elf_nextscn(p->elf, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -528,19 +560,25 @@ static const char *elf_copied(const struct skeys_image *img, uint64_t addr, uint
 		n = data->d_size / sh.sh_entsize;
 		for (i = 0; i < n; i++) {
 			GElf_Rela r;
-			GElf_Rel rel;
+			GElf_Rel rl;
 
-			if (sh.sh_type == SHT_RELA ? !gelf_getrela(data, (int)i, &r)
-						   : !gelf_getrel(data, (int)i, &rel))
-				break;
-			if (sh.sh_type == SHT_REL)
-				r.r_offset = rel.r_offset, r.r_info = rel.r_info;
-			if (GELF_R_TYPE(r.r_info) == type && r.r_offset >= addr &&
-			    r.r_offset - addr < len)
-				return name;
+			if (sh.sh_type == SHT_RELA) {
+				if (!gelf_getrela(data, (int)i, &r))
+					break;
+			} else {
+				if (!gelf_getrel(data, (int)i, &rl))
+					break;
+				r.r_offset = rl.r_offset;
+				r.r_info = rl.r_info;
+				r.r_addend = 0;
+			}
+			if (r.r_offset >= addr && r.r_offset - addr < len) {
+				reloc_describe(img, p->elf, &sh, &r, rel, out);
+				return true;
+			}
 		}
 	}
-	return NULL;
+	return false;
 }
 
 const struct skeys_format skeys_format_elf = {
@@ -548,5 +586,5 @@ const struct skeys_format skeys_format_elf = {
 	.probe = elf_probe,
 	.open = elf_open,
 	.close = elf_close,
-	.copied = elf_copied,
+	.reloc_at = elf_reloc_at,
 };

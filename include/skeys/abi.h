@@ -37,6 +37,12 @@ struct skeys_key {
 #define SKEYS_KEY_MAGIC_MASK 0xffff0000u
 #define SKEYS_KEY_F_INITIAL 0x1u
 #define SKEYS_KEY_F_PROXY 0x2u /* stands in for a key of another module */
+/*
+ * With SKEYS_KEY_F_PROXY: a proxy that a names table entry names in place
+ * of a key the module defines (<skeys/kernel.h>'s cells): the key it is
+ * bound to is looked up and switched by that name as a defined key.
+ */
+#define SKEYS_KEY_F_NAMED 0x4u
 
 /* Distinct types so that a site can pick its initial instruction at compile time. */
 struct skeys_key_true {

@@ -82,11 +82,14 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 	((__typeof__(&skeys__tramp_##name))skeys__call_target(&skeys__call_##name))
 
 #define SKEYS__CALL_ATTR __attribute__((visibility("hidden")))
+#ifndef SKEYS__TRAMP_ATTR /* the trampoline's declaration; an architecture header may say otherwise */
+#define SKEYS__TRAMP_ATTR SKEYS__CALL_ATTR
+#endif
 
 /* Both names of a call, with C linkage so that the assembly can name them. */
 #define SKEYS_DECLARE_CALL(name, func)                                         \
 	SKEYS__C_LINKAGE SKEYS__CALL_ATTR struct skeys_call skeys__call_##name; \
-	SKEYS__C_LINKAGE SKEYS__CALL_ATTR __typeof__(func) skeys__tramp_##name
+	SKEYS__C_LINKAGE SKEYS__TRAMP_ATTR __typeof__(func) skeys__tramp_##name
 
 /*
  * Where the architecture header has a trampoline template

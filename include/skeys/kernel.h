@@ -48,6 +48,52 @@ struct static_key_false {
 	struct static_key key SKEYS__KDEFAULT(STATIC_KEY_INIT_FALSE);
 };
 
+/*
+ * Keys named across files and modules the kernel's way: a plain `extern`
+ * declaration (or DECLARE_STATIC_KEY_*) of a key that another file or
+ * another shared library defines. A site names its key as an assembler
+ * constant, which position-independent code can only do for a symbol of
+ * its own module; for a default-visibility `extern` the compilers refuse
+ * it (clang in a PIE, both under -fPIC). So in C, in position-independent
+ * ELF code, a site names a cell of its own instead: a proxy key (as
+ * SKEYS_IMPORT_* defines) whose `link` is the cell's `slot`, a pointer to
+ * the key that the dynamic linker fills in, the way it fills a GOT slot.
+ * The runtime binds the proxy to that key when it prepares the module. The
+ * site itself is the same one nop or jump; the cell costs 24 bytes of data
+ * and a dynamic relocation per site. Keys are then declared and defined
+ * without a visibility attribute, as plain C declares them, so another
+ * module can name them. docs/kernel.md ("Keys shared between files and
+ * modules"). SKEYS_KERNEL_DIRECT (defined before including this header)
+ * keeps direct sites and hidden keys, as C++ and non-PIC code always have.
+ */
+#if defined(__PIC__) && defined(__ELF__) && !defined(__cplusplus) &&           \
+	!defined(SKEYS_KERNEL_DIRECT)
+#define SKEYS__KCELLS 1
+#endif
+
+#ifdef SKEYS__KCELLS
+struct skeys_kcell {
+	struct skeys_key key;    /* the proxy the site names */
+	struct skeys_key *slot;  /* the key, filled in by the dynamic linker */
+};
+
+/* A proxy standing for `kp` (a constant address); flags adds to the proxy's. */
+#define SKEYS__KCELL_INIT(cell, kp, on, flags)                                 \
+	{ { (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (flags) | (on),        \
+	    &(cell).slot },                                                    \
+	  (struct skeys_key *)(kp) }
+
+/* A site on the key at `kp`, through a cell of its own. */
+#define SKEYS__KSITE(kp, on, br)                                               \
+	__extension__({                                                        \
+		static struct skeys_kcell skeys__kcell =                       \
+			SKEYS__KCELL_INIT(skeys__kcell, kp, on, 0);            \
+		SKEYS__SITE_AT(&skeys__kcell.key, on, br);                     \
+	})
+#else
+#define SKEYS__KSITE(kp, on, br) SKEYS__SITE_AT_EXPR(kp, on, br)
+#endif
+
 /* skeys' key inside any key of this header. */
 static inline struct skeys_key *skeys__kkey(struct static_key *k)
 {
@@ -70,12 +116,18 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
  * The initializer is the variable part: it may hold commas.
  */
 #if defined(__clang__)
-#define SKEYS__KDEFINE(type, name, ...)                                        \
+#define SKEYS__KDEFINE_HIDDEN(type, name, ...)                                 \
 	SKEYS__KEY_ATTR type name = __VA_ARGS__
 #else
-#define SKEYS__KDEFINE(type, name, ...)                                        \
+#define SKEYS__KDEFINE_HIDDEN(type, name, ...)                                 \
 	type name = __VA_ARGS__;                                               \
 	extern SKEYS__KEY_ATTR type name
+#endif
+#if defined(SKEYS__KCELLS)
+/* No attribute: the key's visibility is the compiler's default (exported). */
+#define SKEYS__KDEFINE(type, name, ...) type name = __VA_ARGS__
+#else
+#define SKEYS__KDEFINE SKEYS__KDEFINE_HIDDEN
 #endif
 
 /*
@@ -88,36 +140,64 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
 #define SKEYS__KNAME(name, tag, key, n)
 #endif
 
+/*
+ * A defined key's name. With cells, the name's entry cannot name the key
+ * itself either (it may be exported, or copied into the executable by a
+ * copy relocation): it names a cell flagged SKEYS_KEY_F_NAMED, which the
+ * runtime treats as the key it is bound to (skeys_find, SKEYS_ENABLE).
+ */
+#if defined(SKEYS__KCELLS) && defined(SKEYS__NAME)
+#define SKEYS__KDEFNAME(name, tag, kp, on)                                     \
+	; static struct skeys_kcell skeys__kname_##name =                      \
+		SKEYS__KCELL_INIT(skeys__kname_##name, kp, on, SKEYS_KEY_F_NAMED); \
+	SKEYS__NAME(name, tag, &skeys__kname_##name.key, 1)
+#else
+#define SKEYS__KDEFNAME(name, tag, kp, on) SKEYS__KNAME(name, tag, kp, 1)
+#endif
+
 #define DEFINE_STATIC_KEY_TRUE(name)                                           \
 	SKEYS__KDEFINE(struct static_key_true, name, STATIC_KEY_TRUE_INIT)     \
-	SKEYS__KNAME(name, static_key_true, &(name).key, 1)
+	SKEYS__KDEFNAME(name, static_key_true, &(name).key, 1)
 #define DEFINE_STATIC_KEY_FALSE(name)                                          \
 	SKEYS__KDEFINE(struct static_key_false, name, STATIC_KEY_FALSE_INIT)   \
-	SKEYS__KNAME(name, static_key_false, &(name).key, 1)
+	SKEYS__KDEFNAME(name, static_key_false, &(name).key, 0)
 /* The kernel makes these read-only after boot; skeys keys stay writable. */
 #define DEFINE_STATIC_KEY_TRUE_RO(name) DEFINE_STATIC_KEY_TRUE(name)
 #define DEFINE_STATIC_KEY_FALSE_RO(name) DEFINE_STATIC_KEY_FALSE(name)
 
-/* Hidden: the key is of this module, or an import of it (IMPORT_STATIC_KEY_*). */
+/*
+ * With cells, plain declarations: the key may be of another module. Without,
+ * hidden: the key is of this module, or an import of it (IMPORT_STATIC_KEY_*).
+ */
+#ifdef SKEYS__KCELLS
+#define SKEYS__KDECL_ATTR
+#else
+#define SKEYS__KDECL_ATTR SKEYS__KEY_ATTR
+#endif
 #define DECLARE_STATIC_KEY_TRUE(name)                                          \
-	extern SKEYS__KEY_ATTR struct static_key_true name
+	extern SKEYS__KDECL_ATTR struct static_key_true name
 #define DECLARE_STATIC_KEY_FALSE(name)                                         \
-	extern SKEYS__KEY_ATTR struct static_key_false name
-/* Not a kernel name: the hidden declaration of a struct static_key. */
-#define DECLARE_STATIC_KEY(name) extern SKEYS__KEY_ATTR struct static_key name
+	extern SKEYS__KDECL_ATTR struct static_key_false name
+/* Not a kernel name: the declaration of a struct static_key. */
+#define DECLARE_STATIC_KEY(name) extern SKEYS__KDECL_ATTR struct static_key name
 
 /*
  * Arrays. C uses a GNU range designator, as the kernel does (-Wpedantic
  * warns about it); C++ the members' default initializers.
  */
+/*
+ * Arrays stay hidden with cells too (their name's entry names the first
+ * element directly): sites on their elements work in the defining module.
+ */
+#define SKEYS__KADEFINE SKEYS__KDEFINE_HIDDEN
 #ifdef __cplusplus
 #define SKEYS__KARRAY(tag, name, count, init)                                  \
-	SKEYS__KDEFINE(struct tag, name[count], {})                            \
+	SKEYS__KADEFINE(struct tag, name[count], {})                           \
 	SKEYS__KNAME(name, tag, &(name)[0].key, count)
 #else
 /* A declarator and an initializer list: no parentheses go around them. */
 #define SKEYS__KARRAY(tag, name, count, init)                                  \
-	SKEYS__KDEFINE(struct tag, name[count], { [0 ... (count) - 1] = init }) /* NOLINT(bugprone-macro-parentheses) */ \
+	SKEYS__KADEFINE(struct tag, name[count], { [0 ... (count) - 1] = init }) /* NOLINT(bugprone-macro-parentheses) */ \
 	SKEYS__KNAME(name, tag, &(name)[0].key, count)
 #endif
 #define DEFINE_STATIC_KEY_ARRAY_TRUE(name, count)                              \
@@ -217,9 +297,9 @@ extern "C" {
 #endif
 
 #define static_branch_likely(x)                                                \
-	(!SKEYS__SITE_AT_EXPR(&(x)->key, SKEYS__KINITIAL(x), 1))
+	(!SKEYS__KSITE(&(x)->key, SKEYS__KINITIAL(x), 1))
 #define static_branch_unlikely(x)                                              \
-	SKEYS__SITE_AT_EXPR(&(x)->key, SKEYS__KINITIAL(x), 0)
+	SKEYS__KSITE(&(x)->key, SKEYS__KINITIAL(x), 0)
 
 /*
  * The legacy sites take a struct static_key *, which does not tell its
@@ -227,8 +307,8 @@ extern "C" {
  * STATIC_KEY_INIT_FALSE, static_key_true() one with STATIC_KEY_INIT_TRUE (the
  * kernel's own rule for them). skeys-seal rejects a site of the other kind.
  */
-#define static_key_false(x) SKEYS__SITE_AT_EXPR(SKEYS__KLEGACY(x), 0, 0)
-#define static_key_true(x) (!SKEYS__SITE_AT_EXPR(SKEYS__KLEGACY(x), 1, 1))
+#define static_key_false(x) SKEYS__KSITE(SKEYS__KLEGACY(x), 0, 0)
+#define static_key_true(x) (!SKEYS__KSITE(SKEYS__KLEGACY(x), 1, 1))
 
 /* ---- switching --------------------------------------------------------- */
 
@@ -397,11 +477,11 @@ struct static_key_false_deferred {
 #define DEFINE_STATIC_KEY_DEFERRED_TRUE(name, rl)                              \
 	SKEYS__KDEFINE(struct static_key_true_deferred, name,                  \
 		       SKEYS__KDEFERRED_INIT(STATIC_KEY_TRUE_INIT, rl))         \
-	SKEYS__KNAME(name, static_key_true_deferred, &(name).key.key, 1)
+	SKEYS__KDEFNAME(name, static_key_true_deferred, &(name).key.key, 1)
 #define DEFINE_STATIC_KEY_DEFERRED_FALSE(name, rl)                             \
 	SKEYS__KDEFINE(struct static_key_false_deferred, name,                 \
 		       SKEYS__KDEFERRED_INIT(STATIC_KEY_FALSE_INIT, rl))        \
-	SKEYS__KNAME(name, static_key_false_deferred, &(name).key.key, 1)
+	SKEYS__KDEFNAME(name, static_key_false_deferred, &(name).key.key, 0)
 #define SKEYS__KDEFERRED_INIT(key_init, rl)                                    \
 	{ key_init, SKEYS__KMS(rl), { 0, 0, 0, 0 } }
 

@@ -71,6 +71,12 @@ static int run_deadlock(void)
 	int err;
 
 	signal(SIGUSR1, update_in_handler);
+	/*
+	 * From no target, so that the update below rewrites the slot whatever
+	 * form add2 takes (a Thumb add2 on arm is far, as compiled: that
+	 * update would store the literal alone, with no phase to interrupt).
+	 */
+	CHECK_ERR(skeys_call_update(outer, NULL), 0);
 	CHECK(pthread_create(&t, NULL, caller, NULL) == 0);
 	alarm(10); /* a handler waiting for its own thread's lock never returns */
 	skeys__set_phase_hook(raise_between_phases);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Static calls, one case: build tests/calls with a compiler, flags and link
 mode, seal it, list its calls with skeys-dump, and run it (both write
-methods). Other modes: `tamper` (a changed trampoline is refused by
+methods). Cross builds: --cc/--cxx name the target's compilers and
+--wrapper the emulator (qemu-user) the programs run under. Other modes: `tamper` (a changed trampoline is refused by
 skeys-seal, exit 1, nothing written;
 skeys-dump exits 1 and says not ok) and `typecheck` (an update with a
 function of another type does not compile; the same file with the right
@@ -25,6 +26,19 @@ class Failure(Exception):
     pass
 
 
+WRAPPER = []
+
+# The slot of a far call's trampoline as compiled, and a jump to replace it
+# with (each architecture's, <skeys/arch/NAME.h>): what tamper mode writes.
+TAMPER = {
+    "x86_64": (b"\xff\x25", b"\xe9\x00\x00\x00\x00\xcc"),
+    "aarch64": (b"\x1f\x20\x03\xd5", b"\x00\x00\x00\x14"),  # nop, b .
+    "riscv64": (b"\x13\x00\x00\x00", b"\x6f\x00\x00\x00"),  # nop, j .
+    "arm": (b"\x00\xf0\x20\xe3", b"\xfe\xff\xff\xea"),  # nop, b . (A32)
+    "i386": (b"\x0f\x1f\x44\x00\x00\x90", b"\xe9\x00\x00\x00\x00\xcc"),
+}
+
+
 def run(cmd, expect=0, env=None):
     print("+ " + " ".join(cmd), flush=True)
     p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env,
@@ -36,10 +50,16 @@ def run(cmd, expect=0, env=None):
     return p
 
 
+def run_prog(cmd, expect=0, env=None):
+    """A built program, under the cross build's emulator if any."""
+    return run(WRAPPER + cmd, expect=expect, env=env)
+
+
 def compiler(args):
-    cc = {"c": args.cc, "c++": {"gcc": "g++", "clang": "clang++"}[args.cc]}[args.lang]
-    if not shutil.which(cc):
-        print("SKIP: %s is not installed" % cc)
+    cxx = args.cxx or {"gcc": "g++", "clang": "clang++"}[args.cc]
+    cc = shlex.split({"c": args.cc, "c++": cxx}[args.lang])
+    if not shutil.which(cc[0]):
+        print("SKIP: %s is not installed" % cc[0])
         sys.exit(SKIP)
     return cc
 
@@ -57,12 +77,12 @@ def build(args, work):
     cc = compiler(args)
     libdir = os.path.dirname(os.path.abspath(args.libskeys))
     exe = os.path.join(work, "calls")
-    cmd = [cc] + cflags(args)
+    cmd = cc + cflags(args)
     srcs = [os.path.join(HERE, f) for f in ("calls_main.c", "calls_other.c", "calls_kernel.c")]
     link = []
     if args.link == "shared":
         lib = os.path.join(work, "libcalls.so")
-        run([cc] + cflags(args) + ["-fPIC", "-shared", "-o", lib,
+        run(cc + cflags(args) + ["-fPIC", "-shared", "-o", lib,
             os.path.join(HERE, "calls_lib.c"), "-x", "none", args.libskeys])
         run([args.seal, lib])
         cmd += ["-DWITH_LIB"]
@@ -97,15 +117,19 @@ def case_run(args, work):
             raise Failure("skeys-dump: call %s is %r, expected kind %s target %s"
                           % (name, c, kind, target))
     # Unsealed: updates are refused.
-    run([exe, "unsealed"])
+    run_prog([exe, "unsealed"])
     run([args.seal, exe])
     run([args.seal, "--check", exe])
-    for method in ("procmem", "mprotect"):
+    # Under qemu-user only mprotect: /proc/self/mem writes change the bytes,
+    # but qemu keeps running the code it translated before.
+    for method in ("mprotect",) if WRAPPER else ("procmem", "mprotect"):
         env = dict(os.environ, SKEYS_WRITE=method)
-        p = run([exe], env=env)
+        if args.no_threads:
+            env["SKEYS_TEST_NO_THREADS"] = "1"
+        p = run_prog([exe], env=env)
         if "calls ok" not in p.stdout:
             raise Failure("no 'calls ok'")
-        if args.link != "nopie" and "far=1" not in p.stdout:
+        if "far=1" not in p.stdout and not (args.arch_no_far and "far=n/a" in p.stdout):
             raise Failure("no far target was exercised")
 
 
@@ -128,12 +152,16 @@ def section_offset(path, addr):
 
 def case_tamper(args, work):
     exe = build(args, work)
-    tramp = int(dump_calls(args, exe)["op"]["trampoline"], 16)
+    doc = json.loads(run([args.dump, "--json", exe]).stdout)
+    if doc["arch"] not in TAMPER:
+        raise Failure("no tamper bytes for %s" % doc["arch"])
+    far, jump = TAMPER[doc["arch"]]
+    tramp = int([c for c in doc["calls"] if c["name"] == "op"][0]["trampoline"], 16)
     off = section_offset(exe, tramp)
     data = bytearray(open(exe, "rb").read())
-    if data[off] != 0xff:
-        raise Failure("trampoline at 0x%x starts with %02x" % (tramp, data[off]))
-    data[off:off + 6] = b"\xe9\x00\x00\x00\x00\xcc"
+    if data[off:off + len(far)] != far:
+        raise Failure("trampoline at 0x%x starts with %s" % (tramp, data[off:off + 8].hex()))
+    data[off:off + len(jump)] = jump
     bad = os.path.join(work, "calls-bad")
     open(bad, "wb").write(data)
     p = run([args.seal, bad], expect=1)
@@ -163,14 +191,14 @@ def case_tamper(args, work):
     open(changed, "wb").write(data)
     os.chmod(changed, 0o755)
     run([args.seal, "--check", changed], expect=1)
-    run([changed, "tampered"])
+    run_prog([changed, "tampered"])
 
 
 def case_typecheck(args, work):
     cc = compiler(args)
     src = os.path.join(HERE, "typecheck.c")
-    run([cc] + cflags(args) + ["-DGOOD", "-c", src, "-o", os.path.join(work, "good.o")])
-    p = run([cc] + cflags(args) + ["-c", src, "-o", os.path.join(work, "bad.o")], expect=None)
+    run(cc + cflags(args) + ["-DGOOD", "-c", src, "-o", os.path.join(work, "good.o")])
+    p = run(cc + cflags(args) + ["-c", src, "-o", os.path.join(work, "bad.o")], expect=None)
     if p.returncode == 0:
         raise Failure("an update with a function of another type compiled")
 
@@ -179,6 +207,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--mode", choices=["run", "tamper", "typecheck"], default="run")
     ap.add_argument("--cc", required=True)
+    ap.add_argument("--cxx", help="the C++ compiler (default: g++ or clang++ for --cc)")
+    ap.add_argument("--wrapper", default="", help="emulator command the programs run under")
+    ap.add_argument("--no-threads", action="store_true",
+                    help="skip the threads part (qemu-i386 hangs in pthread_create)")
+    ap.add_argument("--arch-no-far", action="store_true",
+                    help="the architecture has no far form to exercise (i686)")
     ap.add_argument("--lang", choices=["c", "c++"], required=True)
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--link", choices=["pie", "nopie", "shared"], default="pie")
@@ -188,6 +222,7 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
     args = ap.parse_args()
+    WRAPPER[:] = shlex.split(args.wrapper)
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     try:

@@ -9,11 +9,23 @@
 
 #include <skeys/kernel.h>
 
-/* Untyped keys: DECLARE_STATIC_KEY is <skeys/kernel.h>'s hidden extern (docs/kernel.md). */
+/*
+ * Untyped keys. In C, as kernel headers declare them: a plain extern (sites
+ * reach it through cells, docs/kernel.md). C++ has no cells: there
+ * DECLARE_STATIC_KEY, <skeys/kernel.h>'s hidden extern, makes the sites
+ * of the defining module and of an importing one compile.
+ */
+#ifdef __cplusplus
 DECLARE_STATIC_KEY(kbase_old_on);
 DECLARE_STATIC_KEY(kbase_old_off);
 DECLARE_STATIC_KEY(kbase_old_on_flipped);
 DECLARE_STATIC_KEY(kbase_old_off_flipped);
+#else
+extern struct static_key kbase_old_on;
+extern struct static_key kbase_old_off;
+extern struct static_key kbase_old_on_flipped;
+extern struct static_key kbase_old_off_flipped;
+#endif
 
 DECLARE_STATIC_KEY_TRUE(kbase_on);
 DECLARE_STATIC_KEY_FALSE(kbase_off);

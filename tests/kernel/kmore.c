@@ -63,11 +63,12 @@ static bool ro_site(void)
 
 /*
  * gcc for 32-bit arm cannot take a symbol plus an offset as the site's key
- * operand under PIE/PIC ("impossible constraint in 'asm'"): there a site
- * can name only the first element of an array (docs/kernel.md), and the
- * other elements are read as keys.
+ * operand under PIE/PIC ("impossible constraint in 'asm'"): in C++, where
+ * sites name their key directly, a site can name only the first element
+ * of an array there (docs/kernel.md), and the other elements are read as
+ * keys. In C a site names a cell, which takes any element.
  */
-#if defined(__arm__) && !defined(__clang__)
+#if defined(__arm__) && !defined(__clang__) && defined(__cplusplus) && defined(__PIC__)
 #define KM_ELEM_UNLIKELY(k) static_key_enabled(k)
 #define KM_ELEM_LIKELY(k) static_key_enabled(k)
 #else

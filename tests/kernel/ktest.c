@@ -13,6 +13,11 @@
 
 #include <stdio.h>
 
+/*
+ * KTEST_BASE_PLAIN: the base module is a shared library, and this module
+ * names its keys as kernel code does, by kbase.h's extern declarations
+ * only (C, position-independent: sites go through cells, docs/kernel.md).
+ */
 #ifdef KTEST_BASE_SHARED
 /*
  * The one line that is not kernel code: the base module's keys are of

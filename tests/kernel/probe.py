@@ -7,14 +7,19 @@ documented fix, success. x86-64 compilers of the build machine.
 
   probe.py CASE --include DIR --libskeys LIB --seal SEAL --workdir DIR
 Cases: legacy-mismatch, extern-clang-pie, extern-gcc-pic, extern-copy,
-mixed-export. Exit 0 pass, 1 fail, 77 skip (a compiler is missing).
+plain-copy, forged-cell, mixed-export. Exit 0 pass, 1 fail, 77 skip (a compiler is missing).
 """
 
 import argparse
+import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import objfile  # noqa: E402
 
 SKIP = 77
 
@@ -33,6 +38,46 @@ DEF_C = """#include <skeys/kernel.h>
 struct static_key k = STATIC_KEY_INIT_FALSE;
 EXPORT_SYMBOL(k);
 """
+# Kernel code sharing a key across a shared library by declarations only,
+# the program switching it from its own code: gcc's PIE then copies the key
+# into the program (a copy relocation), and the library follows the copy.
+PLAIN_H = """#include <skeys/kernel.h>
+DECLARE_STATIC_KEY_FALSE(k);
+int lib_site(void);
+int lib_enable(void);
+"""
+PLAIN_LIB_C = """#include "plain.h"
+DEFINE_STATIC_KEY_FALSE(k);
+EXPORT_SYMBOL_GPL(k);
+int lib_site(void) { return static_branch_unlikely(&k); }
+int lib_enable(void) { return static_branch_enable(&k); }
+"""
+PLAIN_MAIN_C = """#include "plain.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+static int site(void) { return static_branch_unlikely(&k); }
+int main(void)
+{
+	int want = getenv("SKEYS_ENABLE") && !strcmp(getenv("SKEYS_ENABLE"), "k");
+	if (site() != want || lib_site() != want || static_key_enabled(&k) != want) return 10;
+	if (skeys_find("k") != &k.key.skeys__key) return 11;
+	if (static_branch_disable(&k) || site() || lib_site()) return 12;
+	if (static_branch_enable(&k) || !site() || !lib_site()) return 13;
+	if (static_branch_disable(&k) || lib_enable() || !site() || !lib_site()) return 14;
+	if (static_branch_dec(&k) || site() || lib_site() || static_key_enabled(&k)) return 15;
+	puts("plain-copy: sites of both modules followed the key");
+	return 0;
+}
+"""
+
+# A site on a key of this module, through a cell whose slot the loader fills
+# with a relative address: what the forged-cell case corrupts.
+CELL_C = """#include <skeys/kernel.h>
+DEFINE_STATIC_KEY_FALSE(k);
+int main(void) { return static_branch_unlikely(&k); }
+"""
+
 # What skeys-seal's message on a copied key says to write: the import line.
 IMPORT_MAIN_C = """#include <skeys/kernel.h>
 IMPORT_STATIC_KEY(k, false);
@@ -97,6 +142,84 @@ def run(cmd, expect_ok=True, want=None, env=None, also=None):
         raise Failure(f"{cmd[0]}: output lacks {also!r}")
 
 
+def lib_and_program(a, w, cflags, link, name, lib_c, main_c, check=None):
+    """lib<name>.so from lib_c and the PIE <name> from main_c linked against it,
+    both sealed; check(unsealed program) runs before sealing."""
+    src_lib, src_main = (os.path.join(w, name + "-lib.c"), os.path.join(w, name + "-main.c"))
+    for path, text in ((src_lib, lib_c), (src_main, main_c)):
+        with open(path, "w") as f:
+            f.write(text)
+    lib = f"{w}/lib{name}.so"
+    run(["gcc", "-fPIC", "-shared", f"-Wl,-soname,lib{name}.so"] + cflags
+        + [src_lib, "-o", lib + ".unsealed"] + link)
+    run([a.seal, lib + ".unsealed", "-o", lib])
+    run(["gcc", "-fPIE", "-pie"] + cflags + [src_main, "-o", f"{w}/{name}.unsealed",
+         lib + ".unsealed", "-Wl,-rpath,$ORIGIN"] + link)
+    if check:
+        check(f"{w}/{name}.unsealed")
+    run([a.seal, f"{w}/{name}.unsealed", "-o", f"{w}/{name}"])
+
+
+def forged_cell(a, w, cflags, link, src):
+    """skeys-seal on cells that a corrupted file makes lie: each forgery of a
+    sealable PIE is refused, saying what is wrong, and the file is unchanged."""
+    good = w + "/cell"
+    run(["gcc", "-fPIE", "-pie"] + cflags + [src, "-o", good] + link)
+    run([a.seal, good, "-o", good + ".sealed"])  # the unforged file seals
+    with open(good, "rb") as f:
+        data = f.read()
+    dump = subprocess.run([a.seal.replace("skeys-seal", "skeys-dump"), "--json", good],
+                          stdout=subprocess.PIPE, text=True, check=True)
+    keys = json.loads(dump.stdout)["keys"]
+    # skeys-dump names a site's cell after the key its slot names; the named
+    # cell is the key's name, not an import.
+    cell = int(next(k for k in keys if k["name"] == "cell(k)")["address"], 16)
+    named = int(next(k for k in keys if k["name"] == "k" and not k["import"])["address"], 16)
+    secs = objfile.elf_sections(data)
+
+    def file_off(addr):
+        s = next(s for s in secs if s["type"] != objfile.SHT_NOBITS and s["addr"] <= addr
+                 < s["addr"] + s["size"] and s["addr"])
+        return s["offset"] + addr - s["addr"]
+
+    def rela_addend(addr):
+        """File offset of the addend of the RELA entry applying at addr."""
+        rela = next(s for s in secs if s["name"] == ".rela.dyn")
+        for off in range(rela["offset"], rela["offset"] + rela["size"], 24):
+            if struct.unpack_from("<Q", data, off)[0] == addr:
+                return off + 16
+        raise Failure(f"no relocation at {addr:#x}")
+
+    main_addr = int(subprocess.run(["nm", good], stdout=subprocess.PIPE, text=True,
+                                   check=True).stdout.split(" T main")[0].split()[-1], 16)
+    forgeries = [
+        # A named cell's flags without the proxy flag.
+        ("named-no-proxy", file_off(named + 4), struct.pack("<I", 0x534b0004),
+         "a named cell (0x4) that is no proxy"),
+        # The site's cell names a function instead of the key.
+        ("slot-not-key", rela_addend(cell + 16), struct.pack("<Q", main_addr),
+         "which is not a key"),
+        # The site's cell names the key, but says its sites are of a TRUE key.
+        ("initial", file_off(cell + 4), struct.pack("<I", 0x534b0003),
+         "a cell for sites of a TRUE key names key k"),
+        # A named cell whose link is not its slot.
+        ("named-link", rela_addend(named + 8), struct.pack("<Q", named + 32),
+         "whose link is not its own slot"),
+    ]
+    for name, off, new, want in forgeries:
+        bad = bytearray(data)
+        bad[off:off + len(new)] = new
+        path = f"{w}/cell-{name}"
+        with open(path, "wb") as f:
+            f.write(bad)
+        run([a.seal, path, "-o", path + ".sealed"], expect_ok=False, want=want)
+        with open(path, "rb") as f:
+            if f.read() != bad:
+                raise Failure(f"{path}: skeys-seal changed its input")
+        if os.path.exists(path + ".sealed"):
+            raise Failure(f"{path}.sealed: written although verification failed")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -126,19 +249,34 @@ def main():
     obj = os.path.join(w, "site.o")
     try:
         if a.case == "legacy-mismatch":
-            run(["gcc"] + cflags + [write("m.c", MISMATCH_C), "-o", w + "/m"] + link)
+            # Direct sites: a cell's key may be of another module, which
+            # skeys-seal cannot read (docs/kernel.md).
+            run(["gcc", "-DSKEYS_KERNEL_DIRECT"] + cflags + [write("m.c", MISMATCH_C), "-o",
+                 w + "/m"] + link)
             run([a.seal, w + "/m", "-o", w + "/m.sealed"], expect_ok=False,
                 want="unlikely site of TRUE key k")
+            # Through a cell (C, PIE): the cell's key is of this file here, so
+            # skeys-seal reads it and says the same.
+            run(["gcc", "-fPIE", "-pie"] + cflags + [w + "/m.c", "-o", w + "/mc"] + link)
+            run([a.seal, w + "/mc", "-o", w + "/mc.sealed"], expect_ok=False,
+                want="a cell for sites of a FALSE key names key k (")
         elif a.case == "extern-clang-pie":
-            run(["clang", "-fPIE", "-DPLAIN"] + cflags + ["-c", site, "-o", obj],
-                expect_ok=False, want="invalid operand for inline asm constraint 'i'")
-            run(["clang", "-fPIE"] + cflags + ["-c", site, "-o", obj])
+            # C: the site goes through a cell; direct sites (C++, or
+            # SKEYS_KERNEL_DIRECT) cannot name a default-visibility extern.
+            run(["clang", "-fPIE", "-DPLAIN"] + cflags + ["-c", site, "-o", obj])
+            for how in (["-DSKEYS_KERNEL_DIRECT"], ["-x", "c++"]):
+                run(["clang", "-fPIE", "-DPLAIN"] + how + cflags + ["-c", site, "-o", obj],
+                    expect_ok=False, want="invalid operand for inline asm constraint 'i'")
+                run(["clang", "-fPIE"] + how + cflags + ["-c", site, "-o", obj])
         elif a.case == "extern-gcc-pic":
-            run(["gcc", "-fPIC", "-DPLAIN"] + cflags + ["-c", site, "-o", obj],
-                expect_ok=False,
-                # -Werror stops at the warning that precedes the error.
-                want=["impossible constraint in 'asm'", "probably does not match constraints"])
-            run(["gcc", "-fPIC"] + cflags + ["-c", site, "-o", obj])
+            run(["gcc", "-fPIC", "-DPLAIN"] + cflags + ["-c", site, "-o", obj])
+            for how in (["-DSKEYS_KERNEL_DIRECT"], ["-x", "c++"]):
+                run(["gcc", "-fPIC", "-DPLAIN"] + how + cflags + ["-c", site, "-o", obj],
+                    expect_ok=False,
+                    # -Werror stops at the warning that precedes the error.
+                    want=["impossible constraint in 'asm'",
+                          "probably does not match constraints"])
+                run(["gcc", "-fPIC"] + how + cflags + ["-c", site, "-o", obj])
         elif a.case == "extern-copy":
             main_c = write("main.c", SITE_C + "int main(void) { return site(); }\n")
             run(["gcc", "-fPIC", "-shared"] + cflags + [write("def.c", DEF_C), "-o",
@@ -147,9 +285,10 @@ def main():
             run(["gcc", "-fPIE", "-pie", "-DPLAIN"] + cflags + [main_c, w + "/def.c", "-o",
                  w + "/one"] + link)
             run([a.seal, w + "/one", "-o", w + "/one.sealed"])
-            # Another module: linked through a copy relocation, refused by skeys-seal.
-            run(["gcc", "-fPIE", "-pie", "-DPLAIN"] + cflags + [main_c, "-o", w + "/two",
-                 w + "/libdef.so"] + link)
+            # Another module, direct sites (SKEYS_KERNEL_DIRECT): linked through a
+            # copy relocation, refused by skeys-seal.
+            run(["gcc", "-fPIE", "-pie", "-DPLAIN", "-DSKEYS_KERNEL_DIRECT"] + cflags
+                + [main_c, "-o", w + "/two", w + "/libdef.so"] + link)
             copy = ("a copy of another module's key that the loader makes (R_X86_64_COPY)"
                     ": this file names a shared library's key directly")
             fix = "IMPORT_STATIC_KEY(k, false)"
@@ -167,14 +306,18 @@ def main():
                      w + "/libdef.so"] + link)
                 run([a.seal, w + "/" + name + ".unsealed", "-o", w + "/" + name])
                 run([w + "/" + name], env=dict(os.environ, LD_LIBRARY_PATH=w))
+        elif a.case == "plain-copy":
+            write("plain.h", PLAIN_H)
+            lib_and_program(a, w, cflags, link, "plain", PLAIN_LIB_C, PLAIN_MAIN_C,
+                            # The case this checks: the key really is copied into the program.
+                            lambda prog: run(["readelf", "-rW", prog], want="R_X86_64_COPY"))
+            run([w + "/plain"], want="followed the key")
+            run([w + "/plain"], env=dict(os.environ, SKEYS_ENABLE="k", SKEYS_LOG="1"),
+                want="followed the key")
+        elif a.case == "forged-cell":
+            forged_cell(a, w, cflags, link, write("cell.c", CELL_C))
         elif a.case == "mixed-export":
-            run(["gcc", "-fPIC", "-shared", "-Wl,-soname,libmixed.so"] + cflags
-                + [write("mlib.c", MIXED_LIB_C), "-o", w + "/libmixed.so.unsealed"] + link)
-            run([a.seal, w + "/libmixed.so.unsealed", "-o", w + "/libmixed.so"])
-            run(["gcc", "-fPIE", "-pie"] + cflags + [write("mmain.c", MIXED_MAIN_C), "-o",
-                 w + "/mixed.unsealed", w + "/libmixed.so.unsealed", "-Wl,-rpath,$ORIGIN"]
-                + link)
-            run([a.seal, w + "/mixed.unsealed", "-o", w + "/mixed"])
+            lib_and_program(a, w, cflags, link, "mixed", MIXED_LIB_C, MIXED_MAIN_C)
             run([w + "/mixed"])
         else:
             print(f"probe: unknown case {a.case}")

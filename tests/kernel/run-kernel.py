@@ -44,8 +44,12 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cc", required=True, help="compiler command, a shell word list")
     ap.add_argument("--lang", choices=["c", "c++"], required=True)
-    ap.add_argument("--mode", choices=["exe", "shared"], required=True,
-                    help="exe: the base module linked in; shared: in a library of its own")
+    ap.add_argument("--mode", choices=["exe", "shared", "plain"], required=True,
+                    help="exe: the base module linked in; shared: in a library of its own, "
+                    "imported; plain: in a library of its own, named by the header's "
+                    "extern declarations only")
+    ap.add_argument("--pic", default="-fPIE",
+                    help="how the program is compiled: -fPIE or -fPIC (linked -pie)")
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--include", required=True)
     ap.add_argument("--libskeys", required=True, help="libskeys.so*")
@@ -75,12 +79,13 @@ def main():
             what="skeys-seal")
 
     try:
-        if args.mode == "shared":
+        if args.mode in ("shared", "plain"):
             run(flags + ["-fPIC", "-shared", "-Wl,-soname,libkbase.so", "-Wl,--no-undefined"]
                 + src("kbase.c") + ["-o", os.path.join(w, "libkbase.so.unsealed")] + libskeys,
                 what="compile+link libkbase.so")
             seal("libkbase.so")
-            run(flags + ["-fPIE", "-pie", "-DKTEST_BASE_SHARED=1"] + src("ktest.c", "kmore.c")
+            how = ["-DKTEST_BASE_SHARED=1"] if args.mode == "shared" else ["-DKTEST_BASE_PLAIN=1"]
+            run(flags + [args.pic, "-pie"] + how + src("ktest.c", "kmore.c")
                 + ["-o", os.path.join(w, "ktest.unsealed"), os.path.join(w, "libkbase.so.unsealed"),
                    "-Wl,-rpath,$ORIGIN"] + libskeys, what="compile+link ktest")
         else:

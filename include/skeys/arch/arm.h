@@ -72,4 +72,48 @@
 	"b " fn "\n"                                                           \
 	"1:\t.word skeys__module_header - (0b + 8)\n\t"
 
+/*
+ * A static call's trampoline (<skeys/call.h>; docs/architectures.md), A32
+ * whatever the unit's instruction set (SKEYS__ASM_TEXT_ENTER; the linker
+ * turns a Thumb caller's bl into blx): a one-word slot, a tail that loads
+ * the call object's `lit` through a pc-relative literal and branches there
+ * with bx (to A32 or Thumb), and a return-0 stub:
+ *
+ *   slot:  b target (A32 targets) | nop (far) | b ret0
+ *   tail:  ldr ip, 1f ; 0: add ip, pc, ip ; ldr ip, [ip] ; bx ip
+ *   ret0:  mov r0, #0 ; bx lr
+ *   1:     .word call - (0b + 8)
+ *
+ * 32 bytes, aligned to 32.
+ */
+#define SKEYS__CALL_ALIGN ".balign 32\n\t"
+/*
+ * clang's assembler marks a function that a Thumb unit declares hidden as
+ * Thumb (its `.hidden` comes at the end of the unit, in Thumb mode): the
+ * declaration keeps the default visibility there, the trampoline's own
+ * assembly makes it hidden.
+ */
+#if defined(__clang__) && defined(__thumb__)
+#define SKEYS__TRAMP_ATTR
+#endif
+#define SKEYS__CALL_SIZE "32"
+#define SKEYS__CALL_SLOT "0"
+#define SKEYS__CALL_SLOT_LEN "4"
+#define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	".if " #kind "\n\t"                                                    \
+	"b .Lskeys_ret0_" #name "\n\t"                                         \
+	".else\n\t"                                                            \
+	".inst 0xe320f000\n\t"                                                 \
+	".endif\n\t"                                                           \
+	"ldr ip, .Lskeys_lit_" #name "\n"                                      \
+	".Lskeys_pc_" #name ":\n\t"                                            \
+	"add ip, pc, ip\n\t"                                                   \
+	"ldr ip, [ip]\n\t"                                                     \
+	"bx ip\n"                                                              \
+	".Lskeys_ret0_" #name ":\n\t"                                          \
+	"mov r0, #0\n\t"                                                       \
+	"bx lr\n"                                                              \
+	".Lskeys_lit_" #name ":\n\t"                                           \
+	".word skeys__call_" #name " - (.Lskeys_pc_" #name " + 8)\n\t"
+
 #endif

@@ -71,4 +71,35 @@
 	"ret\n\t"
 #endif
 
+/*
+ * A static call's trampoline (<skeys/call.h>; docs/architectures.md): a
+ * 6-byte slot, then a tail that jumps through the call object's `lit`
+ * keeping every register and the flags (a call may take arguments in any
+ * of them: regparm, fastcall), position-independent without a GOT:
+ *
+ *   slot:  e9 rel32 cc            jmp target (rel32 reaches every address)
+ *        | 0f 1f 44 00 00 90      nops: on into the tail, as compiled
+ *        | 31 c0 c3 cc cc cc      xor %eax,%eax; ret
+ *   tail:  push %eax; call 1f; 1: pop %eax; push lit-1b(%eax);
+ *          mov 4(%esp),%eax; ret $4
+ *
+ * 32 bytes, int3 padding.
+ */
+#define SKEYS__CALL_ALIGN ".balign 16, 0xcc\n\t"
+#define SKEYS__CALL_SIZE "32"
+#define SKEYS__CALL_SLOT "0"
+#define SKEYS__CALL_SLOT_LEN "6"
+#define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	".if " #kind "\n\t"                                                    \
+	".byte 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc\n\t"                         \
+	".else\n\t"                                                            \
+	".byte 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90\n\t"                         \
+	".endif\n\t"                                                           \
+	".byte 0x50, 0xe8, 0, 0, 0, 0\n"                                       \
+	".Lskeys_pc_" #name ":\n\t"                                            \
+	".byte 0x58, 0xff, 0xb0\n\t"                                           \
+	".long skeys__call_" #name " - .Lskeys_pc_" #name "\n\t"               \
+	".byte 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00\n\t"                   \
+	".balign 32, 0xcc\n\t"
+
 #endif

@@ -43,4 +43,38 @@
 	"lla a0, skeys__module_header\n\t"                                     \
 	"tail " fn "@plt\n\t"
 
+/*
+ * A static call's trampoline (<skeys/call.h>; docs/architectures.md): a
+ * one-word slot, a tail that loads the call object's `lit` into t1 and
+ * jumps there, and a return-0 stub; uncompressed and not relaxed (the
+ * linker must not shorten the auipc/ld pair: the offsets are fixed):
+ *
+ *   slot:  j target | nop (far: fall into the tail) | j ret0
+ *   tail:  auipc t1, %pcrel_hi(call) ; ld t1, %pcrel_lo(call)(t1) ; jr t1
+ *   ret0:  li a0, 0 ; ret
+ *
+ * 24 bytes, aligned to 32.
+ */
+#define SKEYS__CALL_ALIGN ".balign 32\n\t"
+#define SKEYS__CALL_SIZE "32"
+#define SKEYS__CALL_SLOT "0"
+#define SKEYS__CALL_SLOT_LEN "4"
+#define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	".option push\n\t"                                                     \
+	".option norvc\n\t"                                                    \
+	".option norelax\n\t"                                                  \
+	".if " #kind "\n\t"                                                    \
+	"j .Lskeys_ret0_" #name "\n\t"                                         \
+	".else\n\t"                                                            \
+	"nop\n\t"                                                              \
+	".endif\n\t"                                                           \
+	".Lskeys_tail_" #name ":\n\t"                                          \
+	"auipc t1, %pcrel_hi(skeys__call_" #name ")\n\t"                       \
+	"ld t1, %pcrel_lo(.Lskeys_tail_" #name ")(t1)\n\t"                     \
+	"jr t1\n\t"                                                            \
+	".Lskeys_ret0_" #name ":\n\t"                                          \
+	"li a0, 0\n\t"                                                         \
+	"ret\n\t"                                                              \
+	".option pop\n\t"
+
 #endif

@@ -114,7 +114,8 @@
 
 /*
  * A static call (<skeys/call.h>): its trampoline, from the architecture's
- * template (SKEYS__ASM_CALL_TRAMP, in .text.skeys_call), its entry in the
+ * template (SKEYS__ASM_CALL_TRAMP, in .text.skeys_call, in the instruction
+ * set SKEYS__ASM_TEXT_ENTER selects, as the module constructor), its entry in the
  * retained call table (code = the slot the runtime rewrites, target = the
  * tail after it, key = the call object plus `kind`), and the module's call
  * table header, once per module (COMDAT, as the key header), of the first
@@ -123,6 +124,7 @@
  */
 #define SKEYS__ASM_CALL(name, kind)                                            \
 	".pushsection .text.skeys_call,\"ax\"," SKEYS__SECTION_TYPE "\n\t"     \
+	SKEYS__ASM_TEXT_ENTER                                                  \
 	SKEYS__CALL_ALIGN                                                      \
 	".globl skeys__tramp_" #name "\n\t"                                    \
 	".hidden skeys__tramp_" #name "\n\t"                                   \
@@ -131,6 +133,7 @@
 	SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
 	SKEYS__CALL_ALIGN                                                      \
 	".size skeys__tramp_" #name ", " SKEYS__CALL_SIZE "\n\t"               \
+	SKEYS__ASM_TEXT_LEAVE                                                  \
 	".popsection\n\t"                                                      \
 	".pushsection __skeys_calls,\"aR\"," SKEYS__SECTION_TYPE "\n\t"        \
 	".balign 4\n\t"                                                        \
