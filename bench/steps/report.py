@@ -876,8 +876,10 @@ def write(res, docs, readme, plots=True):
         size_md(res["size"], res.get("hotpath"), L)
     open(os.path.join(docs, "benchmarks.md"), "w").write("\n".join(L))
     head = [HEAD_START] + headline(res) + [
-        "", f"Measured by `bench/run` on {m['cpu']} ({m['date']}); details, "
-        "machine and flags in [docs/benchmarks.md](docs/benchmarks.md).", HEAD_END]
+        "", f"Measured by `bench/run` on {m['cpu']} ({m['date']}, load average "
+        f"{m['load_before'].split()[0]} on {m['cores']} cores when it started: times move "
+        "with the load, instruction counts do not); details, machine and flags in "
+        "[docs/benchmarks.md](docs/benchmarks.md).", HEAD_END]
     text = open(readme).read() if os.path.exists(readme) else ""
     if HEAD_START in text:
         text = re.sub(re.escape(HEAD_START) + ".*?" + re.escape(HEAD_END),
