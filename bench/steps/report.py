@@ -389,6 +389,7 @@ def toggle_plot(tg, where):
 set output 'toggle-scale.png'
 set title 'Toggle time per site, 1,000 to 100,000 sites (one page run)'
 set logscale x
+set xrange [700:140000]
 set yrange [0:*]
 set xlabel 'sites of the key'
 set ylabel 'microseconds per site, enable + disable pair'
