@@ -128,6 +128,21 @@ struct skeys_format {
 	 */
 	bool (*reloc_at)(const struct skeys_image *img, uint64_t addr, uint64_t len,
 			 struct skeys_reloc *out);
+	/*
+	 * The section that starts with the static-call table's header (the
+	 * format header's emission of <skeys/call.h>), or NULL for none.
+	 */
+	const char *calls_section;
+	/*
+	 * Optional: what the loader puts into the pointer at `addr`: 1 and the
+	 * address in *value (Mach-O's chained rebases, whose file bytes are a
+	 * chain's link), 2 and the symbol it binds as "name+0xaddend" in out,
+	 * 0 when the file's bytes are the pointer (ELF's dynamic relocations
+	 * are read by tool/verify_calls.c), -1 when the file says nothing
+	 * sound about it (a chained image's pointer that no chain links).
+	 */
+	int (*pointer)(const struct skeys_image *img, uint64_t addr, uint64_t *value, char *out,
+		       size_t len);
 };
 
 /* Space for a reader's error message. */
@@ -150,6 +165,11 @@ const struct skeys_section *skeys_image_section_at(const struct skeys_image *img
 						   uint64_t addr, uint64_t len);
 /* File offset of [addr, addr + len) if those bytes are all in the file, else -1. */
 int64_t skeys_image_offset(const struct skeys_image *img, uint64_t addr, uint64_t len);
+/* The mapped section called `name`, or NULL. */
+const struct skeys_section *skeys_image_section_named(const struct skeys_image *img,
+						      const char *name);
+/* The file's bytes at [addr, addr + len), or NULL (not in the file). */
+const uint8_t *skeys_image_bytes(const struct skeys_image *img, uint64_t addr, uint64_t len);
 /* The function containing `addr`, or NULL. */
 const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
 					       uint64_t addr);

@@ -38,9 +38,11 @@ struct skeys_call_arch {
 	uint8_t mode_bit;
 	/* Dynamic relocation types that fill a pointer of data (RELA, or REL with an implicit addend). */
 	uint32_t r_relative, r_abs, r_glob_dat;
+	/* The only format (skeys_format.name) this trampoline is emitted for; NULL: any. */
+	const char *format;
 };
 
-/* The row of architecture `id`, or NULL: no trampolines there yet. */
-const struct skeys_call_arch *skeys_call_arch(unsigned id);
+/* The row of architecture `id` in format `format`, or NULL: no trampolines there yet. */
+const struct skeys_call_arch *skeys_call_arch(unsigned id, const char *format);
 
 #endif

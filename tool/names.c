@@ -285,6 +285,20 @@ const struct skeys_named_key *skeys_names_at(const struct skeys_check *c, uint64
 }
 
 /*
+ * A function-scope static named skeys__kcell: gcc calls its symbol
+ * "skeys__kcell.N", clang "FUNCTION.skeys__kcell".
+ */
+static bool is_cell_symbol(const char *name)
+{
+	const char *dot;
+
+	if (!strncmp(name, "skeys__kcell", 12))
+		return name[12] == '\0' || name[12] == '.';
+	dot = strstr(name, ".skeys__kcell");
+	return dot && (dot[13] == '\0' || dot[13] == '.');
+}
+
+/*
  * A site's cell (<skeys/kernel.h>: a static "skeys__kcell" proxy whose slot,
  * 16 bytes on, the loader fills): "cell(NAME)" after what the slot names,
  * the relocation's symbol or, for a relative one, the key of this file.
@@ -297,7 +311,7 @@ static bool cell_name(const struct skeys_check *c, const struct skeys_symbol *s,
 	struct skeys_reloc r;
 	char key[256];
 
-	if (strncmp(s->name, "skeys__kcell", 12) || !img->format->reloc_at ||
+	if (!is_cell_symbol(s->name) || !img->format->reloc_at ||
 	    !img->format->reloc_at(img, slot, 1, &r))
 		return false;
 	if (r.kind == SKEYS_RELOC_RELATIVE)

@@ -2,8 +2,8 @@
 /*
  * Static calls in the tools: the call table (<skeys/abi.h>) read, every
  * trampoline verified against its entry and call object, and the table
- * sealed as the key table is (sorted, counted, checksummed). ELF, on the
- * architectures of tool/call_arches.c.
+ * sealed as the key table is (sorted, counted, checksummed). On the
+ * architectures and formats of tool/call_arches.c.
  */
 #ifndef SKEYS_TOOL_VERIFY_CALLS_H
 #define SKEYS_TOOL_VERIFY_CALLS_H
@@ -36,6 +36,7 @@ struct skeys_calls {
 	size_t n, n_bad;
 	char *error; /* a problem of the table as a whole */
 	bool sealed, intact;
+	bool bounds_unset; /* zero in the header (Mach-O): sealing writes them */
 };
 
 /* 0 (problems recorded), or -1 with a message when memory ran out. */

@@ -587,4 +587,5 @@ const struct skeys_format skeys_format_elf = {
 	.open = elf_open,
 	.close = elf_close,
 	.reloc_at = elf_reloc_at,
+	.calls_section = SKEYS_SECTION_CALLS_HEADER,
 };

@@ -180,4 +180,6 @@ const struct skeys_format skeys_format_macho = {
 	.close = macho_close,
 	.seal_prepare = macho_seal_prepare,
 	.seal_finish = macho_seal_finish,
+	.calls_section = "__skeys_chdr", /* <skeys/format/macho.h> */
+	.pointer = macho_pointer,
 };

@@ -108,6 +108,9 @@ int macho_open_thin(struct skeys_image *img, char *err, size_t errlen);
  * this image's sealed bytes.
  */
 int macho_signature_check(struct skeys_image *img, char *err, size_t errlen);
+/* What dyld puts into the pointer at `addr` (bind.c): see skeys_format.pointer. */
+int macho_pointer(const struct skeys_image *img, uint64_t addr, uint64_t *value, char *out,
+		  size_t len);
 int macho_signature_prepare(const struct skeys_image *img, char *err, size_t errlen);
 void macho_signature_rehash(const struct skeys_image *img, uint8_t *out);
 

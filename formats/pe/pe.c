@@ -36,6 +36,7 @@ enum {
 };
 
 #define PE_SECTION ".skeys"
+#define PE_CALLS_SECTION ".skeysc" /* the static calls' header and table (<skeys/format/coff.h>) */
 #define SCN_MEM_WRITE 0x80000000u
 
 #define FAIL(...)                                                              \
@@ -482,4 +483,5 @@ const struct skeys_format skeys_format_pe = {
 	.close = pe_close,
 	.seal_prepare = pe_seal_prepare,
 	.seal_finish = pe_seal_finish,
+	.calls_section = PE_CALLS_SECTION,
 };

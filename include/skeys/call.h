@@ -81,7 +81,11 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 #define skeys_call_query(name)                                                 \
 	((__typeof__(&skeys__tramp_##name))skeys__call_target(&skeys__call_##name))
 
+#if defined(_WIN32)
+#define SKEYS__CALL_ATTR SKEYS__KEY_ATTR /* see <skeys/format/coff.h> */
+#else
 #define SKEYS__CALL_ATTR __attribute__((visibility("hidden")))
+#endif
 #ifndef SKEYS__TRAMP_ATTR /* the trampoline's declaration; an architecture header may say otherwise */
 #define SKEYS__TRAMP_ATTR SKEYS__CALL_ATTR
 #endif
@@ -93,19 +97,26 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 
 /*
  * Where the architecture header has a trampoline template
- * (SKEYS__ASM_CALL_TRAMP) and the format header emits calls
- * (SKEYS__ASM_CALL): the call object, and the assembly for the rest.
+ * (SKEYS__ASM_CALL_TRAMP) and the format header emits calls: the call
+ * object, and the rest. The format header gives either the assembly
+ * (SKEYS__ASM_CALL), emitted as a top-level asm statement, or the whole
+ * declaration that emits it (SKEYS__CALL_EMIT; COFF, which cannot return
+ * to the compiler's section from a top-level asm).
  */
-#if defined(SKEYS__ASM_CALL_TRAMP) && defined(SKEYS__ASM_CALL)
+#if defined(SKEYS__ASM_CALL_TRAMP) && (defined(SKEYS__ASM_CALL) || defined(SKEYS__CALL_EMIT))
+
+#ifndef SKEYS__CALL_EMIT
+#define SKEYS__CALL_EMIT(name, kind) __asm__(SKEYS__ASM_CALL(name, kind));
+#endif
 
 SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS_DECLARE_CALL(name, func);                                        \
+	SKEYS__CALL_EMIT(name, kind)                                           \
 	__attribute__((used)) struct skeys_call skeys__call_##name = {         \
 		lit, target, &skeys__calls_header, SKEYS_CALL_MAGIC | (kind), 0 \
-	};                                                                     \
-	__asm__(SKEYS__ASM_CALL(name, kind))
+	}
 
 #else
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * x86-64 static-call slots: the 6 bytes at the start of a trampoline
- * (<skeys/arch/x86_64.h>, forms in <skeys/abi.h>). runtime/call.c writes
+ * x86 static-call slots, x86-64 and i386 on PE (runtime/meson.build; i686
+ * ELF's are call_x86.c): the 6 bytes at the start of a trampoline
+ * (<skeys/arch/x86_64.h>, <skeys/arch/i386.h>, forms in <skeys/abi.h>). runtime/call.c writes
  * them through the int3 protocol; the fixed jmp *lit(%rip) at offset 6 is
  * where a thread trapped in the slot goes on.
  */
@@ -21,8 +22,14 @@ static void put32(uint8_t *p, int64_t v)
 int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
 		    const struct skeys_call *call, uint8_t *out)
 {
-	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	/* jmp to the stub at offset 12 (xor %eax,%eax; ret): one instruction, like the other forms */
+	static const uint8_t ret0[6] = { 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc };
+#if UINTPTR_MAX == 0xffffffffu
+	/* i386: a rel32 wraps around the 32-bit address space, reaching everything. */
+	int64_t d = (int32_t)(uint32_t)(target - (slot + 5));
+#else
 	int64_t d = (int64_t)(target - (slot + 5));
+#endif
 
 	switch (form) {
 	case SKEYS_CALL_FORM_NEAR: /* e9 rel32 cc: jmp target */
@@ -32,12 +39,16 @@ int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
 		put32(out + 1, d);
 		out[5] = 0xcc;
 		break;
-	case SKEYS_CALL_FORM_FAR: /* ff 25 rel32: jmp *lit(%rip) */
+	case SKEYS_CALL_FORM_FAR: /* ff 25 rel32: jmp *lit(%rip); i386: ff 25 abs32, jmp *lit */
 		out[0] = 0xff;
 		out[1] = 0x25;
+#if defined(__i386__)
+		put32(out + 2, (int64_t)(uintptr_t)&call->lit);
+#else
 		put32(out + 2, (int64_t)((uintptr_t)&call->lit - (slot + 6)));
+#endif
 		break;
-	default: /* xor %eax,%eax; ret */
+	default: /* jmp to the return-0 stub */
 		memcpy(out, ret0, sizeof(ret0));
 		break;
 	}

@@ -7,12 +7,22 @@
 extern "C" {
 #endif
 
-int lib_add10(int x);
-int lib_call(int x);
-int lib_update(int (*fn)(int));
-int (*lib_query(void))(int);
+/*
+ * Windows: the executable takes the library's functions as imports, so that
+ * lib_add10 is the DLL's own address (a far target), not a thunk in the EXE.
+ */
+#if defined(_WIN32) && !defined(CALLS_LIB)
+#define CALLS_API __declspec(dllimport)
+#else
+#define CALLS_API
+#endif
+
+CALLS_API int lib_add10(int x);
+CALLS_API int lib_call(int x);
+CALLS_API int lib_update(int (*fn)(int));
+CALLS_API int (*lib_query(void))(int);
 /* First bytes of the library's trampoline. */
-const unsigned char *lib_tramp(void);
+CALLS_API const unsigned char *lib_tramp(void);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A shared library with a static call of its own: targets in the executable are far. */
+#define CALLS_LIB
 #include "calls.h"
 
 #include <skeys.h>

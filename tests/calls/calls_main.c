@@ -3,6 +3,7 @@
  * Static calls end to end (built as C and as C++ by run-calls.py): near
  * and far targets, NULL and RET0, query, threads calling while another
  * thread updates. With -DWITH_LIB, calls across a shared library too.
+ * Also built for Windows (tests/cross/run-pe-calls.py), the library a DLL.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include "../testing.h"
@@ -16,8 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <windows.h>
+/* <windows.h> defines `far` and `near` away (16-bit pointers): a call here is named far. */
+#undef far
+#undef near
+#else
 #include <sys/mman.h>
 #include <unistd.h>
+#endif
 
 int add1(int x);
 int add2(int x);
@@ -124,8 +132,9 @@ static const unsigned char *slot_of(const unsigned char *p)
 static int form_at(const unsigned char *p)
 {
 	p = slot_of(p);
-#if defined(__x86_64__)
-	return p[0] == 0xe9 ? F_NEAR : p[0] == 0xff ? F_FAR : p[0] == 0x31 ? F_RET0 : F_OTHER;
+#if defined(__x86_64__) || (defined(__i386__) && defined(_WIN32))
+	/* (PE's i386 trampoline is x86-64's: <skeys/arch/i386.h>) */
+	return p[0] == 0xe9 ? F_NEAR : p[0] == 0xff ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
 #elif defined(__i386__)
 	return p[0] == 0xe9 ? F_NEAR : p[0] == 0x0f ? F_FAR : p[0] == 0x31 ? F_RET0 : F_OTHER;
 #else
@@ -186,6 +195,59 @@ static int expected_form(int (*tramp)(int), int (*fn)(int))
 	return is_far(tramp, fn) ? F_FAR : F_NEAR;
 }
 
+static long page_size(void)
+{
+#ifdef _WIN32
+	SYSTEM_INFO si;
+
+	GetSystemInfo(&si);
+	return (long)si.dwPageSize;
+#else
+	return sysconf(_SC_PAGESIZE);
+#endif
+}
+
+/* `len` bytes of code in a page of its own at `hint` (or NULL), made executable. */
+static void *map_code(uintptr_t hint, size_t pg, const void *code, size_t len)
+{
+#ifdef _WIN32
+	DWORD old;
+	void *p = VirtualAlloc((void *)hint, pg, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+
+	if (!p)
+		return NULL;
+	memcpy(p, code, len);
+	if (!VirtualProtect(p, pg, PAGE_EXECUTE_READ, &old)) {
+		VirtualFree(p, 0, MEM_RELEASE);
+		return NULL;
+	}
+	FlushInstructionCache(GetCurrentProcess(), p, len);
+	return p;
+#else
+	void *p = mmap((void *)hint, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	memcpy(p, code, len);
+	__builtin___clear_cache((char *)p, (char *)p + len);
+	if (mprotect(p, pg, PROT_READ | PROT_EXEC)) {
+		munmap(p, pg);
+		return NULL;
+	}
+	return p;
+#endif
+}
+
+static void unmap_code(void *p, size_t pg)
+{
+#ifdef _WIN32
+	(void)pg;
+	VirtualFree(p, 0, MEM_RELEASE);
+#else
+	munmap(p, pg);
+#endif
+}
+
 /*
  * A function out of every near form's reach, on every architecture and in
  * every link mode: `x + add` as machine code in a page mapped out of the
@@ -193,7 +255,9 @@ static int expected_form(int (*tramp)(int), int (*fn)(int))
  */
 static int (*far_function(int (*tramp)(int), int add))(int)
 {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && defined(_WIN32)
+	const unsigned char code[] = { 0x8d, 0x41, (unsigned char)add, 0xc3 }; /* lea add(%rcx),%eax; ret */
+#elif defined(__x86_64__)
 	const unsigned char code[] = { 0x8d, 0x47, (unsigned char)add, 0xc3 }; /* lea add(%rdi),%eax; ret */
 #elif defined(__i386__)
 	/* mov 4(%esp),%eax; add $add,%eax; ret */
@@ -209,7 +273,7 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 	const uint32_t code[] = { 0xe2800000u | (uint32_t)add, 0xe12fff1eu };
 #endif
 	uintptr_t t = (uintptr_t)slot_of(bytes_of(tramp));
-	long pg = sysconf(_SC_PAGESIZE);
+	long pg = page_size();
 	int (*fn)(int);
 	int i;
 
@@ -217,21 +281,14 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 		/* 4 GiB steps; 256 MiB in a 32-bit address space */
 		uintptr_t step = sizeof(void *) == 8 ? (uintptr_t)1 << 16 << 16 : (uintptr_t)1 << 28;
 		uintptr_t hint = (t & ~(uintptr_t)(pg - 1)) + (uintptr_t)i * step;
-		void *p = mmap((void *)hint, (size_t)pg, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *p = map_code(hint, (size_t)pg, code, sizeof(code));
 
-		if (p == MAP_FAILED)
+		if (!p)
 			continue;
-		memcpy(p, code, sizeof(code));
-		__builtin___clear_cache((char *)p, (char *)p + sizeof(code));
-		if (mprotect(p, (size_t)pg, PROT_READ | PROT_EXEC)) {
-			munmap(p, (size_t)pg);
-			continue;
-		}
 		memcpy(&fn, &p, sizeof(fn));
 		if (is_far(tramp, fn) || !HAS_FAR)
 			return fn;
-		munmap(p, (size_t)pg);
+		unmap_code(p, (size_t)pg);
 	}
 	return NULL;
 }
@@ -257,6 +314,21 @@ SKEYS_DEFINE_CALL(ns_call, thousand);
 } // namespace ns
 #endif
 
+/* Code at p made writable (on) or not, as a debugger would. 0 or -1. */
+static int code_writable(void *p, int on)
+{
+#ifdef _WIN32
+	DWORD old;
+
+	return VirtualProtect(p, 16, on ? PAGE_EXECUTE_READWRITE : PAGE_EXECUTE_READ, &old) ? 0 : -1;
+#else
+	long pg = page_size();
+	uintptr_t page = (uintptr_t)p & ~(uintptr_t)(pg - 1);
+
+	return mprotect((void *)page, (size_t)pg, PROT_READ | PROT_EXEC | (on ? PROT_WRITE : 0));
+#endif
+}
+
 /* Looks like a call object, but no sealed call table lists it. */
 static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0 };
 
@@ -277,7 +349,7 @@ static void *caller(void *arg)
 		}
 		n++;
 	}
-	return (void *)n;
+	return (void *)(uintptr_t)n;
 }
 
 static void threads(void)
@@ -303,7 +375,7 @@ static void threads(void)
 		void *n;
 
 		CHECK(pthread_join(t[i], &n) == 0);
-		calls += (unsigned long)n;
+		calls += (unsigned long)(uintptr_t)n;
 	}
 	printf("threads: %lu calls during 2000 updates\n", calls);
 }
@@ -369,12 +441,9 @@ int main(int argc, char **argv)
 	{
 		unsigned char *p = (unsigned char *)(uintptr_t)slot_of(bytes_of(skeys_call(op)));
 		unsigned char saved[4];
-		uintptr_t page;
-		long pg = sysconf(_SC_PAGESIZE);
 
-		page = (uintptr_t)p & ~(uintptr_t)(pg - 1);
 		memcpy(saved, p, 4);
-		CHECK(mprotect((void *)page, (size_t)pg, PROT_READ | PROT_WRITE | PROT_EXEC) == 0);
+		CHECK(code_writable(p, 1) == 0);
 #if defined(__x86_64__) || defined(__i386__)
 		p[0] = 0xcc;
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_BREAKPOINT);
@@ -390,7 +459,7 @@ int main(int argc, char **argv)
 #endif
 		memcpy(p, saved, 4);
 		__builtin___clear_cache((char *)p, (char *)p + 4);
-		CHECK(mprotect((void *)page, (size_t)pg, PROT_READ | PROT_EXEC) == 0);
+		CHECK(code_writable(p, 0) == 0);
 		CHECK(skeys_call(op)(1) == 3);
 	}
 

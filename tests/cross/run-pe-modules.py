@@ -34,7 +34,6 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TESTS = os.path.dirname(HERE)
-SKIP = 77
 
 # The toolchain, wine and process helpers of the PE end-to-end driver.
 _spec = importlib.util.spec_from_file_location("run_pe", os.path.join(HERE, "run-pe.py"))
@@ -124,14 +123,8 @@ def main():
         ap.error("copies other-version needs --other-version-lib")
 
     tc = pe.Toolchain(args)
-    why = pe.skip_reason(tc, args, (args.seal,))
-    if why:
-        print("SKIP: " + why)
-        return SKIP
-    d = os.path.abspath(args.workdir)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    try:
+
+    def body(d, env):
         if args.case == "exe-export":
             sealed = build_exe_export(tc, args, d)
             exe, argv, ok = "pe_export.exe", ["plugin.dll"], "exe-export: OK"
@@ -147,19 +140,14 @@ def main():
             pe.run([args.seal, os.path.join(d, f)], what="skeys-seal " + f)
         for dll in pe.runtime_dlls(tc):
             shutil.copy2(dll, d)
-        env = pe.wine_env(args)
-        pe.wine_init(args, env)
         p = pe.run([args.wine, os.path.join(d, exe)] + argv, env=env, cwd=d,
                    what="run " + exe, timeout=300)
         sys.stdout.write(p.stdout[-4000:])
         if ok not in p.stdout:
             sys.stdout.write(p.stderr[-4000:])
             raise pe.Failure(f"{exe}: no '{ok}'")
-    except pe.Failure as e:
-        print(f"FAIL: {e}")
-        return 1
-    print("ok")
-    return 0
+
+    return pe.drive(tc, args, (args.seal,), body)
 
 
 if __name__ == "__main__":

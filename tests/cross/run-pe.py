@@ -320,6 +320,28 @@ def skip_reason(tc, args, tools):
     return why
 
 
+def drive(tc, args, tools, body):
+    """A driver's frame: 77 when the toolchain or wine is missing; else a
+    fresh work directory (args.workdir) and wine prefix, body(dir, env),
+    and 0, or 1 when it raised Failure."""
+    why = skip_reason(tc, args, tools)
+    if why:
+        print("SKIP: " + why)
+        return SKIP
+    d = os.path.abspath(args.workdir)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    try:
+        env = wine_env(args)
+        wine_init(args, env)
+        body(d, env)
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
+    print("ok")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)

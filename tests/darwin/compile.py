@@ -16,17 +16,23 @@ import tempfile
 FLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wpedantic', '-Werror', '-Wshadow',
          '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wformat=2',
          '-Wno-unused-parameter', '-fvisibility=hidden', '-ffreestanding', '-nostdlibinc']
-RUNTIME = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/call.c', 'runtime/write.c', 'runtime/log.c',
+RUNTIME = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/call.c', 'runtime/entry.c', 'runtime/write.c', 'runtime/log.c',
            'runtime/arch/call_none.c', 'runtime/names.c', 'runtime/env.c', 'runtime/os/darwin.c', 'runtime/os/posix.c']
 API = ['skeys_key_enable', 'skeys_key_disable', 'skeys_key_inc', 'skeys_key_dec',
        'skeys_key_enabled', 'skeys_strerror', 'skeys_set_log', 'skeys_set_write_method',
        'skeys_module_register', 'skeys_module_unregister', 'skeys_find', 'skeys_foreach',
-       'skeys_check_sealed']
+       'skeys_check_sealed', 'skeys_call_set']
+# The static-call slots runtime/meson.build picks for each macOS target
+# (meson's cpu family), or call_none.c where there are none.
+CALL_FAMILY = {'x86_64': 'x86_64', 'arm64': 'aarch64'}
 
 
 def main():
     clang, nm, arch, root, arch_list_dir = sys.argv[1:6]
-    sources = [os.path.join(root, s) for s in RUNTIME] + sys.argv[6:]
+    slots = 'runtime/arch/call_%s.c' % CALL_FAMILY[arch]
+    if not os.path.exists(os.path.join(root, slots)):
+        slots = 'runtime/arch/call_none.c'
+    sources = [os.path.join(root, s) for s in RUNTIME + [slots]] + sys.argv[6:]
     here = os.path.dirname(os.path.abspath(__file__))
     defined = set()
     with tempfile.TemporaryDirectory(prefix='skeys-darwin-') as tmp:

@@ -60,6 +60,16 @@
 #define SKEYS__CALL_ALIGN ".balign 32\n\t"
 #define SKEYS__CALL_SIZE "32"
 #define SKEYS__CALL_SLOT_LEN "4"
+/* adrp/ldr of the call object's `lit` (its first field), in the format's operators. */
+#if defined(__APPLE__)
+#define SKEYS__CALL_LOAD_LIT(name)                                             \
+	"adrp x16, _skeys__call_" #name "@PAGE\n\t"                            \
+	"ldr x16, [x16, _skeys__call_" #name "@PAGEOFF]\n\t"
+#else
+#define SKEYS__CALL_LOAD_LIT(name)                                             \
+	"adrp x16, skeys__call_" #name "\n\t"                                  \
+	"ldr x16, [x16, #:lo12:skeys__call_" #name "]\n\t"
+#endif
 #define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
 	SKEYS__CALL_BTI                                                        \
 	".if " #kind "\n\t"                                                    \
@@ -67,8 +77,7 @@
 	".else\n\t"                                                            \
 	"nop\n\t"                                                              \
 	".endif\n\t"                                                           \
-	"adrp x16, skeys__call_" #name "\n\t"                                  \
-	"ldr x16, [x16, #:lo12:skeys__call_" #name "]\n\t"                     \
+	SKEYS__CALL_LOAD_LIT(name)                                             \
 	"br x16\n\t"                                                           \
 	"1:\n\t"                                                               \
 	"mov x0, #0\n\t"                                                       \

@@ -71,6 +71,34 @@
 	"ret\n\t"
 #endif
 
+#if defined(_WIN32)
+/*
+ * A static call's trampoline on PE (<skeys/call.h>, forms in
+ * <skeys/abi.h>): x86-64's layout, 16 bytes. i386 has no %rip: the 6-byte
+ * `ff 25 abs32` is jmp *lit through the call object's absolute address,
+ * which the loader relocates in a DLL like any other absolute address in
+ * PE code (so PE needs no position-independent tail). The slot as compiled
+ * is that jump (far) or eb 0a (ret0, a jump to offset 12), the fixed
+ * jmp *lit follows at offset 6, and at offset 12 the stub returning 0
+ * clears %edx too (xor %eax,%eax; cltd; ret), so that a 64-bit integer
+ * result is 0 as well. Every slot form is one instruction. Symbols as C
+ * spells them (SKEYS__SYM). Its slots: runtime/arch/call_x86_64.c.
+ */
+#define SKEYS__CALL_ALIGN ".balign 16, 0xcc\n\t"
+#define SKEYS__CALL_SIZE "16"
+#define SKEYS__CALL_SLOT "0"
+#define SKEYS__CALL_SLOT_LEN "6"
+#define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	".if " #kind "\n\t"                                                    \
+	".byte 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc\n\t"                         \
+	".else\n\t"                                                            \
+	".byte 0xff, 0x25\n\t"                                                 \
+	".long " SKEYS__SYM(skeys__call_##name) "\n\t"                         \
+	".endif\n\t"                                                           \
+	".byte 0xff, 0x25\n\t"                                                 \
+	".long " SKEYS__SYM(skeys__call_##name) "\n\t"                         \
+	".byte 0x31, 0xc0, 0x99, 0xc3\n\t"
+#else
 /*
  * A static call's trampoline (<skeys/call.h>; docs/architectures.md): a
  * 6-byte slot, then a tail that jumps through the call object's `lit`
@@ -101,5 +129,6 @@
 	".long skeys__call_" #name " - .Lskeys_pc_" #name "\n\t"               \
 	".byte 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00\n\t"                   \
 	".balign 32, 0xcc\n\t"
+#endif
 
 #endif

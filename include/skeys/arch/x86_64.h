@@ -37,8 +37,10 @@
 /*
  * A static call's trampoline (<skeys/call.h>; its forms in <skeys/abi.h>):
  * the 6-byte slot at offset 0, as compiled far through the call object's
- * `lit` (ret0 for a call without a target), then the fixed jmp *lit(%rip)
- * that the slot's end leads to. 16 bytes, padded with int3.
+ * `lit` (ret0 for a call without a target: one instruction, a jump to
+ * offset 12), then the fixed jmp *lit(%rip) that the slot's end leads to,
+ * then at offset 12 the fixed stub the ret0 form jumps to (xor %eax,%eax;
+ * ret). 16 bytes.
  */
 #define SKEYS__CALL_ALIGN ".balign 16, 0xcc\n\t"
 #define SKEYS__CALL_SIZE "16"     /* the trampoline's .size */
@@ -46,12 +48,15 @@
 #define SKEYS__CALL_SLOT_LEN "6"  /* the slot's bytes: the tail follows it */
 #define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
 	".if " #kind "\n\t"                                                    \
-	".byte 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc\n\t"                         \
+	".byte 0xeb, 0x0a, 0xcc, 0xcc, 0xcc, 0xcc\n\t"                         \
 	".else\n\t"                                                            \
 	".byte 0xff, 0x25\n\t"                                                 \
-	".long skeys__call_" #name " - (. + 4)\n\t"                            \
+	".long " SKEYS__CALL_OBJ(name) " - (. + 4)\n\t"                        \
 	".endif\n\t"                                                           \
 	".byte 0xff, 0x25\n\t"                                                 \
-	".long skeys__call_" #name " - (. + 4)\n\t"
+	".long " SKEYS__CALL_OBJ(name) " - (. + 4)\n\t"                        \
+	".byte 0x31, 0xc0, 0xc3, 0xcc\n\t"
+/* The call object's assembler name: C's, with Mach-O's leading underscore. */
+#define SKEYS__CALL_OBJ(name) SKEYS__STR(__USER_LABEL_PREFIX__) "skeys__call_" #name
 
 #endif

@@ -151,4 +151,64 @@
 	".text\n\t"                                                            \
 	".endif\n"
 
+/*
+ * Static calls (<skeys/call.h>), where the architecture header has a
+ * trampoline template (x86-64, i386). COFF cannot push a section and pop
+ * back to the compiler's, and a top-level asm statement that switches
+ * sections leaves the compiler wrong about where it is (gcc with
+ * -fno-toplevel-reorder then puts the next variable into the section the
+ * statement left). So a call's trampoline is the body of a naked function
+ * in a section named here, .text$skeysc, which the body switches back to
+ * after writing the call's entry: the compiler emitted that directive
+ * itself, and whatever it emits after the body (gcc: ud2, SEH's end) lands
+ * there, past the trampoline. The linker merges .text$skeysc into .text.
+ *
+ * The call table: the header in .skeysc$a (COMDAT "any", one per EXE or
+ * DLL, emitted by the first call of each translation unit), the entries in
+ * .skeysc$m, the end label in .skeysc$z; the linker merges them into one
+ * `.skeysc` section in that order. `kind` is 0, SKEYS_CALL_F_NULL or
+ * SKEYS_CALL_F_RET0.
+ */
+#define SKEYS__ASM_CALL_COFF(name, kind)                                       \
+	SKEYS__CALL_ALIGN                                                      \
+	".globl " SKEYS__SYM(skeys__tramp_##name) "\n\t"                       \
+	".def " SKEYS__SYM(skeys__tramp_##name) "; .scl 2; .type 32; .endef\n\t" \
+	SKEYS__SYM(skeys__tramp_##name) ":\n\t"                                \
+	SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	SKEYS__CALL_ALIGN                                                      \
+	".section .skeysc$m,\"dr\"\n\t"                                        \
+	".balign 4\n\t"                                                        \
+	".long " SKEYS__SYM(skeys__tramp_##name) " + " SKEYS__CALL_SLOT " - .\n\t" \
+	".long " SKEYS__SYM(skeys__tramp_##name) " + " SKEYS__CALL_SLOT " + "  \
+	SKEYS__CALL_SLOT_LEN " - .\n\t"                                        \
+	".long " SKEYS__SYM(skeys__call_##name) " + " #kind " - .\n\t"         \
+	".ifndef " SKEYS__SYM(skeys__calls_header) "\n\t"                      \
+	".section .skeysc$a,\"dr\"\n\t"                                        \
+	".linkonce discard\n\t"                                                \
+	".balign 8\n\t"                                                        \
+	".globl " SKEYS__SYM(skeys__calls_header) "\n\t"                       \
+	SKEYS__SYM(skeys__calls_header) ":\n\t"                                \
+	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long " SKEYS__SYM(skeys__calls_header) " + 40 - .\n\t"              \
+	".long " SKEYS__SYM(skeys__calls_end) " - .\n\t"                       \
+	".section .skeysc$z,\"dr\"\n\t"                                        \
+	".linkonce discard\n\t"                                                \
+	".globl " SKEYS__SYM(skeys__calls_end) "\n\t"                          \
+	SKEYS__SYM(skeys__calls_end) ":\n\t"                                   \
+	".endif\n\t"                                                           \
+	".section .text$skeysc,\"x\"\n"
+
+#ifdef SKEYS__ASM_CALL_TRAMP
+#define SKEYS__CALL_EMIT(name, kind)                                           \
+	__attribute__((naked, used, section(".text$skeysc"))) static void     \
+	skeys__calldef_##name(void)                                            \
+	{                                                                      \
+		__asm__(SKEYS__ASM_CALL_COFF(name, kind));                     \
+	}
+#endif
+
 #endif

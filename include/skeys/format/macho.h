@@ -65,6 +65,53 @@
 	".endif\n"
 
 /*
+ * A static call (<skeys/call.h>): its trampoline from the architecture's
+ * template (SKEYS__ASM_CALL_TRAMP) in __TEXT,__skeys_tramp, its entry in
+ * __DATA,__skeys_calls (live_support: it lives while its trampoline does,
+ * as a site's entry does) and the module's call table header in
+ * __DATA,__skeys_chdr, a weak definition the linker keeps one of per image
+ * (section names are 16 bytes at most). As for the key header, Mach-O
+ * cannot subtract the linker's section$start/end symbols, so the table's
+ * bounds are zero here: skeys-seal writes them (the table is its section),
+ * and the runtime refuses an unsealed table anyway. `kind` is 0,
+ * SKEYS_CALL_F_NULL or SKEYS_CALL_F_RET0.
+ */
+#define SKEYS__ASM_CALL(name, kind)                                            \
+	".pushsection __TEXT,__skeys_tramp,regular,pure_instructions\n\t"      \
+	SKEYS__CALL_ALIGN                                                      \
+	".globl _skeys__tramp_" #name "\n\t"                                   \
+	".private_extern _skeys__tramp_" #name "\n\t"                          \
+	"_skeys__tramp_" #name ":\n\t"                                         \
+	SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	SKEYS__CALL_ALIGN                                                      \
+	".popsection\n\t"                                                      \
+	".pushsection __DATA,__skeys_calls,regular,live_support\n\t"           \
+	".p2align 2\n\t"                                                       \
+	"l_skeys_call_" #name ":\n\t"                                          \
+	".long _skeys__tramp_" #name " + " SKEYS__CALL_SLOT                    \
+	" - l_skeys_call_" #name "\n\t"                                        \
+	".long _skeys__tramp_" #name " + " SKEYS__CALL_SLOT " + "              \
+	SKEYS__CALL_SLOT_LEN " - (l_skeys_call_" #name " + 4)\n\t"             \
+	".long _skeys__call_" #name " + " #kind                                \
+	" - (l_skeys_call_" #name " + 8)\n\t"                                  \
+	".popsection\n\t"                                                      \
+	".ifndef _skeys__calls_header\n\t"                                     \
+	".pushsection __DATA,__skeys_chdr\n\t"                                 \
+	".p2align 3\n\t"                                                       \
+	".globl _skeys__calls_header\n\t"                                      \
+	".weak_definition _skeys__calls_header\n\t"                            \
+	".private_extern _skeys__calls_header\n\t"                             \
+	"_skeys__calls_header:\n\t"                                            \
+	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long 0, 0\n\t"                                                       \
+	".popsection\n\t"                                                      \
+	".endif\n"
+
+/*
  * Registration in C: every translation unit emits the same weak constructor
  * and destructor (clang registers the destructor with __cxa_atexit for the
  * image, so a dylib unregisters at dlclose). The linker keeps one copy, but
