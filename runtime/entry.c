@@ -38,7 +38,6 @@ struct skeys_fn_state {
 	uintptr_t entry; /* the list's address: the first nop */
 	uintptr_t to;    /* traced: the stub the pad calls; redirected: where it jumps */
 	uintptr_t patch; /* the patch point (entry_places()) */
-	uint64_t bytes;  /* what the patch point holds, as the first bytes of a word */
 	uint8_t state;
 	uint8_t endbr; /* bytes of endbr64 between the function and its patch point */
 	/*
@@ -156,7 +155,6 @@ static int list_check(struct skeys_module *m)
 	uint64_t sum = SKEYS_TABLE_CHECKSUM_INIT, delta;
 	struct skeys_fn_state *st;
 	size_t i, n;
-	uint64_t idle = skeys_word_load(nop5);
 
 	if (m->fn || m->fn_error)
 		return m->fn_error;
@@ -206,7 +204,6 @@ static int list_check(struct skeys_module *m)
 		entry_places(m, st[i].entry, &fn, &patch);
 		st[i].patch = patch;
 		st[i].endbr = (uint8_t)(patch - fn);
-		st[i].bytes = idle;
 	}
 	m->fn = st;
 	return 0;
@@ -269,19 +266,21 @@ static bool rel32_reaches(uintptr_t from, uintptr_t to)
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
 
-/* One function going to a state: what is queued, kept once written. */
+/* One function going to the batch's state: what is queued, kept once written. */
 struct change {
 	struct skeys_fn_state *s;
 	uintptr_t to;
-	uint64_t bytes;
-	uint8_t state;
 };
 
-/* The changes and the batch that writes them, patch k for change k until written. */
+/*
+ * The changes and the batch that writes them, patch k for change k until
+ * written. Every change of one batch goes to one state (all_set, one_set).
+ */
 struct changes {
 	struct skeys_batch b;
 	struct change *c;
 	size_t n, cap;
+	uint8_t state;
 };
 
 /* Room for `more` changes, in both arrays: one allocation for a whole attach_all. */
@@ -318,7 +317,7 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 	    uintptr_t to)
 {
 	struct skeys_patch *p;
-	uint64_t bytes;
+	uint64_t old, new_;
 	int err;
 
 	if (s->state == state && (state == FN_IDLE || s->to == to))
@@ -328,12 +327,13 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 	err = changes_room(cs, 1);
 	if (err)
 		return err;
-	bytes = pad_word(state, s->patch, to);
+	old = pad_word(s->state, s->patch, s->to);
+	new_ = pad_word(state, s->patch, to);
 	p = &cs->b.p[cs->b.n];
 	p->addr = s->patch;
 	p->len = SKEYS_FENTRY_PATCH;
-	memcpy(p->old, &s->bytes, sizeof(p->old));
-	memcpy(p->new_, &bytes, sizeof(p->new_));
+	memcpy(p->old, &old, sizeof(p->old));
+	memcpy(p->new_, &new_, sizeof(p->new_));
 	p->jumps = state == FN_REDIRECTED;
 	if (p->jumps)
 		p->target = to;
@@ -344,7 +344,8 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 	err = skeys_batch_add(&cs->b, m);
 	if (err)
 		return err;
-	cs->c[cs->n++] = (struct change){ s, to, bytes, (uint8_t)state };
+	cs->c[cs->n++] = (struct change){ s, to };
+	cs->state = (uint8_t)state;
 	return 0;
 }
 
@@ -359,9 +360,8 @@ static int changes_write(struct changes *cs)
 	for (k = 0; k < cs->n; k++) {
 		struct skeys_fn_state *s = cs->c[k].s;
 
-		s->state = cs->c[k].state;
-		s->to = s->state == FN_IDLE ? 0 : cs->c[k].to;
-		s->bytes = cs->c[k].bytes;
+		s->state = cs->state;
+		s->to = cs->state == FN_IDLE ? 0 : cs->c[k].to;
 	}
 	return 0;
 }
@@ -396,7 +396,7 @@ static int add_attach(struct changes *cs, struct skeys_module *m, struct skeys_f
 /* Every function of every module (`only`: of that one) traced, or detached (handler NULL). */
 static int all_set(struct skeys_module *only, skeys_entry_fn *handler, void *data)
 {
-	struct changes cs = { { 0 }, NULL, 0, 0 };
+	struct changes cs = { { 0 }, NULL, 0, 0, FN_IDLE };
 	struct skeys_module *m;
 	size_t i, n, total = 0;
 	int err = 0;
@@ -431,7 +431,7 @@ static int all_set(struct skeys_module *only, skeys_entry_fn *handler, void *dat
 static int one_set(void *function, unsigned state, unsigned from, skeys_entry_fn *handler,
 		   void *arg)
 {
-	struct changes cs = { { 0 }, NULL, 0, 0 };
+	struct changes cs = { { 0 }, NULL, 0, 0, FN_IDLE };
 	struct skeys_module *m = NULL;
 	struct skeys_fn_state *s;
 	uintptr_t to = 0;
