@@ -165,6 +165,36 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
  * site (runtime/call.c).
  */
 int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p);
+/*
+ * The same without a copy: skeys_batch_room() makes room for `more`
+ * patches, the caller fills b->p[b->n] (addr, target, old, new_, len,
+ * jumps) and skeys_batch_add() checks and queues it as skeys_batch_queue()
+ * does. For many rewrites in a row (runtime/entry.c).
+ */
+int skeys_batch_room(struct skeys_batch *b, size_t more);
+int skeys_batch_add_checked(struct skeys_batch *b, struct skeys_module *m);
+static inline int skeys_batch_add(struct skeys_batch *b, struct skeys_module *m)
+{
+	struct skeys_patch *q = &b->p[b->n];
+	const struct skeys_segment *seg = b->n ? b->p[b->n - 1].seg : NULL;
+	uint64_t mask = skeys_site_mask(q->len);
+
+	/*
+	 * Inline, the common case: in the last patch's segment, a word from
+	 * its end, holding q->old. Anything else is checked (and named) by
+	 * skeys_batch_add_checked().
+	 */
+	if (seg && q->addr >= seg->start && q->addr + 8 > q->addr && q->addr + 8 <= seg->end &&
+	    !((skeys_word_load((const void *)q->addr) ^ skeys_word_load(q->old)) & mask)) {
+		q->mask = mask;
+		q->run = 0;
+		q->seg = seg;
+		b->n++;
+		b->sorted = false;
+		return 0;
+	}
+	return skeys_batch_add_checked(b, m);
+}
 /* Tests only, never exported: see a multi-threaded write between its phases
  * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));

@@ -156,19 +156,24 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 	return 0;
 }
 
-int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+int skeys_batch_room(struct skeys_batch *b, size_t more)
 {
-	struct skeys_patch *q;
-	int err = batch_reserve(b, 1);
+	return batch_reserve(b, more);
+}
 
-	if (err)
-		return err;
-	q = &b->p[b->n];
-	*q = *p;
+int skeys_batch_add_checked(struct skeys_batch *b, struct skeys_module *m)
+{
+	struct skeys_patch *q = &b->p[b->n];
+	const struct skeys_segment *seg = b->n ? b->p[b->n - 1].seg : NULL;
+
 	q->mask = skeys_site_mask(q->len);
 	q->run = 0;
-	q->seg = segment_of(m, q->addr, q->len);
-	if (!q->seg) {
+	/* Code queued in address order is mostly in the last one's segment. */
+	if (!seg || q->addr < seg->start || q->addr + q->len > seg->end ||
+	    q->addr + q->len < q->addr)
+		seg = segment_of(m, q->addr, q->len);
+	q->seg = seg;
+	if (!seg) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx is outside the module's code",
 			  m->name, (unsigned long)q->addr);
 		return SKEYS_ERR_OUTSIDE;
@@ -185,6 +190,16 @@ int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struc
 	b->n++;
 	b->sorted = false;
 	return 0;
+}
+
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+{
+	int err = batch_reserve(b, 1);
+
+	if (err)
+		return err;
+	b->p[b->n] = *p;
+	return skeys_batch_add_checked(b, m);
 }
 
 /* Where a thread trapped at each site goes: where its new (or, going back, old) instruction leads. */
