@@ -224,13 +224,14 @@ static bool arm_verify(const struct skeys_image *img, uint64_t slot, const uint8
 	return word_verify(&arm_tramp, img, slot, t, call, kind, err, errlen);
 }
 
-/* ---- i686: 6-byte slot, then a register-keeping jump through lit --------- */
+/* ---- i686: 6-byte slot, a register-keeping jump through lit, ret0 at 26 -- */
 
 static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
 			uint64_t call, unsigned kind, char *err, size_t errlen)
 {
-	static const uint8_t far[6] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90 };
-	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	static const uint8_t far[6] = { 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 };  /* nopw */
+	static const uint8_t ret0[6] = { 0xeb, 0x18, 0xcc, 0xcc, 0xcc, 0xcc }; /* jmp ret0 */
+	static const uint8_t stub[4] = { 0x31, 0xc0, 0x99, 0xc3 }; /* xor %eax,%eax; cltd; ret */
 	/* push %eax; call 1f; 1: pop %eax; push disp(%eax); mov 4(%esp),%eax; ret $4 */
 	static const uint8_t head[9] = { 0x50, 0xe8, 0, 0, 0, 0, 0x58, 0xff, 0xb0 };
 	static const uint8_t end[7] = { 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00 };
@@ -241,6 +242,11 @@ static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint
 		snprintf(err, errlen, "expected at offset 6 the jump through the call object "
 			 "0x%" PRIx64 " (push %%eax; call; pop %%eax; push lit(%%eax); ...; ret $4)",
 			 call);
+		return false;
+	}
+	if (memcmp(t + 26, stub, sizeof(stub))) {
+		snprintf(err, errlen, "expected the return-0 stub (31 c0 99 c3) at offset 26, "
+			 "found %02x %02x %02x %02x", t[26], t[27], t[28], t[29]);
 		return false;
 	}
 	if (!memcmp(t, want, 6))
@@ -275,7 +281,7 @@ static const struct skeys_call_arch rows[] = {
 	{
 		.id = SKEYS_ARCH_I386,
 		.slot_len = 6,
-		.span = 26, /* slot and tail */
+		.span = 30, /* slot, tail, ret0 */
 		.verify = i686_verify,
 		.format = "elf",
 		.r_relative = 8, /* R_386_RELATIVE */

@@ -67,6 +67,24 @@ SKEYS_DEFINE_CALL_NULL(hook, bump);
 SKEYS_DEFINE_CALL_RET0(r0, add1);
 SKEYS_DEFINE_CALL(far, twice);
 #if defined(__i386__)
+static long long wide(void)
+{
+	return 0x100000001LL;
+}
+
+/* A 64-bit result comes back in %edx:%eax: the return-0 stub clears both. */
+SKEYS_DEFINE_CALL_RET0(r64, wide);
+
+/* r64's trampoline called with %edx = -1, as a caller's leftover could be. */
+static long long call_r64_dirty_edx(void)
+{
+	long long (*fn)(void) = skeys_call(r64);
+	long long r;
+
+	__asm__ volatile("movl $-1, %%edx\n\tcall *%1" : "=A"(r), "+c"(fn) : : "cc", "memory");
+	return r;
+}
+
 static int __attribute__((regparm(3))) sum3(int a, int b, int c)
 {
 	return a + 2 * b + 3 * c;
@@ -136,7 +154,7 @@ static int form_at(const unsigned char *p)
 	/* (PE's i386 trampoline is x86-64's: <skeys/arch/i386.h>) */
 	return p[0] == 0xe9 ? F_NEAR : p[0] == 0xff ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
 #elif defined(__i386__)
-	return p[0] == 0xe9 ? F_NEAR : p[0] == 0x0f ? F_FAR : p[0] == 0x31 ? F_RET0 : F_OTHER;
+	return p[0] == 0xe9 ? F_NEAR : p[0] == 0x66 ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
 #else
 	{
 		/* One word: nop (through lit), a jump to the return-0 stub, or a jump. */
@@ -483,6 +501,11 @@ int main(int argc, char **argv)
 	CHECK(skeys_call(r0)(5) == 0 && skeys_call_query(r0) == NULL);
 	CHECK(skeys_call_update(r0, add2) == 0);
 	CHECK(skeys_call(r0)(5) == 7);
+#if defined(__i386__)
+	CHECK(call_r64_dirty_edx() == 0);
+	CHECK(skeys_call_update(r64, wide) == 0 && call_r64_dirty_edx() == 0x100000001LL);
+	CHECK(skeys_call_update(r64, NULL) == 0 && call_r64_dirty_edx() == 0);
+#endif
 
 	/* A libc function: far from a PIE executable, possibly near otherwise. */
 	CHECK(skeys_call(far)(4) == 8);
