@@ -205,6 +205,22 @@ int64_t skeys_image_offset(const struct skeys_image *img, uint64_t addr, uint64_
 	return (int64_t)(s->offset + (addr - s->addr));
 }
 
+const struct skeys_section *skeys_image_section_named(const struct skeys_image *img,
+						      const char *name)
+{
+	for (size_t i = 0; i < img->n_sections; i++)
+		if (!strcmp(img->sections[i].name, name))
+			return &img->sections[i];
+	return NULL;
+}
+
+const uint8_t *skeys_image_bytes(const struct skeys_image *img, uint64_t addr, uint64_t len)
+{
+	int64_t off = skeys_image_offset(img, addr, len);
+
+	return off < 0 ? NULL : img->buf + off;
+}
+
 /* Index of the last symbol with address <= addr, or n when none. */
 static size_t symbol_floor(const struct skeys_symbol *s, size_t n, uint64_t addr)
 {

@@ -165,6 +165,11 @@ const struct skeys_section *skeys_image_section_at(const struct skeys_image *img
 						   uint64_t addr, uint64_t len);
 /* File offset of [addr, addr + len) if those bytes are all in the file, else -1. */
 int64_t skeys_image_offset(const struct skeys_image *img, uint64_t addr, uint64_t len);
+/* The mapped section called `name`, or NULL. */
+const struct skeys_section *skeys_image_section_named(const struct skeys_image *img,
+						      const char *name);
+/* The file's bytes at [addr, addr + len), or NULL (not in the file). */
+const uint8_t *skeys_image_bytes(const struct skeys_image *img, uint64_t addr, uint64_t len);
 /* The function containing `addr`, or NULL. */
 const struct skeys_symbol *skeys_image_func_at(const struct skeys_image *img,
 					       uint64_t addr);

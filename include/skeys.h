@@ -83,10 +83,20 @@ extern "C" {
  * takes the user's semicolon. `key` is the address of the key, or of an
  * array's first element, `n` the number of keys there.
  */
+/* Never called: no -fpatchable-function-entry nops for skeys_entry_attach_all(). */
+#if defined(__has_attribute)
+#if __has_attribute(patchable_function_entry)
+#define SKEYS__NOT_PATCHABLE __attribute__((patchable_function_entry(0, 0)))
+#endif
+#endif
+#ifndef SKEYS__NOT_PATCHABLE
+#define SKEYS__NOT_PATCHABLE
+#endif
 #define SKEYS__CAT2(a, b) a##b
 #define SKEYS__CAT(a, b) SKEYS__CAT2(a, b)
 #define SKEYS__NAME(id, type, key, n)                                          \
-	__attribute__((used)) static void SKEYS__CAT(skeys__name_, id)(void)   \
+	__attribute__((used)) SKEYS__NOT_PATCHABLE static void                 \
+	SKEYS__CAT(skeys__name_, id)(void)                                     \
 	{                                                                      \
 		__asm__(SKEYS__ASM_NAME(#id)                                   \
 			: /* no outputs */                                     \
@@ -267,6 +277,12 @@ enum skeys_error {
 	 * Delete the breakpoint (or the probe) and switch again.
 	 */
 	SKEYS_ERR_BREAKPOINT = -4009,
+	/*
+	 * Not a function entry the registered modules list (not compiled with
+	 * -fpatchable-function-entry, its module without <skeys.h>, or its
+	 * pad too short to patch): <skeys/entry.h>.
+	 */
+	SKEYS_ERR_NOTPATCHABLE = -4010,
 };
 
 const char *skeys_strerror(int err);
@@ -366,6 +382,7 @@ void skeys_module_unregister(const struct skeys_header *header);
 #endif
 
 #include <skeys/call.h>
+#include <skeys/entry.h>
 
 #ifndef SKEYS_NO_MODULE
 __asm__(SKEYS__ASM_MODULE);

@@ -87,6 +87,10 @@ struct skeys_module {
 	/* Its names table (runtime/names.c), empty for a header without one. */
 	const struct skeys_name *names;
 	size_t n_names;
+	/* Function entries (runtime/entry.c): the header's part, or NULL. */
+	const struct skeys_fentries *fent;
+	struct skeys_fn_state *fn; /* one per entry, once checked */
+	int fn_error;              /* why its entries cannot be patched, once checked */
 	struct skeys_module *next;
 };
 
@@ -244,6 +248,21 @@ int skeys_key_count(const struct skeys_key *key);
 int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
 /* skeys_call_set() (runtime/call.c). */
 int skeys_call_op(struct skeys_call *call, void (*fn)(void));
+
+/* ---- function entries (runtime/entry.c) -------------------------------- */
+
+enum skeys_entry_op {
+	SKEYS_ENTRY_OP_ATTACH,   /* handler, arg: its data */
+	SKEYS_ENTRY_OP_DETACH,
+	SKEYS_ENTRY_OP_REDIRECT, /* arg: the replacement */
+	SKEYS_ENTRY_OP_RESTORE,
+	SKEYS_ENTRY_OP_ATTACH_ALL, /* handler, arg: its data; function NULL */
+	SKEYS_ENTRY_OP_DETACH_ALL,
+};
+int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg);
+/* A module registered (its entries follow attach_all) or leaving. Lock held. */
+void skeys_entries_added(struct skeys_module *m);
+void skeys_entries_removed(struct skeys_module *m);
 
 /* ---- static-call slots (runtime/arch/call_<arch>.c) -------------------- */
 

@@ -61,6 +61,9 @@ SKEYS_API const char *skeys_strerror(int err)
 	case SKEYS_ERR_BREAKPOINT:
 		return "a site holds a breakpoint, probably a debugger's or a uprobe's: delete it, "
 		       "then switch the key";
+	case SKEYS_ERR_NOTPATCHABLE:
+		return "not a patchable function of a registered module (compile it with "
+		       "-fpatchable-function-entry=5 or more, include <skeys.h> in its module)";
 	}
 	if (err < 0 && err > -4096)
 		return strerror(-err);

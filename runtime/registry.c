@@ -113,7 +113,8 @@ static bool header_ok(const struct skeys_header *h)
 	return memcmp(h->magic, SKEYS_HEADER_MAGIC, sizeof(h->magic)) == 0 &&
 	       h->version == SKEYS_ABI_VERSION &&
 	       (h->header_size == SKEYS_HEADER_SIZE_V1 ||
-		h->header_size == SKEYS_HEADER_SIZE_NAMES) &&
+		h->header_size == SKEYS_HEADER_SIZE_NAMES ||
+		h->header_size == SKEYS_HEADER_SIZE_ENTRIES) &&
 	       h->entry_size == sizeof(struct skeys_entry) && skeys_arch_native() &&
 	       h->arch == (unsigned)skeys_arch_native()->id;
 }
@@ -417,8 +418,13 @@ void skeys_registry_add(const struct skeys_header *h)
 	m->seq = registered++;
 	if (m->state != SKEYS_MODULE_BAD)
 		skeys_names_attach(m);
+	if (h->header_size >= SKEYS_HEADER_SIZE_ENTRIES && m->state != SKEYS_MODULE_BAD)
+		m->fent = (const struct skeys_fentries *)(const void *)((const char *)h +
+									 SKEYS_HEADER_SIZE_NAMES);
 	insert_sorted(m);
 	generation++;
+	/* After skeys_entry_attach_all(), its functions are traced too. */
+	skeys_entries_added(m);
 	/* A key may have changed already: this module then starts out patched. */
 	if (toggles)
 		skeys_module_prepare(m);
@@ -447,6 +453,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 				if (o->proxies[i].real && (uintptr_t)o->proxies[i].real >= m->lo &&
 				    (uintptr_t)o->proxies[i].real < m->hi)
 					o->proxies[i].real = NULL;
+		skeys_entries_removed(m);
 		free(m->proxies);
 		free(m);
 		break;
@@ -557,7 +564,7 @@ static bool unregistered_key(const struct skeys_key *k)
 	struct skeys_module m;
 
 	memset(&m, 0, sizeof(m));
-	return !skeys_module_of(k) && skeys_os_module_lookup(k, &m) == 0 &&
+	return k && !skeys_module_of(k) && skeys_os_module_lookup(k, &m) == 0 &&
 	       (uintptr_t)k % _Alignof(struct skeys_key) == 0 && m.n_data &&
 	       in_data(&m, (uintptr_t)k, sizeof(*k)) &&
 	       (k->flags & SKEYS_KEY_MAGIC_MASK) == SKEYS_KEY_MAGIC;

@@ -19,7 +19,7 @@
 #ifdef SKEYS_TEST_RUNTIME_VERSION
 #define RUNTIME_VERSION SKEYS_TEST_RUNTIME_VERSION
 #else
-#define RUNTIME_VERSION 3u /* 2: call_set; 3: find, foreach and check_sealed */
+#define RUNTIME_VERSION 4u /* 2: call_set; 3: find, foreach and check_sealed; 4: entry_op */
 #endif
 
 struct skeys_ops {
@@ -32,6 +32,7 @@ struct skeys_ops {
 	int (*foreach)(int (*fn)(const char *name, struct skeys_key *k, void *data), void *data);
 	int (*check_sealed)(void);
 	int (*call_set)(struct skeys_call *call, void (*fn)(void));
+	int (*entry_op)(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg);
 };
 
 struct skeys_runtime {
@@ -51,6 +52,7 @@ static const struct skeys_ops local_ops = {
 	.foreach = skeys_foreach_impl,
 	.check_sealed = skeys_check_sealed_impl,
 	.call_set = skeys_call_op,
+	.entry_op = skeys_entry_op,
 };
 
 static void refused_add(const struct skeys_header *h)
@@ -98,6 +100,16 @@ static int refused_call_set(struct skeys_call *call, void (*fn)(void))
 	return SKEYS_ERR_ABI;
 }
 
+static int refused_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler,
+			    void *arg)
+{
+	(void)op;
+	(void)function;
+	(void)handler;
+	(void)arg;
+	return SKEYS_ERR_ABI;
+}
+
 /* A copy that met a leader of another version: everything fails, nothing is written. */
 static const struct skeys_ops refused_ops = {
 	.registry_add = refused_add,
@@ -109,6 +121,7 @@ static const struct skeys_ops refused_ops = {
 	.foreach = refused_foreach,
 	.check_sealed = refused_check,
 	.call_set = refused_call_set,
+	.entry_op = refused_entry_op,
 };
 
 /* Named from the port's note, which other copies read. */
@@ -221,4 +234,34 @@ SKEYS_API int skeys_check_sealed(void)
 SKEYS_API int skeys_call_set(struct skeys_call *call, void (*fn)(void))
 {
 	return ops()->call_set(call, fn);
+}
+
+SKEYS_API int skeys_entry_attach(void *function, skeys_entry_fn *handler, void *data)
+{
+	return ops()->entry_op(SKEYS_ENTRY_OP_ATTACH, function, handler, data);
+}
+
+SKEYS_API int skeys_entry_detach(void *function)
+{
+	return ops()->entry_op(SKEYS_ENTRY_OP_DETACH, function, NULL, NULL);
+}
+
+SKEYS_API int skeys_entry_redirect(void *function, void *replacement)
+{
+	return ops()->entry_op(SKEYS_ENTRY_OP_REDIRECT, function, NULL, replacement);
+}
+
+SKEYS_API int skeys_entry_restore(void *function)
+{
+	return ops()->entry_op(SKEYS_ENTRY_OP_RESTORE, function, NULL, NULL);
+}
+
+SKEYS_API int skeys_entry_attach_all(skeys_entry_fn *handler, void *data)
+{
+	return ops()->entry_op(SKEYS_ENTRY_OP_ATTACH_ALL, NULL, handler, data);
+}
+
+SKEYS_API int skeys_entry_detach_all(void)
+{
+	return ops()->entry_op(SKEYS_ENTRY_OP_DETACH_ALL, NULL, NULL, NULL);
 }

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "verify_calls.h"
+#include "verify_entries.h"
 #include "disasm.h"
 #include "emit.h"
 #include "names.h"
@@ -108,9 +109,9 @@ static const struct skeys_field
 	S_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
 	S_ERROR = { .key = "error", .fmt = ": %s" };
 
-/* calls: NULL for a slice of a universal file (no static calls there). */
+/* calls and entries: NULL for a slice of a universal file (none there). */
 static void emit_header(struct skeys_emit *e, const struct skeys_input *in,
-			const struct skeys_calls *calls)
+			const struct skeys_calls *calls, const struct skeys_fentries_check *fe)
 {
 	const struct skeys_check *c = &in->check;
 
@@ -124,8 +125,9 @@ static void emit_header(struct skeys_emit *e, const struct skeys_input *in,
 		skeys_emit_field_bool(e, &F_CHECKSUM, c->checksum_ok);
 	else
 		skeys_emit_field_null(e, &F_CHECKSUM);
-	/* The whole file: its key table and, where it has them, its static calls. */
-	skeys_emit_field_bool(e, &F_OK, skeys_check_ok(c) && (!calls || skeys_calls_ok(calls)));
+	/* The whole file: its key table and, where it has them, its static calls and entries. */
+	skeys_emit_field_bool(e, &F_OK, skeys_check_ok(c) && (!calls || skeys_calls_ok(calls)) &&
+						(!fe || skeys_fentries_ok(fe)));
 	skeys_emit_field_array(e, &F_ERRORS, c->n_errors);
 	for (size_t i = 0; i < c->n_errors; i++)
 		skeys_emit_field_str(e, NULL, c->errors[i]);
@@ -225,9 +227,9 @@ static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t
 }
 
 static void emit_all(struct skeys_emit *e, const struct skeys_input *in,
-		     const struct skeys_calls *calls)
+		     const struct skeys_calls *calls, const struct skeys_fentries_check *fe)
 {
-	emit_header(e, in, calls);
+	emit_header(e, in, calls, fe);
 	emit_keys(e, in);
 	skeys_emit_field_array(e, &F_SITES, in->check.n);
 	for (size_t i = 0; i < in->check.n; i++)
@@ -236,16 +238,20 @@ static void emit_all(struct skeys_emit *e, const struct skeys_input *in,
 	/* Only files with static calls have the array: key-only output stays as it was. */
 	if (calls && calls->present)
 		skeys_calls_emit(e, calls);
+	/* Only files with patchable functions have this one. */
+	if (fe && fe->n)
+		skeys_fentries_emit(e, fe);
 }
 
-static void dump_one(const struct skeys_input *in, bool json, const struct skeys_calls *calls)
+static void dump_one(const struct skeys_input *in, bool json, const struct skeys_calls *calls,
+		     const struct skeys_fentries_check *fe)
 {
 	struct skeys_emit e;
 
 	/* Text aligns its columns to their widest cell: a pass to measure first. */
 	skeys_emit_begin_form(&e, stdout, json ? SKEYS_EMIT_JSON : SKEYS_EMIT_TABLE);
 	do
-		emit_all(&e, in, calls);
+		emit_all(&e, in, calls, fe);
 	while (skeys_emit_again(&e));
 	skeys_emit_end(&e);
 }
@@ -269,7 +275,7 @@ static void dump_slices(const struct skeys_input *in, bool json)
 	for (i = 0; i < in->n_slices; i++) {
 		if (i)
 			fputs(json ? ",\n" : "\n", stdout);
-		dump_one(&in->slices[i], json, NULL);
+		dump_one(&in->slices[i], json, NULL, NULL);
 	}
 	if (json)
 		fputs("  ]\n}\n", stdout);
@@ -280,6 +286,7 @@ static int dump(const char *path, bool json)
 	char err[SKEYS_ERR_LEN];
 	struct skeys_input in;
 	struct skeys_calls calls;
+	struct skeys_fentries_check fe;
 	int rc = skeys_input_load(&in, path, 0);
 
 	if (rc)
@@ -289,11 +296,20 @@ static int dump(const char *path, bool json)
 		skeys_input_free(&in);
 		return SKEYS_EXIT_INPUT;
 	}
+	if (skeys_fentries_open(&fe, in.img, err, sizeof(err))) {
+		skeys_cli_error(path, "%s", err);
+		skeys_calls_close(&calls);
+		skeys_input_free(&in);
+		return SKEYS_EXIT_INPUT;
+	}
 	if (in.n_slices)
 		dump_slices(&in, json);
 	else
-		dump_one(&in, json, &calls);
-	rc = skeys_input_ok(&in) && skeys_calls_ok(&calls) ? SKEYS_EXIT_OK : SKEYS_EXIT_VERIFY;
+		dump_one(&in, json, &calls, &fe);
+	rc = skeys_input_ok(&in) && skeys_calls_ok(&calls) && skeys_fentries_ok(&fe)
+		     ? SKEYS_EXIT_OK
+		     : SKEYS_EXIT_VERIFY;
+	skeys_fentries_close(&fe);
 	skeys_calls_close(&calls);
 	skeys_input_free(&in);
 	return rc;

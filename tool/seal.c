@@ -10,6 +10,7 @@
 #include "disasm.h"
 #include "output.h"
 #include "verify_calls.h"
+#include "verify_entries.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +25,9 @@ static void help(FILE *f)
 	      "\n"
 	      "Verify every static-key site of a linked executable or shared library,\n"
 	      "then seal its table: sort it, record the entry count and checksum, and\n"
-	      "mark it sealed. The runtime only patches sealed modules.\n"
+	      "mark it sealed. The runtime only patches sealed modules. Static calls\n"
+	      "and functions compiled with -fpatchable-function-entry are verified\n"
+	      "and sealed too (their nops rewritten into one 5-byte patch point).\n"
 	      "\n"
 	      "  -o, --output OUT  write the sealed file to OUT instead of FILE\n"
 	      "  -c, --check       verify only; fail when FILE is not sealed. Writes nothing.\n"
@@ -249,7 +252,8 @@ static int seal_unit(struct skeys_input *u, const struct sink *sk, char *err, si
  * signature hashes, need every byte) the sealed copy is written whole.
  * Nothing is committed before all of it is proven.
  */
-static int seal(const struct opts *o, struct skeys_input *in, const struct skeys_calls *calls)
+static int seal(const struct opts *o, struct skeys_input *in, const struct skeys_calls *calls,
+		const struct skeys_fentries_check *fentries)
 {
 	char err[SKEYS_ERR_LEN];
 	const char *dest = o->out ? o->out : o->file;
@@ -260,8 +264,12 @@ static int seal(const struct opts *o, struct skeys_input *in, const struct skeys
 	struct sink sk = { NULL, NULL, NULL };
 	struct skeys_input *u;
 	size_t i, n = units_of(in, &u);
-	/* A call table is sealed into the copy, which is then written whole. */
-	bool streamed = !fmt->seal_finish && !in->n_slices && !calls->present;
+	/*
+	 * A call table, and function entries' pads, are sealed into the copy,
+	 * which is then written whole (the entries' part is in the header).
+	 */
+	bool streamed = !fmt->seal_finish && !in->n_slices && !calls->present &&
+			!skeys_fentries_pads(fentries);
 	int r, rc = SKEYS_EXIT_OK;
 
 	if (fmt->seal_prepare && fmt->seal_prepare(img, err, sizeof(err))) {
@@ -300,7 +308,8 @@ static int seal(const struct opts *o, struct skeys_input *in, const struct skeys
 			goto failed;
 		}
 	}
-	if (skeys_calls_seal(calls, sk.out, err, sizeof(err))) {
+	if (skeys_calls_seal(calls, sk.out, err, sizeof(err)) ||
+	    skeys_fentries_seal(fentries, sk.out, err, sizeof(err))) {
 		skeys_cli_error(o->file, "%s", err);
 		rc = SKEYS_EXIT_INPUT;
 		goto failed;
@@ -345,6 +354,7 @@ static int run(const struct opts *o)
 	char err[SKEYS_ERR_LEN];
 	struct skeys_input in;
 	struct skeys_calls calls;
+	struct skeys_fentries_check fentries;
 	const struct skeys_input *u;
 	/* Runs sealing one file take turns: the later one sees it sealed. */
 	int rc = skeys_input_load(&in, o->file, o->check ? 0 : SKEYS_FILE_LOCK);
@@ -357,8 +367,15 @@ static int run(const struct opts *o)
 		skeys_input_free(&in);
 		return SKEYS_EXIT_INPUT;
 	}
+	if (skeys_fentries_open(&fentries, in.img, err, sizeof(err))) {
+		skeys_cli_error(o->file, "%s", err);
+		skeys_calls_close(&calls);
+		skeys_input_free(&in);
+		return SKEYS_EXIT_INPUT;
+	}
 	skeys_input_report(&in);
 	skeys_calls_report(&calls, o->file);
+	skeys_fentries_report(&fentries, o->file);
 	n = skeys_input_units(&in, &u);
 	for (i = 0; i < n; i++) {
 		const struct skeys_check *c = &u[i].check;
@@ -374,20 +391,30 @@ static int run(const struct opts *o)
 				calls.n);
 	if (o->check && calls.present && !calls.sealed)
 		skeys_cli_error(o->file, "call table not sealed (run skeys-seal on it after linking)");
-	if (!skeys_input_ok(&in) || !skeys_calls_ok(&calls)) {
+	if (fentries.n_bad)
+		skeys_cli_error(o->file, "%zu of %zu function entries failed verification",
+				fentries.n_bad, fentries.n);
+	if (o->check && !skeys_fentries_sealed(&fentries) && !fentries.sealed)
+		skeys_cli_error(o->file, "function entries not sealed (run skeys-seal on it after "
+					 "linking)");
+	if (!skeys_input_ok(&in) || !skeys_calls_ok(&calls) || !skeys_fentries_ok(&fentries)) {
 		if (!o->check)
 			skeys_cli_error(o->file, "verification failed: nothing written");
 		rc = SKEYS_EXIT_VERIFY;
 	} else if (o->check) {
-		rc = skeys_input_sealed(&in) && skeys_calls_sealed(&calls) ? SKEYS_EXIT_OK
-									  : SKEYS_EXIT_VERIFY;
-	} else if (skeys_input_sealed(&in) && skeys_calls_sealed(&calls)) {
+		rc = skeys_input_sealed(&in) && skeys_calls_sealed(&calls) &&
+				     skeys_fentries_sealed(&fentries)
+			     ? SKEYS_EXIT_OK
+			     : SKEYS_EXIT_VERIFY;
+	} else if (skeys_input_sealed(&in) && skeys_calls_sealed(&calls) &&
+		   skeys_fentries_sealed(&fentries)) {
 		/* Already sealed and intact: leave the file alone, keep its mtime. */
 		if (o->out && !same_file(o->file, o->out))
 			rc = write_result(o, &in, in.img->buf);
 	} else {
-		rc = seal(o, &in, &calls);
+		rc = seal(o, &in, &calls, &fentries);
 	}
+	skeys_fentries_close(&fentries);
 	skeys_calls_close(&calls);
 	skeys_input_free(&in);
 	return rc;

@@ -44,23 +44,6 @@ static unsigned call_flags(const struct skeys_image *img)
 	return 3 * ptr_size(img);
 }
 
-static const struct skeys_section *section_named(const struct skeys_image *img,
-						 const char *name)
-{
-	for (size_t i = 0; i < img->n_sections; i++)
-		if (!strcmp(img->sections[i].name, name))
-			return &img->sections[i];
-	return NULL;
-}
-
-/* The file's bytes at [addr, addr + len), or NULL. */
-static const uint8_t *bytes_at(const struct skeys_image *img, uint64_t addr, uint64_t len)
-{
-	int64_t off = skeys_image_offset(img, addr, len);
-
-	return off < 0 ? NULL : img->buf + off;
-}
-
 static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static bool call_error(struct skeys_call_check *c, size_t *n_bad, const char *fmt, ...)
@@ -95,9 +78,10 @@ static bool reloc_target(const struct skeys_image *img, const struct skeys_call_
 			 uint64_t addr, uint64_t word, char *out, size_t len)
 {
 	bool is64 = ptr_size(img) == 8;
-	const struct skeys_section *rel = section_named(img, is64 ? ".rela.dyn" : ".rel.dyn");
-	const struct skeys_section *sym = section_named(img, ".dynsym");
-	const struct skeys_section *str = section_named(img, ".dynstr");
+	const struct skeys_section *rel =
+		skeys_image_section_named(img, is64 ? ".rela.dyn" : ".rel.dyn");
+	const struct skeys_section *sym = skeys_image_section_named(img, ".dynsym");
+	const struct skeys_section *str = skeys_image_section_named(img, ".dynstr");
 	unsigned rsize = is64 ? 24 : 8, ssize = is64 ? 24 : 16;
 	const uint8_t *r, *s;
 
@@ -157,8 +141,8 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 	const struct skeys_call_arch *ca = cs->arch;
 	const struct skeys_section *code = skeys_image_section_at(img, c->slot, ca->span);
 	const struct skeys_section *data = skeys_image_section_at(img, c->call, call_size(img));
-	const uint8_t *t = bytes_at(img, c->slot, ca->span);
-	const uint8_t *o = bytes_at(img, c->call, call_size(img));
+	const uint8_t *t = skeys_image_bytes(img, c->slot, ca->span);
+	const uint8_t *o = skeys_image_bytes(img, c->call, call_size(img));
 	char why[256];
 	uint32_t flags;
 	uint64_t lit;
@@ -196,16 +180,17 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 				  "not a fixup the loader applies", c->call);
 	if (how == 2)
 		return true; /* bound to a symbol of another image, named */
-	/* ELF32 (REL): the bytes are the addend of a relocation, if any. */
-	if (lit && ptr_size(img) == 8)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else if (reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
-		;
-	else if (lit)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else
+	/*
+	 * ELF64: the bytes, or the relocation where they are zero. ELF32
+	 * (REL): the bytes are the addend of a relocation, if any.
+	 */
+	if (!(lit && ptr_size(img) == 8) &&
+	    reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
+		return true;
+	if (!lit)
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
+	name_code(img, ca, lit, c->target, sizeof(c->target));
 	return true;
 }
 
@@ -219,7 +204,7 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 {
 	const struct skeys_image *img = cs->img;
 	/* The call table's header is of the first size: it has no names table. */
-	const uint8_t *h = bytes_at(img, hs->addr, SKEYS_HEADER_SIZE_V1);
+	const uint8_t *h = skeys_image_bytes(img, hs->addr, SKEYS_HEADER_SIZE_V1);
 	const struct skeys_section *ts;
 	uint64_t stop;
 
@@ -241,7 +226,7 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 		 * written by sealing: the table is its section, or empty when
 		 * dead stripping took every entry.
 		 */
-		ts = section_named(img, SKEYS_SECTION_CALLS);
+		ts = skeys_image_section_named(img, SKEYS_SECTION_CALLS);
 		cs->table_addr = ts ? ts->addr : hs->addr + SKEYS_HEADER_SIZE_V1;
 		stop = ts ? ts->addr + ts->size : cs->table_addr;
 		cs->bounds_unset = true;
@@ -250,11 +235,11 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 	}
 	ts = skeys_image_section_at(img, cs->table_addr, stop - cs->table_addr);
 	if (stop < cs->table_addr || (stop - cs->table_addr) % 12 || !ts ||
-	    !bytes_at(img, cs->table_addr, stop - cs->table_addr))
+	    !skeys_image_bytes(img, cs->table_addr, stop - cs->table_addr))
 		return false;
 	cs->n = (size_t)(stop - cs->table_addr) / 12;
 	if (cs->n)
-		cs->table_off = (uint64_t)(bytes_at(img, cs->table_addr, cs->n * 12) - img->buf);
+		cs->table_off = (uint64_t)(skeys_image_bytes(img, cs->table_addr, cs->n * 12) - img->buf);
 	return true;
 }
 
@@ -267,7 +252,7 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 	cs->img = img;
 	hs = img->n_slices || !img->format->calls_section
 		     ? NULL
-		     : section_named(img, img->format->calls_section);
+		     : skeys_image_section_named(img, img->format->calls_section);
 	if (!hs)
 		return 0;
 	cs->present = true;

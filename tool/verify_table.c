@@ -123,11 +123,16 @@ bool skeys_check_header_read(struct skeys_check *c)
 
 	if (!section_sound(c, s))
 		return false;
-	/* A header with the names table's bounds, or one from before them. */
-	if (s->size != HDR_SIZE && s->size != SKEYS_HEADER_SIZE_V1) {
+	/*
+	 * A header with the function entries part (verify_entries.c reads
+	 * it), with the names table's bounds, or one from before them.
+	 */
+	if (s->size != HDR_SIZE && s->size != SKEYS_HEADER_SIZE_V1 &&
+	    s->size != SKEYS_HEADER_SIZE_ENTRIES) {
 		skeys_check_table_error(c, "section %s is %" PRIu64 " bytes, a header is %u (%" PRIu64
-					   " with the names table)",
-					s->name, s->size, SKEYS_HEADER_SIZE_V1, HDR_SIZE);
+					   " with the names table, %u with function entries)",
+					s->name, s->size, SKEYS_HEADER_SIZE_V1, HDR_SIZE,
+					SKEYS_HEADER_SIZE_ENTRIES);
 		return false;
 	}
 	c->hdr_addr = s->addr;

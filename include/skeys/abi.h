@@ -99,6 +99,49 @@ struct skeys_header {
 #define SKEYS_HEADER_SEALED 0x1u
 #define SKEYS_HEADER_SIZE_V1 40u /* without the names table's bounds */
 #define SKEYS_HEADER_SIZE_NAMES 48u /* with them: SKEYS_HEADER_SIZE, sizeof(struct skeys_header) */
+/* With struct skeys_fentries after them (ELF): see below. */
+#define SKEYS_HEADER_SIZE_ENTRIES 80 /* no suffix: the assembler reads it too */
+
+/*
+ * Function entries (<skeys/entry.h>). An ELF module header is followed, in
+ * its section, by this part (header_size SKEYS_HEADER_SIZE_ENTRIES): the
+ * bounds of the compiler's __patchable_function_entries section, one
+ * absolute address per function compiled with -fpatchable-function-entry
+ * (relocated at load), and what skeys-seal found there, so that the
+ * runtime reads the table where it lies and decodes nothing. An entry
+ * points at the function's first nop: its symbol is `prefix` bytes further
+ * (the nops before it), or 4 bytes back when the prefix is 0 and the
+ * function starts with endbr64. After the symbol, and after its endbr64 if
+ * it has one, come `pad` bytes of nops, which skeys-seal rewrites into the
+ * patch point, the 5-byte nop 0f 1f 44 00 00, followed by nops for the rest.
+ */
+struct skeys_fentries {
+	int32_t start;     /* the first entry, relative to this field */
+	int32_t stop;      /* the end of the entries, relative to this field */
+	uint32_t flags;    /* SKEYS_FENTRIES_*, filled by skeys-seal */
+	uint32_t count;    /* entries, filled when sealed */
+	uint8_t addr_size; /* bytes of an entry: the module's pointer size */
+	uint8_t prefix;    /* sealed: nops before each function's symbol */
+	uint8_t pad;       /* sealed: nops at each function's entry (5 or more) */
+	uint8_t reserved[5];
+	/*
+	 * Sealed: skeys_table_checksum() of the entries as 8-byte offsets from
+	 * the module header (entry minus header address, in the module's byte
+	 * order), which relocation does not change.
+	 */
+	uint64_t checksum;
+};
+
+#define SKEYS_FENTRIES_SEALED 0x1u
+#define SKEYS_FENTRIES_ENDBR 0x2u  /* some function starts with endbr64 */
+#define SKEYS_FENTRIES_SIZE 32
+#define SKEYS_FENTRY_PATCH 5u       /* bytes of the patch point (x86) */
+/* The patch point's forms (x86): idle, call STUB, jmp DEST. */
+#define SKEYS_FENTRY_NOP5 { 0x0f, 0x1f, 0x44, 0x00, 0x00 }
+#define SKEYS_FENTRY_CALL 0xe8
+#define SKEYS_FENTRY_JMP 0xe9
+#define SKEYS_FENTRY_ENDBR64 { 0xf3, 0x0f, 0x1e, 0xfa }
+#define SKEYS_SECTION_FENTRIES "__patchable_function_entries"
 
 /*
  * A key's name, one per SKEYS_DEFINE_* and SKEYS_IMPORT_* (not sealed, not
@@ -138,13 +181,14 @@ struct skeys_name {
  * left zero for skeys-seal. The format then writes `start` and `stop`,
  * `names_start` and `names_stop`.
  */
-#define SKEYS__ASM_HEADER_FIELDS                                               \
+#define SKEYS__ASM_HEADER_FIELDS_SIZED(size)                                   \
 	".ascii \"" SKEYS_HEADER_MAGIC "\"\n\t"                                \
-	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", "                           \
-	SKEYS__STR(SKEYS_HEADER_SIZE) ", " SKEYS__STR(SKEYS_ENTRY_SIZE) ", "   \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", " size ", "                 \
+	SKEYS__STR(SKEYS_ENTRY_SIZE) ", "                                      \
 	SKEYS__STR(SKEYS__ARCH_ID) "\n\t"                                      \
 	".long 0, 0\n\t"                                                       \
 	".quad 0\n\t"
+#define SKEYS__ASM_HEADER_FIELDS SKEYS__ASM_HEADER_FIELDS_SIZED(SKEYS__STR(SKEYS_HEADER_SIZE))
 
 #ifdef __cplusplus
 #define SKEYS__STATIC_ASSERT(c, msg) static_assert(c, msg)
@@ -168,6 +212,12 @@ SKEYS__STATIC_ASSERT(offsetof(struct skeys_header, version) == 8 &&
 			     offsetof(struct skeys_header, names_start) == SKEYS_HEADER_SIZE_V1 &&
 			     sizeof(struct skeys_header) == SKEYS_HEADER_SIZE_NAMES,
 		     "struct skeys_header is laid out as SKEYS__ASM_HEADER_FIELDS writes it");
+SKEYS__STATIC_ASSERT(sizeof(struct skeys_fentries) == SKEYS_FENTRIES_SIZE &&
+			     offsetof(struct skeys_fentries, flags) == 8 &&
+			     offsetof(struct skeys_fentries, addr_size) == 16 &&
+			     offsetof(struct skeys_fentries, checksum) == 24 &&
+			     SKEYS_HEADER_SIZE_NAMES + SKEYS_FENTRIES_SIZE == SKEYS_HEADER_SIZE_ENTRIES,
+		     "struct skeys_fentries is laid out as <skeys/format/elf.h> writes it");
 
 /* Section names (ELF). */
 #define SKEYS_SECTION_TABLE "__skeys"

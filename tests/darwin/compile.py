@@ -16,8 +16,8 @@ import tempfile
 FLAGS = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Wpedantic', '-Werror', '-Wshadow',
          '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wformat=2',
          '-Wno-unused-parameter', '-fvisibility=hidden', '-ffreestanding', '-nostdlibinc']
-RUNTIME = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/call.c', 'runtime/write.c', 'runtime/log.c',
-           'runtime/names.c', 'runtime/env.c', 'runtime/os/darwin.c', 'runtime/os/posix.c']
+RUNTIME = ['runtime/shared.c', 'runtime/arch/generic.c', 'runtime/registry.c', 'runtime/patch.c', 'runtime/call.c', 'runtime/entry.c', 'runtime/write.c', 'runtime/log.c',
+           'runtime/arch/call_none.c', 'runtime/names.c', 'runtime/env.c', 'runtime/os/darwin.c', 'runtime/os/posix.c']
 API = ['skeys_key_enable', 'skeys_key_disable', 'skeys_key_inc', 'skeys_key_dec',
        'skeys_key_enabled', 'skeys_strerror', 'skeys_set_log', 'skeys_set_write_method',
        'skeys_module_register', 'skeys_module_unregister', 'skeys_find', 'skeys_foreach',

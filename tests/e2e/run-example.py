@@ -5,6 +5,8 @@ run the sealed result.
 
   run-example.py {make,cmake,meson,cc} --source-root S --build-root B \\
       --seal build/tool/skeys-seal --dump build/tool/skeys-dump --workdir W
+  run-example.py {trace,livepatch} ...   examples/trace, examples/livepatch
+                                         (function entries) with their Makefiles
 
 skeys is found through pkg-config, from a skeys.pc written here that points
 at the source tree's include/ and the build tree's libskeys. (Meson's own
@@ -14,6 +16,7 @@ Exit: 0 pass, 1 fail, 77 skip (make, cmake or cc not installed).
 """
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -33,10 +36,59 @@ def tool(name):
     return path
 
 
+# What each function-entries example must print: the counts that do not
+# depend on how the compiler shaped the recursion of fib (2 threads x 20
+# rounds of the work), and the livepatch's three states.
+ENTRIES_WANT = {
+    "trace": ["      4000  is_prime", "       400  collatz_steps", "        40  checksum",
+              "         2  work", "  fib ("],
+    "livepatch": ["before: February 1900 has 29 days", "patched: February 1900 has 28 days",
+                  "restored: February 1900 has 29 days"],
+}
+
+
+def entries_example(name, src, seal, dump, work, env):
+    """Build examples/NAME with its Makefile (gcc, then clang), dump and run it."""
+    make = tool("make")
+    tool("pkg-config")
+    try:
+        for cc in ("gcc", "clang"):
+            if not shutil.which(cc):
+                print(f"  {cc} not installed: not built with it")
+                continue
+            d = os.path.join(work, cc)
+            os.makedirs(d)
+            mk = os.path.join(src, "examples", name, "Makefile")
+            run([make, "-f", mk, "CC=" + cc, "SKEYS_SEAL=" + seal], env, cwd=d,
+                what=f"make ({cc})")
+            exe = os.path.join(d, name)
+            listed = json.loads(run([dump, "--json", exe], env, what="skeys-dump --json"))
+            names = {e["function"].split("+")[0] for e in listed.get("function_entries", [])
+                     if e["ok"]}
+            want = {"days_in_february"} if name == "livepatch" else {"fib", "is_prime", "work"}
+            if not want <= names:
+                raise Failure(f"skeys-dump's function_entries lack {sorted(want - names)}")
+            out = run([exe], env, what=f"run {name}")
+            sys.stdout.write(out)
+            for want in ENTRIES_WANT[name]:
+                if want not in out:
+                    raise Failure(f"{name}'s output lacks {want!r}")
+            # fib(15) once a round at least (the compilers turn part of its
+            # recursion into loops, gcc and clang differently).
+            fib = [int(l.split()[0]) for l in out.splitlines() if l.split()[1:2] == ["fib"]]
+            if name == "trace" and not (fib and fib[0] >= 40):
+                raise Failure("fib not counted at least 40 times")
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
+    print("PASS")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("system", choices=["make", "cmake", "meson", "cc"])
+    ap.add_argument("system", choices=["make", "cmake", "meson", "cc", "trace", "livepatch"])
     ap.add_argument("--source-root", required=True)
     ap.add_argument("--build-root", required=True)
     ap.add_argument("--seal", required=True)
@@ -77,6 +129,8 @@ Libs.private: -pthread -ldl
     env["LC_ALL"] = "C"  # make's "is up to date" is checked below
 
     try:
+        if args.system in ("trace", "livepatch"):
+            return entries_example(args.system, src, seal, args.dump, work, env)
         if args.system == "make":
             make = tool("make")
             tool("pkg-config")

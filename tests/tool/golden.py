@@ -106,6 +106,10 @@ def norm_json(d):
         for f in ('function', 'target_function'):
             s[f] = norm_name(s[f])
         sites.append(s)
+    if 'function_entries' in d:
+        d['function_entries'] = sorted(
+            (dict(e, address='ADDR', function=norm_name(e['function']))
+             for e in d['function_entries']), key=lambda e: json.dumps(e, sort_keys=True))
     # Whole-record order: records that tie are identical, so layout cannot show.
     d['keys'] = sorted(keys, key=lambda k: json.dumps(k, sort_keys=True))
     d['sites'] = sorted(sites, key=lambda s: (s['function'], s['key'], s['branch'],
@@ -277,7 +281,8 @@ def render_text(d):
     def status(x):
         return words(x['ok'], 'ok', 'BAD') + (': ' + esc(x['error']) if 'error' in x else '')
     known('top-level', d, ('file', 'format', 'arch', 'sealed', 'count', 'entries',
-                           'checksum_ok', 'ok', 'errors', 'keys', 'sites'))
+                           'checksum_ok', 'ok', 'errors', 'keys', 'sites',
+                           'function_entries'))
     out = ['%s: %s %s, %s, header count %d, %d sites, %s, %s' % (
         esc(d['file']), esc(d['format']), esc(d['arch']),
         words(d['sealed'], 'sealed', 'NOT sealed (run skeys-seal)'), d['count'], d['entries'],
@@ -299,6 +304,12 @@ def render_text(d):
                      '%s <%s>' % (s['target'], esc(s['target_function'])), status(s)])
     out += render_table('Sites', ['ADDRESS', 'FUNCTION', 'KEY', 'BRANCH', 'INSN', 'LEN',
                                   'TARGET', 'STATUS'], rows)
+    rows = []
+    for e in d.get('function_entries', []):
+        known('function entry', e, ('function', 'address', 'nops', 'prefix', 'ok', 'error'))
+        rows.append([esc(e['function']), e['address'], str(e['nops']), str(e['prefix']),
+                     status(e)])
+    out += render_table('Functions', ['FUNCTION', 'ADDRESS', 'NOPS', 'PREFIX', 'STATUS'], rows)
     out += render_list('Errors', [esc(e) for e in d['errors']])
     return '\n'.join(out) + '\n'
 

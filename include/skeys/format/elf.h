@@ -50,6 +50,37 @@
 #endif
 
 /*
+ * The function entries part of the module header (struct skeys_fentries):
+ * the bounds of the compiler's table of patchable functions, the rest left
+ * for skeys-seal.
+ */
+#define SKEYS__ASM_FENTRIES                                                    \
+	".long __start___patchable_function_entries - .\n\t"                  \
+	".long __stop___patchable_function_entries - .\n\t"                   \
+	".long 0, 0\n\t"                                                       \
+	".byte " SKEYS__STR(__SIZEOF_POINTER__) ", 0, 0, 0, 0, 0, 0, 0\n\t"    \
+	".quad 0\n\t"
+
+/*
+ * An empty contribution to that table, so that its bounds exist in a
+ * module without a patchable function. Like the compiler's own, it is
+ * linked ("o") to code, here the module constructor, and in the module's
+ * COMDAT group: it goes with the copy that is kept, and --gc-sections
+ * keeps it with that code. GNU as (2.35 on) and clang from 18 read the
+ * linked-to symbol before the group, clang before 18 after it.
+ */
+#if defined(__clang__) && __clang_major__ < 18
+#define SKEYS__FENTRIES_EMPTY_ARGS ",skeys__module,comdat,skeys__module_ctor"
+#else
+#define SKEYS__FENTRIES_EMPTY_ARGS ",skeys__module_ctor,skeys__module,comdat"
+#endif
+#define SKEYS__ASM_FENTRIES_EMPTY                                              \
+	".pushsection __patchable_function_entries,\"awoG\","                  \
+	SKEYS__SECTION_TYPE SKEYS__FENTRIES_EMPTY_ARGS "\n\t"                  \
+	SKEYS__PTR_ALIGN                                                       \
+	".popsection\n\t"
+
+/*
  * The module header, its constructor and destructor, and empty retained
  * table and names contributions (so __start___skeys and
  * __start___skeys_names exist even when every site was collected), all in one COMDAT group: every translation unit that includes
@@ -70,12 +101,15 @@
 	".hidden __stop___skeys\n\t"                                          \
 	".hidden __start___skeys_names\n\t"                                   \
 	".hidden __stop___skeys_names\n\t"                                    \
-	SKEYS__ASM_HEADER_FIELDS                                               \
+	".hidden __start___patchable_function_entries\n\t"                   \
+	".hidden __stop___patchable_function_entries\n\t"                    \
+	SKEYS__ASM_HEADER_FIELDS_SIZED(SKEYS__STR(SKEYS_HEADER_SIZE_ENTRIES)) \
 	".long __start___skeys - .\n\t"                                        \
 	".long __stop___skeys - .\n\t"                                         \
 	".long __start___skeys_names - .\n\t"                                  \
 	".long __stop___skeys_names - .\n\t"                                   \
-	".size skeys__module_header, " SKEYS__STR(SKEYS_HEADER_SIZE) "\n\t"     \
+	SKEYS__ASM_FENTRIES                                                    \
+	".size skeys__module_header, " SKEYS__STR(SKEYS_HEADER_SIZE_ENTRIES) "\n\t" \
 	".popsection\n\t"                                                      \
 	".pushsection __skeys,\"aGR\"," SKEYS__SECTION_TYPE                    \
 	",skeys__module,comdat\n\t"                                            \
@@ -110,6 +144,7 @@
 	".size skeys__module_dtor, . - skeys__module_dtor\n\t"                 \
 	SKEYS__ASM_TEXT_LEAVE                                                  \
 	".popsection\n\t"                                                      \
+	SKEYS__ASM_FENTRIES_EMPTY                                              \
 	".endif\n"
 
 /*

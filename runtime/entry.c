@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Function entries (<skeys/entry.h>): each patchable function's patch
+ * point, the 5-byte nop skeys-seal left at its entry (after endbr64), is
+ * rewritten as one batch of the patching core, so it gets what key sites
+ * get: the bytes checked before the write, W^X, rollback, and with other
+ * threads the int3 + core-sync protocol. Its three forms:
+ *
+ *   idle:       0f 1f 44 00 00   the nop: the body runs
+ *   traced:     e8 rel32         call the function's handler stub, which
+ *                                returns to the body (runtime/entry_hook.c)
+ *   redirected: e9 rel32         jmp to the replacement (or a stub near
+ *                                the pad that jumps there)
+ *
+ * A thread that meets the protocol's int3 while a pad changes goes on at
+ * the body (offset 5), or at the new jump's destination when the pad is
+ * becoming a jump: never into a handler stub, which needs the call's
+ * return address. Calls in flight then run the old path or the new one;
+ * once the write returns every core sees the new bytes.
+ *
+ * The module's list of patchable functions is the compiler's
+ * __patchable_function_entries section, whose bounds and sealed shape the
+ * module header carries (struct skeys_fentries). Registration only notes
+ * where it is; the list is checked (sealed, checksum, order, in the code)
+ * on first use.
+ */
+#include "internal.h"
+#include "entry_hook.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FN_IDLE, FN_TRACED, FN_REDIRECTED };
+
+/* One per entry, in address order (the list is in link order). */
+struct skeys_fn_state {
+	uintptr_t entry; /* the list's address: the first nop */
+	uintptr_t to;    /* traced: the stub the pad calls; redirected: where it jumps */
+	uint8_t state;
+};
+
+/* attach_all's handler, which modules registered later get too. */
+static struct {
+	bool on;
+	skeys_entry_fn *handler;
+	void *data;
+} all;
+
+#if defined(__x86_64__) && defined(__ELF__)
+
+static const uint8_t nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_NOP5;
+static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
+
+static uintptr_t list_start(const struct skeys_fentries *f)
+{
+	return (uintptr_t)&f->start + (uintptr_t)(intptr_t)f->start;
+}
+
+static uintptr_t list_stop(const struct skeys_fentries *f)
+{
+	return (uintptr_t)&f->stop + (uintptr_t)(intptr_t)f->stop;
+}
+
+/* Entries the module's list holds, as its bounds say (0 without a list). */
+static size_t list_length(const struct skeys_module *m)
+{
+	uintptr_t a, b;
+
+	if (!m->fent)
+		return 0;
+	a = list_start(m->fent);
+	b = list_stop(m->fent);
+	return b > a ? (b - a) / 8 : 0;
+}
+
+static bool in_code(const struct skeys_module *m, uintptr_t a, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < m->n_exec; i++)
+		if (a >= m->exec[i].start && a + len <= m->exec[i].end && a + len > a)
+			return true;
+	return false;
+}
+
+/* The list's entry i: the address of a function's first nop, as relocated. */
+static uintptr_t list_at(const struct skeys_module *m, size_t i)
+{
+	uint64_t e;
+
+	memcpy(&e, (const void *)(list_start(m->fent) + i * 8), sizeof(e));
+	return (uintptr_t)e;
+}
+
+/* Entry i in address order, once the list is checked. */
+static uintptr_t entry_at(const struct skeys_module *m, size_t i)
+{
+	return m->fn[i].entry;
+}
+
+static int state_cmp(const void *a, const void *b)
+{
+	uintptr_t x = ((const struct skeys_fn_state *)a)->entry;
+	uintptr_t y = ((const struct skeys_fn_state *)b)->entry;
+
+	return (x > y) - (x < y);
+}
+
+static bool endbr_at(const struct skeys_module *m, uintptr_t a)
+{
+	return (m->fent->flags & SKEYS_FENTRIES_ENDBR) && in_code(m, a, 4) &&
+	       !memcmp((const void *)a, endbr64, sizeof(endbr64));
+}
+
+/*
+ * The function (its symbol) and patch point of the entry at `e`, as
+ * skeys-seal found and recorded them (struct skeys_fentries).
+ */
+static void entry_places(const struct skeys_module *m, uintptr_t e, uintptr_t *fn,
+			 uintptr_t *patch)
+{
+	unsigned prefix = m->fent->prefix;
+
+	if (prefix == 0) {
+		*patch = e;
+		*fn = e >= 4 && endbr_at(m, e - 4) ? e - 4 : e;
+	} else {
+		*fn = e + prefix;
+		*patch = *fn + (endbr_at(m, *fn) ? 4 : 0);
+	}
+}
+
+/*
+ * The module's list as sealed: marked so, counted, its checksum intact,
+ * every patch point in the module's code; then its states, in address
+ * order. Once per module; 0 or why its functions cannot be patched.
+ */
+static int list_check(struct skeys_module *m)
+{
+	const struct skeys_fentries *f = m->fent;
+	uintptr_t start, stop, e, fn, patch;
+	uint64_t sum = SKEYS_TABLE_CHECKSUM_INIT, delta;
+	struct skeys_fn_state *st;
+	size_t i, n;
+
+	if (m->fn || m->fn_error)
+		return m->fn_error;
+	if (m->state == SKEYS_MODULE_BAD)
+		return m->fn_error = SKEYS_ERR_ABI;
+	start = list_start(f);
+	stop = list_stop(f);
+	n = (stop - start) / 8;
+	if (stop < start || (stop - start) % 8 || f->addr_size != 8 || start < m->lo ||
+	    stop > m->hi) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: function entries of another ABI", m->name);
+		return m->fn_error = SKEYS_ERR_ABI;
+	}
+	if (!(f->flags & SKEYS_FENTRIES_SEALED)) {
+		skeys_log(SKEYS_LOG_ERROR, "%s: function entries not sealed by skeys-seal", m->name);
+		return m->fn_error = SKEYS_ERR_UNSEALED;
+	}
+	if (f->count != n || f->pad < SKEYS_FENTRY_PATCH)
+		goto changed;
+	for (i = 0; i < n; i++) {
+		e = list_at(m, i);
+		delta = (uint64_t)(e - (uintptr_t)m->header);
+		sum = skeys_table_checksum_more(sum, &delta, sizeof(delta));
+		entry_places(m, e, &fn, &patch);
+		if (!in_code(m, patch, f->pad)) {
+			skeys_log(SKEYS_LOG_ERROR, "%s: function entry %#lx is outside the module's "
+						   "code", m->name, (unsigned long)e);
+			return m->fn_error = SKEYS_ERR_OUTSIDE;
+		}
+	}
+	if (sum != f->checksum)
+		goto changed;
+	st = calloc(n ? n : 1, sizeof(*st));
+	if (!st)
+		return -ENOMEM; /* not kept: a later call may find memory */
+	for (i = 0; i < n; i++)
+		st[i].entry = list_at(m, i);
+	qsort(st, n, sizeof(*st), state_cmp);
+	for (i = 1; i < n; i++) {
+		if (st[i].entry == st[i - 1].entry) {
+			free(st);
+			goto changed; /* skeys-seal refuses a list naming a function twice */
+		}
+	}
+	m->fn = st;
+	return 0;
+changed:
+	skeys_log(SKEYS_LOG_ERROR, "%s: function entries changed after sealing", m->name);
+	return m->fn_error = SKEYS_ERR_CHECKSUM;
+}
+
+/* The module and index of `function`'s entry. */
+static int entry_find(void *function, struct skeys_module **mp, size_t *ip)
+{
+	uintptr_t f = (uintptr_t)function, want, fn, patch;
+	struct skeys_module *m = skeys_module_of(function);
+	size_t lo = 0, hi, mid;
+	int err;
+
+	if (!function)
+		return -EINVAL;
+	if (!m || !list_length(m) || !in_code(m, f, 1))
+		return SKEYS_ERR_NOTPATCHABLE;
+	err = list_check(m);
+	if (err)
+		return err;
+	if (m->fent->prefix)
+		want = f - m->fent->prefix;
+	else
+		want = endbr_at(m, f) ? f + 4 : f;
+	hi = list_length(m);
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (entry_at(m, mid) < want)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == list_length(m) || entry_at(m, lo) != want)
+		return SKEYS_ERR_NOTPATCHABLE;
+	entry_places(m, want, &fn, &patch);
+	if (fn != f)
+		return SKEYS_ERR_NOTPATCHABLE;
+	*mp = m;
+	*ip = lo;
+	return 0;
+}
+
+/* A pad's patch point in `state`. */
+static void pad_bytes(unsigned state, uintptr_t patch, uintptr_t to, uint8_t *out)
+{
+	int32_t d = (int32_t)(int64_t)(to - (patch + SKEYS_FENTRY_PATCH));
+
+	memset(out, 0, SKEYS_SITE_MAX); /* compared as whole words: all defined */
+	if (state == FN_IDLE) {
+		memcpy(out, nop5, sizeof(nop5));
+		return;
+	}
+	out[0] = state == FN_TRACED ? SKEYS_FENTRY_CALL : SKEYS_FENTRY_JMP;
+	memcpy(out + 1, &d, sizeof(d));
+}
+
+static bool rel32_reaches(uintptr_t from, uintptr_t to)
+{
+	int64_t d = (int64_t)(to - from);
+
+	return d >= INT32_MIN && d <= INT32_MAX;
+}
+
+/* One function going to a state: what is queued, and kept once written. */
+struct change {
+	struct skeys_module *m;
+	size_t i;
+	uintptr_t to;
+	uint8_t state;
+};
+
+struct changes {
+	struct change *c;
+	size_t n, cap;
+};
+
+static int changes_add(struct changes *cs, struct skeys_module *m, size_t i, unsigned state,
+		       uintptr_t to)
+{
+	if (m->fn[i].state == state && (state == FN_IDLE || m->fn[i].to == to))
+		return 0; /* already so: nothing to write */
+	if (cs->n == cs->cap) {
+		size_t cap = cs->cap ? cs->cap * 2 : 16;
+		struct change *nc = realloc(cs->c, cap * sizeof(*nc));
+
+		if (!nc)
+			return -ENOMEM;
+		cs->c = nc;
+		cs->cap = cap;
+	}
+	cs->c[cs->n++] = (struct change){ m, i, to, (uint8_t)state };
+	return 0;
+}
+
+/*
+ * Write every change as one batch. A trapped thread goes to the body, or
+ * where the pad jumps once it is a jump; never into a stub (see above).
+ */
+static int changes_write(struct changes *cs)
+{
+	struct skeys_batch b = { 0 };
+	size_t k;
+	int err = 0;
+
+	for (k = 0; k < cs->n && !err; k++) {
+		const struct change *c = &cs->c[k];
+		const struct skeys_fn_state *s = &c->m->fn[c->i];
+		struct skeys_patch p;
+		uintptr_t fn;
+
+		memset(&p, 0, sizeof(p));
+		entry_places(c->m, entry_at(c->m, c->i), &fn, &p.addr);
+		p.len = SKEYS_FENTRY_PATCH;
+		if (c->state != FN_IDLE && !rel32_reaches(p.addr + p.len, c->to)) {
+			err = -ERANGE;
+			break;
+		}
+		pad_bytes(s->state, p.addr, s->to, p.old);
+		pad_bytes(c->state, p.addr, c->to, p.new_);
+		p.jumps = c->state == FN_REDIRECTED;
+		if (p.jumps)
+			p.target = c->to;
+		else if (s->state == FN_REDIRECTED)
+			p.target = s->to; /* walking back a restore: the old jump's */
+		else
+			p.target = p.addr + p.len;
+		err = skeys_batch_queue(&b, c->m, &p);
+	}
+	if (!err)
+		err = skeys_batch_write(&b);
+	skeys_batch_free(&b);
+	if (err)
+		return err;
+	for (k = 0; k < cs->n; k++) {
+		struct skeys_fn_state *s = &cs->c[k].m->fn[cs->c[k].i];
+
+		s->state = cs->c[k].state;
+		s->to = cs->c[k].state == FN_IDLE ? 0 : cs->c[k].to;
+	}
+	return 0;
+}
+
+static uintptr_t from_of(const struct skeys_module *m, size_t i, uintptr_t *fn)
+{
+	uintptr_t patch;
+
+	entry_places(m, entry_at(m, i), fn, &patch);
+	return patch + SKEYS_FENTRY_PATCH;
+}
+
+/* Entry i of m traced by (handler, data), unless it is redirected. */
+static int add_attach(struct changes *cs, struct skeys_module *m, size_t i,
+		      skeys_entry_fn *handler, void *data)
+{
+	uintptr_t fn, from = from_of(m, i, &fn), stub = 0;
+	int err;
+
+	if (m->fn[i].state == FN_REDIRECTED)
+		return -EBUSY;
+	err = skeys_entry_hook_stub(from, (void *)fn, handler, data, &stub);
+	return err ? err : changes_add(cs, m, i, FN_TRACED, stub);
+}
+
+/* Every function of every module (`only`: of that one) traced, or detached (handler NULL). */
+static int all_set(struct skeys_module *only, skeys_entry_fn *handler, void *data)
+{
+	struct changes cs = { NULL, 0, 0 };
+	struct skeys_module *m;
+	size_t i, n;
+	int err = 0;
+
+	for (m = only ? only : skeys_modules; m && !err; m = only ? NULL : m->next) {
+		n = list_length(m);
+		if (!n)
+			continue;
+		err = list_check(m);
+		for (i = 0; i < n && !err; i++) {
+			if (!handler)
+				err = m->fn[i].state == FN_TRACED ? changes_add(&cs, m, i, FN_IDLE, 0)
+								   : 0;
+			else if (m->fn[i].state != FN_REDIRECTED)
+				err = add_attach(&cs, m, i, handler, data);
+		}
+	}
+	if (!err)
+		err = changes_write(&cs);
+	free(cs.c);
+	return err;
+}
+
+/* `function` to `state`; going idle, only from state `from`. */
+static int one_set(void *function, unsigned state, unsigned from, skeys_entry_fn *handler,
+		   void *arg)
+{
+	struct changes cs = { NULL, 0, 0 };
+	struct skeys_module *m = NULL;
+	uintptr_t fn, to = 0;
+	size_t i = 0;
+	int err = entry_find(function, &m, &i);
+
+	if (err)
+		return err;
+	switch (state) {
+	case FN_TRACED:
+		err = add_attach(&cs, m, i, handler, arg);
+		break;
+	case FN_REDIRECTED:
+		if (m->fn[i].state == FN_TRACED)
+			err = -EBUSY;
+		else
+			err = skeys_entry_jump_dest(from_of(m, i, &fn), arg, &to);
+		if (!err)
+			err = changes_add(&cs, m, i, FN_REDIRECTED, to);
+		break;
+	default: /* detach or restore */
+		if (m->fn[i].state == from)
+			err = changes_add(&cs, m, i, FN_IDLE, 0);
+		break;
+	}
+	if (!err)
+		err = changes_write(&cs);
+	free(cs.c);
+	return err;
+}
+
+int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg)
+{
+	static const char *const names[] = { "attach", "detach", "redirect", "restore",
+					     "attach_all", "detach_all" };
+	int err;
+
+	if ((op == SKEYS_ENTRY_OP_ATTACH || op == SKEYS_ENTRY_OP_ATTACH_ALL) && !handler)
+		return -EINVAL;
+	if (op == SKEYS_ENTRY_OP_REDIRECT && !arg)
+		return -EINVAL;
+	/* A signal handler that interrupted a switch on this thread: waiting would never end. */
+	if (skeys_lock_mine())
+		return -EDEADLK;
+	skeys_lock_take();
+	switch (op) {
+	case SKEYS_ENTRY_OP_ATTACH:
+		err = one_set(function, FN_TRACED, FN_IDLE, handler, arg);
+		break;
+	case SKEYS_ENTRY_OP_DETACH:
+		err = one_set(function, FN_IDLE, FN_TRACED, NULL, NULL);
+		break;
+	case SKEYS_ENTRY_OP_REDIRECT:
+		err = one_set(function, FN_REDIRECTED, FN_IDLE, NULL, arg);
+		break;
+	case SKEYS_ENTRY_OP_RESTORE:
+		err = one_set(function, FN_IDLE, FN_REDIRECTED, NULL, NULL);
+		break;
+	case SKEYS_ENTRY_OP_ATTACH_ALL:
+		err = all_set(NULL, handler, arg);
+		if (!err) {
+			all.on = true;
+			all.handler = handler;
+			all.data = arg;
+		}
+		break;
+	default:
+		err = all_set(NULL, NULL, NULL);
+		if (!err)
+			all.on = false;
+		break;
+	}
+	if (err && err != SKEYS_ERR_NOTPATCHABLE)
+		skeys_log(SKEYS_LOG_ERROR, "skeys_entry_%s(%p): %s", names[op], function,
+			  skeys_strerror(err));
+	skeys_lock_release();
+	return err;
+}
+
+void skeys_entries_added(struct skeys_module *m)
+{
+	int err;
+
+	if (!all.on || !list_length(m))
+		return;
+	err = all_set(m, all.handler, all.data);
+	if (err)
+		skeys_log(SKEYS_LOG_ERROR, "%s: cannot attach the handler of "
+					   "skeys_entry_attach_all to its functions: %s",
+			  m->name, skeys_strerror(err));
+}
+
+#else
+
+int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg)
+{
+	(void)op;
+	(void)handler;
+	(void)arg;
+	(void)all;
+	/* No patch points on this architecture or format yet. */
+	return function || op >= SKEYS_ENTRY_OP_ATTACH_ALL ? -ENOSYS : -EINVAL;
+}
+
+void skeys_entries_added(struct skeys_module *m)
+{
+	(void)m;
+}
+
+#endif
+
+void skeys_entries_removed(struct skeys_module *m)
+{
+#if defined(__x86_64__) && defined(__ELF__)
+	/* Its pads' stubs may serve other modules' functions now. */
+	if (m->fn)
+		skeys_entry_hook_forget(m->lo, m->hi);
+#endif
+	free(m->fn);
+	m->fn = NULL;
+}

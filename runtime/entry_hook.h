@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Function entries, hook side (runtime/entry_hook.c): the stubs a patched
+ * pad calls or jumps to. runtime/entry.c decides which pads to patch and
+ * writes them through the batch core; this file only hands out stub
+ * addresses. x86-64 ELF for now; elsewhere both return -ENOSYS.
+ *
+ * Every function below is called with skeys_lock held.
+ */
+#ifndef SKEYS_RUNTIME_ENTRY_HOOK_H
+#define SKEYS_RUNTIME_ENTRY_HOOK_H
+
+#include <stdint.h>
+
+/* The handler type of <skeys.h> (a repeated typedef of the same type is C11). */
+typedef void skeys_entry_fn(void *function, void *data);
+
+/*
+ * A stub reachable by a rel32 from `from` (the address after the 5-byte
+ * patch, where the function's body starts) that, when CALLed from the pad,
+ * saves every argument register (rdi rsi rdx rcx r8 r9, rax for varargs,
+ * r10 for a static chain, the vector registers as wide as the CPU has
+ * them), runs handler(function, data) unless this thread is already inside
+ * a handler (per-thread guard), restores everything and returns to `from`.
+ * 0 or a negative SKEYS_ERR_* / -errno (-ENOMEM: no free address space
+ * within 2 GiB of `from`, logged). Reuses the function's stub if it has
+ * one; changing (handler, data) later is atomic for callers: each call sees
+ * the old pair or the new one, never a mix.
+ */
+int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
+			  uintptr_t *stub);
+
+/*
+ * Where a redirected pad jumps: `replacement` when a rel32 from `from`
+ * reaches it, else the pad's jump stub near `from` (`jmp` through a
+ * literal), its literal set to `replacement` with one atomic store. Stubs
+ * are kept per `from` (one pad per function): asking again for the same
+ * pad reuses its stub.
+ */
+int skeys_entry_jump_dest(uintptr_t from, void *replacement, uintptr_t *dest);
+
+/*
+ * The module [lo, hi) is gone: the stubs of its pads (`from` in [lo, hi))
+ * may serve other pads. Stub pages are never unmapped (a thread may still be inside
+ * one while the module is loaded); this only recycles them.
+ */
+void skeys_entry_hook_forget(uintptr_t lo, uintptr_t hi);
+
+#endif

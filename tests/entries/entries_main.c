@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Function entries end to end (built by run-entries.py with a real
+ * compiler and -fpatchable-function-entry, then sealed): redirect and
+ * restore, attach and detach, the states' rules, NOTPATCHABLE,
+ * attach_all/detach_all and a module loaded later (PLUGIN), and attach and
+ * detach while other threads call the function in a loop, a signal handler
+ * calls it and children forked between switches call it.
+ */
+#define _GNU_SOURCE
+#include "entries.h"
+
+#include <skeys.h>
+
+#include "testing.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Calls through a volatile pointer: nothing is folded at compile time. */
+static int (*volatile add1)(int) = ent_add1;
+static int (*volatile add2)(int) = ent_add2;
+static int (*volatile mul3)(int) = ent_mul3;
+static int (*volatile plain)(int) = ent_plain;
+
+/* Handler calls on this thread, and the function and data of the last one. */
+static __thread long hits;
+static __thread void *last_fn, *last_data;
+
+static void count(void *fn, void *data)
+{
+	hits++;
+	last_fn = fn;
+	last_data = data;
+}
+
+static long all_hits; /* attach_all's handler: calls from every thread */
+
+static void count_all(void *fn, void *data)
+{
+	(void)fn;
+	(void)data;
+	__atomic_fetch_add(&all_hits, 1, __ATOMIC_RELAXED);
+}
+
+static void redirection(void)
+{
+	CHECK(add1(1) == 2);
+	CHECK_ERR(skeys_entry_redirect((void *)ent_add1, (void *)ent_mul3), 0);
+	CHECK(add1(5) == 15);
+	CHECK_ERR(skeys_entry_redirect((void *)ent_add1, (void *)ent_add2), 0); /* to another */
+	CHECK(add1(5) == 7);
+	CHECK_ERR(skeys_entry_attach((void *)ent_add1, count, NULL), -EBUSY);
+	CHECK_ERR(skeys_entry_detach((void *)ent_add1), 0); /* not traced: nothing */
+	CHECK(add1(5) == 7);
+	CHECK_ERR(skeys_entry_restore((void *)ent_add1), 0);
+	CHECK(add1(5) == 6);
+	CHECK_ERR(skeys_entry_restore((void *)ent_add1), 0); /* already so */
+	CHECK(mul3(2) == 6 && add2(2) == 4);
+}
+
+static void tracing(void)
+{
+	int data;
+
+	hits = 0;
+	CHECK_ERR(skeys_entry_attach((void *)ent_add2, count, &data), 0);
+	CHECK(add2(1) == 3 && hits == 1 && last_fn == (void *)ent_add2 && last_data == &data);
+	CHECK(add2(2) == 4 && hits == 2);
+	CHECK(add1(2) == 3 && hits == 2); /* another function: not traced */
+	CHECK_ERR(skeys_entry_attach((void *)ent_add2, count, NULL), 0); /* new data */
+	CHECK(add2(1) == 3 && hits == 3 && last_data == NULL);
+	CHECK_ERR(skeys_entry_redirect((void *)ent_add2, (void *)ent_mul3), -EBUSY);
+	CHECK_ERR(skeys_entry_restore((void *)ent_add2), 0); /* not redirected: nothing */
+	CHECK(add2(1) == 3 && hits == 4);
+	CHECK_ERR(skeys_entry_detach((void *)ent_add2), 0);
+	CHECK(add2(1) == 3 && hits == 4);
+	CHECK_ERR(skeys_entry_detach((void *)ent_add2), 0);
+}
+
+static void refusals(void)
+{
+	static int not_code;
+
+	CHECK(plain(3) == 3);
+	CHECK_ERR(skeys_entry_attach((void *)ent_plain, count, NULL), SKEYS_ERR_NOTPATCHABLE);
+	CHECK_ERR(skeys_entry_redirect((void *)ent_plain, (void *)ent_add1), SKEYS_ERR_NOTPATCHABLE);
+	CHECK_ERR(skeys_entry_attach((void *)&not_code, count, NULL), SKEYS_ERR_NOTPATCHABLE);
+	/* Inside a patchable function, not its entry. */
+	CHECK_ERR(skeys_entry_attach((void *)((char *)ent_add1 + 1), count, NULL),
+		  SKEYS_ERR_NOTPATCHABLE);
+	CHECK_ERR(skeys_entry_attach(NULL, count, NULL), -EINVAL);
+	CHECK_ERR(skeys_entry_attach((void *)ent_add1, NULL, NULL), -EINVAL);
+	CHECK_ERR(skeys_entry_redirect((void *)ent_add1, NULL), -EINVAL);
+	CHECK(plain(3) == 3 && add1(1) == 2);
+}
+
+static void everything(void)
+{
+	long before;
+
+	CHECK_ERR(skeys_entry_redirect((void *)ent_mul3, (void *)ent_add2), 0);
+	CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0);
+	before = all_hits;
+	CHECK(add1(1) == 2 && add2(1) == 3);
+	CHECK(all_hits == before + 2);
+	CHECK(mul3(1) == 3); /* redirected functions stay redirected... */
+	/* ...to ent_add2, which is traced: one hit. */
+	CHECK(all_hits == before + 3);
+#ifdef PLUGIN
+	{
+		void *h = dlopen(PLUGIN, RTLD_NOW);
+		int (*fn)(int);
+
+		CHECK(h != NULL);
+		*(void **)&fn = dlsym(h, "ent_plugin_fn");
+		CHECK(fn != NULL);
+		before = all_hits;
+		CHECK(fn(1) == 11 && all_hits == before + 1); /* follows attach_all */
+		CHECK_ERR(skeys_entry_detach_all(), 0);
+		CHECK(fn(1) == 11 && all_hits == before + 1);
+		CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0);
+		CHECK(fn(1) == 11 && all_hits == before + 2);
+		CHECK_ERR(skeys_entry_detach_all(), 0);
+		dlclose(h);
+		CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0); /* it is gone */
+	}
+#endif
+	CHECK_ERR(skeys_entry_detach_all(), 0);
+	before = all_hits;
+	CHECK(add1(1) == 2 && add2(1) == 3 && all_hits == before);
+	CHECK_ERR(skeys_entry_restore((void *)ent_mul3), 0);
+	CHECK(mul3(1) == 3);
+}
+
+/* ---- attach and detach while other threads call the function ---------- */
+
+#define THREADS 3
+#define ROUNDS 200
+#define MINE 50
+
+static volatile int stop;
+static int started;
+static long called[THREADS];
+
+static void *caller(void *arg)
+{
+	long *n = arg;
+
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+		if (add1(1) != 2)
+			abort();
+		if ((*n)++ == 0)
+			__atomic_fetch_add(&started, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* A signal handler that calls the function whenever it interrupts. */
+static volatile sig_atomic_t in_signal_calls;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	if (add1(41) != 42)
+		abort();
+	in_signal_calls++;
+}
+
+/* A child forked between a switch and the next calls the function and exits. */
+static void fork_calls(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(add1(1) == 2 && add2(1) == 3 ? 0 : 1);
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void under_threads(void)
+{
+	struct itimerval every = { { 0, 200 }, { 0, 200 } }, off = { { 0, 0 }, { 0, 0 } };
+	struct sigaction sa;
+	sigset_t alarm_set;
+	pthread_t t[THREADS];
+	int r, i, k;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+	CHECK(setitimer(ITIMER_REAL, &every, NULL) == 0);
+
+	for (i = 0; i < THREADS; i++)
+		CHECK(pthread_create(&t[i], NULL, caller, &called[i]) == 0);
+	/* The signal goes to the callers: this thread counts its own calls. */
+	sigemptyset(&alarm_set);
+	sigaddset(&alarm_set, SIGALRM);
+	CHECK(pthread_sigmask(SIG_BLOCK, &alarm_set, NULL) == 0);
+	/* Every thread calls the function before the first attach. */
+	while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) < THREADS)
+		sched_yield();
+	for (r = 0; r < ROUNDS; r++) {
+		long before = hits;
+
+		CHECK_ERR(skeys_entry_attach((void *)ent_add1, count, NULL), 0);
+		/* Once attach returned, every call runs the handler once. */
+		for (k = 0; k < MINE; k++)
+			CHECK(add1(k) == k + 1);
+		CHECK(hits == before + MINE);
+		CHECK_ERR(skeys_entry_detach((void *)ent_add1), 0);
+		for (k = 0; k < MINE; k++)
+			CHECK(add1(k) == k + 1);
+		CHECK(hits == before + MINE);
+		if (r % 50 == 0)
+			fork_calls();
+	}
+	/* The signal handler called it at least once meanwhile. */
+	while (!in_signal_calls)
+		sched_yield();
+	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < THREADS; i++) {
+		CHECK(pthread_join(t[i], NULL) == 0);
+		CHECK(called[i] > 0);
+	}
+	CHECK(pthread_sigmask(SIG_UNBLOCK, &alarm_set, NULL) == 0);
+}
+
+int main(void)
+{
+	CHECK_ERR(skeys_check_sealed(), 0);
+	redirection();
+	tracing();
+	refusals();
+	everything();
+	under_threads();
+	if (failures)
+		return 1;
+	puts("entries: ok");
+	return 0;
+}

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Function entries, one case: build tests/entries with a compiler, its
+-fpatchable-function-entry flag and a link mode, seal it, check skeys-dump's
+function_entries, and run it with both write methods. Mode `tamper`: a pad
+altered after linking is refused by skeys-seal (exit 1, the file left as
+it was) and skeys-dump says not ok; the same for a sealed file whose patch
+point was altered, and a function with more nops than the module's
+others. Mode `stripped`: a file stripped before sealing is
+refused unless endbr64 marks where its functions start. Mode `empty`: a module that includes <skeys.h> but has
+no patchable function links (PIE and not) and seals.
+Exit: 0 pass, 1 fail, 77 skip (compiler missing).
+"""
+
+import argparse
+import hashlib
+import importlib.util
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# The calls driver's runner and failure type.
+_spec = importlib.util.spec_from_file_location(
+    "run_calls", os.path.join(HERE, "..", "calls", "run-calls.py"))
+_calls = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_calls)
+run, Failure, SKIP = _calls.run, _calls.Failure, _calls.SKIP
+
+
+def cflags(args):
+    return (["-std=c11", "-I" + args.include, "-I" + HERE, "-I" + os.path.join(HERE, ".."), "-O2", "-g", "-Wall", "-Wextra",
+             "-Werror", "-fpatchable-function-entry=" + args.nops] + shlex.split(args.flags))
+
+
+def link_flags(args, work):
+    libdir = os.path.dirname(os.path.abspath(args.libskeys))
+    if args.link == "nopie":
+        return ["-fno-pie", "-no-pie"], [args.libskeys, "-lpthread", "-ldl"]
+    return ["-fPIE", "-pie"], [args.libskeys, "-Wl,-rpath," + libdir, "-lpthread", "-ldl"]
+
+
+def build(args, work):
+    cc = args.cc
+    comp, link = link_flags(args, work)
+    exe = os.path.join(work, "entries")
+    srcs = [os.path.join(HERE, "entries_main.c")]
+    extra = []
+    plugin = os.path.join(work, "libplugin.so")
+    if args.link != "nopie":
+        # A module loaded later; it links the shared runtime, as the program does.
+        run([cc] + cflags(args) + ["-fPIC", "-shared", "-o", plugin,
+            os.path.join(HERE, "entries_plugin.c"), args.libskeys])
+        run([args.seal, plugin])
+        comp = comp + ['-DPLUGIN="%s"' % plugin]
+    if args.link == "shared":
+        lib = os.path.join(work, "libentries.so")
+        run([cc] + cflags(args) + ["-fPIC", "-shared", "-o", lib,
+            os.path.join(HERE, "entries_lib.c"), args.libskeys])
+        run([args.seal, lib])
+        extra = [lib, "-Wl,-rpath," + work]
+    else:
+        srcs.append(os.path.join(HERE, "entries_lib.c"))
+    run([cc] + cflags(args) + comp + srcs + ["-o", exe] + extra + link)
+    return exe
+
+
+def dump_entries(args, path, expect=0):
+    p = run([args.dump, "--json", path], expect=expect)
+    return json.loads(p.stdout)
+
+
+def check_dump(args, exe):
+    d = dump_entries(args, exe)
+    nops, _, prefix = args.nops.partition(",")
+    want = {"ent_add1", "ent_add2", "ent_mul3"} if args.link != "shared" else set()
+    got = {e["function"].split("+")[0]: e for e in d.get("function_entries", [])}
+    for name in want | {"main"}:
+        e = got.get(name)
+        if not e:
+            raise Failure("skeys-dump lists no entry for %s" % name)
+        if (e["nops"], e["prefix"], e["ok"]) != (int(nops), int(prefix or 0), True):
+            raise Failure("skeys-dump: %s: %r" % (name, e))
+        if not e["function"].endswith("+0x0"):
+            raise Failure("skeys-dump: %s is not at its symbol: %r" % (name, e))
+    if "ent_plain" in got:
+        raise Failure("skeys-dump lists ent_plain, which has no nops")
+    if not d["ok"]:
+        raise Failure("skeys-dump: not ok")
+
+
+def case(args, work):
+    exe = build(args, work)
+    run([args.seal, exe])
+    run([args.seal, "--check", exe])
+    check_dump(args, exe)
+    for method in ("procmem", "mprotect"):
+        env = dict(os.environ, SKEYS_WRITE=method)
+        p = run([exe], env=env)
+        if "entries: ok" not in p.stdout:
+            raise Failure("no 'entries: ok' from the program")
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def pad_offset(args, exe, symbol):
+    """File offset of the patch point of `symbol` (skeys-dump's address, after endbr64)."""
+    out = run(["readelf", "-SW", exe]).stdout
+    d = dump_entries(args, exe, expect=None)
+    addr = next(e["address"] for e in d["function_entries"]
+                if e["function"] == symbol + "+0x0")
+    addr = int(addr, 16) if isinstance(addr, str) else addr
+    for line in out.splitlines():
+        f = line.replace("[ ", "[").split()
+        if len(f) > 6 and f[1] == ".text":
+            sec_addr, sec_off = int(f[3], 16), int(f[4], 16)
+            off = addr - sec_addr + sec_off
+            with open(exe, "rb") as fh:
+                fh.seek(off)
+                if fh.read(4) == b"\xf3\x0f\x1e\xfa":
+                    off += 4
+            return off
+    raise Failure("no .text section")
+
+
+def alter(path, off, byte):
+    with open(path, "r+b") as f:
+        f.seek(off + 2)
+        f.write(bytes([byte]))
+
+
+def refused(args, exe, symbol, byte, says):
+    """Alter a byte of symbol's pad: skeys-seal exits 1, names it, writes nothing."""
+    alter(exe, pad_offset(args, exe, symbol), byte)
+    before = digest(exe)
+    p = run([args.seal, exe], expect=1)
+    if symbol + "+0x0" not in p.stderr or says not in p.stderr:
+        raise Failure("skeys-seal does not say what %s's pad should hold" % symbol)
+    if digest(exe) != before:
+        raise Failure("skeys-seal changed a file it refused")
+
+
+def tamper(args, work):
+    # Before sealing: one of the nops becomes int3.
+    exe = build(args, work)
+    refused(args, exe, "ent_add1", 0xcc, "function entry")
+    d = dump_entries(args, exe, expect=1)
+    bad = [e for e in d["function_entries"] if not e["ok"]]
+    if [e["function"] for e in bad] != ["ent_add1+0x0"] or d["ok"]:
+        raise Failure("skeys-dump: %r" % bad)
+    # Sealed, then its patch point altered.
+    exe = build(args, work)
+    run([args.seal, exe])
+    refused(args, exe, "ent_add2", 0x01, "0f 1f 44 00 00")
+    run([args.seal, "--check", exe], expect=1)
+    # One function with more nops than the module's others: refused, named.
+    src = os.path.join(work, "odd.c")
+    with open(src, "w") as f:
+        f.write("#include <skeys.h>\n"
+                "int one(void); int two(void); int odd(void);\n"
+                "int one(void) { return 1; }\n"
+                "int two(void) { return 2; }\n"
+                "__attribute__((patchable_function_entry(9, 0))) int odd(void) { return 3; }\n"
+                "int main(void) { return one() + two() + odd() - 6; }\n")
+    exe = os.path.join(work, "odd")
+    run([args.cc] + cflags(args) + ["-fPIE", "-pie", src, "-o", exe, args.libskeys])
+    before = digest(exe)
+    p = run([args.seal, exe], expect=1)
+    if "odd+0x0" not in p.stderr or "as the module's other functions have" not in p.stderr:
+        raise Failure("skeys-seal does not name the function with other nops")
+    if digest(exe) != before:
+        raise Failure("skeys-seal changed a file it refused")
+
+
+def stripped(args, work):
+    """Stripped before sealing: where no symbol and no endbr64 says where the
+    functions start in their nops, skeys-seal refuses (exit 1, file as it
+    was); with -fcf-protection, endbr64 says it, and the file seals and runs."""
+    args.link = "pie"
+    args.flags = ""
+    exe = build(args, work)
+    run(["strip", "--strip-all", exe])
+    before = digest(exe)
+    p = run([args.seal, exe], expect=1)
+    if "seal before stripping" not in p.stderr:
+        raise Failure("skeys-seal does not say why it cannot seal a stripped file")
+    if digest(exe) != before:
+        raise Failure("skeys-seal changed a file it refused")
+    args.flags = "-fcf-protection"
+    exe = build(args, work)
+    run(["strip", "--strip-all", exe])
+    run([args.seal, exe])
+    p = run([exe], env=dict(os.environ, SKEYS_WRITE="mprotect"))
+    if "entries: ok" not in p.stdout:
+        raise Failure("no 'entries: ok' from the stripped program")
+
+
+def empty(args, work):
+    src = os.path.join(work, "empty.c")
+    with open(src, "w") as f:
+        f.write("#include <skeys.h>\nint main(void) { return skeys_check_sealed(); }\n")
+    for comp, link in ((["-fPIE", "-pie"], []), (["-fno-pie", "-no-pie"], [])):
+        exe = os.path.join(work, "empty")
+        run([args.cc, "-std=c11", "-O2", "-I" + args.include] + comp + [src, "-o", exe,
+            args.libskeys, "-Wl,-rpath," + os.path.dirname(os.path.abspath(args.libskeys)),
+            "-lpthread"] + link)
+        run([args.seal, exe])
+        d = dump_entries(args, exe)
+        if d.get("function_entries"):
+            raise Failure("entries listed in a module without patchable functions")
+        run([exe])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mode", default="run", choices=["run", "tamper", "empty", "stripped"])
+    ap.add_argument("--cc", required=True)
+    ap.add_argument("--nops", default="5")
+    ap.add_argument("--flags", default="")
+    ap.add_argument("--link", default="pie", choices=["pie", "nopie", "shared"])
+    ap.add_argument("--include", required=True)
+    ap.add_argument("--libskeys", required=True)
+    ap.add_argument("--seal", required=True)
+    ap.add_argument("--dump", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+    if not shutil.which(args.cc):
+        print("SKIP: %s is not installed" % args.cc)
+        return SKIP
+    shutil.rmtree(args.workdir, ignore_errors=True)
+    os.makedirs(args.workdir)
+    try:
+        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped}[args.mode](args, args.workdir)
+    except (Failure, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
+        print("FAIL: %s" % e)
+        return 1
+    print("PASS")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
