@@ -258,6 +258,38 @@ static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint
 	return false;
 }
 
+/* ---- s390x: brcl mask to ret0, larl/lg/br %r1 through lit, lghi/br ------ */
+
+static bool s390x_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			 uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	/* lg %r1, 0(%r1); br %r1 | lghi %r2, 0; br %r14 */
+	static const uint8_t mid[8] = { 0xe3, 0x10, 0x10, 0x00, 0x00, 0x04, 0x07, 0xf1 };
+	static const uint8_t stub[6] = { 0xa7, 0x29, 0x00, 0x00, 0x07, 0xfe };
+	/* brcl 0|15 to ret0, 20 bytes on: 10 halfwords */
+	const uint8_t want[6] = { 0xc0, kind ? 0xf4 : 0x04, 0, 0, 0, 10 };
+	uint64_t lit_at = slot + 6 + 2 * (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, t + 8);
+
+	if (t[6] != 0xc0 || t[7] != 0x10 || lit_at != call || memcmp(t + 12, mid, sizeof(mid))) {
+		snprintf(err, errlen, "expected after the slot the jump through the call object "
+			 "0x%" PRIx64 " (larl %%r1; lg %%r1, 0(%%r1); br %%r1)", call);
+		return false;
+	}
+	if (memcmp(t + 20, stub, sizeof(stub))) {
+		snprintf(err, errlen, "expected the return-0 stub (lghi %%r2, 0; br %%r14) at "
+			 "slot + 20");
+		return false;
+	}
+	if (!memcmp(t, want, sizeof(want)))
+		return true;
+	snprintf(err, errlen, "expected the %s form (%02x %02x %02x %02x %02x %02x), "
+		 "found %02x %02x %02x %02x %02x %02x",
+		 kind ? "return-0 (brcl 15, ret0)" : "far (brcl 0, ret0)",
+		 want[0], want[1], want[2], want[3], want[4], want[5],
+		 t[0], t[1], t[2], t[3], t[4], t[5]);
+	return false;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct skeys_call_arch rows[] = {
@@ -316,6 +348,15 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 23, /* R_ARM_RELATIVE */
 		.r_abs = 2,       /* R_ARM_ABS32 */
 		.r_glob_dat = 21, /* R_ARM_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_S390X,
+		.slot_len = 6,
+		.span = 26, /* slot, tail, ret0 */
+		.verify = s390x_verify,
+		.r_relative = 12, /* R_390_RELATIVE */
+		.r_abs = 22,      /* R_390_64 */
+		.r_glob_dat = 10, /* R_390_GLOB_DAT */
 	},
 };
 

@@ -127,7 +127,7 @@ enum { F_NEAR = 1, F_FAR, F_RET0, F_OTHER };
 #define SLOT_REACH 25
 #endif
 
-#if !defined(__x86_64__) && !defined(__i386__)
+#if !defined(__x86_64__) && !defined(__i386__) && !defined(__s390x__)
 /* An instruction word, in the code's (the machine's) byte order. */
 static uint32_t word_at(const unsigned char *p)
 {
@@ -155,6 +155,11 @@ static int form_at(const unsigned char *p)
 	return p[0] == 0xe9 ? F_NEAR : p[0] == 0xff ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
 #elif defined(__i386__)
 	return p[0] == 0xe9 ? F_NEAR : p[0] == 0x66 ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
+#elif defined(__s390x__)
+	/* brcl 0 (on through lit) or brcl 15 (to ret0), always to ret0, 10 halfwords on */
+	if (p[0] != 0xc0 || p[2] || p[3] || p[4] || p[5] != 10)
+		return F_OTHER;
+	return p[1] == 0x04 ? F_FAR : p[1] == 0xf4 ? F_RET0 : F_OTHER;
 #else
 	{
 		/* One word: nop (through lit), a jump to the return-0 stub, or a jump. */
@@ -195,6 +200,10 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 	(void)t;
 	(void)f;
 	return 0; /* a rel32 reaches every address */
+#elif defined(__s390x__)
+	(void)t;
+	(void)f;
+	return 1; /* no near form: every target is called through lit */
 #else
 #if defined(__arm__)
 	if (f & 1)
@@ -286,6 +295,9 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 #elif defined(__riscv)
 	/* addiw a0, a0, add; ret */
 	const uint32_t code[] = { (uint32_t)add << 20 | 0x0005051bu, 0x00008067u };
+#elif defined(__s390x__)
+	/* aghi %r2, add; br %r14 */
+	const unsigned char code[] = { 0xa7, 0x2b, 0x00, (unsigned char)add, 0x07, 0xfe };
 #elif defined(__arm__)
 	/* A32: add r0, r0, #add; bx lr */
 	const uint32_t code[] = { 0xe2800000u | (uint32_t)add, 0xe12fff1eu };
@@ -473,6 +485,9 @@ int main(int argc, char **argv)
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #elif defined(__arm__)
 		memcpy(p, "\xf0\x00\xf0\xe7", 4); /* udf #0 */
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
+#elif defined(__s390x__)
+		memcpy(p, "\x00\x00", 2); /* an invalid opcode */
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #endif
 		memcpy(p, saved, 4);

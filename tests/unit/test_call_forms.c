@@ -30,6 +30,7 @@ FORMS(x86)
 FORMS(aarch64)
 FORMS(riscv64)
 FORMS(arm)
+FORMS(s390x)
 
 typedef int (*slot_fn)(enum skeys_call_form, uintptr_t, uintptr_t, const struct skeys_call *,
 		       uint8_t *);
@@ -50,6 +51,9 @@ static const struct row rows[] = {
 	{ "aarch64", skeys_call_slot_aarch64, &skeys_call_slot_len_aarch64, CS_ARCH_ARM64,
 	  CS_MODE_LITTLE_ENDIAN },
 	{ "arm", skeys_call_slot_arm, &skeys_call_slot_len_arm, CS_ARCH_ARM, CS_MODE_ARM },
+	/* brcl: the mask changes (never the displacement); no near form */
+	{ "s390x", skeys_call_slot_s390x, &skeys_call_slot_len_s390x, CS_ARCH_SYSZ,
+	  CS_MODE_BIG_ENDIAN },
 	{ "riscv64", skeys_call_slot_riscv64, &skeys_call_slot_len_riscv64, CS_ARCH_ALL, 0 },
 };
 
@@ -80,6 +84,12 @@ static bool branch_target(const struct row *r, csh h, const cs_insn *in, uint64_
 		if (d->arm.op_count < 1 || d->arm.operands[0].type != ARM_OP_IMM)
 			return false;
 		*to = (uint32_t)d->arm.operands[0].imm;
+		break;
+	case CS_ARCH_SYSZ: /* brcl M, target: the target last */
+		if (d->sysz.op_count < 1 ||
+		    d->sysz.operands[d->sysz.op_count - 1].type != SYSZ_OP_IMM)
+			return false;
+		*to = (uint64_t)d->sysz.operands[d->sysz.op_count - 1].imm;
 		break;
 	default:
 		return false;
@@ -178,6 +188,7 @@ int main(void)
 		if (h)
 			cs_close(&h);
 	}
-	CHECK(near_ok >= 6 * 3); /* each architecture wrote near forms to the near targets */
+	/* each architecture with a near form wrote it for the near targets (not s390x) */
+	CHECK(near_ok >= 6 * 3);
 	return failures != 0;
 }
