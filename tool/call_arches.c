@@ -290,6 +290,40 @@ static bool s390x_verify(const struct skeys_image *img, uint64_t slot, const uin
 	return false;
 }
 
+/* ---- ppc64le: slot, r12 = lit through a pc-relative address, ret0 at 40 -- */
+
+static bool ppc64le_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			   uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	/* mflr 0; bcl 20,31,1f; 1: mflr 12; mtlr 0 | ld 12,0(12); mtctr 12; bctr; li 3,0; blr */
+	static const uint32_t head[4] = { 0x7c0802a6u, 0x429f0005u, 0x7d8802a6u, 0x7c0803a6u };
+	static const uint32_t end[5] = { 0xe98c0000u, 0x7d8903a6u, 0x4e800420u, 0x38600000u,
+					 0x4e800020u };
+	const uint32_t want = kind ? 0x48000028u /* b slot + 40 */ : 0x60000000u /* nop */;
+	uint32_t w[12];
+	uint64_t at;
+
+	for (size_t i = 0; i < 12; i++)
+		w[i] = skeys_image_get32(img, t + 4 * i);
+	/* addis 12,12,ha; addi 12,12,lo: 1b (slot + 12) + (ha << 16) + lo is the call object */
+	at = slot + 12 + (uint64_t)((int64_t)(int16_t)(w[5] & 0xffffu) * 65536) +
+	     (uint64_t)(int64_t)(int16_t)(w[6] & 0xffffu);
+	if (memcmp(w + 1, head, sizeof(head)) || memcmp(w + 7, end, sizeof(end)) ||
+	    (w[5] & 0xffff0000u) != 0x3d8c0000u || (w[6] & 0xffff0000u) != 0x398c0000u ||
+	    at != call) {
+		snprintf(err, errlen, "expected after the slot the jump through the call object "
+			 "0x%" PRIx64 " (mflr; bcl; mflr 12; mtlr; addis; addi; ld 12; mtctr; bctr; "
+			 "li 3, 0; blr)", call);
+		return false;
+	}
+	if (w[0] == want)
+		return true;
+	snprintf(err, errlen, "expected in the slot %s (%08x), found %08x",
+		 kind ? "b to the return-0 stub" : "nop (far, through the call object)", want,
+		 w[0]);
+	return false;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 static const struct skeys_call_arch rows[] = {
@@ -348,6 +382,15 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 23, /* R_ARM_RELATIVE */
 		.r_abs = 2,       /* R_ARM_ABS32 */
 		.r_glob_dat = 21, /* R_ARM_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_PPC64LE,
+		.slot_len = 4,
+		.span = 48, /* slot, tail, ret0 */
+		.verify = ppc64le_verify,
+		.r_relative = 22, /* R_PPC64_RELATIVE */
+		.r_abs = 38,      /* R_PPC64_ADDR64 */
+		.r_glob_dat = 20, /* R_PPC64_GLOB_DAT */
 	},
 	{
 		.id = SKEYS_ARCH_S390X,

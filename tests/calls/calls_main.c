@@ -125,6 +125,12 @@ enum { F_NEAR = 1, F_FAR, F_RET0, F_OTHER };
 #define SLOT_J_MASK 0xff000000u
 #define SLOT_J 0xea000000u /* b */
 #define SLOT_REACH 25
+#elif defined(__powerpc64__)
+#define SLOT_NOP 0x60000000u
+#define SLOT_J_RET0 0x48000028u /* b slot + 40 */
+#define SLOT_J_MASK 0xfc000003u
+#define SLOT_J 0x48000000u /* b (never written: no near form) */
+#define SLOT_REACH 25
 #endif
 
 #if !defined(__x86_64__) && !defined(__i386__) && !defined(__s390x__)
@@ -204,6 +210,10 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 	(void)t;
 	(void)f;
 	return 1; /* no near form: every target is called through lit */
+#elif defined(__powerpc64__)
+	(void)t;
+	(void)f;
+	return 1; /* no near form: a target's global entry wants r12 = its address */
 #else
 #if defined(__arm__)
 	if (f & 1)
@@ -298,6 +308,9 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 #elif defined(__s390x__)
 	/* aghi %r2, add; br %r14 */
 	const unsigned char code[] = { 0xa7, 0x2b, 0x00, (unsigned char)add, 0x07, 0xfe };
+#elif defined(__powerpc64__)
+	/* addi 3, 3, add; extsw 3, 3; blr */
+	const uint32_t code[] = { 0x38630000u | (uint32_t)add, 0x7c6307b4u, 0x4e800020u };
 #elif defined(__arm__)
 	/* A32: add r0, r0, #add; bx lr */
 	const uint32_t code[] = { 0xe2800000u | (uint32_t)add, 0xe12fff1eu };
@@ -485,6 +498,9 @@ int main(int argc, char **argv)
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #elif defined(__arm__)
 		memcpy(p, "\xf0\x00\xf0\xe7", 4); /* udf #0 */
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
+#elif defined(__powerpc64__)
+		memcpy(p, "\x08\x00\xe0\x7f", 4); /* trap */
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #elif defined(__s390x__)
 		memcpy(p, "\x00\x00", 2); /* an invalid opcode */

@@ -31,6 +31,7 @@ FORMS(aarch64)
 FORMS(riscv64)
 FORMS(arm)
 FORMS(s390x)
+FORMS(ppc64le)
 
 typedef int (*slot_fn)(enum skeys_call_form, uintptr_t, uintptr_t, const struct skeys_call *,
 		       uint8_t *);
@@ -51,6 +52,8 @@ static const struct row rows[] = {
 	{ "aarch64", skeys_call_slot_aarch64, &skeys_call_slot_len_aarch64, CS_ARCH_ARM64,
 	  CS_MODE_LITTLE_ENDIAN },
 	{ "arm", skeys_call_slot_arm, &skeys_call_slot_len_arm, CS_ARCH_ARM, CS_MODE_ARM },
+	{ "ppc64le", skeys_call_slot_ppc64le, &skeys_call_slot_len_ppc64le, CS_ARCH_PPC,
+	  CS_MODE_64 | CS_MODE_LITTLE_ENDIAN },
 	/* brcl: the mask changes (never the displacement); no near form */
 	{ "s390x", skeys_call_slot_s390x, &skeys_call_slot_len_s390x, CS_ARCH_SYSZ,
 	  CS_MODE_BIG_ENDIAN },
@@ -84,6 +87,11 @@ static bool branch_target(const struct row *r, csh h, const cs_insn *in, uint64_
 		if (d->arm.op_count < 1 || d->arm.operands[0].type != ARM_OP_IMM)
 			return false;
 		*to = (uint32_t)d->arm.operands[0].imm;
+		break;
+	case CS_ARCH_PPC:
+		if (d->ppc.op_count < 1 || d->ppc.operands[0].type != PPC_OP_IMM)
+			return false;
+		*to = (uint64_t)d->ppc.operands[0].imm;
 		break;
 	case CS_ARCH_SYSZ: /* brcl M, target: the target last */
 		if (d->sysz.op_count < 1 ||
@@ -188,7 +196,7 @@ int main(void)
 		if (h)
 			cs_close(&h);
 	}
-	/* each architecture with a near form wrote it for the near targets (not s390x) */
+	/* each architecture with a near form wrote it for the near targets (not s390x, ppc64le) */
 	CHECK(near_ok >= 6 * 3);
 	return failures != 0;
 }
