@@ -453,6 +453,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 				if (o->proxies[i].real && (uintptr_t)o->proxies[i].real >= m->lo &&
 				    (uintptr_t)o->proxies[i].real < m->hi)
 					o->proxies[i].real = NULL;
+		skeys_calls_forget(m);
 		skeys_entries_removed(m);
 		free(m->proxies);
 		free(m);
