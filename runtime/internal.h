@@ -151,7 +151,7 @@ struct skeys_batch {
 	struct skeys_patch *p;
 	size_t n, cap;
 	bool sorted; /* in address order, its runs known */
-	bool unchecked; /* turned round: no site checked against its old bytes yet */
+	bool turn; /* to be turned round (skeys_batch_reverse), then checked */
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -174,9 +174,9 @@ int skeys_batch_write(struct skeys_batch *b);
 void skeys_batch_free(struct skeys_batch *b);
 
 /*
- * Turn a batch that was written round, to write the sites back:
- * skeys_batch_write() checks each site again against what it must hold
- * before it writes any. 0.
+ * Turn a batch that was written round, to write the sites back: marks it,
+ * and skeys_batch_write() turns each patch round (old and new swapped) and
+ * checks it again against what it must hold before it writes any. 0.
  */
 int skeys_batch_reverse(struct skeys_batch *b);
 
@@ -344,11 +344,13 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
  * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
  * error; *touched tells whether any byte may have changed, so that the
  * caller walks the run back too. With `bad`, which only a direct write
- * takes (skeys_write_direct_first()), every site is first checked to hold
- * its old bytes: else nothing is written, SKEYS_ERR_MISMATCH and *bad the
- * index of the first that does not (n once all were checked).
+ * of a batch's new bytes takes (skeys_write_direct_first()), the patches
+ * are a batch to turn round: each is first turned (old and new_ swapped,
+ * jumps flipped) and checked to hold its old bytes, in the same pass; if
+ * one does not, nothing is written, SKEYS_ERR_MISMATCH and *bad its index
+ * (n once all were turned and checked).
  */
-int skeys_write_run(const struct skeys_patch *first, size_t n, size_t off, bool one_store,
+int skeys_write_run(struct skeys_patch *first, size_t n, size_t off, bool one_store,
 		    size_t *bad, bool *touched);
 /* Will skeys_write_run() try a direct write first? */
 bool skeys_write_direct_first(bool one_store);
