@@ -224,13 +224,14 @@ static bool arm_verify(const struct skeys_image *img, uint64_t slot, const uint8
 	return word_verify(&arm_tramp, img, slot, t, call, kind, err, errlen);
 }
 
-/* ---- i686: 6-byte slot, then a register-keeping jump through lit --------- */
+/* ---- i686: 6-byte slot, a register-keeping jump through lit, ret0 at 26 -- */
 
 static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
 			uint64_t call, unsigned kind, char *err, size_t errlen)
 {
-	static const uint8_t far[6] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90 };
-	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	static const uint8_t far[6] = { 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 };  /* nopw */
+	static const uint8_t ret0[6] = { 0xeb, 0x18, 0xcc, 0xcc, 0xcc, 0xcc }; /* jmp ret0 */
+	static const uint8_t stub[4] = { 0x31, 0xc0, 0x99, 0xc3 }; /* xor %eax,%eax; cltd; ret */
 	/* push %eax; call 1f; 1: pop %eax; push disp(%eax); mov 4(%esp),%eax; ret $4 */
 	static const uint8_t head[9] = { 0x50, 0xe8, 0, 0, 0, 0, 0x58, 0xff, 0xb0 };
 	static const uint8_t end[7] = { 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00 };
@@ -243,12 +244,83 @@ static bool i686_verify(const struct skeys_image *img, uint64_t slot, const uint
 			 call);
 		return false;
 	}
+	if (memcmp(t + 26, stub, sizeof(stub))) {
+		snprintf(err, errlen, "expected the return-0 stub (31 c0 99 c3) at offset 26, "
+			 "found %02x %02x %02x %02x", t[26], t[27], t[28], t[29]);
+		return false;
+	}
 	if (!memcmp(t, want, 6))
 		return true;
 	snprintf(err, errlen, "expected the %s form (%02x %02x %02x %02x %02x %02x), "
 		 "found %02x %02x %02x %02x %02x %02x", kind ? "return-0" : "far",
 		 want[0], want[1], want[2], want[3], want[4], want[5],
 		 t[0], t[1], t[2], t[3], t[4], t[5]);
+	return false;
+}
+
+/* ---- s390x: brcl mask to ret0, larl/lg/br %r1 through lit, lghi/br ------ */
+
+static bool s390x_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			 uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	/* lg %r1, 0(%r1); br %r1 | lghi %r2, 0; br %r14 */
+	static const uint8_t mid[8] = { 0xe3, 0x10, 0x10, 0x00, 0x00, 0x04, 0x07, 0xf1 };
+	static const uint8_t stub[6] = { 0xa7, 0x29, 0x00, 0x00, 0x07, 0xfe };
+	/* brcl 0|15 to ret0, 20 bytes on: 10 halfwords */
+	const uint8_t want[6] = { 0xc0, kind ? 0xf4 : 0x04, 0, 0, 0, 10 };
+	uint64_t lit_at = slot + 6 + 2 * (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, t + 8);
+
+	if (t[6] != 0xc0 || t[7] != 0x10 || lit_at != call || memcmp(t + 12, mid, sizeof(mid))) {
+		snprintf(err, errlen, "expected after the slot the jump through the call object "
+			 "0x%" PRIx64 " (larl %%r1; lg %%r1, 0(%%r1); br %%r1)", call);
+		return false;
+	}
+	if (memcmp(t + 20, stub, sizeof(stub))) {
+		snprintf(err, errlen, "expected the return-0 stub (lghi %%r2, 0; br %%r14) at "
+			 "slot + 20");
+		return false;
+	}
+	if (!memcmp(t, want, sizeof(want)))
+		return true;
+	snprintf(err, errlen, "expected the %s form (%02x %02x %02x %02x %02x %02x), "
+		 "found %02x %02x %02x %02x %02x %02x",
+		 kind ? "return-0 (brcl 15, ret0)" : "far (brcl 0, ret0)",
+		 want[0], want[1], want[2], want[3], want[4], want[5],
+		 t[0], t[1], t[2], t[3], t[4], t[5]);
+	return false;
+}
+
+/* ---- ppc64le: slot, r12 = lit through a pc-relative address, ret0 at 40 -- */
+
+static bool ppc64le_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			   uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	/* mflr 0; bcl 20,31,1f; 1: mflr 12; mtlr 0 | ld 12,0(12); mtctr 12; bctr; li 3,0; blr */
+	static const uint32_t head[4] = { 0x7c0802a6u, 0x429f0005u, 0x7d8802a6u, 0x7c0803a6u };
+	static const uint32_t end[5] = { 0xe98c0000u, 0x7d8903a6u, 0x4e800420u, 0x38600000u,
+					 0x4e800020u };
+	const uint32_t want = kind ? 0x48000028u /* b slot + 40 */ : 0x60000000u /* nop */;
+	uint32_t w[12];
+	uint64_t at;
+
+	for (size_t i = 0; i < 12; i++)
+		w[i] = skeys_image_get32(img, t + 4 * i);
+	/* addis 12,12,ha; addi 12,12,lo: 1b (slot + 12) + (ha << 16) + lo is the call object */
+	at = slot + 12 + (uint64_t)((int64_t)(int16_t)(w[5] & 0xffffu) * 65536) +
+	     (uint64_t)(int64_t)(int16_t)(w[6] & 0xffffu);
+	if (memcmp(w + 1, head, sizeof(head)) || memcmp(w + 7, end, sizeof(end)) ||
+	    (w[5] & 0xffff0000u) != 0x3d8c0000u || (w[6] & 0xffff0000u) != 0x398c0000u ||
+	    at != call) {
+		snprintf(err, errlen, "expected after the slot the jump through the call object "
+			 "0x%" PRIx64 " (mflr; bcl; mflr 12; mtlr; addis; addi; ld 12; mtctr; bctr; "
+			 "li 3, 0; blr)", call);
+		return false;
+	}
+	if (w[0] == want)
+		return true;
+	snprintf(err, errlen, "expected in the slot %s (%08x), found %08x",
+		 kind ? "b to the return-0 stub" : "nop (far, through the call object)", want,
+		 w[0]);
 	return false;
 }
 
@@ -275,7 +347,7 @@ static const struct skeys_call_arch rows[] = {
 	{
 		.id = SKEYS_ARCH_I386,
 		.slot_len = 6,
-		.span = 26, /* slot and tail */
+		.span = 30, /* slot, tail, ret0 */
 		.verify = i686_verify,
 		.format = "elf",
 		.r_relative = 8, /* R_386_RELATIVE */
@@ -310,6 +382,24 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 23, /* R_ARM_RELATIVE */
 		.r_abs = 2,       /* R_ARM_ABS32 */
 		.r_glob_dat = 21, /* R_ARM_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_PPC64LE,
+		.slot_len = 4,
+		.span = 48, /* slot, tail, ret0 */
+		.verify = ppc64le_verify,
+		.r_relative = 22, /* R_PPC64_RELATIVE */
+		.r_abs = 38,      /* R_PPC64_ADDR64 */
+		.r_glob_dat = 20, /* R_PPC64_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_S390X,
+		.slot_len = 6,
+		.span = 26, /* slot, tail, ret0 */
+		.verify = s390x_verify,
+		.r_relative = 12, /* R_390_RELATIVE */
+		.r_abs = 22,      /* R_390_64 */
+		.r_glob_dat = 10, /* R_390_GLOB_DAT */
 	},
 };
 

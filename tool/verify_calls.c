@@ -15,8 +15,10 @@
 #include "call_arches.h"
 #include "check.h"
 #include "table.h"
+#include "verify.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,7 +280,9 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 	cs->calls = calloc(cs->n ? cs->n : 1, sizeof(*cs->calls));
 	if (!cs->entries || !cs->calls)
 		goto oom;
-	memcpy(cs->entries, img->buf + cs->table_off, cs->n * sizeof(*cs->entries));
+	for (size_t i = 0; i < cs->n; i++) /* in host order (s390x's file is big-endian) */
+		cs->entries[i] = skeys_check_entry_decode(img, img->buf + cs->table_off + i * 12,
+							  skeys_check_host_order(img));
 	for (size_t i = 0; i < cs->n; i++) {
 		struct skeys_site s = skeys_entry_site(&cs->entries[i], cs->table_addr + i * 12);
 		struct skeys_call_check *c = &cs->calls[i];
@@ -368,7 +372,14 @@ int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size
 		free(t);
 		return -1;
 	}
-	memcpy(out + cs->table_off, t, bytes); /* x86-64: host and file order agree */
+	for (size_t i = 0; i < cs->n; i++) { /* in the file's byte order */
+		uint8_t *p = out + cs->table_off + i * 12;
+
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, code), (uint32_t)t[i].code);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, target),
+				  (uint32_t)t[i].target);
+		skeys_image_put32(img, p + offsetof(struct skeys_entry, key), (uint32_t)t[i].key);
+	}
 	if (cs->bounds_unset) {
 		skeys_image_put32(img, h + HDR_START,
 				  (uint32_t)(cs->table_addr - (cs->hdr_addr + HDR_START)));
@@ -377,7 +388,8 @@ int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size
 	}
 	skeys_image_put32(img, h + HDR_FLAGS, cs->hdr.flags | SKEYS_HEADER_SEALED);
 	skeys_image_put32(img, h + HDR_COUNT, (uint32_t)cs->n);
-	skeys_image_put64(img, h + HDR_CHECKSUM, skeys_table_checksum(t, bytes));
+	/* Over the bytes as stored, in the file's byte order, as the runtime sees them. */
+	skeys_image_put64(img, h + HDR_CHECKSUM, skeys_table_checksum(out + cs->table_off, bytes));
 	free(t);
 	return skeys_csites_seal(cs, out, err, errlen);
 }

@@ -3,8 +3,10 @@
  * i686 static-call slots: the 6 bytes at the start of a trampoline
  * (<skeys/arch/i386.h>), written through the int3 protocol as on x86-64.
  * A rel32 reaches every address of a 32-bit space, so an update always
- * takes the near form or, with no target, ret0; the far form (nops into
- * the tail through `lit`) is the one a call with a target is compiled in.
+ * takes the near form or, with no target, ret0 (a jump to the stub at
+ * offset 26); the far form (a nop into the tail through `lit`) is the one a
+ * call with a target is compiled in. Each form is one instruction, so a
+ * thread stopped inside the slot is at its first byte.
  */
 #include "../internal.h"
 
@@ -15,8 +17,8 @@ const size_t skeys_call_slot_len = 6;
 int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
 		    const struct skeys_call *call, uint8_t *out)
 {
-	static const uint8_t far[6] = { 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90 };
-	static const uint8_t ret0[6] = { 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc };
+	static const uint8_t far[6] = { 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 };  /* nopw */
+	static const uint8_t ret0[6] = { 0xeb, 0x18, 0xcc, 0xcc, 0xcc, 0xcc }; /* jmp ret0 */
 	uint32_t d = (uint32_t)(target - (slot + 5));
 
 	(void)call; /* the tail names it; the slot does not */

@@ -72,6 +72,24 @@ SKEYS_DEFINE_CALL_NULL(hook, bump);
 SKEYS_DEFINE_CALL_RET0(r0, add1);
 SKEYS_DEFINE_CALL(far, twice);
 #if defined(__i386__)
+static long long wide(void)
+{
+	return 0x100000001LL;
+}
+
+/* A 64-bit result comes back in %edx:%eax: the return-0 stub clears both. */
+SKEYS_DEFINE_CALL_RET0(r64, wide);
+
+/* r64's trampoline called with %edx = -1, as a caller's leftover could be. */
+static long long call_r64_dirty_edx(void)
+{
+	long long (*fn)(void) = skeys_call(r64);
+	long long r;
+
+	__asm__ volatile("movl $-1, %%edx\n\tcall *%1" : "=A"(r), "+c"(fn) : : "cc", "memory");
+	return r;
+}
+
 static int __attribute__((regparm(3))) sum3(int a, int b, int c)
 {
 	return a + 2 * b + 3 * c;
@@ -112,9 +130,15 @@ enum { F_NEAR = 1, F_FAR, F_RET0, F_OTHER };
 #define SLOT_J_MASK 0xff000000u
 #define SLOT_J 0xea000000u /* b */
 #define SLOT_REACH 25
+#elif defined(__powerpc64__)
+#define SLOT_NOP 0x60000000u
+#define SLOT_J_RET0 0x48000028u /* b slot + 40 */
+#define SLOT_J_MASK 0xfc000003u
+#define SLOT_J 0x48000000u /* b (never written: no near form) */
+#define SLOT_REACH 25
 #endif
 
-#if !defined(__x86_64__) && !defined(__i386__)
+#if !defined(__x86_64__) && !defined(__i386__) && !defined(__s390x__)
 /* An instruction word, in the code's (the machine's) byte order. */
 static uint32_t word_at(const unsigned char *p)
 {
@@ -141,7 +165,12 @@ static int form_at(const unsigned char *p)
 	/* (PE's i386 trampoline is x86-64's: <skeys/arch/i386.h>) */
 	return p[0] == 0xe9 ? F_NEAR : p[0] == 0xff ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
 #elif defined(__i386__)
-	return p[0] == 0xe9 ? F_NEAR : p[0] == 0x0f ? F_FAR : p[0] == 0x31 ? F_RET0 : F_OTHER;
+	return p[0] == 0xe9 ? F_NEAR : p[0] == 0x66 ? F_FAR : p[0] == 0xeb ? F_RET0 : F_OTHER;
+#elif defined(__s390x__)
+	/* brcl 0 (on through lit) or brcl 15 (to ret0), always to ret0, 10 halfwords on */
+	if (p[0] != 0xc0 || p[2] || p[3] || p[4] || p[5] != 10)
+		return F_OTHER;
+	return p[1] == 0x04 ? F_FAR : p[1] == 0xf4 ? F_RET0 : F_OTHER;
 #else
 	{
 		/* One word: nop (through lit), a jump to the return-0 stub, or a jump. */
@@ -182,6 +211,14 @@ static int is_far(int (*tramp)(int), int (*fn)(int))
 	(void)t;
 	(void)f;
 	return 0; /* a rel32 reaches every address */
+#elif defined(__s390x__)
+	(void)t;
+	(void)f;
+	return 1; /* no near form: every target is called through lit */
+#elif defined(__powerpc64__)
+	(void)t;
+	(void)f;
+	return 1; /* no near form: a target's global entry wants r12 = its address */
 #else
 #if defined(__arm__)
 	if (f & 1)
@@ -273,6 +310,12 @@ static int (*far_function(int (*tramp)(int), int add))(int)
 #elif defined(__riscv)
 	/* addiw a0, a0, add; ret */
 	const uint32_t code[] = { (uint32_t)add << 20 | 0x0005051bu, 0x00008067u };
+#elif defined(__s390x__)
+	/* aghi %r2, add; br %r14 */
+	const unsigned char code[] = { 0xa7, 0x2b, 0x00, (unsigned char)add, 0x07, 0xfe };
+#elif defined(__powerpc64__)
+	/* addi 3, 3, add; extsw 3, 3; blr */
+	const uint32_t code[] = { 0x38630000u | (uint32_t)add, 0x7c6307b4u, 0x4e800020u };
 #elif defined(__arm__)
 	/* A32: add r0, r0, #add; bx lr */
 	const uint32_t code[] = { 0xe2800000u | (uint32_t)add, 0xe12fff1eu };
@@ -649,6 +692,12 @@ int main(int argc, char **argv)
 #elif defined(__arm__)
 		memcpy(p, "\xf0\x00\xf0\xe7", 4); /* udf #0 */
 		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
+#elif defined(__powerpc64__)
+		memcpy(p, "\x08\x00\xe0\x7f", 4); /* trap */
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
+#elif defined(__s390x__)
+		memcpy(p, "\x00\x00", 2); /* an invalid opcode */
+		CHECK_ERR(skeys_call_update(op, add1), SKEYS_ERR_MISMATCH);
 #endif
 		memcpy(p, saved, 4);
 		__builtin___clear_cache((char *)p, (char *)p + 4);
@@ -676,6 +725,11 @@ int main(int argc, char **argv)
 	CHECK(skeys_call(r0)(5) == 0 && skeys_call_query(r0) == NULL);
 	CHECK(skeys_call_update(r0, add2) == 0);
 	CHECK(skeys_call(r0)(5) == 7);
+#if defined(__i386__)
+	CHECK(call_r64_dirty_edx() == 0);
+	CHECK(skeys_call_update(r64, wide) == 0 && call_r64_dirty_edx() == 0x100000001LL);
+	CHECK(skeys_call_update(r64, NULL) == 0 && call_r64_dirty_edx() == 0);
+#endif
 
 	/* A libc function: far from a PIE executable, possibly near otherwise. */
 	CHECK(skeys_call(far)(4) == 8);

@@ -103,15 +103,19 @@
  * A static call's trampoline (<skeys/call.h>; docs/architectures.md): a
  * 6-byte slot, then a tail that jumps through the call object's `lit`
  * keeping every register and the flags (a call may take arguments in any
- * of them: regparm, fastcall), position-independent without a GOT:
+ * of them: regparm, fastcall), position-independent without a GOT, then a
+ * stub returning 0:
  *
  *   slot:  e9 rel32 cc            jmp target (rel32 reaches every address)
- *        | 0f 1f 44 00 00 90      nops: on into the tail, as compiled
- *        | 31 c0 c3 cc cc cc      xor %eax,%eax; ret
+ *        | 66 0f 1f 44 00 00      nopw: on into the tail, as compiled
+ *        | eb 18 cc cc cc cc      jmp ret0
  *   tail:  push %eax; call 1f; 1: pop %eax; push lit-1b(%eax);
  *          mov 4(%esp),%eax; ret $4
+ *   ret0:  xor %eax,%eax; cltd; ret   (offset 26; cltd: a 64-bit result is 0 too)
  *
- * 32 bytes, int3 padding.
+ * Every slot form is one instruction, so a thread stopped inside the slot
+ * is at its first byte, the one the int3 protocol traps. 32 bytes, int3
+ * padding. Its slots: runtime/arch/call_x86.c.
  */
 #define SKEYS__CALL_ALIGN ".balign 16, 0xcc\n\t"
 #define SKEYS__CALL_SIZE "32"
@@ -119,15 +123,16 @@
 #define SKEYS__CALL_SLOT_LEN "6"
 #define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
 	".if " #kind "\n\t"                                                    \
-	".byte 0x31, 0xc0, 0xc3, 0xcc, 0xcc, 0xcc\n\t"                         \
+	".byte 0xeb, 0x18, 0xcc, 0xcc, 0xcc, 0xcc\n\t"                         \
 	".else\n\t"                                                            \
-	".byte 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x90\n\t"                         \
+	".byte 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"                         \
 	".endif\n\t"                                                           \
 	".byte 0x50, 0xe8, 0, 0, 0, 0\n"                                       \
 	".Lskeys_pc_" #name ":\n\t"                                            \
 	".byte 0x58, 0xff, 0xb0\n\t"                                           \
 	".long skeys__call_" #name " - .Lskeys_pc_" #name "\n\t"               \
 	".byte 0x8b, 0x44, 0x24, 0x04, 0xc2, 0x04, 0x00\n\t"                   \
+	".byte 0x31, 0xc0, 0x99, 0xc3\n\t"                                     \
 	".balign 32, 0xcc\n\t"
 #endif
 

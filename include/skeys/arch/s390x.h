@@ -24,4 +24,34 @@
 	"larl %r2, skeys__module_header\n\t"                                   \
 	"jg " fn "@PLT\n\t"
 
+/*
+ * A static call's trampoline (<skeys/call.h>; docs/architectures.md):
+ *
+ *   slot:  brcl 0|15, ret0        0: a nop, on into the tail; 15: no target
+ *   tail:  larl %r1, call; lg %r1, 0(%r1); br %r1    through `lit`
+ *   ret0:  lghi %r2, 0; br %r14
+ *
+ * The slot keeps its displacement (to ret0) for ever: like a key site it
+ * changes its condition mask alone, one byte, so every change is one store
+ * and every state is a whole instruction. There is no near form (it would
+ * change the displacement too): a call with a target always goes through
+ * `lit`. r1 is the scratch register the PLT uses too; the arguments
+ * (r2-r6, f0-f6) and r14 are left alone. 32 bytes, aligned to 8.
+ */
+#define SKEYS__CALL_ALIGN ".balign 8\n\t"
+#define SKEYS__CALL_SIZE "32"
+#define SKEYS__CALL_SLOT "0"
+#define SKEYS__CALL_SLOT_LEN "6"
+#define SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
+	".if " #kind "\n\t"                                                    \
+	"brcl 15, 1f\n\t"                                                      \
+	".else\n\t"                                                            \
+	"brcl 0, 1f\n\t"                                                       \
+	".endif\n\t"                                                           \
+	"larl %r1, skeys__call_" #name "\n\t"                                  \
+	"lg %r1, 0(%r1)\n\t"                                                   \
+	"br %r1\n"                                                             \
+	"1:\tlghi %r2, 0\n\t"                                                  \
+	"br %r14\n\t"
+
 #endif
