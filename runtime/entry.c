@@ -47,10 +47,22 @@ static struct {
 	void *data;
 } all;
 
-#if defined(__x86_64__) && defined(__ELF__)
+#ifdef SKEYS_ENTRY_PATCHING
 
+#ifdef __aarch64__
+/*
+ * aarch64: skeys-seal made each pad `mov x9, x30; nop`; the patch point is
+ * the nop (the word after the mov): nop, `bl STUB` or `b DEST`, one
+ * aligned 4-byte store, and each of the three is one of the instructions
+ * the architecture allows to be rewritten while other cores run it.
+ */
+enum { PATCH_OFF = 4, PATCH_LEN = 4, PAD_MIN = 8 };
+static const uint8_t endbr64[4] = SKEYS_FENTRY_BTI_C; /* the landing pad */
+#else
+enum { PATCH_OFF = 0, PATCH_LEN = SKEYS_FENTRY_PATCH, PAD_MIN = SKEYS_FENTRY_PATCH };
 static const uint8_t nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
+#endif
 
 static uintptr_t list_start(const struct skeys_fentries *f)
 {
@@ -160,7 +172,7 @@ static int list_check(struct skeys_module *m)
 		skeys_log(SKEYS_LOG_ERROR, "%s: function entries not sealed by skeys-seal", m->name);
 		return m->fn_error = SKEYS_ERR_UNSEALED;
 	}
-	if (f->count != n || f->pad < SKEYS_FENTRY_PATCH)
+	if (f->count != n || f->pad < PAD_MIN)
 		goto changed;
 	for (i = 0; i < n; i++) {
 		e = list_at(m, i);
@@ -232,6 +244,25 @@ static int entry_find(void *function, struct skeys_module **mp, size_t *ip)
 }
 
 /* A pad's patch point in `state`. */
+#ifdef __aarch64__
+static void pad_bytes(unsigned state, uintptr_t patch, uintptr_t to, uint8_t *out)
+{
+	uint32_t w = SKEYS_FENTRY_A64_NOP, imm = (uint32_t)((to - patch) >> 2) & 0x3ffffff;
+
+	memset(out, 0, SKEYS_SITE_MAX);
+	if (state != FN_IDLE)
+		w = (state == FN_TRACED ? SKEYS_FENTRY_A64_BL : SKEYS_FENTRY_A64_B) | imm;
+	memcpy(out, &w, sizeof(w));
+}
+
+/* A B/BL at `from` - 4 reaches `to`. */
+static bool rel32_reaches(uintptr_t from, uintptr_t to)
+{
+	int64_t d = (int64_t)(to - (from - PATCH_LEN));
+
+	return !(d & 3) && d >= -(INT64_C(1) << 27) && d < (INT64_C(1) << 27);
+}
+#else
 static void pad_bytes(unsigned state, uintptr_t patch, uintptr_t to, uint8_t *out)
 {
 	int32_t d = (int32_t)(int64_t)(to - (patch + SKEYS_FENTRY_PATCH));
@@ -251,6 +282,7 @@ static bool rel32_reaches(uintptr_t from, uintptr_t to)
 
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
+#endif
 
 /* One function going to a state: what is queued, and kept once written. */
 struct change {
@@ -301,7 +333,8 @@ static int changes_write(struct changes *cs)
 
 		memset(&p, 0, sizeof(p));
 		entry_places(c->m, entry_at(c->m, c->i), &fn, &p.addr);
-		p.len = SKEYS_FENTRY_PATCH;
+		p.addr += PATCH_OFF;
+		p.len = PATCH_LEN;
 		if (c->state != FN_IDLE && !rel32_reaches(p.addr + p.len, c->to)) {
 			err = -ERANGE;
 			break;
@@ -336,7 +369,7 @@ static uintptr_t from_of(const struct skeys_module *m, size_t i, uintptr_t *fn)
 	uintptr_t patch;
 
 	entry_places(m, entry_at(m, i), fn, &patch);
-	return patch + SKEYS_FENTRY_PATCH;
+	return patch + PATCH_OFF + PATCH_LEN;
 }
 
 /* Entry i of m traced by (handler, data), unless it is redirected. */
@@ -496,7 +529,7 @@ void skeys_entries_added(struct skeys_module *m)
 
 void skeys_entries_removed(struct skeys_module *m)
 {
-#if defined(__x86_64__) && defined(__ELF__)
+#ifdef SKEYS_ENTRY_PATCHING
 	/* Its pads' stubs may serve other modules' functions now. */
 	if (m->fn)
 		skeys_entry_hook_forget(m->lo, m->hi);
