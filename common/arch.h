@@ -60,6 +60,14 @@ struct skeys_arch {
 	/* If `bytes` hold this architecture's site jump, store its target and return true. */
 	bool (*decode_jump)(uint64_t site, const uint8_t *bytes, uint64_t *target);
 	/*
+	 * Inline static-call sites (<skeys/abi.h>), NULL where the architecture
+	 * has none: a site_len-byte call to `target` (as encode_jump; a tail
+	 * call site is the jump, a cond site without a target the nop), and
+	 * its decoding.
+	 */
+	int (*encode_call)(uint64_t site, uint64_t target, uint8_t *out);
+	bool (*decode_call)(uint64_t site, const uint8_t *bytes, uint64_t *target);
+	/*
 	 * Encodings of the sites whose entry sets SKEYS_ENTRY_MODE (arm: the
 	 * Thumb-2 instruction set), or NULL where that flag is reserved.
 	 */

@@ -45,6 +45,17 @@ struct skeys_symbol {
 	unsigned rank; /* of several symbols at one address, the lowest names it */
 };
 
+/* A relocation a link kept in the file (--emit-relocs) against its code. */
+struct skeys_code_reloc {
+	uint64_t at;      /* the address of the field it fills */
+	uint32_t type;    /* the format's number for its architecture */
+	int64_t addend;
+	uint64_t value;   /* its symbol's address: a section's for a section symbol */
+	const char *name; /* its symbol's name, "" for none or a section */
+};
+
+typedef int skeys_code_reloc_fn(void *ctx, const struct skeys_code_reloc *r);
+
 struct skeys_format;
 
 enum skeys_reloc_kind {
@@ -122,6 +133,13 @@ struct skeys_format {
 	 */
 	int (*seal_prepare)(const struct skeys_image *img, char *err, size_t errlen);
 	void (*seal_finish)(const struct skeys_image *img, uint8_t *out);
+	/*
+	 * Optional: fn for every relocation kept in the file for its code,
+	 * until fn returns nonzero, which this returns; 0 when there are none.
+	 * -1 with a message in err when they cannot be read.
+	 */
+	int (*code_relocs)(const struct skeys_image *img, skeys_code_reloc_fn *fn, void *ctx,
+			   char *err, size_t errlen);
 	/*
 	 * Optional: the first dynamic relocation (one the loader applies) at an
 	 * address in [addr, addr + len), into *out; false when there is none.

@@ -124,14 +124,213 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	return 0;
 }
 
-int skeys_call_op(struct skeys_call *call, void (*fn)(void))
+/*
+ * The module's inline call-site table (<skeys/abi.h>), sealed and
+ * unchanged: its entries and how many, or n = 0 for none. 0 or an error.
+ */
+static int csites_find(const struct skeys_module *m, const struct skeys_header *calls,
+		       const struct skeys_entry **e, size_t *n)
 {
-	struct skeys_batch b = { 0 };
+	const struct skeys_header *h =
+		(const struct skeys_header *)(const void *)((const char *)calls + SKEYS_HEADER_SIZE_V1);
+	const char *start, *stop;
+
+	*n = 0;
+	if (!(calls->flags & SKEYS_CALLS_F_SITES))
+		return 0; /* an architecture without inline sites, or built before them */
+	if (!inside(m, h, SKEYS_HEADER_SIZE_V1) ||
+	    memcmp(h->magic, SKEYS_CSITES_MAGIC, sizeof(h->magic)) || !calls_header_ok(h) ||
+	    !(h->flags & SKEYS_HEADER_SEALED) || !skeys_arch_native()->encode_call)
+		goto bad;
+	start = (const char *)&h->start + h->start;
+	stop = (const char *)&h->stop + h->stop;
+	*e = (const struct skeys_entry *)(const void *)start;
+	if (stop < start || !inside(m, start, (size_t)(stop - start)) ||
+	    h->count > (size_t)(stop - start) / sizeof(**e) ||
+	    skeys_table_checksum(*e, h->count * sizeof(**e)) != h->checksum ||
+	    !skeys_table_is_sorted(*e, h->count, (uintptr_t)*e))
+		goto bad;
+	*n = h->count;
+	return 0;
+bad:
+	skeys_log(SKEYS_LOG_ERROR, "%s: inline call-site table changed after sealing", m->name);
+	return SKEYS_ERR_CHECKSUM;
+}
+
+/*
+ * What an inline site holds: a call (a jump for a tail call) to the target
+ * when the sites follow it (form not COMPILED) and it is in reach, the nop
+ * for a cond call site with no target, else a call to the trampoline.
+ */
+static void csite_encode(const struct skeys_arch *a, uintptr_t site, unsigned flags,
+			 enum skeys_call_form form, uintptr_t target, uintptr_t tramp,
+			 uint8_t *out)
+{
+	int (*encode)(uint64_t, uint64_t, uint8_t *) =
+		flags & SKEYS_CSITE_JMP ? a->encode_jump : a->encode_call;
+
+	memset(out, 0, SKEYS_SITE_MAX);
+	if (form != SKEYS_CALL_FORM_COMPILED && !target && (flags & SKEYS_CSITE_COND) &&
+	    !(flags & SKEYS_CSITE_JMP))
+		memcpy(out, a->nop, a->site_len);
+	else if (form == SKEYS_CALL_FORM_COMPILED || !target || encode(site, target, out))
+		(void)encode(site, tramp, out); /* verified by skeys-seal: in reach */
+}
+
+/* Queue the rewrite of every inline site of `call` from its state now to calling fn. */
+static int csites_queue(struct skeys_batch *b, struct skeys_module *m, struct skeys_call *call,
+			uintptr_t tramp, enum skeys_call_form new_, uintptr_t fn)
+{
+	const struct skeys_arch *a = skeys_arch_native();
+	const struct skeys_entry *e = NULL;
+	size_t n, i;
+	int err = csites_find(m, call->table, &e, &n);
+
+	if (err)
+		return err;
+	for (i = skeys_table_lower_bound(e, n, (uintptr_t)e, (uintptr_t)call); i < n; i++) {
+		struct skeys_site s = skeys_entry_site(&e[i], (uintptr_t)&e[i]);
+		/* A trapped thread runs the site again once written: it is a call. */
+		struct skeys_patch p = { .len = a->site_len, .retry = true, .jumps = true };
+
+		if (s.key != (uintptr_t)call)
+			break;
+		if (s.target != tramp)
+			return SKEYS_ERR_MISMATCH;
+		p.addr = p.target = (uintptr_t)s.code;
+		csite_encode(a, p.addr, s.flags, (enum skeys_call_form)call->form,
+			     (uintptr_t)call->target, tramp, p.old);
+		csite_encode(a, p.addr, s.flags, new_, fn, tramp, p.new_);
+		if (!memcmp(p.old, p.new_, p.len))
+			continue;
+		err = skeys_batch_queue(b, m, &p);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Proxies (SKEYS_IMPORT_CALL) an update has reached: each later update of
+ * their call rewrites them too. One never updated needs nothing: as
+ * compiled it jumps through `lit`, the exporter's trampoline, which is
+ * always current. Dropped when their module or their call's goes.
+ */
+static struct skeys_call **proxies;
+static size_t n_proxies, cap_proxies;
+
+/* The real call behind a proxy, when its exporter is registered; else NULL. */
+static struct skeys_call *proxy_real(const struct skeys_call *p)
+{
+	struct skeys_call *const *slot = (struct skeys_call *const *)p->link;
+
+	if (!slot || (uintptr_t)slot % _Alignof(void *) || !skeys_module_of(slot) ||
+	    !skeys_module_of(slot + 1))
+		return NULL;
+	return *slot;
+}
+
+void skeys_calls_forget(const struct skeys_module *m)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n_proxies; i++) {
+		struct skeys_call *real;
+
+		/* Its module, or the exporter's pointer's (m is off the list already: read it here). */
+		if (inside(m, proxies[i], sizeof(*proxies[i])) ||
+		    inside(m, proxies[i]->link, sizeof(void *)))
+			continue;
+		real = proxy_real(proxies[i]);
+		if (!real || !inside(m, real, sizeof(*real)))
+			proxies[k++] = proxies[i];
+	}
+	n_proxies = k;
+}
+
+/* One call object an update rewrites: the real call or one of its proxies. */
+struct call_job {
+	struct skeys_call *call;
+	void (*old_lit)(void);
+	enum skeys_call_form form; /* the new one */
+};
+
+/* Queue the trampoline's slot and the inline sites of j->call, to call fn. */
+static int call_queue(struct skeys_batch *b, struct call_job *j, void (*fn)(void))
+{
+	struct skeys_call *call = j->call;
 	struct skeys_patch p = { .len = (uint8_t)skeys_call_slot_len };
 	enum skeys_call_form old, new_;
 	struct skeys_module *m = NULL;
-	void (*old_lit)(void);
 	uintptr_t tramp = 0;
+	size_t n = b->n;
+	int err = call_find(call, &m, &tramp);
+
+	if (err)
+		return err;
+	old = (enum skeys_call_form)call->form;
+	if (old == SKEYS_CALL_FORM_COMPILED)
+		old = call->flags & (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0) ? SKEYS_CALL_FORM_RET0
+									     : SKEYS_CALL_FORM_FAR;
+	new_ = fn ? SKEYS_CALL_FORM_NEAR : SKEYS_CALL_FORM_RET0;
+	p.addr = tramp;
+	j->old_lit = call->lit;
+	/* Near when the slot's jump reaches fn, else far. */
+	if (skeys_call_slot(new_, tramp, (uintptr_t)fn, call, p.new_)) {
+		new_ = SKEYS_CALL_FORM_FAR;
+		(void)skeys_call_slot(new_, tramp, (uintptr_t)fn, call, p.new_);
+	}
+	if (skeys_call_slot(old, tramp, (uintptr_t)call->target, call, p.old))
+		return SKEYS_ERR_MISMATCH; /* a recorded near form out of reach: memory damaged */
+	j->form = new_;
+	p.jumps = fn != NULL;
+	if (fn)
+		p.target = (uintptr_t)fn;
+	else if (old == SKEYS_CALL_FORM_NEAR)
+		p.target = (uintptr_t)call->target;
+	else
+		p.target = tramp + skeys_call_slot_len; /* far: through lit, still the old target */
+	err = skeys_batch_queue(b, m, &p);
+	if (err)
+		return err;
+	/* Far to far, ret0 to ret0: the slot stays; checked, nothing to write. */
+	if (!memcmp(p.old, p.new_, p.len))
+		b->n = n;
+	/* The sites in the same batch: each thread reaches the old target or the new one. */
+	return csites_queue(b, m, call, tramp, new_, (uintptr_t)fn);
+}
+
+/* The real call and its proxies, rewritten in one batch. */
+static int calls_update(struct call_job *jobs, size_t n, void (*fn)(void))
+{
+	struct skeys_batch b = { 0 };
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < n && !err; i++)
+		err = call_queue(&b, &jobs[i], fn);
+	if (!err) {
+		for (i = 0; fn && i < n; i++)
+			__atomic_store_n(&jobs[i].call->lit, fn, __ATOMIC_SEQ_CST);
+		err = skeys_batch_write(&b);
+		for (i = 0; err && fn && i < n; i++)
+			__atomic_store_n(&jobs[i].call->lit, jobs[i].old_lit, __ATOMIC_SEQ_CST);
+	}
+	skeys_batch_free(&b);
+	for (i = 0; !err && i < n; i++) {
+		jobs[i].call->form = jobs[i].form;
+		__atomic_store_n(&jobs[i].call->target, fn, __ATOMIC_RELEASE);
+	}
+	return err;
+}
+
+int skeys_call_op(struct skeys_call *call, void (*fn)(void))
+{
+	struct skeys_module *m = NULL;
+	struct skeys_call *real = call;
+	struct call_job *jobs = NULL;
+	uintptr_t tramp = 0;
+	size_t i, n = 0;
 	int err;
 
 	if (!call)
@@ -145,50 +344,49 @@ int skeys_call_op(struct skeys_call *call, void (*fn)(void))
 	err = call_find(call, &m, &tramp);
 	if (err)
 		goto out;
-	old = (enum skeys_call_form)call->form;
-	if (old == SKEYS_CALL_FORM_COMPILED)
-		old = call->flags & (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0) ? SKEYS_CALL_FORM_RET0
-									     : SKEYS_CALL_FORM_FAR;
-	new_ = fn ? SKEYS_CALL_FORM_NEAR : SKEYS_CALL_FORM_RET0;
-	p.addr = tramp;
-	old_lit = call->lit;
-	/* Near when the slot's jump reaches fn, else far. */
-	if (skeys_call_slot(new_, tramp, (uintptr_t)fn, call, p.new_)) {
-		new_ = SKEYS_CALL_FORM_FAR;
-		(void)skeys_call_slot(new_, tramp, (uintptr_t)fn, call, p.new_);
-	}
-	if (skeys_call_slot(old, tramp, (uintptr_t)call->target, call, p.old)) {
-		err = SKEYS_ERR_MISMATCH; /* a recorded near form out of reach: memory damaged */
+	if (call->flags & SKEYS_CALL_F_PROXY) {
+		real = proxy_real(call);
+		if (!real) {
+			err = SKEYS_ERR_NOTREADY; /* its exporter is not loaded, or not yet registered */
+			goto failed;
+		}
+		for (i = 0; i < n_proxies && proxies[i] != call; i++)
+			;
+		if (i == n_proxies) {
+			if (n_proxies == cap_proxies) {
+				size_t cap = cap_proxies ? 2 * cap_proxies : 8;
+				struct skeys_call **np =
+					realloc(proxies, cap * sizeof(struct skeys_call *));
+
+				if (!np) {
+					err = -ENOMEM;
+					goto failed;
+				}
+				proxies = np;
+				cap_proxies = cap;
+			}
+			proxies[n_proxies++] = call; /* rewritten below, then by every update */
+		}
+	} else if (real->flags & SKEYS_CALL_F_PROXY) {
+		err = SKEYS_ERR_NOTKEY;
 		goto failed;
 	}
-	p.jumps = fn != NULL;
-	if (fn)
-		p.target = (uintptr_t)fn;
-	else if (old == SKEYS_CALL_FORM_NEAR)
-		p.target = (uintptr_t)call->target;
-	else
-		p.target = tramp + skeys_call_slot_len; /* far: through lit, still the old target */
-	err = skeys_batch_queue(&b, m, &p);
-	if (err)
-		goto failed;
-	/* Far to far, ret0 to ret0: the slot stays; checked, nothing to write. */
-	if (!memcmp(p.old, p.new_, p.len))
-		b.n = 0;
-	if (fn)
-		__atomic_store_n(&call->lit, fn, __ATOMIC_SEQ_CST);
-	err = skeys_batch_write(&b);
-	skeys_batch_free(&b);
-	if (err) {
-		__atomic_store_n(&call->lit, old_lit, __ATOMIC_SEQ_CST);
+	jobs = malloc((n_proxies + 1) * sizeof(*jobs));
+	if (!jobs) {
+		err = -ENOMEM;
 		goto failed;
 	}
-	call->form = new_;
-	__atomic_store_n(&call->target, fn, __ATOMIC_RELEASE);
-	goto out;
+	jobs[n++].call = real;
+	for (i = 0; i < n_proxies; i++)
+		if (proxy_real(proxies[i]) == real)
+			jobs[n++].call = proxies[i];
+	err = calls_update(jobs, n, fn);
+	free(jobs);
+	if (!err)
+		goto out;
 failed:
-	skeys_batch_free(&b);
-	skeys_log(SKEYS_LOG_ERROR, "%s: static call %p not updated: %s", m->name, (void *)call,
-		  skeys_strerror(err));
+	skeys_log(SKEYS_LOG_ERROR, "%s: static call %p not updated: %s", m ? m->name : "?",
+		  (void *)call, skeys_strerror(err));
 out:
 	skeys_lock_release();
 	return err;

@@ -119,6 +119,11 @@ struct skeys_patch {
 	uint32_t run;  /* patches in the run of pages this one starts, once known; else 0 */
 	uint8_t len;
 	bool jumps; /* new_ is the jump */
+	/*
+	 * A trapped thread runs the site again once it is written, wherever
+	 * it leads (a call: sending the thread on would lose its return address).
+	 */
+	bool retry;
 };
 
 /*
@@ -248,6 +253,8 @@ int skeys_key_count(const struct skeys_key *key);
 int skeys_leader_key_op(struct skeys_key *key, enum skeys_key_op op);
 /* skeys_call_set() (runtime/call.c). */
 int skeys_call_op(struct skeys_call *call, void (*fn)(void));
+/* Module m goes: forget the proxies of its calls, and of calls it defines (runtime/call.c). */
+void skeys_calls_forget(const struct skeys_module *m);
 
 /* ---- function entries (runtime/entry.c) -------------------------------- */
 

@@ -132,6 +132,7 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 		if (!a)
 			return SKEYS_ERR_MISMATCH;
 		p->len = a->site_len;
+		p->retry = false;
 		p->mask = skeys_site_mask(p->len);
 		p->run = 0;
 		/* Sites of one key come in address order: mostly in the last one's segment. */
@@ -194,7 +195,7 @@ static void batch_aim(struct skeys_batch *b, bool forward)
 	for (i = 0; i < b->n; i++) {
 		struct skeys_patch *p = &b->p[i];
 
-		p->dest = p->jumps == forward ? p->target : p->addr + p->len;
+		p->dest = p->retry ? p->addr : p->jumps == forward ? p->target : p->addr + p->len;
 	}
 }
 

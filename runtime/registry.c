@@ -453,6 +453,7 @@ void skeys_registry_remove(const struct skeys_header *h)
 				if (o->proxies[i].real && (uintptr_t)o->proxies[i].real >= m->lo &&
 				    (uintptr_t)o->proxies[i].real < m->hi)
 					o->proxies[i].real = NULL;
+		skeys_calls_forget(m);
 		skeys_entries_removed(m);
 		free(m->proxies);
 		free(m);
@@ -564,7 +565,7 @@ static bool unregistered_key(const struct skeys_key *k)
 	struct skeys_module m;
 
 	memset(&m, 0, sizeof(m));
-	return !skeys_module_of(k) && skeys_os_module_lookup(k, &m) == 0 &&
+	return k && !skeys_module_of(k) && skeys_os_module_lookup(k, &m) == 0 &&
 	       (uintptr_t)k % _Alignof(struct skeys_key) == 0 && m.n_data &&
 	       in_data(&m, (uintptr_t)k, sizeof(*k)) &&
 	       (k->flags & SKEYS_KEY_MAGIC_MASK) == SKEYS_KEY_MAGIC;

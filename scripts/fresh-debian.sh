@@ -55,6 +55,7 @@ debootstrap --variant=minbase bookworm "$root" "$MIRROR" >"$dir/debootstrap.log"
 # The chroot gets its own copy of the host's resolver settings, /proc
 # (the demo's runtime writes code through /proc/self/mem) and /dev.
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# shellcheck disable=SC2317  # called by the trap
 cleanup() {
 	umount "$root/proc" 2>/dev/null || true
 	umount "$root/dev" 2>/dev/null || true

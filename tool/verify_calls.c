@@ -30,14 +30,14 @@ enum {
 	HDR_STOP = 36,
 };
 
-/* struct skeys_call in the file: three pointers, flags, form, aligned to 8. */
+/* struct skeys_call in the file: three pointers, flags, form, link, aligned to 8. */
 static unsigned ptr_size(const struct skeys_image *img)
 {
 	return img->arch->elf_class == 2 ? 8 : 4;
 }
 static unsigned call_size(const struct skeys_image *img)
 {
-	return (3 * ptr_size(img) + 8 + 7) / 8 * 8;
+	return (4 * ptr_size(img) + 8 + 7) / 8 * 8;
 }
 static unsigned call_flags(const struct skeys_image *img)
 {
@@ -161,8 +161,11 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not aligned writable data", c->call);
 	flags = o ? skeys_image_get32(img, o + call_flags(img)) : 0;
+	/* A proxy (SKEYS_IMPORT_CALL) is compiled far, through the exporter's trampoline. */
+	c->import = flags & SKEYS_CALL_F_PROXY;
 	if ((flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
-	    (flags & ~SKEYS_CALL_MAGIC_MASK) != c->kind ||
+	    (flags & ~SKEYS_CALL_MAGIC_MASK & ~SKEYS_CALL_F_PROXY) != c->kind ||
+	    (c->import && c->kind) ||
 	    skeys_image_get32(img, o + call_flags(img) + 4))
 		return call_error(c, &cs->n_bad,
 				  "call object 0x%" PRIx64 " is not a static call of this kind "
@@ -180,16 +183,17 @@ static bool call_verify(struct skeys_calls *cs, struct skeys_call_check *c)
 				  "not a fixup the loader applies", c->call);
 	if (how == 2)
 		return true; /* bound to a symbol of another image, named */
-	/* ELF32 (REL): the bytes are the addend of a relocation, if any. */
-	if (lit && ptr_size(img) == 8)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else if (reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
-		;
-	else if (lit)
-		name_code(img, ca, lit, c->target, sizeof(c->target));
-	else
+	/*
+	 * ELF64: the bytes, or the relocation where they are zero. ELF32
+	 * (REL): the bytes are the addend of a relocation, if any.
+	 */
+	if (!(lit && ptr_size(img) == 8) &&
+	    reloc_target(img, ca, c->call, lit, c->target, sizeof(c->target)))
+		return true;
+	if (!lit)
 		return call_error(c, &cs->n_bad, "call object 0x%" PRIx64 " has no initial target",
 				  c->call);
+	name_code(img, ca, lit, c->target, sizeof(c->target));
 	return true;
 }
 
@@ -292,6 +296,8 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 		     skeys_table_checksum(img->buf + cs->table_off, cs->n * 12) == cs->hdr.checksum;
 	if (cs->sealed && !cs->intact && table_error(cs, "call table changed after sealing"))
 		goto oom;
+	if (skeys_csites_open(cs))
+		goto oom;
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -301,6 +307,7 @@ oom:
 
 void skeys_calls_close(struct skeys_calls *cs)
 {
+	skeys_csites_close(&cs->sites);
 	for (size_t i = 0; cs->calls && i < cs->n; i++)
 		free(cs->calls[i].error);
 	free(cs->calls);
@@ -311,12 +318,12 @@ void skeys_calls_close(struct skeys_calls *cs)
 
 bool skeys_calls_ok(const struct skeys_calls *cs)
 {
-	return !cs->present || (!cs->error && !cs->n_bad);
+	return !cs->present || (!cs->error && !cs->n_bad && !cs->sites.n_bad);
 }
 
 bool skeys_calls_sealed(const struct skeys_calls *cs)
 {
-	return !cs->present || cs->intact;
+	return !cs->present || (cs->intact && (!cs->sites.present || cs->sites.intact));
 }
 
 size_t skeys_calls_report(const struct skeys_calls *cs, const char *path)
@@ -338,7 +345,7 @@ size_t skeys_calls_report(const struct skeys_calls *cs, const char *path)
 			c->tramp, c->error);
 		n++;
 	}
-	return n;
+	return n + skeys_csites_report(cs, path);
 }
 
 int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size_t errlen)
@@ -372,7 +379,21 @@ int skeys_calls_seal(const struct skeys_calls *cs, uint8_t *out, char *err, size
 	skeys_image_put32(img, h + HDR_COUNT, (uint32_t)cs->n);
 	skeys_image_put64(img, h + HDR_CHECKSUM, skeys_table_checksum(t, bytes));
 	free(t);
-	return 0;
+	return skeys_csites_seal(cs, out, err, errlen);
+}
+
+void skeys_calls_name(const struct skeys_calls *cs, uint64_t call, char *out, size_t len)
+{
+	const struct skeys_symbol *sym = skeys_image_object_at(cs->img, call);
+	const char *nm = sym ? sym->name : NULL;
+
+	/* Named after its object, skeys__call_NAME. */
+	if (nm && !strncmp(nm, "skeys__call_", 12))
+		nm += 12;
+	if (nm)
+		snprintf(out, len, "%s", nm);
+	else
+		snprintf(out, len, "0x%" PRIx64, call);
 }
 
 void skeys_calls_emit(struct skeys_emit *e, const struct skeys_calls *cs)
@@ -391,30 +412,24 @@ void skeys_calls_emit(struct skeys_emit *e, const struct skeys_calls *cs)
 	skeys_emit_field_array(e, &F_CALLS, cs->calls ? cs->n : 0);
 	for (size_t i = 0; cs->calls && i < cs->n; i++) {
 		const struct skeys_call_check *c = &cs->calls[i];
-		const struct skeys_symbol *sym = skeys_image_object_at(cs->img, c->call);
-		const char *nm = sym ? sym->name : NULL;
 
-		/* Named after its object, skeys__call_NAME. */
-		if (nm && !strncmp(nm, "skeys__call_", 12))
-			nm += 12;
-		if (nm)
-			snprintf(name, sizeof(name), "%s", nm);
-		else
-			snprintf(name, sizeof(name), "0x%" PRIx64, c->call);
+		skeys_calls_name(cs, c->call, name, sizeof(name));
 		skeys_emit_elem_begin(e);
 		skeys_emit_field_str(e, &C_NAME, name);
 		skeys_emit_field_addr(e, &C_TRAMP, c->tramp);
-		skeys_emit_field_str(e, &C_KIND, kinds[c->kind & 3]);
+		skeys_emit_field_str(e, &C_KIND, c->import ? "import" : kinds[c->kind & 3]);
 		if (c->target[0])
 			skeys_emit_field_str(e, &C_TARGET, c->target);
 		else
 			skeys_emit_field_null(e, &C_TARGET);
-		/* Inline call sites are not recorded yet: every call goes through its trampoline. */
-		skeys_emit_field_uint(e, &C_SITES, 0);
+		/* Its inline call sites, listed in call_sites; the rest call its trampoline. */
+		skeys_emit_field_uint(e, &C_SITES, skeys_csites_count(&cs->sites, c->call));
 		skeys_emit_field_bool(e, &C_OK, !c->error);
 		if (c->error)
 			skeys_emit_field_str(e, &C_ERROR, c->error);
 		skeys_emit_elem_end(e);
 	}
 	skeys_emit_array_end(e);
+	if (cs->sites.n)
+		skeys_csites_emit(e, cs);
 }

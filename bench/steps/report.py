@@ -5,6 +5,7 @@ import os
 import re
 import subprocess
 
+import calls
 from common import have
 
 HEAD_START = "<!-- bench:headline:start (written by bench/run) -->"
@@ -817,6 +818,8 @@ def targets(res):
                   f"{human_us(last['sealed']['median_us'])} at {last['sites']}; dev-sort "
                   f"{human_us(last['devsort']['median_us'])} at {last['sites']}",
                   "met" if len(irs) == 1 and None not in irs else "see table"))
+    if "calls" in res:
+        T += calls.targets(res["calls"])
     return T
 
 
@@ -896,6 +899,8 @@ def write(res, docs, readme, plots=True):
                       ("tool", tool_plot), ("startup", startup_plot)):
             if k in res:
                 made[k] = fn(res[k], pdir)
+        if "calls" in res:
+            made["calls"] = calls.plot(res["calls"], pdir, gnuplot)
         for f in os.listdir(pdir):
             if f.endswith(".dat"):
                 os.unlink(os.path.join(pdir, f))
@@ -936,6 +941,8 @@ def write(res, docs, readme, plots=True):
         startup_md(res["startup"], L, made.get("startup"))
     if "size" in res:
         size_md(res["size"], res.get("hotpath"), L)
+    if "calls" in res:
+        calls.md(res["calls"], L, made.get("calls"))
     open(os.path.join(docs, "benchmarks.md"), "w").write("\n".join(L))
     head = [HEAD_START] + headline(res) + [
         "", f"Measured by `bench/run` on {m['cpu']} ({m['date']}); details, "

@@ -476,6 +476,85 @@ static void elf_close(struct skeys_image *img)
 	img->priv = NULL;
 }
 
+/* One SHT_RELA section kept by --emit-relocs for a section of code. */
+static int code_relocs_of(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, skeys_code_reloc_fn *fn,
+			  void *ctx, char *err, size_t errlen)
+{
+	Elf_Scn *sym_scn = elf_getscn(elf, sh->sh_link);
+	Elf_Data *rd = elf_getdata(scn, NULL), *sd;
+	GElf_Shdr ssh;
+	size_t i, n;
+	int r;
+
+	if (!rd || !sym_scn || !gelf_getshdr(sym_scn, &ssh) || !(sd = elf_getdata(sym_scn, NULL)))
+		FAIL("relocation section %zu: %s", elf_ndxscn(scn), elf_errmsg(-1));
+	n = sh->sh_entsize ? rd->d_size / sh->sh_entsize : 0;
+	for (i = 0; i < n; i++) {
+		struct skeys_code_reloc rel;
+		GElf_Rela ra;
+		GElf_Sym sym;
+		size_t k;
+
+		if (!gelf_getrela(rd, (int)i, &ra))
+			FAIL("relocation section %zu, entry %zu: %s", elf_ndxscn(scn), i,
+			     elf_errmsg(-1));
+		k = GELF_R_SYM(ra.r_info);
+		if (!gelf_getsym(sd, (int)k, &sym))
+			FAIL("relocation section %zu, entry %zu: symbol %zu: %s", elf_ndxscn(scn),
+			     i, k, elf_errmsg(-1));
+		rel.at = ra.r_offset;
+		rel.type = (uint32_t)GELF_R_TYPE(ra.r_info);
+		rel.addend = ra.r_addend;
+		rel.value = sym.st_value;
+		rel.name = GELF_ST_TYPE(sym.st_info) == STT_SECTION || !sym.st_name
+				   ? NULL
+				   : elf_strptr(elf, ssh.sh_link, sym.st_name);
+		if (!rel.name)
+			rel.name = "";
+		/* A section symbol of a linked file: its value is the section's address. */
+		if (GELF_ST_TYPE(sym.st_info) == STT_SECTION && sym.st_shndx != SHN_UNDEF &&
+		    sym.st_shndx < SHN_LORESERVE) {
+			GElf_Shdr tsh;
+			Elf_Scn *t = elf_getscn(elf, sym.st_shndx);
+
+			if (t && gelf_getshdr(t, &tsh))
+				rel.value = tsh.sh_addr;
+		}
+		r = fn(ctx, &rel);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int elf_code_relocs(const struct skeys_image *img, skeys_code_reloc_fn *fn, void *ctx,
+			   char *err, size_t errlen)
+{
+	const struct elf_priv *p = img->priv;
+	Elf_Scn *scn = NULL;
+	int r;
+
+	while ((scn = elf_nextscn(p->elf, scn))) {
+		GElf_Shdr sh, tsh;
+		Elf_Scn *target;
+
+		if (!gelf_getshdr(scn, &sh))
+			FAIL("section %zu: %s", elf_ndxscn(scn), elf_errmsg(-1));
+		if (sh.sh_type != SHT_RELA || (sh.sh_flags & SHF_ALLOC) || !sh.sh_info)
+			continue;
+		target = elf_getscn(p->elf, sh.sh_info);
+		if (!target || !gelf_getshdr(target, &tsh))
+			FAIL("relocation section %zu: target %u: %s", elf_ndxscn(scn),
+			     (unsigned)sh.sh_info, elf_errmsg(-1));
+		if ((tsh.sh_flags & (SHF_ALLOC | SHF_EXECINSTR)) != (SHF_ALLOC | SHF_EXECINSTR))
+			continue;
+		r = code_relocs_of(p->elf, scn, &sh, fn, ctx, err, errlen);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
 /* The machine's copy and relative relocations; NULL for a machine without them. */
 static const struct elf_relocs {
 	GElf_Half machine;
@@ -586,6 +665,7 @@ const struct skeys_format skeys_format_elf = {
 	.probe = elf_probe,
 	.open = elf_open,
 	.close = elf_close,
+	.code_relocs = elf_code_relocs,
 	.reloc_at = elf_reloc_at,
 	.calls_section = SKEYS_SECTION_CALLS_HEADER,
 };

@@ -263,12 +263,18 @@ struct skeys_call {
 	const struct skeys_header *table; /* the module's call table header */
 	uint32_t flags;       /* SKEYS_CALL_MAGIC | SKEYS_CALL_F_* */
 	uint32_t form;        /* runtime only: SKEYS_CALL_FORM_*, 0 as compiled */
+	/*
+	 * NULL for a call. For a proxy (SKEYS_CALL_F_PROXY, SKEYS_IMPORT_CALL),
+	 * the address of the exporting module's pointer to the real call.
+	 */
+	void *link;
 } __attribute__((aligned(8)));
 
 #define SKEYS_CALL_MAGIC 0x53430000u /* "SC" */
 #define SKEYS_CALL_MAGIC_MASK 0xffff0000u
 #define SKEYS_CALL_F_NULL 0x1u /* defined with no target (_NULL) */
 #define SKEYS_CALL_F_RET0 0x2u /* defined returning 0 (_RET0) */
+#define SKEYS_CALL_F_PROXY 0x4u /* stands in for a call of another module */
 
 enum skeys_call_form {
 	SKEYS_CALL_FORM_COMPILED = 0, /* far, or ret0 when defined without a target */
@@ -293,6 +299,27 @@ enum skeys_call_form {
 #define SKEYS_CALL_TRAMP_SIZE 16
 #define SKEYS_CALL_SLOT_SIZE 6
 #define SKEYS_CALL_TAIL_OFFSET 6 /* the fixed jmp *lit(%rip) */
+
+/*
+ * Inline call sites (x86-64): `call trampoline` (e8 rel32) or a tail call
+ * `jmp trampoline` (e9 rel32) in the module's code, which an update
+ * rewrites to reach the target directly. skeys-seal finds them from the
+ * relocations a link with --emit-relocs keeps, and records them in a table
+ * the module reserves: the file cannot grow, so every SKEYS_DEFINE_CALL*
+ * reserves SKEYS_CALL_SITES slots in SKEYS_SECTION_CSITES, and
+ * SKEYS_RESERVE_CALL_SITES(n) n more; sites beyond them keep calling the
+ * trampoline. An entry's fields read code = the site (its opcode byte),
+ * target = the trampoline it calls as compiled, key = the call object with
+ * SKEYS_CSITE_* in the flag bits; sorted and sealed as the call table, its
+ * header (magic SKEYS_CSITES_MAGIC, `count` the sites recorded) follows the
+ * call table's header, whose flags say SKEYS_CALLS_F_SITES.
+ */
+#define SKEYS_CSITES_MAGIC "SKEYSCST"
+#define SKEYS_SECTION_CSITES "__skeys_csites"
+#define SKEYS_CALLS_F_SITES 0x2u /* call table header: the sites header follows it */
+#define SKEYS_CALL_SITES 32      /* slots each definition reserves */
+#define SKEYS_CSITE_COND 0x1u    /* skeys_call_cond: a 5-byte nop while there is no target */
+#define SKEYS_CSITE_JMP 0x2u     /* a tail call, e9 rel32 */
 
 enum skeys_arch_id {
 	SKEYS_ARCH_NONE = 0,

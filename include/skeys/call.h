@@ -34,9 +34,14 @@ extern "C" {
 /* Point the call at fn (NULL: none). Use skeys_call_update(), which type-checks. */
 int skeys_call_set(struct skeys_call *call, void (*fn)(void));
 
-/* Lock-free: a query may come from anywhere, a target included. */
+/*
+ * Lock-free: a query may come from anywhere, a target included. A proxy
+ * (SKEYS_IMPORT_CALL) answers for the call it stands for.
+ */
 static inline void (*skeys__call_target(const struct skeys_call *call))(void)
 {
+	if (call->flags & SKEYS_CALL_F_PROXY)
+		call = *(struct skeys_call *const *)call->link;
 	return __atomic_load_n(&call->target, __ATOMIC_ACQUIRE);
 }
 
@@ -74,7 +79,12 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 #endif
 
 #define skeys_call(name) (skeys__tramp_##name)
+#ifdef SKEYS__CALL_SITES
+/* The trampoline under another name, so that skeys-seal can tell these sites apart. */
+#define skeys_call_cond(name) (skeys__tcond_##name)
+#else
 #define skeys_call_cond(name) (skeys__tramp_##name)
+#endif
 #define skeys_call_update(name, fn)                                            \
 	skeys_call_set(&skeys__call_##name, SKEYS__CALL_FN(skeys__tramp_##name, fn))
 /* The current target as a pointer of the call's type, or NULL for none. */
@@ -93,7 +103,8 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 /* Both names of a call, with C linkage so that the assembly can name them. */
 #define SKEYS_DECLARE_CALL(name, func)                                         \
 	SKEYS__C_LINKAGE SKEYS__CALL_ATTR struct skeys_call skeys__call_##name; \
-	SKEYS__C_LINKAGE SKEYS__TRAMP_ATTR __typeof__(func) skeys__tramp_##name
+	SKEYS__C_LINKAGE SKEYS__TRAMP_ATTR __typeof__(func) skeys__tramp_##name; \
+	SKEYS__C_LINKAGE SKEYS__TRAMP_ATTR __typeof__(func) skeys__tcond_##name
 
 /*
  * Where the architecture header has a trampoline template
@@ -111,18 +122,61 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 
 SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 
-#define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
+#define SKEYS__DEFINE_CALL_OBJ(name, func, kind, flags, lit, target, link)     \
 	SKEYS_DECLARE_CALL(name, func);                                        \
 	SKEYS__CALL_EMIT(name, kind)                                           \
 	__attribute__((used)) struct skeys_call skeys__call_##name = {         \
-		lit, target, &skeys__calls_header, SKEYS_CALL_MAGIC | (kind), 0 \
+		lit, target, &skeys__calls_header,                             \
+		SKEYS_CALL_MAGIC | (kind) | (flags), 0, link                   \
 	}
+#define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
+	SKEYS__DEFINE_CALL_OBJ(name, func, kind, 0, lit, target, 0)
+
+/*
+ * Calls across modules, as keys (<skeys.h>): the defining module exports
+ * the call, a module using it imports it under the same name, as a proxy
+ * with a trampoline of its own. Updating either rewrites the call and
+ * every proxy an update has reached; a proxy no update reached yet jumps
+ * through the exporter's trampoline, so every caller reaches the current
+ * target. At file scope.
+ *
+ *   lib.c:     SKEYS_DEFINE_CALL(codec, plain); SKEYS_EXPORT_CALL(codec);
+ *   plugin.c:  SKEYS_IMPORT_CALL(codec, plain);  // then skeys_call(codec)(...)
+ */
+#ifndef SKEYS__ASM_CALL_EXPORT
+#define SKEYS__ASM_CALL_EXPORT(name) ".error \"skeys: SKEYS_EXPORT_CALL is not supported on this object format yet\"\n"
+#endif
+#define SKEYS_EXPORT_CALL(name)                                                \
+	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_call *const           \
+		skeys__export_call_##name;                                     \
+	struct skeys_call *const skeys__export_call_##name = &skeys__call_##name; \
+	__asm__(SKEYS__ASM_CALL_EXPORT(name))
+#define SKEYS_IMPORT_CALL(name, func)                                          \
+	SKEYS__C_LINKAGE SKEYS__IMPORT_ATTR struct skeys_call *const           \
+		skeys__export_call_##name;                                     \
+	SKEYS__C_LINKAGE SKEYS__IMPORT_ATTR __typeof__(func) skeys__xtramp_##name; \
+	SKEYS__DEFINE_CALL_OBJ(name, func, 0, SKEYS_CALL_F_PROXY,              \
+			       SKEYS__CALL_FN_INIT(skeys__xtramp_##name), 0,   \
+			       (void *)&skeys__export_call_##name)
+
+/*
+ * n more slots for the module's inline call sites (<skeys/abi.h>), at file
+ * scope; nothing where the architecture has none.
+ */
+#ifdef SKEYS__CALL_SITES
+#define SKEYS_RESERVE_CALL_SITES(n) __asm__(SKEYS__ASM_CALL_SITES(#n))
+#else
+#define SKEYS_RESERVE_CALL_SITES(n) SKEYS__CALL_STATIC_ASSERT((n) >= 0, "a number of sites")
+#endif
 
 #else
 
 #define SKEYS__DEFINE_CALL(name, func, kind, lit, target)                      \
 	SKEYS__CALL_STATIC_ASSERT(sizeof(struct skeys_call) == 0,                          \
 				  "skeys: static calls are not supported on this architecture or object format yet")
+#define SKEYS_RESERVE_CALL_SITES(n) SKEYS__CALL_STATIC_ASSERT((n) >= 0, "a number of sites")
+#define SKEYS_EXPORT_CALL(name) SKEYS__DEFINE_CALL(name, 0, 0, 0, 0)
+#define SKEYS_IMPORT_CALL(name, func) SKEYS__DEFINE_CALL(name, func, 0, 0, 0)
 
 #endif
 

@@ -519,8 +519,9 @@ static inline void jump_label_init(void)
 /*
  * skeys' static calls (<skeys/call.h>) under the kernel's names. As for
  * keys, static_call_update() returns skeys' error code where the kernel's
- * returns void. EXPORT_STATIC_CALL is not there yet: a call is used in the
- * module that defines it.
+ * returns void. EXPORT_STATIC_CALL exports a call; a module using it
+ * imports it with SKEYS_IMPORT_CALL (the kernel has one namespace of
+ * symbols, user space one per module).
  */
 #define DEFINE_STATIC_CALL(name, func) SKEYS_DEFINE_CALL(name, func)
 #define DEFINE_STATIC_CALL_NULL(name, func) SKEYS_DEFINE_CALL_NULL(name, func)
@@ -530,6 +531,7 @@ static inline void jump_label_init(void)
 #define static_call_cond(name) skeys_call_cond(name)
 #define static_call_update(name, func) skeys_call_update(name, func)
 #define static_call_query(name) skeys_call_query(name)
+#define EXPORT_STATIC_CALL(name) SKEYS_EXPORT_CALL(name)
 
 #ifdef __cplusplus
 }

@@ -11,8 +11,10 @@
  * with all cores synchronised after each phase (skeys_os_sync_cores). A
  * thread that traps is sent by the OS port's trap handler (a SIGTRAP
  * handler on Linux, a vectored exception handler on Windows), through
- * skeys_x86_trap(), to where the site's new instruction leads; the port
- * only reads and sets the instruction pointer of its trap context. One that
+ * skeys_x86_trap(), to where the site's new instruction leads (back to
+ * the site itself for a call site, skeys_patch.retry: it runs the site
+ * once written); the port only reads and sets the instruction pointer of
+ * its trap context. One that
  * trapped but reaches the handler after the int3 is gone re-executes the
  * site. Traps that are not ours go on to whoever would have had them.
  */

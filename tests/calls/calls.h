@@ -21,6 +21,12 @@ CALLS_API int lib_add10(int x);
 CALLS_API int lib_call(int x);
 CALLS_API int lib_update(int (*fn)(int));
 CALLS_API int (*lib_query(void))(int);
+/* A call the library exports (SKEYS_EXPORT_CALL), the executable imports. */
+CALLS_API int lib_shared_call(int x);
+CALLS_API int lib_shared_update(int (*fn)(int));
+/* calls_plugin.c, loaded with dlopen (C names in C++ too). */
+int plugin_call(int x);
+int plugin_update(int (*fn)(int));
 /* First bytes of the library's trampoline. */
 CALLS_API const unsigned char *lib_tramp(void);
 

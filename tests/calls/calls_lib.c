@@ -13,6 +13,21 @@ int lib_add10(int x)
 }
 
 SKEYS_DEFINE_CALL(libop, lib_add10);
+#ifdef __ELF__
+/* Exported (SKEYS_EXPORT_CALL is ELF's so far): the executable imports it. */
+SKEYS_DEFINE_CALL(shared_op, lib_add10);
+SKEYS_EXPORT_CALL(shared_op);
+
+int lib_shared_call(int x)
+{
+	return skeys_call(shared_op)(x);
+}
+
+int lib_shared_update(int (*fn)(int))
+{
+	return skeys_call_update(shared_op, fn);
+}
+#endif
 
 int lib_call(int x)
 {

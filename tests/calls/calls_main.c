@@ -3,6 +3,8 @@
  * Static calls end to end (built as C and as C++ by run-calls.py): near
  * and far targets, NULL and RET0, query, threads calling while another
  * thread updates. With -DWITH_LIB, calls across a shared library too.
+ * Run as `calls inline` (x86-64, linked with --emit-relocs), its call
+ * sites are checked to call the target directly; as `calls`, the trampoline.
  * Also built for Windows (tests/cross/run-pe-calls.py), the library a DLL.
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
@@ -10,6 +12,9 @@
 #include "calls.h"
 
 #include <ctype.h>
+#ifdef __ELF__
+#include <dlfcn.h>
+#endif
 #include <errno.h>
 #include <pthread.h>
 #include <skeys.h>
@@ -314,6 +319,164 @@ SKEYS_DEFINE_CALL(ns_call, thousand);
 } // namespace ns
 #endif
 
+/* Inline call sites: a call whose result is used, a tail call, a cond call. */
+static int inline_mode;
+static int counter2;
+__attribute__((noinline)) static int via_op(int x)
+{
+	return skeys_call(op)(x) * 2;
+}
+__attribute__((noinline)) static int via_op_tail(int x)
+{
+	return skeys_call(op)(x);
+}
+__attribute__((noinline)) static void via_hook(void)
+{
+	skeys_call_cond(hook)();
+	counter2++;
+}
+
+#define CODE(f) ((const void *)(uintptr_t)(f))
+
+#if defined(__x86_64__) && defined(__ELF__)
+/* Whether a call or jmp rel32 in fn's first bytes leads to dest. */
+static int reaches(const void *fn, const void *dest)
+{
+	const unsigned char *p = (const unsigned char *)fn;
+	int32_t d;
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		if (p[i] != 0xe8 && p[i] != 0xe9)
+			continue;
+		memcpy(&d, p + i + 1, 4);
+		if (p + i + 5 + d == (const unsigned char *)dest)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The sites of `via_op` and `via_op_tail` lead to fn directly when they
+ * are inline sites and fn is in reach (else through the trampoline), and
+ * they call it.
+ */
+static void check_sites(int (*fn)(int), int arg, int want)
+{
+	int (*tramp)(int) = skeys_call(op);
+	int direct = inline_mode && fn && !is_far(via_op, fn);
+
+	CHECK(via_op(arg) == 2 * want && via_op_tail(arg) == want);
+	CHECK(reaches(CODE(via_op), direct ? CODE(fn) : CODE(tramp)));
+	CHECK(reaches(CODE(via_op_tail), direct ? CODE(fn) : CODE(tramp)));
+}
+
+static void inline_sites(void)
+{
+	void (*tcond)(void) = skeys_call_cond(hook);
+
+	CHECK(skeys_call_update(op, add2) == 0);
+	check_sites(add2, 1, 3);
+	CHECK(skeys_call_update(op, far5) == 0); /* out of a rel32's reach */
+	check_sites(far5, 1, 6);
+	CHECK(skeys_call_update(op, abs) == 0); /* libc: far from a PIE executable */
+	check_sites(abs, -5, 5);
+	CHECK(skeys_call_update(op, NULL) == 0); /* not a cond site: the trampoline returns 0 */
+	CHECK(via_op(1) == 0 && via_op_tail(1) == 0);
+	CHECK(reaches(CODE(via_op), CODE(skeys_call(op))));
+	CHECK(skeys_call_update(op, add1) == 0);
+	check_sites(add1, 1, 2);
+
+	/* A cond site: a nop while there is no target. */
+	CHECK(skeys_call_update(hook, NULL) == 0);
+	counter = counter2 = 0;
+	via_hook();
+	CHECK(counter == 0 && counter2 == 1);
+	CHECK(inline_mode ? !reaches(CODE(via_hook), CODE(tcond)) && !reaches(CODE(via_hook), CODE(bump))
+			  : reaches(CODE(via_hook), CODE(tcond)));
+	CHECK(skeys_call_update(hook, bump) == 0);
+	via_hook();
+	CHECK(counter == 1 && counter2 == 2);
+	CHECK(reaches(CODE(via_hook), inline_mode ? CODE(bump) : CODE(tcond)));
+	CHECK(skeys_call_update(hook, NULL) == 0);
+	via_hook();
+	CHECK(counter == 1 && counter2 == 3);
+	CHECK(reaches(CODE(via_hook), CODE(tcond)) == !inline_mode);
+	counter = 0;
+}
+#endif
+
+#if defined(WITH_LIB) && defined(__x86_64__) && defined(__ELF__)
+/* The library's call, imported: a proxy with its own trampoline and sites. */
+SKEYS_IMPORT_CALL(shared_op, lib_add10);
+__attribute__((noinline)) static int via_shared(int x)
+{
+	return skeys_call(shared_op)(x) * 2;
+}
+
+/* Both sides reach the target, and the importer's site calls it directly once rewritten. */
+static void check_shared(int (*fn)(int), int arg, int want, int direct)
+{
+	CHECK(lib_shared_call(arg) == want && skeys_call(shared_op)(arg) == want);
+	CHECK(via_shared(arg) == 2 * want);
+	CHECK(skeys_call_query(shared_op) == fn);
+	if (inline_mode && direct)
+		CHECK(reaches(CODE(via_shared), CODE(fn)));
+}
+
+/*
+ * A plugin importing the call (CALLS_PLUGIN): updated through its proxy,
+ * then unloaded; the next update must not reach for the proxy that went.
+ */
+static void plugin_unload(void)
+{
+	const char *path = getenv("CALLS_PLUGIN");
+	int (*call)(int), (*update)(int (*)(int));
+	void *h;
+
+	if (!path)
+		return;
+	h = dlopen(path, RTLD_NOW);
+	CHECK(h != NULL);
+	if (!h)
+		return;
+	*(void **)&call = dlsym(h, "plugin_call");
+	*(void **)&update = dlsym(h, "plugin_update");
+	CHECK(call && update);
+	if (!call || !update)
+		return;
+	CHECK(call(1) == 11);
+	CHECK(update(add1) == 0);
+	CHECK(call(1) == 2 && lib_shared_call(1) == 2 && via_shared(1) == 4);
+	CHECK(dlclose(h) == 0);
+	CHECK(dlopen(path, RTLD_NOW | RTLD_NOLOAD) == NULL); /* gone */
+	CHECK(lib_shared_update(add2) == 0);
+	CHECK(lib_shared_call(1) == 3 && via_shared(1) == 6);
+	CHECK(skeys_call_update(shared_op, lib_add10) == 0);
+	puts("plugin unloaded");
+}
+
+static void across_modules(void)
+{
+	/* As loaded: the proxy jumps through the exporter's trampoline. */
+	check_shared(lib_add10, 1, 11, 0);
+	/* From the exporter's side: the proxy, never updated, follows. */
+	CHECK(lib_shared_update(add2) == 0);
+	check_shared(add2, 1, 3, 0);
+	/* From the importer's side: both, and its site calls the target. */
+	CHECK(skeys_call_update(shared_op, add1) == 0);
+	check_shared(add1, 1, 2, 1);
+	/* The exporter's side again: the proxy is rewritten with it. */
+	CHECK(lib_shared_update(add2) == 0);
+	check_shared(add2, 1, 3, 1);
+	CHECK(lib_shared_update(NULL) == 0);
+	CHECK(lib_shared_call(1) == 0 && via_shared(1) == 0 && skeys_call_query(shared_op) == NULL);
+	CHECK(skeys_call_update(shared_op, lib_add10) == 0);
+	check_shared(lib_add10, 1, 11, 0);
+	plugin_unload();
+}
+#endif
+
 /* Code at p made writable (on) or not, as a debugger would. 0 or -1. */
 static int code_writable(void *p, int on)
 {
@@ -330,9 +493,24 @@ static int code_writable(void *p, int on)
 }
 
 /* Looks like a call object, but no sealed call table lists it. */
-static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0 };
+static struct skeys_call forged = { 0, 0, 0, SKEYS_CALL_MAGIC, 0, 0 };
 
 static volatile int stop;
+static unsigned long ticks;
+
+static void tick(void)
+{
+	__atomic_add_fetch(&ticks, 1, __ATOMIC_RELAXED);
+}
+
+/* One result of op: add1, add2, abs, far5, far7 or none, nothing else. */
+static void expect_op(int r)
+{
+	if (r != 2 && r != 3 && r != 1 && r != 0 && r != 6 && r != 8) {
+		fprintf(stderr, "caller: got %d\n", r);
+		abort();
+	}
+}
 
 static void *caller(void *arg)
 {
@@ -340,13 +518,12 @@ static void *caller(void *arg)
 
 	(void)arg;
 	while (!stop) {
-		int r = skeys_call(op)(1);
-
-		/* add1, add2, abs, far5, far7 or none: nothing else. */
-		if (r != 2 && r != 3 && r != 1 && r != 0 && r != 6 && r != 8) {
-			fprintf(stderr, "caller: got %d\n", r);
-			abort();
-		}
+		expect_op(skeys_call(op)(1));
+		/* Inline sites (a call, a tail call) and a cond site, when linked to have them. */
+		expect_op(via_op(1) / 2);
+		expect_op(via_op_tail(1));
+		skeys_call_cond(hook)();
+		via_hook();
 		n++;
 	}
 	return (void *)(uintptr_t)n;
@@ -367,9 +544,12 @@ static void threads(void)
 	for (i = 0; i < 2000; i++) {
 		k = i % 7;
 		CHECK(skeys_call_update(op, targets[k]) == 0);
+		CHECK(skeys_call_update(hook, i % 2 ? tick : NULL) == 0);
 		/* Once update returns, only the new target. */
 		CHECK(skeys_call(op)(1) == expect[k]);
+		CHECK(via_op(1) == 2 * expect[k] && via_op_tail(1) == expect[k]);
 	}
+	CHECK(skeys_call_update(hook, NULL) == 0);
 	stop = 1;
 	for (i = 0; i < 3; i++) {
 		void *n;
@@ -390,6 +570,19 @@ int main(int argc, char **argv)
 		CHECK(skeys_call(op)(1) == 2 && skeys_call_query(op) == add1);
 		return failures != 0;
 	}
+	/* One of its inline call sites changed after sealing (--mode tamper --relocs). */
+	if (argc > 1 && !strcmp(argv[1], "tampered-site")) {
+		CHECK_ERR(skeys_call_update(op, add2), SKEYS_ERR_MISMATCH);
+		CHECK(skeys_call(op)(1) == 2 && skeys_call_query(op) == add1);
+		return failures != 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "inline"))
+		inline_mode = 1;
+#if defined(__x86_64__) && defined(__ELF__)
+	/* As compiled, every site calls the trampoline. */
+	CHECK(reaches(CODE(via_op), CODE(skeys_call(op))));
+	CHECK(reaches(CODE(via_op_tail), CODE(skeys_call(op))));
+#endif
 	/* Its sealed call table changed afterwards (run-calls.py --mode tamper). */
 	if (argc > 1 && !strcmp(argv[1], "tampered")) {
 		CHECK_ERR(skeys_call_update(op, add2), SKEYS_ERR_CHECKSUM);
@@ -507,6 +700,9 @@ int main(int argc, char **argv)
 	far_seen |= is_far(skeys_call(op), lib_add10);
 	CHECK(lib_update(NULL) == 0 && lib_call(1) == 0);
 #endif
+#if defined(WITH_LIB) && defined(__x86_64__) && defined(__ELF__)
+	across_modules();
+#endif
 
 	/* Functions mapped far away: the far form, far to far, none, back near. */
 	far5 = far_function(skeys_call(op), 5);
@@ -531,6 +727,10 @@ int main(int argc, char **argv)
 		far_seen = HAS_FAR;
 	}
 	CHECK(skeys_call_update(op, add1) == 0);
+#if defined(__x86_64__) && defined(__ELF__)
+	if (far5 && far7)
+		inline_sites();
+#endif
 	if (HAS_FAR)
 		printf("far=%d\n", far_seen);
 	else

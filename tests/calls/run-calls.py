@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 """Static calls, one case: build tests/calls with a compiler, flags and link
 mode, seal it, list its calls with skeys-dump, and run it (both write
-methods). Cross builds: --cc/--cxx name the target's compilers and
+methods). With --relocs, linked with --emit-relocs (--ld picks the
+linker): skeys-seal records the inline call sites, which the program checks
+call their targets directly; --mode tamper then also changes a call site,
+before sealing and after. Cross builds: --cc/--cxx name the target's compilers and
 --wrapper the emulator (qemu-user) the programs run under. Other modes: `tamper` (a changed trampoline is refused by
 skeys-seal, exit 1, nothing written;
 skeys-dump exits 1 and says not ok) and `typecheck` (an update with a
@@ -64,6 +67,19 @@ def compiler(args):
     return cc
 
 
+def linker(args):
+    """Link flags: the linker asked for, and the relocations kept."""
+    f = []
+    if args.ld:
+        if not shutil.which("ld." + args.ld):
+            print("SKIP: ld.%s is not installed" % args.ld)
+            sys.exit(SKIP)
+        f += ["-fuse-ld=" + args.ld]
+    if args.relocs:
+        f += ["-Wl,--emit-relocs"]
+    return f
+
+
 def cflags(args):
     f = ["-I" + args.include, "-I" + HERE] + shlex.split(args.opt) + ["-g", "-Wall", "-Wextra", "-Werror"]
     if args.lang == "c++":
@@ -82,9 +98,15 @@ def build(args, work):
     link = []
     if args.link == "shared":
         lib = os.path.join(work, "libcalls.so")
-        run(cc + cflags(args) + ["-fPIC", "-shared", "-o", lib,
+        run(cc + cflags(args) + linker(args) + ["-fPIC", "-shared", "-o", lib,
             os.path.join(HERE, "calls_lib.c"), "-x", "none", args.libskeys])
         run([args.seal, lib])
+        # x86-64: a plugin importing the library's call, loaded and unloaded by the program.
+        if not WRAPPER:
+            plugin = os.path.join(work, "plugin.so")
+            run(cc + cflags(args) + linker(args) + ["-fPIC", "-shared", "-o", plugin,
+                os.path.join(HERE, "calls_plugin.c"), "-x", "none", lib, args.libskeys])
+            run([args.seal, plugin])
         cmd += ["-DWITH_LIB"]
         link += [lib, "-Wl,-rpath," + work]
     if args.link == "nopie":
@@ -93,14 +115,20 @@ def build(args, work):
     else:
         cmd += ["-fPIE"]
         link += ["-pie"]
-    link = ["-x", "none"] + link + [args.libskeys, "-Wl,-rpath," + libdir, "-lpthread"]
+    link = ["-x", "none"] + linker(args) + link + [args.libskeys, "-Wl,-rpath," + libdir,
+                                                   "-lpthread", "-ldl"]
     run(cmd + srcs + ["-o", exe] + link)
     return exe
 
 
-def dump_calls(args, path):
-    p = run([args.dump, "--json", path])
+def dump_calls(args, path, expect=0):
+    p = run([args.dump, "--json", path], expect=expect)
     return {c["name"]: c for c in json.loads(p.stdout)["calls"]}
+
+
+def dump_sites(args, path, expect=0):
+    p = run([args.dump, "--json", path], expect=expect)
+    return json.loads(p.stdout).get("call_sites", [])
 
 
 def case_run(args, work):
@@ -110,27 +138,56 @@ def case_run(args, work):
     want = {"op": ("call", ("add1+0x0", "_Z4add1i+0x0")), "hook": ("null", (None,)),
             "r0": ("ret0", (None,)), "far": ("call", ("twice+0x0", "_ZL5twicei+0x0")),
             "own": ("call", ("add3+0x0", "_Z4add3i+0x0"))}
+    if args.link == "shared" and json.loads(run([args.dump, "--json", exe]).stdout)["arch"] \
+            == "x86_64":
+        want["shared_op"] = ("import", ("skeys__xtramp_shared_op+0x0",))
     for name, (kind, target) in want.items():
         c = calls.get(name)
-        if not c or c["kind"] != kind or c["target"] not in target or not c["ok"] \
-                or c["sites"] != 0:
+        if not c or c["kind"] != kind or c["target"] not in target or not c["ok"]:
             raise Failure("skeys-dump: call %s is %r, expected kind %s target %s"
                           % (name, c, kind, target))
+    check_sites(args, exe)
     # Unsealed: updates are refused.
     run_prog([exe, "unsealed"])
     run([args.seal, exe])
     run([args.seal, "--check", exe])
+    check_sites(args, exe)
     # Under qemu-user only mprotect: /proc/self/mem writes change the bytes,
     # but qemu keeps running the code it translated before.
     for method in ("mprotect",) if WRAPPER else ("procmem", "mprotect"):
         env = dict(os.environ, SKEYS_WRITE=method)
         if args.no_threads:
             env["SKEYS_TEST_NO_THREADS"] = "1"
-        p = run_prog([exe], env=env)
+        if args.link == "shared" and not WRAPPER:
+            env["CALLS_PLUGIN"] = os.path.join(os.path.dirname(exe), "plugin.so")
+        p = run_prog([exe] + (["inline"] if args.relocs else []), env=env)
         if "calls ok" not in p.stdout:
             raise Failure("no 'calls ok'")
         if "far=1" not in p.stdout and not (args.arch_no_far and "far=n/a" in p.stdout):
             raise Failure("no far target was exercised")
+
+
+def check_sites(args, exe):
+    """The inline sites skeys-dump lists: the test's own with --relocs, none without."""
+    sites = dump_sites(args, exe)
+    if not args.relocs:
+        if sites:
+            raise Failure("inline sites listed without --emit-relocs: %r" % sites)
+        return
+    funcs = {s["function"].split("+")[0]: s for s in sites if s["ok"]}
+    bad = [s for s in sites if not s["ok"]]
+
+    # Named as C or as C++ (static functions: _ZL6via_opi).
+    def site(fn):
+        return next((s for f, s in funcs.items() if fn in f), None)
+    hook = site("via_hook")
+    if bad or not site("via_op") or not hook or not hook["cond"] or hook["kind"] != "call":
+        raise Failure("skeys-dump: inline sites %r, expected via_op's and via_hook's (cond)"
+                      % sites)
+    calls = dump_calls(args, exe)
+    if calls["op"]["sites"] != len([s for s in sites if s["call"] == "op"]):
+        raise Failure("skeys-dump: op's site count %r disagrees with call_sites"
+                      % calls["op"]["sites"])
 
 
 def sections(path):
@@ -192,6 +249,41 @@ def case_tamper(args, work):
     os.chmod(changed, 0o755)
     run([args.seal, "--check", changed], expect=1)
     run_prog([changed, "tampered"])
+    if args.relocs:
+        tamper_site(args, work, exe)
+
+
+def tamper_site(args, work, exe):
+    """A call site that no longer reaches its trampoline, before and after sealing."""
+    site = next(s for s in dump_sites(args, exe) if "via_op" in s["function"])
+    off = section_offset(exe, int(site["site"], 16))
+    data = bytearray(open(exe, "rb").read())
+    if data[off] not in (0xe8, 0xe9):
+        raise Failure("site 0x%x starts with %02x" % (int(site["site"], 16), data[off]))
+    data[off + 1] ^= 0x10
+    # Sealed, then changed: skeys-seal --check and skeys-dump say so; updates are refused.
+    bad = os.path.join(work, "calls-badsite")
+    open(bad, "wb").write(data)
+    os.chmod(bad, 0o755)
+    p = run([args.seal, "--check", bad], expect=1)
+    if "error: inline call site of op:" not in p.stderr:
+        raise Failure("no diagnostic naming the inline call site")
+    if [s["ok"] for s in dump_sites(args, bad, expect=1) if s["site"] == site["site"]] != [False]:
+        raise Failure("skeys-dump --json does not say the changed site is not ok")
+    run_prog([bad, "tampered-site"])
+    # Changed before sealing: refused, nothing written.
+    os.makedirs(os.path.join(work, "unsealed"))
+    fresh = build(args, os.path.join(work, "unsealed"))
+    site = next(s for s in dump_sites(args, fresh) if "via_op" in s["function"])
+    off = section_offset(fresh, int(site["site"], 16))
+    data = bytearray(open(fresh, "rb").read())
+    data[off + 1] ^= 0x10
+    open(fresh, "wb").write(data)
+    p = run([args.seal, fresh], expect=1)
+    if "error: inline call site of op:" not in p.stderr:
+        raise Failure("no diagnostic naming the inline call site")
+    if open(fresh, "rb").read() != data:
+        raise Failure("skeys-seal changed a file that failed verification")
 
 
 def case_typecheck(args, work):
@@ -216,6 +308,8 @@ def main():
     ap.add_argument("--lang", choices=["c", "c++"], required=True)
     ap.add_argument("--opt", default="-O2")
     ap.add_argument("--link", choices=["pie", "nopie", "shared"], default="pie")
+    ap.add_argument("--relocs", action="store_true", help="link with --emit-relocs")
+    ap.add_argument("--ld", help="bfd, gold or lld (default: the compiler's)")
     ap.add_argument("--include", required=True)
     ap.add_argument("--libskeys", required=True)
     ap.add_argument("--seal", required=True)

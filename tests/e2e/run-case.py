@@ -143,19 +143,19 @@ def check_table(args, path, doc, want_keys, sealed):
             errors.append(f"{where}: {s.get('branch')} site of a "
                           f"{'TRUE' if initial[k] else 'FALSE'} key is "
                           f"{s.get('instruction')!r}, expected {want!r}")
-    # Keys of one name: a kernel-name key's sites each name a cell of their
-    # own (<skeys/kernel.h>), listed as "cell(NAME)" once per cell.
-    said = {}
+    # <skeys/kernel.h> sites in position-independent C name a cell each,
+    # listed as a key "cell(K)": several keys of one name, whose sites add up.
+    listed = {}
     for k in keys:
         # Every key comes from SKEYS_DEFINE_* or SKEYS_IMPORT_*, whose names
         # table entry survives --gc-sections, LTO and C++ COMDAT folding.
         if re.fullmatch(r"0x[0-9a-f]+", k["name"]):
             errors.append(f"key at {k['name']} has no name (names table)")
-        said[k["name"]] = said.get(k["name"], 0) + (k.get("sites") or 0)
-    for name, n in said.items():
-        if n != per_key.get(name, 0):
-            errors.append(f"key {name}: 'sites' says {n}, "
-                          f"the table has {per_key.get(name, 0)}")
+        listed[k["name"]] = listed.get(k["name"], 0) + (k.get("sites") or 0)
+    for key, n in listed.items():
+        if n != per_key.get(key, 0):
+            errors.append(f"key {key}: 'sites' says {n}, "
+                          f"the table has {per_key.get(key, 0)}")
     for want, init in want_keys.items():
         match = [k for k in keys if key_matches(k["name"], want)]
         if len(match) != 1:
@@ -163,8 +163,7 @@ def check_table(args, path, doc, want_keys, sealed):
             continue
         if match[0].get("initial") is not init:
             errors.append(f"key {want}: initial {match[0].get('initial')!r}, expected {init}")
-        mine = match[0]["name"]
-        if per_key.get(mine, 0) + per_key.get(f"cell({mine})", 0) < 1:
+        if per_key.get(match[0]["name"], 0) + per_key.get(f"cell({match[0]['name']})", 0) < 1:
             errors.append(f"key {want}: no site")
     if errors:
         raise Failure(f"{name}: table check:\n    " + "\n    ".join(errors))

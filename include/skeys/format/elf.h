@@ -148,6 +148,58 @@
 	".endif\n"
 
 /*
+ * Inline call sites, where the architecture rewrites them (SKEYS__CALL_SITES,
+ * <skeys/abi.h>): `n` empty entries of the module's site table, and its
+ * header, which follows the call table's header (then 80 bytes, flagged
+ * SKEYS_CALLS_F_SITES). skeys_call_cond() sites call the trampoline under a
+ * second name, skeys__tcond_NAME, so that skeys-seal can tell them apart;
+ * untyped, so that the tools name the trampoline by its first name.
+ */
+#if defined(__x86_64__)
+/* Calls to a trampoline may be rewritten in place (inline call sites, <skeys/abi.h>). */
+#define SKEYS__CALL_SITES 1
+#endif
+#ifdef SKEYS__CALL_SITES
+#define SKEYS__ASM_CALL_SITES(n)                                               \
+	".pushsection " SKEYS_SECTION_CSITES ",\"aR\"," SKEYS__SECTION_TYPE "\n\t" \
+	".balign 4\n\t"                                                        \
+	".zero " SKEYS__STR(SKEYS_ENTRY_SIZE) " * (" n ")\n\t"                 \
+	".popsection\n\t"
+#define SKEYS__ASM_CALL_COND(name)                                             \
+	".globl skeys__tcond_" #name "\n\t"                                    \
+	".hidden skeys__tcond_" #name "\n\t"                                   \
+	"skeys__tcond_" #name ":\n\t"
+#define SKEYS__CALL_HDR_FLAGS "2" /* SKEYS_CALLS_F_SITES */
+#define SKEYS__CALL_HDR_SIZE "80"
+#define SKEYS__ASM_CALL_SITES_HDR                                              \
+	".hidden __start___skeys_csites\n\t"                                   \
+	".hidden __stop___skeys_csites\n\t"                                    \
+	".ascii \"" SKEYS_CSITES_MAGIC "\"\n\t"                                \
+	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"    \
+	".long 0, 0\n\t"                                                       \
+	".quad 0\n\t"                                                          \
+	".long __start___skeys_csites - .\n\t"                                 \
+	".long __stop___skeys_csites - .\n\t"
+#else
+#define SKEYS__ASM_CALL_SITES(n) ""
+#define SKEYS__ASM_CALL_COND(name) ""
+#define SKEYS__CALL_HDR_FLAGS "0"
+#define SKEYS__CALL_HDR_SIZE "40"
+#define SKEYS__ASM_CALL_SITES_HDR ""
+#endif
+
+/*
+ * SKEYS_EXPORT_CALL: the trampoline under a name other modules can bind
+ * to, skeys__xtramp_NAME, which an importer's proxy jumps through until an
+ * update rewrites it.
+ */
+#define SKEYS__ASM_CALL_EXPORT(name)                                           \
+	".globl skeys__xtramp_" #name "\n\t"                                   \
+	".type skeys__xtramp_" #name ", %function\n\t"                         \
+	".set skeys__xtramp_" #name ", skeys__tramp_" #name "\n\t"
+
+/*
  * A static call (<skeys/call.h>): its trampoline, from the architecture's
  * template (SKEYS__ASM_CALL_TRAMP, in .text.skeys_call, in the instruction
  * set SKEYS__ASM_TEXT_ENTER selects, as the module constructor), its entry in the
@@ -165,6 +217,7 @@
 	".hidden skeys__tramp_" #name "\n\t"                                   \
 	".type skeys__tramp_" #name ", %function\n\t"                          \
 	"skeys__tramp_" #name ":\n\t"                                          \
+	SKEYS__ASM_CALL_COND(name)                                             \
 	SKEYS__ASM_CALL_TRAMP(name, kind)                                      \
 	SKEYS__CALL_ALIGN                                                      \
 	".size skeys__tramp_" #name ", " SKEYS__CALL_SIZE "\n\t"               \
@@ -177,6 +230,7 @@
 	SKEYS__CALL_SLOT_LEN " - .\n\t"                                        \
 	".long skeys__call_" #name " + " #kind " - .\n\t"                      \
 	".popsection\n\t"                                                      \
+	SKEYS__ASM_CALL_SITES(SKEYS__STR(SKEYS_CALL_SITES))                    \
 	".ifndef skeys__calls_header\n\t"                                      \
 	".pushsection __skeys_calls_hdr,\"aG\"," SKEYS__SECTION_TYPE           \
 	",skeys__calls,comdat\n\t"                                             \
@@ -190,11 +244,12 @@
 	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
 	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
 	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
-	".long 0, 0\n\t"                                                       \
+	".long " SKEYS__CALL_HDR_FLAGS ", 0\n\t"                                \
 	".quad 0\n\t"                                                          \
 	".long __start___skeys_calls - .\n\t"                                  \
 	".long __stop___skeys_calls - .\n\t"                                   \
-	".size skeys__calls_header, 40\n\t"                                    \
+	SKEYS__ASM_CALL_SITES_HDR                                              \
+	".size skeys__calls_header, " SKEYS__CALL_HDR_SIZE "\n\t"              \
 	".popsection\n\t"                                                      \
 	".endif\n"
 
