@@ -37,7 +37,18 @@ enum { FN_IDLE, FN_TRACED, FN_REDIRECTED };
 struct skeys_fn_state {
 	uintptr_t entry; /* the list's address: the first nop */
 	uintptr_t to;    /* traced: the stub the pad calls; redirected: where it jumps */
+	uintptr_t patch; /* the patch point (entry_places()) */
 	uint8_t state;
+	uint8_t endbr; /* bytes between the function and its patch point (endbr64; aarch64: bti c, mov) */
+	/*
+	 * The handler stub skeys_entry_hook_stub() last gave this pad and the
+	 * pair it runs: only this file asks it for this pad's stub, so the
+	 * stub runs that pair until it asks again (attach_all after
+	 * detach_all: no lookup). hook 0: none yet.
+	 */
+	uintptr_t hook;
+	skeys_entry_fn *hook_handler;
+	void *hook_data;
 };
 
 /* attach_all's handler, which modules registered later get too. */
@@ -60,7 +71,8 @@ enum { PATCH_OFF = 4, PATCH_LEN = 4, PAD_MIN = 8 };
 static const uint8_t endbr64[4] = SKEYS_FENTRY_BTI_C; /* the landing pad */
 #else
 enum { PATCH_OFF = 0, PATCH_LEN = SKEYS_FENTRY_PATCH, PAD_MIN = SKEYS_FENTRY_PATCH };
-static const uint8_t nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_NOP5;
+/* Whole words: a pad's bytes are compared and written as the first bytes of one. */
+static const uint8_t nop5[SKEYS_SITE_MAX] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
 #endif
 
@@ -199,6 +211,12 @@ static int list_check(struct skeys_module *m)
 			goto changed; /* skeys-seal refuses a list naming a function twice */
 		}
 	}
+	/* Found once here, not at each change. */
+	for (i = 0; i < n; i++) {
+		entry_places(m, st[i].entry, &fn, &patch);
+		st[i].patch = patch + PATCH_OFF;
+		st[i].endbr = (uint8_t)(st[i].patch - fn);
+	}
 	m->fn = st;
 	return 0;
 changed:
@@ -243,16 +261,15 @@ static int entry_find(void *function, struct skeys_module **mp, size_t *ip)
 	return 0;
 }
 
-/* A pad's patch point in `state`. */
+/* A pad's patch point in `state`, as the first bytes of a word (little-endian). */
 #ifdef __aarch64__
-static void pad_bytes(unsigned state, uintptr_t patch, uintptr_t to, uint8_t *out)
+static uint64_t pad_word(unsigned state, uintptr_t patch, uintptr_t to)
 {
-	uint32_t w = SKEYS_FENTRY_A64_NOP, imm = (uint32_t)((to - patch) >> 2) & 0x3ffffff;
+	uint32_t imm = (uint32_t)((to - patch) >> 2) & 0x3ffffff;
 
-	memset(out, 0, SKEYS_SITE_MAX);
-	if (state != FN_IDLE)
-		w = (state == FN_TRACED ? SKEYS_FENTRY_A64_BL : SKEYS_FENTRY_A64_B) | imm;
-	memcpy(out, &w, sizeof(w));
+	if (state == FN_IDLE)
+		return SKEYS_FENTRY_A64_NOP;
+	return (state == FN_TRACED ? SKEYS_FENTRY_A64_BL : SKEYS_FENTRY_A64_B) | imm;
 }
 
 /* A B/BL at `from` - 4 reaches `to`. */
@@ -263,17 +280,13 @@ static bool rel32_reaches(uintptr_t from, uintptr_t to)
 	return !(d & 3) && d >= -(INT64_C(1) << 27) && d < (INT64_C(1) << 27);
 }
 #else
-static void pad_bytes(unsigned state, uintptr_t patch, uintptr_t to, uint8_t *out)
+static uint64_t pad_word(unsigned state, uintptr_t patch, uintptr_t to)
 {
-	int32_t d = (int32_t)(int64_t)(to - (patch + SKEYS_FENTRY_PATCH));
+	uint32_t d = (uint32_t)(to - (patch + SKEYS_FENTRY_PATCH));
 
-	memset(out, 0, SKEYS_SITE_MAX); /* compared as whole words: all defined */
-	if (state == FN_IDLE) {
-		memcpy(out, nop5, sizeof(nop5));
-		return;
-	}
-	out[0] = state == FN_TRACED ? SKEYS_FENTRY_CALL : SKEYS_FENTRY_JMP;
-	memcpy(out + 1, &d, sizeof(d));
+	if (state == FN_IDLE)
+		return skeys_word_load(nop5);
+	return (state == FN_TRACED ? SKEYS_FENTRY_CALL : SKEYS_FENTRY_JMP) | (uint64_t)d << 8;
 }
 
 static bool rel32_reaches(uintptr_t from, uintptr_t to)
@@ -284,26 +297,30 @@ static bool rel32_reaches(uintptr_t from, uintptr_t to)
 }
 #endif
 
-/* One function going to a state: what is queued, and kept once written. */
+/* One function going to the batch's state: what is queued, kept once written. */
 struct change {
-	struct skeys_module *m;
-	size_t i;
+	struct skeys_fn_state *s;
 	uintptr_t to;
+};
+
+/*
+ * The changes and the batch that writes them, patch k for change k until
+ * written. Every change of one batch goes to one state (all_set, one_set).
+ */
+struct changes {
+	struct skeys_batch b;
+	struct change *c;
+	size_t n, cap;
 	uint8_t state;
 };
 
-struct changes {
-	struct change *c;
-	size_t n, cap;
-};
-
-static int changes_add(struct changes *cs, struct skeys_module *m, size_t i, unsigned state,
-		       uintptr_t to)
+/* Room for `more` changes, in both arrays: one allocation for a whole attach_all. */
+static int changes_room(struct changes *cs, size_t more)
 {
-	if (m->fn[i].state == state && (state == FN_IDLE || m->fn[i].to == to))
-		return 0; /* already so: nothing to write */
-	if (cs->n == cs->cap) {
-		size_t cap = cs->cap ? cs->cap * 2 : 16;
+	if (cs->cap - cs->n >= more && cs->b.cap - cs->b.n >= more)
+		return 0;
+	if (cs->cap - cs->n < more) {
+		size_t cap = cs->n + more > 2 * cs->cap ? cs->n + more : 2 * cs->cap;
 		struct change *nc = realloc(cs->c, cap * sizeof(*nc));
 
 		if (!nc)
@@ -311,104 +328,133 @@ static int changes_add(struct changes *cs, struct skeys_module *m, size_t i, uns
 		cs->c = nc;
 		cs->cap = cap;
 	}
-	cs->c[cs->n++] = (struct change){ m, i, to, (uint8_t)state };
-	return 0;
+	return skeys_batch_room(&cs->b, more);
+}
+
+static void changes_free(struct changes *cs)
+{
+	skeys_batch_free(&cs->b);
+	free(cs->c);
 }
 
 /*
- * Write every change as one batch. A trapped thread goes to the body, or
- * where the pad jumps once it is a jump; never into a stub (see above).
+ * Queue the change of `s` (of module m) to `state`, unless it is so: the
+ * pad's bytes now and then, and where a thread trapped while it changes
+ * goes: the body, or where the pad jumps once it is a jump; never into a
+ * stub (see above).
  */
+static inline __attribute__((always_inline)) int
+changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s, unsigned state,
+	    uintptr_t to)
+{
+	struct skeys_patch *p;
+	uint64_t old, new_;
+	int err;
+
+	if (s->state == state && (state == FN_IDLE || s->to == to))
+		return 0; /* already so: nothing to write */
+	if (state != FN_IDLE && !rel32_reaches(s->patch + PATCH_LEN, to))
+		return -ERANGE;
+	err = changes_room(cs, 1);
+	if (err)
+		return err;
+	old = pad_word(s->state, s->patch, s->to);
+	new_ = pad_word(state, s->patch, to);
+	p = &cs->b.p[cs->b.n];
+	p->addr = s->patch;
+	p->len = PATCH_LEN;
+	memcpy(p->old, &old, sizeof(p->old));
+	memcpy(p->new_, &new_, sizeof(p->new_));
+	p->jumps = state == FN_REDIRECTED;
+	if (p->jumps)
+		p->target = to;
+	else if (s->state == FN_REDIRECTED)
+		p->target = s->to; /* walking back a restore: the old jump's */
+	else
+		p->target = s->patch + PATCH_LEN;
+	err = skeys_batch_add(&cs->b, m);
+	if (err)
+		return err;
+	cs->c[cs->n++] = (struct change){ s, to };
+	cs->state = (uint8_t)state;
+	return 0;
+}
+
+/* Write every change as one batch, then keep the new states. */
 static int changes_write(struct changes *cs)
 {
-	struct skeys_batch b = { 0 };
 	size_t k;
-	int err = 0;
+	int err = skeys_batch_write(&cs->b);
 
-	for (k = 0; k < cs->n && !err; k++) {
-		const struct change *c = &cs->c[k];
-		const struct skeys_fn_state *s = &c->m->fn[c->i];
-		struct skeys_patch p;
-		uintptr_t fn;
-
-		memset(&p, 0, sizeof(p));
-		entry_places(c->m, entry_at(c->m, c->i), &fn, &p.addr);
-		p.addr += PATCH_OFF;
-		p.len = PATCH_LEN;
-		if (c->state != FN_IDLE && !rel32_reaches(p.addr + p.len, c->to)) {
-			err = -ERANGE;
-			break;
-		}
-		pad_bytes(s->state, p.addr, s->to, p.old);
-		pad_bytes(c->state, p.addr, c->to, p.new_);
-		p.jumps = c->state == FN_REDIRECTED;
-		if (p.jumps)
-			p.target = c->to;
-		else if (s->state == FN_REDIRECTED)
-			p.target = s->to; /* walking back a restore: the old jump's */
-		else
-			p.target = p.addr + p.len;
-		err = skeys_batch_queue(&b, c->m, &p);
-	}
-	if (!err)
-		err = skeys_batch_write(&b);
-	skeys_batch_free(&b);
 	if (err)
 		return err;
 	for (k = 0; k < cs->n; k++) {
-		struct skeys_fn_state *s = &cs->c[k].m->fn[cs->c[k].i];
+		struct skeys_fn_state *s = cs->c[k].s;
 
-		s->state = cs->c[k].state;
-		s->to = cs->c[k].state == FN_IDLE ? 0 : cs->c[k].to;
+		s->state = cs->state;
+		s->to = cs->state == FN_IDLE ? 0 : cs->c[k].to;
 	}
 	return 0;
 }
 
-static uintptr_t from_of(const struct skeys_module *m, size_t i, uintptr_t *fn)
+/* Where a call from the pad of `s` returns to: the body. */
+static uintptr_t from_of(const struct skeys_fn_state *s)
 {
-	uintptr_t patch;
-
-	entry_places(m, entry_at(m, i), fn, &patch);
-	return patch + PATCH_OFF + PATCH_LEN;
+	return s->patch + PATCH_LEN;
 }
 
-/* Entry i of m traced by (handler, data), unless it is redirected. */
-static int add_attach(struct changes *cs, struct skeys_module *m, size_t i,
+/* `s` (of m) traced by (handler, data), unless it is redirected. */
+static int add_attach(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s,
 		      skeys_entry_fn *handler, void *data)
 {
-	uintptr_t fn, from = from_of(m, i, &fn), stub = 0;
+	uintptr_t stub = 0;
 	int err;
 
-	if (m->fn[i].state == FN_REDIRECTED)
+	if (s->state == FN_REDIRECTED)
 		return -EBUSY;
-	err = skeys_entry_hook_stub(from, (void *)fn, handler, data, &stub);
-	return err ? err : changes_add(cs, m, i, FN_TRACED, stub);
+	if (s->hook && s->hook_handler == handler && s->hook_data == data)
+		return changes_add(cs, m, s, FN_TRACED, s->hook);
+	err = skeys_entry_hook_stub(from_of(s), (void *)(s->patch - s->endbr), handler, data,
+				    &stub);
+	if (err)
+		return err;
+	s->hook = stub;
+	s->hook_handler = handler;
+	s->hook_data = data;
+	return changes_add(cs, m, s, FN_TRACED, stub);
 }
 
 /* Every function of every module (`only`: of that one) traced, or detached (handler NULL). */
 static int all_set(struct skeys_module *only, skeys_entry_fn *handler, void *data)
 {
-	struct changes cs = { NULL, 0, 0 };
+	struct changes cs = { { 0 }, NULL, 0, 0, FN_IDLE };
 	struct skeys_module *m;
-	size_t i, n;
+	size_t i, n, total = 0;
 	int err = 0;
 
 	for (m = only ? only : skeys_modules; m && !err; m = only ? NULL : m->next) {
 		n = list_length(m);
-		if (!n)
-			continue;
-		err = list_check(m);
+		if (n)
+			err = list_check(m);
+		total += n;
+	}
+	if (!err)
+		err = changes_room(&cs, total);
+	for (m = only ? only : skeys_modules; m && !err; m = only ? NULL : m->next) {
+		struct skeys_fn_state *s = m->fn;
+
+		n = list_length(m);
 		for (i = 0; i < n && !err; i++) {
 			if (!handler)
-				err = m->fn[i].state == FN_TRACED ? changes_add(&cs, m, i, FN_IDLE, 0)
-								   : 0;
-			else if (m->fn[i].state != FN_REDIRECTED)
-				err = add_attach(&cs, m, i, handler, data);
+				err = s[i].state == FN_TRACED ? changes_add(&cs, m, &s[i], FN_IDLE, 0)
+							       : 0;
+			else if (s[i].state != FN_REDIRECTED)
+				err = add_attach(&cs, m, &s[i], handler, data);
 		}
 	}
 	if (!err)
 		err = changes_write(&cs);
-	free(cs.c);
+	changes_free(&cs);
 	return err;
 }
 
@@ -416,34 +462,36 @@ static int all_set(struct skeys_module *only, skeys_entry_fn *handler, void *dat
 static int one_set(void *function, unsigned state, unsigned from, skeys_entry_fn *handler,
 		   void *arg)
 {
-	struct changes cs = { NULL, 0, 0 };
+	struct changes cs = { { 0 }, NULL, 0, 0, FN_IDLE };
 	struct skeys_module *m = NULL;
-	uintptr_t fn, to = 0;
+	struct skeys_fn_state *s;
+	uintptr_t to = 0;
 	size_t i = 0;
 	int err = entry_find(function, &m, &i);
 
 	if (err)
 		return err;
+	s = &m->fn[i];
 	switch (state) {
 	case FN_TRACED:
-		err = add_attach(&cs, m, i, handler, arg);
+		err = add_attach(&cs, m, s, handler, arg);
 		break;
 	case FN_REDIRECTED:
-		if (m->fn[i].state == FN_TRACED)
+		if (s->state == FN_TRACED)
 			err = -EBUSY;
 		else
-			err = skeys_entry_jump_dest(from_of(m, i, &fn), arg, &to);
+			err = skeys_entry_jump_dest(from_of(s), arg, &to);
 		if (!err)
-			err = changes_add(&cs, m, i, FN_REDIRECTED, to);
+			err = changes_add(&cs, m, s, FN_REDIRECTED, to);
 		break;
 	default: /* detach or restore */
-		if (m->fn[i].state == from)
-			err = changes_add(&cs, m, i, FN_IDLE, 0);
+		if (s->state == from)
+			err = changes_add(&cs, m, s, FN_IDLE, 0);
 		break;
 	}
 	if (!err)
 		err = changes_write(&cs);
-	free(cs.c);
+	changes_free(&cs);
 	return err;
 }
 

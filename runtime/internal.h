@@ -151,7 +151,7 @@ struct skeys_batch {
 	struct skeys_patch *p;
 	size_t n, cap;
 	bool sorted; /* in address order, its runs known */
-	bool unchecked; /* turned round: no site checked against its old bytes yet */
+	bool turn; /* to be turned round (skeys_batch_reverse), then checked */
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -165,6 +165,36 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
  * site (runtime/call.c).
  */
 int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p);
+/*
+ * The same without a copy: skeys_batch_room() makes room for `more`
+ * patches, the caller fills b->p[b->n] (addr, target, old, new_, len,
+ * jumps) and skeys_batch_add() checks and queues it as skeys_batch_queue()
+ * does. For many rewrites in a row (runtime/entry.c).
+ */
+int skeys_batch_room(struct skeys_batch *b, size_t more);
+int skeys_batch_add_checked(struct skeys_batch *b, struct skeys_module *m);
+static inline int skeys_batch_add(struct skeys_batch *b, struct skeys_module *m)
+{
+	struct skeys_patch *q = &b->p[b->n];
+	const struct skeys_segment *seg = b->n ? b->p[b->n - 1].seg : NULL;
+	uint64_t mask = skeys_site_mask(q->len);
+
+	/*
+	 * Inline, the common case: in the last patch's segment, a word from
+	 * its end, holding q->old. Anything else is checked (and named) by
+	 * skeys_batch_add_checked().
+	 */
+	if (seg && q->addr >= seg->start && q->addr + 8 > q->addr && q->addr + 8 <= seg->end &&
+	    !((skeys_word_load((const void *)q->addr) ^ skeys_word_load(q->old)) & mask)) {
+		q->mask = mask;
+		q->run = 0;
+		q->seg = seg;
+		b->n++;
+		b->sorted = false;
+		return 0;
+	}
+	return skeys_batch_add_checked(b, m);
+}
 /* Tests only, never exported: see a multi-threaded write between its phases
  * (tests/threads links the static archive to reach it). */
 void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site));
@@ -174,9 +204,9 @@ int skeys_batch_write(struct skeys_batch *b);
 void skeys_batch_free(struct skeys_batch *b);
 
 /*
- * Turn a batch that was written round, to write the sites back:
- * skeys_batch_write() checks each site again against what it must hold
- * before it writes any. 0.
+ * Turn a batch that was written round, to write the sites back: marks it,
+ * and skeys_batch_write() turns each patch round (old and new swapped) and
+ * checks it again against what it must hold before it writes any. 0.
  */
 int skeys_batch_reverse(struct skeys_batch *b);
 
@@ -344,11 +374,13 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
  * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
  * error; *touched tells whether any byte may have changed, so that the
  * caller walks the run back too. With `bad`, which only a direct write
- * takes (skeys_write_direct_first()), every site is first checked to hold
- * its old bytes: else nothing is written, SKEYS_ERR_MISMATCH and *bad the
- * index of the first that does not (n once all were checked).
+ * of a batch's new bytes takes (skeys_write_direct_first()), the patches
+ * are a batch to turn round: each is first turned (old and new_ swapped,
+ * jumps flipped) and checked to hold its old bytes, in the same pass; if
+ * one does not, nothing is written, SKEYS_ERR_MISMATCH and *bad its index
+ * (n once all were turned and checked).
  */
-int skeys_write_run(const struct skeys_patch *first, size_t n, size_t off, bool one_store,
+int skeys_write_run(struct skeys_patch *first, size_t n, size_t off, bool one_store,
 		    size_t *bad, bool *touched);
 /* Will skeys_write_run() try a direct write first? */
 bool skeys_write_direct_first(bool one_store);

@@ -156,19 +156,24 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 	return 0;
 }
 
-int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+int skeys_batch_room(struct skeys_batch *b, size_t more)
 {
-	struct skeys_patch *q;
-	int err = batch_reserve(b, 1);
+	return batch_reserve(b, more);
+}
 
-	if (err)
-		return err;
-	q = &b->p[b->n];
-	*q = *p;
+int skeys_batch_add_checked(struct skeys_batch *b, struct skeys_module *m)
+{
+	struct skeys_patch *q = &b->p[b->n];
+	const struct skeys_segment *seg = b->n ? b->p[b->n - 1].seg : NULL;
+
 	q->mask = skeys_site_mask(q->len);
 	q->run = 0;
-	q->seg = segment_of(m, q->addr, q->len);
-	if (!q->seg) {
+	/* Code queued in address order is mostly in the last one's segment. */
+	if (!seg || q->addr < seg->start || q->addr + q->len > seg->end ||
+	    q->addr + q->len < q->addr)
+		seg = segment_of(m, q->addr, q->len);
+	q->seg = seg;
+	if (!seg) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: code at %#lx is outside the module's code",
 			  m->name, (unsigned long)q->addr);
 		return SKEYS_ERR_OUTSIDE;
@@ -185,6 +190,16 @@ int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struc
 	b->n++;
 	b->sorted = false;
 	return 0;
+}
+
+int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struct skeys_patch *p)
+{
+	int err = batch_reserve(b, 1);
+
+	if (err)
+		return err;
+	b->p[b->n] = *p;
+	return skeys_batch_add_checked(b, m);
 }
 
 /* Where a thread trapped at each site goes: where its new (or, going back, old) instruction leads. */
@@ -333,33 +348,40 @@ void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 	phase_hook = hook;
 }
 
-/* Every site of a batch turned round holds its old bytes. */
-static int batch_check(const struct skeys_batch *b)
+/* Turn every patch round, then check that every site holds its (new) old bytes. */
+static int batch_turn(struct skeys_batch *b)
 {
-	const struct skeys_patch *p = b->p, *end = b->p + b->n;
+	struct skeys_patch *p, *end = b->p + b->n;
 
-	for (; p < end; p++)
+	for (p = b->p; p < end; p++) {
+		uint64_t was = skeys_word_load(p->old);
+
+		memcpy(p->old, p->new_, sizeof(p->old));
+		memcpy(p->new_, &was, sizeof(p->new_));
+		p->jumps = !p->jumps;
+	}
+	for (p = b->p; p < end; p++)
 		if (!site_holds(p, p->old))
 			return site_refused(p, NULL);
 	return 0;
 }
 
 /*
- * Where a batch turned round is checked: all of it before anything is
- * written, or, when it is one run that goes to a direct write, in the
- * write's copy of the run (no second pass over the sites). NULL: checked.
+ * Where a batch to turn round is turned and checked: all of it before
+ * anything is written, or, when it is one run that goes to a direct write,
+ * in the write's pass over its copy of the run (write.c). NULL: done here.
  */
-static size_t *check_where(struct skeys_batch *b, const struct skeys_protocol *proto,
-			   size_t *bad, int *err)
+static size_t *turn_where(struct skeys_batch *b, const struct skeys_protocol *proto,
+			  size_t *bad, int *err)
 {
 	*err = 0;
-	if (!b->unchecked)
+	if (!b->turn)
 		return NULL;
 	if (!b->p[0].run)
 		b->p[0].run = (uint32_t)run_length(b->p, b->n, skeys_os_page_size());
 	if (proto == &direct && b->p[0].run == b->n && skeys_write_direct_first(proto->one_store))
 		return bad;
-	*err = batch_check(b);
+	*err = batch_turn(b);
 	return NULL;
 }
 
@@ -374,7 +396,7 @@ int skeys_batch_write(struct skeys_batch *b)
 	if (b->n == 0)
 		goto out;
 	batch_sort(b);
-	check = check_where(b, proto, &bad, &err);
+	check = turn_where(b, proto, &bad, &err);
 	if (err)
 		goto out;
 	if (proto->publish) {
@@ -408,7 +430,7 @@ int skeys_batch_write(struct skeys_batch *b)
 	if (proto->unpublish)
 		proto->unpublish();
 out:
-	b->unchecked = false;
+	b->turn = false;
 	return err;
 }
 
@@ -421,16 +443,6 @@ void skeys_batch_free(struct skeys_batch *b)
 
 int skeys_batch_reverse(struct skeys_batch *b)
 {
-	/* Locals, not b->p[i]: the stores into the patches cannot alias them. */
-	struct skeys_patch *p = b->p, *end = b->p + b->n;
-
-	for (; p < end; p++) {
-		uint64_t was = skeys_word_load(p->old);
-
-		memcpy(p->old, p->new_, sizeof(p->old));
-		memcpy(p->new_, &was, sizeof(p->new_));
-		p->jumps = !p->jumps;
-	}
-	b->unchecked = b->n > 0; /* skeys_batch_write() checks before it writes */
+	b->turn = b->n > 0; /* skeys_batch_write() turns and checks before it writes */
 	return 0;
 }

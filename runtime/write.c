@@ -90,7 +90,7 @@ static void run_copy(unsigned char *to, const unsigned char *from, size_t len)
  * rewritten unchanged. The buffer stays for the next run (skeys_lock is
  * held): it is the run's current bytes with the sites' new ones over them.
  */
-static int write_direct(const struct skeys_patch *p, size_t n, size_t off, size_t *bad,
+static int write_direct(struct skeys_patch *p, size_t n, size_t off, size_t *bad,
 			bool *touched)
 {
 	static unsigned char *buf;
@@ -109,20 +109,37 @@ static int write_direct(const struct skeys_patch *p, size_t n, size_t off, size_
 		cap = hi - lo + 8;
 	}
 	run_copy(buf, (const unsigned char *)lo, hi - lo);
-	for (i = 0; i < n; i++) {
-		unsigned char *at = buf + (p[i].addr - lo);
-		uint64_t now = skeys_word_load(at);
-		uint64_t v = (now & ~p[i].mask) | (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
+	if (bad) {
+		/*
+		 * A batch to turn round: each patch turned (old and new swapped)
+		 * and checked in the same pass. The copy is what the code holds:
+		 * nothing is written unless every site holds its old bytes.
+		 */
+		for (i = 0; i < n; i++) {
+			unsigned char *at = buf + (p[i].addr - lo);
+			uint64_t now = skeys_word_load(at), was = skeys_word_load(p[i].new_);
+			uint64_t v = skeys_word_load(p[i].old);
 
-		/* The copy is what the code holds: nothing is written unless every site is old. */
-		if (bad && ((now ^ skeys_word_load(p[i].old)) & p[i].mask)) {
-			*bad = i;
-			return SKEYS_ERR_MISMATCH;
+			memcpy(p[i].old, &was, sizeof(was));
+			memcpy(p[i].new_, &v, sizeof(v));
+			p[i].jumps = !p[i].jumps;
+			if ((now ^ was) & p[i].mask) {
+				*bad = i;
+				return SKEYS_ERR_MISMATCH;
+			}
+			v = (now & ~p[i].mask) | (v & p[i].mask);
+			memcpy(at, &v, sizeof(v));
 		}
-		memcpy(at, &v, sizeof(v));
+		*bad = n; /* every site turned and checked */
+	} else {
+		for (i = 0; i < n; i++) {
+			unsigned char *at = buf + (p[i].addr - lo);
+			uint64_t v = (skeys_word_load(at) & ~p[i].mask) |
+				     (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
+
+			memcpy(at, &v, sizeof(v));
+		}
 	}
-	if (bad)
-		*bad = n; /* every site checked */
 	err = skeys_os_write_direct(lo, buf, hi - lo, &done);
 	if (!err || done)
 		*touched = true; /* torn: the caller's walk back puts the sites back */
@@ -189,7 +206,7 @@ bool skeys_write_direct_first(bool one_store)
 	return !one_store && method != SKEYS_WRITE_MPROTECT && !under_valgrind();
 }
 
-int skeys_write_run(const struct skeys_patch *p, size_t n, size_t off, bool one_store,
+int skeys_write_run(struct skeys_patch *p, size_t n, size_t off, bool one_store,
 		    size_t *bad, bool *touched)
 {
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;

@@ -390,6 +390,7 @@ def toggle_plot(tg, where):
 set output 'toggle-scale.png'
 set title 'Toggle time per site, 1,000 to 100,000 sites (one page run)'
 set logscale x
+set xrange [700:140000]
 set yrange [0:*]
 set xlabel 'sites of the key'
 set ylabel 'microseconds per site, enable + disable pair'
@@ -945,8 +946,10 @@ def write(res, docs, readme, plots=True):
         calls.md(res["calls"], L, made.get("calls"))
     open(os.path.join(docs, "benchmarks.md"), "w").write("\n".join(L))
     head = [HEAD_START] + headline(res) + [
-        "", f"Measured by `bench/run` on {m['cpu']} ({m['date']}); details, "
-        "machine and flags in [docs/benchmarks.md](docs/benchmarks.md).", HEAD_END]
+        "", f"Measured by `bench/run` on {m['cpu']} ({m['date']}, load average "
+        f"{m['load_before'].split()[0]} on {m['cores']} cores when it started: times move "
+        "with the load, instruction counts do not); details, machine and flags in "
+        "[docs/benchmarks.md](docs/benchmarks.md).", HEAD_END]
     text = open(readme).read() if os.path.exists(readme) else ""
     if HEAD_START in text:
         text = re.sub(re.escape(HEAD_START) + ".*?" + re.escape(HEAD_END),
