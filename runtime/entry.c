@@ -39,7 +39,7 @@ struct skeys_fn_state {
 	uintptr_t to;    /* traced: the stub the pad calls; redirected: where it jumps */
 	uintptr_t patch; /* the patch point (entry_places()) */
 	uint8_t state;
-	uint8_t endbr; /* bytes of endbr64 between the function and its patch point */
+	uint8_t endbr; /* bytes between the function and its patch point (endbr64; aarch64: bti c, mov) */
 	/*
 	 * The handler stub skeys_entry_hook_stub() last gave this pad and the
 	 * pair it runs: only this file asks it for this pad's stub, so the
@@ -58,11 +58,23 @@ static struct {
 	void *data;
 } all;
 
-#if defined(__x86_64__) && defined(__ELF__)
+#ifdef SKEYS_ENTRY_PATCHING
 
+#ifdef __aarch64__
+/*
+ * aarch64: skeys-seal made each pad `mov x9, x30; nop`; the patch point is
+ * the nop (the word after the mov): nop, `bl STUB` or `b DEST`, one
+ * aligned 4-byte store, and each of the three is one of the instructions
+ * the architecture allows to be rewritten while other cores run it.
+ */
+enum { PATCH_OFF = 4, PATCH_LEN = 4, PAD_MIN = 8 };
+static const uint8_t endbr64[4] = SKEYS_FENTRY_BTI_C; /* the landing pad */
+#else
+enum { PATCH_OFF = 0, PATCH_LEN = SKEYS_FENTRY_PATCH, PAD_MIN = SKEYS_FENTRY_PATCH };
 /* Whole words: a pad's bytes are compared and written as the first bytes of one. */
 static const uint8_t nop5[SKEYS_SITE_MAX] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
+#endif
 
 static uintptr_t list_start(const struct skeys_fentries *f)
 {
@@ -172,7 +184,7 @@ static int list_check(struct skeys_module *m)
 		skeys_log(SKEYS_LOG_ERROR, "%s: function entries not sealed by skeys-seal", m->name);
 		return m->fn_error = SKEYS_ERR_UNSEALED;
 	}
-	if (f->count != n || f->pad < SKEYS_FENTRY_PATCH)
+	if (f->count != n || f->pad < PAD_MIN)
 		goto changed;
 	for (i = 0; i < n; i++) {
 		e = list_at(m, i);
@@ -202,8 +214,8 @@ static int list_check(struct skeys_module *m)
 	/* Found once here, not at each change. */
 	for (i = 0; i < n; i++) {
 		entry_places(m, st[i].entry, &fn, &patch);
-		st[i].patch = patch;
-		st[i].endbr = (uint8_t)(patch - fn);
+		st[i].patch = patch + PATCH_OFF;
+		st[i].endbr = (uint8_t)(st[i].patch - fn);
 	}
 	m->fn = st;
 	return 0;
@@ -249,7 +261,25 @@ static int entry_find(void *function, struct skeys_module **mp, size_t *ip)
 	return 0;
 }
 
-/* A pad's patch point in `state`, as the first bytes of a word (x86: little-endian). */
+/* A pad's patch point in `state`, as the first bytes of a word (little-endian). */
+#ifdef __aarch64__
+static uint64_t pad_word(unsigned state, uintptr_t patch, uintptr_t to)
+{
+	uint32_t imm = (uint32_t)((to - patch) >> 2) & 0x3ffffff;
+
+	if (state == FN_IDLE)
+		return SKEYS_FENTRY_A64_NOP;
+	return (state == FN_TRACED ? SKEYS_FENTRY_A64_BL : SKEYS_FENTRY_A64_B) | imm;
+}
+
+/* A B/BL at `from` - 4 reaches `to`. */
+static bool rel32_reaches(uintptr_t from, uintptr_t to)
+{
+	int64_t d = (int64_t)(to - (from - PATCH_LEN));
+
+	return !(d & 3) && d >= -(INT64_C(1) << 27) && d < (INT64_C(1) << 27);
+}
+#else
 static uint64_t pad_word(unsigned state, uintptr_t patch, uintptr_t to)
 {
 	uint32_t d = (uint32_t)(to - (patch + SKEYS_FENTRY_PATCH));
@@ -265,6 +295,7 @@ static bool rel32_reaches(uintptr_t from, uintptr_t to)
 
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
+#endif
 
 /* One function going to the batch's state: what is queued, kept once written. */
 struct change {
@@ -322,7 +353,7 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 
 	if (s->state == state && (state == FN_IDLE || s->to == to))
 		return 0; /* already so: nothing to write */
-	if (state != FN_IDLE && !rel32_reaches(s->patch + SKEYS_FENTRY_PATCH, to))
+	if (state != FN_IDLE && !rel32_reaches(s->patch + PATCH_LEN, to))
 		return -ERANGE;
 	err = changes_room(cs, 1);
 	if (err)
@@ -331,7 +362,7 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 	new_ = pad_word(state, s->patch, to);
 	p = &cs->b.p[cs->b.n];
 	p->addr = s->patch;
-	p->len = SKEYS_FENTRY_PATCH;
+	p->len = PATCH_LEN;
 	memcpy(p->old, &old, sizeof(p->old));
 	memcpy(p->new_, &new_, sizeof(p->new_));
 	p->jumps = state == FN_REDIRECTED;
@@ -340,7 +371,7 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 	else if (s->state == FN_REDIRECTED)
 		p->target = s->to; /* walking back a restore: the old jump's */
 	else
-		p->target = s->patch + SKEYS_FENTRY_PATCH;
+		p->target = s->patch + PATCH_LEN;
 	err = skeys_batch_add(&cs->b, m);
 	if (err)
 		return err;
@@ -369,7 +400,7 @@ static int changes_write(struct changes *cs)
 /* Where a call from the pad of `s` returns to: the body. */
 static uintptr_t from_of(const struct skeys_fn_state *s)
 {
-	return s->patch + SKEYS_FENTRY_PATCH;
+	return s->patch + PATCH_LEN;
 }
 
 /* `s` (of m) traced by (handler, data), unless it is redirected. */
@@ -546,7 +577,7 @@ void skeys_entries_added(struct skeys_module *m)
 
 void skeys_entries_removed(struct skeys_module *m)
 {
-#if defined(__x86_64__) && defined(__ELF__)
+#ifdef SKEYS_ENTRY_PATCHING
 	/* Its pads' stubs may serve other modules' functions now. */
 	if (m->fn)
 		skeys_entry_hook_forget(m->lo, m->hi);

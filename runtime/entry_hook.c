@@ -42,16 +42,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && defined(__ELF__)
+#ifdef SKEYS_ENTRY_PATCHING
 
-#include <cpuid.h>
 #include <stdio.h>
 #include <sys/mman.h>
+
+#ifdef __x86_64__
+#include <cpuid.h>
+#endif
+
+#ifdef __x86_64__
+#define REACH_TEXT "2 GiB"
+#else
+#define REACH_TEXT "128 MiB"
+#endif
 
 enum {
 	STUB_SIZE = 16,
 	SLOT_SIZE = 32,
+#ifdef __x86_64__
 	REACH = 0x7fffffff, /* a rel32's reach, either way */
+#else
+	/*
+	 * aarch64: a B/BL's reach (+-128 MiB from the branch, `from` - 4),
+	 * less a margin so that every stub byte counts from `from`.
+	 */
+	REACH = (1 << 27) - 16,
+#endif
 };
 
 /* What the pair (handler, data) of a hook stub points to. Immutable. */
@@ -97,6 +114,7 @@ SKEYS_HIDDEN uint32_t skeys__entry_save_mode; /* enum save_mode */
 void skeys__entry_hook_common(void);
 void skeys__entry_hook_run(const struct hook_slot *slot);
 
+#ifdef __x86_64__
 enum save_mode { SAVE_XMM, SAVE_YMM, SAVE_ZMM };
 
 static uint64_t xgetbv0(void)
@@ -154,6 +172,12 @@ int skeys__entry_hook_save_mode(int mode)
 	skeys_lock_release();
 	return mode;
 }
+#else
+/* aarch64-entry.S saves q0-q7 whole, whatever the CPU: nothing to probe. */
+static void save_probe(void)
+{
+}
+#endif
 
 /*
  * The per-thread guard: set while this thread runs a handler. initial-exec
@@ -313,6 +337,23 @@ static void *map_near(uintptr_t from, size_t size)
 
 /* ---- arenas ---------------------------------------------------------------- */
 
+#ifdef __aarch64__
+/*
+ * adr x17, slot; ldr x16, [x17]; br x16; brk #0. x16 and x17 carry
+ * nothing into a function (the linker's veneers may take them), and a
+ * BTI landing pad's `bti c` accepts a br through x16.
+ */
+static void stub_write(uint8_t *code, uintptr_t at, uintptr_t slot)
+{
+	uint32_t d = (uint32_t)(slot - at), w[4];
+
+	w[0] = 0x10000000u | (d & 3) << 29 | (d >> 2 & 0x7ffff) << 5 | 17; /* adr x17 */
+	w[1] = 0xf9400230u; /* ldr x16, [x17] */
+	w[2] = 0xd61f0200u; /* br x16 */
+	w[3] = 0xd4200000u; /* brk #0 */
+	memcpy(code, w, sizeof(w));
+}
+#else
 static void stub_write(uint8_t *code, uintptr_t at, uintptr_t slot)
 {
 	static const uint8_t tmpl[STUB_SIZE] = {
@@ -326,6 +367,7 @@ static void stub_write(uint8_t *code, uintptr_t at, uintptr_t slot)
 	memcpy(code, tmpl, sizeof(tmpl));
 	memcpy(code + 7, &rel, 4);
 }
+#endif
 
 static struct arena *arena_new(uintptr_t from, int *err)
 {
@@ -343,7 +385,7 @@ static struct arena *arena_new(uintptr_t from, int *err)
 	if (!p) {
 		skeys_log(SKEYS_LOG_ERROR,
 			  "entry stubs for the pad at %p: no free address space of %zu bytes "
-			  "within 2 GiB of it",
+			  "within " REACH_TEXT " of it",
 			  (void *)from, size);
 		free(a);
 		*err = -ENOMEM;

@@ -12,6 +12,11 @@
 
 #include <stdint.h>
 
+/* Function entries are patched here (x86-64 and aarch64 ELF). */
+#if defined(__ELF__) && (defined(__x86_64__) || defined(__aarch64__))
+#define SKEYS_ENTRY_PATCHING 1
+#endif
+
 /* The handler type of <skeys.h> (a repeated typedef of the same type is C11). */
 typedef void skeys_entry_fn(void *function, void *data);
 

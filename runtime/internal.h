@@ -400,6 +400,11 @@ int skeys_write_method_set(enum skeys_write_method method);
 #define SKEYS_PROT_READ 0x1
 #define SKEYS_PROT_WRITE 0x2
 #define SKEYS_PROT_EXEC 0x4
+/*
+ * aarch64 Linux: the code is BTI-guarded (the loader mapped it PROT_BTI);
+ * every protection change keeps it so, or patching would drop the guard.
+ */
+#define SKEYS_PROT_BTI 0x8
 
 /* Size of a page, the unit of skeys_os_protect(). */
 size_t skeys_os_page_size(void);

@@ -169,6 +169,7 @@ static int write_stores(const struct skeys_patch *p, size_t n, size_t off, bool 
 	/* Where W^X is absolute, a thread running code in these pages faults: see README. */
 	if (!skeys_os_wx_exclusive())
 		during |= SKEYS_PROT_EXEC;
+	during |= p[0].seg->prot & SKEYS_PROT_BTI; /* guarded code stays guarded */
 	err = skeys_os_protect(lo, hi - lo, during);
 	if (err)
 		return err;

@@ -17,6 +17,12 @@
  * Sealing rewrites each pad into the 5-byte nop 0f 1f 44 00 00 (the patch
  * point) followed by nops for the rest: nothing runs at seal time, so every
  * later patch is one instruction.
+ *
+ * aarch64: the pad is N - M nops (d503201f), at least 2, after `bti c`
+ * where BTI puts one (which plays endbr64's part above); entries arrive as
+ * R_AARCH64_RELATIVE. Sealing makes the first `mov x9, x30` (the stub
+ * call's return address goes there), the second is the patch point and
+ * the rest stay nops; a sealed pad's words count as its nops.
  */
 #define _XOPEN_SOURCE 700 /* strdup */
 #include "verify_entries.h"
@@ -33,11 +39,15 @@
 
 enum {
 	R_X86_64_RELATIVE = 8,
+	R_AARCH64_RELATIVE = 1027,
 	MAX_NOPS = 255, /* the part records the pad in a byte */
 };
 
 static const uint8_t nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
+static const uint8_t bti_c[4] = SKEYS_FENTRY_BTI_C;
+/* aarch64's sealed pad: mov x9, x30; nop (the patch point). */
+static const uint8_t a64_sealed[8] = { 0xe9, 0x03, 0x1e, 0xaa, 0x1f, 0x20, 0x03, 0xd5 };
 
 /* Nops of every length up to 8, as sealing writes them. */
 static const uint8_t nops[9][8] = {
@@ -88,12 +98,40 @@ static unsigned nop_len(const uint8_t *p, size_t avail)
 	return n <= avail && n <= 15 ? (unsigned)n : 0;
 }
 
-/* Bytes of consecutive nop instructions from p. */
-static unsigned nop_run(const uint8_t *p, size_t avail)
+/*
+ * aarch64: a pad word, 4 bytes, or 0: a nop (d503201f) or the sealed
+ * `mov x9, x30` (aa1e03e9), which sealing writes at the start of the pad
+ * whatever was there.
+ */
+static unsigned a64_pad_word(const uint8_t *p, size_t avail)
+{
+	uint32_t w;
+
+	if (avail < 4)
+		return 0;
+	w = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return w == SKEYS_FENTRY_A64_NOP || w == SKEYS_FENTRY_A64_MOV_X9_X30 ? 4 : 0;
+}
+
+static bool is_a64(const struct skeys_image *img)
+{
+	return img->arch->id == SKEYS_ARCH_AARCH64;
+}
+
+/* The smallest pad: x86-64's 5-byte patch point, aarch64's two words. */
+static unsigned pad_min(const struct skeys_image *img)
+{
+	return is_a64(img) ? 8 : SKEYS_FENTRY_PATCH;
+}
+
+/* Bytes of consecutive nop instructions (aarch64: pad words) from p. */
+static unsigned nop_run(const struct skeys_image *img, const uint8_t *p, size_t avail)
 {
 	unsigned run = 0, k;
 
-	while (run < MAX_NOPS + 16 && (k = nop_len(p + run, avail - run)) != 0)
+	while (run < MAX_NOPS + 16 &&
+	       (k = is_a64(img) ? a64_pad_word(p + run, avail - run)
+				: nop_len(p + run, avail - run)) != 0)
 		run += k;
 	return run;
 }
@@ -146,7 +184,7 @@ static bool endbr_at(const struct skeys_image *img, uint64_t addr)
 	size_t avail;
 	const uint8_t *p = code_at(img, addr, &avail);
 
-	return p && avail >= 4 && !memcmp(p, endbr64, 4);
+	return p && avail >= 4 && !memcmp(p, is_a64(img) ? bti_c : endbr64, 4);
 }
 
 /*
@@ -164,7 +202,7 @@ static bool entry_shape(struct skeys_fentries_check *fs, struct skeys_fentry_che
 
 	if (!p)
 		return false;
-	*run = nop_run(p, avail);
+	*run = nop_run(img, p, avail);
 	if (e->entry >= 4 && endbr_at(img, e->entry - 4)) {
 		e->endbr = true;
 		e->function = e->entry - 4;
@@ -179,7 +217,7 @@ static bool entry_shape(struct skeys_fentries_check *fs, struct skeys_fentry_che
 		e->function = e->entry + *run;
 		e->patch = e->function + 4;
 		p = code_at(img, e->patch, &avail);
-		e->pad = p ? nop_run(p, avail) : 0;
+		e->pad = p ? nop_run(img, p, avail) : 0;
 		return true;
 	}
 	for (k = 0; k < *run; k++) {
@@ -217,7 +255,8 @@ static bool list_read(struct skeys_fentries_check *fs, uint64_t *v)
 
 		if (at < fs->list_addr || at >= fs->list_addr + fs->n * 8)
 			continue;
-		if ((uint32_t)info != R_X86_64_RELATIVE || (at - fs->list_addr) % 8)
+		if ((uint32_t)info != (is_a64(img) ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE) ||
+		    (at - fs->list_addr) % 8)
 			return false; /* only the compiler's local addresses belong here */
 		v[(at - fs->list_addr) / 8] = skeys_image_get64(img, q + 16);
 	}
@@ -327,15 +366,16 @@ static void entries_verify(struct skeys_fentries_check *fs, const uint64_t *v)
 		if (e->error || !any)
 			continue;
 		fs->endbr |= e->endbr;
-		hex_at(fs->img, e->patch, fs->pad > 5 ? fs->pad : 5, found, sizeof(found));
+		hex_at(fs->img, e->patch, fs->pad > pad_min(fs->img) ? fs->pad : pad_min(fs->img), found,
+		       sizeof(found));
 		if (e->prefix != fs->prefix)
 			entry_error(fs, e, "%u nops before the function, the module's other "
 				    "functions have %u (one -fpatchable-function-entry=N,M per module)",
 				    e->prefix, fs->prefix);
-		else if (e->pad < SKEYS_FENTRY_PATCH)
+		else if (e->pad < pad_min(fs->img))
 			entry_error(fs, e, "expected at least %u bytes of nops at the entry "
 				    "(-fpatchable-function-entry=N,M with N - M >= %u), found %s",
-				    SKEYS_FENTRY_PATCH, SKEYS_FENTRY_PATCH, found);
+				    pad_min(fs->img), is_a64(fs->img) ? 2 : SKEYS_FENTRY_PATCH, found);
 		else if (e->pad != fs->pad)
 			entry_error(fs, e, "expected %u bytes of nops at the entry, as the module's "
 				    "other functions have, found %u: %s", fs->pad, e->pad, found);
@@ -379,10 +419,12 @@ static void seal_verify(struct skeys_fentries_check *fs)
 		list_error(fs, "function entries changed after sealing");
 	for (i = 0; i < fs->n; i++) {
 		struct skeys_fentry_check *e = &fs->e[i];
-		const uint8_t *p = skeys_image_bytes(fs->img, e->patch, sizeof(nop5));
+		const uint8_t *want = is_a64(fs->img) ? a64_sealed : nop5;
+		size_t len = is_a64(fs->img) ? sizeof(a64_sealed) : sizeof(nop5);
+		const uint8_t *p = skeys_image_bytes(fs->img, e->patch, len);
 		char found[64];
 
-		if (p && !memcmp(p, nop5, sizeof(nop5)))
+		if (p && !memcmp(p, want, len))
 			continue;
 		/* What the seal left there says more than the shape of what is left. */
 		if (e->error) {
@@ -390,8 +432,11 @@ static void seal_verify(struct skeys_fentries_check *fs)
 			e->error = NULL;
 			fs->n_bad--;
 		}
-		hex_at(fs->img, e->patch, sizeof(nop5), found, sizeof(found));
-		entry_error(fs, e, "expected the sealed patch point 0f 1f 44 00 00, found %s", found);
+		hex_at(fs->img, e->patch, len, found, sizeof(found));
+		entry_error(fs, e, "expected the sealed patch point %s, found %s",
+			    is_a64(fs->img) ? "e9 03 1e aa 1f 20 03 d5 (mov x9, x30; nop)"
+					    : "0f 1f 44 00 00",
+			    found);
 	}
 }
 
@@ -405,7 +450,8 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 	memset(fs, 0, sizeof(*fs));
 	fs->img = img;
 	if (img->n_slices || !img->has_header || img->header.size != SKEYS_HEADER_SIZE_ENTRIES ||
-	    strcmp(img->format->name, "elf") || img->arch->id != SKEYS_ARCH_X86_64 ||
+	    strcmp(img->format->name, "elf") ||
+	    (img->arch->id != SKEYS_ARCH_X86_64 && img->arch->id != SKEYS_ARCH_AARCH64) ||
 	    img->big_endian)
 		return 0; /* no part, or a format or architecture without patch points yet */
 	hdr = img->header.addr;
@@ -526,12 +572,19 @@ int skeys_fentries_seal(const struct skeys_fentries_check *fs, uint8_t *out, cha
 		unsigned left = e->pad - SKEYS_FENTRY_PATCH, k;
 		uint8_t *p;
 
-		if (off < 0 || e->pad < SKEYS_FENTRY_PATCH) { /* verified: cannot happen */
+		if (off < 0 || e->pad < pad_min(img)) { /* verified: cannot happen */
 			snprintf(err, errlen, "internal error: pad at 0x%" PRIx64 " not in the file",
 				 e->patch);
 			return -1;
 		}
 		p = out + off;
+		if (is_a64(img)) {
+			/* The first word for good, the patch point and the rest nops. */
+			memcpy(p, a64_sealed, sizeof(a64_sealed));
+			for (k = 8; k < e->pad; k += 4)
+				memcpy(p + k, a64_sealed + 4, 4);
+			continue;
+		}
 		memcpy(p, nop5, sizeof(nop5));
 		for (p += sizeof(nop5); left; left -= k, p += k) {
 			k = left < 8 ? left : 8;

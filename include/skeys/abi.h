@@ -141,6 +141,17 @@ struct skeys_fentries {
 #define SKEYS_FENTRY_CALL 0xe8
 #define SKEYS_FENTRY_JMP 0xe9
 #define SKEYS_FENTRY_ENDBR64 { 0xf3, 0x0f, 0x1e, 0xfa }
+/*
+ * aarch64: a pad is at least two nops (after `bti c` under BTI, which
+ * SKEYS_FENTRIES_ENDBR then records); skeys-seal makes the first a
+ * permanent `mov x9, x30` and the second, the patch point, stays a nop,
+ * later `bl STUB` or `b DEST` (little-endian words).
+ */
+#define SKEYS_FENTRY_BTI_C { 0x5f, 0x24, 0x03, 0xd5 }
+#define SKEYS_FENTRY_A64_NOP 0xd503201fu
+#define SKEYS_FENTRY_A64_MOV_X9_X30 0xaa1e03e9u
+#define SKEYS_FENTRY_A64_BL 0x94000000u
+#define SKEYS_FENTRY_A64_B 0x14000000u
 #define SKEYS_SECTION_FENTRIES "__patchable_function_entries"
 
 /*

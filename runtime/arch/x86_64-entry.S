@@ -27,6 +27,8 @@
 
 #if defined(__x86_64__) && defined(__ELF__)
 
+#include "gnu-property.h"
+
 	/* The runtime's own (runtime/entry_hook.c): reached PC-relative, no PLT or GOT. */
 	.hidden	skeys__entry_save_mode
 	.hidden	skeys__entry_hook_run
@@ -146,16 +148,8 @@ skeys__entry_hook_common:
 	 * objects built with -fcf-protection): without this note the linker
 	 * would mark the whole library as not supporting them.
 	 */
-	.section .note.gnu.property,"a"
-	.p2align 3
-	.long	4		/* name size */
-	.long	16		/* descriptor size */
-	.long	5		/* NT_GNU_PROPERTY_TYPE_0 */
-	.asciz	"GNU"
-	.long	0xc0000002	/* GNU_PROPERTY_X86_FEATURE_1_AND */
-	.long	4
-	.long	__CET__ & 3	/* bit 0 IBT, bit 1 SHSTK: as -fcf-protection's __CET__ */
-	.p2align 3
+	/* GNU_PROPERTY_X86_FEATURE_1_AND: bit 0 IBT, bit 1 SHSTK, as -fcf-protection's __CET__ */
+	SKEYS_GNU_PROPERTY_NOTE(0xc0000002, __CET__ & 3)
 #endif
 
 #endif

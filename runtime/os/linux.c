@@ -52,6 +52,50 @@ static int prot_of(unsigned pflags)
 	       ((pflags & PF_X) ? SKEYS_PROT_EXEC : 0);
 }
 
+#ifdef __aarch64__
+#ifndef PT_GNU_PROPERTY
+#define PT_GNU_PROPERTY 0x6474e553
+#endif
+#ifndef PROT_BTI
+#define PROT_BTI 0x10
+#endif
+#ifndef HWCAP2_BTI
+#define HWCAP2_BTI (1 << 17)
+#endif
+
+/*
+ * The module's code is BTI-guarded: it is marked so (its PT_GNU_PROPERTY
+ * note's GNU_PROPERTY_AARCH64_FEATURE_1_AND has BTI) and the CPU has BTI,
+ * which is when the kernel (the program, the loader) and glibc's loader
+ * (libraries) map it PROT_BTI.
+ */
+static bool bti_guarded(const struct dl_phdr_info *info)
+{
+	int i;
+
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_BTI))
+		return false;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const uint32_t *n = (const uint32_t *)(info->dlpi_addr + ph->p_vaddr);
+		size_t off;
+
+		/* One note: name "GNU", type NT_GNU_PROPERTY_TYPE_0, properties of 8-aligned size. */
+		if (ph->p_type != PT_GNU_PROPERTY || ph->p_memsz < 16 || n[0] != 4 || n[2] != 5 ||
+		    memcmp(&n[3], "GNU", 4) || n[1] > ph->p_memsz - 16)
+			continue;
+		for (off = 0; off + 8 <= n[1];) {
+			const uint32_t *pr = (const uint32_t *)((const char *)&n[4] + off);
+
+			if (pr[0] == 0xc0000000u && pr[1] >= 4 && off + 12 <= n[1])
+				return pr[2] & 1; /* GNU_PROPERTY_AARCH64_FEATURE_1_BTI */
+			off += 8 + ((pr[1] + 7) & ~7u);
+		}
+	}
+	return false;
+}
+#endif
+
 static bool maps(const struct dl_phdr_info *info, uintptr_t addr)
 {
 	int i;
@@ -99,6 +143,10 @@ static int lookup_cb(struct dl_phdr_info *info, size_t size, void *data)
 		m->exec[m->n_exec].start = info->dlpi_addr + ph->p_vaddr;
 		m->exec[m->n_exec].end = m->exec[m->n_exec].start + ph->p_memsz;
 		m->exec[m->n_exec].prot = prot_of(ph->p_flags);
+#ifdef __aarch64__
+		if (bti_guarded(info))
+			m->exec[m->n_exec].prot |= SKEYS_PROT_BTI;
+#endif
 		if (m->exec[m->n_exec].start < m->base)
 			m->base = m->exec[m->n_exec].start;
 		m->n_exec++;
@@ -159,7 +207,11 @@ static int mprot(int prot)
 {
 	return ((prot & SKEYS_PROT_READ) ? PROT_READ : 0) |
 	       ((prot & SKEYS_PROT_WRITE) ? PROT_WRITE : 0) |
-	       ((prot & SKEYS_PROT_EXEC) ? PROT_EXEC : 0);
+	       ((prot & SKEYS_PROT_EXEC) ? PROT_EXEC : 0) |
+#ifdef __aarch64__
+	       ((prot & SKEYS_PROT_BTI) ? PROT_BTI : 0) |
+#endif
+	       0;
 }
 
 int skeys_os_protect(uintptr_t start, size_t len, int prot)

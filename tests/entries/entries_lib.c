@@ -22,6 +22,22 @@ __attribute__((noinline)) int ent_mul3(int x)
 	return x * 3 + zero;
 }
 
+/* A checksum in which every argument has its own weight: a changed one shows. */
+__attribute__((noinline)) long ent_args(long a, long b, long c, long d, long e, long f, long g,
+					long h, double d0, double d1, double d2, double d3,
+					double d4, double d5, double d6, double d7)
+{
+	return a + 3 * b + 5 * c + 7 * d + 11 * e + 13 * f + 17 * g + 19 * h + zero +
+	       (long)(d0 * 2 + d1 * 4 + d2 * 8 + d3 * 16 + d4 * 32 + d5 * 64 + d6 * 128 + d7 * 256);
+}
+
+__attribute__((noinline)) struct ent_big ent_big(long a, double x)
+{
+	struct ent_big r = { { a, a + 1, a + 2, a + 3, (long)x + zero } };
+
+	return r;
+}
+
 __attribute__((noinline, patchable_function_entry(0, 0))) int ent_plain(int x)
 {
 	return x + zero;

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,6 +88,53 @@ static void tracing(void)
 	CHECK_ERR(skeys_entry_detach((void *)ent_add2), 0);
 }
 
+/*
+ * A handler that leaves every argument register changed: x0-x8 and d0-d7
+ * on aarch64 written outright, elsewhere through the calls it makes.
+ */
+static void clobber(void *fn, void *data)
+{
+	char buf[64];
+
+	count(fn, data);
+	snprintf(buf, sizeof(buf), "%p %g %g", fn, 1.5 * (double)hits, 0.25);
+	memset(buf, 0x5a, sizeof(buf));
+	__asm__ volatile("" : : "r"(buf) : "memory");
+#if defined(__aarch64__)
+	__asm__ volatile("mov x0, #-1\n\tmov x1, #-1\n\tmov x2, #-1\n\tmov x3, #-1\n\t"
+			 "mov x4, #-1\n\tmov x5, #-1\n\tmov x6, #-1\n\tmov x7, #-1\n\t"
+			 "mov x8, #-1\n\tmovi v0.2d, #0xffffffffffffffff\n\tmovi v1.2d, #0xffffffffffffffff\n\t"
+			 "movi v2.2d, #0xffffffffffffffff\n\tmovi v3.2d, #0xffffffffffffffff\n\tmovi v4.2d, #0xffffffffffffffff\n\t"
+			 "movi v5.2d, #0xffffffffffffffff\n\tmovi v6.2d, #0xffffffffffffffff\n\tmovi v7.2d, #0xffffffffffffffff"
+			 :
+			 :
+			 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "v0", "v1", "v2",
+			   "v3", "v4", "v5", "v6", "v7", "memory");
+#endif
+}
+
+static long (*volatile args_fn)(long, long, long, long, long, long, long, long, double, double,
+				double, double, double, double, double, double) = ent_args;
+static struct ent_big (*volatile big_fn)(long, double) = ent_big;
+
+static void arguments(void)
+{
+	long want = args_fn(1, 2, 3, 4, 5, 6, 7, 8, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5);
+	struct ent_big b;
+
+	hits = 0;
+	CHECK_ERR(skeys_entry_attach((void *)ent_args, clobber, NULL), 0);
+	CHECK_ERR(skeys_entry_attach((void *)ent_big, clobber, NULL), 0);
+	CHECK(args_fn(1, 2, 3, 4, 5, 6, 7, 8, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5) == want);
+	b = big_fn(40, 9.0);
+	CHECK(b.v[0] == 40 && b.v[1] == 41 && b.v[2] == 42 && b.v[3] == 43 && b.v[4] == 9);
+	CHECK(hits == 2 && last_fn == (void *)ent_big);
+	CHECK_ERR(skeys_entry_detach((void *)ent_args), 0);
+	CHECK_ERR(skeys_entry_detach((void *)ent_big), 0);
+	CHECK(args_fn(1, 2, 3, 4, 5, 6, 7, 8, 0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5, 7.5) == want);
+	CHECK(hits == 2);
+}
+
 static void refusals(void)
 {
 	static int not_code;
@@ -102,6 +150,43 @@ static void refusals(void)
 	CHECK_ERR(skeys_entry_attach((void *)ent_add1, NULL, NULL), -EINVAL);
 	CHECK_ERR(skeys_entry_redirect((void *)ent_add1, NULL), -EINVAL);
 	CHECK(plain(3) == 3 && add1(1) == 2);
+}
+
+/*
+ * A replacement beyond a branch's reach of the pad (2 GiB on x86-64, 128
+ * MiB on aarch64): a few instructions of x + 10 written into a page mapped
+ * 4 GiB from ent_add1 (then read-execute), reached through a jump stub.
+ */
+static void far_redirect(void)
+{
+#if defined(__x86_64__)
+	static const unsigned char code[] = { 0x8d, 0x47, 0x0a, 0xc3 }; /* lea 10(%rdi),%eax; ret */
+#elif defined(__aarch64__)
+	static const unsigned int code[] = { 0x11002800, 0xd65f03c0 }; /* add w0, w0, #10; ret */
+#endif
+	uintptr_t want = ((uintptr_t)ent_add1 + ((uintptr_t)4 << 30)) & ~(uintptr_t)0xffff;
+	uintptr_t d;
+	void *page = mmap((void *)want, 4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int (*far)(int);
+
+	CHECK(page != MAP_FAILED);
+	if (page == MAP_FAILED)
+		return;
+	d = (uintptr_t)page > (uintptr_t)ent_add1 ? (uintptr_t)page - (uintptr_t)ent_add1
+						      : (uintptr_t)ent_add1 - (uintptr_t)page;
+	memcpy(page, code, sizeof(code));
+	CHECK(mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0);
+	__builtin___clear_cache((char *)page, (char *)page + sizeof(code));
+	*(void **)&far = page;
+	CHECK(far(1) == 11);
+	printf("entries: far replacement %#lx bytes from ent_add1\n", (unsigned long)d);
+	CHECK(d > ((uintptr_t)1 << 31)); /* beyond either architecture's reach */
+	CHECK_ERR(skeys_entry_redirect((void *)ent_add1, page), 0);
+	CHECK(add1(1) == 11 && add1(5) == 15);
+	CHECK_ERR(skeys_entry_restore((void *)ent_add1), 0);
+	CHECK(add1(1) == 2);
+	munmap(page, 4096);
 }
 
 static void everything(void)
@@ -131,6 +216,15 @@ static void everything(void)
 		CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0);
 		CHECK(fn(1) == 11 && all_hits == before + 2);
 		CHECK_ERR(skeys_entry_detach_all(), 0);
+		/* To another module and back. */
+		CHECK_ERR(skeys_entry_redirect((void *)ent_add1, (void *)fn), 0);
+		CHECK(add1(1) == 11);
+		CHECK_ERR(skeys_entry_redirect((void *)fn, (void *)ent_add2), 0);
+		CHECK(fn(2) == 4);
+		CHECK(add1(1) == 3); /* ent_add1 jumps to fn, whose pad jumps on */
+		CHECK_ERR(skeys_entry_restore((void *)fn), 0);
+		CHECK_ERR(skeys_entry_restore((void *)ent_add1), 0);
+		CHECK(add1(1) == 2 && fn(1) == 11);
 		dlclose(h);
 		CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0); /* it is gone */
 	}
@@ -238,14 +332,42 @@ static void under_threads(void)
 	CHECK(pthread_sigmask(SIG_UNBLOCK, &alarm_set, NULL) == 0);
 }
 
+#ifdef BTI_GUARDED
+/*
+ * The library's code is still BTI-guarded after all the patching above
+ * (aarch64, run-entries.py --bti-lib): an indirect call to ent_add1's
+ * patch point, which is no landing pad, kills a child with SIGILL.
+ */
+static void still_guarded(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int (*volatile past)(int);
+
+		*(void **)&past = (char *)ent_add1 + 8; /* bti c; mov x9, x30; here */
+		signal(SIGILL, SIG_DFL);
+		_exit(past(1) == 2 ? 0 : 1);
+	}
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status) && WTERMSIG(status) == SIGILL);
+}
+#endif
+
 int main(void)
 {
 	CHECK_ERR(skeys_check_sealed(), 0);
 	redirection();
 	tracing();
+	arguments();
 	refusals();
+	far_redirect();
 	everything();
 	under_threads();
+#ifdef BTI_GUARDED
+	still_guarded();
+#endif
 	if (failures)
 		return 1;
 	puts("entries: ok");

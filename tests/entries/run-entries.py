@@ -9,6 +9,8 @@ point was altered, and a function with more nops than the module's
 others. Mode `stripped`: a file stripped before sealing is
 refused unless endbr64 marks where its functions start. Mode `empty`: a module that includes <skeys.h> but has
 no patchable function links (PIE and not) and seals.
+With --wrapper (a cross build: qemu-user), the programs run under it, with
+SKEYS_WRITE=mprotect only (qemu does not see /proc/self/mem writes).
 Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 """
 
@@ -28,7 +30,7 @@ _spec = importlib.util.spec_from_file_location(
     "run_calls", os.path.join(HERE, "..", "calls", "run-calls.py"))
 _calls = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_calls)
-run, Failure, SKIP = _calls.run, _calls.Failure, _calls.SKIP
+run, run_prog, Failure, SKIP = _calls.run, _calls.run_prog, _calls.Failure, _calls.SKIP
 
 
 def cflags(args):
@@ -44,7 +46,6 @@ def link_flags(args, work):
 
 
 def build(args, work):
-    cc = args.cc
     comp, link = link_flags(args, work)
     exe = os.path.join(work, "entries")
     srcs = [os.path.join(HERE, "entries_main.c")]
@@ -52,19 +53,26 @@ def build(args, work):
     plugin = os.path.join(work, "libplugin.so")
     if args.link != "nopie":
         # A module loaded later; it links the shared runtime, as the program does.
-        run([cc] + cflags(args) + ["-fPIC", "-shared", "-o", plugin,
+        run(args.cc + cflags(args) + ["-fPIC", "-shared", "-o", plugin,
             os.path.join(HERE, "entries_plugin.c"), args.libskeys])
         run([args.seal, plugin])
         comp = comp + ['-DPLUGIN="%s"' % plugin]
     if args.link == "shared":
         lib = os.path.join(work, "libentries.so")
-        run([cc] + cflags(args) + ["-fPIC", "-shared", "-o", lib,
+        # --bti-lib: every object of the library BTI-marked (no start files,
+        # whose Debian 12 builds are not), so the loader maps its code guarded.
+        bti = ["-nostartfiles", "-mbranch-protection=standard"] if args.bti_lib else []
+        run(args.cc + cflags(args) + bti + ["-fPIC", "-shared", "-o", lib,
             os.path.join(HERE, "entries_lib.c"), args.libskeys])
+        if args.bti_lib and "AArch64 feature: BTI" not in run(["readelf", "-n", lib]).stdout:
+            raise Failure("%s is not marked BTI" % lib)
         run([args.seal, lib])
         extra = [lib, "-Wl,-rpath," + work]
+        if args.bti_lib:
+            comp = comp + ["-DBTI_GUARDED"]
     else:
         srcs.append(os.path.join(HERE, "entries_lib.c"))
-    run([cc] + cflags(args) + comp + srcs + ["-o", exe] + extra + link)
+    run(args.cc + cflags(args) + comp + srcs + ["-o", exe] + extra + link)
     return exe
 
 
@@ -82,7 +90,9 @@ def check_dump(args, exe):
         e = got.get(name)
         if not e:
             raise Failure("skeys-dump lists no entry for %s" % name)
-        if (e["nops"], e["prefix"], e["ok"]) != (int(nops), int(prefix or 0), True):
+        # Bytes: aarch64's nops are 4 bytes each.
+        w = 4 if args.arch == "aarch64" else 1
+        if (e["nops"], e["prefix"], e["ok"]) != (w * int(nops), w * int(prefix or 0), True):
             raise Failure("skeys-dump: %s: %r" % (name, e))
         if not e["function"].endswith("+0x0"):
             raise Failure("skeys-dump: %s is not at its symbol: %r" % (name, e))
@@ -97,9 +107,9 @@ def case(args, work):
     run([args.seal, exe])
     run([args.seal, "--check", exe])
     check_dump(args, exe)
-    for method in ("procmem", "mprotect"):
+    for method in ("mprotect",) if args.wrapper else ("procmem", "mprotect"):
         env = dict(os.environ, SKEYS_WRITE=method)
-        p = run([exe], env=env)
+        p = run_prog([exe], env=env)
         if "entries: ok" not in p.stdout:
             raise Failure("no 'entries: ok' from the program")
 
@@ -123,7 +133,7 @@ def pad_offset(args, exe, symbol):
             off = addr - sec_addr + sec_off
             with open(exe, "rb") as fh:
                 fh.seek(off)
-                if fh.read(4) == b"\xf3\x0f\x1e\xfa":
+                if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\x5f\x24\x03\xd5"):
                     off += 4
             return off
     raise Failure("no .text section")
@@ -157,7 +167,8 @@ def tamper(args, work):
     # Sealed, then its patch point altered.
     exe = build(args, work)
     run([args.seal, exe])
-    refused(args, exe, "ent_add2", 0x01, "0f 1f 44 00 00")
+    refused(args, exe, "ent_add2", 0x01,
+            "e9 03 1e aa 1f 20 03 d5" if args.arch == "aarch64" else "0f 1f 44 00 00")
     run([args.seal, "--check", exe], expect=1)
     # One function with more nops than the module's others: refused, named.
     src = os.path.join(work, "odd.c")
@@ -169,7 +180,7 @@ def tamper(args, work):
                 "__attribute__((patchable_function_entry(9, 0))) int odd(void) { return 3; }\n"
                 "int main(void) { return one() + two() + odd() - 6; }\n")
     exe = os.path.join(work, "odd")
-    run([args.cc] + cflags(args) + ["-fPIE", "-pie", src, "-o", exe, args.libskeys])
+    run(args.cc + cflags(args) + ["-fPIE", "-pie", src, "-o", exe, args.libskeys])
     before = digest(exe)
     p = run([args.seal, exe], expect=1)
     if "odd+0x0" not in p.stderr or "as the module's other functions have" not in p.stderr:
@@ -196,7 +207,7 @@ def stripped(args, work):
     exe = build(args, work)
     run(["strip", "--strip-all", exe])
     run([args.seal, exe])
-    p = run([exe], env=dict(os.environ, SKEYS_WRITE="mprotect"))
+    p = run_prog([exe], env=dict(os.environ, SKEYS_WRITE="mprotect"))
     if "entries: ok" not in p.stdout:
         raise Failure("no 'entries: ok' from the stripped program")
 
@@ -207,14 +218,14 @@ def empty(args, work):
         f.write("#include <skeys.h>\nint main(void) { return skeys_check_sealed(); }\n")
     for comp, link in ((["-fPIE", "-pie"], []), (["-fno-pie", "-no-pie"], [])):
         exe = os.path.join(work, "empty")
-        run([args.cc, "-std=c11", "-O2", "-I" + args.include] + comp + [src, "-o", exe,
+        run(args.cc + ["-std=c11", "-O2", "-I" + args.include] + comp + [src, "-o", exe,
             args.libskeys, "-Wl,-rpath," + os.path.dirname(os.path.abspath(args.libskeys)),
             "-lpthread"] + link)
         run([args.seal, exe])
         d = dump_entries(args, exe)
         if d.get("function_entries"):
             raise Failure("entries listed in a module without patchable functions")
-        run([exe])
+        run_prog([exe])
 
 
 def main():
@@ -229,9 +240,15 @@ def main():
     ap.add_argument("--seal", required=True)
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--wrapper", default="", help="emulator command the programs run under")
+    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64"])
+    ap.add_argument("--bti-lib", action="store_true",
+                    help="--link shared: the library's code BTI-guarded (aarch64)")
     args = ap.parse_args()
-    if not shutil.which(args.cc):
-        print("SKIP: %s is not installed" % args.cc)
+    args.cc = shlex.split(args.cc)
+    _calls.WRAPPER[:] = shlex.split(args.wrapper)
+    if not shutil.which(args.cc[0]):
+        print("SKIP: %s is not installed" % args.cc[0])
         return SKIP
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
