@@ -28,6 +28,13 @@ def _on_stop(event):
             return  # a step, a watchpoint, another signal
     except gdb.error:
         return  # no signal: the program exited or was not started
+    # gdb may hold this trap as a pending event while it collects the
+    # SIGSTOP it sent the thread, and then inject SIGTRAP anew, which the
+    # kernel would deliver as sent by a process (SI_USER): the runtime
+    # could not tell it from a stray SIGTRAP once the switch has finished.
+    # Writing the trap's siginfo back makes the kernel deliver it as the
+    # int3 trap it was.
+    gdb.execute('set $_siginfo.si_code = %d' % SI_KERNEL)
     gdb.execute('signal SIGTRAP')
 
 
