@@ -106,17 +106,15 @@ void skeys_lock_release(void);
 bool skeys_lock_mine(void);
 extern struct skeys_module *skeys_modules;
 
-/* One site to rewrite. */
+/*
+ * One site to rewrite: 64 bytes, what a direct write reads of it first
+ * (a switch of many sites streams through the array).
+ */
 struct skeys_patch {
 	uintptr_t addr;
-	uintptr_t target; /* where its jump goes */
-	const struct skeys_segment *seg;
-	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
 	uint8_t old[SKEYS_SITE_MAX];
 	uint8_t new_[SKEYS_SITE_MAX];
-	uint8_t buf[SKEYS_SITE_MAX]; /* between old and new_: what a protocol's phase puts there */
-	uint64_t mask; /* skeys_site_mask(len) */
-	uint32_t run;  /* patches in the run of pages this one starts, once known; else 0 */
+	uint32_t run; /* patches in the run of pages this one starts, once known; else 0 */
 	uint8_t len;
 	bool jumps; /* new_ is the jump */
 	/*
@@ -124,6 +122,10 @@ struct skeys_patch {
 	 * it leads (a call: sending the thread on would lose its return address).
 	 */
 	bool retry;
+	const struct skeys_segment *seg;
+	uintptr_t target; /* where its jump goes */
+	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
+	uint8_t buf[SKEYS_SITE_MAX]; /* between old and new_: what a protocol's phase puts there */
 };
 
 /*
@@ -152,6 +154,12 @@ struct skeys_batch {
 	size_t n, cap;
 	bool sorted; /* in address order, its runs known */
 	bool turn; /* to be turned round (skeys_batch_reverse), then checked */
+	/*
+	 * Turned round without touching the array: each patch's old and new_
+	 * are the other way round, and its jumps is flipped. A direct write
+	 * reads the patches so; anything else has them swapped in place first.
+	 */
+	bool swapped;
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -186,7 +194,6 @@ static inline int skeys_batch_add(struct skeys_batch *b, struct skeys_module *m)
 	 */
 	if (seg && q->addr >= seg->start && q->addr + 8 > q->addr && q->addr + 8 <= seg->end &&
 	    !((skeys_word_load((const void *)q->addr) ^ skeys_word_load(q->old)) & mask)) {
-		q->mask = mask;
 		q->run = 0;
 		q->seg = seg;
 		b->n++;
@@ -375,10 +382,10 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
  * error; *touched tells whether any byte may have changed, so that the
  * caller walks the run back too. With `bad`, which only a direct write
  * of a batch's new bytes takes (skeys_write_direct_first()), the patches
- * are a batch to turn round: each is first turned (old and new_ swapped,
- * jumps flipped) and checked to hold its old bytes, in the same pass; if
+ * are a batch turned round and not yet checked: `off` is one of old and
+ * new_, and each site is checked to hold the other, in the same pass; if
  * one does not, nothing is written, SKEYS_ERR_MISMATCH and *bad its index
- * (n once all were turned and checked).
+ * (n once all were checked).
  */
 int skeys_write_run(struct skeys_patch *first, size_t n, size_t off, bool one_store,
 		    size_t *bad, bool *touched);

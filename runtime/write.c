@@ -11,6 +11,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,17 +87,50 @@ static void run_copy(unsigned char *to, const unsigned char *from, size_t len)
 }
 
 /*
+ * Merge the sites from p[*i] on that end at or below `end` (buf holds the
+ * run from `lo`) with their bytes at `off`. With `chk`, a batch turned
+ * round: each site is first checked to hold the bytes at `chk`; false
+ * when one does not (*i is then its index).
+ */
+static bool merge_sites(unsigned char *buf, uintptr_t lo, uintptr_t end,
+			const struct skeys_patch *p, size_t n, size_t *i, size_t off, size_t chk)
+{
+	size_t k;
+
+	for (k = *i; k < n && p[k].addr + p[k].len <= end; k++) {
+		unsigned char *at = buf + (p[k].addr - lo);
+		uint64_t now = skeys_word_load(at), mask = skeys_site_mask(p[k].len);
+		uint64_t v = skeys_word_load(bytes_of(&p[k], off));
+
+		/* The array streams by: ask for what comes next ahead of time. */
+		__builtin_prefetch(&p[k + 16]);
+		if (chk && (now ^ skeys_word_load(bytes_of(&p[k], chk))) & mask) {
+			*i = k;
+			return false;
+		}
+		/* The bytes after the site: as copied, or copied over later. */
+		v = (now & ~mask) | (v & mask);
+		memcpy(at, &v, sizeof(v));
+	}
+	*i = k;
+	return true;
+}
+
+/*
  * One direct write for the whole run: the bytes between sites are
  * rewritten unchanged. The buffer stays for the next run (skeys_lock is
  * held): it is the run's current bytes with the sites' new ones over them.
+ * Each block of the run is copied and its sites merged in while the block
+ * is still in the cache.
  */
 static int write_direct(struct skeys_patch *p, size_t n, size_t off, size_t *bad,
 			bool *touched)
 {
+	enum { BLOCK = 4096 };
 	static unsigned char *buf;
 	static size_t cap;
-	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
-	size_t i, done = 0;
+	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len, at, end;
+	size_t i = 0, done = 0, chk = 0;
 	int err;
 
 	/* 8 bytes more: every site is merged in as a word. */
@@ -108,38 +142,24 @@ static int write_direct(struct skeys_patch *p, size_t n, size_t off, size_t *bad
 		buf = more;
 		cap = hi - lo + 8;
 	}
-	run_copy(buf, (const unsigned char *)lo, hi - lo);
-	if (bad) {
-		/*
-		 * A batch to turn round: each patch turned (old and new swapped)
-		 * and checked in the same pass. The copy is what the code holds:
-		 * nothing is written unless every site holds its old bytes.
-		 */
-		for (i = 0; i < n; i++) {
-			unsigned char *at = buf + (p[i].addr - lo);
-			uint64_t now = skeys_word_load(at), was = skeys_word_load(p[i].new_);
-			uint64_t v = skeys_word_load(p[i].old);
-
-			memcpy(p[i].old, &was, sizeof(was));
-			memcpy(p[i].new_, &v, sizeof(v));
-			p[i].jumps = !p[i].jumps;
-			if ((now ^ was) & p[i].mask) {
-				*bad = i;
-				return SKEYS_ERR_MISMATCH;
-			}
-			v = (now & ~p[i].mask) | (v & p[i].mask);
-			memcpy(at, &v, sizeof(v));
-		}
-		*bad = n; /* every site turned and checked */
-	} else {
-		for (i = 0; i < n; i++) {
-			unsigned char *at = buf + (p[i].addr - lo);
-			uint64_t v = (skeys_word_load(at) & ~p[i].mask) |
-				     (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
-
-			memcpy(at, &v, sizeof(v));
+	/*
+	 * A batch turned round: each site checked to hold the other of old
+	 * and new_ in the same pass. The copy is what the code holds: nothing
+	 * is written unless every site holds its old bytes.
+	 */
+	if (bad)
+		chk = off == offsetof(struct skeys_patch, old) ? offsetof(struct skeys_patch, new_)
+							       : offsetof(struct skeys_patch, old);
+	for (at = lo; at < hi; at = end) {
+		end = hi - at > BLOCK ? at + BLOCK : hi;
+		run_copy(buf + (at - lo), (const unsigned char *)at, end - at);
+		if (!merge_sites(buf, lo, end, p, n, &i, off, chk)) {
+			*bad = i;
+			return SKEYS_ERR_MISMATCH;
 		}
 	}
+	if (bad)
+		*bad = n; /* every site checked */
 	err = skeys_os_write_direct(lo, buf, hi - lo, &done);
 	if (!err || done)
 		*touched = true; /* torn: the caller's walk back puts the sites back */
