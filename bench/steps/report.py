@@ -390,7 +390,7 @@ def first_md(tg, L):
               "runtime does (XRay's first patch pays them too). The rest of the difference is "
               "the runtime's: the table's checksum (FNV-1a, a serial chain of multiplies, about "
               "4 cycles a table byte: 12 bytes a site), the first touch of the list of sites "
-              "(64 bytes a site) and of the run's buffer, and encoding each site."]
+              "(48 bytes a site) and of the run's buffer, and encoding each site."]
 
 
 def toggle_plot(tg, where):
@@ -909,6 +909,10 @@ def headline(res):
     return L
 
 
+# The steps in the order bench/run lists them.
+STEPS_ORDER = ("hotpath", "toggle", "xray", "tool", "startup", "size", "calls", "entries")
+
+
 def write(res, docs, readme, plots=True):
     m = res["machine"]
     pdir = os.path.join(docs, "bench")
@@ -926,10 +930,15 @@ def write(res, docs, readme, plots=True):
         for f in os.listdir(pdir):
             if f.endswith(".dat"):
                 os.unlink(os.path.join(pdir, f))
+    dates = m.get("step_dates", {})
+    earlier = sorted((d, k) for k, d in dates.items() if d != m["date"])
     L = ["# Benchmarks", "",
          "Written by `bench/run` (do not edit by hand): every figure here and in the README's "
-         "headline block comes from one run of it. Raw results: "
-         "[bench/results.json](bench/results.json).", "",
+         "headline block comes from "
+         + ("one run of it" if not earlier else
+            "its runs: the steps named below under Machine were measured in an earlier run "
+            "(`bench/run --steps` re-runs some and keeps the others' results)")
+         + ". Raw results: [bench/results.json](bench/results.json).", "",
          "```sh", "sh bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19, XRay",
          "bench/run                  # builds build-bench/ (release) and rewrites this file", "```",
          "", "## Machine", "",
@@ -938,7 +947,12 @@ def write(res, docs, readme, plots=True):
          "(a shared machine: other jobs ran on its 2 cores during the run; medians and "
          "interleaved rounds are used against that, and times vary from run to run more than "
          "instruction counts do)",
-         f"- run time of `bench/run`: {m.get('seconds', '?')} s"]
+         f"- run time of `bench/run`: {m.get('seconds', '?')} s"
+         + (f" (steps {', '.join(k for k in STEPS_ORDER if dates.get(k) == m['date'])})"
+            if earlier else "")]
+    if earlier:
+        L.append("- measured in earlier runs (machine and load as then): "
+                 + ", ".join(f"{k} ({d})" for d, k in earlier))
     for cc, v in m["compilers"].items():
         L.append(f"- `{cc}`: {v}")
     L += [f"- benchmark programs: `{m['cflags']}`; runtime (meson release): `{m['runtime_flags']}`",
