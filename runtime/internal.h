@@ -107,8 +107,8 @@ bool skeys_lock_mine(void);
 extern struct skeys_module *skeys_modules;
 
 /*
- * One site to rewrite: 64 bytes, what a direct write reads of it first
- * (a switch of many sites streams through the array).
+ * One site to rewrite: 48 bytes, what a direct write reads of it first (a
+ * switch of many sites streams through the array).
  */
 struct skeys_patch {
 	uintptr_t addr;
@@ -124,8 +124,22 @@ struct skeys_patch {
 	bool retry;
 	const struct skeys_segment *seg;
 	uintptr_t target; /* where its jump goes */
-	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
-	uint8_t buf[SKEYS_SITE_MAX]; /* between old and new_: what a protocol's phase puts there */
+};
+
+/*
+ * Where a thread trapped at site p goes while a batch is written (x86
+ * protocol): where its new instruction leads, or going back (`forward`
+ * false) its old one.
+ */
+static inline uintptr_t skeys_patch_dest(const struct skeys_patch *p, bool forward)
+{
+	return p->retry ? p->addr : p->jumps == forward ? p->target : p->addr + p->len;
+}
+
+/* The bytes a write puts at each site: patch i's SKEYS_SITE_MAX at at + i * stride. */
+struct skeys_src {
+	const uint8_t *at;
+	size_t stride;
 };
 
 /*
@@ -160,6 +174,9 @@ struct skeys_batch {
 	 * reads the patches so; anything else has them swapped in place first.
 	 */
 	bool swapped;
+	/* A several-phase write's bytes for its phase in between: one word a patch. */
+	uint64_t *phase;
+	size_t phase_cap;
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -341,13 +358,17 @@ struct skeys_protocol {
 	 */
 	bool one_store;
 	/*
-	 * Fill p->buf with what the site holds after phase `k` (0-based) of
-	 * a write going forward, for every phase but the last (which leaves
-	 * new_); NULL with one phase.
+	 * Fill out (SKEYS_SITE_MAX bytes) with what site p holds after phase
+	 * `k` (0-based) of a write going forward, for every phase but the last
+	 * (which leaves new_); NULL with one phase.
 	 */
-	void (*fill)(struct skeys_patch *p, unsigned k);
-	/* Make trapped threads go to p->dest while the batch is in flight; NULL if none. */
-	int (*publish)(struct skeys_patch *p, size_t n);
+	void (*fill)(const struct skeys_patch *p, unsigned k, uint8_t *out);
+	/*
+	 * Make trapped threads go to skeys_patch_dest(p, forward) while the
+	 * batch is in flight (called again, `forward` false, to walk it
+	 * back); NULL if none.
+	 */
+	int (*publish)(const struct skeys_patch *p, size_t n, bool forward);
 	void (*unpublish)(void);
 };
 
@@ -377,18 +398,17 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
 
 /*
  * Write every patch in [first, first + n) (sites in touching pages of one
- * segment, in address order) with the bytes at offset `off` in its struct
- * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
- * error; *touched tells whether any byte may have changed, so that the
- * caller walks the run back too. With `bad`, which only a direct write
- * of a batch's new bytes takes (skeys_write_direct_first()), the patches
- * are a batch turned round and not yet checked: `off` is one of old and
- * new_, and each site is checked to hold the other, in the same pass; if
- * one does not, nothing is written, SKEYS_ERR_MISMATCH and *bad its index
- * (n once all were checked).
+ * segment, in address order) with its bytes in `src` (patch first + i has
+ * src.at + i * src.stride). `one_store` as in struct skeys_protocol. 0 or
+ * an error; *touched tells whether any byte may have changed, so that the
+ * caller walks the run back too. With `bad`, which only a direct write of
+ * a batch's new bytes takes (skeys_write_direct_first()), the patches are
+ * a batch turned round and not yet checked: each site is checked to hold
+ * its bytes in `chk`, in the same pass; if one does not, nothing is
+ * written, SKEYS_ERR_MISMATCH and *bad its index (n once all were checked).
  */
-int skeys_write_run(struct skeys_patch *first, size_t n, size_t off, bool one_store,
-		    size_t *bad, bool *touched);
+int skeys_write_run(const struct skeys_patch *first, size_t n, struct skeys_src src,
+		    struct skeys_src chk, bool one_store, size_t *bad, bool *touched);
 /* Will skeys_write_run() try a direct write first? */
 bool skeys_write_direct_first(bool one_store);
 

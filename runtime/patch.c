@@ -29,15 +29,14 @@ static void batch_settle(struct skeys_batch *b)
 	b->swapped = false;
 }
 
-/* Where each patch's old and new bytes are, as the batch is turned. */
-static size_t old_bytes(const struct skeys_batch *b)
+/* Where the patches' old (or new) bytes are, as the batch is turned. */
+static struct skeys_src patch_bytes(const struct skeys_batch *b, bool new_)
 {
-	return b->swapped ? offsetof(struct skeys_patch, new_) : offsetof(struct skeys_patch, old);
-}
+	struct skeys_src src = { (const uint8_t *)b->p, sizeof(*b->p) };
 
-static size_t new_bytes(const struct skeys_batch *b)
-{
-	return b->swapped ? offsetof(struct skeys_patch, old) : offsetof(struct skeys_patch, new_);
+	src.at += new_ != b->swapped ? offsetof(struct skeys_patch, new_)
+				     : offsetof(struct skeys_patch, old);
+	return src;
 }
 
 /* Room for `more` patches at b->p[b->n], which are filled the right way round. */
@@ -230,18 +229,6 @@ int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struc
 	return skeys_batch_add_checked(b, m);
 }
 
-/* Where a thread trapped at each site goes: where its new (or, going back, old) instruction leads. */
-static void batch_aim(struct skeys_batch *b, bool forward)
-{
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		struct skeys_patch *p = &b->p[i];
-
-		p->dest = p->retry ? p->addr : p->jumps == forward ? p->target : p->addr + p->len;
-	}
-}
-
 static int patch_cmp(const void *a, const void *b)
 {
 	const struct skeys_patch *x = a, *y = b;
@@ -283,25 +270,29 @@ static size_t run_length(const struct skeys_patch *p, size_t n, size_t pg)
 }
 
 /*
- * Write the bytes at offset `off` of the first `n` patches, run by run.
- * Returns how many may have changed: on an error, the run that failed
- * counts when it was written in part, so that a walk back covers it.
+ * Write the first `n` patches with their bytes in `src`, run by run (with
+ * `bad`, checked against `chk` as skeys_write_run() does). Returns how many
+ * may have changed: on an error, the run that failed counts when it was
+ * written in part, so that a walk back covers it.
  */
 static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
-			 size_t off, size_t *bad, int *err)
+			 struct skeys_src src, struct skeys_src chk, size_t *bad, int *err)
 {
 	size_t pg = skeys_os_page_size(), done = 0, len;
 	bool touched;
 
 	*err = 0;
 	while (done < n) {
+		struct skeys_src s = { src.at + done * src.stride, src.stride };
+		struct skeys_src c = { chk.at + done * chk.stride, chk.stride };
+
 		/* Known from an earlier write of the batch (turned round since), or found now. */
 		len = p[done].run;
 		if (!len)
 			len = p[done].run = (uint32_t)run_length(p + done, n - done, pg);
 		if (len > n - done) /* a walk back over part of the batch */
 			len = n - done;
-		*err = skeys_write_run(p + done, len, off, proto->one_store, bad, &touched);
+		*err = skeys_write_run(p + done, len, s, c, proto->one_store, bad, &touched);
 		if (*err) {
 			if (touched)
 				done += len;
@@ -313,21 +304,21 @@ static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch 
 }
 
 /*
- * Where the bytes a site holds in `state` are, in each patch: 0 is old,
- * `phases` new, and the protocol fills buf for each state in between.
+ * Where the bytes the first n sites hold in `state` are: 0 is old,
+ * `phases` new, and the protocol fills the batch's phase words for each
+ * state in between.
  */
-static size_t state_bytes(const struct skeys_protocol *proto, struct skeys_batch *b, size_t n,
-			  unsigned state)
+static struct skeys_src state_bytes(const struct skeys_protocol *proto, struct skeys_batch *b,
+				    size_t n, unsigned state)
 {
+	struct skeys_src src = { (const uint8_t *)b->phase, sizeof(*b->phase) };
 	size_t i;
 
-	if (state == 0)
-		return old_bytes(b);
-	if (state == proto->phases)
-		return new_bytes(b);
+	if (state == 0 || state == proto->phases)
+		return patch_bytes(b, state != 0);
 	for (i = 0; i < n; i++) /* several phases: the batch was settled */
-		proto->fill(&b->p[i], state - 1);
-	return offsetof(struct skeys_patch, buf);
+		proto->fill(&b->p[i], state - 1, (uint8_t *)&b->phase[i]);
+	return src;
 }
 
 static int sync_cores(void)
@@ -356,8 +347,10 @@ static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b,
 		if (n == 0)
 			continue;
 		if (proto->publish)
-			batch_aim(b, false);
-		if (write_runs(proto, b->p, n, state_bytes(proto, b, n, j), NULL, &err) != n || err)
+			(void)proto->publish(b->p, b->n, false); /* published already: cannot fail */
+		if (write_runs(proto, b->p, n, state_bytes(proto, b, n, j), patch_bytes(b, false),
+			       NULL, &err) != n ||
+		    err)
 			skeys_log(SKEYS_LOG_ERROR, "rollback failed: %s: sites are inconsistent",
 				  skeys_strerror(err));
 		if (sync)
@@ -379,13 +372,13 @@ void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 /* Check that every site holds its old bytes. */
 static int batch_check(struct skeys_batch *b)
 {
-	struct skeys_patch *p, *end = b->p + b->n;
-	size_t old = old_bytes(b);
+	struct skeys_src old = patch_bytes(b, false);
+	size_t i;
 
-	for (p = b->p; p < end; p++)
-		if (!site_holds(p, (const uint8_t *)p + old)) {
+	for (i = 0; i < b->n; i++)
+		if (!site_holds(&b->p[i], old.at + i * old.stride)) {
 			batch_settle(b);
-			return site_refused(p, NULL);
+			return site_refused(&b->p[i], NULL);
 		}
 	return 0;
 }
@@ -426,19 +419,27 @@ int skeys_batch_write(struct skeys_batch *b)
 
 	if (b->n == 0)
 		goto out;
+	if (proto->phases > 1 && b->phase_cap < b->n) {
+		uint64_t *more = realloc(b->phase, b->n * sizeof(*more));
+
+		err = -ENOMEM;
+		if (!more)
+			goto out;
+		b->phase = more;
+		b->phase_cap = b->n;
+	}
 	batch_sort(b);
 	check = turn_where(b, proto, &bad, &err);
 	if (err)
 		goto out;
 	if (proto->publish) {
-		batch_aim(b, true);
-		err = proto->publish(b->p, b->n);
+		err = proto->publish(b->p, b->n, true);
 		if (err)
 			goto out;
 	}
 	for (k = 0; k < proto->phases; k++) {
-		done = write_runs(proto, b->p, b->n, state_bytes(proto, b, b->n, k + 1), check,
-				  &err);
+		done = write_runs(proto, b->p, b->n, state_bytes(proto, b, b->n, k + 1),
+				  patch_bytes(b, false), check, &err);
 		if (err == SKEYS_ERR_MISMATCH && check && bad < b->n) {
 			batch_settle(b);
 			err = site_refused(&b->p[bad], NULL); /* nothing was written */
@@ -469,8 +470,10 @@ out:
 void skeys_batch_free(struct skeys_batch *b)
 {
 	free(b->p);
+	free(b->phase);
 	b->p = NULL;
-	b->n = b->cap = 0;
+	b->phase = NULL;
+	b->n = b->cap = b->phase_cap = 0;
 	b->swapped = false;
 }
 
