@@ -148,11 +148,19 @@ struct skeys_src {
  */
 static inline uint64_t skeys_site_mask(size_t len)
 {
+	/* A load, not compares and shifts: every site a switch checks and merges computes it. */
+	static const uint64_t mask[SKEYS_SITE_MAX + 1] = {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+		0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull, 0xffffffffffffull,
+		0xffffffffffffffull, 0xffffffffffffffffull,
 #else
-	return len >= 8 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> (8 * len));
+		0, 0xff00000000000000ull, 0xffff000000000000ull, 0xffffff0000000000ull,
+		0xffffffff00000000ull, 0xffffffffff000000ull, 0xffffffffffff0000ull,
+		0xffffffffffffff00ull, 0xffffffffffffffffull,
 #endif
+	};
+
+	return mask[len <= SKEYS_SITE_MAX ? len : SKEYS_SITE_MAX];
 }
 
 static inline uint64_t skeys_word_load(const void *p)

@@ -372,13 +372,14 @@ void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 /* Check that every site holds its old bytes. */
 static int batch_check(struct skeys_batch *b)
 {
-	struct skeys_src old = patch_bytes(b, false);
-	size_t i;
+	const struct skeys_patch *p, *end = b->p + b->n;
+	/* The patches' own bytes: an offset into each. */
+	size_t old = (size_t)(patch_bytes(b, false).at - (const uint8_t *)b->p);
 
-	for (i = 0; i < b->n; i++)
-		if (!site_holds(&b->p[i], old.at + i * old.stride)) {
+	for (p = b->p; p < end; p++)
+		if (!site_holds(p, (const uint8_t *)p + old)) {
 			batch_settle(b);
-			return site_refused(&b->p[i], NULL);
+			return site_refused(p, NULL);
 		}
 	return 0;
 }
