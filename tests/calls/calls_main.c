@@ -659,6 +659,12 @@ int main(int argc, char **argv)
 		CHECK(skeys_call(op)(1) == 2 && skeys_call_query(op) == add1);
 		return failures != 0;
 	}
+	/* Its call table's header says another version (built against other headers). */
+	if (argc > 1 && !strcmp(argv[1], "other-version")) {
+		CHECK_ERR(skeys_call_update(op, add2), SKEYS_ERR_ABI);
+		CHECK(skeys_call(op)(1) == 2 && skeys_call_query(op) == add1);
+		return failures != 0;
+	}
 	/* One of its inline call sites changed after sealing (--mode tamper --relocs). */
 	if (argc > 1 && !strcmp(argv[1], "tampered-site")) {
 		CHECK_ERR(skeys_call_update(op, add2), SKEYS_ERR_MISMATCH);

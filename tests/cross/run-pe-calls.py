@@ -21,7 +21,8 @@ skeys-seal. Modes:
   tamper   a trampoline changed in the file: skeys-seal exits 1 naming it and
            writes nothing, skeys-dump exits 1 and says not ok; a sealed call
            table changed afterwards: skeys-seal --check exits 1 and the
-           runtime refuses updates.
+           runtime refuses updates; its version changed (a module built
+           against other headers): both refuse it, naming the versions.
 
 Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
 
@@ -214,6 +215,21 @@ def case_tamper(tc, args, d, env):
     open(changed, "wb").write(data)
     pe.run([args.seal, "--check", changed], expect=1, what="skeys-seal --check (changed)")
     run_exe(args, env, changed, ["tampered"], ok=None)
+
+    # Sealed, then its call table's version changed (a module built against
+    # other headers): the tools and the runtime refuse it, naming the versions.
+    data = bytearray(open(exe, "rb").read())
+    if data[hdr[0]:hdr[0] + 10] != b"SKEYSCAL\x02\x00":
+        raise Failure(f"call table header: {data[hdr[0]:hdr[0] + 10].hex()}")
+    data[hdr[0] + 8] = 1
+    other = os.path.join(d, "calls-v1.exe")
+    open(other, "wb").write(data)
+    p = pe.run([args.seal, "--check", other], expect=1, what="skeys-seal --check (version 1)")
+    if "call table version 1, expected 2" not in p.stderr:
+        raise Failure(f"skeys-seal does not name the call table's version: {p.stderr}")
+    p = run_exe(args, dict(env, SKEYS_LOG="1"), other, ["other-version"], ok=None)
+    if "call table version 1, this runtime reads version 2" not in p.stderr:
+        raise Failure(f"the runtime does not log the call table's version: {p.stderr[-2000:]}")
 
 
 def main():
