@@ -4,7 +4,7 @@
  * (struct skeys_fentries, <skeys/abi.h>) and the compiler's
  * __patchable_function_entries list it bounds, every function's nops
  * verified, and sealing: each pad rewritten into the patch point and what
- * the runtime needs recorded in the part. x86-64 ELF.
+ * the runtime needs recorded in the part. x86-64, i686 and aarch64 ELF.
  */
 #ifndef SKEYS_TOOL_VERIFY_ENTRIES_H
 #define SKEYS_TOOL_VERIFY_ENTRIES_H
