@@ -566,6 +566,38 @@ void skeys_entries_added(struct skeys_module *m)
 			  m->name, skeys_strerror(err));
 }
 
+#elif defined(__riscv) && defined(__ELF__)
+
+/*
+ * riscv64: no function is patchable (docs/architectures.md, "Function
+ * entries", says why). Arguments are checked as elsewhere; then every
+ * call that names a function, and attach_all, is SKEYS_ERR_NOTPATCHABLE,
+ * said once in the log; detach_all has nothing to undo.
+ */
+int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg)
+{
+	static bool said;
+
+	(void)all;
+	if ((op == SKEYS_ENTRY_OP_ATTACH || op == SKEYS_ENTRY_OP_ATTACH_ALL) && !handler)
+		return -EINVAL;
+	if ((op == SKEYS_ENTRY_OP_REDIRECT && !arg) || (op < SKEYS_ENTRY_OP_ATTACH_ALL && !function))
+		return -EINVAL;
+	if (op == SKEYS_ENTRY_OP_DETACH_ALL)
+		return 0;
+	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+		skeys_log(SKEYS_LOG_ERROR,
+			  "function entries are not patchable on riscv64: its compilers' "
+			  "c.nop pads allow no single-store patch (docs/architectures.md, "
+			  "\"Function entries\")");
+	return SKEYS_ERR_NOTPATCHABLE;
+}
+
+void skeys_entries_added(struct skeys_module *m)
+{
+	(void)m;
+}
+
 #else
 
 int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg)

@@ -478,6 +478,29 @@ static void seal_verify(struct skeys_fentries_check *fs)
 	}
 }
 
+/*
+ * riscv64: how many functions the list names (a note says they stay as
+ * they are); 0 elsewhere, or without a list.
+ */
+static size_t unsupported_count(struct skeys_fentries_check *fs)
+{
+	const struct skeys_image *img = fs->img;
+	const uint8_t *p;
+	uint64_t part, start, stop;
+
+	if (img->n_slices || !img->has_header || !img->arch || img->arch->id != SKEYS_ARCH_RISCV64 ||
+	    img->header.size != SKEYS_HEADER_SIZE_ENTRIES || strcmp(img->format->name, "elf"))
+		return 0;
+	part = img->header.addr + SKEYS_HEADER_SIZE_NAMES;
+	p = skeys_image_bytes(img, part, SKEYS_FENTRIES_SIZE);
+	if (!p)
+		return 0;
+	start = part + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p);
+	stop = part + 4 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p + 4);
+	fs->unsupported = stop > start ? (size_t)((stop - start) / 8) : 0;
+	return fs->unsupported;
+}
+
 int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_image *img,
 			char *err, size_t errlen)
 {
@@ -487,6 +510,8 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 
 	memset(fs, 0, sizeof(*fs));
 	fs->img = img;
+	if (unsupported_count(fs))
+		return 0;
 	if (img->n_slices || !img->has_header || img->header.size != SKEYS_HEADER_SIZE_ENTRIES ||
 	    strcmp(img->format->name, "elf") ||
 	    (img->arch->id != SKEYS_ARCH_X86_64 && img->arch->id != SKEYS_ARCH_AARCH64 &&
@@ -572,6 +597,12 @@ size_t skeys_fentries_report(const struct skeys_fentries_check *fs, const char *
 	char where[512];
 	size_t n = 0;
 
+	if (fs->unsupported)
+		fprintf(stderr,
+			"%s: note: %zu functions compiled with -fpatchable-function-entry: function "
+			"entries are not patchable on %s (docs/architectures.md, \"Function entries\"), "
+			"their nops are left as they are\n",
+			path, fs->unsupported, fs->img->arch->name);
 	if (fs->error) {
 		fprintf(stderr, "%s: error: function entries: %s\n", path, fs->error);
 		n++;

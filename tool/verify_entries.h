@@ -40,6 +40,11 @@ struct skeys_fentries_check {
 	uint64_t checksum;    /* of the list, as the part records it when sealed */
 	char *error;          /* a problem of the list as a whole */
 	bool sealed, intact;
+	/*
+	 * riscv64: functions the list names, which no runtime patches there
+	 * (docs/architectures.md): said in a note, their nops left alone.
+	 */
+	size_t unsupported;
 };
 
 /* 0 (problems recorded), or -1 with a message when memory ran out. */

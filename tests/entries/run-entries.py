@@ -8,7 +8,9 @@ it was) and skeys-dump says not ok; the same for a sealed file whose patch
 point was altered, and a function with more nops than the module's
 others. Mode `stripped`: a file stripped before sealing is
 refused unless endbr64 marks where its functions start. Mode `empty`: a module that includes <skeys.h> but has
-no patchable function links (PIE and not) and seals.
+no patchable function links (PIE and not) and seals. Mode `unsupported`
+(riscv64): patchable functions seal with a note and stay as they are, and
+every entry point says SKEYS_ERR_NOTPATCHABLE.
 With --wrapper (a cross build: qemu-user), the programs run under it, with
 SKEYS_WRITE=mprotect only (qemu does not see /proc/self/mem writes).
 --native-first (i686): the programs run without the wrapper when this
@@ -278,9 +280,34 @@ def empty(args, work):
         run_prog([exe])
 
 
+def text_bytes(exe):
+    """The file's .text section, as readelf shows it."""
+    return run(["readelf", "-x", ".text", exe]).stdout
+
+
+def unsupported(args, work):
+    """riscv64: a program with patchable functions seals with a note that
+    they stay as they are (exit 0, the code unchanged), and at run time
+    every entry point says SKEYS_ERR_NOTPATCHABLE (entries_unsupported.c)."""
+    exe = os.path.join(work, "unsupported")
+    run(args.cc + cflags(args) + ["-fPIE", "-pie", os.path.join(HERE, "entries_unsupported.c"),
+        "-o", exe, args.libskeys, "-Wl,-rpath," + os.path.dirname(os.path.abspath(args.libskeys))])
+    before = text_bytes(exe)
+    p = run([args.seal, exe])
+    if "note: " not in p.stderr or "not patchable on %s" % args.arch not in p.stderr:
+        raise Failure("skeys-seal does not say that the functions stay as they are")
+    if text_bytes(exe) != before:
+        raise Failure("skeys-seal changed the code of an architecture without patch points")
+    run([args.seal, "--check", exe])
+    p = run_prog([exe], env=prog_env(args, "mprotect"))
+    if "entries: unsupported ok" not in p.stdout:
+        raise Failure("no 'entries: unsupported ok' from the program")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", default="run", choices=["run", "tamper", "empty", "stripped"])
+    ap.add_argument("--mode", default="run",
+                    choices=["run", "tamper", "empty", "stripped", "unsupported"])
     ap.add_argument("--cc", required=True)
     ap.add_argument("--nops", default="5")
     ap.add_argument("--flags", default="")
@@ -291,7 +318,7 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--wrapper", default="", help="emulator command the programs run under")
-    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64", "i686"])
+    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64", "i686", "riscv64"])
     ap.add_argument("--native-first", action="store_true",
                     help="run the programs without --wrapper when this machine can")
     ap.add_argument("--bti-lib", action="store_true",
@@ -305,7 +332,8 @@ def main():
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     try:
-        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped}[args.mode](args, args.workdir)
+        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped,
+         "unsupported": unsupported}[args.mode](args, args.workdir)
     except Skip as e:
         print("SKIP: %s" % e)
         return SKIP
