@@ -65,6 +65,8 @@
 
 #ifdef __x86_64__
 #define REACH_TEXT "2 GiB"
+#elif defined(__i386__)
+#define REACH_TEXT "4 GiB (the whole address space)"
 #else
 #define REACH_TEXT "128 MiB"
 #endif
@@ -228,8 +230,9 @@ static bool reaches(uintptr_t from, uintptr_t to)
 	(void)from;
 	(void)to;
 	return true; /* i686: a rel32 wraps round the whole address space */
-#endif
+#else
 	return to >= from ? to - from <= REACH : from - to <= (uintptr_t)REACH + 1;
+#endif
 }
 
 /* ---- finding address space near a pad ----------------------------------- */
