@@ -587,9 +587,9 @@ int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handl
 		return 0;
 	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
 		skeys_log(SKEYS_LOG_ERROR,
-			  "function entries are not patchable on riscv64: its compilers' "
-			  "c.nop pads allow no single-store patch (docs/architectures.md, "
-			  "\"Function entries\")");
+			  "function entries are not patchable on riscv64: a one-word patch "
+			  "(jal) reaches only 1 MiB (docs/architectures.md, \"riscv64: not "
+			  "patchable, and why\")");
 	return SKEYS_ERR_NOTPATCHABLE;
 }
 
