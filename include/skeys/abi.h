@@ -107,8 +107,8 @@ struct skeys_header {
  * Function entries (<skeys/entry.h>). An ELF module header is followed, in
  * its section, by this part (header_size SKEYS_HEADER_SIZE_ENTRIES): the
  * bounds of the compiler's __patchable_function_entries section, one
- * absolute address per function compiled with -fpatchable-function-entry
- * (relocated at load), and what skeys-seal found there, so that the
+ * absolute address (addr_size bytes) per function compiled with
+ * -fpatchable-function-entry (relocated at load), and what skeys-seal found there, so that the
  * runtime reads the table where it lies and decodes nothing. An entry
  * points at the function's first nop: its symbol is `prefix` bytes further
  * (the nops before it), or 4 bytes back when the prefix is 0 and the
@@ -127,8 +127,8 @@ struct skeys_fentries {
 	uint8_t reserved[5];
 	/*
 	 * Sealed: skeys_table_checksum() of the entries as 8-byte offsets from
-	 * the module header (entry minus header address, in the module's byte
-	 * order), which relocation does not change.
+	 * the module header (entry minus header address, signed, in the
+	 * module's byte order), which relocation does not change.
 	 */
 	uint64_t checksum;
 };
@@ -142,6 +142,13 @@ struct skeys_fentries {
 #define SKEYS_FENTRY_CALL 0xe8
 #define SKEYS_FENTRY_JMP 0xe9
 #define SKEYS_FENTRY_ENDBR64 { 0xf3, 0x0f, 0x1e, 0xfa }
+/*
+ * i386: the patch point is keys' 5-byte nop there (ds lea 0(%esi,%eiz),%esi,
+ * which every i686 runs: the long nop 0f 1f is not in every one); endbr32
+ * plays endbr64's part. The call and jmp forms are x86-64's.
+ */
+#define SKEYS_FENTRY_I386_NOP5 { 0x3e, 0x8d, 0x74, 0x26, 0x00 }
+#define SKEYS_FENTRY_ENDBR32 { 0xf3, 0x0f, 0x1e, 0xfb }
 /*
  * aarch64: a pad is at least two nops (after `bti c` under BTI, which
  * SKEYS_FENTRIES_ENDBR then records); skeys-seal makes the first a
