@@ -159,7 +159,10 @@ static void add_cold(const void *p)
 	cold[ncold++] = p;
 }
 static const char *const conds[] = {"warm", "cold", "polluted"};
-/* One line a condition, call and round: "condition name ticks*1000 per call" (mean of `per` calls). */
+/*
+ * One line a condition, call and round: "condition name ticks*1000 per
+ * call", the mean of `per` calls (`per_polluted` when polluted).
+ */
 static void conditions(int rounds, int per, int per_polluted)
 {
 	void *slot = plt_slot();
@@ -489,7 +492,8 @@ def md(cl, L, plot):
           "call sites run one after the other, each calling one of 64 functions picked "
           "pseudo-randomly: more branches than the branch target buffer holds and targets "
           "its indirect predictor cannot learn, as when other code ran between two calls. "
-          f"{it['cond_calls_polluted']} call{'s' if it['cond_calls_polluted'] != 1 else ''} a round.",
+          f"{it['cond_calls_polluted']} call{'s' if it['cond_calls_polluted'] != 1 else ''} "
+          "a round.",
           "- *retpoline build*: the same objects compiled with Spectre v2 hardening (gcc "
           "`-mindirect-branch=thunk`, clang `-mretpoline`): the compiler turns each indirect "
           "call into a call to a retpoline thunk. It does not touch assembly, so neither the "
