@@ -388,6 +388,10 @@ def measure(ctx):
                  "-Wl,-rpath," + ctx.libdir + ":" + d])
             run([ctx.seal, exe + ".unsealed", "-o", exe])
             v = {"sites": sites_of(ctx, exe)}
+            if relocs and (v["sites"].get("one"), v["sites"].get("many")) != (1, many):
+                # The update rows are labelled with these counts.
+                raise RuntimeError(f"{exe}: skeys-seal recorded {v['sites']} inline sites, "
+                                   f"expected one 1 and many {many}")
             if have("valgrind"):
                 v["ir"] = callgrind(ctx, exe, n)
             lines = out([exe, "time", str(tn), str(rounds)], env=env).splitlines()
