@@ -549,9 +549,8 @@ def md(cl, L, plot):
           "turns every indirect call into a deliberately mispredicted return). A far static "
           "call jumps through `lit` and shares the pointer's costs in the first two; it is "
           "the near form, and the inline site, that avoid them. Far and polluted, every form "
-          "pays much more than near, and the pointer (one jump where the PLT and the far "
-          "trampoline take two) no more than the others: the far form is for reach, not "
-          "speed. The Targets table states, per "
+          "pays much more than near, the static ones included: the far form is for reach, "
+          "not speed. The Targets table states, per "
           "condition, whether both static forms are below the pointer (near target): *below* "
           "or *above* by more than the larger of the two spreads, else *equal*.", ""]
     if plot:
