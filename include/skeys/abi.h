@@ -2,7 +2,8 @@
 /*
  * skeys binary interface: the key object, the table entry and the per-module
  * header, as laid out in memory and in files. Shared by the site macros, the
- * runtime and skeys-seal/skeys-dump; any change here bumps SKEYS_ABI_VERSION.
+ * runtime and skeys-seal/skeys-dump; any change here bumps SKEYS_ABI_VERSION
+ * (static calls' objects and table: SKEYS_CALLS_VERSION).
  */
 #ifndef SKEYS_ABI_H
 #define SKEYS_ABI_H
@@ -76,7 +77,7 @@ struct skeys_entry {
 /* One per module, in its own section, filled by skeys-seal. */
 struct skeys_header {
 	char magic[8];         /* SKEYS_HEADER_MAGIC, no terminator */
-	uint16_t version;      /* SKEYS_ABI_VERSION */
+	uint16_t version;      /* SKEYS_ABI_VERSION (a call table: SKEYS_CALLS_VERSION) */
 	uint16_t header_size;  /* sizeof(struct skeys_header) */
 	uint16_t entry_size;   /* sizeof(struct skeys_entry) */
 	uint16_t arch;         /* SKEYS__ARCH_ID of the module's architecture */
@@ -293,6 +294,17 @@ enum skeys_call_form {
  * checksums and seals it as it does the key table.
  */
 #define SKEYS_CALLS_MAGIC "SKEYSCAL"
+/*
+ * The call table's own version, in its header's `version` (and the inline
+ * call-site header's), in place of SKEYS_ABI_VERSION: it changes with
+ * struct skeys_call and the call table, not with the key table. Version 1
+ * was struct skeys_call without `link` (32 bytes on LP64, 20 on ILP32);
+ * version 2 has it (40 and 24). The runtime and the tools read their own
+ * version only: a module built against other headers has its call table
+ * refused (updates SKEYS_ERR_ABI, skeys-seal and skeys-dump exit 1), its
+ * keys unaffected.
+ */
+#define SKEYS_CALLS_VERSION 2
 #define SKEYS_SECTION_CALLS "__skeys_calls"
 #define SKEYS_SECTION_CALLS_HEADER "__skeys_calls_hdr"
 /* x86-64's trampoline; other architectures': their template and row. */
