@@ -909,10 +909,6 @@ def headline(res):
     return L
 
 
-# The steps in the order bench/run lists them.
-STEPS_ORDER = ("hotpath", "toggle", "xray", "tool", "startup", "size", "calls", "entries")
-
-
 def write(res, docs, readme, plots=True):
     m = res["machine"]
     pdir = os.path.join(docs, "bench")
@@ -930,15 +926,10 @@ def write(res, docs, readme, plots=True):
         for f in os.listdir(pdir):
             if f.endswith(".dat"):
                 os.unlink(os.path.join(pdir, f))
-    dates = m.get("step_dates", {})
-    earlier = sorted((d, k) for k, d in dates.items() if d != m["date"])
     L = ["# Benchmarks", "",
          "Written by `bench/run` (do not edit by hand): every figure here and in the README's "
-         "headline block comes from "
-         + ("one run of it" if not earlier else
-            "its runs: the steps named below under Machine were measured in an earlier run "
-            "(`bench/run --steps` re-runs some and keeps the others' results)")
-         + ". Raw results: [bench/results.json](bench/results.json).", "",
+         "headline block comes from one run of it. Raw results: "
+         "[bench/results.json](bench/results.json).", "",
          "```sh", "sh bench/setup-deps.sh   # gnuplot-nox, valgrind, strace, time, clang-19, XRay",
          "bench/run                  # builds build-bench/ (release) and rewrites this file", "```",
          "", "## Machine", "",
@@ -947,12 +938,13 @@ def write(res, docs, readme, plots=True):
          "(a shared machine: other jobs ran on its 2 cores during the run; medians and "
          "interleaved rounds are used against that, and times vary from run to run more than "
          "instruction counts do)",
-         f"- run time of `bench/run`: {m.get('seconds', '?')} s"
-         + (f" (steps {', '.join(k for k in STEPS_ORDER if dates.get(k) == m['date'])})"
-            if earlier else "")]
-    if earlier:
-        L.append("- measured in earlier runs (machine and load as then): "
-                 + ", ".join(f"{k} ({d})" for d, k in earlier))
+         f"- run time of `bench/run`: {m.get('seconds', '?')} s"]
+    for step, r in sorted(m.get("reruns", {}).items()):
+        L.append(f"- step `{step}` re-run alone (`bench/run --steps`): {r['date']}, load average "
+                 f"before / after {r['load_before']} / {r.get('load_after', '?')}, "
+                 f"{r.get('seconds', '?')} s"
+                 + "".join(f"; {k}: {v}" for k, v in r.items()
+                           if k not in ("date", "load_before", "load_after", "seconds")))
     for cc, v in m["compilers"].items():
         L.append(f"- `{cc}`: {v}")
     L += [f"- benchmark programs: `{m['cflags']}`; runtime (meson release): `{m['runtime_flags']}`",
