@@ -17,19 +17,11 @@ import argparse
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-WRAPPER = []
+sys.path.insert(0, os.path.join(HERE, ".."))
+from driver import WRAPPER, Failure, drive, need, run, run_prog  # noqa: E402
 
 # The slot of a far call's trampoline as compiled, and a jump to replace it
 # with (each architecture's, <skeys/arch/NAME.h>): what tamper mode writes.
@@ -44,28 +36,10 @@ TAMPER = {
 }
 
 
-def run(cmd, expect=0, env=None):
-    print("+ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env,
-                       timeout=100)
-    sys.stdout.write(p.stdout)
-    sys.stdout.write(p.stderr)
-    if expect is not None and p.returncode != expect:
-        raise Failure("%s: exit %d, expected %d" % (cmd[0], p.returncode, expect))
-    return p
-
-
-def run_prog(cmd, expect=0, env=None):
-    """A built program, under the cross build's emulator if any."""
-    return run(WRAPPER + cmd, expect=expect, env=env)
-
-
 def compiler(args):
     cxx = args.cxx or {"gcc": "g++", "clang": "clang++"}[args.cc]
     cc = shlex.split({"c": args.cc, "c++": cxx}[args.lang])
-    if not shutil.which(cc[0]):
-        print("SKIP: %s is not installed" % cc[0])
-        sys.exit(SKIP)
+    need(cc[0])
     return cc
 
 
@@ -73,9 +47,7 @@ def linker(args):
     """Link flags: the linker asked for, and the relocations kept."""
     f = []
     if args.ld:
-        if not shutil.which("ld." + args.ld):
-            print("SKIP: ld.%s is not installed" % args.ld)
-            sys.exit(SKIP)
+        need("ld." + args.ld)
         f += ["-fuse-ld=" + args.ld]
     if args.relocs:
         f += ["-Wl,--emit-relocs"]
@@ -317,18 +289,8 @@ def main():
     ap.add_argument("--seal", required=True)
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    WRAPPER[:] = shlex.split(args.wrapper)
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    try:
-        {"run": case_run, "tamper": case_tamper, "typecheck": case_typecheck}[args.mode](
-            args, args.workdir)
-    except (Failure, subprocess.TimeoutExpired) as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
+    return drive(ap.parse_args(),
+                 {"run": case_run, "tamper": case_tamper, "typecheck": case_typecheck})
 
 
 if __name__ == "__main__":

@@ -16,21 +16,14 @@ Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The calls driver's runner and failure type.
-_spec = importlib.util.spec_from_file_location(
-    "run_calls", os.path.join(HERE, "..", "calls", "run-calls.py"))
-_calls = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_calls)
-run, run_prog, Failure, SKIP = _calls.run, _calls.run_prog, _calls.Failure, _calls.SKIP
+sys.path.insert(0, os.path.join(HERE, ".."))
+from driver import Failure, drive, need, run, run_prog  # noqa: E402
 
 
 def cflags(args):
@@ -246,19 +239,9 @@ def main():
                     help="--link shared: the library's code BTI-guarded (aarch64)")
     args = ap.parse_args()
     args.cc = shlex.split(args.cc)
-    _calls.WRAPPER[:] = shlex.split(args.wrapper)
-    if not shutil.which(args.cc[0]):
-        print("SKIP: %s is not installed" % args.cc[0])
-        return SKIP
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    try:
-        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped}[args.mode](args, args.workdir)
-    except (Failure, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
+    need(args.cc[0])
+    return drive(args, {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped},
+                 failures=(json.JSONDecodeError,))
 
 
 if __name__ == "__main__":
