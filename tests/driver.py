@@ -2,8 +2,9 @@
 """What the drivers that build and run one test case share
 (tests/calls/run-calls.py, tests/entries/run-entries.py): running a command
 and checking its exit status, running a built program under the cross
-build's emulator, skipping when a tool is missing, and the case's frame (a
-fresh work directory, PASS or FAIL, the exit status meson reads).
+build's emulator, skipping when a tool is missing, where an address of a
+linked file lies in it (tests/objfile.py), and the case's frame (a fresh
+work directory, PASS or FAIL, the exit status meson reads).
 """
 
 import os
@@ -11,6 +12,8 @@ import shlex
 import shutil
 import subprocess
 import sys
+
+import objfile
 
 SKIP = 77
 
@@ -45,6 +48,21 @@ def need(program):
     if not shutil.which(program):
         print("SKIP: %s is not installed" % program)
         sys.exit(SKIP)
+
+
+def sections(path):
+    """The sections of a linked file, each {name, type, addr, offset, size}."""
+    with open(path, "rb") as f:
+        return objfile.sections(f.read())
+
+
+def file_offset(path, addr):
+    """The file offset of virtual address addr: in the loaded section holding it."""
+    for s in sections(path):
+        if s["addr"] and s["type"] != objfile.SHT_NOBITS and \
+                s["addr"] <= addr < s["addr"] + s["size"]:
+            return s["offset"] + addr - s["addr"]
+    raise Failure("%s: no section holds 0x%x" % (path, addr))
 
 
 def drive(args, cases, failures=()):

@@ -20,8 +20,10 @@ import shlex
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, ".."))
-from driver import WRAPPER, Failure, drive, need, run, run_prog  # noqa: E402
+from driver import (WRAPPER, Failure, drive, file_offset, need, run, run_prog,  # noqa: E402
+                    sections)
 
 # The slot of a far call's trampoline as compiled, and a jump to replace it
 # with (each architecture's, <skeys/arch/NAME.h>): what tamper mode writes.
@@ -164,23 +166,6 @@ def check_sites(args, exe):
                       % calls["op"]["sites"])
 
 
-def sections(path):
-    """(name, type, address, file offset, size) of each section, from readelf."""
-    p = run(["readelf", "-W", "-S", path])
-    for line in p.stdout.splitlines():
-        f = line.replace("[ ", "[").split()
-        if len(f) > 6 and f[0].startswith("[") and f[0] != "[Nr]":
-            yield f[1], f[2], int(f[3], 16), int(f[4], 16), int(f[5], 16)
-
-
-def section_offset(path, addr):
-    """File offset of virtual address addr."""
-    for _, kind, a, off, size in sections(path):
-        if kind != "NOBITS" and a <= addr < a + size:
-            return off + addr - a
-    raise Failure("no section holds 0x%x" % addr)
-
-
 def case_tamper(args, work):
     exe = build(args, work)
     doc = json.loads(run([args.dump, "--json", exe]).stdout)
@@ -188,7 +173,7 @@ def case_tamper(args, work):
         raise Failure("no tamper bytes for %s" % doc["arch"])
     far, jump = TAMPER[doc["arch"]]
     tramp = int([c for c in doc["calls"] if c["name"] == "op"][0]["trampoline"], 16)
-    off = section_offset(exe, tramp)
+    off = file_offset(exe, tramp)
     data = bytearray(open(exe, "rb").read())
     if data[off:off + len(far)] != far:
         raise Failure("trampoline at 0x%x starts with %s" % (tramp, data[off:off + 8].hex()))
@@ -213,7 +198,7 @@ def case_tamper(args, work):
 
     # Sealed, then its call table header changed: the runtime refuses updates.
     run([args.seal, exe])
-    hdr = [off for name, _, _, off, _ in sections(exe) if name == "__skeys_calls_hdr"]
+    hdr = [s["offset"] for s in sections(exe) if s["name"] == "__skeys_calls_hdr"]
     if len(hdr) != 1:
         raise Failure("no __skeys_calls_hdr section")
     data = bytearray(open(exe, "rb").read())
@@ -230,7 +215,7 @@ def case_tamper(args, work):
 def tamper_site(args, work, exe):
     """A call site that no longer reaches its trampoline, before and after sealing."""
     site = next(s for s in dump_sites(args, exe) if "via_op" in s["function"])
-    off = section_offset(exe, int(site["site"], 16))
+    off = file_offset(exe, int(site["site"], 16))
     data = bytearray(open(exe, "rb").read())
     if data[off] not in (0xe8, 0xe9):
         raise Failure("site 0x%x starts with %02x" % (int(site["site"], 16), data[off]))
@@ -249,7 +234,7 @@ def tamper_site(args, work, exe):
     os.makedirs(os.path.join(work, "unsealed"))
     fresh = build(args, os.path.join(work, "unsealed"))
     site = next(s for s in dump_sites(args, fresh) if "via_op" in s["function"])
-    off = section_offset(fresh, int(site["site"], 16))
+    off = file_offset(fresh, int(site["site"], 16))
     data = bytearray(open(fresh, "rb").read())
     data[off + 1] ^= 0x10
     open(fresh, "wb").write(data)

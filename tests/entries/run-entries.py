@@ -22,8 +22,9 @@ import shlex
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, ".."))
-from driver import Failure, drive, need, run, run_prog  # noqa: E402
+from driver import Failure, drive, file_offset, need, run, run_prog  # noqa: E402
 
 
 def cflags(args):
@@ -114,22 +115,16 @@ def digest(path):
 
 def pad_offset(args, exe, symbol):
     """File offset of the patch point of `symbol` (skeys-dump's address, after endbr64)."""
-    out = run(["readelf", "-SW", exe]).stdout
     d = dump_entries(args, exe, expect=None)
     addr = next(e["address"] for e in d["function_entries"]
                 if e["function"] == symbol + "+0x0")
     addr = int(addr, 16) if isinstance(addr, str) else addr
-    for line in out.splitlines():
-        f = line.replace("[ ", "[").split()
-        if len(f) > 6 and f[1] == ".text":
-            sec_addr, sec_off = int(f[3], 16), int(f[4], 16)
-            off = addr - sec_addr + sec_off
-            with open(exe, "rb") as fh:
-                fh.seek(off)
-                if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\x5f\x24\x03\xd5"):
-                    off += 4
-            return off
-    raise Failure("no .text section")
+    off = file_offset(exe, addr)
+    with open(exe, "rb") as fh:
+        fh.seek(off)
+        if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\x5f\x24\x03\xd5"):
+            off += 4
+    return off
 
 
 def alter(path, off, byte):
