@@ -22,6 +22,10 @@ class Failure(Exception):
     pass
 
 
+class Skip(Exception):
+    """The case cannot run here (exit 77): why."""
+
+
 # The emulator command (qemu-user) the built programs run under; empty natively.
 WRAPPER = []
 
@@ -67,13 +71,17 @@ def file_offset(path, addr):
 
 def drive(args, cases, failures=()):
     """Run the case args.mode names, cases[args.mode](args, workdir), in a
-    fresh args.workdir, the programs under args.wrapper: 0 and PASS, or 1
-    and FAIL with the reason (a Failure, a timeout, or one of `failures`)."""
+    fresh args.workdir, the programs under args.wrapper: 0 and PASS, 77 and
+    SKIP with the reason (a Skip), or 1 and FAIL with the reason (a Failure,
+    a timeout, or one of `failures`)."""
     WRAPPER[:] = shlex.split(args.wrapper)
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     try:
         cases[args.mode](args, args.workdir)
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
     except (Failure, subprocess.TimeoutExpired) + tuple(failures) as e:
         print("FAIL: %s" % e)
         return 1
