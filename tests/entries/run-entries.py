@@ -13,10 +13,9 @@ no patchable function links (PIE and not) and seals. Mode `unsupported`
 every entry point says SKEYS_ERR_NOTPATCHABLE.
 With --wrapper (a cross build: qemu-user), the programs run under it, with
 SKEYS_WRITE=mprotect only (qemu does not see /proc/self/mem writes).
---native-first (i686): the programs run without the wrapper when this
-machine runs them (an x86-64 kernel with 32-bit support and the i386
-loader, libc6-i386), with both write methods and threads; else under
-the wrapper, where Debian 12's qemu-i386 hangs in pthread_create: the
+i686: the build passes no wrapper when this machine runs i386 programs
+itself (tests/meson.build, cross_native): both write methods and threads;
+under qemu-i386, where Debian 12's 7.2 hangs in pthread_create, the
 threads part is skipped and, all else passing, the case exits 77.
 Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 """
@@ -26,7 +25,6 @@ import hashlib
 import json
 import os
 import shlex
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -105,28 +103,7 @@ def check_dump(args, exe):
         raise Failure("skeys-dump: not ok")
 
 
-def native_first(args, work):
-    """--native-first: run without the wrapper if a program of args.cc runs here."""
-    if not args.native_first or not WRAPPER:
-        return
-    src = os.path.join(work, "probe.c")
-    exe = os.path.join(work, "probe")
-    with open(src, "w") as f:
-        f.write("int main(void) { return 42; }\n")
-    run(args.cc + [src, "-o", exe])
-    try:
-        rc = subprocess.run([exe], timeout=30).returncode
-    except OSError as e:
-        rc = e
-    if rc == 42:
-        print("running natively (this machine runs %s's programs)" % args.cc[0])
-        WRAPPER[:] = []
-    else:
-        print("running under %s (natively: %s)" % (" ".join(WRAPPER), rc))
-
-
 def case(args, work):
-    native_first(args, work)
     exe = build(args, work)
     run([args.seal, exe])
     run([args.seal, "--check", exe])
@@ -231,7 +208,6 @@ def stripped(args, work):
     was); with -fcf-protection, endbr64 says it, and the file seals and runs."""
     args.link = "pie"
     args.flags = ""
-    native_first(args, work)
     exe = build(args, work)
     run(["strip", "--strip-all", exe])
     before = digest(exe)
@@ -305,8 +281,6 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--wrapper", default="", help="emulator command the programs run under")
     ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64", "i686", "riscv64"])
-    ap.add_argument("--native-first", action="store_true",
-                    help="run the programs without --wrapper when this machine can")
     ap.add_argument("--bti-lib", action="store_true",
                     help="--link shared: the library's code BTI-guarded (aarch64)")
     args = ap.parse_args()
