@@ -10,27 +10,37 @@
 #include <skeys/kernel.h>
 
 /*
- * Untyped keys. In C, as kernel headers declare them: a plain extern (sites
- * reach it through cells, docs/kernel.md). C++ has no cells: there
- * DECLARE_STATIC_KEY, <skeys/kernel.h>'s hidden extern, makes the sites
- * of the defining module and of an importing one compile.
+ * Untyped keys, as kernel headers declare them: a plain extern (in
+ * position-independent code, sites reach it through cells, docs/kernel.md).
  */
-#ifdef __cplusplus
-DECLARE_STATIC_KEY(kbase_old_on);
-DECLARE_STATIC_KEY(kbase_old_off);
-DECLARE_STATIC_KEY(kbase_old_on_flipped);
-DECLARE_STATIC_KEY(kbase_old_off_flipped);
-#else
 extern struct static_key kbase_old_on;
 extern struct static_key kbase_old_off;
 extern struct static_key kbase_old_on_flipped;
 extern struct static_key kbase_old_off_flipped;
-#endif
 
 DECLARE_STATIC_KEY_TRUE(kbase_on);
 DECLARE_STATIC_KEY_FALSE(kbase_off);
 DECLARE_STATIC_KEY_TRUE(kbase_on_flipped);
 DECLARE_STATIC_KEY_FALSE(kbase_off_flipped);
+
+#ifdef __cplusplus
+/*
+ * C++: sites in templates and inline functions, instantiated in ktest.c and
+ * kmore.c alike, whose copies the linker merges (docs/kernel.md).
+ */
+template <struct static_key_false *K> inline bool kbase_unlikely()
+{
+	return static_branch_unlikely(K);
+}
+template <struct static_key_true *K> inline bool kbase_likely()
+{
+	return static_branch_likely(K);
+}
+inline bool kbase_old_off_inline()
+{
+	return static_key_false(&kbase_old_off);
+}
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -19,6 +19,13 @@
 #endif
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
 /*
+ * A cell's key (<skeys/kernel.h>): any symbol plus an offset, of this
+ * module or another, under PIE and PIC; gcc keeps it symbolic under "X".
+ */
+#ifndef __clang__
+#define SKEYS__CELL_CONSTRAINT "X"
+#endif
+/*
  * `@` starts a comment in arm assembly; `%` must be doubled inside the
  * sites' extended asm, and not in the module's basic asm.
  */

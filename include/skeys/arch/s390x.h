@@ -6,6 +6,13 @@
 #define SKEYS__ARCH_ID 7 /* the module header's `arch`; see <skeys/abi.h> */
 #define SKEYS__KEY_CONSTRAINT "i"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
+/*
+ * A cell's key (<skeys/kernel.h>) may be of another module: under PIE and
+ * PIC gcc keeps it symbolic under "X" only.
+ */
+#ifndef __clang__
+#define SKEYS__CELL_CONSTRAINT "X"
+#endif
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"
 
