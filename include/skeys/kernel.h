@@ -66,9 +66,11 @@ struct static_key_false {
  * attribute, as plain C declares them, so another module can name them.
  * docs/kernel.md ("Keys shared between files and modules").
  * SKEYS_KERNEL_DIRECT (defined before including this header) keeps direct
- * sites and hidden keys, as non-PIC code always has.
+ * sites and hidden keys, as non-PIC code always has, and as C++ has where
+ * the architecture's header says SKEYS__CELL_NO_CXX (gcc for s390x).
  */
-#if defined(__PIC__) && defined(__ELF__) && !defined(SKEYS_KERNEL_DIRECT)
+#if defined(__PIC__) && defined(__ELF__) && !defined(SKEYS_KERNEL_DIRECT) &&            \
+	!(defined(__cplusplus) && defined(SKEYS__CELL_NO_CXX))
 #define SKEYS__KCELLS 1
 #endif
 
@@ -111,6 +113,24 @@ SKEYS__STATIC_ASSERT(sizeof(struct skeys_kcell) == 24, "a cell is 24 bytes");
 #define SKEYS__KCONST(kp)
 #endif
 
+#if defined(SKEYS__CELL_C_STATIC) && !defined(__cplusplus)
+/*
+ * Where the architecture's header says that no constraint of this compiler
+ * names every key for the asm (gcc for arm and s390x), C keeps a cell per
+ * site as a static next to it, whose initializer the compiler relocates
+ * itself: the same layout, so the tools and the runtime see no difference.
+ */
+#define SKEYS__KCELL_INIT(cell, kp, on, flags)                                 \
+	{ { (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (flags) | (on),        \
+	    &(cell).slot },                                                    \
+	  (struct skeys_key *)(kp) }
+#define SKEYS__KSITE(kp, on, br)                                               \
+	__extension__({                                                        \
+		static struct skeys_kcell skeys__kcell =                       \
+			SKEYS__KCELL_INIT(skeys__kcell, kp, on, 0);            \
+		SKEYS__SITE_AT(&skeys__kcell.key, on, br);                     \
+	})
+#else
 /* A site on the key at `kp`, through its cell. */
 #define SKEYS__KSITE(kp, on, br)                                               \
 	(SKEYS__KCONST(kp) SKEYS__SITE_SCOPE(SKEYS__SITE_ASM(                  \
@@ -118,6 +138,7 @@ SKEYS__STATIC_ASSERT(sizeof(struct skeys_kcell) == 24, "a cell is 24 bytes");
 				SKEYS__CONST("skeys_on"), "0")                 \
 		SKEYS__ASM_ENTRY_KEY(SKEYS__KCELL_SITE),                       \
 		SKEYS__CELL_CONSTRAINT, kp, on, br)))
+#endif
 #else
 #define SKEYS__KSITE(kp, on, br) SKEYS__SITE_AT_EXPR(kp, on, br)
 #endif
@@ -174,7 +195,12 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
  * copy relocation): it names a cell flagged SKEYS_KEY_F_NAMED, which the
  * runtime treats as the key it is bound to (skeys_find, SKEYS_ENABLE).
  */
-#if defined(SKEYS__KCELLS)
+#if defined(SKEYS__KCELLS) && defined(SKEYS__CELL_C_STATIC) && !defined(__cplusplus)
+#define SKEYS__KDEFNAME(name, tag, kp, on)                                     \
+	; static struct skeys_kcell skeys__kname_##name =                      \
+		SKEYS__KCELL_INIT(skeys__kname_##name, kp, on, SKEYS_KEY_F_NAMED); \
+	SKEYS__NAME(name, tag, &skeys__kname_##name.key, 1)
+#elif defined(SKEYS__KCELLS)
 #define SKEYS__KDEFNAME(name, tag, kp, on)                                     \
 	;                                                                      \
 	SKEYS__NAME_ASM(name, tag,                                             \

@@ -12,11 +12,21 @@
 /*
  * Untyped keys, as kernel headers declare them: a plain extern (in
  * position-independent code, sites reach it through cells, docs/kernel.md).
+ * Where C++ has no cells (gcc for s390x), DECLARE_STATIC_KEY, the header's
+ * hidden extern, makes the sites of the defining module and of an
+ * importing one compile.
  */
+#if defined(__cplusplus) && !defined(SKEYS__KCELLS)
+DECLARE_STATIC_KEY(kbase_old_on);
+DECLARE_STATIC_KEY(kbase_old_off);
+DECLARE_STATIC_KEY(kbase_old_on_flipped);
+DECLARE_STATIC_KEY(kbase_old_off_flipped);
+#else
 extern struct static_key kbase_old_on;
 extern struct static_key kbase_old_off;
 extern struct static_key kbase_old_on_flipped;
 extern struct static_key kbase_old_off_flipped;
+#endif
 
 DECLARE_STATIC_KEY_TRUE(kbase_on);
 DECLARE_STATIC_KEY_FALSE(kbase_off);

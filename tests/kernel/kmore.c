@@ -63,13 +63,12 @@ static bool ro_site(void)
 }
 
 /*
- * gcc for 32-bit arm cannot take a symbol plus an offset as a direct
- * site's key operand under PIE/PIC ("impossible constraint in 'asm'"):
- * with direct sites (SKEYS_KERNEL_DIRECT) a site can name only the first
- * element of an array there (docs/kernel.md), and the other elements are
- * read as keys. A site through a cell takes any element.
+ * gcc for 32-bit arm cannot take a symbol plus an offset as a site's key
+ * operand under PIE/PIC ("impossible constraint in 'asm'"), through a cell
+ * or not: a site can name only the first element of an array there
+ * (docs/kernel.md), and the other elements are read as keys.
  */
-#if defined(__arm__) && !defined(__clang__) && defined(__PIC__) && !defined(SKEYS__KCELLS)
+#if defined(__arm__) && !defined(__clang__) && defined(__PIC__)
 #define KM_ELEM_UNLIKELY(k) static_key_enabled(k)
 #define KM_ELEM_LIKELY(k) static_key_enabled(k)
 #else
