@@ -112,9 +112,10 @@ extern "C" {
 	__attribute__((used)) SKEYS__NOT_PATCHABLE static void                 \
 	SKEYS__CAT(skeys__name_, id)(void)                                     \
 	{                                                                      \
-		__asm__(text                                                   \
+		__asm__(text /* NOLINT(bugprone-macro-parentheses) */         \
 			: /* no outputs */                                     \
-			: [skeys_k] cons(key), [skeys_n] "i"(n),               \
+			: [skeys_k] cons(key), /* NOLINT(bugprone-macro-parentheses) */ \
+			  [skeys_n] "i"(n),                                    \
 			  [skeys_on] "i"(on));                                 \
 	}                                                                      \
 	typedef struct type SKEYS__CAT(skeys__name_t_, id)
@@ -200,9 +201,9 @@ extern "C" {
 		__label__ skeys__yes, skeys__out;                              \
 		SKEYS__BOOL skeys__r;                                          \
 		__asm__ goto(SKEYS__ASM_SITE_PRE SKEYS__ASM_SITE_LABEL         \
-			     SKEYS__ASM_SITE entry                             \
+			     SKEYS__ASM_SITE entry /* NOLINT(bugprone-macro-parentheses) */ \
 			     : /* no outputs */                                \
-			     : [skeys_k] cons(kp),                             \
+			     : [skeys_k] cons(kp), /* NOLINT(bugprone-macro-parentheses) */ \
 			       [skeys_br] "i"(br),                             \
 			       [skeys_jmp] "i"((on) ^ (br)),                  \
 			       [skeys_on] "i"(on)                              \
