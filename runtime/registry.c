@@ -111,7 +111,13 @@ static bool header_ok(const struct skeys_header *h)
 }
 
 static bool is_key(const struct skeys_key *k);
+static struct skeys_key *proxy_target(const struct skeys_key *proxy);
 
+/*
+ * Does the table of `m` name `key`, itself or through a proxy bound to it:
+ * an import, a cell of <skeys/kernel.h>, or a cell standing for an import
+ * (proxy_target() follows the one step more, as binding does).
+ */
 bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key *key)
 {
 	size_t i;
@@ -122,8 +128,8 @@ bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key 
 
 		/* Only keys inside the module are read: its table is not trusted. */
 		if (k == key || ((uintptr_t)k >= m->lo && (uintptr_t)k + sizeof(*k) <= m->hi &&
-				 (k->flags & SKEYS_KEY_F_PROXY) && skeys_module_of(k->link) &&
-				 *(struct skeys_key *const *)k->link == key))
+				 is_key(k) && (k->flags & SKEYS_KEY_F_PROXY) &&
+				 proxy_target(k) == key))
 			return true;
 	}
 	return false;
