@@ -148,7 +148,8 @@ static int write_direct(const struct skeys_patch *p, size_t n, struct skeys_src 
 		end = hi - at > BLOCK ? at + BLOCK : hi;
 		run_copy(buf + (at - lo), (const unsigned char *)at, end - at);
 		if (!merge_sites(buf, lo, end, p, n, &i, src, bad != NULL, chk)) {
-			*bad = i;
+			if (bad) /* always: only a check finds a mismatch */
+				*bad = i;
 			return SKEYS_ERR_MISMATCH;
 		}
 	}

@@ -279,7 +279,7 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 		if (v && v != SKEYS_CALLS_VERSION) {
 			snprintf(msg, sizeof(msg), "call table version %u, expected %u: the module "
 				 "was built against the headers of another skeys (struct skeys_call "
-				 "differs); rebuild it against this one's", v, SKEYS_CALLS_VERSION);
+				 "differs); rebuild it against this one's", v, (unsigned)SKEYS_CALLS_VERSION);
 			if (table_error(cs, msg))
 				goto oom;
 			return 0;
