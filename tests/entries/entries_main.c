@@ -3,9 +3,11 @@
  * Function entries end to end (built by run-entries.py with a real
  * compiler and -fpatchable-function-entry, then sealed): redirect and
  * restore, attach and detach, the states' rules, NOTPATCHABLE,
- * attach_all/detach_all and a module loaded later (PLUGIN), and attach and
- * detach while other threads call the function in a loop, a signal handler
- * calls it and children forked between switches call it.
+ * attach_all/detach_all and a module loaded later (PLUGIN), a backtrace
+ * from a handler through the stub into the traced function and its
+ * caller, and attach and detach while other threads call the function in
+ * a loop, a signal handler calls it and children forked between switches
+ * call it.
  */
 #define _GNU_SOURCE
 #include "entries.h"
@@ -16,6 +18,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -236,6 +239,96 @@ static void everything(void)
 	CHECK(mul3(1) == 3);
 }
 
+/* ---- a backtrace from a handler ---------------------------------------- */
+
+#if defined(__aarch64__)
+enum { PATCH_LEN = 4 };
+#else
+enum { PATCH_LEN = 5 };
+#endif
+
+/*
+ * Where the runtime patches `fn`: after endbr64 (x86-64), after `bti c`
+ * and the seal's `mov x9, x30` (aarch64).
+ */
+static unsigned char *patch_point(void *fn)
+{
+	unsigned char *p = fn;
+#if defined(__aarch64__)
+	static const unsigned char landing[4] = { 0x5f, 0x24, 0x03, 0xd5 }; /* bti c */
+
+	return p + (memcmp(p, landing, 4) ? 0 : 4) + 4;
+#else
+	static const unsigned char landing[4] = { 0xf3, 0x0f, 0x1e, 0xfa }; /* endbr64 */
+
+	return p + (memcmp(p, landing, 4) ? 0 : 4);
+#endif
+}
+
+#if defined(__clang__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE __attribute__((noinline, noclone))
+#endif
+
+static void *frames[32];
+static int n_frames;
+
+static void backtracing(void *fn, void *data)
+{
+	(void)fn;
+	(void)data;
+	n_frames = backtrace(frames, 32);
+}
+
+/* ent_add1's caller: its return address lies in these first bytes. */
+#define CALLER_SIZE 64
+
+NOINLINE static int add1_caller(int x)
+{
+	int r = add1(x);
+
+	__asm__ volatile("" : "+r"(r)); /* a call, not a tail call: this frame stays */
+	return r;
+}
+
+/*
+ * backtrace() from a handler walks out of the stub's routine into the
+ * traced function (where its pad's call returns: the body) and on to
+ * the function's caller, in that order.
+ */
+static void unwinding(void)
+{
+	uintptr_t body = (uintptr_t)patch_point((void *)ent_add1) + PATCH_LEN;
+	uintptr_t caller = (uintptr_t)add1_caller;
+	int at_body = -1, at_caller = -1;
+
+	CHECK(add1_caller(1) == 2); /* backtrace()'s first call loads its unwinder */
+	CHECK_ERR(skeys_entry_attach((void *)ent_add1, backtracing, NULL), 0);
+	n_frames = 0;
+	CHECK(add1_caller(1) == 2);
+	CHECK_ERR(skeys_entry_detach((void *)ent_add1), 0);
+	for (int i = 0; i < n_frames && at_body < 0; i++)
+		if ((uintptr_t)frames[i] == body)
+			at_body = i;
+	/* The next frame: the call in add1_caller. */
+	if (at_body >= 0 && at_body + 1 < n_frames && (uintptr_t)frames[at_body + 1] > caller &&
+	    (uintptr_t)frames[at_body + 1] < caller + CALLER_SIZE)
+		at_caller = at_body + 1;
+	if (at_body < 0 || at_caller != at_body + 1) {
+		char **names = backtrace_symbols(frames, n_frames);
+
+		fprintf(stderr, "backtrace from the handler (%d frames): want ent_add1's body %p, "
+				"then its caller add1_caller %p:\n",
+			n_frames, (void *)body, (void *)caller);
+		for (int i = 0; names && i < n_frames; i++)
+			fprintf(stderr, "  %s\n", names[i]);
+		free(names);
+	}
+	CHECK(at_body >= 0);
+	CHECK(at_caller == at_body + 1);
+}
+
 /* ---- attach and detach while other threads call the function ---------- */
 
 #define THREADS 3
@@ -363,6 +456,7 @@ int main(void)
 	arguments();
 	refusals();
 	far_redirect();
+	unwinding();
 	everything();
 	under_threads();
 #ifdef BTI_GUARDED
