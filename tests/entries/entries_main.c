@@ -3,11 +3,11 @@
  * Function entries end to end (built by run-entries.py with a real
  * compiler and -fpatchable-function-entry, then sealed): redirect and
  * restore, attach and detach, the states' rules, NOTPATCHABLE,
- * attach_all/detach_all and a module loaded later (PLUGIN), a backtrace
- * from a handler through the stub into the traced function and its
- * caller, and attach and detach while other threads call the function in
- * a loop, a signal handler calls it and children forked between switches
- * call it.
+ * attach_all/detach_all and a module loaded later (PLUGIN), a call that
+ * fails leaving every function as it was, a backtrace from a handler
+ * through the stub into the traced function and its caller, and attach
+ * and detach while other threads call the function in a loop, a signal
+ * handler calls it and children forked between switches call it.
  */
 #define _GNU_SOURCE
 #include "entries.h"
@@ -239,7 +239,13 @@ static void everything(void)
 	CHECK(mul3(1) == 3);
 }
 
-/* ---- a backtrace from a handler ---------------------------------------- */
+/* ---- a call that fails changes nothing -------------------------------- */
+
+/* The patchable functions whose pads the failures below must leave as they were. */
+static void *const watched[] = { (void *)ent_add1, (void *)ent_add2, (void *)ent_mul3,
+				 (void *)ent_args, (void *)ent_big };
+#define WATCHED (sizeof(watched) / sizeof(watched[0]))
+#define PAD_BYTES 16
 
 #if defined(__aarch64__)
 enum { PATCH_LEN = 4 };
@@ -264,6 +270,125 @@ static unsigned char *patch_point(void *fn)
 	return p + (memcmp(p, landing, 4) ? 0 : 4);
 #endif
 }
+
+static void pads_copy(unsigned char (*out)[PAD_BYTES])
+{
+	for (size_t i = 0; i < WATCHED; i++)
+		memcpy(out[i], patch_point(watched[i]), PAD_BYTES);
+}
+
+static bool pads_same(unsigned char (*was)[PAD_BYTES])
+{
+	unsigned char now[WATCHED][PAD_BYTES];
+
+	pads_copy(now);
+	return !memcmp(now, was, sizeof(now));
+}
+
+/*
+ * One bit of the last byte of fn's patch point flipped, as a debugger or
+ * another patcher might leave it: the runtime must refuse to write that
+ * pad. Twice puts it back. Nothing calls fn meanwhile.
+ */
+static void pad_alter(void *fn)
+{
+	unsigned char *b = patch_point(fn) + PATCH_LEN - 1;
+	long pg = sysconf(_SC_PAGESIZE);
+	void *page = (void *)((uintptr_t)b & ~(uintptr_t)(pg - 1));
+	int prot = PROT_READ | PROT_EXEC;
+
+#ifdef BTI_GUARDED
+	prot |= 0x10; /* PROT_BTI: the library's code stays guarded (still_guarded()) */
+#endif
+	CHECK(mprotect(page, (size_t)pg, prot | PROT_WRITE) == 0);
+	*(volatile unsigned char *)b ^= 0x01;
+	CHECK(mprotect(page, (size_t)pg, prot) == 0);
+	__builtin___clear_cache((char *)b, (char *)b + 1);
+}
+
+/* ent_add1, ent_add2 and ent_mul3 in address order, and what each makes of 1. */
+struct fn1 {
+	void *fn;
+	int (*call)(int);
+	int of1;
+};
+
+static int fn1_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)((const struct fn1 *)a)->fn;
+	uintptr_t y = (uintptr_t)((const struct fn1 *)b)->fn;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Every call that fails leaves every function as it was before it: its
+ * pad's bytes, its handler and data, its replacement. The failure: one
+ * function's pad altered (pad_alter()), met by the batch after functions
+ * it had already dealt with (f[2], last in address order, the order the
+ * runtime goes in): f[0] is traced, f[1] was and its stub is kept.
+ */
+static void failed_calls(void)
+{
+	struct fn1 f[3] = { { (void *)ent_add1, ent_add1, 2 },
+			    { (void *)ent_add2, ent_add2, 3 },
+			    { (void *)ent_mul3, ent_mul3, 3 } };
+	unsigned char was[WATCHED][PAD_BYTES];
+	int d1, d2;
+	long before;
+
+	qsort(f, 3, sizeof(f[0]), fn1_cmp);
+	CHECK_ERR(skeys_entry_attach(f[0].fn, count, &d1), 0);
+	CHECK_ERR(skeys_entry_attach(f[1].fn, count, &d1), 0);
+	CHECK_ERR(skeys_entry_detach(f[1].fn), 0);
+
+	/* attach_all: f[0] stays traced by (count, &d1), f[1] untraced, its stub's pair kept. */
+	pad_alter(f[2].fn);
+	pads_copy(was);
+	CHECK_ERR(skeys_entry_attach_all(count_all, &d2), SKEYS_ERR_MISMATCH);
+	CHECK(pads_same(was));
+	hits = 0;
+	before = all_hits;
+	CHECK(f[0].call(1) == f[0].of1);
+	CHECK(hits == 1 && last_fn == f[0].fn && last_data == &d1 && all_hits == before);
+	CHECK(f[1].call(1) == f[1].of1 && hits == 1 && all_hits == before);
+	CHECK_ERR(skeys_entry_attach(f[1].fn, count, &d1), 0);
+	CHECK(f[1].call(1) == f[1].of1);
+	CHECK(hits == 2 && last_fn == f[1].fn && last_data == &d1 && all_hits == before);
+	CHECK_ERR(skeys_entry_detach(f[1].fn), 0);
+	/* Attach, redirect of the altered pad: refused, nothing changed. */
+	CHECK_ERR(skeys_entry_attach(f[2].fn, count, &d2), SKEYS_ERR_MISMATCH);
+	CHECK_ERR(skeys_entry_redirect(f[2].fn, f[1].fn), SKEYS_ERR_MISMATCH);
+	CHECK(pads_same(was));
+	pad_alter(f[2].fn);
+	CHECK(f[2].call(1) == f[2].of1 && hits == 2 && all_hits == before);
+
+	/* detach_all: every traced function stays traced by what it had. */
+	CHECK_ERR(skeys_entry_attach(f[2].fn, count, &d2), 0);
+	pad_alter(f[0].fn);
+	pads_copy(was);
+	CHECK_ERR(skeys_entry_detach_all(), SKEYS_ERR_MISMATCH);
+	CHECK(pads_same(was));
+	pad_alter(f[0].fn);
+	hits = 0;
+	CHECK(f[0].call(1) == f[0].of1 && hits == 1 && last_data == &d1);
+	CHECK(f[2].call(1) == f[2].of1 && hits == 2 && last_data == &d2);
+	CHECK_ERR(skeys_entry_detach_all(), 0);
+
+	/* restore: the replacement stays. */
+	CHECK_ERR(skeys_entry_redirect(f[0].fn, f[1].fn), 0);
+	pad_alter(f[0].fn);
+	pads_copy(was);
+	CHECK_ERR(skeys_entry_restore(f[0].fn), SKEYS_ERR_MISMATCH);
+	CHECK(pads_same(was));
+	pad_alter(f[0].fn);
+	CHECK(f[0].call(1) == f[1].of1);
+	CHECK_ERR(skeys_entry_restore(f[0].fn), 0);
+	hits = 0;
+	CHECK(add1(1) == 2 && add2(1) == 3 && mul3(1) == 3 && hits == 0 && all_hits == before);
+}
+
+/* ---- a backtrace from a handler ---------------------------------------- */
 
 #if defined(__clang__)
 #define NOINLINE __attribute__((noinline))
@@ -456,6 +581,7 @@ int main(void)
 	arguments();
 	refusals();
 	far_redirect();
+	failed_calls();
 	unwinding();
 	everything();
 	under_threads();
