@@ -230,6 +230,31 @@ static void everything(void)
 		CHECK(add1(1) == 2 && fn(1) == 11);
 		dlclose(h);
 		CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0); /* it is gone */
+		/*
+		 * Unloaded while traced, loaded again: its functions follow
+		 * attach_all again, and nothing of what was attached to them
+		 * one by one is left (its stubs served the old mapping).
+		 */
+		h = dlopen(PLUGIN, RTLD_NOW);
+		CHECK(h != NULL);
+		*(void **)&fn = dlsym(h, "ent_plugin_fn");
+		CHECK(fn != NULL);
+		CHECK_ERR(skeys_entry_attach((void *)fn, count, &before), 0);
+		hits = 0;
+		CHECK(fn(1) == 11 && hits == 1 && last_data == &before);
+		dlclose(h);
+		h = dlopen(PLUGIN, RTLD_NOW);
+		CHECK(h != NULL);
+		*(void **)&fn = dlsym(h, "ent_plugin_fn");
+		CHECK(fn != NULL);
+		before = all_hits;
+		CHECK(fn(1) == 11 && hits == 1 && all_hits == before + 1);
+		CHECK_ERR(skeys_entry_detach_all(), 0);
+		CHECK(fn(1) == 11 && hits == 1 && all_hits == before + 1);
+		CHECK_ERR(skeys_entry_attach((void *)fn, count, NULL), 0);
+		CHECK(fn(1) == 11 && hits == 2 && last_data == NULL);
+		dlclose(h); /* traced */
+		CHECK_ERR(skeys_entry_attach_all(count_all, NULL), 0);
 	}
 #endif
 	CHECK_ERR(skeys_entry_detach_all(), 0);
