@@ -2,11 +2,12 @@
 /*
  * Function entries end to end (built by run-entries.py with a real
  * compiler and -fpatchable-function-entry, then sealed): redirect and
- * restore, attach and detach, the states' rules, NOTPATCHABLE,
- * attach_all/detach_all and a module loaded later (PLUGIN), a call that
- * fails leaving every function as it was, a backtrace from a handler
- * through the stub into the traced function and its caller, and attach
- * and detach while other threads call the function in a loop, a signal
+ * restore, attach and detach, the states' rules, a handler that detaches
+ * its own function, NOTPATCHABLE, attach_all/detach_all and a module
+ * loaded later (PLUGIN) or unloaded while traced, a call that fails
+ * leaving every function as it was, a backtrace from a handler through
+ * the stub into the traced function and its caller, and attach and
+ * detach while other threads call the function in a loop, a signal
  * handler calls it and children forked between switches call it.
  */
 #define _GNU_SOURCE
@@ -119,6 +120,27 @@ static void clobber(void *fn, void *data)
 static long (*volatile args_fn)(long, long, long, long, long, long, long, long, double, double,
 				double, double, double, double, double, double) = ent_args;
 static struct ent_big (*volatile big_fn)(long, double) = ent_big;
+
+/* A one-shot handler: it detaches its own function, from inside the stub. */
+static void detach_self(void *fn, void *data)
+{
+	count(fn, data);
+	*(int *)data = skeys_entry_detach(fn);
+}
+
+static void one_shot(void)
+{
+	int r = 1;
+
+	hits = 0;
+	CHECK_ERR(skeys_entry_attach((void *)ent_add2, detach_self, &r), 0);
+	CHECK(add2(1) == 3 && hits == 1 && r == 0);
+	CHECK(add2(1) == 3 && hits == 1);
+	CHECK_ERR(skeys_entry_attach((void *)ent_add2, detach_self, &r), 0); /* again */
+	r = 1;
+	CHECK(add2(2) == 4 && hits == 2 && r == 0);
+	CHECK(add2(2) == 4 && hits == 2);
+}
 
 static void arguments(void)
 {
@@ -603,6 +625,7 @@ int main(void)
 	CHECK_ERR(skeys_check_sealed(), 0);
 	redirection();
 	tracing();
+	one_shot();
 	arguments();
 	refusals();
 	far_redirect();
