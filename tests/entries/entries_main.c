@@ -7,8 +7,9 @@
  * loaded later (PLUGIN) or unloaded while traced, a call that fails
  * leaving every function as it was, a backtrace from a handler through
  * the stub into the traced function and its caller, and attach and
- * detach while other threads call the function in a loop, a signal
- * handler calls it and children forked between switches call it.
+ * detach (one function, or all of them) while other threads call the
+ * function in a loop, a signal handler calls it and children forked
+ * between switches call it.
  */
 #define _GNU_SOURCE
 #include "entries.h"
@@ -572,13 +573,20 @@ static void under_threads(void)
 		sched_yield();
 	for (r = 0; r < ROUNDS; r++) {
 		long before = hits;
+		bool all = r % 10 == 5; /* every function, one batch, now and then */
 
-		CHECK_ERR(skeys_entry_attach((void *)ent_add1, count, NULL), 0);
+		if (all)
+			CHECK_ERR(skeys_entry_attach_all(count, NULL), 0);
+		else
+			CHECK_ERR(skeys_entry_attach((void *)ent_add1, count, NULL), 0);
 		/* Once attach returned, every call runs the handler once. */
 		for (k = 0; k < MINE; k++)
 			CHECK(add1(k) == k + 1);
 		CHECK(hits == before + MINE);
-		CHECK_ERR(skeys_entry_detach((void *)ent_add1), 0);
+		if (all)
+			CHECK_ERR(skeys_entry_detach_all(), 0);
+		else
+			CHECK_ERR(skeys_entry_detach((void *)ent_add1), 0);
 		for (k = 0; k < MINE; k++)
 			CHECK(add1(k) == k + 1);
 		CHECK(hits == before + MINE);
