@@ -5,7 +5,8 @@
  * restore, attach and detach, the states' rules, a handler that detaches
  * its own function, NOTPATCHABLE, attach_all/detach_all and a module
  * loaded later (PLUGIN) or unloaded while traced, a call that fails
- * leaving every function as it was, a backtrace from a handler through
+ * leaving every function as it was (a pad altered in memory; on x86-64,
+ * no address space left for stubs), a backtrace from a handler through
  * the stub into the traced function and its caller, and attach and
  * detach (one function, or all of them) while other threads call the
  * function in a loop, a signal handler calls it and children forked
@@ -21,6 +22,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -28,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -502,6 +505,94 @@ static void unwinding(void)
 	CHECK(at_caller == at_body + 1);
 }
 
+/* ---- out of address space partway through attach_all ------------------ */
+
+#if defined(__x86_64__) && defined(PLUGIN)
+/* A function of the program, the module attach_all goes through first (lowest address). */
+NOINLINE static int prog_add4(int x)
+{
+	int r = x + 4;
+
+	__asm__ volatile("" : "+r"(r));
+	return r;
+}
+
+static int (*volatile add4)(int) = prog_add4;
+
+/* The process's address space now (VmSize), in bytes; 0 if unknown. */
+static unsigned long vm_size(void)
+{
+	char line[128];
+	unsigned long kb = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmSize: %lu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb * 1024;
+}
+
+NOINLINE static void stack_grow(void)
+{
+	volatile char room[1 << 16];
+
+	memset((char *)room, 0, sizeof(room));
+}
+
+/*
+ * In a child: prog_add4 traced by (count, &d1), whose stubs' page exists;
+ * then no address space left but the heap's free room (RLIMIT_AS), so
+ * attach_all gets the program's stubs and fails at the first module far
+ * from them (the plugin, or in a shared layout the library), which needs
+ * a new page of stubs. -ENOMEM, and prog_add4 still runs (count, &d1), no
+ * pad changed; with room again attach_all succeeds. Before any other
+ * test: those leave pages of stubs near every module. x86-64 only:
+ * qemu-user, which runs the aarch64 build, accepts setrlimit(RLIMIT_AS)
+ * and ignores it (it would limit the emulator).
+ */
+static void out_of_memory(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		unsigned char was[WATCHED][PAD_BYTES];
+		void *h = dlopen(PLUGIN, RTLD_NOW), *p;
+		struct rlimit lim, old;
+		long before = all_hits;
+		int d1, d2;
+
+		CHECK(h != NULL);
+		CHECK_ERR(skeys_entry_attach((void *)prog_add4, count, &d1), 0);
+		/* What attach_all allocates comes from the heap's free room; the stack has grown. */
+		CHECK(mallopt(M_TRIM_THRESHOLD, 64 << 20) == 1);
+		CHECK(mallopt(M_MMAP_THRESHOLD, 4 << 20) == 1);
+		p = malloc(1 << 20);
+		free(p);
+		stack_grow();
+		pads_copy(was);
+		CHECK(getrlimit(RLIMIT_AS, &old) == 0);
+		lim = old;
+		lim.rlim_cur = vm_size() + 4096;
+		CHECK(lim.rlim_cur > 4096 && setrlimit(RLIMIT_AS, &lim) == 0);
+		CHECK_ERR(skeys_entry_attach_all(count_all, &d2), -ENOMEM);
+		CHECK(setrlimit(RLIMIT_AS, &old) == 0);
+		CHECK(pads_same(was));
+		hits = 0;
+		CHECK(add4(1) == 5 && hits == 1 && last_data == &d1 && all_hits == before);
+		CHECK(add1(1) == 2 && plain(1) == 1 && hits == 1 && all_hits == before);
+		CHECK_ERR(skeys_entry_attach_all(count_all, &d2), 0);
+		CHECK(add4(1) == 5 && hits == 1 && all_hits == before + 1);
+		CHECK_ERR(skeys_entry_detach_all(), 0);
+		_exit(failures ? 1 : 0);
+	}
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+#endif
+
 /* ---- attach and detach while other threads call the function ---------- */
 
 #define THREADS 3
@@ -631,6 +722,9 @@ static void still_guarded(void)
 int main(void)
 {
 	CHECK_ERR(skeys_check_sealed(), 0);
+#if defined(__x86_64__) && defined(PLUGIN)
+	out_of_memory();
+#endif
 	redirection();
 	tracing();
 	one_shot();
