@@ -345,8 +345,8 @@ enum { PATCH_LEN = 5 };
 #endif
 
 /*
- * Where the runtime patches `fn`: after endbr64 (x86-64), after `bti c`
- * and the seal's `mov x9, x30` (aarch64).
+ * Where the runtime patches `fn`: after endbr64 (x86-64) or endbr32
+ * (i686), after `bti c` and the seal's `mov x9, x30` (aarch64).
  */
 static unsigned char *patch_point(void *fn)
 {
@@ -356,7 +356,11 @@ static unsigned char *patch_point(void *fn)
 
 	return p + (memcmp(p, landing, 4) ? 0 : 4) + 4;
 #else
+#if defined(__i386__)
+	static const unsigned char landing[4] = { 0xf3, 0x0f, 0x1e, 0xfb }; /* endbr32 */
+#else
 	static const unsigned char landing[4] = { 0xf3, 0x0f, 0x1e, 0xfa }; /* endbr64 */
+#endif
 
 	return p + (memcmp(p, landing, 4) ? 0 : 4);
 #endif
