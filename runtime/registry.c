@@ -52,7 +52,6 @@ bool skeys_lock_mine(void)
 	return lock_mine();
 }
 
-#if !defined(_WIN32)
 /*
  * fork() never happens in the middle of a switch: the child gets a free
  * lock and sites holding whole instructions, none of the protocol's traps.
@@ -69,13 +68,8 @@ static void fork_prepare(void)
 		skeys_lock_take();
 }
 
-static void fork_parent(void)
-{
-	if (fork_took_lock)
-		skeys_lock_release();
-}
-
-static void fork_child(void)
+/* In the parent and in the child. */
+static void fork_after(void)
 {
 	if (fork_took_lock)
 		skeys_lock_release();
@@ -83,11 +77,10 @@ static void fork_child(void)
 
 static void atfork_register(void)
 {
-	if (pthread_atfork(fork_prepare, fork_parent, fork_child))
+	if (skeys_os_atfork(fork_prepare, fork_after, fork_after))
 		skeys_log(SKEYS_LOG_WARN, "pthread_atfork failed: a fork during a switch "
 					  "may leave the child unable to switch keys");
 }
-#endif
 
 /*
  * Once, and not with skeys_lock held: older C libraries call the fork
@@ -95,11 +88,9 @@ static void atfork_register(void)
  */
 static void atfork_install(void)
 {
-#if !defined(_WIN32)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, atfork_register);
-#endif
 }
 
 /* Bumped by every toggle: a module registering later may need patching. */
@@ -256,14 +247,22 @@ static bool key_on(const struct skeys_key *k)
 /* The table as sealed: intact, and in the order lookups rely on. */
 static int table_verify(const struct skeys_module *m)
 {
-	if (m->header->flags & SKEYS_HEADER_SEALED &&
-	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
-		    m->header->checksum) {
-		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
-		return SKEYS_ERR_CHECKSUM;
+	uint64_t sum;
+	int sorted;
+
+	if (m->header->flags & SKEYS_HEADER_SEALED) {
+		sorted = skeys_table_checksum_sorted(m->entries, m->count, (uintptr_t)m->entries,
+						     &sum);
+		if (sum != m->header->checksum) {
+			skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing",
+				  m->name);
+			return SKEYS_ERR_CHECKSUM;
+		}
+	} else {
+		sorted = skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries);
 	}
 	/* Checksummed but out of order: skeys-seal did not write it. */
-	if (!skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries)) {
+	if (!sorted) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order: "
 					   "not sealed by skeys-seal", m->name);
 		return SKEYS_ERR_UNSEALED;

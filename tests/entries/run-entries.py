@@ -22,25 +22,16 @@ Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The calls driver's runner and failure type.
-_spec = importlib.util.spec_from_file_location(
-    "run_calls", os.path.join(HERE, "..", "calls", "run-calls.py"))
-_calls = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_calls)
-run, run_prog, Failure, SKIP = _calls.run, _calls.run_prog, _calls.Failure, _calls.SKIP
-
-
-class Skip(Exception):
-    """The case cannot run here (exit 77): why."""
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, ".."))
+from driver import (WRAPPER, Failure, Skip, drive, file_offset, need, run,  # noqa: E402
+                    run_prog)
 
 
 def cflags(args):
@@ -117,7 +108,7 @@ def case(args, work):
     run([args.seal, exe])
     run([args.seal, "--check", exe])
     check_dump(args, exe)
-    for method in ("mprotect",) if _calls.WRAPPER else ("procmem", "mprotect"):
+    for method in ("mprotect",) if WRAPPER else ("procmem", "mprotect"):
         p = run_prog([exe], env=prog_env(args, method))
         if "entries: ok" not in p.stdout:
             raise Failure("no 'entries: ok' from the program")
@@ -125,7 +116,7 @@ def case(args, work):
 
 
 def qemu_i386(args):
-    return args.arch == "i686" and bool(_calls.WRAPPER)
+    return args.arch == "i686" and bool(WRAPPER)
 
 
 def prog_env(args, method):
@@ -148,22 +139,16 @@ def digest(path):
 
 def pad_offset(args, exe, symbol):
     """File offset of the patch point of `symbol` (skeys-dump's address, after endbr64)."""
-    out = run(["readelf", "-SW", exe]).stdout
     d = dump_entries(args, exe, expect=None)
     addr = next(e["address"] for e in d["function_entries"]
                 if e["function"] == symbol + "+0x0")
     addr = int(addr, 16) if isinstance(addr, str) else addr
-    for line in out.splitlines():
-        f = line.replace("[ ", "[").split()
-        if len(f) > 6 and f[1] == ".text":
-            sec_addr, sec_off = int(f[3], 16), int(f[4], 16)
-            off = addr - sec_addr + sec_off
-            with open(exe, "rb") as fh:
-                fh.seek(off)
-                if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\xf3\x0f\x1e\xfb", b"\x5f\x24\x03\xd5"):
-                    off += 4
-            return off
-    raise Failure("no .text section")
+    off = file_offset(exe, addr)
+    with open(exe, "rb") as fh:
+        fh.seek(off)
+        if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\xf3\x0f\x1e\xfb", b"\x5f\x24\x03\xd5"):
+            off += 4
+    return off
 
 
 def alter(path, off, byte):
@@ -300,23 +285,10 @@ def main():
                     help="--link shared: the library's code BTI-guarded (aarch64)")
     args = ap.parse_args()
     args.cc = shlex.split(args.cc)
-    _calls.WRAPPER[:] = shlex.split(args.wrapper)
-    if not shutil.which(args.cc[0]):
-        print("SKIP: %s is not installed" % args.cc[0])
-        return SKIP
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    try:
-        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped,
-         "unsupported": unsupported}[args.mode](args, args.workdir)
-    except Skip as e:
-        print("SKIP: %s" % e)
-        return SKIP
-    except (Failure, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
+    need(args.cc[0])
+    return drive(args, {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped,
+                        "unsupported": unsupported},
+                 failures=(json.JSONDecodeError,))
 
 
 if __name__ == "__main__":
