@@ -41,10 +41,10 @@ struct skeys_fn_state {
 	uint8_t state;
 	uint8_t endbr; /* bytes between the function and its patch point (endbr64; aarch64: bti c, mov) */
 	/*
-	 * The handler stub skeys_entry_hook_stub() last gave this pad and the
-	 * pair it runs: only this file asks it for this pad's stub, so the
-	 * stub runs that pair until it asks again (attach_all after
-	 * detach_all: no lookup). hook 0: none yet.
+	 * The pad's handler stub and the pair it runs, as the last batch
+	 * that wrote them left them (changes_write): only this file changes
+	 * this pad's stub, so the stub runs that pair until it does again
+	 * (attach_all after detach_all: no lookup). hook 0: none yet.
 	 */
 	uintptr_t hook;
 	skeys_entry_fn *hook_handler;
@@ -307,10 +307,19 @@ static bool rel32_reaches(uintptr_t from, uintptr_t to)
 }
 #endif
 
-/* One function going to the batch's state: what is queued, kept once written. */
+/*
+ * One function going to the batch's state: what is queued, kept once
+ * written. Going traced, with a pair its stub did not run: `rec`, the
+ * pair, and `prev`, what the stub ran. A pad that calls its stub already
+ * (attached again with another pair) has no patch: its stub takes the
+ * pair once the batch is written. Any other pad's stub takes it before,
+ * so that the first call through the pad runs it, and gets `prev` back
+ * if the batch fails (changes_write).
+ */
 struct change {
 	struct skeys_fn_state *s;
 	uintptr_t to;
+	const struct skeys_hook_record *rec, *prev;
 };
 
 /*
@@ -385,25 +394,8 @@ changes_add(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s
 	err = skeys_batch_add(&cs->b, m);
 	if (err)
 		return err;
-	cs->c[cs->n++] = (struct change){ s, to };
+	cs->c[cs->n++] = (struct change){ s, to, NULL, NULL };
 	cs->state = (uint8_t)state;
-	return 0;
-}
-
-/* Write every change as one batch, then keep the new states. */
-static int changes_write(struct changes *cs)
-{
-	size_t k;
-	int err = skeys_batch_write(&cs->b);
-
-	if (err)
-		return err;
-	for (k = 0; k < cs->n; k++) {
-		struct skeys_fn_state *s = cs->c[k].s;
-
-		s->state = cs->state;
-		s->to = cs->state == FN_IDLE ? 0 : cs->c[k].to;
-	}
 	return 0;
 }
 
@@ -413,25 +405,73 @@ static uintptr_t from_of(const struct skeys_fn_state *s)
 	return s->patch + PATCH_LEN;
 }
 
+/*
+ * Write every change as one batch, then keep the new states and pairs;
+ * `err`: queueing them failed, write nothing. A batch that fails wrote no
+ * pad (the batch core's rollback): every stub then gets back the pair it
+ * ran, so every function is left as it was. 0 or the error.
+ */
+static int changes_write(struct changes *cs, int err)
+{
+	size_t k;
+
+	if (!err)
+		err = skeys_batch_write(&cs->b);
+
+	for (k = 0; k < cs->n; k++) {
+		const struct change *c = &cs->c[k];
+		struct skeys_fn_state *s = c->s;
+
+		if (err) {
+			if (c->rec && s->state != FN_TRACED)
+				skeys_entry_hook_use(from_of(s), c->prev);
+			continue;
+		}
+		if (c->rec) {
+			if (s->state == FN_TRACED)
+				skeys_entry_hook_use(from_of(s), c->rec);
+			s->hook = c->to;
+			s->hook_handler = c->rec->handler;
+			s->hook_data = c->rec->data;
+		}
+		s->state = cs->state;
+		s->to = cs->state == FN_IDLE ? 0 : c->to;
+	}
+	return err;
+}
+
 /* `s` (of m) traced by (handler, data), unless it is redirected. */
 static int add_attach(struct changes *cs, struct skeys_module *m, struct skeys_fn_state *s,
 		      skeys_entry_fn *handler, void *data)
 {
+	const struct skeys_hook_record *now = NULL, *want = NULL;
 	uintptr_t stub = 0;
 	int err;
 
 	if (s->state == FN_REDIRECTED)
 		return -EBUSY;
+	/* Its stub runs that pair already (attach_all after detach_all). */
 	if (s->hook && s->hook_handler == handler && s->hook_data == data)
 		return changes_add(cs, m, s, FN_TRACED, s->hook);
-	err = skeys_entry_hook_stub(from_of(s), (void *)(s->patch - s->endbr), handler, data,
-				    &stub);
-	if (err)
+	err = skeys_entry_hook_prepare(from_of(s), (void *)(s->patch - s->endbr), handler, data,
+				       &stub, &now, &want);
+	if (!err && s->state == FN_TRACED) {
+		/* No patch: the pair only, once the batch is written. */
+		err = changes_room(cs, 1);
+		if (!err)
+			cs->c[cs->n++] = (struct change){ s, stub, want, now };
+		cs->state = FN_TRACED;
 		return err;
-	s->hook = stub;
-	s->hook_handler = handler;
-	s->hook_data = data;
-	return changes_add(cs, m, s, FN_TRACED, stub);
+	}
+	if (!err) {
+		skeys_entry_hook_use(from_of(s), want);
+		err = changes_add(cs, m, s, FN_TRACED, stub);
+		if (err)
+			skeys_entry_hook_use(from_of(s), now);
+		else
+			cs->c[cs->n - 1] = (struct change){ s, stub, want, now };
+	}
+	return err;
 }
 
 /* Every function of every module (`only`: of that one) traced, or detached (handler NULL). */
@@ -462,8 +502,7 @@ static int all_set(struct skeys_module *only, skeys_entry_fn *handler, void *dat
 				err = add_attach(&cs, m, &s[i], handler, data);
 		}
 	}
-	if (!err)
-		err = changes_write(&cs);
+	err = changes_write(&cs, err);
 	changes_free(&cs);
 	return err;
 }
@@ -499,8 +538,7 @@ static int one_set(void *function, unsigned state, unsigned from, skeys_entry_fn
 			err = changes_add(&cs, m, s, FN_IDLE, 0);
 		break;
 	}
-	if (!err)
-		err = changes_write(&cs);
+	err = changes_write(&cs, err);
 	changes_free(&cs);
 	return err;
 }

@@ -85,16 +85,9 @@ enum {
 #endif
 };
 
-/* What the pair (handler, data) of a hook stub points to. Immutable. */
-struct hook_record {
-	skeys_entry_fn *handler;
-	void *data;
-	struct hook_record *next; /* in its hash chain */
-};
-
 struct hook_slot {
 	uintptr_t target;                 /* where the stub jumps */
-	const struct hook_record *record; /* hook stubs: the current pair */
+	const struct skeys_hook_record *record; /* hook stubs: the current pair */
 	uintptr_t function;               /* hook stubs: the handler's first argument */
 	uintptr_t next_free;              /* index + 1 of the next free stub, or 0 */
 };
@@ -121,7 +114,7 @@ static struct pad_stubs *pads;
 static size_t pads_cap, pads_used; /* used counts removed entries too */
 
 #define RECORD_BUCKETS 256
-static struct hook_record *records[RECORD_BUCKETS];
+static struct skeys_hook_record *records[RECORD_BUCKETS];
 
 /* Read by runtime/arch/x86_64-entry.S and i686-entry.S: how wide the vector registers it saves are. */
 SKEYS_HIDDEN uint32_t skeys__entry_save_mode; /* enum save_mode */
@@ -210,7 +203,7 @@ static __thread __attribute__((tls_model("initial-exec"))) volatile int in_handl
 
 void skeys__entry_hook_run(const struct hook_slot *slot)
 {
-	const struct hook_record *r;
+	const struct skeys_hook_record *r;
 
 	if (in_handler)
 		return;
@@ -559,12 +552,12 @@ static inline struct pad_stubs *pad_find(uintptr_t from, bool add)
 	return &pads[i];
 }
 
-static const struct hook_record *record_get(skeys_entry_fn *handler, void *data)
+static const struct skeys_hook_record *record_get(skeys_entry_fn *handler, void *data)
 {
 	size_t b = (size_t)((((uintptr_t)handler ^ (uintptr_t)data * 31) * 0x9e3779b97f4a7c15ull) >>
 			    40) %
 		   RECORD_BUCKETS;
-	struct hook_record *r;
+	struct skeys_hook_record *r;
 
 	for (r = records[b]; r; r = r->next)
 		if (r->handler == handler && r->data == data)
@@ -579,18 +572,18 @@ static const struct hook_record *record_get(skeys_entry_fn *handler, void *data)
 	return r;
 }
 
-/* The pad's first hook stub, or a new pair for its stub. */
-static __attribute__((noinline)) int hook_stub_set(uintptr_t from, void *function,
-						   skeys_entry_fn *handler, void *data,
-						   uintptr_t *stub)
+int skeys_entry_hook_prepare(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
+			     uintptr_t *stub, const struct skeys_hook_record **now,
+			     const struct skeys_hook_record **want)
 {
-	const struct hook_record *r;
 	struct pad_stubs *p;
 	int err;
 
+	if (!from || !function || !handler || !stub)
+		return -EINVAL;
 	save_probe();
-	r = record_get(handler, data);
-	p = r ? pad_find(from, true) : NULL;
+	*want = record_get(handler, data);
+	p = *want ? pad_find(from, true) : NULL;
 	if (!p)
 		return -ENOMEM;
 	if (!p->hook) {
@@ -600,17 +593,26 @@ static __attribute__((noinline)) int hook_stub_set(uintptr_t from, void *functio
 		p->hook_slot->function = (uintptr_t)function;
 		p->hook_slot->target = (uintptr_t)skeys__entry_hook_common;
 	}
-	/* One aligned store: a call sees the old record or the new one. */
-	__atomic_store_n(&p->hook_slot->record, r, __ATOMIC_RELEASE);
+	*now = p->hook_slot->record;
 	*stub = p->hook;
 	return 0;
+}
+
+void skeys_entry_hook_use(uintptr_t from, const struct skeys_hook_record *r)
+{
+	struct pad_stubs *p = pad_find(from, false);
+
+	/* One aligned store: a call sees the old record or the new one. */
+	if (p && p->hook_slot)
+		__atomic_store_n(&p->hook_slot->record, r, __ATOMIC_RELEASE);
 }
 
 int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
 			  uintptr_t *stub)
 {
 	const struct pad_stubs *p;
-	const struct hook_record *r;
+	const struct skeys_hook_record *r, *now;
+	int err;
 
 	if (!from || !function || !handler || !stub)
 		return -EINVAL;
@@ -621,7 +623,10 @@ int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handle
 		*stub = p->hook;
 		return 0;
 	}
-	return hook_stub_set(from, function, handler, data, stub);
+	err = skeys_entry_hook_prepare(from, function, handler, data, stub, &now, &r);
+	if (!err)
+		skeys_entry_hook_use(from, r);
+	return err;
 }
 
 int skeys_entry_jump_dest(uintptr_t from, void *replacement, uintptr_t *dest)
@@ -675,6 +680,26 @@ int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handle
 	(void)data;
 	(void)stub;
 	return -ENOSYS; /* no stubs on this architecture or format yet */
+}
+
+int skeys_entry_hook_prepare(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
+			     uintptr_t *stub, const struct skeys_hook_record **now,
+			     const struct skeys_hook_record **want)
+{
+	(void)from;
+	(void)function;
+	(void)handler;
+	(void)data;
+	(void)stub;
+	(void)now;
+	(void)want;
+	return -ENOSYS;
+}
+
+void skeys_entry_hook_use(uintptr_t from, const struct skeys_hook_record *r)
+{
+	(void)from;
+	(void)r;
 }
 
 int skeys_entry_jump_dest(uintptr_t from, void *replacement, uintptr_t *dest)

@@ -21,6 +21,17 @@
 typedef void skeys_entry_fn(void *function, void *data);
 
 /*
+ * What a hook stub runs: one (handler, data) pair, interned (one record a
+ * pair ever used) and immutable, so a call never mixes one pair's handler
+ * with another's data.
+ */
+struct skeys_hook_record {
+	skeys_entry_fn *handler;
+	void *data;
+	struct skeys_hook_record *next; /* runtime/entry_hook.c's: its hash chain */
+};
+
+/*
  * A stub reachable by a rel32 from `from` (the address after the 5-byte
  * patch, where the function's body starts) that, when CALLed from the pad,
  * saves every argument register (rdi rsi rdx rcx r8 r9, rax for varargs,
@@ -34,6 +45,19 @@ typedef void skeys_entry_fn(void *function, void *data);
  */
 int skeys_entry_hook_stub(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
 			  uintptr_t *stub);
+
+/*
+ * The same in two steps, for a caller that may still fail after it (a
+ * batch of pads): skeys_entry_hook_prepare() finds or makes the pad's
+ * stub (a new one runs no handler) and the record of (handler, data), and
+ * says what the stub runs now (NULL: nothing), changing nothing a call
+ * sees; skeys_entry_hook_use() then makes the stub run a record (one
+ * atomic store), or puts the one it ran back.
+ */
+int skeys_entry_hook_prepare(uintptr_t from, void *function, skeys_entry_fn *handler, void *data,
+			     uintptr_t *stub, const struct skeys_hook_record **now,
+			     const struct skeys_hook_record **want);
+void skeys_entry_hook_use(uintptr_t from, const struct skeys_hook_record *r);
 
 /*
  * Where a redirected pad jumps: `replacement` when a rel32 from `from`

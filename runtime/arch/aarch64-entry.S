@@ -21,6 +21,26 @@
  * call (the pad took x9 itself), x16/x17 are the linker's veneer
  * registers, x18 is not touched, and FPCR/FPSR control bits are the
  * handler's to keep (a C function).
+ *
+ * The CFI makes this routine's frame return into the traced function's
+ * body, and that function's frame return to its caller, as on x86-64
+ * (where the pad's call and the function's call left both addresses on
+ * the stack): a backtrace from the handler shows the traced function and
+ * its caller (tests/entries, unwinding()). The body is where x30 points
+ * on entry; the function's own frame, before its prologue, takes its
+ * return address from x30, which the pad moved to x9. One register
+ * cannot hold both, so the return column of this routine is x16, which
+ * says where the body's address is, and x30 is described as the caller's
+ * x30: x9 on entry, then x9's slot. x16 is the veneer register the
+ * routine returns through (`ret x16`), nothing a caller keeps.
+ *
+ * And the routine is marked a signal frame (CIE augmentation "S"): an
+ * unwinder then looks the body's address itself up, not the address
+ * before it, as for a return address after a call. The body is where
+ * the function resumes, not after a call it made: gcc puts the nops
+ * before the function's .cfi_startproc, so the address before the body,
+ * the pad's bl, lies in no FDE and an unwinder would stop there. In gdb
+ * the routine's frame shows as <signal handler called>.
  */
 
 #if defined(__aarch64__) && defined(__ELF__)
@@ -36,20 +56,22 @@
 	.p2align 4
 skeys__entry_hook_common:
 	.cfi_startproc
+	.cfi_signal_frame
+	.cfi_return_column x16
+	.cfi_register x16, x30		/* returns into the body... */
+	.cfi_register x30, x9		/* ...whose frame returns to the caller */
 	hint	#34			/* bti c: a stub reaches us by br x16 */
 	stp	x29, x30, [sp, #-224]!
 	.cfi_def_cfa_offset 224
 	.cfi_offset x29, -224
+	.cfi_offset x16, -216
 	mov	x29, sp
 	stp	x0, x1, [sp, #16]
 	stp	x2, x3, [sp, #32]
 	stp	x4, x5, [sp, #48]
 	stp	x6, x7, [sp, #64]
 	stp	x8, x9, [sp, #80]
-	/*
-	 * The caller's return address is x9's slot: an unwinder goes from
-	 * here to the traced function's caller (the body has not run yet).
-	 */
+	/* The traced function's return address: x9's slot. */
 	.cfi_offset x30, -136
 	stp	q0, q1, [sp, #96]
 	stp	q2, q3, [sp, #128]
@@ -71,8 +93,12 @@ skeys__entry_hook_common:
 	ldp	x29, x30, [sp], #224
 	.cfi_restore x29
 	.cfi_def_cfa_offset 0
+	.cfi_register x16, x30
+	.cfi_register x30, x9
 	mov	x16, x30		/* the body */
+	.cfi_same_value x16
 	mov	x30, x9			/* the function's return address */
+	.cfi_same_value x30
 	ret	x16
 	.cfi_endproc
 	.size	skeys__entry_hook_common, .-skeys__entry_hook_common
