@@ -26,7 +26,8 @@
  * freed (a thread may still be reading an old one).
  *
  * r11 is the one register a stub may clobber: it carries nothing into a
- * function under the SysV ABI (r10 does: the static chain). endbr64 comes
+ * function under the SysV ABI (r10 does: the static chain), nor under the
+ * Windows x64 one (runtime/arch/x86_64-win64-entry.S). endbr64 comes
  * first whatever the build: a pad reaches a stub by a direct call or jump,
  * and on a CPU without CET it is a nop.
  *
@@ -45,7 +46,9 @@
 #ifdef SKEYS_ENTRY_PATCHING
 
 #include <stdio.h>
+#ifndef _WIN32
 #include <sys/mman.h>
+#endif
 
 #ifdef __x86_64__
 #include <cpuid.h>
@@ -179,6 +182,25 @@ static void save_probe(void)
 }
 #endif
 
+#ifdef _WIN32
+/*
+ * Windows: the guard is a TLS slot of the OS port (mingw-w64 emulates
+ * __thread, which allocates on a thread's first use), which also keeps the
+ * thread's last-error value as the caller left it for the body.
+ */
+void skeys__entry_hook_run(const struct hook_slot *slot)
+{
+	const struct hook_record *r;
+	unsigned long last_error;
+
+	if (!skeys_os_handler_enter(&last_error))
+		return;
+	r = __atomic_load_n(&slot->record, __ATOMIC_ACQUIRE);
+	if (r)
+		r->handler((void *)slot->function, r->data);
+	skeys_os_handler_leave(last_error);
+}
+#else
 /*
  * The per-thread guard: set while this thread runs a handler. initial-exec
  * so that reading it never allocates (a handler may trace malloc) and is
@@ -201,6 +223,7 @@ void skeys__entry_hook_run(const struct hook_slot *slot)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	in_handler = 0;
 }
+#endif
 
 static bool reaches(uintptr_t from, uintptr_t to)
 {
@@ -208,6 +231,19 @@ static bool reaches(uintptr_t from, uintptr_t to)
 }
 
 /* ---- finding address space near a pad ----------------------------------- */
+
+#ifdef _WIN32
+/* The OS port finds it (VirtualQuery, VirtualAlloc). */
+static void *map_near(uintptr_t from, size_t size)
+{
+	return skeys_os_map_near(from, size, REACH);
+}
+
+static void unmap(void *p, size_t size)
+{
+	skeys_os_unmap(p, size);
+}
+#else
 
 static uintptr_t align_down(uintptr_t v, uintptr_t a)
 {
@@ -335,6 +371,12 @@ static void *map_near(uintptr_t from, size_t size)
 	return NULL;
 }
 
+static void unmap(void *p, size_t size)
+{
+	munmap(p, size);
+}
+#endif
+
 /* ---- arenas ---------------------------------------------------------------- */
 
 #ifdef __aarch64__
@@ -400,7 +442,7 @@ static struct arena *arena_new(uintptr_t from, int *err)
 	if (*err) {
 		skeys_log(SKEYS_LOG_ERROR, "entry stubs: cannot make %p executable: %s", (void *)p,
 			  skeys_strerror(*err));
-		munmap(p, size); /* never executable: nobody can be inside */
+		unmap(p, size); /* never executable: nobody can be inside */
 		free(a);
 		return NULL;
 	}
@@ -532,6 +574,11 @@ static __attribute__((noinline)) int hook_stub_set(uintptr_t from, void *functio
 	int err;
 
 	save_probe();
+#ifdef _WIN32
+	err = skeys_os_handler_init();
+	if (err)
+		return err;
+#endif
 	r = record_get(handler, data);
 	p = r ? pad_find(from, true) : NULL;
 	if (!p)
