@@ -52,14 +52,30 @@ def log(msg):
     print(msg, flush=True)
 
 
+# wine's own failure to reach its wineserver (seen when a server was exiting
+# as the next program started): the program never ran, so it runs again.
+WINESERVER_LOST = "wine client error"
+WINE_ATTEMPTS = 3
+
+
 def run(cmd, env=None, expect=0, what=None, timeout=120, cwd=None):
     t0 = time.monotonic()
-    try:
-        p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise Failure(f"{what or cmd[0]}: timed out after {timeout} s")
-    ok = p.returncode == expect if expect is not None else p.returncode != 0
+    is_wine = os.path.basename(cmd[0]).startswith("wine")
+    for attempt in range(1, WINE_ATTEMPTS + 1):
+        try:
+            p = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{what or cmd[0]}: timed out after {timeout} s")
+        ok = p.returncode == expect if expect is not None else p.returncode != 0
+        # Whatever the status (a test may expect a failure), that run proved nothing.
+        if not is_wine or WINESERVER_LOST not in p.stderr or attempt == WINE_ATTEMPTS:
+            break
+        log(f"  [attempt {attempt}: wine lost its wineserver ({p.stderr.strip()[-200:]!r}); "
+            f"running it again]")
+        time.sleep(1)
+    if is_wine and WINESERVER_LOST in p.stderr:
+        ok = False
     log(f"  {'' if ok else 'FAILED '}[{time.monotonic() - t0:5.2f}s rc={p.returncode}] "
         f"{what + ': ' if what else ''}{shlex.join(cmd)}")
     if not ok:

@@ -21,11 +21,27 @@ mkdir -p "$(dirname "$WINEPREFIX")"
 ) 9>"$WINEPREFIX.lock"
 # wine exits 0 from some crashes (a stack overflow while dispatching an
 # exception, seen here), so the program must also print OK as its last line.
+# wine may fail to reach its wineserver ("wine client error", seen when a
+# server was exiting as this program started): the program did not run, so
+# it runs again, up to three times.
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-status=0
-wine "$@" >"$out" || status=$?
-cat "$out"
+err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+attempt=1
+while :; do
+	status=0
+	wine "$@" >"$out" 2>"$err" || status=$?
+	cat "$out"
+	cat "$err" >&2
+	grep -q 'wine client error' "$err" || break
+	if [ "$attempt" -ge 3 ]; then
+		echo "wine lost its wineserver $attempt times" >&2
+		exit 1
+	fi
+	echo "[attempt $attempt: wine lost its wineserver; running $1 again]" >&2
+	attempt=$((attempt + 1))
+	sleep 1
+done
 if [ "$status" -ne 0 ]; then
 	exit "$status"
 fi
