@@ -331,6 +331,18 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 	if (!at)
 		return 0; /* stripped */
 	str_at = at + (uint64_t)n * SYM_SIZE;
+	/*
+	 * No symbols: `strip` (and lld) may still keep a string table for long
+	 * section names. Read it if it is sound, else go on without it.
+	 */
+	if (!n) {
+		if (in_file(img, str_at, 4) && le32(b + str_at) >= 4 &&
+		    in_file(img, str_at, le32(b + str_at))) {
+			p->strtab = b + str_at;
+			p->strtab_len = le32(p->strtab);
+		}
+		return 0;
+	}
 	if (!in_file(img, at, (uint64_t)n * SYM_SIZE) || !in_file(img, str_at, 4))
 		FAIL("truncated: the COFF symbol table [0x%x, +%u x %u) extends past the "
 		     "end of the file (0x%zx bytes)", at, n, (unsigned)SYM_SIZE, img->len);
@@ -338,9 +350,6 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 	p->strtab_len = le32(p->strtab);
 	if (p->strtab_len < 4 || !in_file(img, str_at, p->strtab_len))
 		FAIL("truncated: the COFF string table extends past the end of the file");
-	/* `strip` keeps the string table for long section names, without symbols. */
-	if (!n)
-		return 0;
 	img->funcs = calloc(n, sizeof(*img->funcs));
 	img->objects = calloc(n, sizeof(*img->objects));
 	p->symnames = calloc(n, sizeof(*p->symnames));
