@@ -12,7 +12,9 @@ build and sealed by the native skeys-seal. Modes:
            unsealed EXE's attach is SKEYS_ERR_UNSEALED; sealed, every pad is
            the 5-byte nop and skeys-seal --check passes; then the sealed
            program runs with both write methods (pe_entries.c says what it
-           checks). A stripped DLL's list is found too (its section name cut
+           checks), and pe_save_modes.exe (the static libskeys) checks the
+           arguments with the stub routine saving xmm0-5 at each width the
+           CPU has. A stripped DLL's list is found too (its section name cut
            to `__patcha`), and refused for want of symbols. Linked with
            --gc-sections, the EXE has no list, unless linked with the shipped
            script (--keep-script), which keeps it whole.
@@ -65,15 +67,26 @@ def build(tc, args, d):
     tc.compile(os.path.join(ENTRIES, "entries_plugin.c"), plugin_o, inc + [PLUGIN_PATCHABLE])
     tc.compile(os.path.join(HERE, "pe_entries.c"), exe_o,
                inc + ['-DENTRIES_DLL="entries.dll"', '-DENTRIES_PLUGIN="entries_plugin.dll"'])
+    args_o = os.path.join(d, "args.o")
+    tc.compile(os.path.join(HERE, "pe_entries_args.c"), args_o, inc)
     dll = os.path.join(d, "entries.dll")
     tc.link([lib_o], dll, ["-shared", "-Wl,--out-implib," + os.path.join(d, "libentries.dll.a")]
             + libskeys)
     tc.link([plugin_o], os.path.join(d, "entries_plugin.dll"), ["-shared"] + libskeys)
     exe = os.path.join(d, "pe_entries.exe")
-    tc.link([exe_o], exe, ["-L" + d, "-lentries"] + libskeys)
+    tc.link([exe_o, args_o], exe, ["-L" + d, "-lentries"] + libskeys)
     for f in [os.path.join(args.libskeys_dir, "libskeys-0.dll")] + pe.runtime_dlls(tc):
         shutil.copy2(f, d)
     return exe, dll, os.path.join(d, "entries_plugin.dll")
+
+
+def build_save_modes(tc, args, d):
+    """pe_save_modes.exe, with the static libskeys alone (its test hook)."""
+    o, exe = os.path.join(d, "save_modes.o"), os.path.join(d, "pe_save_modes.exe")
+    tc.compile(os.path.join(HERE, "pe_save_modes.c"), o, ["-I", ENTRIES, "-I", TESTS])
+    tc.link([o, os.path.join(d, "args.o")], exe,
+            [os.path.join(os.path.abspath(args.libskeys_dir), "libskeys.a"), "-pthread"])
+    return exe
 
 
 def dump(args, path, expect=0):
@@ -164,6 +177,10 @@ def case_run(tc, args, d, env):
         raise Failure(f"sealing changed the list: {sorted(fns)} -> {sorted(sealed)}")
     for method in ("procmem", "mprotect"):
         run_exe(args, dict(env, SKEYS_WRITE=method), exe, ["sealed"], "pe-entries: ok (sealed)")
+    modes = build_save_modes(tc, args, d)
+    check_listed(args, modes, {"exe_floats", "exe_mixed", "exe_sum"})
+    pe.run([args.seal, modes], what="skeys-seal pe_save_modes.exe")
+    run_exe(args, env, modes, [], "pe-save-modes: ok")
     check_gc(tc, args, d)
 
 
@@ -171,11 +188,12 @@ def check_gc(tc, args, d):
     """--gc-sections: nothing refers to the compiler's list, so GNU ld drops
     it and no function is listed; the shipped script keeps it (and with it
     every function it lists)."""
-    obj, plain, kept = (os.path.join(d, n) for n in ("exe.o", "gc-plain.exe", "gc.exe"))
+    objs = [os.path.join(d, "exe.o"), os.path.join(d, "args.o")]
+    plain, kept = os.path.join(d, "gc-plain.exe"), os.path.join(d, "gc.exe")
     libs = ["-L" + d, "-lentries", "-L" + os.path.abspath(args.libskeys_dir), "-lskeys",
             "-Wl,--gc-sections"]
-    tc.link([obj], plain, libs)
-    tc.link([obj], kept, libs + ["-Wl,-T," + os.path.abspath(args.keep_script)])
+    tc.link(objs, plain, libs)
+    tc.link(objs, kept, libs + ["-Wl,-T," + os.path.abspath(args.keep_script)])
     if dump(args, plain)[1]:
         raise Failure("--gc-sections without the script: the list is still there")
     check_listed(args, kept, EXE_FUNCTIONS)

@@ -20,7 +20,7 @@ static void count(void *fn, void *data)
 
 static long all_hits; /* attach_all's handler: calls from every thread */
 
-static void count_all(void *fn, void *data)
+static __attribute__((unused)) void count_all(void *fn, void *data)
 {
 	(void)fn;
 	(void)data;
