@@ -39,7 +39,7 @@
 
 static bool calls_header_ok(const struct skeys_header *h)
 {
-	return h->version == SKEYS_ABI_VERSION &&
+	return h->version == SKEYS_CALLS_VERSION &&
 	       /* The call table's header has no names table: the first size. */
 	       h->header_size == SKEYS_HEADER_SIZE_V1 &&
 	       h->entry_size == sizeof(struct skeys_entry) && skeys_arch_native() &&
@@ -92,8 +92,14 @@ static int call_find(struct skeys_call *call, struct skeys_module **mp, uintptr_
 	if (!inside(m, h, SKEYS_HEADER_SIZE_V1) || memcmp(h->magic, SKEYS_CALLS_MAGIC, sizeof(h->magic)))
 		return SKEYS_ERR_NOTKEY;
 	if (!calls_header_ok(h)) {
-		skeys_log(SKEYS_LOG_ERROR, "%s: static call %p has no call table of this ABI",
-			  m->name, (void *)call);
+		if (h->version != SKEYS_CALLS_VERSION)
+			skeys_log(SKEYS_LOG_ERROR, "%s: static call %p: call table version %u, this "
+				  "runtime reads version %u (struct skeys_call differs): rebuild the "
+				  "module against this skeys's headers", m->name, (void *)call,
+				  (unsigned)h->version, (unsigned)SKEYS_CALLS_VERSION);
+		else
+			skeys_log(SKEYS_LOG_ERROR, "%s: static call %p has no call table of this ABI",
+				  m->name, (void *)call);
 		return SKEYS_ERR_ABI;
 	}
 	if (!(h->flags & SKEYS_HEADER_SEALED)) {

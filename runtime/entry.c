@@ -71,10 +71,19 @@ enum { PATCH_OFF = 4, PATCH_LEN = 4, PAD_MIN = 8 };
 static const uint8_t endbr64[4] = SKEYS_FENTRY_BTI_C; /* the landing pad */
 #else
 enum { PATCH_OFF = 0, PATCH_LEN = SKEYS_FENTRY_PATCH, PAD_MIN = SKEYS_FENTRY_PATCH };
+#ifdef __i386__
+/* i686: keys' 5-byte nop there (every i686 runs it), endbr32. */
+static const uint8_t nop5[SKEYS_SITE_MAX] = SKEYS_FENTRY_I386_NOP5;
+static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR32;
+#else
 /* Whole words: a pad's bytes are compared and written as the first bytes of one. */
 static const uint8_t nop5[SKEYS_SITE_MAX] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
 #endif
+#endif
+
+/* Bytes of an entry of the list: the module's pointer size, as the runtime's. */
+enum { ENTRY_SIZE = sizeof(uintptr_t) };
 
 static uintptr_t list_start(const struct skeys_fentries *f)
 {
@@ -104,7 +113,7 @@ static size_t list_length(const struct skeys_module *m)
 		return 0;
 	a = list_start(m->fent);
 	b = list_stop(m->fent);
-	return b > a ? (b - a) / 8 : 0;
+	return b > a ? (b - a) / ENTRY_SIZE : 0;
 }
 
 static bool in_code(const struct skeys_module *m, uintptr_t a, size_t len)
@@ -120,10 +129,10 @@ static bool in_code(const struct skeys_module *m, uintptr_t a, size_t len)
 /* The list's entry i: the address of a function's first nop, as relocated. */
 static uintptr_t list_at(const struct skeys_module *m, size_t i)
 {
-	uint64_t e;
+	uintptr_t e;
 
-	memcpy(&e, (const void *)(list_start(m->fent) + i * 8), sizeof(e));
-	return (uintptr_t)e;
+	memcpy(&e, (const void *)(list_start(m->fent) + i * ENTRY_SIZE), sizeof(e));
+	return e;
 }
 
 /* Entry i in address order, once the list is checked. */
@@ -183,8 +192,8 @@ static int list_check(struct skeys_module *m)
 		return m->fn_error = SKEYS_ERR_ABI;
 	start = list_start(f);
 	stop = list_stop(f);
-	n = (stop - start) / 8;
-	if (stop < start || (stop - start) % 8 || f->addr_size != 8 || start < m->lo ||
+	n = (stop - start) / ENTRY_SIZE;
+	if (stop < start || (stop - start) % ENTRY_SIZE || f->addr_size != ENTRY_SIZE || start < m->lo ||
 	    stop > m->hi) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: function entries of another ABI", m->name);
 		return m->fn_error = SKEYS_ERR_ABI;
@@ -197,7 +206,8 @@ static int list_check(struct skeys_module *m)
 		goto changed;
 	for (i = 0; i < n; i++) {
 		e = list_at(m, i);
-		delta = (uint64_t)(e - (uintptr_t)m->header);
+		/* Signed, as skeys-seal computes it from the file's 32- or 64-bit addresses. */
+		delta = (uint64_t)(int64_t)(intptr_t)(e - (uintptr_t)m->header);
 		sum = skeys_table_checksum_more(sum, &delta, sizeof(delta));
 		entry_places(m, e, &fn, &patch);
 		if (!in_code(m, patch, f->pad)) {
@@ -302,7 +312,7 @@ static uint64_t pad_word(unsigned state, uintptr_t patch, uintptr_t to)
 
 static bool rel32_reaches(uintptr_t from, uintptr_t to)
 {
-	int64_t d = (int64_t)(to - from);
+	int64_t d = (int64_t)(intptr_t)(to - from); /* i686: wraps, always in reach */
 
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
@@ -565,6 +575,38 @@ void skeys_entries_added(struct skeys_module *m)
 		skeys_log(SKEYS_LOG_ERROR, "%s: cannot attach the handler of "
 					   "skeys_entry_attach_all to its functions: %s",
 			  m->name, skeys_strerror(err));
+}
+
+#elif defined(__riscv) && defined(__ELF__)
+
+/*
+ * riscv64: no function is patchable (docs/architectures.md, "Function
+ * entries", says why). Arguments are checked as elsewhere; then every
+ * call that names a function, and attach_all, is SKEYS_ERR_NOTPATCHABLE,
+ * said once in the log; detach_all has nothing to undo.
+ */
+int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg)
+{
+	static bool said;
+
+	(void)all;
+	if ((op == SKEYS_ENTRY_OP_ATTACH || op == SKEYS_ENTRY_OP_ATTACH_ALL) && !handler)
+		return -EINVAL;
+	if ((op == SKEYS_ENTRY_OP_REDIRECT && !arg) || (op < SKEYS_ENTRY_OP_ATTACH_ALL && !function))
+		return -EINVAL;
+	if (op == SKEYS_ENTRY_OP_DETACH_ALL)
+		return 0;
+	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+		skeys_log(SKEYS_LOG_ERROR,
+			  "function entries are not patchable on riscv64: a one-word patch "
+			  "(jal) reaches only 1 MiB (docs/architectures.md, \"riscv64: not "
+			  "patchable, and why\")");
+	return SKEYS_ERR_NOTPATCHABLE;
+}
+
+void skeys_entries_added(struct skeys_module *m)
+{
+	(void)m;
 }
 
 #else

@@ -31,6 +31,18 @@
  * first whatever the build: a pad reaches a stub by a direct call or jump,
  * and on a CPU without CET it is a nop.
  *
+ * i686: no register is free at a function's entry (eax, edx and ecx may
+ * carry arguments) and a rel32 reaches every address, so a stub is
+ *
+ *   stub i:  endbr32                 f3 0f 1e fb
+ *            push $slot_i            68 imm32
+ *            jmp  *slot_i.target     ff 25 abs32
+ *            int3
+ *
+ * the slot travels on the stack to runtime/arch/i686-entry.S, which drops
+ * it before it returns into the body. A redirection never needs a stub
+ * there (the pad's jmp reaches the replacement), and arenas go anywhere.
+ *
  * Stubs are kept per pad (`from`) in a hash table, for as long as the
  * module is loaded: a thread may be inside a stub after its pad went back
  * to a nop, so a stub never serves another pad until the module is gone.
@@ -50,12 +62,14 @@
 #include <sys/mman.h>
 #endif
 
-#ifdef __x86_64__
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #endif
 
 #ifdef __x86_64__
 #define REACH_TEXT "2 GiB"
+#elif defined(__i386__)
+#define REACH_TEXT "4 GiB (the whole address space)"
 #else
 #define REACH_TEXT "128 MiB"
 #endif
@@ -63,8 +77,8 @@
 enum {
 	STUB_SIZE = 16,
 	SLOT_SIZE = 32,
-#ifdef __x86_64__
-	REACH = 0x7fffffff, /* a rel32's reach, either way */
+#if defined(__x86_64__) || defined(__i386__)
+	REACH = 0x7fffffff, /* a rel32's reach, either way (i686: wrapping, everywhere) */
 #else
 	/*
 	 * aarch64: a B/BL's reach (+-128 MiB from the branch, `from` - 4),
@@ -112,13 +126,14 @@ static size_t pads_cap, pads_used; /* used counts removed entries too */
 #define RECORD_BUCKETS 256
 static struct hook_record *records[RECORD_BUCKETS];
 
-/* Read by runtime/arch/x86_64-entry.S: how wide the vector registers it saves are. */
+/* Read by runtime/arch/x86_64-entry.S and i686-entry.S: how wide the vector registers it saves are. */
 SKEYS_HIDDEN uint32_t skeys__entry_save_mode; /* enum save_mode */
 void skeys__entry_hook_common(void);
 void skeys__entry_hook_run(const struct hook_slot *slot);
 
-#ifdef __x86_64__
-enum save_mode { SAVE_XMM, SAVE_YMM, SAVE_ZMM };
+#if defined(__x86_64__) || defined(__i386__)
+/* SAVE_X87: i686 without FXSR, so without SSE (FNSAVE, runtime/arch/i686-entry.S). */
+enum save_mode { SAVE_XMM, SAVE_YMM, SAVE_ZMM, SAVE_X87 };
 
 static uint64_t xgetbv0(void)
 {
@@ -134,6 +149,10 @@ static enum save_mode save_widest(void)
 	unsigned a, b, c, d;
 	uint64_t xcr0;
 
+#ifdef __i386__
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(d & (1u << 24)))
+		return SAVE_X87; /* no FXSAVE */
+#endif
 	/* AVX and OSXSAVE: the OS enabled XSAVE, so XCR0 is readable. */
 	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)) || !(c & (1u << 28)))
 		return SAVE_XMM;
@@ -166,9 +185,12 @@ static void save_probe(void)
 int skeys__entry_hook_save_mode(int mode);
 int skeys__entry_hook_save_mode(int mode)
 {
+	enum save_mode widest;
+
 	skeys_lock_take();
 	save_probe();
-	if (mode < 0 || mode > (int)save_widest())
+	widest = save_widest();
+	if (mode < 0 || mode > (int)widest || widest == SAVE_X87)
 		mode = -1;
 	else
 		__atomic_store_n(&skeys__entry_save_mode, (uint32_t)mode, __ATOMIC_SEQ_CST);
@@ -227,7 +249,13 @@ void skeys__entry_hook_run(const struct hook_slot *slot)
 
 static bool reaches(uintptr_t from, uintptr_t to)
 {
+#if UINTPTR_MAX == 0xffffffffu
+	(void)from;
+	(void)to;
+	return true; /* i686: a rel32 wraps round the whole address space */
+#else
 	return to >= from ? to - from <= REACH : from - to <= (uintptr_t)REACH + 1;
+#endif
 }
 
 /* ---- finding address space near a pad ----------------------------------- */
@@ -243,7 +271,7 @@ static void unmap(void *p, size_t size)
 {
 	skeys_os_unmap(p, size);
 }
-#else
+#elif UINTPTR_MAX > 0xffffffffu
 
 static uintptr_t align_down(uintptr_t v, uintptr_t a)
 {
@@ -371,6 +399,18 @@ static void *map_near(uintptr_t from, size_t size)
 	return NULL;
 }
 
+#else
+/* i686: every address is in reach; anywhere will do. */
+static void *map_near(uintptr_t from, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	(void)from;
+	return p == MAP_FAILED ? NULL : p;
+}
+#endif
+
+#ifndef _WIN32
 static void unmap(void *p, size_t size)
 {
 	munmap(p, size);
@@ -394,6 +434,22 @@ static void stub_write(uint8_t *code, uintptr_t at, uintptr_t slot)
 	w[2] = 0xd61f0200u; /* br x16 */
 	w[3] = 0xd4200000u; /* brk #0 */
 	memcpy(code, w, sizeof(w));
+}
+#elif defined(__i386__)
+static void stub_write(uint8_t *code, uintptr_t at, uintptr_t slot)
+{
+	static const uint8_t tmpl[STUB_SIZE] = {
+		0xf3, 0x0f, 0x1e, 0xfb, /* endbr32 */
+		0x68, 0, 0, 0, 0,       /* push $slot */
+		0xff, 0x25, 0, 0, 0, 0, /* jmp *slot (its target, the first field) */
+		0xcc,
+	};
+	uint32_t abs = (uint32_t)slot;
+
+	(void)at;
+	memcpy(code, tmpl, sizeof(tmpl));
+	memcpy(code + 5, &abs, 4);
+	memcpy(code + 11, &abs, 4);
 }
 #else
 static void stub_write(uint8_t *code, uintptr_t at, uintptr_t slot)

@@ -3,7 +3,7 @@
  * Function entries, hook side (runtime/entry_hook.c): the stubs a patched
  * pad calls or jumps to. runtime/entry.c decides which pads to patch and
  * writes them through the batch core; this file only hands out stub
- * addresses. x86-64 and aarch64 ELF, x86-64 PE; elsewhere both return -ENOSYS.
+ * addresses. x86-64, i686 and aarch64 ELF, x86-64 PE; elsewhere both return -ENOSYS.
  *
  * Every function below is called with skeys_lock held.
  */
@@ -12,8 +12,8 @@
 
 #include <stdint.h>
 
-/* Function entries are patched here (x86-64 and aarch64 ELF). */
-#if defined(__ELF__) && (defined(__x86_64__) || defined(__aarch64__))
+/* Function entries are patched here (x86-64, i686 and aarch64 ELF). */
+#if defined(__ELF__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))
 #define SKEYS_ENTRY_PATCHING 1
 #endif
 /* And on Windows x86-64 (PE; the stubs follow the Windows x64 convention). */

@@ -67,7 +67,7 @@ static bool x86_verify(const struct skeys_image *img, uint64_t slot, const uint8
 }
 
 /*
- * ---- one-word slots (aarch64, riscv64) -----------------------------------
+ * ---- one-word slots (aarch64, riscv64, loongarch64, arm) -----------------
  * slot, a three-word tail through the call object's lit, a two-word
  * return-0 stub at slot + 16: what differs is in the architecture's form.
  */
@@ -193,6 +193,41 @@ static bool riscv64_verify(const struct skeys_image *img, uint64_t slot, const u
 			   uint64_t call, unsigned kind, char *err, size_t errlen)
 {
 	return word_verify(&riscv64_tramp, img, slot, t, call, kind, err, errlen);
+}
+
+/* ---- loongarch64: slot, pcalau12i/ld.d/jr $t8 through lit, move $a0, $zero; ret ---- */
+
+static bool loongarch64_tail(uint64_t slot, const uint32_t *w, uint64_t call)
+{
+	/*
+	 * pcalau12i $t8, hi20: the 4 KiB page of slot + 4 plus hi20 pages;
+	 * ld.d $t8, $t8, lo12 adds lo12, sign-extended: the call object; jr $t8
+	 */
+	int64_t hi = (int64_t)(int32_t)(((w[1] >> 5) & 0xfffffu) << 12);
+	int64_t lo = (int64_t)((int32_t)(w[2] << 10) >> 20);
+	uint64_t at = ((slot + 4) & ~(uint64_t)0xfff) + (uint64_t)hi + (uint64_t)lo;
+
+	return (w[1] & 0xfe00001fu) == 0x1a000014u && (w[2] & 0xffc003ffu) == 0x28c00294u &&
+	       at == call && w[3] == 0x4c000280u;
+}
+
+static const struct word_tramp loongarch64_tramp = {
+	.tail_ok = loongarch64_tail,
+	.tail_name = "pcalau12i $t8, ld.d $t8, jr $t8",
+	.stub_at = 4,
+	.words = 6,
+	.stub = { 0x00150004u, 0x4c000020u },
+	.stub_name = "move $a0, $zero; ret",
+	.far = 0x03400000u,
+	.far_name = "nop (far, through the call object)",
+	.b_ret0 = 0x50001000u, /* b slot + 16 */
+	.b_ret0_name = "b to the return-0 stub",
+};
+
+static bool loongarch64_verify(const struct skeys_image *img, uint64_t slot, const uint8_t *t,
+			       uint64_t call, unsigned kind, char *err, size_t errlen)
+{
+	return word_verify(&loongarch64_tramp, img, slot, t, call, kind, err, errlen);
 }
 
 /* ---- arm (A32): slot, ldr/add/ldr/bx ip through lit, mov r0, #0; bx lr, literal ---- */
@@ -391,6 +426,15 @@ static const struct skeys_call_arch rows[] = {
 		.r_relative = 22, /* R_PPC64_RELATIVE */
 		.r_abs = 38,      /* R_PPC64_ADDR64 */
 		.r_glob_dat = 20, /* R_PPC64_GLOB_DAT */
+	},
+	{
+		.id = SKEYS_ARCH_LOONGARCH64,
+		.slot_len = 4,
+		.span = 24, /* slot, tail, ret0 */
+		.verify = loongarch64_verify,
+		.r_relative = 3, /* R_LARCH_RELATIVE */
+		.r_abs = 2,      /* R_LARCH_64 */
+		.r_glob_dat = 2, /* (no GLOB_DAT: R_LARCH_64 fills the GOT) */
 	},
 	{
 		.id = SKEYS_ARCH_S390X,

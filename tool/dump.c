@@ -128,9 +128,12 @@ static void emit_header(struct skeys_emit *e, const struct skeys_input *in,
 	/* The whole file: its key table and, where it has them, its static calls and entries. */
 	skeys_emit_field_bool(e, &F_OK, skeys_check_ok(c) && (!calls || skeys_calls_ok(calls)) &&
 						(!fe || skeys_fentries_ok(fe)));
-	skeys_emit_field_array(e, &F_ERRORS, c->n_errors);
+	/* The key table's, then the static calls' own (a call's is in its entry). */
+	skeys_emit_field_array(e, &F_ERRORS, c->n_errors + (calls && calls->error ? 1 : 0));
 	for (size_t i = 0; i < c->n_errors; i++)
 		skeys_emit_field_str(e, NULL, c->errors[i]);
+	if (calls && calls->error)
+		skeys_emit_field_str(e, NULL, calls->error);
 	skeys_emit_array_end(e);
 }
 

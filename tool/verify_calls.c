@@ -213,7 +213,7 @@ static bool table_read(struct skeys_calls *cs, const struct skeys_section *hs)
 	const struct skeys_section *ts;
 	uint64_t stop;
 
-	if (!h || memcmp(h, SKEYS_CALLS_MAGIC, 8) || skeys_image_get16(img, h + 8) != 1 ||
+	if (!h || memcmp(h, SKEYS_CALLS_MAGIC, 8) || skeys_image_get16(img, h + 8) != SKEYS_CALLS_VERSION ||
 	    skeys_image_get16(img, h + 10) != 40 || skeys_image_get16(img, h + 12) != 12 ||
 	    skeys_image_get16(img, h + 14) != img->arch->id)
 		return false;
@@ -272,6 +272,18 @@ int skeys_calls_open(struct skeys_calls *cs, const struct skeys_image *img, char
 		return 0;
 	}
 	if (!table_read(cs, hs)) {
+		const uint8_t *h = skeys_image_bytes(img, hs->addr, 10);
+		unsigned v = h && !memcmp(h, SKEYS_CALLS_MAGIC, 8) ? skeys_image_get16(img, h + 8) : 0;
+		char msg[256];
+
+		if (v && v != SKEYS_CALLS_VERSION) {
+			snprintf(msg, sizeof(msg), "call table version %u, expected %u: the module "
+				 "was built against the headers of another skeys (struct skeys_call "
+				 "differs); rebuild it against this one's", v, SKEYS_CALLS_VERSION);
+			if (table_error(cs, msg))
+				goto oom;
+			return 0;
+		}
 		if (table_error(cs, "call table header or bounds are not sound"))
 			goto oom;
 		return 0;

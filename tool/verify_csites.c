@@ -221,7 +221,7 @@ int skeys_csites_open(struct skeys_calls *cs)
 		return 0;
 	t->present = true;
 	h = bytes_at(img, hdr_addr, SKEYS_HEADER_SIZE_V1);
-	if (!h || memcmp(h, SKEYS_CSITES_MAGIC, 8) || skeys_image_get16(img, h + 8) != 1 ||
+	if (!h || memcmp(h, SKEYS_CSITES_MAGIC, 8) || skeys_image_get16(img, h + 8) != SKEYS_CALLS_VERSION ||
 	    skeys_image_get16(img, h + 10) != 40 || skeys_image_get16(img, h + 12) != 12 ||
 	    skeys_image_get16(img, h + 14) != SKEYS_ARCH_X86_64)
 		return table_error(cs, "inline call-site table header is not sound");

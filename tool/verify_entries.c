@@ -27,6 +27,11 @@
  * R_AARCH64_RELATIVE. Sealing makes the first `mov x9, x30` (the stub
  * call's return address goes there), the second is the patch point and
  * the rest stay nops; a sealed pad's words count as its nops.
+ *
+ * i386: x86-64's shapes with endbr32 (gcc's one-byte nops, clang's 66 90
+ * pairs), 4-byte entries, R_386_RELATIVE relocations (REL: the list's
+ * bytes hold the address). The patch point is keys' 5-byte nop there,
+ * 3e 8d 74 26 00, which every i686 runs, the rest 66 90 and 90.
  */
 #define _XOPEN_SOURCE 700 /* strdup */
 #include "verify_entries.h"
@@ -44,12 +49,15 @@
 enum {
 	R_X86_64_RELATIVE = 8,
 	R_AARCH64_RELATIVE = 1027,
+	R_386_RELATIVE = 8,
 	MAX_NOPS = 255, /* the part records the pad in a byte */
 };
 
 static const uint8_t nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_NOP5;
 static const uint8_t endbr64[4] = SKEYS_FENTRY_ENDBR64;
 static const uint8_t bti_c[4] = SKEYS_FENTRY_BTI_C;
+static const uint8_t i386_nop5[SKEYS_FENTRY_PATCH] = SKEYS_FENTRY_I386_NOP5;
+static const uint8_t endbr32[4] = SKEYS_FENTRY_ENDBR32;
 /* aarch64's sealed pad: mov x9, x30; nop (the patch point). */
 static const uint8_t a64_sealed[8] = { 0xe9, 0x03, 0x1e, 0xaa, 0x1f, 0x20, 0x03, 0xd5 };
 
@@ -122,6 +130,25 @@ static bool is_a64(const struct skeys_image *img)
 	return img->arch->id == SKEYS_ARCH_AARCH64;
 }
 
+static bool is_i386(const struct skeys_image *img)
+{
+	return img->arch->id == SKEYS_ARCH_I386;
+}
+
+/* Bytes of an entry of the list: the module's pointer size. */
+static unsigned entry_size(const struct skeys_image *img)
+{
+	return is_i386(img) ? 4 : 8;
+}
+
+/* x86 nops; on i386 the sealed patch point too. */
+static unsigned x86_nop_len(const struct skeys_image *img, const uint8_t *p, size_t avail)
+{
+	if (is_i386(img) && avail >= sizeof(i386_nop5) && !memcmp(p, i386_nop5, sizeof(i386_nop5)))
+		return sizeof(i386_nop5);
+	return nop_len(p, avail);
+}
+
 /* The smallest pad: x86-64's 5-byte patch point, aarch64's two words. */
 static unsigned pad_min(const struct skeys_image *img)
 {
@@ -135,7 +162,7 @@ static unsigned nop_run(const struct skeys_image *img, const uint8_t *p, size_t 
 
 	while (run < MAX_NOPS + 16 &&
 	       (k = is_a64(img) ? a64_pad_word(p + run, avail - run)
-				: nop_len(p + run, avail - run)) != 0)
+				: x86_nop_len(img, p + run, avail - run)) != 0)
 		run += k;
 	return run;
 }
@@ -188,7 +215,8 @@ static bool endbr_at(const struct skeys_image *img, uint64_t addr)
 	size_t avail;
 	const uint8_t *p = code_at(img, addr, &avail);
 
-	return p && avail >= 4 && !memcmp(p, is_a64(img) ? bti_c : endbr64, 4);
+	return p && avail >= 4 &&
+	       !memcmp(p, is_a64(img) ? bti_c : is_i386(img) ? endbr32 : endbr64, 4);
 }
 
 /*
@@ -241,8 +269,15 @@ static bool entry_shape(struct skeys_fentries_check *fs, struct skeys_fentry_che
 static bool list_read(struct skeys_fentries_check *fs, uint64_t *v)
 {
 	const struct skeys_image *img = fs->img;
-	const struct skeys_section *rela = skeys_image_section_named(img, ".rela.dyn");
-	const uint8_t *l = fs->n ? skeys_image_bytes(img, fs->list_addr, fs->n * 8) : NULL;
+	const unsigned asz = entry_size(img);
+	/* ELF64: RELA (24 bytes), the addend in the relocation; i386: REL (8), in place. */
+	const struct skeys_section *rela =
+		skeys_image_section_named(img, is_i386(img) ? ".rel.dyn" : ".rela.dyn");
+	const unsigned rsz = is_i386(img) ? 8 : 24;
+	const uint32_t relative = is_a64(img)	 ? R_AARCH64_RELATIVE
+				  : is_i386(img) ? R_386_RELATIVE
+						 : R_X86_64_RELATIVE;
+	const uint8_t *l = fs->n ? skeys_image_bytes(img, fs->list_addr, fs->n * asz) : NULL;
 	size_t i;
 
 	if (!fs->n)
@@ -250,19 +285,21 @@ static bool list_read(struct skeys_fentries_check *fs, uint64_t *v)
 	if (!l)
 		return false;
 	for (i = 0; i < fs->n; i++)
-		v[i] = skeys_image_get64(img, l + i * 8);
+		v[i] = asz == 4 ? skeys_image_get32(img, l + i * 4) : skeys_image_get64(img, l + i * 8);
 	if (!rela || (rela->flags & SKEYS_SEC_NOBITS) || rela->offset + rela->size > img->len)
 		return true;
-	for (uint64_t r = 0; r + 24 <= rela->size; r += 24) {
+	for (uint64_t r = 0; r + rsz <= rela->size; r += rsz) {
 		const uint8_t *q = img->buf + rela->offset + r;
-		uint64_t at = skeys_image_get64(img, q), info = skeys_image_get64(img, q + 8);
+		uint64_t at = asz == 4 ? skeys_image_get32(img, q) : skeys_image_get64(img, q);
+		uint64_t info = asz == 4 ? skeys_image_get32(img, q + 4) : skeys_image_get64(img, q + 8);
+		uint32_t type = asz == 4 ? (uint32_t)info & 0xff : (uint32_t)info;
 
-		if (at < fs->list_addr || at >= fs->list_addr + fs->n * 8)
+		if (at < fs->list_addr || at >= fs->list_addr + fs->n * asz)
 			continue;
-		if ((uint32_t)info != (is_a64(img) ? R_AARCH64_RELATIVE : R_X86_64_RELATIVE) ||
-		    (at - fs->list_addr) % 8)
+		if (type != relative || (at - fs->list_addr) % asz)
 			return false; /* only the compiler's local addresses belong here */
-		v[(at - fs->list_addr) / 8] = skeys_image_get64(img, q + 16);
+		if (asz == 8)
+			v[(at - fs->list_addr) / 8] = skeys_image_get64(img, q + 16);
 	}
 	return true;
 }
@@ -330,7 +367,7 @@ static bool pad_then_site(const struct skeys_image *img, uint64_t at, unsigned l
 	const uint8_t *p = code_at(img, at, &avail);
 	unsigned run = 0, k = 1;
 
-	if (!p || is_a64(img))
+	if (!p || img->arch->id != SKEYS_ARCH_X86_64)
 		return false;
 	while (run < len && k)
 		run += k = nop_len(p + run, avail - run);
@@ -467,7 +504,7 @@ static void seal_verify(struct skeys_fentries_check *fs)
 		list_error(fs, "function entries changed after sealing");
 	for (i = 0; i < fs->n; i++) {
 		struct skeys_fentry_check *e = &fs->e[i];
-		const uint8_t *want = is_a64(fs->img) ? a64_sealed : nop5;
+		const uint8_t *want = is_a64(fs->img) ? a64_sealed : is_i386(fs->img) ? i386_nop5 : nop5;
 		size_t len = is_a64(fs->img) ? sizeof(a64_sealed) : sizeof(nop5);
 		const uint8_t *p = skeys_image_bytes(fs->img, e->patch, len);
 		char found[64];
@@ -482,10 +519,34 @@ static void seal_verify(struct skeys_fentries_check *fs)
 		}
 		hex_at(fs->img, e->patch, len, found, sizeof(found));
 		entry_error(fs, e, "expected the sealed patch point %s, found %s",
-			    is_a64(fs->img) ? "e9 03 1e aa 1f 20 03 d5 (mov x9, x30; nop)"
-					    : "0f 1f 44 00 00",
+			    is_a64(fs->img)    ? "e9 03 1e aa 1f 20 03 d5 (mov x9, x30; nop)"
+			    : is_i386(fs->img) ? "3e 8d 74 26 00"
+					       : "0f 1f 44 00 00",
 			    found);
 	}
+}
+
+/*
+ * riscv64: how many functions the list names (a note says they stay as
+ * they are); 0 elsewhere, or without a list.
+ */
+static size_t unsupported_count(struct skeys_fentries_check *fs)
+{
+	const struct skeys_image *img = fs->img;
+	const uint8_t *p;
+	uint64_t part, start, stop;
+
+	if (img->n_slices || !img->has_header || !img->arch || img->arch->id != SKEYS_ARCH_RISCV64 ||
+	    img->header.size != SKEYS_HEADER_SIZE_ENTRIES || strcmp(img->format->name, "elf"))
+		return 0;
+	part = img->header.addr + SKEYS_HEADER_SIZE_NAMES;
+	p = skeys_image_bytes(img, part, SKEYS_FENTRIES_SIZE);
+	if (!p)
+		return 0;
+	start = part + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p);
+	stop = part + 4 + (uint64_t)(int64_t)(int32_t)skeys_image_get32(img, p + 4);
+	fs->unsupported = stop > start ? (size_t)((stop - start) / 8) : 0;
+	return fs->unsupported;
 }
 
 int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_image *img,
@@ -497,13 +558,16 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 
 	memset(fs, 0, sizeof(*fs));
 	fs->img = img;
+	if (unsupported_count(fs))
+		return 0;
 	if (img->n_slices || !img->has_header || img->header.size != SKEYS_HEADER_SIZE_ENTRIES ||
 	    img->big_endian)
 		return 0; /* no part */
 	fs->seal_start = !strcmp(img->format->name, "pe") && img->arch->id == SKEYS_ARCH_X86_64;
 	if (!fs->seal_start && (strcmp(img->format->name, "elf") ||
 				(img->arch->id != SKEYS_ARCH_X86_64 &&
-				 img->arch->id != SKEYS_ARCH_AARCH64)))
+				 img->arch->id != SKEYS_ARCH_AARCH64 &&
+				 img->arch->id != SKEYS_ARCH_I386)))
 		return 0; /* a format or architecture without patch points yet */
 	hdr = img->header.addr;
 	fs->part_addr = hdr + SKEYS_HEADER_SIZE_NAMES;
@@ -522,14 +586,14 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 				  fs->part_addr + (uint64_t)(int64_t)fs->part.start != start;
 	}
 	fs->list_addr = start;
-	if (stop < start || (stop - start) % 8 || fs->part.addr_size != 8 ||
+	if (stop < start || (stop - start) % entry_size(img) || fs->part.addr_size != entry_size(img) ||
 	    (stop > start && !skeys_image_bytes(img, start, stop - start))) {
 		if (list_error(fs, "the header's bounds of __patchable_function_entries are "
 				   "not sound"))
 			goto oom;
 		return 0;
 	}
-	fs->n = (size_t)(stop - start) / 8;
+	fs->n = (size_t)(stop - start) / entry_size(img);
 	fs->e = calloc(fs->n ? fs->n : 1, sizeof(*fs->e));
 	v = calloc(fs->n ? fs->n : 1, sizeof(*v));
 	if (!fs->e || !v)
@@ -590,6 +654,12 @@ size_t skeys_fentries_report(const struct skeys_fentries_check *fs, const char *
 	char where[512];
 	size_t n = 0;
 
+	if (fs->unsupported)
+		fprintf(stderr,
+			"%s: note: %zu functions compiled with -fpatchable-function-entry: function "
+			"entries are not patchable on %s (docs/architectures.md, \"Function entries\"), "
+			"their nops are left as they are\n",
+			path, fs->unsupported, fs->img->arch->name);
 	if (fs->error) {
 		fprintf(stderr, "%s: error: function entries: %s\n", path, fs->error);
 		n++;
@@ -640,6 +710,15 @@ int skeys_fentries_seal(const struct skeys_fentries_check *fs, uint8_t *out, cha
 			memcpy(p, a64_sealed, sizeof(a64_sealed));
 			for (k = 8; k < e->pad; k += 4)
 				memcpy(p + k, a64_sealed + 4, 4);
+			continue;
+		}
+		if (is_i386(img)) {
+			/* The patch point, then nops every i686 runs. */
+			memcpy(p, i386_nop5, sizeof(i386_nop5));
+			for (p += sizeof(i386_nop5); left; left -= k, p += k) {
+				k = left >= 2 ? 2 : 1;
+				memcpy(p, nops[k], k);
+			}
 			continue;
 		}
 		memcpy(p, nop5, sizeof(nop5));

@@ -918,6 +918,12 @@ def write(res, docs, readme, plots=True):
          "interleaved rounds are used against that, and times vary from run to run more than "
          "instruction counts do)",
          f"- run time of `bench/run`: {m.get('seconds', '?')} s"]
+    for step, r in sorted(m.get("reruns", {}).items()):
+        L.append(f"- step `{step}` re-run alone (`bench/run --steps`): {r['date']}, load average "
+                 f"before / after {r['load_before']} / {r.get('load_after', '?')}, "
+                 f"{r.get('seconds', '?')} s"
+                 + "".join(f"; {k}: {v}" for k, v in r.items()
+                           if k not in ("date", "load_before", "load_after", "seconds")))
     for cc, v in m["compilers"].items():
         L.append(f"- `{cc}`: {v}")
     L += [f"- benchmark programs: `{m['cflags']}`; runtime (meson release): `{m['runtime_flags']}`",

@@ -447,6 +447,83 @@ static void pe_close(struct skeys_image *img)
 	img->priv = NULL;
 }
 
+/* ---- pointers to import thunks --------------------------------------------- */
+
+/*
+ * The import that the slot of the import address table at `slot` is
+ * filled with, into out as "name+0x0"; false when no import descriptor's
+ * table holds that slot (or the file is not sound about it).
+ */
+static bool import_at(const struct skeys_image *img, uint64_t slot, char *out, size_t len)
+{
+	const struct pe_priv *p = img->priv;
+	struct pe_layout l;
+	char err[SKEYS_ERR_LEN];
+	unsigned ptr = img->arch->elf_class == 2 ? 8 : 4;
+	const uint8_t *d;
+
+	if (pe_layout(img, &l, err, sizeof(err)) || l.n_dirs < 2 || !le32(img->buf + l.dirs + 8))
+		return false;
+	/* Descriptors of 20 bytes (lookup table, -, -, DLL name, address table) up to a zero one. */
+	for (uint64_t at = p->image_base + le32(img->buf + l.dirs + 8);
+	     (d = skeys_image_bytes(img, at, 20)) && le32(d + 16); at += 20) {
+		uint64_t iat = p->image_base + le32(d + 16);
+		uint64_t ilt = p->image_base + (le32(d) ? le32(d) : le32(d + 16));
+		uint64_t i = (slot - iat) / ptr, entry;
+		const uint8_t *e, *hint;
+
+		if (slot < iat || (slot - iat) % ptr)
+			continue;
+		/* Within this descriptor's table, which ends with a zero entry. */
+		for (uint64_t k = 0; k <= i; k++) {
+			const uint8_t *z = skeys_image_bytes(img, ilt + k * ptr, ptr);
+
+			if (!z || !(ptr == 8 ? le64(z) : le32(z)))
+				goto next;
+		}
+		e = skeys_image_bytes(img, ilt + i * ptr, ptr);
+		entry = ptr == 8 ? le64(e) : le32(e);
+		if (entry >> (8 * ptr - 1))
+			return false; /* by ordinal: no name */
+		hint = skeys_image_bytes(img, p->image_base + (uint32_t)entry, 3);
+		if (!hint)
+			return false;
+		for (size_t n = 0; n < 256; n++) {
+			const uint8_t *c = skeys_image_bytes(img, p->image_base + (uint32_t)entry + 2 + n, 1);
+
+			if (!c)
+				return false;
+			if (!*c) {
+				snprintf(out, len, "%.*s+0x0", (int)n, (const char *)hint + 2);
+				return true;
+			}
+		}
+		return false;
+next:;
+	}
+	return false;
+}
+
+/*
+ * A pointer of data at `addr` holds what the file says (the loader only
+ * rebases it), except that one to an import thunk (x86: jmp through a
+ * slot of the import address table, ff 25) is named after the import, as
+ * the symbol table does not always name the thunk (lld).
+ */
+static int pe_pointer(const struct skeys_image *img, uint64_t addr, uint64_t *value, char *out,
+		      size_t len)
+{
+	const uint8_t *t = skeys_image_bytes(img, *value, 6);
+	uint64_t slot;
+
+	(void)addr;
+	if (!t || t[0] != 0xff || t[1] != 0x25)
+		return 0;
+	slot = img->arch->elf_class == 2 ? *value + 6 + (uint64_t)(int64_t)(int32_t)le32(t + 2)
+					 : le32(t + 2);
+	return import_at(img, slot, out, len) ? 2 : 0;
+}
+
 /* ---- sealing: signatures and the checksum -------------------------------- */
 
 static int pe_seal_prepare(const struct skeys_image *img, char *err, size_t errlen)
@@ -502,4 +579,5 @@ const struct skeys_format skeys_format_pe = {
 	.seal_prepare = pe_seal_prepare,
 	.seal_finish = pe_seal_finish,
 	.calls_section = PE_CALLS_SECTION,
+	.pointer = pe_pointer,
 };

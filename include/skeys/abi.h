@@ -2,7 +2,8 @@
 /*
  * skeys binary interface: the key object, the table entry and the per-module
  * header, as laid out in memory and in files. Shared by the site macros, the
- * runtime and skeys-seal/skeys-dump; any change here bumps SKEYS_ABI_VERSION.
+ * runtime and skeys-seal/skeys-dump; any change here bumps SKEYS_ABI_VERSION
+ * (static calls' objects and table: SKEYS_CALLS_VERSION).
  */
 #ifndef SKEYS_ABI_H
 #define SKEYS_ABI_H
@@ -76,7 +77,7 @@ struct skeys_entry {
 /* One per module, in its own section, filled by skeys-seal. */
 struct skeys_header {
 	char magic[8];         /* SKEYS_HEADER_MAGIC, no terminator */
-	uint16_t version;      /* SKEYS_ABI_VERSION */
+	uint16_t version;      /* SKEYS_ABI_VERSION (a call table: SKEYS_CALLS_VERSION) */
 	uint16_t header_size;  /* sizeof(struct skeys_header) */
 	uint16_t entry_size;   /* sizeof(struct skeys_entry) */
 	uint16_t arch;         /* SKEYS__ARCH_ID of the module's architecture */
@@ -106,8 +107,8 @@ struct skeys_header {
  * Function entries (<skeys/entry.h>). An ELF or PE module header is followed, in
  * its section, by this part (header_size SKEYS_HEADER_SIZE_ENTRIES): the
  * bounds of the compiler's __patchable_function_entries section, one
- * absolute address per function compiled with -fpatchable-function-entry
- * (relocated at load), and what skeys-seal found there, so that the
+ * absolute address (addr_size bytes) per function compiled with
+ * -fpatchable-function-entry (relocated at load), and what skeys-seal found there, so that the
  * runtime reads the table where it lies and decodes nothing. An entry
  * points at the function's first nop: its symbol is `prefix` bytes further
  * (the nops before it), or 4 bytes back when the prefix is 0 and the
@@ -127,8 +128,8 @@ struct skeys_fentries {
 	uint8_t reserved[5];
 	/*
 	 * Sealed: skeys_table_checksum() of the entries as 8-byte offsets from
-	 * the module header (entry minus header address, in the module's byte
-	 * order), which relocation does not change.
+	 * the module header (entry minus header address, signed, in the
+	 * module's byte order), which relocation does not change.
 	 */
 	uint64_t checksum;
 };
@@ -142,6 +143,13 @@ struct skeys_fentries {
 #define SKEYS_FENTRY_CALL 0xe8
 #define SKEYS_FENTRY_JMP 0xe9
 #define SKEYS_FENTRY_ENDBR64 { 0xf3, 0x0f, 0x1e, 0xfa }
+/*
+ * i386: the patch point is keys' 5-byte nop there (ds lea 0(%esi,%eiz),%esi,
+ * which every i686 runs: the long nop 0f 1f is not in every one); endbr32
+ * plays endbr64's part. The call and jmp forms are x86-64's.
+ */
+#define SKEYS_FENTRY_I386_NOP5 { 0x3e, 0x8d, 0x74, 0x26, 0x00 }
+#define SKEYS_FENTRY_ENDBR32 { 0xf3, 0x0f, 0x1e, 0xfb }
 /*
  * aarch64: a pad is at least two nops (after `bti c` under BTI, which
  * SKEYS_FENTRIES_ENDBR then records); skeys-seal makes the first a
@@ -294,6 +302,17 @@ enum skeys_call_form {
  * checksums and seals it as it does the key table.
  */
 #define SKEYS_CALLS_MAGIC "SKEYSCAL"
+/*
+ * The call table's own version, in its header's `version` (and the inline
+ * call-site header's), in place of SKEYS_ABI_VERSION: it changes with
+ * struct skeys_call and the call table, not with the key table. Version 1
+ * was struct skeys_call without `link` (32 bytes on LP64, 20 on ILP32);
+ * version 2 has it (40 and 24). The runtime and the tools read their own
+ * version only: a module built against other headers has its call table
+ * refused (updates SKEYS_ERR_ABI, skeys-seal and skeys-dump exit 1), its
+ * keys unaffected.
+ */
+#define SKEYS_CALLS_VERSION 2
 #define SKEYS_SECTION_CALLS "__skeys_calls"
 #define SKEYS_SECTION_CALLS_HEADER "__skeys_calls_hdr"
 /* x86-64's trampoline; other architectures': their template and row. */

@@ -59,6 +59,31 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 }
 #define SKEYS__CALL_FN(tramp, fn) skeys__call_fn(&(tramp), fn)
 #define SKEYS__CALL_FN_INIT(fn) reinterpret_cast<void (*)()>(&(fn))
+#if defined(__i386__)
+/* i386: a call's type is cdecl (<skeys/arch/i386.h>); false for the callee-pops conventions. */
+template <class F> struct skeys__call_cdecl {
+	static const bool value = true;
+};
+template <class R, class... A> struct skeys__call_cdecl<R __attribute__((stdcall))(A...)> {
+	static const bool value = false;
+};
+template <class R, class... A> struct skeys__call_cdecl<R __attribute__((fastcall))(A...)> {
+	static const bool value = false;
+};
+template <class R, class... A>
+struct skeys__call_cdecl<R __attribute__((stdcall))(A...) noexcept> {
+	static const bool value = false;
+};
+template <class R, class... A>
+struct skeys__call_cdecl<R __attribute__((fastcall))(A...) noexcept> {
+	static const bool value = false;
+};
+#define SKEYS__CALL_TYPE_CHECK(func)                                           \
+	static_assert(skeys__call_cdecl<__typeof__(func)>::value,              \
+		      "skeys: a static call's function type must be cdecl on i386, not "  \
+		      "__stdcall or __fastcall (the trampoline's return-0 stub pops no "  \
+		      "arguments): keep a function pointer for such a function");
+#endif
 #define SKEYS__CALL_STATIC_ASSERT(c, msg) static_assert(c, msg)
 #else
 #define SKEYS__CALL_FN(tramp, fn)                                              \
@@ -100,8 +125,13 @@ inline void (*skeys__call_fn(F *, typename skeys__call_type<F>::type *fn))()
 #define SKEYS__TRAMP_ATTR SKEYS__CALL_ATTR
 #endif
 
+#ifndef SKEYS__CALL_TYPE_CHECK
+#define SKEYS__CALL_TYPE_CHECK(func)
+#endif
+
 /* Both names of a call, with C linkage so that the assembly can name them. */
 #define SKEYS_DECLARE_CALL(name, func)                                         \
+	SKEYS__CALL_TYPE_CHECK(func)                                           \
 	SKEYS__C_LINKAGE SKEYS__CALL_ATTR struct skeys_call skeys__call_##name; \
 	SKEYS__C_LINKAGE SKEYS__TRAMP_ATTR __typeof__(func) skeys__tramp_##name; \
 	SKEYS__C_LINKAGE SKEYS__TRAMP_ATTR __typeof__(func) skeys__tcond_##name
@@ -143,14 +173,15 @@ SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
  *   lib.c:     SKEYS_DEFINE_CALL(codec, plain); SKEYS_EXPORT_CALL(codec);
  *   plugin.c:  SKEYS_IMPORT_CALL(codec, plain);  // then skeys_call(codec)(...)
  */
-#ifndef SKEYS__ASM_CALL_EXPORT
-#define SKEYS__ASM_CALL_EXPORT(name) ".error \"skeys: SKEYS_EXPORT_CALL is not supported on this object format yet\"\n"
+#if defined(SKEYS__ASM_CALL_EXPORT) && !defined(SKEYS__CALL_EXPORT_EMIT)
+#define SKEYS__CALL_EXPORT_EMIT(name) __asm__(SKEYS__ASM_CALL_EXPORT(name));
 #endif
+#ifdef SKEYS__CALL_EXPORT_EMIT
 #define SKEYS_EXPORT_CALL(name)                                                \
+	SKEYS__CALL_EXPORT_EMIT(name)                                          \
 	SKEYS__C_LINKAGE SKEYS__EXPORT_ATTR struct skeys_call *const           \
 		skeys__export_call_##name;                                     \
-	struct skeys_call *const skeys__export_call_##name = &skeys__call_##name; \
-	__asm__(SKEYS__ASM_CALL_EXPORT(name))
+	struct skeys_call *const skeys__export_call_##name = &skeys__call_##name
 #define SKEYS_IMPORT_CALL(name, func)                                          \
 	SKEYS__C_LINKAGE SKEYS__IMPORT_ATTR struct skeys_call *const           \
 		skeys__export_call_##name;                                     \
@@ -158,6 +189,17 @@ SKEYS__C_LINKAGE SKEYS__CALL_ATTR const struct skeys_header skeys__calls_header;
 	SKEYS__DEFINE_CALL_OBJ(name, func, 0, SKEYS_CALL_F_PROXY,              \
 			       SKEYS__CALL_FN_INIT(skeys__xtramp_##name), 0,   \
 			       (void *)&skeys__export_call_##name)
+#else
+/* Mach-O: calls stay within their image (README, "Static calls"). */
+#define SKEYS__CALL_NO_EXPORT                                                  \
+	SKEYS__CALL_STATIC_ASSERT(sizeof(struct skeys_call) == 0,              \
+				  "skeys: SKEYS_EXPORT_CALL and SKEYS_IMPORT_CALL are not " \
+				  "supported on Mach-O yet: define the call in the image "  \
+				  "that calls it, or export functions that call "           \
+				  "skeys_call(name) and skeys_call_update(name, fn) there")
+#define SKEYS_EXPORT_CALL(name) SKEYS__CALL_NO_EXPORT
+#define SKEYS_IMPORT_CALL(name, func) SKEYS__CALL_NO_EXPORT
+#endif
 
 /*
  * n more slots for the module's inline call sites (<skeys/abi.h>), at file

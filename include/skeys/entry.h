@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Function entries: tracing hooks and redirection on functions compiled
- * with -fpatchable-function-entry=N[,M] (N - M >= 5 on x86-64, >= 2 on
- * aarch64). Included
+ * with -fpatchable-function-entry=N[,M] (N - M >= 5 on x86-64 and i686,
+ * >= 2 on aarch64). Included
  * by <skeys.h>.
  *
  *   static void count(void *fn, void *data) { ++*(long *)data; }
@@ -25,9 +25,9 @@
  * list, the keys' errors otherwise), and on error nothing changed.
  * Thread-safe as keys are: once a call returns, every call of the function
  * on any thread takes the new path; a thread already inside the function
- * finishes the body it entered. Supported on x86-64 and aarch64 ELF, and
- * on x86-64 PE built by mingw-w64 gcc (clang lists no patchable function
- * there); on PE a DLL's function is taken in the DLL or with
+ * finishes the body it entered. Supported on x86-64, i686 and aarch64 ELF,
+ * and on x86-64 PE built by mingw-w64 gcc (clang lists no patchable
+ * function there); on PE a DLL's function is taken in the DLL or with
  * GetProcAddress (the EXE's `&f` is its import thunk, refused).
  */
 #ifndef SKEYS_ENTRY_H

@@ -13,8 +13,8 @@ int lib_add10(int x)
 }
 
 SKEYS_DEFINE_CALL(libop, lib_add10);
-#ifdef __ELF__
-/* Exported (SKEYS_EXPORT_CALL is ELF's so far): the executable imports it. */
+#if defined(__ELF__) || defined(_WIN32)
+/* Exported (ELF and PE; not Mach-O yet): the executable imports it. */
 SKEYS_DEFINE_CALL(shared_op, lib_add10);
 SKEYS_EXPORT_CALL(shared_op);
 

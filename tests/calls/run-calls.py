@@ -251,8 +251,42 @@ def case_tamper(args, work):
     os.chmod(changed, 0o755)
     run([args.seal, "--check", changed], expect=1)
     run_prog([changed, "tampered"])
+    other_version(args, work, exe, hdr[0])
     if args.relocs:
         tamper_site(args, work, exe)
+
+
+def other_version(args, work, exe, hdr):
+    """A call table of another version (a module built against other headers,
+    whose struct skeys_call differs): refused by skeys-seal, skeys-dump and,
+    sealed, the runtime, each saying which versions."""
+    want = "call table version 1, expected 2"
+    # Before sealing: skeys-seal and skeys-dump exit 1, nothing written.
+    os.makedirs(os.path.join(work, "v1"))
+    fresh = build(args, os.path.join(work, "v1"))
+    off = [o for name, _, _, o, _ in sections(fresh) if name == "__skeys_calls_hdr"][0]
+    data = bytearray(open(fresh, "rb").read())
+    if data[off:off + 8] != b"SKEYSCAL" or data[off + 8:off + 10] != b"\x02\x00":
+        raise Failure("call table header: %s" % data[off:off + 10].hex())
+    data[off + 8] = 1
+    open(fresh, "wb").write(data)
+    p = run([args.seal, fresh], expect=1)
+    if want not in p.stderr:
+        raise Failure("skeys-seal does not name the call table's version: %s" % p.stderr)
+    if open(fresh, "rb").read() != data:
+        raise Failure("skeys-seal changed a file that failed verification")
+    p = run([args.dump, fresh], expect=1)
+    if want not in p.stdout + p.stderr:
+        raise Failure("skeys-dump does not name the call table's version")
+    # Sealed, then the version changed: updates refused (SKEYS_ERR_ABI), logged.
+    data = bytearray(open(exe, "rb").read())
+    data[hdr + 8] = 1
+    old = os.path.join(work, "calls-v1")
+    open(old, "wb").write(data)
+    os.chmod(old, 0o755)
+    p = run_prog([old, "other-version"], env=dict(os.environ, SKEYS_LOG="1"))
+    if "call table version 1, this runtime reads version 2" not in p.stderr:
+        raise Failure("the runtime does not log the call table's version: %s" % p.stderr)
 
 
 def tamper_site(args, work, exe):

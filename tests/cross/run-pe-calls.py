@@ -12,14 +12,17 @@ skeys-seal. Modes:
            are out of rel32 reach on x86-64; i386's rel32 reaches every
            address), NULL and RET0, the kernel's names, a breakpoint on a
            trampoline refused, threads calling while the main thread
-           updates 2,000 times. With --keep-script (GNU ld), the EXE linked
+           updates 2,000 times; a call the DLL exports (SKEYS_EXPORT_CALL)
+           imported by the EXE and by a plugin DLL the EXE loads, updates
+           through either side and the plugin, then FreeLibrary. With --keep-script (GNU ld), the EXE linked
            with --gc-sections again: without the script its call table's
            entries are gone and skeys-seal refuses it, with it every call is
            kept and the sealed EXE runs.
   tamper   a trampoline changed in the file: skeys-seal exits 1 naming it and
            writes nothing, skeys-dump exits 1 and says not ok; a sealed call
            table changed afterwards: skeys-seal --check exits 1 and the
-           runtime refuses updates.
+           runtime refuses updates; its version changed (a module built
+           against other headers): both refuse it, naming the versions.
 
 Exit: 0 pass, 1 fail, 77 skip (a compiler or wine is missing).
 
@@ -48,21 +51,28 @@ Failure = pe.Failure
 
 
 def build(tc, args, d):
-    """calls.dll (calls_lib.c) and calls.exe (calls_main.c, calls_other.c,
-    calls_kernel.c, -DWITH_LIB), against the libskeys DLL."""
+    """calls.dll (calls_lib.c, exporting the call shared_op), calls.exe
+    (calls_main.c, calls_other.c, calls_kernel.c, -DWITH_LIB, importing it)
+    and calls_plugin.dll (importing it too, loaded and freed by the EXE),
+    against the libskeys DLL."""
     libskeys = ["-L" + os.path.abspath(args.libskeys_dir), "-lskeys"]
     lang = ["-x", "c++", "-std=c++17"] if args.lang == "c++" else []
     objs = []
-    for src in ("calls_lib.c", "calls_main.c", "calls_other.c", "calls_kernel.c"):
+    for src in ("calls_lib.c", "calls_main.c", "calls_other.c", "calls_kernel.c",
+                "calls_plugin.c"):
         o = os.path.join(d, src.replace(".c", ".o"))
         tc.compile(os.path.join(CALLS, src), o, lang + ["-I", CALLS, "-DWITH_LIB"])
         objs.append(o)
     tc.link(objs[:1], os.path.join(d, "calls.dll"),
             ["-shared", "-Wl,--out-implib," + os.path.join(d, "libcalls.dll.a")] + libskeys)
-    tc.link(objs[1:], os.path.join(d, "calls.exe"), exe_libs(args, d))
+    tc.link(objs[1:4], os.path.join(d, "calls.exe"), exe_libs(args, d))
+    tc.link(objs[4:], os.path.join(d, PLUGIN), ["-shared"] + exe_libs(args, d))
     for dll in [os.path.join(args.libskeys_dir, "libskeys-0.dll")] + pe.runtime_dlls(tc):
         shutil.copy2(dll, d)
     return os.path.join(d, "calls.exe"), os.path.join(d, "calls.dll")
+
+
+PLUGIN = "calls_plugin.dll"
 
 
 def exe_libs(args, d):
@@ -84,8 +94,13 @@ def check_dump(args, exe, dll):
             "kcall": ("call", ("add1+0x0", "_Z4add1i+0x0")), "khook": ("null", (None,))}
     if args.lang == "c++":
         want["ns_call"] = ("call", ("_ZN2nsL8thousandEi+0x0",))
-    for path, names in ((exe, want), (dll, {"libop": ("call", ("lib_add10+0x0",
-                                                                "_Z9lib_add10i+0x0"))})):
+    # The proxy's initial target: the EXE's import thunk of the DLL's export.
+    want["shared_op"] = ("import", ("skeys__xtramp_shared_op+0x0",))
+    lib_add10 = ("lib_add10+0x0", "_Z9lib_add10i+0x0")
+    plugin = os.path.join(os.path.dirname(exe), PLUGIN)
+    for path, names in ((exe, want),
+                        (dll, {"libop": ("call", lib_add10), "shared_op": ("call", lib_add10)}),
+                        (plugin, {"shared_op": want["shared_op"]})):
         doc, calls = dump_calls(args, path)
         if doc.get("format") != "pe" or doc.get("arch") != pe.ARCH_OF_TRIPLE[args.triple]:
             raise Failure(f"{path}: format/arch {doc.get('format')}/{doc.get('arch')}")
@@ -111,13 +126,17 @@ def case_run(tc, args, d, env):
     exe, dll = build(tc, args, d)
     check_dump(args, exe, dll)
     pe.run([args.seal, dll], what="skeys-seal calls.dll")
+    pe.run([args.seal, os.path.join(d, PLUGIN)], what="skeys-seal " + PLUGIN)
     # Unsealed: every update refused, each call as compiled.
     run_exe(args, env, exe, ["unsealed"], ok=None)
     pe.run([args.seal, exe], what="skeys-seal calls.exe")
     for f in (exe, dll):
         pe.run([args.seal, "--check", f], what="skeys-seal --check")
     for method in ("procmem", "mprotect"):
-        p = run_exe(args, dict(env, SKEYS_WRITE=method), exe)
+        p = run_exe(args, dict(env, SKEYS_WRITE=method, CALLS_PLUGIN=PLUGIN), exe)
+        # The call the DLL exports, updated from each side and through the plugin's proxy.
+        if "plugin unloaded" not in p.stdout:
+            raise Failure("the plugin importing the DLL's call did not run")
         # x86-64: msvcrt's abs and the DLL are beyond rel32 from the EXE.
         if args.triple.startswith("x86_64") and "far=1" not in p.stdout:
             raise Failure("no far target was exercised")
@@ -196,6 +215,21 @@ def case_tamper(tc, args, d, env):
     open(changed, "wb").write(data)
     pe.run([args.seal, "--check", changed], expect=1, what="skeys-seal --check (changed)")
     run_exe(args, env, changed, ["tampered"], ok=None)
+
+    # Sealed, then its call table's version changed (a module built against
+    # other headers): the tools and the runtime refuse it, naming the versions.
+    data = bytearray(open(exe, "rb").read())
+    if data[hdr[0]:hdr[0] + 10] != b"SKEYSCAL\x02\x00":
+        raise Failure(f"call table header: {data[hdr[0]:hdr[0] + 10].hex()}")
+    data[hdr[0] + 8] = 1
+    other = os.path.join(d, "calls-v1.exe")
+    open(other, "wb").write(data)
+    p = pe.run([args.seal, "--check", other], expect=1, what="skeys-seal --check (version 1)")
+    if "call table version 1, expected 2" not in p.stderr:
+        raise Failure(f"skeys-seal does not name the call table's version: {p.stderr}")
+    p = run_exe(args, dict(env, SKEYS_LOG="1"), other, ["other-version"], ok=None)
+    if "call table version 1, this runtime reads version 2" not in p.stderr:
+        raise Failure(f"the runtime does not log the call table's version: {p.stderr[-2000:]}")
 
 
 def main():

@@ -14,6 +14,11 @@ struct ent_big {
 long ent_args(long a, long b, long c, long d, long e, long f, long g, long h, double d0, double d1,
 	      double d2, double d3, double d4, double d5, double d6, double d7);
 struct ent_big ent_big(long a, double x);
+#if defined(__i386__)
+/* Arguments in registers: eax, edx, ecx (regparm) and ecx, edx (fastcall). */
+__attribute__((regparm(3))) int ent_regparm(int a, int b, int c);
+__attribute__((fastcall)) int ent_fastcall(int a, int b, int c);
+#endif
 /* Not patchable: the attribute takes its nops away. */
 int ent_plain(int x);
 

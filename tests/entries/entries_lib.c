@@ -38,6 +38,18 @@ __attribute__((noinline)) struct ent_big ent_big(long a, double x)
 	return r;
 }
 
+#if defined(__i386__)
+__attribute__((noinline, regparm(3))) int ent_regparm(int a, int b, int c)
+{
+	return a + 10 * b + 100 * c + zero;
+}
+
+__attribute__((noinline, fastcall)) int ent_fastcall(int a, int b, int c)
+{
+	return a + 10 * b + 100 * c + zero;
+}
+#endif
+
 __attribute__((noinline, patchable_function_entry(0, 0))) int ent_plain(int x)
 {
 	return x + zero;

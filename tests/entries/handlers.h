@@ -29,9 +29,9 @@ static __attribute__((unused)) void count_all(void *fn, void *data)
 
 /*
  * A handler that leaves every argument register changed: x0-x8 and d0-d7
- * on aarch64 and the Windows x64 convention's volatile registers (rax rcx
- * rdx r8-r11, xmm0-5) written outright, elsewhere through the calls it
- * makes.
+ * on aarch64, eax ecx edx on i686 (regparm and fastcall arguments) and the
+ * Windows x64 convention's volatile registers (rax rcx rdx r8-r11, xmm0-5)
+ * written outright, elsewhere through the calls it makes.
  */
 static void clobber(void *fn, void *data)
 {
@@ -51,6 +51,11 @@ static void clobber(void *fn, void *data)
 			 :
 			 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "v0", "v1", "v2",
 			   "v3", "v4", "v5", "v6", "v7", "memory");
+#elif defined(__i386__)
+	__asm__ volatile("movl $-1, %%eax\n\tmovl $-1, %%ecx\n\tmovl $-1, %%edx"
+			 :
+			 :
+			 : "eax", "ecx", "edx", "memory");
 #elif defined(__x86_64__) && defined(_WIN64)
 	__asm__ volatile("movq $-1, %%rax\n\tmovq $-1, %%rcx\n\tmovq $-1, %%rdx\n\t"
 			 "movq $-1, %%r8\n\tmovq $-1, %%r9\n\tmovq $-1, %%r10\n\tmovq $-1, %%r11\n\t"

@@ -8,9 +8,16 @@ it was) and skeys-dump says not ok; the same for a sealed file whose patch
 point was altered, and a function with more nops than the module's
 others. Mode `stripped`: a file stripped before sealing is
 refused unless endbr64 marks where its functions start. Mode `empty`: a module that includes <skeys.h> but has
-no patchable function links (PIE and not) and seals.
+no patchable function links (PIE and not) and seals. Mode `unsupported`
+(riscv64): patchable functions seal with a note and stay as they are, and
+every entry point says SKEYS_ERR_NOTPATCHABLE.
 With --wrapper (a cross build: qemu-user), the programs run under it, with
 SKEYS_WRITE=mprotect only (qemu does not see /proc/self/mem writes).
+--native-first (i686): the programs run without the wrapper when this
+machine runs them (an x86-64 kernel with 32-bit support and the i386
+loader, libc6-i386), with both write methods and threads; else under
+the wrapper, where Debian 12's qemu-i386 hangs in pthread_create: the
+threads part is skipped and, all else passing, the case exits 77.
 Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 """
 
@@ -31,6 +38,10 @@ _spec = importlib.util.spec_from_file_location(
 _calls = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_calls)
 run, run_prog, Failure, SKIP = _calls.run, _calls.run_prog, _calls.Failure, _calls.SKIP
+
+
+class Skip(Exception):
+    """The case cannot run here (exit 77): why."""
 
 
 def cflags(args):
@@ -90,7 +101,7 @@ def check_dump(args, exe):
         e = got.get(name)
         if not e:
             raise Failure("skeys-dump lists no entry for %s" % name)
-        # Bytes: aarch64's nops are 4 bytes each.
+        # Bytes: aarch64's nops are 4 bytes each (i686's one byte, as x86-64's).
         w = 4 if args.arch == "aarch64" else 1
         if (e["nops"], e["prefix"], e["ok"]) != (w * int(nops), w * int(prefix or 0), True):
             raise Failure("skeys-dump: %s: %r" % (name, e))
@@ -102,16 +113,54 @@ def check_dump(args, exe):
         raise Failure("skeys-dump: not ok")
 
 
+def native_first(args, work):
+    """--native-first: run without the wrapper if a program of args.cc runs here."""
+    if not args.native_first or not _calls.WRAPPER:
+        return
+    src = os.path.join(work, "probe.c")
+    exe = os.path.join(work, "probe")
+    with open(src, "w") as f:
+        f.write("int main(void) { return 42; }\n")
+    run(args.cc + [src, "-o", exe])
+    try:
+        rc = subprocess.run([exe], timeout=30).returncode
+    except OSError as e:
+        rc = e
+    if rc == 42:
+        print("running natively (this machine runs %s's programs)" % args.cc[0])
+        _calls.WRAPPER[:] = []
+    else:
+        print("running under %s (natively: %s)" % (" ".join(_calls.WRAPPER), rc))
+
+
 def case(args, work):
+    native_first(args, work)
     exe = build(args, work)
     run([args.seal, exe])
     run([args.seal, "--check", exe])
     check_dump(args, exe)
-    for method in ("mprotect",) if args.wrapper else ("procmem", "mprotect"):
-        env = dict(os.environ, SKEYS_WRITE=method)
-        p = run_prog([exe], env=env)
+    for method in ("mprotect",) if _calls.WRAPPER else ("procmem", "mprotect"):
+        p = run_prog([exe], env=prog_env(args, method))
         if "entries: ok" not in p.stdout:
             raise Failure("no 'entries: ok' from the program")
+    threads_skipped(args)
+
+
+def qemu_i386(args):
+    return args.arch == "i686" and bool(_calls.WRAPPER)
+
+
+def prog_env(args, method):
+    env = dict(os.environ, SKEYS_WRITE=method)
+    if qemu_i386(args):
+        env["SKEYS_TEST_NO_THREADS"] = "1"
+    return env
+
+
+def threads_skipped(args):
+    if qemu_i386(args):
+        raise Skip("every part but the threads passed; threads not run: "
+                   "qemu-i386 (Debian 12's 7.2) hangs in pthread_create")
 
 
 def digest(path):
@@ -133,7 +182,7 @@ def pad_offset(args, exe, symbol):
             off = addr - sec_addr + sec_off
             with open(exe, "rb") as fh:
                 fh.seek(off)
-                if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\x5f\x24\x03\xd5"):
+                if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\xf3\x0f\x1e\xfb", b"\x5f\x24\x03\xd5"):
                     off += 4
             return off
     raise Failure("no .text section")
@@ -168,7 +217,8 @@ def tamper(args, work):
     exe = build(args, work)
     run([args.seal, exe])
     refused(args, exe, "ent_add2", 0x01,
-            "e9 03 1e aa 1f 20 03 d5" if args.arch == "aarch64" else "0f 1f 44 00 00")
+            {"aarch64": "e9 03 1e aa 1f 20 03 d5", "i686": "3e 8d 74 26 00"}.get(
+                args.arch, "0f 1f 44 00 00"))
     run([args.seal, "--check", exe], expect=1)
     # One function with more nops than the module's others: refused, named.
     src = os.path.join(work, "odd.c")
@@ -195,6 +245,7 @@ def stripped(args, work):
     was); with -fcf-protection, endbr64 says it, and the file seals and runs."""
     args.link = "pie"
     args.flags = ""
+    native_first(args, work)
     exe = build(args, work)
     run(["strip", "--strip-all", exe])
     before = digest(exe)
@@ -207,9 +258,10 @@ def stripped(args, work):
     exe = build(args, work)
     run(["strip", "--strip-all", exe])
     run([args.seal, exe])
-    p = run_prog([exe], env=dict(os.environ, SKEYS_WRITE="mprotect"))
+    p = run_prog([exe], env=prog_env(args, "mprotect"))
     if "entries: ok" not in p.stdout:
         raise Failure("no 'entries: ok' from the stripped program")
+    threads_skipped(args)
 
 
 def empty(args, work):
@@ -228,9 +280,34 @@ def empty(args, work):
         run_prog([exe])
 
 
+def text_bytes(exe):
+    """The file's .text section, as readelf shows it."""
+    return run(["readelf", "-x", ".text", exe]).stdout
+
+
+def unsupported(args, work):
+    """riscv64: a program with patchable functions seals with a note that
+    they stay as they are (exit 0, the code unchanged), and at run time
+    every entry point says SKEYS_ERR_NOTPATCHABLE (entries_unsupported.c)."""
+    exe = os.path.join(work, "unsupported")
+    run(args.cc + cflags(args) + ["-fPIE", "-pie", os.path.join(HERE, "entries_unsupported.c"),
+        "-o", exe, args.libskeys, "-Wl,-rpath," + os.path.dirname(os.path.abspath(args.libskeys))])
+    before = text_bytes(exe)
+    p = run([args.seal, exe])
+    if "note: " not in p.stderr or "not patchable on %s" % args.arch not in p.stderr:
+        raise Failure("skeys-seal does not say that the functions stay as they are")
+    if text_bytes(exe) != before:
+        raise Failure("skeys-seal changed the code of an architecture without patch points")
+    run([args.seal, "--check", exe])
+    p = run_prog([exe], env=prog_env(args, "mprotect"))
+    if "entries: unsupported ok" not in p.stdout:
+        raise Failure("no 'entries: unsupported ok' from the program")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mode", default="run", choices=["run", "tamper", "empty", "stripped"])
+    ap.add_argument("--mode", default="run",
+                    choices=["run", "tamper", "empty", "stripped", "unsupported"])
     ap.add_argument("--cc", required=True)
     ap.add_argument("--nops", default="5")
     ap.add_argument("--flags", default="")
@@ -241,7 +318,9 @@ def main():
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--wrapper", default="", help="emulator command the programs run under")
-    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64"])
+    ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64", "i686", "riscv64"])
+    ap.add_argument("--native-first", action="store_true",
+                    help="run the programs without --wrapper when this machine can")
     ap.add_argument("--bti-lib", action="store_true",
                     help="--link shared: the library's code BTI-guarded (aarch64)")
     args = ap.parse_args()
@@ -253,7 +332,11 @@ def main():
     shutil.rmtree(args.workdir, ignore_errors=True)
     os.makedirs(args.workdir)
     try:
-        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped}[args.mode](args, args.workdir)
+        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped,
+         "unsupported": unsupported}[args.mode](args, args.workdir)
+    except Skip as e:
+        print("SKIP: %s" % e)
+        return SKIP
     except (Failure, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
         print("FAIL: %s" % e)
         return 1

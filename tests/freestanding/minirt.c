@@ -5,8 +5,10 @@
  * single-threaded static executable needs. It patches with the encodings
  * of common/ (the same the runtime and the tools use) through mprotect,
  * checks every site of a batch before writing any, and refuses unsealed
- * tables, as runtime/ does. It does not verify the table checksum and has
- * no /proc/self/mem path (qemu-user would not see those writes anyway).
+ * tables, as runtime/ does; static calls are updated likewise, with the
+ * runtime's slot forms (runtime/arch/call_loongarch64.c). It does not
+ * verify the table checksums and has no /proc/self/mem path (qemu-user
+ * would not see those writes anyway).
  *
  * Used for loongarch64, which Debian 12 has a compiler and qemu for but no
  * C library; it would build for the others as well. Linux only.
@@ -28,20 +30,29 @@ enum { PROT_R = 1, PROT_W = 2, PROT_X = 4, AT_PAGESZ_ = 6 };
 /* From the auxiliary vector: loongarch64 Linux (and qemu) use 16 KiB pages. */
 unsigned long fs_page_size = 4096;
 
-long fs_syscall3(long nr, long a, long b, long c);
-long fs_syscall3(long nr, long a, long b, long c)
+long fs_syscall6(long nr, long a, long b, long c, long d, long e, long f);
+long fs_syscall6(long nr, long a, long b, long c, long d, long e, long f)
 {
 	register long a0 __asm__("$a0") = a;
 	register long a1 __asm__("$a1") = b;
 	register long a2 __asm__("$a2") = c;
+	register long a3 __asm__("$a3") = d;
+	register long a4 __asm__("$a4") = e;
+	register long a5 __asm__("$a5") = f;
 	register long a7 __asm__("$a7") = nr;
 
 	__asm__ volatile("syscall 0"
 			 : "+r"(a0)
-			 : "r"(a1), "r"(a2), "r"(a7)
+			 : "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5), "r"(a7)
 			 : "$t0", "$t1", "$t2", "$t3", "$t4", "$t5", "$t6", "$t7", "$t8",
 			   "memory");
 	return a0;
+}
+
+long fs_syscall3(long nr, long a, long b, long c);
+long fs_syscall3(long nr, long a, long b, long c)
+{
+	return fs_syscall6(nr, a, b, c, 0, 0, 0);
 }
 
 void *memcpy(void *dst, const void *src, size_t n)
@@ -238,6 +249,72 @@ int skeys_key_dec(struct skeys_key *key)
 bool skeys_key_enabled(const struct skeys_key *key)
 {
 	return key->count > 0;
+}
+
+/* ---- static calls ------------------------------------------------------------ */
+
+/*
+ * skeys_call_set() for one thread: the call's entry in its module's sealed
+ * call table gives the slot; the slot's bytes as the call's state says
+ * are checked, `lit` is written before the slot (as runtime/call.c does),
+ * then the slot, with the forms of runtime/arch/call_loongarch64.c.
+ */
+int skeys_call_slot(enum skeys_call_form form, uintptr_t slot, uintptr_t target,
+		    const struct skeys_call *call, uint8_t *out);
+extern const size_t skeys_call_slot_len;
+
+int skeys_call_set(struct skeys_call *call, void (*fn)(void))
+{
+	const struct skeys_header *h = call->table;
+	const struct skeys_entry *e, *end;
+	enum skeys_call_form old, new_;
+	uint8_t was[SKEYS_SITE_MAX], want[SKEYS_SITE_MAX];
+	uintptr_t slot = 0;
+
+	if ((call->flags & SKEYS_CALL_MAGIC_MASK) != SKEYS_CALL_MAGIC ||
+	    (call->flags & SKEYS_CALL_F_PROXY))
+		return SKEYS_ERR_NOTKEY;
+	if (memcmp(h->magic, SKEYS_CALLS_MAGIC, 8) || h->version != SKEYS_CALLS_VERSION ||
+	    h->header_size != SKEYS_HEADER_SIZE_V1 || h->arch != SKEYS_ARCH_LOONGARCH64)
+		return SKEYS_ERR_ABI;
+	if (!(h->flags & SKEYS_HEADER_SEALED))
+		return SKEYS_ERR_UNSEALED;
+	e = (const void *)((const char *)&h->start + h->start);
+	end = (const void *)((const char *)&h->stop + h->stop);
+	for (; e < end; e++) {
+		struct skeys_site s = skeys_entry_site(e, (uintptr_t)e);
+
+		if (s.key != (uintptr_t)call)
+			continue;
+		if (s.target != s.code + skeys_call_slot_len)
+			return SKEYS_ERR_MISMATCH;
+		slot = (uintptr_t)s.code;
+	}
+	if (!slot)
+		return SKEYS_ERR_NOTKEY;
+	old = (enum skeys_call_form)call->form;
+	if (old == SKEYS_CALL_FORM_COMPILED)
+		old = call->flags & (SKEYS_CALL_F_NULL | SKEYS_CALL_F_RET0) ? SKEYS_CALL_FORM_RET0
+									     : SKEYS_CALL_FORM_FAR;
+	new_ = fn ? SKEYS_CALL_FORM_NEAR : SKEYS_CALL_FORM_RET0;
+	if (skeys_call_slot(new_, slot, (uintptr_t)fn, call, want)) {
+		new_ = SKEYS_CALL_FORM_FAR; /* out of b's reach: through lit */
+		(void)skeys_call_slot(new_, slot, (uintptr_t)fn, call, want);
+	}
+	if (skeys_call_slot(old, slot, (uintptr_t)call->target, call, was) ||
+	    memcmp((const void *)slot, was, skeys_call_slot_len))
+		return SKEYS_ERR_MISMATCH;
+	if (fn)
+		__atomic_store_n(&call->lit, fn, __ATOMIC_SEQ_CST);
+	if (memcmp(was, want, skeys_call_slot_len)) {
+		int err = poke(slot, want, skeys_call_slot_len);
+
+		if (err)
+			return err;
+	}
+	call->form = new_;
+	__atomic_store_n(&call->target, fn, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /* ---- output ------------------------------------------------------------------ */

@@ -10,6 +10,8 @@
 #include "arch.h"
 #include "table.h"
 
+#include <string.h>
+
 #define NOINLINE __attribute__((noinline))
 
 /* This module's header, defined by <skeys.h>'s module template. */
@@ -170,6 +172,147 @@ static void mismatch(int step)
 	expect_state(step + 1, 1, 1);
 }
 
+/* ---- static calls ------------------------------------------------------------ */
+
+long fs_syscall6(long nr, long a, long b, long c, long d, long e, long f);
+
+NOINLINE int add1(int x);
+NOINLINE int add2(int x);
+NOINLINE void bump(void);
+static int bumps;
+
+NOINLINE int add1(int x)
+{
+	return x + 1;
+}
+
+NOINLINE int add2(int x)
+{
+	return x + 2;
+}
+
+NOINLINE void bump(void)
+{
+	bumps++;
+}
+
+SKEYS_DEFINE_CALL(op, add1);
+SKEYS_DEFINE_CALL_RET0(r0, add1);
+SKEYS_DEFINE_CALL_NULL(hook, bump);
+
+#define LA_NOP 0x03400000u
+
+/* The trampoline's slot word, and where it jumps (0: not a b). */
+static uint32_t slot_of(const void *tramp, uint64_t *to)
+{
+	uint32_t w = *(const volatile uint32_t *)tramp;
+
+	*to = 0;
+	if (!skeys_arch_native()->decode_jump((uintptr_t)tramp, (const uint8_t *)tramp, to))
+		*to = 0;
+	return w;
+}
+
+/*
+ * x + 5, mapped 1 GiB past the code: out of b's +-128 MiB, so an update to
+ * it leaves the slot far (a nop) and jumps through `lit`.
+ */
+static int (*far_function(void))(int)
+{
+	static const uint32_t code[2] = { 0x02801484u /* addi.w $a0, $a0, 5 */,
+					  0x4c000020u /* ret */ };
+	uintptr_t hint = ((uintptr_t)&add1 + (1ul << 30)) & ~(uintptr_t)(fs_page_size - 1);
+	long p = fs_syscall6(222 /* mmap */, (long)hint, (long)fs_page_size, 3 /* RW */,
+			     0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */, -1, 0);
+	int (*fn)(int);
+
+	if (p < 0 && p > -4096)
+		return 0;
+	memcpy((void *)p, code, sizeof(code));
+	if (fs_syscall3(226 /* mprotect */, p, (long)fs_page_size, 5 /* RX */))
+		return 0;
+	__asm__ volatile("dbar 0\n\tibar 0" ::: "memory");
+	memcpy(&fn, &p, sizeof(fn));
+	return fn;
+}
+
+static void expect_call(int step, int got, int want, const char *what)
+{
+	if (got != want) {
+		fs_puts("fs: call returned ");
+		put_int(got);
+		fs_puts(", expected ");
+		put_int(want);
+		fs_puts("\n");
+		fail(what, step);
+	}
+}
+
+static int calls(int step, int unsealed)
+{
+	const void *t = (const void *)(uintptr_t)skeys_call(op);
+	int (*far)(int) = far_function();
+	uint64_t to;
+	uint32_t saved, junk;
+
+	/* As compiled: far (a nop, on through lit), RET0 and NULL through b ret0. */
+	expect_call(step, skeys_call(op)(1), 2, "op as compiled");
+	if (slot_of(t, &to) != LA_NOP || skeys_call_query(op) != add1)
+		fail("op's slot is not the far form as compiled", step);
+	expect_call(step, skeys_call(r0)(5), 0, "r0 as compiled");
+	skeys_call_cond(hook)();
+	expect_call(step, bumps, 0, "hook as compiled");
+	step++;
+	if (unsealed) {
+		expect_rc(step, skeys_call_update(op, add2), SKEYS_ERR_UNSEALED);
+		expect_call(step, skeys_call(op)(1), 2, "op after a refused update");
+		return step + 1;
+	}
+	/* Near: b add2. */
+	expect_rc(step, skeys_call_update(op, add2), 0);
+	expect_call(step, skeys_call(op)(1), 3, "op near");
+	if (slot_of(t, &to) == LA_NOP || to != (uintptr_t)&add2 || skeys_call_query(op) != add2)
+		fail("op's slot is not b add2", step);
+	step++;
+	/* No target: b ret0, 16 bytes on. */
+	expect_rc(step, skeys_call_update(op, NULL), 0);
+	expect_call(step, skeys_call(op)(1), 0, "op without a target");
+	if (slot_of(t, &to) == LA_NOP || to != (uintptr_t)t + 16 || skeys_call_query(op) != NULL)
+		fail("op's slot is not b ret0", step);
+	step++;
+	/* Far: a nop, through lit. */
+	if (!far) {
+		fail("no far function could be mapped", step);
+	} else {
+		expect_rc(step, skeys_call_update(op, far), 0);
+		expect_call(step, skeys_call(op)(1), 6, "op far");
+		if (slot_of(t, &to) != LA_NOP || skeys_call_query(op) != far)
+			fail("op's slot is not the far form", step);
+	}
+	step++;
+	/* Far to near, and the other two calls. */
+	expect_rc(step, skeys_call_update(op, add1), 0);
+	expect_call(step, skeys_call(op)(1), 2, "op near again");
+	expect_rc(step, skeys_call_update(r0, add2), 0);
+	expect_call(step, skeys_call(r0)(5), 7, "r0 updated");
+	expect_rc(step, skeys_call_update(r0, NULL), 0);
+	expect_call(step, skeys_call(r0)(5), 0, "r0 back to no target");
+	expect_rc(step, skeys_call_update(hook, bump), 0);
+	skeys_call_cond(hook)();
+	expect_call(step, bumps, 1, "hook updated");
+	step++;
+	/* A slot whose bytes changed: refused, nothing written, lit unchanged. */
+	saved = *(const volatile uint32_t *)t;
+	junk = ~saved;
+	overwrite((uintptr_t)t, (const uint8_t *)&junk, 4);
+	expect_rc(step, skeys_call_update(op, add2), SKEYS_ERR_MISMATCH);
+	overwrite((uintptr_t)t, (const uint8_t *)&saved, 4);
+	expect_call(step, skeys_call(op)(1), 2, "op after a refused update");
+	if (skeys_call_query(op) != add1 || skeys__call_op.lit != (void (*)(void))add1)
+		fail("a refused update changed the call", step);
+	return step + 1;
+}
+
 int main(int argc, char **argv)
 {
 	int unsealed = argc > 1 && argv[1][0] == '-' && argv[1][2] == 'u';
@@ -197,6 +340,7 @@ int main(int argc, char **argv)
 	} else {
 		mismatch(step);
 	}
+	calls(step + 2, unsealed);
 	fs_puts(failures ? "fs: FAILED\n" : "fs: OK\n");
 	return failures ? 1 : 0;
 }

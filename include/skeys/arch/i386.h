@@ -71,6 +71,17 @@
 	"ret\n\t"
 #endif
 
+/*
+ * A static call's type is cdecl, the caller popping the arguments (regparm
+ * is fine): the trampoline's return-0 stub ends in a plain `ret`, which
+ * would leave a __stdcall or __fastcall callee's arguments on the stack.
+ * So the trampoline is declared cdecl, and a call of a callee-pops type
+ * does not compile: "stdcall and cdecl attributes are not compatible" (C),
+ * or <skeys/call.h>'s assertion (C++). Calls of those types stay function
+ * pointers.
+ */
+#define SKEYS__TRAMP_ATTR SKEYS__CALL_ATTR __attribute__((cdecl))
+
 #if defined(_WIN32)
 /*
  * A static call's trampoline on PE (<skeys/call.h>, forms in

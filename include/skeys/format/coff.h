@@ -213,7 +213,7 @@
 	".globl " SKEYS__SYM(skeys__calls_header) "\n\t"                       \
 	SKEYS__SYM(skeys__calls_header) ":\n\t"                                \
 	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
-	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	".short " SKEYS__STR(SKEYS_CALLS_VERSION) ", 40, "                       \
 	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
 	".long 0, 0\n\t"                                                       \
 	".quad 0\n\t"                                                          \
@@ -225,6 +225,27 @@
 	SKEYS__SYM(skeys__calls_end) ":\n\t"                                   \
 	".endif\n\t"                                                           \
 	".section .text$skeysc,\"x\"\n"
+
+/*
+ * SKEYS_EXPORT_CALL: the trampoline under a second name, skeys__xtramp_NAME,
+ * exported from the DLL (or EXE) by the linker directive that `dllexport`
+ * writes (.drectve `-export:`, undecorated on i386 as well), so that an
+ * importer's proxy links to it through the import library: its `lit` is
+ * then the importer's import thunk, which jumps to this trampoline. Like
+ * the call's own, in the body of a naked function that returns to
+ * .text$skeysc, which the compiler left it in.
+ */
+#define SKEYS__CALL_EXPORT_EMIT(name)                                          \
+	__attribute__((naked, used, section(".text$skeysc"))) static void     \
+	skeys__callexp_##name(void)                                            \
+	{                                                                      \
+		__asm__(".globl " SKEYS__SYM(skeys__xtramp_##name) "\n\t"      \
+			".set " SKEYS__SYM(skeys__xtramp_##name) ", "          \
+			SKEYS__SYM(skeys__tramp_##name) "\n\t"                 \
+			".section .drectve,\"yn\"\n\t"                           \
+			".ascii \" -export:skeys__xtramp_" #name "\"\n\t"        \
+			".section .text$skeysc,\"x\"\n");                       \
+	}
 
 #ifdef SKEYS__ASM_CALL_TRAMP
 #define SKEYS__CALL_EMIT(name, kind)                                           \

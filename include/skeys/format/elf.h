@@ -175,7 +175,7 @@
 	".hidden __start___skeys_csites\n\t"                                   \
 	".hidden __stop___skeys_csites\n\t"                                    \
 	".ascii \"" SKEYS_CSITES_MAGIC "\"\n\t"                                \
-	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	".short " SKEYS__STR(SKEYS_CALLS_VERSION) ", 40, "                       \
 	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"    \
 	".long 0, 0\n\t"                                                       \
 	".quad 0\n\t"                                                          \
@@ -242,7 +242,7 @@
 	".hidden __start___skeys_calls\n\t"                                    \
 	".hidden __stop___skeys_calls\n\t"                                     \
 	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
-	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	".short " SKEYS__STR(SKEYS_CALLS_VERSION) ", 40, "                       \
 	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
 	".long " SKEYS__CALL_HDR_FLAGS ", 0\n\t"                                \
 	".quad 0\n\t"                                                          \

@@ -103,7 +103,7 @@
 	".private_extern _skeys__calls_header\n\t"                             \
 	"_skeys__calls_header:\n\t"                                            \
 	".ascii \"" SKEYS_CALLS_MAGIC "\"\n\t"                                 \
-	".short " SKEYS__STR(SKEYS_ABI_VERSION) ", 40, "                       \
+	".short " SKEYS__STR(SKEYS_CALLS_VERSION) ", 40, "                       \
 	SKEYS__STR(SKEYS_ENTRY_SIZE) ", " SKEYS__STR(SKEYS__ARCH_ID) "\n\t"      \
 	".long 0, 0\n\t"                                                       \
 	".quad 0\n\t"                                                          \

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """The hook stubs' assembly keeps a CET build CET: compiled with
--fcf-protection, runtime/arch/x86_64-entry.S carries the GNU property note
-(IBT and SHSTK), so a shared library linked from it and C objects built the
-same way is still marked for both; the routine starts with endbr64.
+-fcf-protection, runtime/arch/x86_64-entry.S (i686-entry.S for an i686
+compiler) carries the GNU property note (IBT and SHSTK), so a shared
+library linked from it and C objects built the same way is still marked
+for both; the routine starts with endbr64 (endbr32).
 
-  cet.py CC SOURCE_ROOT WORKDIR
+  cet.py CC SOURCE_ROOT WORKDIR [x86_64|i686]
 Exit: 0 pass, 1 fail, 77 skip (no readelf or objdump, or the compiler
 has no -fcf-protection).
 """
@@ -33,12 +34,14 @@ def run(args):
 
 def main():
     cc, src, work = shlex.split(sys.argv[1]), sys.argv[2], sys.argv[3]
+    arch = sys.argv[4] if len(sys.argv) > 4 else "x86_64"
+    endbr = "endbr32" if arch == "i686" else "endbr64"
     for tool in ("readelf", "objdump"):
         if not shutil.which(tool):
             print(f"SKIP: {tool} is not installed")
             return 77
     os.makedirs(work, exist_ok=True)
-    asm = os.path.join(src, "runtime", "arch", "x86_64-entry.S")
+    asm = os.path.join(src, "runtime", "arch", arch + "-entry.S")
     c = os.path.join(work, "rest.c")
     open(c, "w").write(C)
     probe = subprocess.run([*cc, "-fcf-protection", "-x", "c", "-c", "-o", os.devnull, c],
@@ -65,8 +68,8 @@ def main():
             print(f"{os.path.basename(path)}: IBT, SHSTK")
     dis = run(["objdump", "-d", "--no-show-raw-insn", objs[0]])
     body = dis.split("<skeys__entry_hook_common>:", 1)[-1].strip().splitlines()
-    if not body or "endbr64" not in body[0]:
-        print("FAIL: skeys__entry_hook_common does not start with endbr64:\n" + "\n".join(body[:3]))
+    if not body or endbr not in body[0]:
+        print(f"FAIL: skeys__entry_hook_common does not start with {endbr}:\n" + "\n".join(body[:3]))
         ok = False
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -20,6 +20,13 @@
  * Each runs once per width the CPU lets the stubs save the vector
  * registers at (zmm, ymm, xmm; xmm only with SSE arguments, as on a CPU
  * without AVX).
+ *
+ * i686 (built with -msse2): `c` adds __m64 arguments (in mm0-mm2, the x87
+ * unit in MMX mode at the call: the handler's floating point must still
+ * work, and the body must see them), regparm(3) and fastcall functions;
+ * `regs` checks eax ecx edx ebx esi edi ebp, xmm0-7, a stack argument and
+ * the stack pointer; `far` and `full` do not apply (a rel32 reaches every
+ * address: 77).
  */
 #include "hook_pads.h"
 #include "../../testing.h"
@@ -38,9 +45,34 @@
 
 static bool have_avx;
 static unsigned long handler_calls;
+static bool handler_fp_ok = true; /* the handler's own floating point came out right */
 static void *handler_fn, *handler_data;
 
 /* ---- the handler: clobbers what it may ---------------------------------- */
+
+/*
+ * x86-64: two of the registers above the eight that carry arguments;
+ * i686: none (it has eight), but mm0-mm2 carry arguments: set, then
+ * emptied as the ABI wants before x87 code.
+ */
+#if defined(__i386__)
+#define CLOBBER_YMM_HIGH ""
+#define CLOBBER_YMM_HIGH_REGS
+#define CLOBBER_XMM_HIGH                                                                       \
+	"pcmpeqd %%mm0, %%mm0\n\t"                                                             \
+	"pcmpeqd %%mm1, %%mm1\n\t"                                                             \
+	"pcmpeqd %%mm2, %%mm2\n\t"                                                             \
+	"pcmpeqd %%mm7, %%mm7\n\t"                                                             \
+	"emms\n\t"
+#define CLOBBER_XMM_HIGH_REGS , "mm0", "mm1", "mm2", "mm7"
+#else
+#define CLOBBER_YMM_HIGH                                                                       \
+	"vpcmpeqd %%ymm8, %%ymm8, %%ymm8\n\t"                                                  \
+	"vpcmpeqd %%ymm15, %%ymm15, %%ymm15\n\t"
+#define CLOBBER_YMM_HIGH_REGS , "xmm8", "xmm15"
+#define CLOBBER_XMM_HIGH "pcmpeqd %%xmm15, %%xmm15\n\t"
+#define CLOBBER_XMM_HIGH_REGS , "xmm15"
+#endif
 
 __attribute__((target("avx"))) NOINLINE static void clobber_ymm(void)
 {
@@ -51,12 +83,10 @@ __attribute__((target("avx"))) NOINLINE static void clobber_ymm(void)
 			 "vpcmpeqd %%ymm4, %%ymm4, %%ymm4\n\t"
 			 "vpcmpeqd %%ymm5, %%ymm5, %%ymm5\n\t"
 			 "vpcmpeqd %%ymm6, %%ymm6, %%ymm6\n\t"
-			 "vpcmpeqd %%ymm7, %%ymm7, %%ymm7\n\t"
-			 "vpcmpeqd %%ymm8, %%ymm8, %%ymm8\n\t"
-			 "vpcmpeqd %%ymm15, %%ymm15, %%ymm15\n\t"
+			 "vpcmpeqd %%ymm7, %%ymm7, %%ymm7\n\t" CLOBBER_YMM_HIGH
 			 "vzeroupper" ::
-				 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-				   "xmm8", "xmm15");
+				 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+				   "xmm7" CLOBBER_YMM_HIGH_REGS);
 	/* Upper halves set again after the vzeroupper: both ways of losing them. */
 	__asm__ volatile("vpcmpeqd %%ymm0, %%ymm0, %%ymm0\n\t"
 			 "vpcmpeqd %%ymm7, %%ymm7, %%ymm7" ::
@@ -72,14 +102,24 @@ NOINLINE static void clobber_xmm(void)
 			 "pcmpeqd %%xmm4, %%xmm4\n\t"
 			 "pcmpeqd %%xmm5, %%xmm5\n\t"
 			 "pcmpeqd %%xmm6, %%xmm6\n\t"
-			 "pcmpeqd %%xmm7, %%xmm7\n\t"
-			 "pcmpeqd %%xmm15, %%xmm15\n\t"
+			 "pcmpeqd %%xmm7, %%xmm7\n\t" CLOBBER_XMM_HIGH
 			 "fldpi\n\t"
 			 "fstp %%st(0)" ::
-				 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-				   "xmm15");
+				 : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6",
+				   "xmm7" CLOBBER_XMM_HIGH_REGS);
 }
 
+#if defined(__i386__)
+NOINLINE static void clobber_gp(void)
+{
+	__asm__ volatile("movl $-1, %%eax\n\t"
+			 "movl $-1, %%ecx\n\t"
+			 "movl $-1, %%edx\n\t"
+			 "std\n\t"
+			 "cld" ::
+				 : "eax", "ecx", "edx", "cc");
+}
+#else
 NOINLINE static void clobber_gp(void)
 {
 	__asm__ volatile("mov $-1, %%rax\n\t"
@@ -96,6 +136,8 @@ NOINLINE static void clobber_gp(void)
 				 : "rax", "rdi", "rsi", "rdx", "rcx", "r8", "r9", "r10", "r11", "cc");
 }
 
+#endif
+
 static void clobbering_handler(void *fn, void *data)
 {
 	static char a[8192], b[8192], text[64];
@@ -108,6 +150,8 @@ static void clobbering_handler(void *fn, void *data)
 	memcpy(b, a, sizeof(b));
 	for (int i = 0; i < 10; i++)
 		x = x * 1.37 + 0.5;
+	if (!(x > 53.0 && x < 54.0)) /* 53.416...: not NaN, as with the x87 stack full */
+		handler_fp_ok = false;
 	snprintf(text, sizeof(text), "%f %g", x, (double)handler_calls);
 	if (have_avx)
 		clobber_ymm();
@@ -172,6 +216,65 @@ NOINLINE static struct big f_struct(struct small s, struct big b, int k)
 		r.x[i] = b.x[i] * k + s.a - (long)s.b * i;
 	return r;
 }
+
+#if defined(__i386__)
+/* mm0-mm2 carry the first three, the fourth is on the stack. */
+NOINLINE static __m64 f_m64(__m64 a, __m64 b, __m64 c, __m64 d)
+{
+	return _mm_add_pi16(_mm_add_pi16(a, _mm_slli_pi16(b, 1)),
+			    _mm_add_pi16(_mm_slli_pi16(c, 2), _mm_slli_pi16(d, 3)));
+}
+
+NOINLINE __attribute__((regparm(3))) static long f_regparm(long a, long b, long c, long d)
+{
+	return a + 10 * b + 100 * c + 1000 * d;
+}
+
+NOINLINE __attribute__((fastcall)) static long f_fastcall(long a, long b, long c)
+{
+	return a + 10 * b + 100 * c;
+}
+
+typedef long regparm_fn(long, long, long, long) __attribute__((regparm(3)));
+typedef long fastcall_fn(long, long, long) __attribute__((fastcall));
+
+/* Through the pad and straight: the same sums, and the handler's doubles right. */
+static void test_i386(struct pads *p)
+{
+	__m64 (*pm)(__m64, __m64, __m64, __m64);
+	regparm_fn *pr;
+	fastcall_fn *pf;
+	__m64 v[4], want, got;
+	uint64_t w, g;
+	int marker = 0;
+
+	pm = (__m64(*)(__m64, __m64, __m64, __m64))(uintptr_t)pad_hook(p, FN(f_m64),
+								      clobbering_handler, &marker);
+	pr = (regparm_fn *)(uintptr_t)pad_hook(p, FN(f_regparm), clobbering_handler, &marker);
+	pf = (fastcall_fn *)(uintptr_t)pad_hook(p, FN(f_fastcall), clobbering_handler, &marker);
+	CHECK(pm && pr && pf);
+	if (!(pm && pr && pf))
+		return;
+	pads_protect(p, true);
+	handler_calls = 0;
+	handler_fp_ok = true;
+	for (int k = 0; k < 4; k++)
+		v[k] = _mm_set_pi16((short)(k + 1), (short)(k * 7), (short)-k, (short)(k * 300));
+	want = f_m64(v[0], v[1], v[2], v[3]);
+	memcpy(&w, &want, sizeof(w));
+	got = pm(v[0], v[1], v[2], v[3]);
+	memcpy(&g, &got, sizeof(g));
+	_mm_empty();
+	CHECK(w == g);
+	CHECK(handler_fp_ok); /* the x87 stack was empty for the handler */
+	CHECK(pr(1, 2, 3, 4) == f_regparm(1, 2, 3, 4));
+	CHECK(pf(5, 6, 7) == f_fastcall(5, 6, 7));
+	CHECK(handler_calls == 3 && handler_fn == FN(f_fastcall) && handler_data == &marker);
+	/* The body's x87 stack is as the caller left it, empty: long double works. */
+	CHECK(pr(1, 2, 3, 4) == 4321 && (double)(11.0L * pf(1, 0, 0)) == 11.0);
+	pads_protect(p, false);
+}
+#endif
 
 /* ---- with AVX ------------------------------------------------------------- */
 
@@ -269,19 +372,97 @@ static void test_c(struct pads *p)
 
 /* ---- every register, in assembly ------------------------------------------ */
 
+#if defined(__i386__)
+/*
+ * gp: eax ecx edx ebx esi edi ebp, the stack argument: the address of
+ * regs_seen, where the body stores what it got (no register is free to
+ * find it otherwise). call_esp: the stack pointer at the call.
+ */
+struct regs {
+	uint32_t gp[8];
+	uint8_t vec[8][32];
+	uint32_t sp, call_sp;
+};
+
+enum { N_GP = 8, N_VEC = 8 };
+#define GP_VALUE(i) (0x01234567u * (uint32_t)((i) + 1) + (uint32_t)(i))
+#define CALL_SP(in) ((in).call_sp)
+
+struct regs regs_seen;
+
+#define LOAD_GP                                                                                \
+	"	pushl 8(%ebp)\n"                                                               \
+	"	pushl 28(%eax)\n"                                                              \
+	"	movl %esp, 292(%eax)\n"                                                        \
+	"	movl 4(%eax), %ecx\n"                                                          \
+	"	movl 8(%eax), %edx\n"                                                          \
+	"	movl 12(%eax), %ebx\n"                                                         \
+	"	movl 16(%eax), %esi\n"                                                         \
+	"	movl 20(%eax), %edi\n"                                                         \
+	"	movl 24(%eax), %ebp\n"                                                         \
+	"	movl 0(%eax), %eax\n"                                                          \
+	"	call *4(%esp)\n"                                                               \
+	"	addl $8, %esp\n"                                                               \
+	"	popl %edi\n"                                                                   \
+	"	popl %esi\n"                                                                   \
+	"	popl %ebx\n"                                                                   \
+	"	popl %ebp\n"                                                                   \
+	"	ret\n"
+
+#define ENTER                                                                                  \
+	"	pushl %ebp\n"                                                                  \
+	"	movl %esp, %ebp\n"                                                             \
+	"	pushl %ebx\n"                                                                  \
+	"	pushl %esi\n"                                                                  \
+	"	pushl %edi\n"                                                                  \
+	"	movl 12(%ebp), %eax\n"
+
+#define STORE_GP                                                                               \
+	"	pushl %eax\n"                                                                  \
+	"	movl 8(%esp), %eax\n"                                                          \
+	"	movl %ecx, 4(%eax)\n"                                                          \
+	"	movl %edx, 8(%eax)\n"                                                          \
+	"	movl %ebx, 12(%eax)\n"                                                         \
+	"	movl %esi, 16(%eax)\n"                                                         \
+	"	movl %edi, 20(%eax)\n"                                                         \
+	"	movl %ebp, 24(%eax)\n"                                                         \
+	"	popl 0(%eax)\n"                                                                \
+	"	movl %eax, 28(%eax)\n"                                                         \
+	"	movl %esp, 288(%eax)\n"
+
+#define VEC(op, reg, i) "	" op " " reg #i ", 32+" #i "*32(%eax)\n"
+#define VLOAD(op, reg, i) "	" op " 32+" #i "*32(%eax), " reg #i "\n"
+#define VEC8(m, op, reg)                                                                       \
+	m(op, reg, 0) m(op, reg, 1) m(op, reg, 2) m(op, reg, 3) m(op, reg, 4) m(op, reg, 5)     \
+	m(op, reg, 6) m(op, reg, 7)
+
+__asm__(".text\n"
+	".p2align 4\n"
+	"regs_call_sse:\n" ENTER VEC8(VLOAD, "movdqu", "%xmm") LOAD_GP);
+__asm__(".text\n"
+	".p2align 4\n"
+	"regs_call_avx:\n" ENTER VEC8(VLOAD, "vmovdqu", "%ymm") LOAD_GP);
+__asm__(".text\n"
+	".p2align 4\n"
+	"regs_body_sse:\n" STORE_GP VEC8(VEC, "movdqu", "%xmm") "	ret\n");
+__asm__(".text\n"
+	".p2align 4\n"
+	"regs_body_avx:\n" STORE_GP VEC8(VEC, "vmovdqu", "%ymm") "	vzeroupper\n	ret\n");
+
+#else
 /* gp: rdi rsi rdx rcx r8 r9 rax r10 rbx r12 r13 r14 r15, the stack argument. */
 struct regs {
 	uint64_t gp[14];
 	uint8_t vec[16][32];
-	uint64_t rsp;
+	uint64_t sp;
 };
+
+enum { N_GP = 14, N_VEC = 16 };
+#define GP_VALUE(i) (0x0123456789abcdefull * ((i) + 1) + (i))
+#define CALL_SP(in) regs_call_rsp
 
 struct regs regs_seen;
 uint64_t regs_call_rsp;
-void regs_call_sse(void *pad, const struct regs *in);
-void regs_call_avx(void *pad, const struct regs *in);
-void regs_body_sse(void);
-void regs_body_avx(void);
 
 #define LOAD_GP                                                                                \
 	"	pushq %rbp\n"                                                                  \
@@ -362,9 +543,16 @@ __asm__(".text\n"
 	".p2align 4\n"
 	"regs_body_avx:\n" STORE_GP VEC16("vmovdqu", "%ymm") "	vzeroupper\n	ret\n");
 
+#endif
+
+void regs_call_sse(void *pad, struct regs *in);
+void regs_call_avx(void *pad, struct regs *in);
+void regs_body_sse(void);
+void regs_body_avx(void);
+
 static void test_regs(struct pads *p, bool avx)
 {
-	void (*call)(void *, const struct regs *) = avx ? regs_call_avx : regs_call_sse;
+	void (*call)(void *, struct regs *) = avx ? regs_call_avx : regs_call_sse;
 	void *pad = pad_hook(p, avx ? FN(regs_body_avx) : FN(regs_body_sse),
 			     clobbering_handler, NULL);
 	size_t width = avx ? 32 : 16;
@@ -374,16 +562,19 @@ static void test_regs(struct pads *p, bool avx)
 	if (!pad)
 		return;
 	pads_protect(p, true);
-	for (size_t i = 0; i < 14; i++)
-		in.gp[i] = 0x0123456789abcdefull * (i + 1) + i;
-	for (size_t i = 0; i < 16; i++)
+	for (size_t i = 0; i < N_GP; i++)
+		in.gp[i] = GP_VALUE(i);
+#if defined(__i386__)
+	in.gp[7] = (uint32_t)(uintptr_t)&regs_seen; /* the stack argument: where the body stores */
+#endif
+	for (size_t i = 0; i < N_VEC; i++)
 		for (size_t j = 0; j < 32; j++)
 			in.vec[i][j] = (uint8_t)(i * 32 + j + 1);
 	memset(&regs_seen, 0, sizeof(regs_seen));
 	handler_calls = 0;
 	call(pad, &in);
 	CHECK(handler_calls == 1);
-	for (size_t i = 0; i < 14; i++)
+	for (size_t i = 0; i < N_GP; i++)
 		if (regs_seen.gp[i] != in.gp[i]) {
 			fprintf(stderr, "integer register %zu: %#llx, want %#llx\n", i,
 				(unsigned long long)regs_seen.gp[i], (unsigned long long)in.gp[i]);
@@ -397,7 +588,7 @@ static void test_regs(struct pads *p, bool avx)
 			failures++;
 		}
 	/* The body starts with the stack of a direct call: its return address on top. */
-	CHECK(regs_seen.rsp == regs_call_rsp - 8);
+	CHECK(regs_seen.sp == CALL_SP(in) - sizeof(in.sp));
 	pads_protect(p, false);
 }
 
@@ -424,6 +615,7 @@ static void test_jump(struct pads *p, bool far)
 	pads_protect(p, false);
 }
 
+#if UINTPTR_MAX > 0xffffffffu
 /* A mapping for pads at least 4 GiB from the runtime, or false. */
 static bool map_far(struct pads *p)
 {
@@ -535,6 +727,8 @@ static int test_full(void)
 	return failures != 0;
 }
 
+#endif
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -549,8 +743,15 @@ int main(int argc, char **argv)
 		printf("SKIP: this CPU (or OS) has no AVX: no __m256 arguments to check\n");
 		return 77;
 	}
+#if UINTPTR_MAX > 0xffffffffu
 	if (!strcmp(mode, "full"))
 		return test_full();
+#else
+	if (!strcmp(mode, "far") || !strcmp(mode, "full")) {
+		printf("SKIP: i686: a rel32 reaches every address, no pad is far from anything\n");
+		return 77;
+	}
+#endif
 	if (strcmp(mode, "c") && strcmp(mode, "avx") && strcmp(mode, "regs") && strcmp(mode, "far")) {
 		fprintf(stderr, "usage: hook_args c|avx|regs|far|full\n");
 		return 2;
@@ -566,27 +767,36 @@ int main(int argc, char **argv)
 			continue;
 		saves++;
 		printf("save mode %d\n", save);
+#if UINTPTR_MAX > 0xffffffffu
 		if (!strcmp(mode, "far")) {
 			if (!map_far(&p)) {
 				printf("SKIP: no address space 4 GiB away from the runtime\n");
 				return 77;
 			}
-		} else if (!pads_map(&p, 0, 1 << 16)) {
+		} else
+#endif
+		if (!pads_map(&p, 0, 1 << 16)) {
 			perror("mmap");
 			return 1;
 		}
 		if (!strcmp(mode, "c") || !strcmp(mode, "far"))
 			test_c(&p);
+#if defined(__i386__)
+		if (!strcmp(mode, "c"))
+			test_i386(&p);
+#endif
 		if (!strcmp(mode, "avx"))
 			test_avx(&p);
 		if (!strcmp(mode, "regs"))
 			test_regs(&p, wide && have_avx);
+#if UINTPTR_MAX > 0xffffffffu
 		if (!strcmp(mode, "far")) {
 			uintptr_t pad = (uintptr_t)p.base, rt = (uintptr_t)&skeys_entry_hook_stub;
 
 			CHECK(!pads_reach(pad, rt));
 			test_jump(&p, true);
 		}
+#endif
 		if (!strcmp(mode, "c")) {
 			/* A pad near the test's code: its replacement is reached directly. */
 			struct pads nearp;

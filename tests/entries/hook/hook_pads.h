@@ -4,6 +4,7 @@
  * owns holds, per function, what a patched entry holds,
  *
  *   hook:  call STUB; jmp *lit(%rip); lit: BODY   (the pad, then the body)
+ *          i686: call STUB; jmp BODY
  *   jump:  jmp DEST
  *
  * so calling the pad's address is calling a patched function: the stub
@@ -34,6 +35,13 @@ int skeys__entry_hook_save_mode(int mode);
 
 #define PAD_SIZE 32
 
+/* What every stub starts with: endbr64 (i686: endbr32). */
+#if defined(__i386__)
+#define STUB_ENDBR "\xf3\x0f\x1e\xfb"
+#else
+#define STUB_ENDBR "\xf3\x0f\x1e\xfa"
+#endif
+
 /* A function as the void * the entry points take. */
 #define FN(f) ((void *)(uintptr_t)(f))
 
@@ -44,7 +52,7 @@ struct pads {
 
 static inline bool pads_reach(uintptr_t from, uintptr_t to)
 {
-	int64_t d = (int64_t)(to - from);
+	int64_t d = (int64_t)(intptr_t)(to - from); /* i686: wraps, always in reach */
 
 	return d >= INT32_MIN && d <= INT32_MAX;
 }
@@ -126,12 +134,21 @@ static inline void *pad_hook(struct pads *p, void *body, skeys_entry_fn *h, void
 		return NULL;
 	}
 	at = pad_start(p, 0xe8, stub);
+#if defined(__i386__)
+	if (at) {
+		int32_t rel = (int32_t)((uintptr_t)body - (uintptr_t)(at + 10));
+
+		at[5] = 0xe9; /* jmp BODY */
+		memcpy(at + 6, &rel, 4);
+	}
+#else
 	if (at) {
 		at[5] = 0xff; /* jmp *0(%rip), then the body's address */
 		at[6] = 0x25;
 		memset(at + 7, 0, 4);
 		memcpy(at + 11, &body, 8);
 	}
+#endif
 	return at;
 }
 
