@@ -357,9 +357,15 @@ static void everything(void)
 	CHECK(all_hits == before + 3);
 	CHECK(mul3(1) == 3); /* redirected: stays so, to ent_add2, which is traced */
 	CHECK(all_hits == before + 4);
-	/* A DLL loaded now follows attach_all. */
+	/*
+	 * A DLL loaded now follows attach_all; it prefers entries.dll's base,
+	 * so the loader moved it: its list holds relocated addresses.
+	 */
 	h = LoadLibraryA(ENTRIES_PLUGIN);
 	CHECK(h != NULL);
+	printf("pe-entries: plugin at %p, preferred base %#llx\n", (void *)h,
+	       (unsigned long long)PLUGIN_BASE);
+	CHECK((uintptr_t)h != (uintptr_t)PLUGIN_BASE);
 	fn = NULL;
 	if (h)
 		PROC(h, "ent_plugin_fn", fn);

@@ -8,7 +8,8 @@ build and sealed by the native skeys-seal. Modes:
 
   run      (gcc) skeys-dump lists every patchable function of the EXE and
            the DLL (ok, 5 nops, none before the symbol) and the plugin's
-           (=7,2: 2 of its 7 nops before the symbol), ent_plain not; the
+           (=7,2: 2 of its 7 nops before the symbol; it prefers the DLL's
+           base, so the loader moves it), ent_plain not; the
            unsealed EXE's attach is SKEYS_ERR_UNSEALED; sealed, every pad is
            the 5-byte nop and skeys-seal --check passes; then the sealed
            program runs with both write methods (pe_entries.c says what it
@@ -52,6 +53,9 @@ Failure = pe.Failure
 
 PATCHABLE = ["-fpatchable-function-entry=5"]
 PLUGIN_PATCHABLE = "-fpatchable-function-entry=7,2"
+# entries.dll and the plugin prefer one base: the loader must move the plugin,
+# whose list then holds relocated addresses.
+SHARED_BASE = "0x380000000"
 LIB_FUNCTIONS = {"ent_add1", "ent_add2", "ent_mul3", "ent_args", "ent_big"}
 EXE_FUNCTIONS = {"exe_add5", "exe_add7", "exe_floats", "exe_mixed", "exe_sum", "exe_last_error",
                  "exe_keyed"}
@@ -66,13 +70,15 @@ def build(tc, args, d):
     # The plugin with nops before its functions' symbols (=7,2), a module of its own.
     tc.compile(os.path.join(ENTRIES, "entries_plugin.c"), plugin_o, inc + [PLUGIN_PATCHABLE])
     tc.compile(os.path.join(HERE, "pe_entries.c"), exe_o,
-               inc + ['-DENTRIES_DLL="entries.dll"', '-DENTRIES_PLUGIN="entries_plugin.dll"'])
+               inc + ['-DENTRIES_DLL="entries.dll"', '-DENTRIES_PLUGIN="entries_plugin.dll"',
+                      "-DPLUGIN_BASE=" + SHARED_BASE])
     args_o = os.path.join(d, "args.o")
     tc.compile(os.path.join(HERE, "pe_entries_args.c"), args_o, inc)
     dll = os.path.join(d, "entries.dll")
-    tc.link([lib_o], dll, ["-shared", "-Wl,--out-implib," + os.path.join(d, "libentries.dll.a")]
-            + libskeys)
-    tc.link([plugin_o], os.path.join(d, "entries_plugin.dll"), ["-shared"] + libskeys)
+    base = "-Wl,--image-base," + SHARED_BASE
+    tc.link([lib_o], dll, ["-shared", base,
+                           "-Wl,--out-implib," + os.path.join(d, "libentries.dll.a")] + libskeys)
+    tc.link([plugin_o], os.path.join(d, "entries_plugin.dll"), ["-shared", base] + libskeys)
     exe = os.path.join(d, "pe_entries.exe")
     tc.link([exe_o, args_o], exe, ["-L" + d, "-lentries"] + libskeys)
     for f in [os.path.join(args.libskeys_dir, "libskeys-0.dll")] + pe.runtime_dlls(tc):
