@@ -50,6 +50,9 @@ _spec = importlib.util.spec_from_file_location("run_pe", os.path.join(HERE, "run
 pe = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pe)
 Failure = pe.Failure
+# Where an address lies in a file: tests/driver.py, on tests/objfile.py.
+sys.path.insert(0, TESTS)
+import driver  # noqa: E402
 
 PATCHABLE = ["-fpatchable-function-entry=5"]
 PLUGIN_PATCHABLE = "-fpatchable-function-entry=7,2"
@@ -128,23 +131,17 @@ def run_exe(args, env, exe, argv, ok):
     return p
 
 
-def pad_bytes(tc, path, addr, n=5):
-    off = pe_file_offset(tc, path, addr)
+def file_offset(path, addr):
+    try:
+        return driver.file_offset(path, addr)
+    except driver.Failure as e:
+        raise Failure(str(e))
+
+
+def pad_bytes(path, addr, n=5):
     with open(path, "rb") as f:
-        f.seek(off)
+        f.seek(file_offset(path, addr))
         return f.read(n)
-
-
-def pe_file_offset(tc, path, addr):
-    objdump = tc.linker.replace("-gcc", "-objdump")
-    p = pe.run([objdump, "-h", path], what="objdump -h")
-    for line in p.stdout.splitlines():
-        f = line.split()
-        if len(f) >= 7 and f[0].isdigit():
-            a, size, off = int(f[3], 16), int(f[2], 16), int(f[5], 16)
-            if a <= addr < a + size:
-                return off + addr - a
-    raise Failure(f"no section of {path} holds 0x{addr:x}")
 
 
 def case_run(tc, args, d, env):
@@ -176,7 +173,7 @@ def case_run(tc, args, d, env):
     sealed = check_listed(args, exe, EXE_FUNCTIONS)
     check_listed(args, plugin, {"ent_plugin_fn"}, nops=7, prefix=2)
     for name in EXE_FUNCTIONS:
-        got = pad_bytes(tc, exe, int(sealed[name]["address"], 16))
+        got = pad_bytes(exe, int(sealed[name]["address"], 16))
         if got != bytes.fromhex("0f1f440000"):
             raise Failure(f"sealed {name}: pad {got.hex()}, expected 0f1f440000")
     if fns.keys() != sealed.keys():
@@ -215,7 +212,7 @@ def case_tamper(tc, args, d, env):
     exe, dll, _ = build(tc, args, d)
     _, fns = dump(args, dll)
     addr = int(fns["ent_add2"]["address"], 16)
-    off = pe_file_offset(tc, dll, addr)
+    off = file_offset(dll, addr)
     data = bytearray(open(dll, "rb").read())
     if data[off:off + 5] != b"\x90" * 5:
         raise Failure(f"ent_add2's pad is {data[off:off + 5].hex()}, expected 9090909090")
@@ -237,7 +234,7 @@ def case_tamper(tc, args, d, env):
     pe.run([args.seal, exe], what="skeys-seal pe_entries.exe")
     _, efns = dump(args, exe)
     addr = int(efns["exe_add5"]["address"], 16)
-    off = pe_file_offset(tc, exe, addr)
+    off = file_offset(exe, addr)
     data = bytearray(open(exe, "rb").read())
     data[off:off + 5] = b"\x90" * 5
     changed = os.path.join(d, "pe_entries-changed.exe")
