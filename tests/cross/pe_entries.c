@@ -276,7 +276,7 @@ static void refusals(void)
 
 /*
  * A replacement beyond a rel32's reach: lea 10(%rcx), %eax; ret in a page
- * 4 GiB and more from the EXE, reached through a jump stub near the pad.
+ * about 4 GiB from the EXE, reached through a jump stub near the pad.
  */
 static void far_redirect(void)
 {
