@@ -247,14 +247,22 @@ static bool key_on(const struct skeys_key *k)
 /* The table as sealed: intact, and in the order lookups rely on. */
 static int table_verify(const struct skeys_module *m)
 {
-	if (m->header->flags & SKEYS_HEADER_SEALED &&
-	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
-		    m->header->checksum) {
-		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
-		return SKEYS_ERR_CHECKSUM;
+	uint64_t sum;
+	int sorted;
+
+	if (m->header->flags & SKEYS_HEADER_SEALED) {
+		sorted = skeys_table_checksum_sorted(m->entries, m->count, (uintptr_t)m->entries,
+						     &sum);
+		if (sum != m->header->checksum) {
+			skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing",
+				  m->name);
+			return SKEYS_ERR_CHECKSUM;
+		}
+	} else {
+		sorted = skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries);
 	}
 	/* Checksummed but out of order: skeys-seal did not write it. */
-	if (!skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries)) {
+	if (!sorted) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order: "
 					   "not sealed by skeys-seal", m->name);
 		return SKEYS_ERR_UNSEALED;
