@@ -95,12 +95,21 @@ static uintptr_t list_stop(const struct skeys_fentries *f)
 	return (uintptr_t)&f->stop + (uintptr_t)(intptr_t)f->stop;
 }
 
+/*
+ * The list's start is not known yet: a PE module that skeys-seal has not
+ * sealed (<skeys/format/coff.h>; an ELF part always has it).
+ */
+static bool list_unknown(const struct skeys_module *m)
+{
+	return m->fent && m->fent->start == 0;
+}
+
 /* Entries the module's list holds, as its bounds say (0 without a list). */
 static size_t list_length(const struct skeys_module *m)
 {
 	uintptr_t a, b;
 
-	if (!m->fent)
+	if (!m->fent || list_unknown(m))
 		return 0;
 	a = list_start(m->fent);
 	b = list_stop(m->fent);
@@ -244,6 +253,8 @@ static int entry_find(void *function, struct skeys_module **mp, size_t *ip)
 
 	if (!function)
 		return -EINVAL;
+	if (m && list_unknown(m) && in_code(m, f, 1))
+		return SKEYS_ERR_UNSEALED;
 	if (!m || !list_length(m) || !in_code(m, f, 1))
 		return SKEYS_ERR_NOTPATCHABLE;
 	err = list_check(m);

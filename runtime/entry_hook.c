@@ -26,7 +26,8 @@
  * freed (a thread may still be reading an old one).
  *
  * r11 is the one register a stub may clobber: it carries nothing into a
- * function under the SysV ABI (r10 does: the static chain). endbr64 comes
+ * function under the SysV ABI (r10 does: the static chain), nor under the
+ * Windows x64 one (runtime/arch/x86_64-win64-entry.S). endbr64 comes
  * first whatever the build: a pad reaches a stub by a direct call or jump,
  * and on a CPU without CET it is a nop.
  *
@@ -57,7 +58,9 @@
 #ifdef SKEYS_ENTRY_PATCHING
 
 #include <stdio.h>
+#ifndef _WIN32
 #include <sys/mman.h>
+#endif
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -194,6 +197,25 @@ static void save_probe(void)
 }
 #endif
 
+#ifdef _WIN32
+/*
+ * Windows: the guard is a TLS slot of the OS port (mingw-w64 emulates
+ * __thread, which allocates on a thread's first use), which also keeps the
+ * thread's last-error value as the caller left it for the body.
+ */
+void skeys__entry_hook_run(const struct hook_slot *slot)
+{
+	const struct skeys_hook_record *r;
+	unsigned long last_error;
+
+	if (!skeys_os_handler_enter(&last_error))
+		return;
+	r = __atomic_load_n(&slot->record, __ATOMIC_ACQUIRE);
+	if (r)
+		r->handler((void *)slot->function, r->data);
+	skeys_os_handler_leave(last_error);
+}
+#else
 /*
  * The per-thread guard: set while this thread runs a handler. initial-exec
  * so that reading it never allocates (a handler may trace malloc) and is
@@ -216,6 +238,7 @@ void skeys__entry_hook_run(const struct hook_slot *slot)
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	in_handler = 0;
 }
+#endif
 
 static bool reaches(uintptr_t from, uintptr_t to)
 {
@@ -230,7 +253,18 @@ static bool reaches(uintptr_t from, uintptr_t to)
 
 /* ---- finding address space near a pad ----------------------------------- */
 
-#if UINTPTR_MAX > 0xffffffffu
+#ifdef _WIN32
+/* The OS port finds it (VirtualQuery, VirtualAlloc). */
+static void *map_near(uintptr_t from, size_t size)
+{
+	return skeys_os_map_near(from, size, REACH);
+}
+
+static void unmap(void *p, size_t size)
+{
+	skeys_os_unmap(p, size);
+}
+#elif UINTPTR_MAX > 0xffffffffu
 
 static uintptr_t align_down(uintptr_t v, uintptr_t a)
 {
@@ -369,6 +403,13 @@ static void *map_near(uintptr_t from, size_t size)
 }
 #endif
 
+#ifndef _WIN32
+static void unmap(void *p, size_t size)
+{
+	munmap(p, size);
+}
+#endif
+
 /* ---- arenas ---------------------------------------------------------------- */
 
 #ifdef __aarch64__
@@ -450,7 +491,7 @@ static struct arena *arena_new(uintptr_t from, int *err)
 	if (*err) {
 		skeys_log(SKEYS_LOG_ERROR, "entry stubs: cannot make %p executable: %s", (void *)p,
 			  skeys_strerror(*err));
-		munmap(p, size); /* never executable: nobody can be inside */
+		unmap(p, size); /* never executable: nobody can be inside */
 		free(a);
 		return NULL;
 	}
@@ -582,6 +623,11 @@ int skeys_entry_hook_prepare(uintptr_t from, void *function, skeys_entry_fn *han
 	if (!from || !function || !handler || !stub)
 		return -EINVAL;
 	save_probe();
+#ifdef _WIN32
+	err = skeys_os_handler_init();
+	if (err)
+		return err;
+#endif
 	*want = record_get(handler, data);
 	p = *want ? pad_find(from, true) : NULL;
 	if (!p)

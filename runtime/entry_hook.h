@@ -3,7 +3,7 @@
  * Function entries, hook side (runtime/entry_hook.c): the stubs a patched
  * pad calls or jumps to. runtime/entry.c decides which pads to patch and
  * writes them through the batch core; this file only hands out stub
- * addresses. x86-64, i686 and aarch64 ELF; elsewhere both return -ENOSYS.
+ * addresses. x86-64, i686 and aarch64 ELF, x86-64 PE; elsewhere both return -ENOSYS.
  *
  * Every function below is called with skeys_lock held.
  */
@@ -14,6 +14,10 @@
 
 /* Function entries are patched here (x86-64, i686 and aarch64 ELF). */
 #if defined(__ELF__) && (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))
+#define SKEYS_ENTRY_PATCHING 1
+#endif
+/* And on Windows x86-64 (PE; the stubs follow the Windows x64 convention). */
+#if defined(_WIN64) && defined(__x86_64__)
 #define SKEYS_ENTRY_PATCHING 1
 #endif
 
@@ -36,7 +40,7 @@ struct skeys_hook_record {
  * patch, where the function's body starts) that, when CALLed from the pad,
  * saves every argument register (rdi rsi rdx rcx r8 r9, rax for varargs,
  * r10 for a static chain, the vector registers as wide as the CPU has
- * them), runs handler(function, data) unless this thread is already inside
+ * them; Windows x64: rcx rdx r8 r9, r10, xmm0-5), runs handler(function, data) unless this thread is already inside
  * a handler (per-thread guard), restores everything and returns to `from`.
  * 0 or a negative SKEYS_ERR_* / -errno (-ENOMEM: no free address space
  * within 2 GiB of `from`, logged). Reuses the function's stub if it has

@@ -501,6 +501,26 @@ bool skeys_os_exiting(void);
  */
 int skeys_os_trap_install(void);
 
+#ifdef _WIN32
+/*
+ * Function entries' stubs (runtime/entry_hook.c), Windows port only (ELF
+ * keeps its own mmap search there). skeys_os_map_near: `size` bytes of
+ * fresh read-write memory whose every byte is within `reach` bytes of
+ * `from`, or NULL; skeys_os_unmap gives it back.
+ */
+void *skeys_os_map_near(uintptr_t from, size_t size, uintptr_t reach);
+void skeys_os_unmap(void *p, size_t size);
+/*
+ * The per-thread guard of a handler: skeys_os_handler_init() once before
+ * any stub runs (with skeys_lock); enter is false when this thread already
+ * runs a handler, else it marks it and saves the thread's last-error value
+ * in *saved; leave unmarks it and puts that value back.
+ */
+int skeys_os_handler_init(void);
+bool skeys_os_handler_enter(unsigned long *saved);
+void skeys_os_handler_leave(unsigned long saved);
+#endif
+
 /*
  * Copies of the runtime (runtime/shared.c). The port marks this copy's
  * skeys__runtime in its module the way its loader lets other copies find

@@ -18,6 +18,10 @@
  * point) followed by nops for the rest: nothing runs at seal time, so every
  * later patch is one instruction.
  *
+ * PE x86-64 (mingw-w64 gcc): the same shapes; the list's absolute
+ * addresses are the file's bytes (the image's base relocations move them
+ * at load), and the part's start is written by sealing (coff_list_start()).
+ *
  * aarch64: the pad is N - M nops (d503201f), at least 2, after `bti c`
  * where BTI puts one (which plays endbr64's part above); entries arrive as
  * R_AARCH64_RELATIVE. Sealing makes the first `mov x9, x30` (the stub
@@ -349,6 +353,27 @@ static bool list_repeats(const uint64_t *v, size_t n, uint64_t *twice)
 	return r;
 }
 
+/*
+ * x86-64: the run of nops at `at` is the module's pad of `len` bytes and
+ * then a key site's 5-byte nop (0f 1f 44 00 00, <skeys/arch/x86_64.h>),
+ * where a function's body starts with a site. The compilers' own pads never
+ * continue that way: gcc's are one-byte nops, clang's one long nop (its
+ * 5-byte one is 0f 1f 44 00 08), so a function with more nops than the
+ * module's others is still told apart.
+ */
+static bool pad_then_site(const struct skeys_image *img, uint64_t at, unsigned len)
+{
+	size_t avail;
+	const uint8_t *p = code_at(img, at, &avail);
+	unsigned run = 0, k = 1;
+
+	if (!p || img->arch->id != SKEYS_ARCH_X86_64)
+		return false;
+	while (run < len && k)
+		run += k = nop_len(p + run, avail - run);
+	return run == len && avail - run >= sizeof(nop5) && !memcmp(p + run, nop5, sizeof(nop5));
+}
+
 /* Every entry's shape, then each against the module's M and N - M. */
 static void entries_verify(struct skeys_fentries_check *fs, const uint64_t *v)
 {
@@ -403,6 +428,9 @@ static void entries_verify(struct skeys_fentries_check *fs, const uint64_t *v)
 		if (e->error || !any)
 			continue;
 		fs->endbr |= e->endbr;
+		if (e->pad > fs->pad && fs->pad >= pad_min(fs->img) &&
+		    pad_then_site(fs->img, e->patch, fs->pad))
+			e->pad = fs->pad; /* the body starts with a key site */
 		hex_at(fs->img, e->patch, fs->pad > pad_min(fs->img) ? fs->pad : pad_min(fs->img), found,
 		       sizeof(found));
 		if (e->prefix != fs->prefix)
@@ -439,6 +467,26 @@ static void part_read(struct skeys_fentries_check *fs, const uint8_t *p)
 	f->checksum = skeys_image_get64(img, p + offsetof(struct skeys_fentries, checksum));
 }
 
+/*
+ * PE: where the list starts, which the module header cannot say before
+ * sealing (<skeys/format/coff.h>): at the section that `stop` ends,
+ * `__patchable_function_entries`, or `__patcha` where the linker kept no
+ * string table for the long name (a stripped image). No such section: the
+ * module has no patchable function, the list is empty and starts at `stop`.
+ */
+static uint64_t coff_list_start(const struct skeys_image *img, uint64_t stop)
+{
+	for (size_t i = 0; i < img->n_sections; i++) {
+		const struct skeys_section *s = &img->sections[i];
+
+		if ((strcmp(s->name, SKEYS_SECTION_FENTRIES) && strcmp(s->name, "__patcha")) ||
+		    (s->flags & SKEYS_SEC_NOBITS) || stop < s->addr || stop > s->addr + s->size)
+			continue;
+		return s->addr;
+	}
+	return stop;
+}
+
 /* Sealed: the part says what the list is, and every pad is the patch point. */
 static void seal_verify(struct skeys_fentries_check *fs)
 {
@@ -448,7 +496,7 @@ static void seal_verify(struct skeys_fentries_check *fs)
 	fs->sealed = f->flags & SKEYS_FENTRIES_SEALED;
 	if (!fs->sealed)
 		return;
-	fs->intact = f->count == fs->n && f->checksum == fs->checksum &&
+	fs->intact = f->count == fs->n && f->checksum == fs->checksum && !fs->start_moved &&
 		     (!fs->n || (f->prefix == fs->prefix && f->pad == fs->pad)) &&
 		     (f->flags & ~(SKEYS_FENTRIES_SEALED | SKEYS_FENTRIES_ENDBR)) == 0 &&
 		     !(f->flags & SKEYS_FENTRIES_ENDBR) == !fs->endbr;
@@ -513,11 +561,14 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 	if (unsupported_count(fs))
 		return 0;
 	if (img->n_slices || !img->has_header || img->header.size != SKEYS_HEADER_SIZE_ENTRIES ||
-	    strcmp(img->format->name, "elf") ||
-	    (img->arch->id != SKEYS_ARCH_X86_64 && img->arch->id != SKEYS_ARCH_AARCH64 &&
-	     img->arch->id != SKEYS_ARCH_I386) ||
 	    img->big_endian)
-		return 0; /* no part, or a format or architecture without patch points yet */
+		return 0; /* no part */
+	fs->seal_start = !strcmp(img->format->name, "pe") && img->arch->id == SKEYS_ARCH_X86_64;
+	if (!fs->seal_start && (strcmp(img->format->name, "elf") ||
+				(img->arch->id != SKEYS_ARCH_X86_64 &&
+				 img->arch->id != SKEYS_ARCH_AARCH64 &&
+				 img->arch->id != SKEYS_ARCH_I386)))
+		return 0; /* a format or architecture without patch points yet */
 	hdr = img->header.addr;
 	fs->part_addr = hdr + SKEYS_HEADER_SIZE_NAMES;
 	p = skeys_image_bytes(img, fs->part_addr, SKEYS_FENTRIES_SIZE);
@@ -528,6 +579,12 @@ int skeys_fentries_open(struct skeys_fentries_check *fs, const struct skeys_imag
 	part_read(fs, p);
 	start = fs->part_addr + (uint64_t)(int64_t)fs->part.start;
 	stop = fs->part_addr + 4 + (uint64_t)(int64_t)fs->part.stop;
+	if (fs->seal_start) {
+		/* Sealed, the part has the start that sealing found; 0 before. */
+		start = coff_list_start(img, stop);
+		fs->start_moved = fs->part.start != 0 &&
+				  fs->part_addr + (uint64_t)(int64_t)fs->part.start != start;
+	}
 	fs->list_addr = start;
 	if (stop < start || (stop - start) % entry_size(img) || fs->part.addr_size != entry_size(img) ||
 	    (stop > start && !skeys_image_bytes(img, start, stop - start))) {
@@ -673,6 +730,9 @@ int skeys_fentries_seal(const struct skeys_fentries_check *fs, uint8_t *out, cha
 	skeys_image_put32(img, part + offsetof(struct skeys_fentries, flags),
 			  SKEYS_FENTRIES_SEALED | (fs->endbr ? SKEYS_FENTRIES_ENDBR : 0));
 	skeys_image_put32(img, part + offsetof(struct skeys_fentries, count), (uint32_t)fs->n);
+	if (fs->seal_start)
+		skeys_image_put32(img, part + offsetof(struct skeys_fentries, start),
+				  (uint32_t)(fs->list_addr - fs->part_addr));
 	part[offsetof(struct skeys_fentries, prefix)] = (uint8_t)(fs->n ? fs->prefix : 0);
 	part[offsetof(struct skeys_fentries, pad)] = (uint8_t)(fs->n ? fs->pad : 0);
 	skeys_image_put64(img, part + offsetof(struct skeys_fentries, checksum), fs->checksum);

@@ -4,7 +4,7 @@
  * (struct skeys_fentries, <skeys/abi.h>) and the compiler's
  * __patchable_function_entries list it bounds, every function's nops
  * verified, and sealing: each pad rewritten into the patch point and what
- * the runtime needs recorded in the part. x86-64, i686 and aarch64 ELF.
+ * the runtime needs recorded in the part. x86-64, i686 and aarch64 ELF, x86-64 PE.
  */
 #ifndef SKEYS_TOOL_VERIFY_ENTRIES_H
 #define SKEYS_TOOL_VERIFY_ENTRIES_H
@@ -45,6 +45,11 @@ struct skeys_fentries_check {
 	 * (docs/architectures.md): said in a note, their nops left alone.
 	 */
 	size_t unsupported;
+	/*
+	 * PE: the part's start is written by sealing (0 before), the list found
+	 * as the section its stop ends; start_moved: a sealed start that is not it.
+	 */
+	bool seal_start, start_moved;
 };
 
 /* 0 (problems recorded), or -1 with a message when memory ran out. */

@@ -2,9 +2,9 @@
 /*
  * PE/COFF reader: the headers, the section table and the COFF symbol table
  * that mingw-w64 linkers keep, all bounds-checked against the file before
- * anything is read. The skeys table is the `.skeys` section: the 40-byte
- * module header, then the entries up to its VirtualSize (the raw size is
- * padded to the file alignment).
+ * anything is read. The skeys table is the `.skeys` section: the module
+ * header (40, 48 or 80 bytes, as it says), then the entries up to its
+ * VirtualSize (the raw size is padded to the file alignment).
  */
 #include "../format.h"
 
@@ -171,12 +171,18 @@ static int note_skeys(struct skeys_image *img, const struct skeys_section *s, ch
 	if (s->size < SKEYS_HEADER_SIZE_V1)
 		FAIL("section %s is %llu bytes, shorter than the %u-byte module header",
 		     PE_SECTION, (unsigned long long)s->size, SKEYS_HEADER_SIZE_V1);
-	/* The header says its size: with the names table's bounds, or without. */
+	/*
+	 * The header says its size: with the function entries part and the
+	 * names table's bounds, with the names' only, or with neither.
+	 */
 	hsize = SKEYS_HEADER_SIZE_V1;
-	if (s->size >= SKEYS_HEADER_SIZE_NAMES && in_file(img, s->offset, SKEYS_HEADER_SIZE_V1) &&
-	    le16(img->buf + s->offset + offsetof(struct skeys_header, header_size)) ==
-		    SKEYS_HEADER_SIZE_NAMES)
-		hsize = SKEYS_HEADER_SIZE_NAMES;
+	if (in_file(img, s->offset, SKEYS_HEADER_SIZE_V1)) {
+		uint16_t said = le16(img->buf + s->offset + offsetof(struct skeys_header, header_size));
+
+		if ((said == SKEYS_HEADER_SIZE_NAMES || said == SKEYS_HEADER_SIZE_ENTRIES) &&
+		    s->size >= said)
+			hsize = said;
+	}
 	img->has_header = img->has_table = true;
 	img->header = *s;
 	img->header.size = hsize;
@@ -322,9 +328,21 @@ static int read_symbols(struct skeys_image *img, const struct pe_layout *l, char
 	uint32_t at = le32(b + l->coff + 8), n = le32(b + l->coff + 12), i, aux;
 	uint64_t str_at;
 
-	if (!at || !n)
+	if (!at)
 		return 0; /* stripped */
 	str_at = at + (uint64_t)n * SYM_SIZE;
+	/*
+	 * No symbols: `strip` (and lld) may still keep a string table for long
+	 * section names. Read it if it is sound, else go on without it.
+	 */
+	if (!n) {
+		if (in_file(img, str_at, 4) && le32(b + str_at) >= 4 &&
+		    in_file(img, str_at, le32(b + str_at))) {
+			p->strtab = b + str_at;
+			p->strtab_len = le32(p->strtab);
+		}
+		return 0;
+	}
 	if (!in_file(img, at, (uint64_t)n * SYM_SIZE) || !in_file(img, str_at, 4))
 		FAIL("truncated: the COFF symbol table [0x%x, +%u x %u) extends past the "
 		     "end of the file (0x%zx bytes)", at, n, (unsigned)SYM_SIZE, img->len);

@@ -103,11 +103,11 @@ struct skeys_header {
 #define SKEYS_HEADER_SEALED 0x1u
 #define SKEYS_HEADER_SIZE_V1 40u /* without the names table's bounds */
 #define SKEYS_HEADER_SIZE_NAMES 48u /* with them: SKEYS_HEADER_SIZE, sizeof(struct skeys_header) */
-/* With struct skeys_fentries after them (ELF): see below. */
+/* With struct skeys_fentries after them (ELF, PE): see below. */
 #define SKEYS_HEADER_SIZE_ENTRIES 80 /* no suffix: the assembler reads it too */
 
 /*
- * Function entries (<skeys/entry.h>). An ELF module header is followed, in
+ * Function entries (<skeys/entry.h>). An ELF or PE module header is followed, in
  * its section, by this part (header_size SKEYS_HEADER_SIZE_ENTRIES): the
  * bounds of the compiler's __patchable_function_entries section, one
  * absolute address (addr_size bytes) per function compiled with
@@ -120,7 +120,8 @@ struct skeys_header {
  * patch point, the 5-byte nop 0f 1f 44 00 00, followed by nops for the rest.
  */
 struct skeys_fentries {
-	int32_t start;     /* the first entry, relative to this field */
+	/* The first entry, relative to this field; PE: 0 until skeys-seal writes it. */
+	int32_t start;
 	int32_t stop;      /* the end of the entries, relative to this field */
 	uint32_t flags;    /* SKEYS_FENTRIES_*, filled by skeys-seal */
 	uint32_t count;    /* entries, filled when sealed */

@@ -25,7 +25,10 @@
  * list, the keys' errors otherwise), and on error nothing changed.
  * Thread-safe as keys are: once a call returns, every call of the function
  * on any thread takes the new path; a thread already inside the function
- * finishes the body it entered. Supported on x86-64, i686 and aarch64 ELF.
+ * finishes the body it entered. Supported on x86-64, i686 and aarch64 ELF,
+ * and on x86-64 PE built by mingw-w64 gcc (clang lists no patchable
+ * function there); on PE a DLL's function is taken in the DLL or with
+ * GetProcAddress (the EXE's `&f` is its import thunk, refused).
  */
 #ifndef SKEYS_ENTRY_H
 #define SKEYS_ENTRY_H

@@ -316,6 +316,108 @@ __attribute__((destructor)) static void trap_uninstall(void)
 }
 #endif
 
+/* ---- function entries ----------------------------------------------------- */
+
+/* A free run of `size` bytes at the allocation-granular `at`, taken read-write. */
+static void *alloc_at(uintptr_t at, size_t size)
+{
+	MEMORY_BASIC_INFORMATION mi;
+
+	if (!VirtualQuery((void *)at, &mi, sizeof(mi)) || mi.State != MEM_FREE ||
+	    (uintptr_t)mi.BaseAddress + mi.RegionSize - at < size)
+		return NULL;
+	/* NULL if another thread took it since: the caller looks further. */
+	return VirtualAlloc((void *)at, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+/*
+ * Below `from` first (a module's stubs then lie between it and the modules
+ * loaded before it), walking down an allocation at a time, then above it.
+ * Reservations start at multiples of the allocation granularity (64 KiB),
+ * so only those addresses are tried.
+ */
+void *skeys_os_map_near(uintptr_t from, size_t size, uintptr_t reach)
+{
+	SYSTEM_INFO si;
+	MEMORY_BASIC_INFORMATION mi;
+	uintptr_t g, lo, hi, at;
+	void *p;
+
+	GetSystemInfo(&si);
+	g = si.dwAllocationGranularity;
+	lo = (uintptr_t)si.lpMinimumApplicationAddress;
+	hi = (uintptr_t)si.lpMaximumApplicationAddress;
+	if (from > lo + reach)
+		lo = from - reach;
+	if (hi - from > reach)
+		hi = from + reach;
+	lo = (lo + g - 1) & ~(g - 1);
+	for (at = (from & ~(g - 1)) - g; at >= lo && at + size <= from; at -= g) {
+		if ((p = alloc_at(at, size)))
+			return p;
+		/* Past the whole reservation that holds `at`. */
+		if (VirtualQuery((void *)at, &mi, sizeof(mi)) && mi.State != MEM_FREE &&
+		    (uintptr_t)mi.AllocationBase >= lo + g)
+			at = ((uintptr_t)mi.AllocationBase & ~(g - 1));
+		if (at < lo + g)
+			break;
+	}
+	for (at = (from + g) & ~(g - 1); at + size <= hi && at > from; at += g) {
+		if ((p = alloc_at(at, size)))
+			return p;
+		if (VirtualQuery((void *)at, &mi, sizeof(mi)) && mi.State != MEM_FREE)
+			at = (((uintptr_t)mi.BaseAddress + mi.RegionSize + g - 1) & ~(g - 1)) - g;
+	}
+	return NULL;
+}
+
+void skeys_os_unmap(void *p, size_t size)
+{
+	(void)size;
+	VirtualFree(p, 0, MEM_RELEASE);
+}
+
+/*
+ * A TLS slot, set while the thread runs a handler. TlsGetValue neither
+ * allocates nor takes a lock, but sets the last-error value: it is saved
+ * first and put back, so that the handler and the traced function's body
+ * see it as the caller left it (whatever the handler did to it).
+ */
+static DWORD handler_slot = TLS_OUT_OF_INDEXES;
+
+int skeys_os_handler_init(void)
+{
+	DWORD slot;
+
+	if (handler_slot != TLS_OUT_OF_INDEXES)
+		return 0;
+	slot = TlsAlloc();
+	if (slot == TLS_OUT_OF_INDEXES)
+		return -ENOMEM;
+	__atomic_store_n(&handler_slot, slot, __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool skeys_os_handler_enter(unsigned long *saved)
+{
+	DWORD e = GetLastError();
+
+	if (TlsGetValue(handler_slot)) {
+		SetLastError(e);
+		return false;
+	}
+	TlsSetValue(handler_slot, (void *)1);
+	SetLastError(e); /* the handler sees it too */
+	*saved = e;
+	return true;
+}
+
+void skeys_os_handler_leave(unsigned long saved)
+{
+	TlsSetValue(handler_slot, NULL);
+	SetLastError((DWORD)saved);
+}
+
 /* ---- copies of the runtime ------------------------------------------------ */
 
 /*

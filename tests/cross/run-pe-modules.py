@@ -99,16 +99,7 @@ def build_copies(tc, args, d):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--triple", choices=sorted(pe.ARCH_OF_TRIPLE), default="x86_64-w64-mingw32")
-    ap.add_argument("--cc", choices=["gcc", "clang"], required=True)
-    ap.add_argument("--ld", choices=["bfd", "lld"], default="bfd")
-    ap.add_argument("--cflags", default="-O2")
-    ap.add_argument("--include", required=True)
-    ap.add_argument("--libskeys-dir", required=True)
-    ap.add_argument("--seal", required=True)
-    ap.add_argument("--wine", default="wine")
-    ap.add_argument("--prefix", required=True)
-    ap.add_argument("--workdir", required=True)
+    pe.add_common_args(ap, dump=False)
     ap.add_argument("--other-version-lib")
     ap.add_argument("what", choices=["modules", "copies"])
     ap.add_argument("case", nargs="?",

@@ -336,6 +336,23 @@ def skip_reason(tc, args, tools):
     return why
 
 
+def add_common_args(ap, triples=None, lds=("bfd", "lld"), dump=True):
+    """The options every PE driver takes: the toolchain, the tools, wine."""
+    triples = sorted(triples or ARCH_OF_TRIPLE)
+    ap.add_argument("--triple", choices=triples, default="x86_64-w64-mingw32")
+    ap.add_argument("--cc", choices=["gcc", "clang"], required=True)
+    ap.add_argument("--ld", choices=list(lds), default="bfd")
+    ap.add_argument("--cflags", default="-O2")
+    ap.add_argument("--include", required=True)
+    ap.add_argument("--libskeys-dir", required=True)
+    ap.add_argument("--seal", required=True)
+    if dump:
+        ap.add_argument("--dump", required=True)
+    ap.add_argument("--wine", default="wine")
+    ap.add_argument("--prefix", required=True)
+    ap.add_argument("--workdir", required=True)
+
+
 def drive(tc, args, tools, body):
     """A driver's frame: 77 when the toolchain or wine is missing; else a
     fresh work directory (args.workdir) and wine prefix, body(dir, env),

@@ -41,25 +41,7 @@ static int (*volatile add2)(int) = ent_add2;
 static int (*volatile mul3)(int) = ent_mul3;
 static int (*volatile plain)(int) = ent_plain;
 
-/* Handler calls on this thread, and the function and data of the last one. */
-static __thread long hits;
-static __thread void *last_fn, *last_data;
-
-static void count(void *fn, void *data)
-{
-	hits++;
-	last_fn = fn;
-	last_data = data;
-}
-
-static long all_hits; /* attach_all's handler: calls from every thread */
-
-static void count_all(void *fn, void *data)
-{
-	(void)fn;
-	(void)data;
-	__atomic_fetch_add(&all_hits, 1, __ATOMIC_RELAXED);
-}
+#include "handlers.h"
 
 static void redirection(void)
 {
@@ -94,36 +76,6 @@ static void tracing(void)
 	CHECK_ERR(skeys_entry_detach((void *)ent_add2), 0);
 	CHECK(add2(1) == 3 && hits == 4);
 	CHECK_ERR(skeys_entry_detach((void *)ent_add2), 0);
-}
-
-/*
- * A handler that leaves every argument register changed: x0-x8 and d0-d7
- * on aarch64 written outright, elsewhere through the calls it makes.
- */
-static void clobber(void *fn, void *data)
-{
-	char buf[64];
-
-	count(fn, data);
-	snprintf(buf, sizeof(buf), "%p %g %g", fn, 1.5 * (double)hits, 0.25);
-	memset(buf, 0x5a, sizeof(buf));
-	__asm__ volatile("" : : "r"(buf) : "memory");
-#if defined(__aarch64__)
-	__asm__ volatile("mov x0, #-1\n\tmov x1, #-1\n\tmov x2, #-1\n\tmov x3, #-1\n\t"
-			 "mov x4, #-1\n\tmov x5, #-1\n\tmov x6, #-1\n\tmov x7, #-1\n\t"
-			 "mov x8, #-1\n\tmovi v0.2d, #0xffffffffffffffff\n\tmovi v1.2d, #0xffffffffffffffff\n\t"
-			 "movi v2.2d, #0xffffffffffffffff\n\tmovi v3.2d, #0xffffffffffffffff\n\tmovi v4.2d, #0xffffffffffffffff\n\t"
-			 "movi v5.2d, #0xffffffffffffffff\n\tmovi v6.2d, #0xffffffffffffffff\n\tmovi v7.2d, #0xffffffffffffffff"
-			 :
-			 :
-			 : "x0", "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "v0", "v1", "v2",
-			   "v3", "v4", "v5", "v6", "v7", "memory");
-#elif defined(__i386__)
-	__asm__ volatile("movl $-1, %%eax\n\tmovl $-1, %%ecx\n\tmovl $-1, %%edx"
-			 :
-			 :
-			 : "eax", "ecx", "edx", "memory");
-#endif
 }
 
 static long (*volatile args_fn)(long, long, long, long, long, long, long, long, double, double,

@@ -90,10 +90,14 @@ static void check_pe(const struct skeys_image *img, const char *path)
 		compare(img, s->name, addr, fsize, s->offset, !discardable, &n);
 		if (!strcmp(s->name, ".skeys")) {
 			n++;
-			/* A header with the names table's bounds (48 bytes) or without (40). */
+			/*
+			 * A header with the function entries part and the names
+			 * table's bounds (80 bytes), the names' only (48) or
+			 * neither (40).
+			 */
 			uint64_t h = img->header.size;
 
-			if (img->header.addr != addr || (h != 40 && h != 48) ||
+			if (img->header.addr != addr || (h != 40 && h != 48 && h != 80) ||
 			    img->table.addr != addr + h || img->table.size != vsize - h)
 				fail(s->name, "header 0x%" PRIx64 " / table at 0x%" PRIx64 " disagree",
 				     addr, img->table.addr);

@@ -94,8 +94,27 @@
 #endif
 
 /*
- * The module header, the end of the table, the bounds of the names, and the constructor and
- * destructor that register the module, each in a `.linkonce discard`
+ * The function entries part of the module header (struct skeys_fentries).
+ * mingw-w64 gcc lists its patchable functions in a data section
+ * `__patchable_function_entries`, like ELF (clang for mingw lists none).
+ * Its end is a label in `__patchable_function_entries$z`, which the linker
+ * sorts after the compiler's contributions into the same section. Its
+ * start has no label: the compiler's own contributions, which have no `$`,
+ * sort first, and lld defines no __start_ symbols on COFF. So `start` is 0
+ * ("not known yet") until skeys-seal, which finds the section in the
+ * image, writes it; the rest is sealed as on ELF.
+ */
+#define SKEYS__ASM_FENTRIES_COFF                                               \
+	".long 0\n\t"                                                          \
+	".long " SKEYS__SYM(skeys__fentries_stop) " - .\n\t"                   \
+	".long 0, 0\n\t"                                                       \
+	".byte " SKEYS__STR(__SIZEOF_POINTER__) ", 0, 0, 0, 0, 0, 0, 0\n\t"    \
+	".quad 0\n\t"
+
+/*
+ * The module header (with the function entries part), the end of the
+ * table, the bounds of the names and of the function entries, and the
+ * constructor and destructor that register the module, each in a `.linkonce discard`
  * (COMDAT "any") section: every translation unit emits them, the linker
  * keeps one copy per EXE or DLL. Constructors and destructors go through
  * .ctors/.dtors, which the mingw-w64 CRT runs for EXEs and DLLs alike
@@ -111,12 +130,17 @@
 	".balign 8\n\t"                                                        \
 	".globl " SKEYS__SYM(skeys__module_header) "\n\t"                      \
 	SKEYS__SYM(skeys__module_header) ":\n\t"                               \
-	SKEYS__ASM_HEADER_FIELDS                                               \
+	SKEYS__ASM_HEADER_FIELDS_SIZED(SKEYS__STR(SKEYS_HEADER_SIZE_ENTRIES)) \
 	".long " SKEYS__SYM(skeys__module_header) " + "                        \
-	SKEYS__STR(SKEYS_HEADER_SIZE) " - .\n\t"                               \
+	SKEYS__STR(SKEYS_HEADER_SIZE_ENTRIES) " - .\n\t"                       \
 	".long " SKEYS__SYM(skeys__table_end) " - .\n\t"                       \
 	".long " SKEYS__SYM(skeys__names_start) " - .\n\t"                     \
 	".long " SKEYS__SYM(skeys__names_end) " - .\n\t"                       \
+	SKEYS__ASM_FENTRIES_COFF                                               \
+	".section __patchable_function_entries$z,\"dw\"\n\t"                   \
+	".linkonce discard\n\t"                                                \
+	".globl " SKEYS__SYM(skeys__fentries_stop) "\n\t"                      \
+	SKEYS__SYM(skeys__fentries_stop) ":\n\t"                               \
 	".section .skeys$z,\"dr\"\n\t"                                         \
 	".linkonce discard\n\t"                                                \
 	".globl " SKEYS__SYM(skeys__table_end) "\n\t"                          \
