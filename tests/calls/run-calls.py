@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Static calls, one case: build tests/calls with a compiler, flags and link
 mode, seal it, list its calls with skeys-dump, and run it (both write
-methods). With --relocs, linked with --emit-relocs (--ld picks the
+methods). With --link shared, a library exports a call that the program
+and a plugin (dlopen'd after an update, then dlclose'd) import, on every
+architecture. With --relocs, linked with --emit-relocs (--ld picks the
 linker): skeys-seal records the inline call sites, which the program checks
 call their targets directly; --mode tamper then also changes a call site,
 before sealing and after. Cross builds: --cc/--cxx name the target's compilers and
