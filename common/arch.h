@@ -15,7 +15,8 @@
 
 /*
  * SKEYS_ARCH_LIST(X): X(NAME) for each architecture, in <skeys/arches.h>'s
- * order; generated from that list by common/meson.build.
+ * order, and SKEYS_ARCH_NAME (upper case) its id, the SKEYS__ARCH_ID of its
+ * header; generated from that list by common/meson.build.
  */
 #include "arch-list.h"
 

@@ -436,6 +436,13 @@ void skeys_os_flush_icache(uintptr_t start, size_t len);
 void skeys_os_signals_hold(void);
 void skeys_os_signals_release(void);
 
+/*
+ * Have prepare run before this process forks, parent and child after it in
+ * each (pthread_atfork); 0 or a negative errno. 0 and nothing else where
+ * processes do not fork (Windows).
+ */
+int skeys_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 /* Serialise every core running a thread of the process. */
 int skeys_os_sync_cores(void);
 

@@ -122,7 +122,6 @@ static void *timer_main(void *arg)
 	return NULL;
 }
 
-#ifndef _WIN32 /* no fork() there */
 /* fork(): no record is being run while the process is copied. */
 static bool atfork_set;
 
@@ -145,7 +144,6 @@ static void atfork_child(void)
 	conds_init();
 	pthread_mutex_unlock(&timer_lock);
 }
-#endif
 
 static void timer_lock_take(void)
 {
@@ -161,14 +159,12 @@ static int timer_start(void)
 
 	if (timer_started || timer_stop)
 		return 0;
-#ifndef _WIN32
 	if (!atfork_set) {
-		err = pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+		err = skeys_os_atfork(atfork_prepare, atfork_parent, atfork_child);
 		if (err)
-			return -err;
+			return err;
 		atfork_set = true;
 	}
-#endif
 	err = pthread_create(&timer_thread, NULL, timer_main, NULL);
 	if (err)
 		return -err;

@@ -52,7 +52,6 @@ bool skeys_lock_mine(void)
 	return lock_mine();
 }
 
-#if !defined(_WIN32)
 /*
  * fork() never happens in the middle of a switch: the child gets a free
  * lock and sites holding whole instructions, none of the protocol's traps.
@@ -69,13 +68,8 @@ static void fork_prepare(void)
 		skeys_lock_take();
 }
 
-static void fork_parent(void)
-{
-	if (fork_took_lock)
-		skeys_lock_release();
-}
-
-static void fork_child(void)
+/* In the parent and in the child. */
+static void fork_after(void)
 {
 	if (fork_took_lock)
 		skeys_lock_release();
@@ -83,11 +77,10 @@ static void fork_child(void)
 
 static void atfork_register(void)
 {
-	if (pthread_atfork(fork_prepare, fork_parent, fork_child))
+	if (skeys_os_atfork(fork_prepare, fork_after, fork_after))
 		skeys_log(SKEYS_LOG_WARN, "pthread_atfork failed: a fork during a switch "
 					  "may leave the child unable to switch keys");
 }
-#endif
 
 /*
  * Once, and not with skeys_lock held: older C libraries call the fork
@@ -95,11 +88,9 @@ static void atfork_register(void)
  */
 static void atfork_install(void)
 {
-#if !defined(_WIN32)
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, atfork_register);
-#endif
 }
 
 /* Bumped by every toggle: a module registering later may need patching. */

@@ -36,7 +36,7 @@ packages="$minimal
 	qemu-user
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
 	gcc-riscv64-linux-gnu g++-riscv64-linux-gnu
-	gcc-i686-linux-gnu g++-i686-linux-gnu libc6-i386
+	gcc-i686-linux-gnu g++-i686-linux-gnu libc6-i386 lib32stdc++6
 	gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf
 	gcc-powerpc64le-linux-gnu g++-powerpc64le-linux-gnu
 	gcc-s390x-linux-gnu g++-s390x-linux-gnu
@@ -45,9 +45,10 @@ packages="$minimal
 	gdb lldb
 "
 # Cross compilers for the cross suites (scripts/test-cross.sh). Not
-# gcc-multilib: it conflicts with them. libc6-i386 (the i386 loader and C
-# library, an amd64 package): the i686 entries and entries-hook cases run
-# natively with it, threads included (qemu-i386 hangs in pthread_create). clang-19 and lld-19 target
+# gcc-multilib: it conflicts with them. libc6-i386 and lib32stdc++6 (the
+# i386 loader, C and C++ libraries, amd64 packages): with them the i686
+# cross build's tests run natively, threads and /proc/self/mem writes
+# included (qemu-i386 hangs in pthread_create; tests/meson.build). clang-19 and lld-19 target
 # loongarch64, which Debian 12 has no cross gcc or C library for.
 case ${1:-} in
 --minimal)

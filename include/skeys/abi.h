@@ -340,18 +340,6 @@ enum skeys_call_form {
 #define SKEYS_CSITE_COND 0x1u    /* skeys_call_cond: a 5-byte nop while there is no target */
 #define SKEYS_CSITE_JMP 0x2u     /* a tail call, e9 rel32 */
 
-enum skeys_arch_id {
-	SKEYS_ARCH_NONE = 0,
-	SKEYS_ARCH_X86_64 = 1,
-	SKEYS_ARCH_I386 = 2,
-	SKEYS_ARCH_AARCH64 = 3,
-	SKEYS_ARCH_RISCV64 = 4,
-	SKEYS_ARCH_ARM = 5,
-	SKEYS_ARCH_PPC64LE = 6,
-	SKEYS_ARCH_S390X = 7,
-	SKEYS_ARCH_LOONGARCH64 = 8,
-};
-
 #ifdef __cplusplus
 }
 #endif

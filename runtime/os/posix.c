@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the POSIX ports (Linux, Darwin) share: signals. */
+/* What the POSIX ports (Linux, Darwin) share: signals and fork. */
 #include "../internal.h"
 
 #include <pthread.h>
@@ -26,4 +26,9 @@ void skeys_os_signals_hold(void)
 void skeys_os_signals_release(void)
 {
 	pthread_sigmask(SIG_SETMASK, &signals_held, NULL);
+}
+
+int skeys_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	return -pthread_atfork(prepare, parent, child);
 }

@@ -154,6 +154,15 @@ void skeys_os_signals_release(void)
 {
 }
 
+/* No fork(). */
+int skeys_os_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+	(void)prepare;
+	(void)parent;
+	(void)child;
+	return 0;
+}
+
 /* ---- threads ------------------------------------------------------------- */
 
 /*

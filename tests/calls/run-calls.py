@@ -19,19 +19,13 @@ import argparse
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-WRAPPER = []
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, ".."))
+from driver import (WRAPPER, Failure, drive, file_offset, need, run, run_prog,  # noqa: E402
+                    sections)
 
 # The slot of a far call's trampoline as compiled, and a jump to replace it
 # with (each architecture's, <skeys/arch/NAME.h>): what tamper mode writes.
@@ -46,28 +40,10 @@ TAMPER = {
 }
 
 
-def run(cmd, expect=0, env=None):
-    print("+ " + " ".join(cmd), flush=True)
-    p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", env=env,
-                       timeout=100)
-    sys.stdout.write(p.stdout)
-    sys.stdout.write(p.stderr)
-    if expect is not None and p.returncode != expect:
-        raise Failure("%s: exit %d, expected %d" % (cmd[0], p.returncode, expect))
-    return p
-
-
-def run_prog(cmd, expect=0, env=None):
-    """A built program, under the cross build's emulator if any."""
-    return run(WRAPPER + cmd, expect=expect, env=env)
-
-
 def compiler(args):
     cxx = args.cxx or {"gcc": "g++", "clang": "clang++"}[args.cc]
     cc = shlex.split({"c": args.cc, "c++": cxx}[args.lang])
-    if not shutil.which(cc[0]):
-        print("SKIP: %s is not installed" % cc[0])
-        sys.exit(SKIP)
+    need(cc[0])
     return cc
 
 
@@ -75,9 +51,7 @@ def linker(args):
     """Link flags: the linker asked for, and the relocations kept."""
     f = []
     if args.ld:
-        if not shutil.which("ld." + args.ld):
-            print("SKIP: ld.%s is not installed" % args.ld)
-            sys.exit(SKIP)
+        need("ld." + args.ld)
         f += ["-fuse-ld=" + args.ld]
     if args.relocs:
         f += ["-Wl,--emit-relocs"]
@@ -196,23 +170,6 @@ def check_sites(args, exe):
                       % calls["op"]["sites"])
 
 
-def sections(path):
-    """(name, type, address, file offset, size) of each section, from readelf."""
-    p = run(["readelf", "-W", "-S", path])
-    for line in p.stdout.splitlines():
-        f = line.replace("[ ", "[").split()
-        if len(f) > 6 and f[0].startswith("[") and f[0] != "[Nr]":
-            yield f[1], f[2], int(f[3], 16), int(f[4], 16), int(f[5], 16)
-
-
-def section_offset(path, addr):
-    """File offset of virtual address addr."""
-    for _, kind, a, off, size in sections(path):
-        if kind != "NOBITS" and a <= addr < a + size:
-            return off + addr - a
-    raise Failure("no section holds 0x%x" % addr)
-
-
 def case_tamper(args, work):
     exe = build(args, work)
     doc = json.loads(run([args.dump, "--json", exe]).stdout)
@@ -220,7 +177,7 @@ def case_tamper(args, work):
         raise Failure("no tamper bytes for %s" % doc["arch"])
     far, jump = TAMPER[doc["arch"]]
     tramp = int([c for c in doc["calls"] if c["name"] == "op"][0]["trampoline"], 16)
-    off = section_offset(exe, tramp)
+    off = file_offset(exe, tramp)
     data = bytearray(open(exe, "rb").read())
     if data[off:off + len(far)] != far:
         raise Failure("trampoline at 0x%x starts with %s" % (tramp, data[off:off + 8].hex()))
@@ -245,7 +202,7 @@ def case_tamper(args, work):
 
     # Sealed, then its call table header changed: the runtime refuses updates.
     run([args.seal, exe])
-    hdr = [off for name, _, _, off, _ in sections(exe) if name == "__skeys_calls_hdr"]
+    hdr = [s["offset"] for s in sections(exe) if s["name"] == "__skeys_calls_hdr"]
     if len(hdr) != 1:
         raise Failure("no __skeys_calls_hdr section")
     data = bytearray(open(exe, "rb").read())
@@ -268,7 +225,7 @@ def other_version(args, work, exe, hdr):
     # Before sealing: skeys-seal and skeys-dump exit 1, nothing written.
     os.makedirs(os.path.join(work, "v1"))
     fresh = build(args, os.path.join(work, "v1"))
-    off = [o for name, _, _, o, _ in sections(fresh) if name == "__skeys_calls_hdr"][0]
+    off = [s["offset"] for s in sections(fresh) if s["name"] == "__skeys_calls_hdr"][0]
     data = bytearray(open(fresh, "rb").read())
     if data[off:off + 8] != b"SKEYSCAL" or data[off + 8:off + 10] != b"\x02\x00":
         raise Failure("call table header: %s" % data[off:off + 10].hex())
@@ -296,7 +253,7 @@ def other_version(args, work, exe, hdr):
 def tamper_site(args, work, exe):
     """A call site that no longer reaches its trampoline, before and after sealing."""
     site = next(s for s in dump_sites(args, exe) if "via_op" in s["function"])
-    off = section_offset(exe, int(site["site"], 16))
+    off = file_offset(exe, int(site["site"], 16))
     data = bytearray(open(exe, "rb").read())
     if data[off] not in (0xe8, 0xe9):
         raise Failure("site 0x%x starts with %02x" % (int(site["site"], 16), data[off]))
@@ -315,7 +272,7 @@ def tamper_site(args, work, exe):
     os.makedirs(os.path.join(work, "unsealed"))
     fresh = build(args, os.path.join(work, "unsealed"))
     site = next(s for s in dump_sites(args, fresh) if "via_op" in s["function"])
-    off = section_offset(fresh, int(site["site"], 16))
+    off = file_offset(fresh, int(site["site"], 16))
     data = bytearray(open(fresh, "rb").read())
     data[off + 1] ^= 0x10
     open(fresh, "wb").write(data)
@@ -355,18 +312,8 @@ def main():
     ap.add_argument("--seal", required=True)
     ap.add_argument("--dump", required=True)
     ap.add_argument("--workdir", required=True)
-    args = ap.parse_args()
-    WRAPPER[:] = shlex.split(args.wrapper)
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    try:
-        {"run": case_run, "tamper": case_tamper, "typecheck": case_typecheck}[args.mode](
-            args, args.workdir)
-    except (Failure, subprocess.TimeoutExpired) as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
+    return drive(ap.parse_args(),
+                 {"run": case_run, "tamper": case_tamper, "typecheck": case_typecheck})
 
 
 if __name__ == "__main__":

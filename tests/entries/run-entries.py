@@ -13,35 +13,25 @@ no patchable function links (PIE and not) and seals. Mode `unsupported`
 every entry point says SKEYS_ERR_NOTPATCHABLE.
 With --wrapper (a cross build: qemu-user), the programs run under it, with
 SKEYS_WRITE=mprotect only (qemu does not see /proc/self/mem writes).
---native-first (i686): the programs run without the wrapper when this
-machine runs them (an x86-64 kernel with 32-bit support and the i386
-loader, libc6-i386), with both write methods and threads; else under
-the wrapper, where Debian 12's qemu-i386 hangs in pthread_create: the
+i686: the build passes no wrapper when this machine runs i386 programs
+itself (tests/meson.build, cross_native): both write methods and threads;
+under qemu-i386, where Debian 12's 7.2 hangs in pthread_create, the
 threads part is skipped and, all else passing, the case exits 77.
 Exit: 0 pass, 1 fail, 77 skip (compiler missing).
 """
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import shlex
-import shutil
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The calls driver's runner and failure type.
-_spec = importlib.util.spec_from_file_location(
-    "run_calls", os.path.join(HERE, "..", "calls", "run-calls.py"))
-_calls = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_calls)
-run, run_prog, Failure, SKIP = _calls.run, _calls.run_prog, _calls.Failure, _calls.SKIP
-
-
-class Skip(Exception):
-    """The case cannot run here (exit 77): why."""
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(HERE, ".."))
+from driver import (WRAPPER, Failure, Skip, drive, file_offset, need, run,  # noqa: E402
+                    run_prog)
 
 
 def cflags(args):
@@ -113,33 +103,12 @@ def check_dump(args, exe):
         raise Failure("skeys-dump: not ok")
 
 
-def native_first(args, work):
-    """--native-first: run without the wrapper if a program of args.cc runs here."""
-    if not args.native_first or not _calls.WRAPPER:
-        return
-    src = os.path.join(work, "probe.c")
-    exe = os.path.join(work, "probe")
-    with open(src, "w") as f:
-        f.write("int main(void) { return 42; }\n")
-    run(args.cc + [src, "-o", exe])
-    try:
-        rc = subprocess.run([exe], timeout=30).returncode
-    except OSError as e:
-        rc = e
-    if rc == 42:
-        print("running natively (this machine runs %s's programs)" % args.cc[0])
-        _calls.WRAPPER[:] = []
-    else:
-        print("running under %s (natively: %s)" % (" ".join(_calls.WRAPPER), rc))
-
-
 def case(args, work):
-    native_first(args, work)
     exe = build(args, work)
     run([args.seal, exe])
     run([args.seal, "--check", exe])
     check_dump(args, exe)
-    for method in ("mprotect",) if _calls.WRAPPER else ("procmem", "mprotect"):
+    for method in ("mprotect",) if WRAPPER else ("procmem", "mprotect"):
         p = run_prog([exe], env=prog_env(args, method))
         if "entries: ok" not in p.stdout:
             raise Failure("no 'entries: ok' from the program")
@@ -147,7 +116,7 @@ def case(args, work):
 
 
 def qemu_i386(args):
-    return args.arch == "i686" and bool(_calls.WRAPPER)
+    return args.arch == "i686" and bool(WRAPPER)
 
 
 def prog_env(args, method):
@@ -170,22 +139,16 @@ def digest(path):
 
 def pad_offset(args, exe, symbol):
     """File offset of the patch point of `symbol` (skeys-dump's address, after endbr64)."""
-    out = run(["readelf", "-SW", exe]).stdout
     d = dump_entries(args, exe, expect=None)
     addr = next(e["address"] for e in d["function_entries"]
                 if e["function"] == symbol + "+0x0")
     addr = int(addr, 16) if isinstance(addr, str) else addr
-    for line in out.splitlines():
-        f = line.replace("[ ", "[").split()
-        if len(f) > 6 and f[1] == ".text":
-            sec_addr, sec_off = int(f[3], 16), int(f[4], 16)
-            off = addr - sec_addr + sec_off
-            with open(exe, "rb") as fh:
-                fh.seek(off)
-                if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\xf3\x0f\x1e\xfb", b"\x5f\x24\x03\xd5"):
-                    off += 4
-            return off
-    raise Failure("no .text section")
+    off = file_offset(exe, addr)
+    with open(exe, "rb") as fh:
+        fh.seek(off)
+        if fh.read(4) in (b"\xf3\x0f\x1e\xfa", b"\xf3\x0f\x1e\xfb", b"\x5f\x24\x03\xd5"):
+            off += 4
+    return off
 
 
 def alter(path, off, byte):
@@ -245,7 +208,6 @@ def stripped(args, work):
     was); with -fcf-protection, endbr64 says it, and the file seals and runs."""
     args.link = "pie"
     args.flags = ""
-    native_first(args, work)
     exe = build(args, work)
     run(["strip", "--strip-all", exe])
     before = digest(exe)
@@ -319,29 +281,14 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--wrapper", default="", help="emulator command the programs run under")
     ap.add_argument("--arch", default="x86_64", choices=["x86_64", "aarch64", "i686", "riscv64"])
-    ap.add_argument("--native-first", action="store_true",
-                    help="run the programs without --wrapper when this machine can")
     ap.add_argument("--bti-lib", action="store_true",
                     help="--link shared: the library's code BTI-guarded (aarch64)")
     args = ap.parse_args()
     args.cc = shlex.split(args.cc)
-    _calls.WRAPPER[:] = shlex.split(args.wrapper)
-    if not shutil.which(args.cc[0]):
-        print("SKIP: %s is not installed" % args.cc[0])
-        return SKIP
-    shutil.rmtree(args.workdir, ignore_errors=True)
-    os.makedirs(args.workdir)
-    try:
-        {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped,
-         "unsupported": unsupported}[args.mode](args, args.workdir)
-    except Skip as e:
-        print("SKIP: %s" % e)
-        return SKIP
-    except (Failure, subprocess.TimeoutExpired, json.JSONDecodeError) as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
+    need(args.cc[0])
+    return drive(args, {"run": case, "tamper": tamper, "empty": empty, "stripped": stripped,
+                        "unsupported": unsupported},
+                 failures=(json.JSONDecodeError,))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@
                                    recipe (scripts/skeys-gdb.py) and a
                                    breakpoint of gdb's own hit meanwhile
   debugger.py lldb-switch STRESS   the same under lldb and its recipe
+  debugger.py uprobe-break STRESS  a uprobe (the kernel's, through tracefs)
+                                   on a site: the switch is refused with
+                                   SKEYS_ERR_BREAKPOINT, as under gdb
   debugger.py valgrind STRESS ARGS...  STRESS ARGS under valgrind at its
                                    defaults (no --smc-check)
   debugger.py valgrind-noheader ...  skip: the runtime was built without
@@ -20,6 +23,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import objfile  # noqa: E402
 
 TIMEOUT = 300
 
@@ -50,6 +57,73 @@ def gdb_break(stress):
     rc, out = gdb(stress, ['break *k0_u'], ['gdb-break'])
     if 'exited normally' not in out:
         print('FAIL: the program did not exit 0 under gdb')
+        return 1
+    if 'breakpoint' not in out.split('enable under a breakpoint:')[-1]:
+        print('FAIL: the error does not say that a breakpoint is in the way')
+        return 1
+    return 0
+
+
+TRACEFS = '/sys/kernel/tracing'
+
+
+def tracefs_events():
+    """uprobe_events, mounting tracefs where it is not (as root); None when
+    uprobes cannot be set here."""
+    events = os.path.join(TRACEFS, 'uprobe_events')
+    if not os.path.exists(events) and os.geteuid() == 0 and os.path.isdir(TRACEFS):
+        subprocess.run(['mount', '-t', 'tracefs', 'nodev', TRACEFS],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return events if os.access(events, os.W_OK) else None
+
+
+def tracefs_append(path, line):
+    # Not open(path, 'a'): Python seeks to the end, which tracefs refuses.
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, (line + '\n').encode())
+    finally:
+        os.close(fd)
+
+
+def file_offset(path, symbol):
+    """The file offset of an ELF symbol's address (nm, then the section
+    holding that address)."""
+    out = subprocess.run(['nm', path], stdout=subprocess.PIPE, text=True, check=True).stdout
+    addr = next(int(f[0], 16) for f in (line.split() for line in out.splitlines())
+                if len(f) == 3 and f[2] == symbol)
+    with open(path, 'rb') as f:
+        for sec in objfile.elf_sections(f.read()):
+            if sec['type'] == 1 and sec['addr'] <= addr < sec['addr'] + sec['size']:
+                return sec['offset'] + addr - sec['addr']
+    raise LookupError(f'{path}: no section holds {symbol} at {addr:#x}')
+
+
+def uprobe_break(stress):
+    events = tracefs_events()
+    if not events:
+        print(f'SKIP: uprobes need root and tracefs ({TRACEFS}/uprobe_events not writable)')
+        return 77
+    # A uprobe breaks every process that maps the file: a copy of its own,
+    # so the other tests running this program meanwhile are not hit.
+    with tempfile.TemporaryDirectory() as d:
+        prog = os.path.join(d, 'stress')
+        shutil.copy2(stress, prog)
+        name = f'skeys_test_{os.getpid()}'
+        probe = f'p:{name} {prog}:{file_offset(prog, "k0_u"):#x}'
+        print('uprobe:', probe, flush=True)
+        tracefs_append(events, probe)
+        enable = os.path.join(TRACEFS, 'events', 'uprobes', name, 'enable')
+        try:
+            with open(enable, 'w') as f:
+                f.write('1')
+            rc, out = run([prog, 'gdb-break'])
+        finally:
+            with open(enable, 'w') as f:
+                f.write('0')
+            tracefs_append(events, f'-:uprobes/{name}')
+    if rc != 0:
+        print(f'FAIL: exit status {rc}: the switch under a uprobe was not refused as expected')
         return 1
     if 'breakpoint' not in out.split('enable under a breakpoint:')[-1]:
         print('FAIL: the error does not say that a breakpoint is in the way')
@@ -111,6 +185,8 @@ def main():
     if mode == 'valgrind-noheader':
         print('SKIP: libskeys was built without <valgrind/valgrind.h> (package valgrind)')
         return 77
+    if mode == 'uprobe-break':
+        return uprobe_break(stress)
     tool = mode.split('-')[0]
     if not shutil.which(tool):
         print(f'SKIP: {tool} not found')

@@ -262,7 +262,7 @@ static int run_deadlock(void)
 
 /* ---- torn: a signal between the stores of a single-threaded write ------ */
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) || defined(__i386__)
 SKEYS_DEFINE_FALSE(back_key);
 
 /* gcc moves the path into the function's .cold part, laid out before .text: a backward jump. */
@@ -312,10 +312,17 @@ static void on_step(int sig)
 
 static void trap_flag(bool on)
 {
+#if defined(__x86_64__)
 	if (on)
 		__asm__ volatile("pushfq; orq $0x100, (%%rsp); popfq" ::: "memory", "cc");
 	else
 		__asm__ volatile("pushfq; andq $~0x100, (%%rsp); popfq" ::: "memory", "cc");
+#else
+	if (on)
+		__asm__ volatile("pushfl; orl $0x100, (%%esp); popfl" ::: "memory", "cc");
+	else
+		__asm__ volatile("pushfl; andl $~0x100, (%%esp); popfl" ::: "memory", "cc");
+#endif
 }
 
 /*
@@ -363,7 +370,7 @@ static int run_torn(void)
 #else
 static int run_torn(void)
 {
-	printf("SKIP: the trap flag test is x86-64's\n");
+	printf("SKIP: the trap flag test is x86's\n");
 	return 77;
 }
 #endif
