@@ -140,6 +140,13 @@ uint64_t skeys_table_checksum(const void *bytes, size_t len);
  */
 #define SKEYS_TABLE_CHECKSUM_INIT 0xcbf29ce484222325ull
 uint64_t skeys_table_checksum_more(uint64_t h, const void *bytes, size_t len);
+/*
+ * skeys_table_checksum() of the n entries at `base` (in memory, as the
+ * module holds them) into *sum, and skeys_table_is_sorted() of them, in
+ * one pass: the order check costs no time beside the checksum's chain.
+ */
+int skeys_table_checksum_sorted(const struct skeys_entry *e, size_t n, uint64_t base,
+				uint64_t *sum);
 
 /*
  * First index in [0, n) whose key is >= `key`, for a sorted table at `base`.

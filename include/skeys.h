@@ -46,6 +46,17 @@
 #ifndef SKEYS__CONST /* an "i" operand as a bare number */
 #define SKEYS__CONST(name) "%c[" name "]"
 #endif
+/*
+ * The key operand of a site or name that goes through a cell
+ * (<skeys/kernel.h>): a constraint that takes a symbol of another module
+ * under PIE and PIC, and the operand as a bare symbol+offset for data.
+ */
+#ifndef SKEYS__CELL_CONSTRAINT
+#define SKEYS__CELL_CONSTRAINT SKEYS__KEY_CONSTRAINT
+#endif
+#ifndef SKEYS__CELL_OPERAND
+#define SKEYS__CELL_OPERAND SKEYS__KEY_OPERAND
+#endif
 
 #if defined(__ELF__)
 #include <skeys/format/elf.h>
@@ -98,13 +109,17 @@ extern "C" {
 #define SKEYS__CAT2(a, b) a##b
 #define SKEYS__CAT(a, b) SKEYS__CAT2(a, b)
 #define SKEYS__NAME(id, type, key, n)                                          \
+	SKEYS__NAME_ASM(id, type, SKEYS__ASM_NAME(#id), SKEYS__KEY_CONSTRAINT, key, n, 0)
+/* The same with the asm and the key's constraint given; `on`: its initial state. */
+#define SKEYS__NAME_ASM(id, type, text, cons, key, n, on)                      \
 	__attribute__((used)) SKEYS__NOT_PATCHABLE static void                 \
 	SKEYS__CAT(skeys__name_, id)(void)                                     \
 	{                                                                      \
-		__asm__(SKEYS__ASM_NAME(#id)                                   \
+		__asm__(text /* NOLINT(bugprone-macro-parentheses) */         \
 			: /* no outputs */                                     \
-			: [skeys_k] SKEYS__KEY_CONSTRAINT(key),                \
-			  [skeys_n] "i"(n));                                   \
+			: [skeys_k] cons(key), /* NOLINT(bugprone-macro-parentheses) */ \
+			  [skeys_n] "i"(n),                                    \
+			  [skeys_on] "i"(on));                                 \
 	}                                                                      \
 	typedef struct type SKEYS__CAT(skeys__name_t_, id)
 
@@ -182,15 +197,19 @@ extern "C" {
  * true when the site jumps.
  */
 #define SKEYS__SITE_AT(kp, on, br)                                             \
+	SKEYS__SITE_ASM(SKEYS__ASM_ENTRY, SKEYS__KEY_CONSTRAINT, kp, on, br)
+/* The same with the table entry's asm and the key's constraint given. */
+#define SKEYS__SITE_ASM(entry, cons, kp, on, br)                               \
 	__extension__({                                                        \
 		__label__ skeys__yes, skeys__out;                              \
 		SKEYS__BOOL skeys__r;                                          \
 		__asm__ goto(SKEYS__ASM_SITE_PRE SKEYS__ASM_SITE_LABEL         \
-			     SKEYS__ASM_SITE SKEYS__ASM_ENTRY                  \
+			     SKEYS__ASM_SITE entry /* NOLINT(bugprone-macro-parentheses) */ \
 			     : /* no outputs */                                \
-			     : [skeys_k] SKEYS__KEY_CONSTRAINT(kp),            \
+			     : [skeys_k] cons(kp), /* NOLINT(bugprone-macro-parentheses) */ \
 			       [skeys_br] "i"(br),                             \
-			       [skeys_jmp] "i"((on) ^ (br))                   \
+			       [skeys_jmp] "i"((on) ^ (br)),                  \
+			       [skeys_on] "i"(on)                              \
 			     : /* no clobbers */                               \
 			     : skeys__yes);                                    \
 		skeys__r = 0;                                                  \
@@ -209,13 +228,12 @@ extern "C" {
  * code is the same once inlined, at -O0 too.
  */
 #if defined(__cplusplus) && defined(__clang__) && __clang_major__ < 17
-#define SKEYS__SITE_AT_EXPR(kp, on, br)                                        \
-	([]() __attribute__((always_inline)) -> bool {                         \
-		return SKEYS__SITE_AT(kp, on, br);                             \
-	}())
+#define SKEYS__SITE_SCOPE(site)                                                \
+	([]() __attribute__((always_inline)) -> bool { return site; }())
 #else
-#define SKEYS__SITE_AT_EXPR(kp, on, br) SKEYS__SITE_AT(kp, on, br)
+#define SKEYS__SITE_SCOPE(site) site
 #endif
+#define SKEYS__SITE_AT_EXPR(kp, on, br) SKEYS__SITE_SCOPE(SKEYS__SITE_AT(kp, on, br))
 /* kp: the key's address (any key type: <skeys/kernel.h> has its own); on: its initial state. */
 #define SKEYS__SITE_EXPR(k, br) SKEYS__SITE_AT_EXPR(&(k)->key, SKEYS__INITIAL(k), br)
 

@@ -106,17 +106,15 @@ void skeys_lock_release(void);
 bool skeys_lock_mine(void);
 extern struct skeys_module *skeys_modules;
 
-/* One site to rewrite. */
+/*
+ * One site to rewrite: 48 bytes, what a direct write reads of it first (a
+ * switch of many sites streams through the array).
+ */
 struct skeys_patch {
 	uintptr_t addr;
-	uintptr_t target; /* where its jump goes */
-	const struct skeys_segment *seg;
-	uintptr_t dest; /* where a thread trapped at this site goes (x86 protocol) */
 	uint8_t old[SKEYS_SITE_MAX];
 	uint8_t new_[SKEYS_SITE_MAX];
-	uint8_t buf[SKEYS_SITE_MAX]; /* between old and new_: what a protocol's phase puts there */
-	uint64_t mask; /* skeys_site_mask(len) */
-	uint32_t run;  /* patches in the run of pages this one starts, once known; else 0 */
+	uint32_t run; /* patches in the run of pages this one starts, once known; else 0 */
 	uint8_t len;
 	bool jumps; /* new_ is the jump */
 	/*
@@ -124,6 +122,24 @@ struct skeys_patch {
 	 * it leads (a call: sending the thread on would lose its return address).
 	 */
 	bool retry;
+	const struct skeys_segment *seg;
+	uintptr_t target; /* where its jump goes */
+};
+
+/*
+ * Where a thread trapped at site p goes while a batch is written (x86
+ * protocol): where its new instruction leads, or going back (`forward`
+ * false) its old one.
+ */
+static inline uintptr_t skeys_patch_dest(const struct skeys_patch *p, bool forward)
+{
+	return p->retry ? p->addr : p->jumps == forward ? p->target : p->addr + p->len;
+}
+
+/* The bytes a write puts at each site: patch i's SKEYS_SITE_MAX at at + i * stride. */
+struct skeys_src {
+	const uint8_t *at;
+	size_t stride;
 };
 
 /*
@@ -132,11 +148,19 @@ struct skeys_patch {
  */
 static inline uint64_t skeys_site_mask(size_t len)
 {
+	/* A load, not compares and shifts: every site a switch checks and merges computes it. */
+	static const uint64_t mask[SKEYS_SITE_MAX + 1] = {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return len >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * len)) - 1;
+		0, 0xff, 0xffff, 0xffffff, 0xffffffff, 0xffffffffffull, 0xffffffffffffull,
+		0xffffffffffffffull, 0xffffffffffffffffull,
 #else
-	return len >= 8 ? ~(uint64_t)0 : ~(~(uint64_t)0 >> (8 * len));
+		0, 0xff00000000000000ull, 0xffff000000000000ull, 0xffffff0000000000ull,
+		0xffffffff00000000ull, 0xffffffffff000000ull, 0xffffffffffff0000ull,
+		0xffffffffffffff00ull, 0xffffffffffffffffull,
 #endif
+	};
+
+	return mask[len <= SKEYS_SITE_MAX ? len : SKEYS_SITE_MAX];
 }
 
 static inline uint64_t skeys_word_load(const void *p)
@@ -152,6 +176,15 @@ struct skeys_batch {
 	size_t n, cap;
 	bool sorted; /* in address order, its runs known */
 	bool turn; /* to be turned round (skeys_batch_reverse), then checked */
+	/*
+	 * Turned round without touching the array: each patch's old and new_
+	 * are the other way round, and its jumps is flipped. A direct write
+	 * reads the patches so; anything else has them swapped in place first.
+	 */
+	bool swapped;
+	/* A several-phase write's bytes for its phase in between: one word a patch. */
+	uint64_t *phase;
+	size_t phase_cap;
 };
 
 /* Queue the sites of module `m` whose entries name `site_key`, to go to state `on`. */
@@ -186,7 +219,6 @@ static inline int skeys_batch_add(struct skeys_batch *b, struct skeys_module *m)
 	 */
 	if (seg && q->addr >= seg->start && q->addr + 8 > q->addr && q->addr + 8 <= seg->end &&
 	    !((skeys_word_load((const void *)q->addr) ^ skeys_word_load(q->old)) & mask)) {
-		q->mask = mask;
 		q->run = 0;
 		q->seg = seg;
 		b->n++;
@@ -334,13 +366,17 @@ struct skeys_protocol {
 	 */
 	bool one_store;
 	/*
-	 * Fill p->buf with what the site holds after phase `k` (0-based) of
-	 * a write going forward, for every phase but the last (which leaves
-	 * new_); NULL with one phase.
+	 * Fill out (SKEYS_SITE_MAX bytes) with what site p holds after phase
+	 * `k` (0-based) of a write going forward, for every phase but the last
+	 * (which leaves new_); NULL with one phase.
 	 */
-	void (*fill)(struct skeys_patch *p, unsigned k);
-	/* Make trapped threads go to p->dest while the batch is in flight; NULL if none. */
-	int (*publish)(struct skeys_patch *p, size_t n);
+	void (*fill)(const struct skeys_patch *p, unsigned k, uint8_t *out);
+	/*
+	 * Make trapped threads go to skeys_patch_dest(p, forward) while the
+	 * batch is in flight (called again, `forward` false, to walk it
+	 * back); NULL if none.
+	 */
+	int (*publish)(const struct skeys_patch *p, size_t n, bool forward);
 	void (*unpublish)(void);
 };
 
@@ -370,18 +406,17 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume);
 
 /*
  * Write every patch in [first, first + n) (sites in touching pages of one
- * segment, in address order) with the bytes at offset `off` in its struct
- * (old, new_ or buf). `one_store` as in struct skeys_protocol. 0 or an
- * error; *touched tells whether any byte may have changed, so that the
- * caller walks the run back too. With `bad`, which only a direct write
- * of a batch's new bytes takes (skeys_write_direct_first()), the patches
- * are a batch to turn round: each is first turned (old and new_ swapped,
- * jumps flipped) and checked to hold its old bytes, in the same pass; if
- * one does not, nothing is written, SKEYS_ERR_MISMATCH and *bad its index
- * (n once all were turned and checked).
+ * segment, in address order) with its bytes in `src` (patch first + i has
+ * src.at + i * src.stride). `one_store` as in struct skeys_protocol. 0 or
+ * an error; *touched tells whether any byte may have changed, so that the
+ * caller walks the run back too. With `bad`, which only a direct write of
+ * a batch's new bytes takes (skeys_write_direct_first()), the patches are
+ * a batch turned round and not yet checked: each site is checked to hold
+ * its bytes in `chk`, in the same pass; if one does not, nothing is
+ * written, SKEYS_ERR_MISMATCH and *bad its index (n once all were checked).
  */
-int skeys_write_run(struct skeys_patch *first, size_t n, size_t off, bool one_store,
-		    size_t *bad, bool *touched);
+int skeys_write_run(const struct skeys_patch *first, size_t n, struct skeys_src src,
+		    struct skeys_src chk, bool one_store, size_t *bad, bool *touched);
 /* Will skeys_write_run() try a direct write first? */
 bool skeys_write_direct_first(bool one_store);
 

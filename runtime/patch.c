@@ -12,9 +12,37 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Room for `more` patches at b->p[b->n]. */
+/* Swap old and new_ of every patch of a batch turned round in its flag only. */
+static void batch_settle(struct skeys_batch *b)
+{
+	struct skeys_patch *p, *end = b->p + b->n;
+
+	if (!b->swapped)
+		return;
+	for (p = b->p; p < end; p++) {
+		uint64_t was = skeys_word_load(p->old);
+
+		memcpy(p->old, p->new_, sizeof(p->old));
+		memcpy(p->new_, &was, sizeof(p->new_));
+		p->jumps = !p->jumps;
+	}
+	b->swapped = false;
+}
+
+/* Where the patches' old (or new) bytes are, as the batch is turned. */
+static struct skeys_src patch_bytes(const struct skeys_batch *b, bool new_)
+{
+	struct skeys_src src = { (const uint8_t *)b->p, sizeof(*b->p) };
+
+	src.at += new_ != b->swapped ? offsetof(struct skeys_patch, new_)
+				     : offsetof(struct skeys_patch, old);
+	return src;
+}
+
+/* Room for `more` patches at b->p[b->n], which are filled the right way round. */
 static int batch_reserve(struct skeys_batch *b, size_t more)
 {
+	batch_settle(b);
 	if (b->cap - b->n < more) {
 		size_t cap = b->cap * 2 > b->n + more ? b->cap * 2 : b->n + more;
 		struct skeys_patch *np = realloc(b->p, cap * sizeof(*np));
@@ -74,7 +102,8 @@ __attribute__((noinline)) static bool site_holds_bytes(const struct skeys_patch 
 static inline bool site_holds(const struct skeys_patch *p, const uint8_t *want)
 {
 	if (p->addr + 8 <= p->seg->end)
-		return !((skeys_word_load((const void *)p->addr) ^ skeys_word_load(want)) & p->mask);
+		return !((skeys_word_load((const void *)p->addr) ^ skeys_word_load(want)) &
+			 skeys_site_mask(p->len));
 	return site_holds_bytes(p, want);
 }
 
@@ -133,7 +162,6 @@ int skeys_batch_collect(struct skeys_batch *b, struct skeys_module *m,
 			return SKEYS_ERR_MISMATCH;
 		p->len = a->site_len;
 		p->retry = false;
-		p->mask = skeys_site_mask(p->len);
 		p->run = 0;
 		/* Sites of one key come in address order: mostly in the last one's segment. */
 		if (!seg || p->addr < seg->start || p->addr + p->len > seg->end ||
@@ -166,7 +194,6 @@ int skeys_batch_add_checked(struct skeys_batch *b, struct skeys_module *m)
 	struct skeys_patch *q = &b->p[b->n];
 	const struct skeys_segment *seg = b->n ? b->p[b->n - 1].seg : NULL;
 
-	q->mask = skeys_site_mask(q->len);
 	q->run = 0;
 	/* Code queued in address order is mostly in the last one's segment. */
 	if (!seg || q->addr < seg->start || q->addr + q->len > seg->end ||
@@ -200,18 +227,6 @@ int skeys_batch_queue(struct skeys_batch *b, struct skeys_module *m, const struc
 		return err;
 	b->p[b->n] = *p;
 	return skeys_batch_add_checked(b, m);
-}
-
-/* Where a thread trapped at each site goes: where its new (or, going back, old) instruction leads. */
-static void batch_aim(struct skeys_batch *b, bool forward)
-{
-	size_t i;
-
-	for (i = 0; i < b->n; i++) {
-		struct skeys_patch *p = &b->p[i];
-
-		p->dest = p->retry ? p->addr : p->jumps == forward ? p->target : p->addr + p->len;
-	}
 }
 
 static int patch_cmp(const void *a, const void *b)
@@ -255,25 +270,29 @@ static size_t run_length(const struct skeys_patch *p, size_t n, size_t pg)
 }
 
 /*
- * Write the bytes at offset `off` of the first `n` patches, run by run.
- * Returns how many may have changed: on an error, the run that failed
- * counts when it was written in part, so that a walk back covers it.
+ * Write the first `n` patches with their bytes in `src`, run by run (with
+ * `bad`, checked against `chk` as skeys_write_run() does). Returns how many
+ * may have changed: on an error, the run that failed counts when it was
+ * written in part, so that a walk back covers it.
  */
 static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
-			 size_t off, size_t *bad, int *err)
+			 struct skeys_src src, struct skeys_src chk, size_t *bad, int *err)
 {
 	size_t pg = skeys_os_page_size(), done = 0, len;
 	bool touched;
 
 	*err = 0;
 	while (done < n) {
+		struct skeys_src s = { src.at + done * src.stride, src.stride };
+		struct skeys_src c = { chk.at + done * chk.stride, chk.stride };
+
 		/* Known from an earlier write of the batch (turned round since), or found now. */
 		len = p[done].run;
 		if (!len)
 			len = p[done].run = (uint32_t)run_length(p + done, n - done, pg);
 		if (len > n - done) /* a walk back over part of the batch */
 			len = n - done;
-		*err = skeys_write_run(p + done, len, off, proto->one_store, bad, &touched);
+		*err = skeys_write_run(p + done, len, s, c, proto->one_store, bad, &touched);
 		if (*err) {
 			if (touched)
 				done += len;
@@ -285,21 +304,21 @@ static size_t write_runs(const struct skeys_protocol *proto, struct skeys_patch 
 }
 
 /*
- * Where the bytes a site holds in `state` are, in each patch: 0 is old,
- * `phases` new, and the protocol fills buf for each state in between.
+ * Where the bytes the first n sites hold in `state` are: 0 is old,
+ * `phases` new, and the protocol fills the batch's phase words for each
+ * state in between.
  */
-static size_t state_bytes(const struct skeys_protocol *proto, struct skeys_patch *p, size_t n,
-			  unsigned state)
+static struct skeys_src state_bytes(const struct skeys_protocol *proto, struct skeys_batch *b,
+				    size_t n, unsigned state)
 {
+	struct skeys_src src = { (const uint8_t *)b->phase, sizeof(*b->phase) };
 	size_t i;
 
-	if (state == 0)
-		return offsetof(struct skeys_patch, old);
-	if (state == proto->phases)
-		return offsetof(struct skeys_patch, new_);
-	for (i = 0; i < n; i++)
-		proto->fill(&p[i], state - 1);
-	return offsetof(struct skeys_patch, buf);
+	if (state == 0 || state == proto->phases)
+		return patch_bytes(b, state != 0);
+	for (i = 0; i < n; i++) /* several phases: the batch was settled */
+		proto->fill(&b->p[i], state - 1, (uint8_t *)&b->phase[i]);
+	return src;
 }
 
 static int sync_cores(void)
@@ -328,8 +347,10 @@ static void roll_back(const struct skeys_protocol *proto, struct skeys_batch *b,
 		if (n == 0)
 			continue;
 		if (proto->publish)
-			batch_aim(b, false);
-		if (write_runs(proto, b->p, n, state_bytes(proto, b->p, n, j), NULL, &err) != n || err)
+			(void)proto->publish(b->p, b->n, false); /* published already: cannot fail */
+		if (write_runs(proto, b->p, n, state_bytes(proto, b, n, j), patch_bytes(b, false),
+			       NULL, &err) != n ||
+		    err)
 			skeys_log(SKEYS_LOG_ERROR, "rollback failed: %s: sites are inconsistent",
 				  skeys_strerror(err));
 		if (sync)
@@ -348,40 +369,44 @@ void skeys__set_phase_hook(void (*hook)(unsigned phase, uintptr_t first_site))
 	phase_hook = hook;
 }
 
-/* Turn every patch round, then check that every site holds its (new) old bytes. */
-static int batch_turn(struct skeys_batch *b)
+/* Check that every site holds its old bytes. */
+static int batch_check(struct skeys_batch *b)
 {
-	struct skeys_patch *p, *end = b->p + b->n;
+	const struct skeys_patch *p, *end = b->p + b->n;
+	/* The patches' own bytes: an offset into each. */
+	size_t old = (size_t)(patch_bytes(b, false).at - (const uint8_t *)b->p);
 
-	for (p = b->p; p < end; p++) {
-		uint64_t was = skeys_word_load(p->old);
-
-		memcpy(p->old, p->new_, sizeof(p->old));
-		memcpy(p->new_, &was, sizeof(p->new_));
-		p->jumps = !p->jumps;
-	}
 	for (p = b->p; p < end; p++)
-		if (!site_holds(p, p->old))
+		if (!site_holds(p, (const uint8_t *)p + old)) {
+			batch_settle(b);
 			return site_refused(p, NULL);
+		}
 	return 0;
 }
 
 /*
- * Where a batch to turn round is turned and checked: all of it before
- * anything is written, or, when it is one run that goes to a direct write,
- * in the write's pass over its copy of the run (write.c). NULL: done here.
+ * Turn a batch to turn round (its flag: the array is not touched), and
+ * check it: all of it before anything is written, or, when it is one run
+ * that goes to a direct write, in the write's pass over its copy of the
+ * run (write.c). Returns where the write reports a site that fails, or
+ * NULL. Several phases (threads) read the patches: they are swapped then.
  */
 static size_t *turn_where(struct skeys_batch *b, const struct skeys_protocol *proto,
 			  size_t *bad, int *err)
 {
 	*err = 0;
-	if (!b->turn)
-		return NULL;
-	if (!b->p[0].run)
-		b->p[0].run = (uint32_t)run_length(b->p, b->n, skeys_os_page_size());
-	if (proto == &direct && b->p[0].run == b->n && skeys_write_direct_first(proto->one_store))
-		return bad;
-	*err = batch_turn(b);
+	if (b->turn) {
+		b->swapped = !b->swapped;
+		if (!b->p[0].run)
+			b->p[0].run = (uint32_t)run_length(b->p, b->n, skeys_os_page_size());
+		if (proto == &direct && b->p[0].run == b->n &&
+		    skeys_write_direct_first(proto->one_store))
+			return bad;
+	}
+	if (proto != &direct)
+		batch_settle(b);
+	if (b->turn)
+		*err = batch_check(b);
 	return NULL;
 }
 
@@ -395,20 +420,29 @@ int skeys_batch_write(struct skeys_batch *b)
 
 	if (b->n == 0)
 		goto out;
+	if (proto->phases > 1 && b->phase_cap < b->n) {
+		uint64_t *more = realloc(b->phase, b->n * sizeof(*more));
+
+		err = -ENOMEM;
+		if (!more)
+			goto out;
+		b->phase = more;
+		b->phase_cap = b->n;
+	}
 	batch_sort(b);
 	check = turn_where(b, proto, &bad, &err);
 	if (err)
 		goto out;
 	if (proto->publish) {
-		batch_aim(b, true);
-		err = proto->publish(b->p, b->n);
+		err = proto->publish(b->p, b->n, true);
 		if (err)
 			goto out;
 	}
 	for (k = 0; k < proto->phases; k++) {
-		done = write_runs(proto, b->p, b->n, state_bytes(proto, b->p, b->n, k + 1), check,
-				  &err);
+		done = write_runs(proto, b->p, b->n, state_bytes(proto, b, b->n, k + 1),
+				  patch_bytes(b, false), check, &err);
 		if (err == SKEYS_ERR_MISMATCH && check && bad < b->n) {
+			batch_settle(b);
 			err = site_refused(&b->p[bad], NULL); /* nothing was written */
 			break;
 		}
@@ -437,8 +471,11 @@ out:
 void skeys_batch_free(struct skeys_batch *b)
 {
 	free(b->p);
+	free(b->phase);
 	b->p = NULL;
-	b->n = b->cap = 0;
+	b->phase = NULL;
+	b->n = b->cap = b->phase_cap = 0;
+	b->swapped = false;
 }
 
 int skeys_batch_reverse(struct skeys_batch *b)

@@ -111,7 +111,13 @@ static bool header_ok(const struct skeys_header *h)
 }
 
 static bool is_key(const struct skeys_key *k);
+static struct skeys_key *proxy_target(const struct skeys_key *proxy);
 
+/*
+ * Does the table of `m` name `key`, itself or through a proxy bound to it:
+ * an import, a cell of <skeys/kernel.h>, or a cell standing for an import
+ * (proxy_target() follows the one step more, as binding does).
+ */
 bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key *key)
 {
 	size_t i;
@@ -122,8 +128,8 @@ bool skeys_module_mentions(const struct skeys_module *m, const struct skeys_key 
 
 		/* Only keys inside the module are read: its table is not trusted. */
 		if (k == key || ((uintptr_t)k >= m->lo && (uintptr_t)k + sizeof(*k) <= m->hi &&
-				 (k->flags & SKEYS_KEY_F_PROXY) && skeys_module_of(k->link) &&
-				 *(struct skeys_key *const *)k->link == key))
+				 is_key(k) && (k->flags & SKEYS_KEY_F_PROXY) &&
+				 proxy_target(k) == key))
 			return true;
 	}
 	return false;
@@ -247,14 +253,22 @@ static bool key_on(const struct skeys_key *k)
 /* The table as sealed: intact, and in the order lookups rely on. */
 static int table_verify(const struct skeys_module *m)
 {
-	if (m->header->flags & SKEYS_HEADER_SEALED &&
-	    skeys_table_checksum(m->entries, m->count * sizeof(*m->entries)) !=
-		    m->header->checksum) {
-		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing", m->name);
-		return SKEYS_ERR_CHECKSUM;
+	uint64_t sum;
+	int sorted;
+
+	if (m->header->flags & SKEYS_HEADER_SEALED) {
+		sorted = skeys_table_checksum_sorted(m->entries, m->count, (uintptr_t)m->entries,
+						     &sum);
+		if (sum != m->header->checksum) {
+			skeys_log(SKEYS_LOG_ERROR, "%s: skeys table changed after sealing",
+				  m->name);
+			return SKEYS_ERR_CHECKSUM;
+		}
+	} else {
+		sorted = skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries);
 	}
 	/* Checksummed but out of order: skeys-seal did not write it. */
-	if (!skeys_table_is_sorted(m->entries, m->count, (uintptr_t)m->entries)) {
+	if (!sorted) {
 		skeys_log(SKEYS_LOG_ERROR, "%s: skeys table is not in sealed order: "
 					   "not sealed by skeys-seal", m->name);
 		return SKEYS_ERR_UNSEALED;

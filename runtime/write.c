@@ -65,10 +65,10 @@ int skeys_write_method_set(enum skeys_write_method m)
 	return 0;
 }
 
-/* The bytes at offset `off` of patch p. */
-static const uint8_t *bytes_of(const struct skeys_patch *p, size_t off)
+/* Patch i's bytes in src. */
+static const uint8_t *src_at(struct skeys_src src, size_t i)
 {
-	return (const uint8_t *)p + off;
+	return src.at + i * src.stride;
 }
 
 /*
@@ -86,17 +86,53 @@ static void run_copy(unsigned char *to, const unsigned char *from, size_t len)
 }
 
 /*
+ * Merge the sites from p[*i] on that end at or below `end` (buf holds the
+ * run from `lo`) with their bytes in `src`. With `check`, a batch turned
+ * round: each site is first checked to hold its bytes in `chk`; false when
+ * one does not (*i is then its index).
+ */
+static bool merge_sites(unsigned char *buf, uintptr_t lo, uintptr_t end,
+			const struct skeys_patch *p, size_t n, size_t *i, struct skeys_src src,
+			bool check, struct skeys_src chk)
+{
+	size_t k;
+
+	for (k = *i; k < n && p[k].addr + p[k].len <= end; k++) {
+		unsigned char *at = buf + (p[k].addr - lo);
+		uint64_t now = skeys_word_load(at), mask = skeys_site_mask(p[k].len);
+		uint64_t v = skeys_word_load(src_at(src, k));
+
+		/* The array streams by: ask for what comes next ahead of time. */
+		__builtin_prefetch(&p[k + 16]);
+		if (check && (now ^ skeys_word_load(src_at(chk, k))) & mask) {
+			*i = k;
+			return false;
+		}
+		/* The bytes after the site: as copied, or copied over later. */
+		v = (now & ~mask) | (v & mask);
+		memcpy(at, &v, sizeof(v));
+	}
+	*i = k;
+	return true;
+}
+
+/*
  * One direct write for the whole run: the bytes between sites are
  * rewritten unchanged. The buffer stays for the next run (skeys_lock is
  * held): it is the run's current bytes with the sites' new ones over them.
+ * Each block of the run is copied and its sites merged in while the block
+ * is still in the cache. With `bad`, a batch turned round: each site is
+ * checked to hold its bytes in `chk` in the same pass. The copy is what
+ * the code holds: nothing is written unless every site holds them.
  */
-static int write_direct(struct skeys_patch *p, size_t n, size_t off, size_t *bad,
-			bool *touched)
+static int write_direct(const struct skeys_patch *p, size_t n, struct skeys_src src,
+			struct skeys_src chk, size_t *bad, bool *touched)
 {
+	enum { BLOCK = 4096 };
 	static unsigned char *buf;
 	static size_t cap;
-	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
-	size_t i, done = 0;
+	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len, at, end;
+	size_t i = 0, done = 0;
 	int err;
 
 	/* 8 bytes more: every site is merged in as a word. */
@@ -108,38 +144,16 @@ static int write_direct(struct skeys_patch *p, size_t n, size_t off, size_t *bad
 		buf = more;
 		cap = hi - lo + 8;
 	}
-	run_copy(buf, (const unsigned char *)lo, hi - lo);
-	if (bad) {
-		/*
-		 * A batch to turn round: each patch turned (old and new swapped)
-		 * and checked in the same pass. The copy is what the code holds:
-		 * nothing is written unless every site holds its old bytes.
-		 */
-		for (i = 0; i < n; i++) {
-			unsigned char *at = buf + (p[i].addr - lo);
-			uint64_t now = skeys_word_load(at), was = skeys_word_load(p[i].new_);
-			uint64_t v = skeys_word_load(p[i].old);
-
-			memcpy(p[i].old, &was, sizeof(was));
-			memcpy(p[i].new_, &v, sizeof(v));
-			p[i].jumps = !p[i].jumps;
-			if ((now ^ was) & p[i].mask) {
-				*bad = i;
-				return SKEYS_ERR_MISMATCH;
-			}
-			v = (now & ~p[i].mask) | (v & p[i].mask);
-			memcpy(at, &v, sizeof(v));
-		}
-		*bad = n; /* every site turned and checked */
-	} else {
-		for (i = 0; i < n; i++) {
-			unsigned char *at = buf + (p[i].addr - lo);
-			uint64_t v = (skeys_word_load(at) & ~p[i].mask) |
-				     (skeys_word_load(bytes_of(&p[i], off)) & p[i].mask);
-
-			memcpy(at, &v, sizeof(v));
+	for (at = lo; at < hi; at = end) {
+		end = hi - at > BLOCK ? at + BLOCK : hi;
+		run_copy(buf + (at - lo), (const unsigned char *)at, end - at);
+		if (!merge_sites(buf, lo, end, p, n, &i, src, bad != NULL, chk)) {
+			*bad = i;
+			return SKEYS_ERR_MISMATCH;
 		}
 	}
+	if (bad)
+		*bad = n; /* every site checked */
 	err = skeys_os_write_direct(lo, buf, hi - lo, &done);
 	if (!err || done)
 		*touched = true; /* torn: the caller's walk back puts the sites back */
@@ -147,19 +161,20 @@ static int write_direct(struct skeys_patch *p, size_t n, size_t off, size_t *bad
 }
 
 /* One store where the site is a naturally aligned word: no thread sees half. */
-static void store_site(const struct skeys_patch *p, size_t off)
+static void store_site(const struct skeys_patch *p, const uint8_t *bytes)
 {
 	if (p->len == 4 && p->addr % 4 == 0) {
 		uint32_t v;
 
-		memcpy(&v, bytes_of(p, off), 4);
+		memcpy(&v, bytes, 4);
 		__atomic_store_n((uint32_t *)p->addr, v, __ATOMIC_RELAXED);
 	} else {
-		memcpy((void *)p->addr, bytes_of(p, off), p->len);
+		memcpy((void *)p->addr, bytes, p->len);
 	}
 }
 
-static int write_stores(const struct skeys_patch *p, size_t n, size_t off, bool *touched)
+static int write_stores(const struct skeys_patch *p, size_t n, struct skeys_src src,
+			bool *touched)
 {
 	size_t pg = skeys_os_page_size(), i;
 	uintptr_t lo = p[0].addr & ~(pg - 1);
@@ -182,7 +197,7 @@ static int write_stores(const struct skeys_patch *p, size_t n, size_t off, bool 
 	 */
 	skeys_os_signals_hold();
 	for (i = 0; i < n; i++)
-		store_site(&p[i], off);
+		store_site(&p[i], src_at(src, i));
 	valgrind_discard(lo, hi - lo);
 	skeys_os_signals_release();
 	while ((err = skeys_os_protect(lo, hi - lo, p[0].seg->prot)) != 0) {
@@ -206,8 +221,8 @@ bool skeys_write_direct_first(bool one_store)
 	return !one_store && method != SKEYS_WRITE_MPROTECT && !under_valgrind();
 }
 
-int skeys_write_run(struct skeys_patch *p, size_t n, size_t off, bool one_store,
-		    size_t *bad, bool *touched)
+int skeys_write_run(const struct skeys_patch *p, size_t n, struct skeys_src src,
+		    struct skeys_src chk, bool one_store, size_t *bad, bool *touched)
 {
 	uintptr_t lo = p[0].addr, hi = p[n - 1].addr + p[n - 1].len;
 	int err;
@@ -216,7 +231,7 @@ int skeys_write_run(struct skeys_patch *p, size_t n, size_t off, bool one_store,
 	if (bad)
 		*bad = 0;
 	if (skeys_write_direct_first(one_store)) {
-		err = write_direct(p, n, off, bad, touched);
+		err = write_direct(p, n, src, chk, bad, touched);
 		if (!err || method == SKEYS_WRITE_PROCMEM)
 			goto out;
 		/* Unchecked (a site does not hold its old bytes, or no buffer): no other way either. */
@@ -231,7 +246,7 @@ int skeys_write_run(struct skeys_patch *p, size_t n, size_t off, bool one_store,
 	}
 	if (bad && *bad < n)
 		return -EINVAL; /* only a direct write checks: the caller checks first otherwise */
-	err = write_stores(p, n, off, touched);
+	err = write_stores(p, n, src, touched);
 out:
 	if (*touched)
 		skeys_os_flush_icache(lo, hi - lo);

@@ -30,7 +30,7 @@ struct skeys_check_key {
 	uint32_t sites;
 	bool valid; /* a key object: data section, aligned, magic */
 	bool initial;
-	bool import; /* a proxy for a key of another module (SKEYS_IMPORT_*, a site's cell) */
+	bool import; /* a proxy for another module's key (SKEYS_IMPORT_*, a cell to a symbol) */
 	char *error; /* why not valid */
 };
 

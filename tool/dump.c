@@ -11,6 +11,7 @@
 #include "disasm.h"
 #include "emit.h"
 #include "names.h"
+#include "verify.h"
 
 #include "arch.h"
 
@@ -30,7 +31,9 @@ static void help(FILE *f)
 	      "recorded them (stripped files too), else by their symbol, else by\n"
 	      "address; element i of an array of keys is NAME[i]. Every key the file\n"
 	      "defines or imports is listed, also one without a site in this file (a\n"
-	      "library that only exports it); IMPORT marks an import's proxy.\n"
+	      "library that only exports it); IMPORT marks an import's proxy. A\n"
+	      "site's cell of <skeys/kernel.h> is listed as cell(KEY), CELL_OF naming\n"
+	      "the key it stands for; CELL_SITES counts a key's sites through cells.\n"
 	      "\n"
 	      "  -j, --json     one JSON object instead of text (fields: see README)\n"
 	      "  -h, --help     this text\n"
@@ -94,6 +97,8 @@ static const struct skeys_field
 	K_INITIAL = { .key = "initial", .head = "INITIAL", .yes = "true", .no = "false" },
 	K_IMPORT = { .key = "import", .head = "IMPORT", .yes = "yes", .no = "no" },
 	K_SITES = { .key = "sites", .head = "SITES" },
+	K_CELL_OF = { .key = "cell_of", .head = "CELL_OF", .null = "-" },
+	K_CELL_SITES = { .key = "cell_sites", .head = "CELL_SITES" },
 	K_OK = { .key = "ok", .head = "STATUS", .yes = "ok", .no = "BAD" },
 	K_ERROR = { .key = "error", .fmt = ": %s" },
 
@@ -137,9 +142,89 @@ static void emit_header(struct skeys_emit *e, const struct skeys_input *in,
 	skeys_emit_array_end(e);
 }
 
-static void emit_key(struct skeys_emit *e, const struct skeys_input *in,
-		     const struct skeys_check_key *k)
+/*
+ * Sites through cells (<skeys/kernel.h>): for each key of this file that
+ * cells of it name, the sites of those cells, by key address.
+ */
+struct cell_sites {
+	uint64_t key;       /* the key of this file the slot names, else 0 */
+	const char *symbol; /* else the symbol the loader fills it from */
+	uint64_t sites;
+};
+
+static int cell_sites_cmp(const void *a, const void *b)
 {
+	uint64_t x = ((const struct cell_sites *)a)->key, y = ((const struct cell_sites *)b)->key;
+
+	return (x > y) - (x < y);
+}
+
+/* c->keys' cells that name a key of this file, by that key; NULL when none (or no memory). */
+static struct cell_sites *cell_sites_collect(const struct skeys_check *c, size_t *n)
+{
+	struct cell_sites *cs = NULL;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < c->n_keys; i++) {
+		uint64_t target;
+		const char *symbol;
+		bool named;
+		struct cell_sites *grown;
+
+		if (!c->keys[i].valid ||
+		    !skeys_check_cell(c->img, c->keys[i].addr, &target, &symbol, &named) ||
+		    named || (!target && !symbol))
+			continue;
+		grown = realloc(cs, (*n + 1) * sizeof(*cs));
+		if (!grown)
+			break;
+		cs = grown;
+		cs[*n].key = target;
+		cs[*n].symbol = symbol;
+		cs[(*n)++].sites = c->keys[i].sites;
+	}
+	if (*n)
+		qsort(cs, *n, sizeof(*cs), cell_sites_cmp);
+	return cs;
+}
+
+/*
+ * Sites of the key at `addr` through cells; with addr 0, of the key that
+ * the loader takes from `symbol` (a shared library's own exported key).
+ */
+static uint64_t cell_sites_of(const struct cell_sites *cs, size_t n, uint64_t addr,
+			      const char *symbol)
+{
+	size_t lo = 0, hi = n;
+	uint64_t sum = 0;
+
+	if (!addr) {
+		for (lo = 0; symbol && lo < n; lo++)
+			if (!cs[lo].key && cs[lo].symbol && !strcmp(cs[lo].symbol, symbol))
+				sum += cs[lo].sites;
+		return sum;
+	}
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cs[mid].key < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && cs[lo].key == addr; lo++)
+		sum += cs[lo].sites;
+	return sum;
+}
+
+static void emit_key(struct skeys_emit *e, const struct skeys_input *in,
+		     const struct skeys_check_key *k, const struct cell_sites *cs, size_t n_cs)
+{
+	uint64_t target = k->addr;
+	const char *symbol = NULL;
+	bool named = false, cell;
 	char name[512];
 
 	skeys_names_key_name(&in->check, k->addr, name, sizeof(name));
@@ -154,6 +239,22 @@ static void emit_key(struct skeys_emit *e, const struct skeys_input *in,
 		skeys_emit_field_null(e, &K_IMPORT);
 	}
 	skeys_emit_field_uint(e, &K_SITES, k->sites);
+	/*
+	 * A site's cell: what it stands for. A named cell is the key's own
+	 * names entry: its row is the key's, and counts the key's sites
+	 * through the other cells.
+	 */
+	cell = k->valid && skeys_check_cell(in->img, k->addr, &target, &symbol, &named);
+	if (cell && !named) {
+		char of[512];
+
+		skeys_names_cell_of(&in->check, k->addr, of, sizeof(of));
+		skeys_emit_field_str(e, &K_CELL_OF, of);
+		skeys_emit_field_uint(e, &K_CELL_SITES, 0);
+	} else {
+		skeys_emit_field_null(e, &K_CELL_OF);
+		skeys_emit_field_uint(e, &K_CELL_SITES, cell_sites_of(cs, n_cs, target, symbol));
+	}
 	skeys_emit_field_bool(e, &K_OK, k->valid);
 	if (k->error)
 		skeys_emit_field_str(e, &K_ERROR, k->error);
@@ -187,7 +288,8 @@ static void emit_keys(struct skeys_emit *e, const struct skeys_input *in)
 {
 	const struct skeys_check *c = &in->check;
 	const struct skeys_names *nm = c->names;
-	size_t n_named = nm ? nm->n_keys : 0, n = c->n_keys, i = 0, j;
+	size_t n_named = nm ? nm->n_keys : 0, n = c->n_keys, i = 0, j, n_cs;
+	struct cell_sites *cs = cell_sites_collect(c, &n_cs);
 
 	for (j = 0; j < n_named; j++)
 		n += !has_sites(c, nm->keys[j].key.addr);
@@ -196,11 +298,12 @@ static void emit_keys(struct skeys_emit *e, const struct skeys_input *in)
 		uint64_t next = j < n_named ? nm->keys[j].key.addr : UINT64_MAX;
 
 		while (i < c->n_keys && c->keys[i].addr <= next)
-			emit_key(e, in, &c->keys[i++]);
+			emit_key(e, in, &c->keys[i++], cs, n_cs);
 		if (j < n_named && !has_sites(c, next))
-			emit_key(e, in, &nm->keys[j].key);
+			emit_key(e, in, &nm->keys[j].key, cs, n_cs);
 	}
 	skeys_emit_array_end(e);
+	free(cs);
 }
 
 static void emit_site(struct skeys_emit *e, const struct skeys_input *in, size_t i)

@@ -284,54 +284,62 @@ const struct skeys_named_key *skeys_names_at(const struct skeys_check *c, uint64
 	return lo < nm->n_keys && nm->keys[lo].key.addr == addr ? &nm->keys[lo] : NULL;
 }
 
-/*
- * A function-scope static named skeys__kcell: gcc calls its symbol
- * "skeys__kcell.N", clang "FUNCTION.skeys__kcell".
- */
-static bool is_cell_symbol(const char *name)
-{
-	const char *dot;
+/* A key's name, without looking for a cell there. */
+static void key_name(const struct skeys_check *c, uint64_t addr, char *out, size_t outlen);
 
-	if (!strncmp(name, "skeys__kcell", 12))
-		return name[12] == '\0' || name[12] == '.';
-	dot = strstr(name, ".skeys__kcell");
-	return dot && (dot[13] == '\0' || dot[13] == '.');
+/* The named cell (the key's names entry) that stands for the key at `addr`, if any. */
+static const struct skeys_named_key *named_cell_of(const struct skeys_check *c, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; c->names && i < c->names->n_keys; i++) {
+		const struct skeys_named_key *k = &c->names->keys[i];
+		uint64_t target;
+		const char *symbol;
+		bool named;
+
+		if (k->count == 1 && skeys_check_cell(c->img, k->key.addr, &target, &symbol, &named) &&
+		    named && target == addr)
+			return k;
+	}
+	return NULL;
 }
 
-/*
- * A site's cell (<skeys/kernel.h>: a static "skeys__kcell" proxy whose slot,
- * 16 bytes on, the loader fills): "cell(NAME)" after what the slot names,
- * the relocation's symbol or, for a relative one, the key of this file.
- */
-static bool cell_name(const struct skeys_check *c, const struct skeys_symbol *s, char *out,
-		      size_t outlen)
+bool skeys_names_cell_of(const struct skeys_check *c, uint64_t addr, char *out, size_t outlen)
 {
-	const struct skeys_image *img = c->img;
-	uint64_t slot = s->addr + SKEYS_KEY_STRIDE;
-	struct skeys_reloc r;
-	char key[256];
+	const struct skeys_named_key *named;
+	uint64_t target;
+	const char *symbol;
+	bool is_named;
 
-	if (!is_cell_symbol(s->name) || !img->format->reloc_at ||
-	    !img->format->reloc_at(img, slot, 1, &r))
+	if (!skeys_check_cell(c->img, addr, &target, &symbol, &is_named) || is_named)
 		return false;
-	if (r.kind == SKEYS_RELOC_RELATIVE)
-		skeys_names_key_name(c, r.addend, key, sizeof(key));
-	else if (r.symbol && *r.symbol)
-		snprintf(key, sizeof(key), "%s", r.symbol);
+	if (target && !skeys_names_at(c, target) && (named = named_cell_of(c, target)) != NULL)
+		snprintf(out, outlen, "%s", named->name);
+	else if (target)
+		key_name(c, target, out, outlen);
 	else
-		return false;
-	snprintf(out, outlen, "cell(%s)", key);
+		snprintf(out, outlen, "%s", symbol && *symbol ? symbol : "?");
 	return true;
 }
 
 void skeys_names_key_name(const struct skeys_check *c, uint64_t addr, char *out,
 			  size_t outlen)
 {
+	char key[256];
+
+	/* A site's cell: "cell(NAME)" after what its slot names. */
+	if (!skeys_names_at(c, addr) && skeys_names_cell_of(c, addr, key, sizeof(key))) {
+		snprintf(out, outlen, "cell(%s)", key);
+		return;
+	}
+	key_name(c, addr, out, outlen);
+}
+
+static void key_name(const struct skeys_check *c, uint64_t addr, char *out, size_t outlen)
+{
 	const struct skeys_named_key *k = skeys_names_at(c, addr);
 	const struct skeys_symbol *s = skeys_image_object_at(c->img, addr);
-
-	if (!k && s && cell_name(c, s, out, outlen))
-		return;
 
 	/* Two keys of one name (C++ namespaces): their symbols tell them apart. */
 	if (k && (k->unique || !s)) {

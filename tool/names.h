@@ -34,6 +34,13 @@ void skeys_names_verify(struct skeys_check *c);
 void skeys_names_free(struct skeys_check *c);
 
 /*
+ * A site's cell of <skeys/kernel.h> at `addr` (not a named one): true,
+ * with the name of what its slot names in `out` (a key of this file, or
+ * the symbol of another module's key).
+ */
+bool skeys_names_cell_of(const struct skeys_check *c, uint64_t addr, char *out, size_t outlen);
+
+/*
  * The name of the key at `addr`: from the names table ("name", "name[i]"),
  * else its data symbol ("sym", or "sym[i]" inside an array of keys), else
  * the address.

@@ -59,6 +59,17 @@ bool skeys_check_bounds(struct skeys_check *c);
 /* verify_keys.c: does k->addr hold a key? Sets valid, initial, import, error. */
 void skeys_check_key_verify(struct skeys_check *c, struct skeys_check_key *k);
 
+/*
+ * verify_keys.c: is there a cell of <skeys/kernel.h> at `addr` (a proxy
+ * whose link is its own slot, 16 bytes on)? If so, what the loader puts in
+ * its slot: *key, the address of a key of this file (a relative
+ * relocation, or the file's own pointer), else 0 and *symbol, the symbol
+ * it names (NULL when unknown); *named, the cell stands for a key the
+ * module defines (SKEYS_KEY_F_NAMED).
+ */
+bool skeys_check_cell(const struct skeys_image *img, uint64_t addr, uint64_t *key,
+		      const char **symbol, bool *named);
+
 /* verify_keys.c: c->keys and each site's key index. False when memory ran out. */
 bool skeys_check_keys_collect(struct skeys_check *c);
 

@@ -82,6 +82,34 @@ static bool loaded_ptr(const struct skeys_image *img, uint64_t addr, uint64_t *v
 	return read_ptr(img, addr, v);
 }
 
+bool skeys_check_cell(const struct skeys_image *img, uint64_t addr, uint64_t *key,
+		      const char **symbol, bool *named)
+{
+	uint64_t slot = addr + SKEYS_KEY_STRIDE, link;
+	int64_t at = skeys_image_offset(img, addr, KEY_READ_SIZE);
+	struct skeys_reloc r;
+	uint32_t flags;
+
+	if (at < 0)
+		return false;
+	flags = skeys_image_get32(img, img->buf + at + offsetof(struct skeys_key, flags));
+	if ((flags & SKEYS_KEY_MAGIC_MASK) != SKEYS_KEY_MAGIC || !(flags & SKEYS_KEY_F_PROXY) ||
+	    !loaded_ptr(img, addr + 8, &link) || link != slot)
+		return false;
+	*key = 0;
+	*symbol = NULL;
+	*named = flags & SKEYS_KEY_F_NAMED;
+	if (img->format->reloc_at && img->format->reloc_at(img, slot, 1, &r)) {
+		if (r.kind == SKEYS_RELOC_RELATIVE)
+			*key = r.addend;
+		else
+			*symbol = r.symbol;
+	} else if (!read_ptr(img, slot, key)) {
+		*key = 0;
+	}
+	return true;
+}
+
 /*
  * A proxy key: an import's (its link is the exporter's pointer, bound by
  * the runtime) or a cell of <skeys/kernel.h> (its link is its own slot,
@@ -108,6 +136,7 @@ static void proxy_verify(struct skeys_check *c, struct skeys_check_key *k, uint3
 	}
 	if (!loaded_ptr(img, slot, &target))
 		return; /* a symbol's address, filled in by the loader: bound at run time */
+	k->import = false; /* a cell for a key of this file */
 	obj = skeys_image_object_in(img, target);
 	ts = skeys_image_section_at(img, target, KEY_READ_SIZE);
 	at = skeys_image_offset(img, target, KEY_READ_SIZE);

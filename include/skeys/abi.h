@@ -44,6 +44,9 @@ struct skeys_key {
  * bound to is looked up and switched by that name as a defined key.
  */
 #define SKEYS_KEY_F_NAMED 0x4u
+/* The flags of a cell's proxy and of a named cell, as the assembler writes them. */
+#define SKEYS__KEY_PROXY_ASM "0x534b0002"  /* SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY */
+#define SKEYS__KEY_F_NAMED_ASM "4"         /* SKEYS_KEY_F_NAMED */
 
 /* Distinct types so that a site can pick its initial instruction at compile time. */
 struct skeys_key_true {

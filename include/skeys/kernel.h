@@ -54,42 +54,91 @@ struct static_key_false {
  * another shared library defines. A site names its key as an assembler
  * constant, which position-independent code can only do for a symbol of
  * its own module; for a default-visibility `extern` the compilers refuse
- * it (clang in a PIE, both under -fPIC). So in C, in position-independent
- * ELF code, a site names a cell of its own instead: a proxy key (as
+ * it (clang in a PIE, both under -fPIC). So in position-independent ELF
+ * code (C and C++) a site names a cell instead: a proxy key (as
  * SKEYS_IMPORT_* defines) whose `link` is the cell's `slot`, a pointer to
  * the key that the dynamic linker fills in, the way it fills a GOT slot.
- * The runtime binds the proxy to that key when it prepares the module. The
- * site itself is the same one nop or jump; the cell costs 24 bytes of data
- * and a dynamic relocation per site. Keys are then declared and defined
- * without a visibility attribute, as plain C declares them, so another
- * module can name them. docs/kernel.md ("Keys shared between files and
- * modules"). SKEYS_KERNEL_DIRECT (defined before including this header)
- * keeps direct sites and hidden keys, as C++ and non-PIC code always have.
+ * The site's own asm emits the cell, once per translation unit and key
+ * (and initial state): C++ inline functions and templates share it, as
+ * the sites of every function of the unit do. The runtime binds the proxy
+ * to the key when it prepares the module. The site itself is the same one
+ * nop or jump. Keys are then declared and defined without a visibility
+ * attribute, as plain C declares them, so another module can name them.
+ * docs/kernel.md ("Keys shared between files and modules").
+ * SKEYS_KERNEL_DIRECT (defined before including this header) keeps direct
+ * sites and hidden keys, as non-PIC code always has, and as C++ has where
+ * the architecture's header says SKEYS__CELL_NO_CXX (gcc for s390x).
  */
-#if defined(__PIC__) && defined(__ELF__) && !defined(__cplusplus) &&           \
-	!defined(SKEYS_KERNEL_DIRECT)
+#if defined(__PIC__) && defined(__ELF__) && !defined(SKEYS_KERNEL_DIRECT) &&            \
+	!(defined(__cplusplus) && defined(SKEYS__CELL_NO_CXX))
 #define SKEYS__KCELLS 1
 #endif
 
 #ifdef SKEYS__KCELLS
+/* A cell as the asm lays it out (SKEYS__ASM_CELL, <skeys/format/elf.h>). */
 struct skeys_kcell {
 	struct skeys_key key;    /* the proxy the site names */
 	struct skeys_key *slot;  /* the key, filled in by the dynamic linker */
-};
+} __attribute__((aligned(8)));
+SKEYS__STATIC_ASSERT(sizeof(struct skeys_kcell) == 24, "a cell is 24 bytes");
 
-/* A proxy standing for `kp` (a constant address); flags adds to the proxy's. */
+/*
+ * A site's cell is "skeys__cellN.KEY", a name's "skeys__ncell.KEY": KEY as
+ * the operand prints it (symbol+offset), N the initial state the sites
+ * were compiled for. Local symbols: two files' static keys of one name
+ * have cells of their own.
+ */
+#define SKEYS__KCELL_SITE                                                      \
+	"\"skeys__cell" SKEYS__CONST("skeys_on") "." SKEYS__CELL_OPERAND "\""
+#define SKEYS__KCELL_NAME "\"skeys__ncell." SKEYS__CELL_OPERAND "\""
+
+/*
+ * gcc's "X" takes anything, and a key named by a runtime expression
+ * (&keys[i]) then crashes gcc (x86: output_pic_addr_const): a constant
+ * initializer first says "initializer element is not constant" (C) or
+ * "'i' is not a constant expression" (C++). Unevaluated: no data.
+ */
+#if !defined(__clang__)
+#ifdef __cplusplus
+#define SKEYS__KCONST_DECL constexpr const void *
+#else
+#define SKEYS__KCONST_DECL static const void *const
+#endif
+#define SKEYS__KCONST(kp)                                                      \
+	(void)sizeof(__extension__({                                           \
+		SKEYS__KCONST_DECL skeys__kconst __attribute__((unused)) = (kp); \
+		0;                                                             \
+	})),
+#else
+#define SKEYS__KCONST(kp)
+#endif
+
+#if defined(SKEYS__CELL_C_STATIC) && !defined(__cplusplus)
+/*
+ * Where the architecture's header says that no constraint of this compiler
+ * names every key for the asm (gcc for arm and s390x), C keeps a cell per
+ * site as a static next to it, whose initializer the compiler relocates
+ * itself: the same layout, so the tools and the runtime see no difference.
+ */
 #define SKEYS__KCELL_INIT(cell, kp, on, flags)                                 \
 	{ { (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (flags) | (on),        \
 	    &(cell).slot },                                                    \
 	  (struct skeys_key *)(kp) }
-
-/* A site on the key at `kp`, through a cell of its own. */
 #define SKEYS__KSITE(kp, on, br)                                               \
 	__extension__({                                                        \
 		static struct skeys_kcell skeys__kcell =                       \
 			SKEYS__KCELL_INIT(skeys__kcell, kp, on, 0);            \
 		SKEYS__SITE_AT(&skeys__kcell.key, on, br);                     \
 	})
+#else
+/* A site on the key at `kp`, through its cell. */
+#define SKEYS__KSITE(kp, on, br)                                               \
+	(SKEYS__KCONST(kp) SKEYS__SITE_SCOPE(SKEYS__SITE_ASM(                  \
+		SKEYS__ASM_CELL(SKEYS__KCELL_SITE, SKEYS__CELL_OPERAND,        \
+				SKEYS__CONST("skeys_on"), "0")                 \
+		SKEYS__ASM_ENTRY_KEY(SKEYS__KCELL_SITE),                       \
+		SKEYS__CELL_CONSTRAINT, kp, on, br)))
+#endif
 #else
 #define SKEYS__KSITE(kp, on, br) SKEYS__SITE_AT_EXPR(kp, on, br)
 #endif
@@ -146,11 +195,20 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
  * copy relocation): it names a cell flagged SKEYS_KEY_F_NAMED, which the
  * runtime treats as the key it is bound to (skeys_find, SKEYS_ENABLE).
  */
-#if defined(SKEYS__KCELLS) && defined(SKEYS__NAME)
+#if defined(SKEYS__KCELLS) && defined(SKEYS__CELL_C_STATIC) && !defined(__cplusplus)
 #define SKEYS__KDEFNAME(name, tag, kp, on)                                     \
 	; static struct skeys_kcell skeys__kname_##name =                      \
 		SKEYS__KCELL_INIT(skeys__kname_##name, kp, on, SKEYS_KEY_F_NAMED); \
 	SKEYS__NAME(name, tag, &skeys__kname_##name.key, 1)
+#elif defined(SKEYS__KCELLS)
+#define SKEYS__KDEFNAME(name, tag, kp, on)                                     \
+	;                                                                      \
+	SKEYS__NAME_ASM(name, tag,                                             \
+			SKEYS__ASM_CELL(SKEYS__KCELL_NAME, SKEYS__CELL_OPERAND, \
+					SKEYS__CONST("skeys_on"),              \
+					SKEYS__KEY_F_NAMED_ASM)                \
+			SKEYS__ASM_NAME_KEY(#name, SKEYS__KCELL_NAME),         \
+			SKEYS__CELL_CONSTRAINT, kp, 1, on)
 #else
 #define SKEYS__KDEFNAME(name, tag, kp, on) SKEYS__KNAME(name, tag, kp, 1)
 #endif

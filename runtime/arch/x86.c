@@ -28,6 +28,7 @@ enum { INT3 = 0xcc };
 struct inflight {
 	const struct skeys_patch *p;
 	size_t n;
+	bool forward; /* false while the batch is walked back */
 };
 
 /* The batch being written, for the trap handler. */
@@ -102,7 +103,7 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume)
 	}
 	if (p && first == INT3) {
 		ours = true;
-		*resume = __atomic_load_n(&p->dest, __ATOMIC_RELAXED);
+		*resume = skeys_patch_dest(p, __atomic_load_n(&in->forward, __ATOMIC_SEQ_CST));
 	} else if (executed_int3 && int3_gone(site, first)) {
 		ours = true;
 		*resume = site; /* run the site's new bytes */
@@ -111,15 +112,22 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume)
 	return ours;
 }
 
-static int publish(struct skeys_patch *p, size_t n)
+static int publish(const struct skeys_patch *p, size_t n, bool forward)
 {
 	static struct inflight in;
-	int err = skeys_os_trap_install();
+	int err;
 
+	if (__atomic_load_n(&current, __ATOMIC_SEQ_CST) == &in && in.p == p && in.n == n) {
+		/* Walking the batch in flight back: trapped threads go back. */
+		__atomic_store_n(&in.forward, forward, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	err = skeys_os_trap_install();
 	if (err)
 		return err;
 	in.p = p;
 	in.n = n;
+	__atomic_store_n(&in.forward, forward, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&current, &in, __ATOMIC_SEQ_CST);
 	return 0;
 }
@@ -133,10 +141,10 @@ static void unpublish(void)
 }
 
 /* Phases 0 and 1; phase 2 writes new_ itself. */
-static void fill(struct skeys_patch *p, unsigned k)
+static void fill(const struct skeys_patch *p, unsigned k, uint8_t *out)
 {
-	memcpy(p->buf, k == 0 ? p->old : p->new_, SKEYS_SITE_MAX);
-	p->buf[0] = INT3;
+	memcpy(out, k == 0 ? p->old : p->new_, SKEYS_SITE_MAX);
+	out[0] = INT3;
 }
 
 bool skeys_arch_breakpoint_on(const struct skeys_patch *p)

@@ -143,8 +143,9 @@ def check_table(args, path, doc, want_keys, sealed):
             errors.append(f"{where}: {s.get('branch')} site of a "
                           f"{'TRUE' if initial[k] else 'FALSE'} key is "
                           f"{s.get('instruction')!r}, expected {want!r}")
-    # <skeys/kernel.h> sites in position-independent C name a cell each,
-    # listed as a key "cell(K)": several keys of one name, whose sites add up.
+    # <skeys/kernel.h> sites in position-independent code name a cell (one
+    # per translation unit and key), listed as a key "cell(K)": several keys
+    # of one name, whose sites add up.
     listed = {}
     for k in keys:
         # Every key comes from SKEYS_DEFINE_* or SKEYS_IMPORT_*, whose names

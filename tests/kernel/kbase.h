@@ -10,12 +10,13 @@
 #include <skeys/kernel.h>
 
 /*
- * Untyped keys. In C, as kernel headers declare them: a plain extern (sites
- * reach it through cells, docs/kernel.md). C++ has no cells: there
- * DECLARE_STATIC_KEY, <skeys/kernel.h>'s hidden extern, makes the sites
- * of the defining module and of an importing one compile.
+ * Untyped keys, as kernel headers declare them: a plain extern (in
+ * position-independent code, sites reach it through cells, docs/kernel.md).
+ * Where C++ has no cells (gcc for s390x), DECLARE_STATIC_KEY, the header's
+ * hidden extern, makes the sites of the defining module and of an
+ * importing one compile.
  */
-#ifdef __cplusplus
+#if defined(__cplusplus) && !defined(SKEYS__KCELLS)
 DECLARE_STATIC_KEY(kbase_old_on);
 DECLARE_STATIC_KEY(kbase_old_off);
 DECLARE_STATIC_KEY(kbase_old_on_flipped);
@@ -31,6 +32,25 @@ DECLARE_STATIC_KEY_TRUE(kbase_on);
 DECLARE_STATIC_KEY_FALSE(kbase_off);
 DECLARE_STATIC_KEY_TRUE(kbase_on_flipped);
 DECLARE_STATIC_KEY_FALSE(kbase_off_flipped);
+
+#ifdef __cplusplus
+/*
+ * C++: sites in templates and inline functions, instantiated in ktest.c and
+ * kmore.c alike, whose copies the linker merges (docs/kernel.md).
+ */
+template <struct static_key_false *K> inline bool kbase_unlikely()
+{
+	return static_branch_unlikely(K);
+}
+template <struct static_key_true *K> inline bool kbase_likely()
+{
+	return static_branch_likely(K);
+}
+inline bool kbase_old_off_inline()
+{
+	return static_key_false(&kbase_old_off);
+}
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -76,6 +76,38 @@ KT_TYPED(base_on_flipped_unlikely, static_branch_unlikely, kbase_on_flipped)
 KT_TYPED(base_off_flipped_likely, static_branch_likely, kbase_off_flipped)
 KT_TYPED(base_off_flipped_unlikely, static_branch_unlikely, kbase_off_flipped)
 
+#ifdef __cplusplus
+/* Sites in templates and an inline function of kbase.h (kmore.c has copies too). */
+static bool tpl_off_unlikely(void)
+{
+	return kbase_unlikely<&kbase_off>();
+}
+static bool tpl_on_flipped_likely(void)
+{
+	return kbase_likely<&kbase_on_flipped>();
+}
+static bool inline_old_off_false(void)
+{
+	return kbase_old_off_inline();
+}
+bool kmore_tpl_off_unlikely(void);
+bool kmore_tpl_on_flipped_likely(void);
+bool kmore_inline_old_off_false(void);
+#define KT_CXX_OFF                                                             \
+	KT_CASE(tpl_off_unlikely, false, &kbase_off.key),                      \
+	KT_CASE(kmore_tpl_off_unlikely, false, &kbase_off.key),
+#define KT_CXX_ON_FLIPPED                                                      \
+	KT_CASE(tpl_on_flipped_likely, false, &kbase_on_flipped.key),          \
+	KT_CASE(kmore_tpl_on_flipped_likely, false, &kbase_on_flipped.key),
+#define KT_CXX_OLD_OFF                                                         \
+	KT_CASE(inline_old_off_false, false, &kbase_old_off),                  \
+	KT_CASE(kmore_inline_old_off_false, false, &kbase_old_off),
+#else
+#define KT_CXX_OFF
+#define KT_CXX_ON_FLIPPED
+#define KT_CXX_OLD_OFF
+#endif
+
 struct kt_case {
 	const char *name;
 	bool state; /* what the key should be now, before any flip */
@@ -95,14 +127,17 @@ static struct kt_case cases[] = {
 	KT_CASE(off_unlikely, false, &kt_off.key),
 	KT_CASE(base_old_on_true, true, &kbase_old_on),
 	KT_CASE(base_old_off_false, false, &kbase_old_off),
+	KT_CXX_OLD_OFF
 	KT_CASE(base_old_on_flipped_true, false, &kbase_old_on_flipped),
 	KT_CASE(base_old_off_flipped_false, true, &kbase_old_off_flipped),
 	KT_CASE(base_on_likely, true, &kbase_on.key),
 	KT_CASE(base_on_unlikely, true, &kbase_on.key),
 	KT_CASE(base_off_likely, false, &kbase_off.key),
 	KT_CASE(base_off_unlikely, false, &kbase_off.key),
+	KT_CXX_OFF
 	KT_CASE(base_on_flipped_likely, false, &kbase_on_flipped.key),
 	KT_CASE(base_on_flipped_unlikely, false, &kbase_on_flipped.key),
+	KT_CXX_ON_FLIPPED
 	KT_CASE(base_off_flipped_likely, true, &kbase_off_flipped.key),
 	KT_CASE(base_off_flipped_unlikely, true, &kbase_off_flipped.key),
 };

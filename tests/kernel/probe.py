@@ -7,7 +7,8 @@ documented fix, success. x86-64 compilers of the build machine.
 
   probe.py CASE --include DIR --libskeys LIB --seal SEAL --workdir DIR
 Cases: legacy-mismatch, extern-clang-pie, extern-gcc-pic, extern-copy,
-plain-copy, forged-cell, mixed-export. Exit 0 pass, 1 fail, 77 skip (a compiler is missing).
+plain-copy, forged-cell, mentions, not-elf, runtime-index, mixed-export.
+Exit 0 pass, 1 fail, 77 skip (a compiler is missing).
 """
 
 import argparse
@@ -120,6 +121,43 @@ int main(void)
 	if (static_branch_dec(&own) || own_site()) return 15;
 	return 0;
 }
+"""
+
+# skeys_module_mentions: a key switched while a module that is not sealed
+# names it, through a cell (DECLARE) or through a cell standing for its
+# import (IMPORT): the switch fails with SKEYS_ERR_UNSEALED instead of
+# leaving that module's site behind.
+MENTIONS_DEF_C = """#include <skeys/kernel.h>
+DEFINE_STATIC_KEY_FALSE(k);
+EXPORT_SYMBOL(k);
+__attribute__((visibility("default"))) int def_enable(void);
+int def_enable(void) { return static_branch_enable(&k); }
+"""
+MENTIONS_USE_C = """#include <skeys/kernel.h>
+#ifdef IMPORT
+IMPORT_STATIC_KEY_FALSE(k);
+#else
+DECLARE_STATIC_KEY_FALSE(k);
+#endif
+__attribute__((visibility("default"))) int use_site(void);
+int use_site(void) { return static_branch_unlikely(&k); }
+"""
+MENTIONS_MAIN_C = """#include <skeys.h>
+#include <stdio.h>
+int def_enable(void);
+int use_site(void);
+int main(void)
+{
+	int err = def_enable();
+	printf("enable: %s, the unsealed module's site %d\\n", skeys_strerror(err), use_site());
+	return err == SKEYS_ERR_UNSEALED && !use_site() ? 0 : 1;
+}
+"""
+
+RUNTIME_INDEX_C = """#include <skeys/kernel.h>
+extern struct static_key_false keys[4];
+int site(int i);
+int site(int i) { return static_branch_unlikely(&keys[i]); }
 """
 
 
@@ -261,16 +299,18 @@ def main():
             run([a.seal, w + "/mc", "-o", w + "/mc.sealed"], expect_ok=False,
                 want="a cell for sites of a FALSE key names key k (")
         elif a.case == "extern-clang-pie":
-            # C: the site goes through a cell; direct sites (C++, or
-            # SKEYS_KERNEL_DIRECT) cannot name a default-visibility extern.
-            run(["clang", "-fPIE", "-DPLAIN"] + cflags + ["-c", site, "-o", obj])
-            for how in (["-DSKEYS_KERNEL_DIRECT"], ["-x", "c++"]):
+            # C and C++: the site goes through a cell; direct sites
+            # (SKEYS_KERNEL_DIRECT) cannot name a default-visibility extern.
+            for how in ([], ["-x", "c++"]):
+                run(["clang", "-fPIE", "-DPLAIN"] + how + cflags + ["-c", site, "-o", obj])
+            for how in (["-DSKEYS_KERNEL_DIRECT"], ["-DSKEYS_KERNEL_DIRECT", "-x", "c++"]):
                 run(["clang", "-fPIE", "-DPLAIN"] + how + cflags + ["-c", site, "-o", obj],
                     expect_ok=False, want="invalid operand for inline asm constraint 'i'")
                 run(["clang", "-fPIE"] + how + cflags + ["-c", site, "-o", obj])
         elif a.case == "extern-gcc-pic":
-            run(["gcc", "-fPIC", "-DPLAIN"] + cflags + ["-c", site, "-o", obj])
-            for how in (["-DSKEYS_KERNEL_DIRECT"], ["-x", "c++"]):
+            for how in ([], ["-x", "c++"]):
+                run(["gcc", "-fPIC", "-DPLAIN"] + how + cflags + ["-c", site, "-o", obj])
+            for how in (["-DSKEYS_KERNEL_DIRECT"], ["-DSKEYS_KERNEL_DIRECT", "-x", "c++"]):
                 run(["gcc", "-fPIC", "-DPLAIN"] + how + cflags + ["-c", site, "-o", obj],
                     expect_ok=False,
                     # -Werror stops at the warning that precedes the error.
@@ -316,6 +356,50 @@ def main():
                 want="followed the key")
         elif a.case == "forged-cell":
             forged_cell(a, w, cflags, link, write("cell.c", CELL_C))
+        elif a.case == "mentions":
+            run(["gcc", "-fPIC", "-shared", "-Wl,-soname,libmdef.so"] + cflags
+                + [write("mdef.c", MENTIONS_DEF_C), "-o", w + "/libmdef.so.unsealed"] + link)
+            run([a.seal, w + "/libmdef.so.unsealed", "-o", w + "/libmdef.so"])
+            use = write("muse.c", MENTIONS_USE_C)
+            main = write("mmain.c", MENTIONS_MAIN_C)
+            for how in ([], ["-DIMPORT"]):
+                # libmuse.so is left unsealed on purpose.
+                run(["gcc", "-fPIC", "-shared", "-Wl,-soname,libmuse.so"] + how + cflags
+                    + [use, "-o", w + "/libmuse.so", w + "/libmdef.so"] + link)
+                run(["gcc", "-fPIE", "-pie"] + cflags + [main, "-o", w + "/mmain.unsealed",
+                     w + "/libmdef.so", w + "/libmuse.so", "-Wl,-rpath,$ORIGIN"] + link)
+                run([a.seal, w + "/mmain.unsealed", "-o", w + "/mmain"])
+                run([w + "/mmain"], want="enable: " )
+        elif a.case == "not-elf":
+            # Cells are ELF only: on Mach-O and PE a site on a plain extern
+            # key is a direct site, refused with the compilers' own messages
+            # (docs/kernel.md, "Platforms").
+            if shutil.which("x86_64-w64-mingw32-gcc") is None:
+                print("probe: SKIP, x86_64-w64-mingw32-gcc is not installed")
+                return SKIP
+            clang_msg = "invalid operand for inline asm constraint 'i'"
+            for target in (["--target=x86_64-apple-macos11", "-ffreestanding"],
+                           ["--target=x86_64-w64-mingw32"]):
+                run(["clang"] + target + ["-DPLAIN"] + cflags + ["-c", site, "-o", obj],
+                    expect_ok=False, want=clang_msg)
+            run(["x86_64-w64-mingw32-gcc", "-DPLAIN"] + cflags + ["-c", site, "-o", obj],
+                expect_ok=False, want=["impossible constraint in 'asm'",
+                                       "probably does not match constraints"])
+        elif a.case == "runtime-index":
+            # A key named by a runtime expression is no link-time constant:
+            # refused at compile time with a message naming it (gcc's "X"
+            # alone would crash gcc), C and C++, cells and direct sites.
+            rt = write("rt.c", RUNTIME_INDEX_C)
+            for cc, how, want in (
+                    ("gcc", [], "initializer element is not constant"),
+                    ("gcc", ["-x", "c++"], "is not a constant expression"),
+                    ("clang", [], "invalid operand for inline asm constraint 's'"),
+                    ("clang", ["-x", "c++"], "cannot be implicitly captured"),
+                    ("gcc", ["-DSKEYS_KERNEL_DIRECT"], ["impossible constraint in 'asm'",
+                                                       "probably does not match constraints"])):
+                for pic in ("-fPIE", "-fPIC"):
+                    run([cc, pic] + how + cflags + ["-c", rt, "-o", obj], expect_ok=False,
+                        want=want)
         elif a.case == "mixed-export":
             lib_and_program(a, w, cflags, link, "mixed", MIXED_LIB_C, MIXED_MAIN_C)
             run([w + "/mixed"])

@@ -71,6 +71,12 @@ def check_raw(d):
         n = sum(1 for s in d['sites'] if s['key'] == k['name'])
         if n != k['sites']:
             fail('key %s says %d sites, %d listed' % (k['name'], k['sites'], n))
+    # A key's sites through cells are its cells' sites.
+    for k in d['keys']:
+        n = sum(c['sites'] for c in d['keys'] if c['cell_of'] == k['name'])
+        if k['cell_of'] is None and n != k['cell_sites']:
+            fail('key %s says %d sites through cells, its cells have %d'
+                 % (k['name'], k['cell_sites'], n))
     order = []
     for s in d['sites']:
         for f in ('address', 'target'):
@@ -97,7 +103,8 @@ def norm_json(d):
         if HEX.fullmatch(k['name']):
             state = {True: 'TRUE', False: 'FALSE'}.get(k['initial'], 'BAD')
             key_token[k['name']] = 'KEY-' + state
-    keys = [dict(k, address='ADDR', name=key_token.get(k['name'], k['name']))
+    keys = [dict(k, address='ADDR', name=key_token.get(k['name'], k['name']),
+                 cell_of=k['cell_of'] and key_token.get(k['cell_of'], norm_name(k['cell_of'])))
             for k in d['keys']]
     sites = []
     for s in d['sites']:
@@ -262,7 +269,8 @@ def norm_text(text):
         if heads is None:
             out += render_list(title, sorted(norm_cell(x) for x in rows))
             continue
-        named = [[key_token.get(c, c) if h in ('NAME', 'KEY') else c for h, c in zip(heads, r)]
+        named = [[key_token.get(c, c) if h in ('NAME', 'KEY', 'CELL_OF') else c
+                  for h, c in zip(heads, r)]
                  for r in rows]
         out += render_table(title, heads, sorted([norm_cell(c) for c in r] for r in named))
     return '\n'.join(out) + '\n'
@@ -290,11 +298,14 @@ def render_text(d):
         words(d['ok'], 'verification ok', 'verification BAD'))]
     rows = []
     for k in d['keys']:
-        known('key', k, ('name', 'address', 'initial', 'import', 'sites', 'ok', 'error'))
+        known('key', k, ('name', 'address', 'initial', 'import', 'sites', 'cell_of',
+                         'cell_sites', 'ok', 'error'))
         rows.append([esc(k['name']), k['address'], words(k['initial'], 'true', 'false'),
-                     words(k['import'], 'yes', 'no'), str(k['sites']), status(k)])
-    out += render_table('Keys', ['NAME', 'ADDRESS', 'INITIAL', 'IMPORT', 'SITES', 'STATUS'],
-                        rows)
+                     words(k['import'], 'yes', 'no'), str(k['sites']),
+                     '-' if k['cell_of'] is None else esc(k['cell_of']), str(k['cell_sites']),
+                     status(k)])
+    out += render_table('Keys', ['NAME', 'ADDRESS', 'INITIAL', 'IMPORT', 'SITES', 'CELL_OF',
+                                 'CELL_SITES', 'STATUS'], rows)
     rows = []
     for s in d['sites']:
         known('site', s, ('address', 'function', 'key', 'branch', 'instruction', 'length',

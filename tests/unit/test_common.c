@@ -23,6 +23,7 @@ static void test_sort(void)
 	const uint64_t base = 0x600000;
 	struct skeys_entry e[5];
 	struct skeys_site s;
+	uint64_t sum;
 	size_t i;
 
 	set(e, 0, base, 0x401300, 0x401400, 0x700010, 1);
@@ -31,8 +32,16 @@ static void test_sort(void)
 	set(e, 3, base, 0x401500, 0x401600, 0x700000, 1);
 	set(e, 4, base, 0x401050, 0x401060, 0x700020, 1);
 	CHECK(!skeys_table_is_sorted(e, 5, base));
+	/* The runtime's one pass: the same checksum, the same order check. */
+	CHECK(skeys_table_checksum_sorted(e, 5, base, &sum) == 0);
+	CHECK(sum == skeys_table_checksum(e, sizeof(e)));
 	CHECK(skeys_table_sort(e, 5, base) == 0);
 	CHECK(skeys_table_is_sorted(e, 5, base));
+	CHECK(skeys_table_checksum_sorted(e, 5, base, &sum) == 1);
+	CHECK(sum == skeys_table_checksum(e, sizeof(e)));
+	for (i = 0; i <= 5; i++) /* every prefix is in order, the empty one too */
+		CHECK(skeys_table_checksum_sorted(e, i, base, &sum) == 1 &&
+		      sum == skeys_table_checksum(e, i * sizeof(*e)));
 
 	/* Moved entries keep pointing at the same absolute addresses. */
 	s = skeys_entry_site(&e[0], base);

@@ -19,6 +19,17 @@
 #endif
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
 /*
+ * A cell's key (<skeys/kernel.h>) takes the same constraint: gcc's "X"
+ * would take a symbol plus an offset of another module, but not a key of
+ * this file, which section anchors reach PC-relative under PIE/PIC
+ * ("Unsupported operand for code 'c'"). So with gcc, C keeps a cell per
+ * site as a static (any key), and C++ names only a key that starts its
+ * object (docs/kernel.md).
+ */
+#ifndef __clang__
+#define SKEYS__CELL_C_STATIC 1
+#endif
+/*
  * `@` starts a comment in arm assembly; `%` must be doubled inside the
  * sites' extended asm, and not in the module's basic asm.
  */

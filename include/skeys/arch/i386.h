@@ -25,6 +25,16 @@
 #define SKEYS__KEY_CONSTRAINT "X"
 #endif
 #define SKEYS__KEY_OPERAND "%P[skeys_k]"
+/*
+ * A cell's key (<skeys/kernel.h>) may be of another module, which gcc's %P
+ * prints with @PLT: %p prints it bare in gcc, %c in clang.
+ */
+#define SKEYS__CELL_CONSTRAINT SKEYS__KEY_CONSTRAINT
+#ifdef __clang__
+#define SKEYS__CELL_OPERAND "%c[skeys_k]"
+#else
+#define SKEYS__CELL_OPERAND "%p[skeys_k]"
+#endif
 #endif
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".long"

@@ -6,6 +6,16 @@
 #define SKEYS__ARCH_ID 7 /* the module header's `arch`; see <skeys/abi.h> */
 #define SKEYS__KEY_CONSTRAINT "i"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
+/*
+ * A cell's key (<skeys/kernel.h>) may be of another module: under PIE and
+ * PIC gcc takes it only under "X", which may also hand the asm a register
+ * that already holds the address. So with gcc, C keeps a cell per site as
+ * a static, and C++ keeps direct sites and hidden keys (docs/kernel.md).
+ */
+#ifndef __clang__
+#define SKEYS__CELL_C_STATIC 1
+#define SKEYS__CELL_NO_CXX 1
+#endif
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"
 

@@ -6,6 +6,18 @@
 #define SKEYS__ARCH_ID 1 /* the module header's `arch`; see <skeys/abi.h> */
 #define SKEYS__KEY_CONSTRAINT "i"
 #define SKEYS__KEY_OPERAND "%c[skeys_k]"
+/*
+ * A cell's key (<skeys/kernel.h>) may be of another module: under -fPIC gcc
+ * rejects it as "i" or "s" but keeps it symbolic under "X" (printed bare by
+ * %p), clang takes it as "s".
+ */
+#ifdef __clang__
+#define SKEYS__CELL_CONSTRAINT "s"
+#define SKEYS__CELL_OPERAND "%c[skeys_k]"
+#else
+#define SKEYS__CELL_CONSTRAINT "X"
+#define SKEYS__CELL_OPERAND "%p[skeys_k]"
+#endif
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"
 

@@ -9,15 +9,16 @@
  * holds the site, so C++ inline functions keep one entry per kept copy and
  * --gc-sections drops the entries of dead functions.
  */
-#define SKEYS__ASM_ENTRY                                                       \
+#define SKEYS__ASM_ENTRY_KEY(key)                                              \
 	".pushsection __skeys,\"ao?\"," SKEYS__SECTION_TYPE_EXT                \
 	",.Lskeys_site%=\n\t"                                                  \
 	".balign 4\n\t"                                                        \
 	".long .Lskeys_site%= - .\n\t"                                         \
 	".long %l[skeys__yes] - .\n\t"                                         \
-	".long " SKEYS__KEY_OPERAND " + " SKEYS__CONST("skeys_br") " + "       \
+	".long " key " + " SKEYS__CONST("skeys_br") " + "                      \
 	SKEYS__SITE_MODE " - .\n\t"                                            \
 	".popsection\n\t"
+#define SKEYS__ASM_ENTRY SKEYS__ASM_ENTRY_KEY(SKEYS__KEY_OPERAND)
 
 #define SKEYS__ASM_SITE_LABEL ".Lskeys_site%=:\n\t"
 
@@ -27,10 +28,10 @@
  * survived --gc-sections, and the entry keeps the key it names. The string
  * goes to a read-only section of its own, kept by the entry's reference.
  */
-#define SKEYS__ASM_NAME(str)                                                   \
+#define SKEYS__ASM_NAME_KEY(str, key)                                          \
 	".pushsection __skeys_names,\"aR\"," SKEYS__SECTION_TYPE_EXT "\n\t"   \
 	".balign 4\n\t"                                                        \
-	".long " SKEYS__KEY_OPERAND " - .\n\t"                                 \
+	".long " key " - .\n\t"                                                \
 	".long .Lskeys_name%= - .\n\t"                                         \
 	".long " SKEYS__CONST("skeys_n") "\n\t"                                \
 	".popsection\n\t"                                                      \
@@ -38,6 +39,35 @@
 	".Lskeys_name%=:\n\t"                                                  \
 	".asciz \"" str "\"\n\t"                                              \
 	".popsection\n\t"
+#define SKEYS__ASM_NAME(str) SKEYS__ASM_NAME_KEY(str, SKEYS__KEY_OPERAND)
+
+/*
+ * Cells (<skeys/kernel.h>): a site or a name entry names a proxy key of
+ * its translation unit, whose slot, a pointer to the key that the dynamic
+ * linker fills in, lets position-independent code name a key that may be
+ * of another module (struct skeys_kcell: the proxy, `link` = the slot,
+ * then the slot; 24 bytes on every target). The asm defines the cell once
+ * per translation unit and symbol `sym` (`.ifndef`), in writable data
+ * outside any COMDAT group: the sites of every function of the unit,
+ * inline and template ones included, share it. `key` is the key as the
+ * operand prints it (symbol+offset), `on` its initial state, `flags`
+ * added to the proxy's (SKEYS_KEY_F_NAMED for a name's cell).
+ */
+#define SKEYS__ASM_CELL(sym, key, on, flags)                                   \
+	".ifndef " sym "\n\t"                                                   \
+	".pushsection .data.rel.skeys_cells,\"aw\"," SKEYS__SECTION_TYPE_EXT   \
+	"\n\t"                                                                  \
+	".balign 8\n\t"                                                        \
+	".type " sym ", %%object\n\t"                                          \
+	".size " sym ", 24\n\t"                                                \
+	sym ":\n\t"                                                             \
+	".long " on ", " SKEYS__KEY_PROXY_ASM " | " flags " | " on "\n\t"        \
+	SKEYS__PTR_DIRECTIVE " " sym " + 16\n\t"                                \
+	".balign 8\n\t"                                                        \
+	SKEYS__PTR_DIRECTIVE " " key "\n\t"                                     \
+	".balign 8\n\t"                                                        \
+	".popsection\n\t"                                                       \
+	".endif\n\t"
 
 /*
  * Constructor arrays are plain pointer arrays: padding in one would be
