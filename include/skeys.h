@@ -37,6 +37,9 @@
 #ifndef SKEYS__ASM_TEXT_ENTER /* before the module constructor's code: its mode */
 #define SKEYS__ASM_TEXT_ENTER ""
 #endif
+#ifndef SKEYS__ASM_MODE_ENTER /* the trampolines' instruction set, without alignment */
+#define SKEYS__ASM_MODE_ENTER ""
+#endif
 #ifndef SKEYS__ASM_TEXT_LEAVE /* after it: back to the translation unit's mode */
 #define SKEYS__ASM_TEXT_LEAVE ""
 #endif

@@ -60,13 +60,13 @@ static const struct skeys_patch *find(const struct skeys_patch *p, size_t n, uin
  * only other instruction raising this trap, is told apart by its bytes:
  * its site is then one byte past the cd.
  */
-static bool int3_gone(uintptr_t site)
+static bool int3_gone(uintptr_t site, uint8_t first)
 {
 	const volatile uint8_t *b = (const volatile uint8_t *)site;
 
-	if (b[0] == INT3)
+	if (first == INT3)
 		return false;
-	if (site % 4096 && b[0] == 0x03 && b[-1] == 0xcd)
+	if (site % 4096 && first == 0x03 && b[-1] == 0xcd)
 		return false;
 	return true;
 }
@@ -81,14 +81,30 @@ bool skeys_x86_trap(uintptr_t ip, bool executed_int3, uintptr_t *resume)
 	const struct inflight *in;
 	const struct skeys_patch *p;
 	bool ours = false;
+	uint8_t first;
 
 	__atomic_add_fetch(&handlers_running, 1, __ATOMIC_SEQ_CST);
 	in = __atomic_load_n(&current, __ATOMIC_SEQ_CST);
 	p = in ? find(in->p, in->n, site) : NULL;
-	if (p && *(volatile const uint8_t *)site == INT3) {
+	/* One read of the site decides; a later batch may write it again meanwhile. */
+	first = *(volatile const uint8_t *)site;
+	/*
+	 * No batch was published when we looked, yet the site holds an int3:
+	 * a thread that trapped in one batch of this site reached us late,
+	 * between that batch and the next batch of the same site (an update
+	 * between them that wrote nothing: far to far), which published
+	 * before writing its int3. Look again: it is published now, and stays
+	 * so until we leave (unpublish waits for handlers_running).
+	 */
+	if (!in && first == INT3) {
+		in = __atomic_load_n(&current, __ATOMIC_SEQ_CST);
+		p = in ? find(in->p, in->n, site) : NULL;
+		first = *(volatile const uint8_t *)site;
+	}
+	if (p && first == INT3) {
 		ours = true;
 		*resume = skeys_patch_dest(p, __atomic_load_n(&in->forward, __ATOMIC_SEQ_CST));
-	} else if (executed_int3 && int3_gone(site)) {
+	} else if (executed_int3 && int3_gone(site, first)) {
 		ours = true;
 		*resume = site; /* run the site's new bytes */
 	}

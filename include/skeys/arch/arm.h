@@ -71,7 +71,8 @@
  * to the unit's default afterwards.
  */
 /* A32 code must be word-aligned; LLVM does not align on the switch. */
-#define SKEYS__ASM_TEXT_ENTER ".arm\n\t.balign 4\n\t"
+#define SKEYS__ASM_MODE_ENTER ".arm\n\t"
+#define SKEYS__ASM_TEXT_ENTER SKEYS__ASM_MODE_ENTER ".balign 4\n\t"
 #if defined(__thumb__)
 #define SKEYS__ASM_TEXT_LEAVE ".thumb\n\t"
 #endif

@@ -222,12 +222,16 @@
 /*
  * SKEYS_EXPORT_CALL: the trampoline under a name other modules can bind
  * to, skeys__xtramp_NAME, which an importer's proxy jumps through until an
- * update rewrites it.
+ * update rewrites it. Typed in the trampoline's instruction set (arm: A32;
+ * LLVM's assembler marks a function symbol typed in Thumb mode as Thumb,
+ * and an importer's bx to it would run the A32 trampoline as Thumb).
  */
 #define SKEYS__ASM_CALL_EXPORT(name)                                           \
+	SKEYS__ASM_MODE_ENTER                                                  \
 	".globl skeys__xtramp_" #name "\n\t"                                   \
 	".type skeys__xtramp_" #name ", %function\n\t"                         \
-	".set skeys__xtramp_" #name ", skeys__tramp_" #name "\n\t"
+	".set skeys__xtramp_" #name ", skeys__tramp_" #name "\n\t"             \
+	SKEYS__ASM_TEXT_LEAVE
 
 /*
  * A static call (<skeys/call.h>): its trampoline, from the architecture's
