@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void skeys_check_note(struct skeys_check *c, char **s, const char *fmt, ...)
 {
@@ -190,9 +191,18 @@ bool skeys_check_bounds(struct skeys_check *c)
 	if (!section_sound(c, t))
 		return false;
 	if (start != t->addr || stop != t->addr + t->size) {
+		/*
+		 * GNU as (mingw-w64 gcc) writes the empty .skeys$z, which holds
+		 * the end label, without the COMDAT section symbol that ld.lld
+		 * needs: lld drops it, and the end comes out before the start.
+		 */
+		bool pe_lld = strcmp(c->img->format->name, "pe") == 0 && stop < start;
 		skeys_check_table_error(c, "header's table [0x%" PRIx64 ", 0x%" PRIx64 ") is not "
-					   "section %s [0x%" PRIx64 ", 0x%" PRIx64 ")",
-					start, stop, t->name, t->addr, t->addr + t->size);
+					   "section %s [0x%" PRIx64 ", 0x%" PRIx64 ")%s",
+					start, stop, t->name, t->addr, t->addr + t->size,
+					pe_lld ? " (its end before its start: objects from mingw-w64 gcc "
+						 "linked by ld.lld, which PE does not support; link them "
+						 "with GNU ld)" : "");
 		return false;
 	}
 	if (t->size % ENTRY_SIZE) {

@@ -122,6 +122,15 @@
  * section: GNU as (2.40) stores a wrong in-place addend in an ADDR64
  * relocation against a global symbol that is not at offset 0 of its
  * section, which sent the .dtors entry 12 bytes past the destructor.
+ * The .ctors/.dtors entries carry a global label each: ld.lld keeps a
+ * COMDAT section only through a symbol defined in it, and dropped them,
+ * so the module never registered (`e2e-pe@clang-O2-lld`). GNU as writes an
+ * empty COMDAT section (.skeys$z and the other end labels) without the
+ * section symbol lld needs: mingw-w64 gcc's objects cannot be linked by
+ * ld.lld (README). A word after the names' end label keeps `.skeysn` from
+ * being empty in a module without names: lld removes an empty output
+ * section, and with it the places of both names labels
+ * (`calls-pe@clang-O2-c-lld`).
  */
 #define SKEYS__ASM_MODULE                                                      \
 	".ifndef " SKEYS__SYM(skeys__module_header) "\n\t"                     \
@@ -154,13 +163,18 @@
 	".linkonce discard\n\t"                                                \
 	".globl " SKEYS__SYM(skeys__names_end) "\n\t"                          \
 	SKEYS__SYM(skeys__names_end) ":\n\t"                                   \
+	".long 0\n\t"                                                          \
 	".section .ctors.65435$skeys,\"dw\"\n\t"                               \
 	".linkonce discard\n\t"                                                \
 	SKEYS__PTR_ALIGN                                                       \
+	".globl " SKEYS__SYM(skeys__module_ctor_ptr) "\n\t"                    \
+	SKEYS__SYM(skeys__module_ctor_ptr) ":\n\t"                             \
 	SKEYS__PTR_DIRECTIVE " " SKEYS__SYM(skeys__module_ctor) "\n\t"         \
 	".section .dtors.65435$skeys,\"dw\"\n\t"                               \
 	".linkonce discard\n\t"                                                \
 	SKEYS__PTR_ALIGN                                                       \
+	".globl " SKEYS__SYM(skeys__module_dtor_ptr) "\n\t"                    \
+	SKEYS__SYM(skeys__module_dtor_ptr) ":\n\t"                             \
 	SKEYS__PTR_DIRECTIVE " " SKEYS__SYM(skeys__module_dtor) "\n\t"         \
 	".section .text$skeys_ctor,\"xr\"\n\t"                                 \
 	".linkonce discard\n\t"                                                \
