@@ -58,6 +58,30 @@ static bool copy_note(struct skeys_check *c, struct skeys_check_key *k,
 	return true;
 }
 
+/*
+ * A PE file's "key" in its import address table: the file names a key of
+ * another DLL directly (a plain `extern`, which the linker auto-imports),
+ * so its entry holds the table's slot, not the key. Say which import line
+ * to write. False when `s` is no import table.
+ */
+static bool iat_note(struct skeys_check *c, struct skeys_check_key *k,
+		     const struct skeys_section *s)
+{
+	if (strcmp(c->img->format->name, "pe") != 0 || strcmp(s->name, ".idata") != 0)
+		return false;
+	skeys_check_note(c, &k->error,
+			 "in section %s, the import address table: this file names another "
+			 "DLL's key directly (a plain extern, auto-imported by the linker), "
+			 "and a site cannot reach a key through that table. Import the key "
+			 "instead, under its own name, with the initial state the DLL defined "
+			 "it with: SKEYS_IMPORT_FALSE(NAME) or SKEYS_IMPORT_TRUE(NAME) "
+			 "(<skeys.h>), IMPORT_STATIC_KEY_FALSE(NAME) or "
+			 "IMPORT_STATIC_KEY_TRUE(NAME) (<skeys/kernel.h>; IMPORT_STATIC_KEY(NAME, "
+			 "false) or (NAME, true) for a struct static_key); the DLL exports it "
+			 "with SKEYS_EXPORT(NAME) or EXPORT_SYMBOL(NAME)", s->name);
+	return true;
+}
+
 /* A pointer of the file's architecture at `addr`, if the file holds it. */
 static bool read_ptr(const struct skeys_image *img, uint64_t addr, uint64_t *v)
 {
@@ -173,8 +197,8 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	} else if (place == SKEYS_KEY_PLACE_RELRO) {
 		skeys_check_note(c, &k->error, "in section %s, which becomes read-only after "
 				 "relocation (RELRO): the runtime could not switch it", s->name);
-	} else if ((s->flags & SKEYS_SEC_NOBITS) && copy_note(c, k, s)) {
-		/* noted */
+	} else if (((s->flags & SKEYS_SEC_NOBITS) && copy_note(c, k, s)) || iat_note(c, k, s)) {
+		/* noted: another module's key, named directly */
 	} else if (s->flags & SKEYS_SEC_NOBITS) {
 		skeys_check_note(c, &k->error,
 				 "in zero-filled section %s, so without the key magic", s->name);
