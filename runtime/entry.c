@@ -625,7 +625,7 @@ void skeys_entries_added(struct skeys_module *m)
  */
 int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handler, void *arg)
 {
-	static bool said;
+	static int said; /* int: riscv64 has no one-byte atomics without libatomic */
 
 	(void)all;
 	if ((op == SKEYS_ENTRY_OP_ATTACH || op == SKEYS_ENTRY_OP_ATTACH_ALL) && !handler)
@@ -634,7 +634,7 @@ int skeys_entry_op(enum skeys_entry_op op, void *function, skeys_entry_fn *handl
 		return -EINVAL;
 	if (op == SKEYS_ENTRY_OP_DETACH_ALL)
 		return 0;
-	if (!__atomic_exchange_n(&said, true, __ATOMIC_RELAXED))
+	if (!__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
 		skeys_log(SKEYS_LOG_ERROR,
 			  "function entries are not patchable on riscv64: a one-word patch "
 			  "(jal) reaches only 1 MiB (docs/architectures.md, \"riscv64: not "

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shlex
+import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,6 +27,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(HERE, ".."))
 from driver import (WRAPPER, Failure, drive, file_offset, need, run, run_prog,  # noqa: E402
                     sections)
+import objfile  # noqa: E402
 
 # The slot of a far call's trampoline as compiled, and a jump to replace it
 # with (each architecture's, <skeys/arch/NAME.h>): what tamper mode writes.
@@ -229,9 +231,10 @@ def other_version(args, work, exe, hdr):
     fresh = build(args, os.path.join(work, "v1"))
     off = [s["offset"] for s in sections(fresh) if s["name"] == "__skeys_calls_hdr"][0]
     data = bytearray(open(fresh, "rb").read())
-    if data[off:off + 8] != b"SKEYSCAL" or data[off + 8:off + 10] != b"\x02\x00":
+    version = objfile.elf_byte_order(data) + "H"  # the file's byte order (s390x: big)
+    if data[off:off + 8] != b"SKEYSCAL" or struct.unpack_from(version, data, off + 8)[0] != 2:
         raise Failure("call table header: %s" % data[off:off + 10].hex())
-    data[off + 8] = 1
+    struct.pack_into(version, data, off + 8, 1)
     open(fresh, "wb").write(data)
     p = run([args.seal, fresh], expect=1)
     if want not in p.stderr:
@@ -243,7 +246,7 @@ def other_version(args, work, exe, hdr):
         raise Failure("skeys-dump does not name the call table's version")
     # Sealed, then the version changed: updates refused (SKEYS_ERR_ABI), logged.
     data = bytearray(open(exe, "rb").read())
-    data[hdr + 8] = 1
+    struct.pack_into(version, data, hdr + 8, 1)
     old = os.path.join(work, "calls-v1")
     open(old, "wb").write(data)
     os.chmod(old, 0o755)
