@@ -1,7 +1,7 @@
 #!/bin/sh
 # PE/COFF end to end: the runtime cross-built for Windows x86-64 and i686
 # with mingw-w64 (meson cross files), its EXE + DLL tests (suites e2e-pe,
-# modules-pe, copies-pe, threads-pe, calls-pe, entries-pe) run under wine (wine64, and wine32 for i686) with
+# modules-pe, copies-pe, threads-pe, calls-pe, entries-pe, kernel-pe) run under wine (wine64, and wine32 for i686) with
 # the skeys-seal and skeys-dump of the native build in build/. Run after
 # scripts/test.sh has built build/ (test.sh calls this). A target whose
 # compiler or wine half is missing is reported as skipped; CI installs them

@@ -58,6 +58,40 @@ static bool copy_note(struct skeys_check *c, struct skeys_check_key *k,
 	return true;
 }
 
+/*
+ * Another image's key named directly, as a plain `extern` of <skeys/kernel.h>
+ * names it where there are no cells: in a PE file the entry holds the slot
+ * of the import address table that the linker's auto-import made; in a
+ * Mach-O file, whose entries are relative, the linker resolved the dylib's
+ * key to address 0. Say which import line to write. False otherwise
+ * (`s`: the key's section, NULL when none holds it).
+ */
+static bool foreign_note(struct skeys_check *c, struct skeys_check_key *k,
+			 const struct skeys_section *s)
+{
+	const char *format = c->img->format->name;
+	const char *where;
+
+	if (s && strcmp(format, "pe") == 0 && strcmp(s->name, ".idata") == 0)
+		where = "in section .idata, the import address table: this file names "
+			"another DLL's key directly (a plain extern, auto-imported by the "
+			"linker), and a site cannot reach a key through that table";
+	else if (!s && k->addr == 0 && strcmp(format, "macho") == 0)
+		where = "at address 0: this file names another image's key directly (a "
+			"plain extern of a dylib's key), which a table entry, relative to "
+			"itself, cannot reach, and the linker left unresolved";
+	else
+		return false;
+	skeys_check_note(c, &k->error,
+			 "%s. Import the key instead, under its own name, with the initial "
+			 "state its module defined it with: SKEYS_IMPORT_FALSE(NAME) or "
+			 "SKEYS_IMPORT_TRUE(NAME) (<skeys.h>), IMPORT_STATIC_KEY_FALSE(NAME) or "
+			 "IMPORT_STATIC_KEY_TRUE(NAME) (<skeys/kernel.h>; IMPORT_STATIC_KEY(NAME, "
+			 "false) or (NAME, true) for a struct static_key); its module exports "
+			 "it with SKEYS_EXPORT(NAME) or EXPORT_SYMBOL(NAME)", where);
+	return true;
+}
+
 /* A pointer of the file's architecture at `addr`, if the file holds it. */
 static bool read_ptr(const struct skeys_image *img, uint64_t addr, uint64_t *v)
 {
@@ -166,15 +200,16 @@ static void key_verify(struct skeys_check *c, struct skeys_check_key *k)
 	uint32_t flags;
 
 	if (!s) {
-		skeys_check_note(c, &k->error, "not inside any section");
+		if (!foreign_note(c, k, NULL))
+			skeys_check_note(c, &k->error, "not inside any section");
 	} else if ((place = key_place(img, s, k->addr)) == SKEYS_KEY_PLACE_NOT_DATA) {
 		skeys_check_note(c, &k->error, "in section %s, which is not writable data",
 				 s->name);
 	} else if (place == SKEYS_KEY_PLACE_RELRO) {
 		skeys_check_note(c, &k->error, "in section %s, which becomes read-only after "
 				 "relocation (RELRO): the runtime could not switch it", s->name);
-	} else if ((s->flags & SKEYS_SEC_NOBITS) && copy_note(c, k, s)) {
-		/* noted */
+	} else if (((s->flags & SKEYS_SEC_NOBITS) && copy_note(c, k, s)) || foreign_note(c, k, s)) {
+		/* noted: another module's key, named directly */
 	} else if (s->flags & SKEYS_SEC_NOBITS) {
 		skeys_check_note(c, &k->error,
 				 "in zero-filled section %s, so without the key magic", s->name);

@@ -66,12 +66,19 @@ struct static_key_false {
  * attribute, as plain C declares them, so another module can name them.
  * docs/kernel.md ("Keys shared between files and modules").
  * SKEYS_KERNEL_DIRECT (defined before including this header) keeps direct
- * sites and hidden keys, as non-PIC code always has, and as C++ has where
- * the architecture's header says SKEYS__CELL_NO_CXX (gcc for s390x).
+ * sites and hidden keys, as non-PIC code always has.
  */
-#if defined(__PIC__) && defined(__ELF__) && !defined(SKEYS_KERNEL_DIRECT) &&            \
-	!(defined(__cplusplus) && defined(SKEYS__CELL_NO_CXX))
+#if defined(__PIC__) && defined(__ELF__) && !defined(SKEYS_KERNEL_DIRECT)
 #define SKEYS__KCELLS 1
+#endif
+/*
+ * Cells as statics next to the sites (below): C, and C++ where the arch
+ * says so (s390x: under -fPIC gcc then names them from ordinary functions
+ * only, the static of an inline function or template being an object of
+ * default visibility; docs/kernel.md).
+ */
+#if defined(SKEYS__CELL_C_STATIC) && (!defined(__cplusplus) || defined(SKEYS__CELL_CXX_STATIC))
+#define SKEYS__KCELL_STATIC 1
 #endif
 
 #ifdef SKEYS__KCELLS
@@ -113,12 +120,13 @@ SKEYS__STATIC_ASSERT(sizeof(struct skeys_kcell) == 24, "a cell is 24 bytes");
 #define SKEYS__KCONST(kp)
 #endif
 
-#if defined(SKEYS__CELL_C_STATIC) && !defined(__cplusplus)
+#ifdef SKEYS__KCELL_STATIC
 /*
  * Where the architecture's header says that no constraint of this compiler
- * names every key for the asm (gcc for arm and s390x), C keeps a cell per
- * site as a static next to it, whose initializer the compiler relocates
- * itself: the same layout, so the tools and the runtime see no difference.
+ * names every key for the asm (gcc for arm and s390x), C (and C++ for
+ * s390x) keeps a cell per site as a static next to it, whose initializer
+ * the compiler relocates itself: the same layout, so the tools and the
+ * runtime see no difference.
  */
 #define SKEYS__KCELL_INIT(cell, kp, on, flags)                                 \
 	{ { (on), SKEYS_KEY_MAGIC | SKEYS_KEY_F_PROXY | (flags) | (on),        \
@@ -195,7 +203,7 @@ static inline const struct skeys_key *skeys__kkey_const(const struct static_key 
  * copy relocation): it names a cell flagged SKEYS_KEY_F_NAMED, which the
  * runtime treats as the key it is bound to (skeys_find, SKEYS_ENABLE).
  */
-#if defined(SKEYS__KCELLS) && defined(SKEYS__CELL_C_STATIC) && !defined(__cplusplus)
+#if defined(SKEYS__KCELLS) && defined(SKEYS__KCELL_STATIC)
 #define SKEYS__KDEFNAME(name, tag, kp, on)                                     \
 	; static struct skeys_kcell skeys__kname_##name =                      \
 		SKEYS__KCELL_INIT(skeys__kname_##name, kp, on, SKEYS_KEY_F_NAMED); \

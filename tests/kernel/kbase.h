@@ -12,8 +12,8 @@
 /*
  * Untyped keys, as kernel headers declare them: a plain extern (in
  * position-independent code, sites reach it through cells, docs/kernel.md).
- * Where C++ has no cells (gcc for s390x), DECLARE_STATIC_KEY, the header's
- * hidden extern, makes the sites of the defining module and of an
+ * Where C++ has no cells (SKEYS_KERNEL_DIRECT), DECLARE_STATIC_KEY, the
+ * header's hidden extern, makes the sites of the defining module and of an
  * importing one compile.
  */
 #if defined(__cplusplus) && !defined(SKEYS__KCELLS)

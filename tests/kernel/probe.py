@@ -19,7 +19,8 @@ import struct
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
 import objfile  # noqa: E402
 
 SKIP = 77
@@ -385,6 +386,32 @@ def main():
             run(["x86_64-w64-mingw32-gcc", "-DPLAIN"] + cflags + ["-c", site, "-o", obj],
                 expect_ok=False, want=["impossible constraint in 'asm'",
                                        "probably does not match constraints"])
+            # clang for arm64 macOS compiles it; a key of another image then
+            # fails to link into a program (the table entry's key is relative
+            # to the entry: ld64.lld says "relocation SUBTRACTOR is out of
+            # range"), and links into a dylib as address 0, which skeys-seal
+            # refuses, naming the import line.
+            ld64 = shutil.which("ld64.lld") or shutil.which("ld64.lld-14")
+            if ld64 is None:
+                print("probe: ld64.lld is not installed: arm64 macOS link not checked")
+            else:
+                macos = ["clang", "--target=arm64-apple-macos11", "-ffreestanding"] + cflags
+                tbd = [os.path.join(HERE, "..", "tool", "macho", t)
+                       for t in ("libSystem.tbd", "libskeys.tbd")]
+                ldf = [ld64, "-arch", "arm64", "-platform_version", "macos", "11.0", "11.0"]
+                run(macos + ["-c", write("def.c", DEF_C), "-o", w + "/def.o"])
+                run(macos + ["-DPLAIN", "-c", site, "-o", w + "/site-arm64.o"])
+                run(ldf + ["-dylib", "-install_name", "@rpath/libdef.dylib", w + "/def.o"] + tbd
+                    + ["-o", w + "/libdef.dylib"])
+                run(ldf + ["-e", "_site", w + "/site-arm64.o", w + "/libdef.dylib"] + tbd
+                    + ["-o", w + "/site-arm64"],
+                    expect_ok=False, want="relocation SUBTRACTOR is out of range")
+                run(ldf + ["-dylib", "-install_name", "@rpath/libsite.dylib",
+                           w + "/site-arm64.o", w + "/libdef.dylib"] + tbd
+                    + ["-o", w + "/libsite.dylib"])
+                run([a.seal, w + "/libsite.dylib", "-o", w + "/libsite.sealed.dylib"],
+                    expect_ok=False, want="at address 0: this file names another image's key",
+                    also="IMPORT_STATIC_KEY_FALSE(NAME)")
         elif a.case == "runtime-index":
             # A key named by a runtime expression is no link-time constant:
             # refused at compile time with a message naming it (gcc's "X"

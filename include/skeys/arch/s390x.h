@@ -9,12 +9,12 @@
 /*
  * A cell's key (<skeys/kernel.h>) may be of another module: under PIE and
  * PIC gcc takes it only under "X", which may also hand the asm a register
- * that already holds the address. So with gcc, C keeps a cell per site as
- * a static, and C++ keeps direct sites and hidden keys (docs/kernel.md).
+ * that already holds the address. So with gcc, C and C++ keep a cell per
+ * site as a static (docs/kernel.md).
  */
 #ifndef __clang__
 #define SKEYS__CELL_C_STATIC 1
-#define SKEYS__CELL_NO_CXX 1
+#define SKEYS__CELL_CXX_STATIC 1
 #endif
 #define SKEYS__SECTION_TYPE "@progbits"
 #define SKEYS__PTR_DIRECTIVE ".quad"
