@@ -69,7 +69,8 @@ static bool copy_note(struct skeys_check *c, struct skeys_check_key *k,
 static bool foreign_note(struct skeys_check *c, struct skeys_check_key *k,
 			 const struct skeys_section *s)
 {
-	const char *format = c->img->format->name;
+	/* An image built in memory (the unit tests') has no format. */
+	const char *format = c->img->format ? c->img->format->name : "";
 	const char *where;
 
 	if (s && strcmp(format, "pe") == 0 && strcmp(s->name, ".idata") == 0)
