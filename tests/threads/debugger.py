@@ -26,7 +26,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-import objfile  # noqa: E402
+import driver  # noqa: E402
 
 TIMEOUT = 300
 
@@ -86,17 +86,12 @@ def tracefs_append(path, line):
         os.close(fd)
 
 
-def file_offset(path, symbol):
-    """The file offset of an ELF symbol's address (nm, then the section
-    holding that address)."""
+def symbol_offset(path, symbol):
+    """The file offset of an ELF symbol's address (nm, then tests/driver.py)."""
     out = subprocess.run(['nm', path], stdout=subprocess.PIPE, text=True, check=True).stdout
     addr = next(int(f[0], 16) for f in (line.split() for line in out.splitlines())
                 if len(f) == 3 and f[2] == symbol)
-    with open(path, 'rb') as f:
-        for sec in objfile.elf_sections(f.read()):
-            if sec['type'] == 1 and sec['addr'] <= addr < sec['addr'] + sec['size']:
-                return sec['offset'] + addr - sec['addr']
-    raise LookupError(f'{path}: no section holds {symbol} at {addr:#x}')
+    return driver.file_offset(path, addr)
 
 
 def uprobe_break(stress):
@@ -110,7 +105,7 @@ def uprobe_break(stress):
         prog = os.path.join(d, 'stress')
         shutil.copy2(stress, prog)
         name = f'skeys_test_{os.getpid()}'
-        probe = f'p:{name} {prog}:{file_offset(prog, "k0_u"):#x}'
+        probe = f'p:{name} {prog}:{symbol_offset(prog, "k0_u"):#x}'
         print('uprobe:', probe, flush=True)
         tracefs_append(events, probe)
         enable = os.path.join(TRACEFS, 'events', 'uprobes', name, 'enable')
